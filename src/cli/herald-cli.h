@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* Exit statuses shared by every heraldctl command. */
+enum {
+  HERALD_EXIT_OK = 0,      /* the test passed / the command did what was asked */
+  HERALD_EXIT_FAILED = 1,  /* the test (or login) failed */
+  HERALD_EXIT_USAGE = 2,   /* bad usage */
+};
+
+/* Each command parses its own options from argv (argv[0] is the command name)
+ * and returns an exit status. */
+int herald_cli_test    (int argc, char **argv);
+int herald_cli_explain (int argc, char **argv);
+int herald_cli_login   (int argc, char **argv);
+int herald_cli_logout  (int argc, char **argv);
+
+G_END_DECLS

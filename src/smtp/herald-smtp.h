@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#pragma once
+
+/* The SMTP engine's public API. It depends on GIO (and GMime inside) only:
+ * never on GTK or libsecret. The window, heraldctl and the tests all use it.
+ */
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* ---------------------------------------------------------------------------
+ * Enumerations, each with a stable lower-case name used in JSON, GSettings and
+ * the command line.
+ * ------------------------------------------------------------------------- */
+
+typedef enum {
+  HERALD_SECURITY_STARTTLS,  /* "starttls" */
+  HERALD_SECURITY_TLS,       /* "tls": implicit TLS from the first byte */
+  HERALD_SECURITY_NONE,      /* "none" */
+} HeraldSecurity;
+
+typedef enum {
+  HERALD_AUTH_AUTO,          /* "auto": XOAUTH2 with a token, else PLAIN, else LOGIN */
+  HERALD_AUTH_NONE,          /* "none" */
+  HERALD_AUTH_PLAIN,         /* "plain" */
+  HERALD_AUTH_LOGIN,         /* "login" */
+  HERALD_AUTH_XOAUTH2,       /* "xoauth2": token passed in by the caller */
+  HERALD_AUTH_OAUTHBEARER,   /* "oauthbearer" (RFC 7628) */
+} HeraldAuthMethod;
+
+/* Stages in the order a test reaches them. */
+typedef enum {
+  HERALD_STAGE_RESOLVE,
+  HERALD_STAGE_CONNECT,
+  HERALD_STAGE_GREETING,
+  HERALD_STAGE_EHLO,
+  HERALD_STAGE_STARTTLS,
+  HERALD_STAGE_TLS,
+  HERALD_STAGE_AUTH,
+  HERALD_STAGE_MAIL,
+  HERALD_STAGE_RCPT,
+  HERALD_STAGE_DATA,
+  HERALD_STAGE_QUIT,
+  HERALD_STAGE_DONE,
+  HERALD_N_STAGES
+} HeraldStage;
+
+const char *herald_security_to_string (HeraldSecurity   security);
+gboolean    herald_security_from_string (const char     *str,
+                                         HeraldSecurity *out);
+const char *herald_auth_method_to_string (HeraldAuthMethod method);
+gboolean    herald_auth_method_from_string (const char       *str,
+                                            HeraldAuthMethod *out);
+const char *herald_stage_to_string (HeraldStage stage);
+gboolean    herald_stage_from_string (const char  *str,
+                                      HeraldStage *out);
+
+/* ---------------------------------------------------------------------------
+ * Errors. SMTP-level outcomes use HERALD_SMTP_ERROR; GIO, resolver and TLS
+ * errors pass through unchanged so the diagnosis can see them.
+ * ------------------------------------------------------------------------- */
+
+#define HERALD_SMTP_ERROR (herald_smtp_error_quark ())
+GQuark herald_smtp_error_quark (void);
+
+typedef enum {
+  HERALD_SMTP_ERROR_INVALID_CONFIG,        /* bad input: empty host, CR/LF in a field, bad address */
+  HERALD_SMTP_ERROR_PROTOCOL,              /* the server sent something that is not SMTP */
+  HERALD_SMTP_ERROR_REPLY_TOO_LONG,        /* a line or a reply over the caps */
+  HERALD_SMTP_ERROR_CLOSED,                /* the server closed the connection */
+  HERALD_SMTP_ERROR_NO_GREETING,           /* connected, but no greeting within the timeout */
+  HERALD_SMTP_ERROR_REJECTED,              /* the server answered a command with 4xx/5xx */
+  HERALD_SMTP_ERROR_STARTTLS_NOT_OFFERED,  /* STARTTLS chosen, server did not advertise it */
+  HERALD_SMTP_ERROR_AUTH_NOT_OFFERED,      /* credentials given, server offers no AUTH */
+  HERALD_SMTP_ERROR_MECHANISM_NOT_OFFERED, /* the chosen mechanism is not advertised */
+  HERALD_SMTP_ERROR_PLAINTEXT_AUTH_REFUSED,/* AUTH without TLS and without explicit permission */
+  HERALD_SMTP_ERROR_TLS_CERTIFICATE,       /* certificate not accepted; see HeraldTlsInfo */
+} HeraldSmtpErrorCode;
+
+/* ---------------------------------------------------------------------------
+ * Configuration: a snapshot of what the user entered. Owns its strings.
+ * Secrets (password, oauth_token) are wiped when the config is freed.
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+  char             *host;
+  guint16           port;
+  HeraldSecurity    security;
+  HeraldAuthMethod  auth;
+  char             *username;
+  char             *password;              /* secret */
+  char             *oauth_token;           /* secret: access token for XOAUTH2/OAUTHBEARER */
+  gboolean          allow_plaintext_auth;  /* AUTH over HERALD_SECURITY_NONE only when TRUE */
+  char             *from;
+  char            **to;                    /* NULL-terminated, at least one */
+  char            **cc;                    /* NULL-terminated, may be NULL */
+  char             *subject;               /* NULL: a default naming this host */
+  char             *extra_text;            /* added to the body; may be NULL */
+  char             *ca_file;               /* PEM bundle trusted in addition to the system's */
+  char             *helo_name;             /* NULL: this machine's host name */
+  guint             connect_timeout;       /* seconds; 0 means the default (20) */
+  guint             reply_timeout;         /* seconds; 0 means the default (20) */
+} HeraldSmtpConfig;
+
+#define HERALD_TYPE_SMTP_CONFIG (herald_smtp_config_get_type ())
+GType             herald_smtp_config_get_type (void) G_GNUC_CONST;
+HeraldSmtpConfig *herald_smtp_config_new      (void);
+HeraldSmtpConfig *herald_smtp_config_copy     (const HeraldSmtpConfig *config);
+void              herald_smtp_config_free     (HeraldSmtpConfig       *config);
+/* Checks every field without touching the network: empty host, port 0,
+ * CR/LF in any field, malformed addresses, no recipient. */
+gboolean          herald_smtp_config_validate (const HeraldSmtpConfig *config,
+                                               GError                **error);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldSmtpConfig, herald_smtp_config_free)
+
+/* Address helpers shared with the window and heraldctl. */
+gboolean herald_address_is_valid (const char *address);
+/* Splits "a@x, b@y; c@z" into a NULL-terminated vector (empty items dropped). */
+char   **herald_address_list_split (const char *text) G_GNUC_WARN_UNUSED_RESULT;
+
+/* ---------------------------------------------------------------------------
+ * Result.
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+  int    code;       /* 3 digits */
+  char  *enhanced;   /* "5.7.139" or NULL */
+  char  *raw;        /* every line as received, without CRLF, joined with "\n" */
+  char  *text;       /* the lines' text after "NNN-"/"NNN ", joined with "\n" */
+} HeraldSmtpReply;
+
+HeraldSmtpReply *herald_smtp_reply_copy (const HeraldSmtpReply *reply);
+void             herald_smtp_reply_free (HeraldSmtpReply       *reply);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldSmtpReply, herald_smtp_reply_free)
+
+typedef enum {
+  HERALD_TRANSCRIPT_CLIENT,  /* "client" */
+  HERALD_TRANSCRIPT_SERVER,  /* "server" */
+  HERALD_TRANSCRIPT_INFO,    /* "info": connect, TLS, timing notes */
+} HeraldTranscriptDir;
+
+const char *herald_transcript_dir_to_string (HeraldTranscriptDir dir);
+
+typedef struct {
+  HeraldTranscriptDir  dir;
+  char                *text;  /* secrets and message bodies already replaced */
+  gint64               ms;    /* offset from the start of the test */
+} HeraldTranscriptEntry;
+
+typedef struct {
+  char   *version;      /* "TLS 1.3", or NULL when unknown */
+  char   *subject;      /* certificate subject DN */
+  char   *issuer;       /* issuer DN */
+  char   *not_before;   /* ISO 8601, UTC */
+  char   *not_after;
+  char   *sha256;       /* upper-case hex pairs joined by ':' */
+  char  **errors;       /* NULL-terminated; names from herald_tls_flag_names() e.g. "unknown-ca" */
+  guint   flags;        /* GTlsCertificateFlags that failed, 0 when accepted */
+} HeraldTlsInfo;
+
+HeraldTlsInfo *herald_tls_info_copy (const HeraldTlsInfo *info);
+void           herald_tls_info_free (HeraldTlsInfo       *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldTlsInfo, herald_tls_info_free)
+
+/* "unknown-ca", "bad-identity", "not-activated", "expired", "revoked",
+ * "insecure", "generic-error" for each bit set in flags; NULL-terminated. */
+char **herald_tls_flag_names (guint flags) G_GNUC_WARN_UNUSED_RESULT;
+
+typedef struct {
+  gboolean          ok;
+  HeraldStage       stage;          /* HERALD_STAGE_DONE on success, else the failed stage */
+  HeraldSmtpReply  *reply;          /* the last server reply, or NULL */
+  GError           *error;          /* NULL on success */
+  HeraldTlsInfo    *tls;            /* NULL when no TLS handshake was attempted */
+  GPtrArray        *transcript;     /* of HeraldTranscriptEntry */
+  gint64            elapsed_ms;
+  gint64            stage_ms[HERALD_N_STAGES]; /* time spent per stage, -1 when not reached */
+  char             *greeting;       /* the server's greeting text (identity), or NULL */
+  char            **auth_mechanisms;/* advertised AUTH mechanisms (after TLS), may be NULL */
+  char             *auth_used;      /* "PLAIN", "LOGIN", "XOAUTH2"... or NULL */
+  char             *remote_address; /* "127.0.0.1:587" of the connected peer, or NULL */
+  char             *message_id;     /* Message-ID of the test message, or NULL */
+} HeraldSmtpResult;
+
+#define HERALD_TYPE_SMTP_RESULT (herald_smtp_result_get_type ())
+GType             herald_smtp_result_get_type (void) G_GNUC_CONST;
+HeraldSmtpResult *herald_smtp_result_copy     (const HeraldSmtpResult *result);
+void              herald_smtp_result_free     (HeraldSmtpResult       *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldSmtpResult, herald_smtp_result_free)
+
+/* ---------------------------------------------------------------------------
+ * Progress: one event each time a stage starts and ends.
+ * ------------------------------------------------------------------------- */
+
+typedef enum {
+  HERALD_STEP_STARTED,
+  HERALD_STEP_SUCCEEDED,
+  HERALD_STEP_FAILED,
+} HeraldStepState;
+
+typedef struct {
+  HeraldStage      stage;
+  HeraldStepState  state;
+  gint64           ms;        /* offset from the start of the test */
+  gint64           duration;  /* ms spent in the stage (SUCCEEDED/FAILED), else 0 */
+} HeraldProgress;
+
+typedef void (*HeraldProgressFunc) (const HeraldProgress *progress,
+                                    gpointer              user_data);
+
+/* ---------------------------------------------------------------------------
+ * Running a test.
+ * ------------------------------------------------------------------------- */
+
+/* Synchronous: blocks the calling thread. Always returns a result (never NULL);
+ * result->ok tells the outcome. progress is called on the calling thread. */
+HeraldSmtpResult *herald_smtp_run (const HeraldSmtpConfig *config,
+                                   GCancellable           *cancellable,
+                                   HeraldProgressFunc      progress,
+                                   gpointer                progress_data) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Runs herald_smtp_run() in a GTask thread. progress is invoked on the
+ * thread-default main context of the caller; progress_destroy is called on it
+ * after the last progress event. */
+void              herald_smtp_run_async  (const HeraldSmtpConfig *config,
+                                          GCancellable           *cancellable,
+                                          HeraldProgressFunc      progress,
+                                          gpointer                progress_data,
+                                          GDestroyNotify          progress_destroy,
+                                          GAsyncReadyCallback     callback,
+                                          gpointer                user_data);
+/* Returns the result (also for failed tests); NULL only with error set
+ * when the task itself could not run. */
+HeraldSmtpResult *herald_smtp_run_finish (GAsyncResult           *result,
+                                          GError                **error) G_GNUC_WARN_UNUSED_RESULT;
+
+G_END_DECLS
