@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#define G_LOG_DOMAIN "herald-secrets"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <libsecret/secret.h>
+#include <string.h>
+
+#include "herald-secrets.h"
+#include "herald-secrets-oauth.h"
+
+/* Our own schema: the item is found again by provider, account and client ID,
+ * so two app registrations (or two mailboxes) never overwrite each other. */
+static const SecretSchema *
+oauth_schema (void)
+{
+  static const SecretSchema schema = {
+    HERALD_OAUTH_SECRET_SCHEMA_NAME, SECRET_SCHEMA_NONE,
+    {
+      { "provider", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { "account", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { "client-id", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { NULL, 0 },
+    },
+    0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  };
+
+  return &schema;
+}
+
+static void
+wipe_string (char *str)
+{
+  if (str != NULL)
+    {
+      memset (str, 0, strlen (str));
+      /* Keep the compiler from dropping the memset of memory about to be freed. */
+      __asm__ __volatile__ ("" : : "r" (str) : "memory");
+    }
+  g_free (str);
+}
+
+HeraldOAuthTokens *
+herald_oauth_tokens_new (void)
+{
+  return g_new0 (HeraldOAuthTokens, 1);
+}
+
+HeraldOAuthTokens *
+herald_oauth_tokens_copy (const HeraldOAuthTokens *tokens)
+{
+  HeraldOAuthTokens *copy;
+
+  g_return_val_if_fail (tokens != NULL, NULL);
+
+  copy = herald_oauth_tokens_new ();
+  copy->refresh_token = g_strdup (tokens->refresh_token);
+  copy->access_token = g_strdup (tokens->access_token);
+  copy->expires_at = tokens->expires_at;
+  copy->client_secret = g_strdup (tokens->client_secret);
+
+  return copy;
+}
+
+void
+herald_oauth_tokens_free (HeraldOAuthTokens *tokens)
+{
+  if (tokens == NULL)
+    return;
+
+  wipe_string (tokens->refresh_token);
+  wipe_string (tokens->access_token);
+  wipe_string (tokens->client_secret);
+  g_free (tokens);
+}
+
+static gboolean
+check_key (const char  *provider,
+           const char  *account,
+           const char  *client_id,
+           GError     **error)
+{
+  if (provider == NULL || *provider == '\0' || account == NULL || *account == '\0'
+      || client_id == NULL || *client_id == '\0')
+    {
+      g_set_error_literal (error, HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_FAILED,
+                           _("OAuth tokens need a provider, an account and a client ID."));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* No Secret Service on the bus: say so in our own words, keep the rest. */
+static void
+propagate_secret_error (GError  **error,
+                        GError   *local)
+{
+  if (g_error_matches (local, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN)
+      || g_error_matches (local, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)
+      || g_error_matches (local, G_DBUS_ERROR, G_DBUS_ERROR_SPAWN_SERVICE_NOT_FOUND))
+    {
+      g_set_error (error, HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_NO_SERVICE,
+                   _("No keyring (Secret Service) is running in this session: %s"),
+                   local->message);
+      g_error_free (local);
+      return;
+    }
+  if (g_error_matches (local, SECRET_ERROR, SECRET_ERROR_IS_LOCKED))
+    {
+      g_set_error (error, HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_LOCKED,
+                   _("The keyring is locked: %s"), local->message);
+      g_error_free (local);
+      return;
+    }
+  g_propagate_error (error, local);
+}
+
+HeraldOAuthTokens *
+herald_oauth_tokens_lookup_sync (const char    *provider,
+                                 const char    *account,
+                                 const char    *client_id,
+                                 GCancellable  *cancellable,
+                                 GError       **error)
+{
+  g_autoptr(HeraldOAuthTokens) tokens = NULL;
+  g_autoptr(GVariant) variant = NULL;
+  g_autoptr(GVariantDict) dict = NULL;
+  GError *local = NULL;
+  char *text;
+
+  if (!check_key (provider, account, client_id, error))
+    return NULL;
+
+  text = secret_password_lookup_sync (oauth_schema (), cancellable, &local,
+                                      "provider", provider,
+                                      "account", account,
+                                      "client-id", client_id,
+                                      NULL);
+  if (local != NULL)
+    {
+      propagate_secret_error (error, local);
+      return NULL;
+    }
+  if (text == NULL)
+    return NULL;
+
+  variant = g_variant_parse (G_VARIANT_TYPE_VARDICT, text, NULL, NULL, NULL);
+  secret_password_free (text);
+  if (variant == NULL)
+    {
+      g_set_error_literal (error, HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_FAILED,
+                           _("The OAuth tokens stored in the keyring are damaged; sign in again."));
+      return NULL;
+    }
+
+  tokens = herald_oauth_tokens_new ();
+  dict = g_variant_dict_new (variant);
+  g_variant_dict_lookup (dict, "refresh_token", "s", &tokens->refresh_token);
+  g_variant_dict_lookup (dict, "access_token", "s", &tokens->access_token);
+  g_variant_dict_lookup (dict, "expires_at", "x", &tokens->expires_at);
+  g_variant_dict_lookup (dict, "client_secret", "s", &tokens->client_secret);
+
+  if (tokens->refresh_token == NULL && tokens->access_token == NULL)
+    {
+      g_set_error_literal (error, HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_FAILED,
+                           _("The OAuth tokens stored in the keyring are damaged; sign in again."));
+      return NULL;
+    }
+
+  return g_steal_pointer (&tokens);
+}
+
+gboolean
+herald_oauth_tokens_store_sync (const char              *provider,
+                                const char              *account,
+                                const char              *client_id,
+                                const HeraldOAuthTokens *tokens,
+                                GCancellable            *cancellable,
+                                GError                 **error)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr(GVariant) variant = NULL;
+  g_autofree char *label = NULL;
+  GError *local = NULL;
+  char *text;
+  gboolean ok;
+
+  g_return_val_if_fail (tokens != NULL, FALSE);
+
+  if (!check_key (provider, account, client_id, error))
+    return FALSE;
+
+  if (tokens->refresh_token != NULL)
+    g_variant_builder_add (&builder, "{sv}", "refresh_token",
+                           g_variant_new_string (tokens->refresh_token));
+  if (tokens->access_token != NULL)
+    g_variant_builder_add (&builder, "{sv}", "access_token",
+                           g_variant_new_string (tokens->access_token));
+  g_variant_builder_add (&builder, "{sv}", "expires_at", g_variant_new_int64 (tokens->expires_at));
+  if (tokens->client_secret != NULL)
+    g_variant_builder_add (&builder, "{sv}", "client_secret",
+                           g_variant_new_string (tokens->client_secret));
+  variant = g_variant_ref_sink (g_variant_builder_end (&builder));
+  text = g_variant_print (variant, FALSE);
+
+  /* Translators: the keyring item's label; %s is a mail address. */
+  label = g_strdup_printf (_("Herald OAuth 2.0 sign-in for %s"), account);
+  ok = secret_password_store_sync (oauth_schema (), SECRET_COLLECTION_DEFAULT, label, text,
+                                   cancellable, &local,
+                                   "provider", provider,
+                                   "account", account,
+                                   "client-id", client_id,
+                                   NULL);
+  wipe_string (text);
+
+  /* The GVariant itself held copies of the tokens too. */
+  g_clear_pointer (&variant, g_variant_unref);
+
+  if (!ok)
+    {
+      if (local != NULL)
+        propagate_secret_error (error, local);
+      else
+        g_set_error_literal (error, HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_FAILED,
+                             _("Could not store the OAuth tokens in the keyring."));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+gboolean
+herald_oauth_tokens_clear_sync (const char    *provider,
+                                const char    *account,
+                                const char    *client_id,
+                                GCancellable  *cancellable,
+                                GError       **error)
+{
+  GError *local = NULL;
+
+  if (!check_key (provider, account, client_id, error))
+    return FALSE;
+
+  secret_password_clear_sync (oauth_schema (), cancellable, &local,
+                              "provider", provider,
+                              "account", account,
+                              "client-id", client_id,
+                              NULL);
+  if (local != NULL)
+    {
+      propagate_secret_error (error, local);
+      return FALSE;
+    }
+
+  return TRUE;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#pragma once
+
+/* OAuth 2.0 tokens in the keyring, under our own schema
+ * "io.github.heraldmail.Herald.OAuth2" keyed by provider ("microsoft",
+ * "google"), account (mailbox address) and client ID. The secret is the
+ * refresh token, the cached access token and its expiry (and a Google
+ * client secret when there is one), serialised as a GVariant. Tokens never
+ * go anywhere but the keyring. */
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define HERALD_OAUTH_SECRET_SCHEMA_NAME "io.github.heraldmail.Herald.OAuth2"
+
+typedef struct {
+  char   *refresh_token;   /* secret */
+  char   *access_token;    /* secret; may be NULL */
+  gint64  expires_at;      /* access token expiry, Unix seconds (UTC); 0 when unknown */
+  char   *client_secret;   /* Google Desktop-app client secret; may be NULL */
+} HeraldOAuthTokens;
+
+HeraldOAuthTokens *herald_oauth_tokens_new  (void) G_GNUC_WARN_UNUSED_RESULT;
+HeraldOAuthTokens *herald_oauth_tokens_copy (const HeraldOAuthTokens *tokens) G_GNUC_WARN_UNUSED_RESULT;
+/* Wipes the secrets before freeing them. */
+void               herald_oauth_tokens_free (HeraldOAuthTokens       *tokens);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldOAuthTokens, herald_oauth_tokens_free)
+
+/* Returns NULL with no error when the keyring holds nothing for the key.
+ * A stored item that cannot be parsed gives HERALD_SECRETS_ERROR_FAILED. */
+HeraldOAuthTokens *herald_oauth_tokens_lookup_sync (const char    *provider,
+                                                    const char    *account,
+                                                    const char    *client_id,
+                                                    GCancellable  *cancellable,
+                                                    GError       **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean           herald_oauth_tokens_store_sync  (const char              *provider,
+                                                    const char              *account,
+                                                    const char              *client_id,
+                                                    const HeraldOAuthTokens *tokens,
+                                                    GCancellable            *cancellable,
+                                                    GError                 **error);
+/* Succeeds when there was nothing to clear. */
+gboolean           herald_oauth_tokens_clear_sync  (const char    *provider,
+                                                    const char    *account,
+                                                    const char    *client_id,
+                                                    GCancellable  *cancellable,
+                                                    GError       **error);
+
+G_END_DECLS
