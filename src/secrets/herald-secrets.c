@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#define G_LOG_DOMAIN "herald-secrets"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <libsecret/secret.h>
+
+#include "herald-secrets.h"
+
+/* Nothing in this file logs, prints or copies a secret: passwords only travel
+ * between the caller and libsecret. Error messages name the server and user,
+ * never the password. */
+
+G_DEFINE_QUARK (herald-secrets-error-quark, herald_secrets_error)
+
+static const SecretSchema *
+password_schema (void)
+{
+  static const SecretSchema schema = {
+    "io.github.heraldmail.Herald.Password", SECRET_SCHEMA_NONE,
+    {
+      { "server", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { "port", SECRET_SCHEMA_ATTRIBUTE_INTEGER },
+      { "username", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { NULL, 0 },
+    }
+  };
+
+  return &schema;
+}
+
+/* Whether @error means that there is no Secret Service to talk to: no
+ * session bus, nobody owning org.freedesktop.secrets, or an activation that
+ * could not start one. */
+static gboolean
+is_no_service_error (const GError *error)
+{
+  if (error->domain == G_SPAWN_ERROR)
+    return TRUE;
+
+  if (error->domain == G_DBUS_ERROR)
+    {
+      switch (error->code)
+        {
+        case G_DBUS_ERROR_SERVICE_UNKNOWN:
+        case G_DBUS_ERROR_NAME_HAS_NO_OWNER:
+        case G_DBUS_ERROR_NO_SERVER:
+        case G_DBUS_ERROR_DISCONNECTED:
+        case G_DBUS_ERROR_FILE_NOT_FOUND:
+        case G_DBUS_ERROR_SPAWN_EXEC_FAILED:
+        case G_DBUS_ERROR_SPAWN_FORK_FAILED:
+        case G_DBUS_ERROR_SPAWN_CHILD_EXITED:
+        case G_DBUS_ERROR_SPAWN_CHILD_SIGNALED:
+        case G_DBUS_ERROR_SPAWN_FAILED:
+        case G_DBUS_ERROR_SPAWN_SETUP_FAILED:
+        case G_DBUS_ERROR_SPAWN_CONFIG_INVALID:
+        case G_DBUS_ERROR_SPAWN_SERVICE_INVALID:
+        case G_DBUS_ERROR_SPAWN_SERVICE_NOT_FOUND:
+        case G_DBUS_ERROR_SPAWN_PERMISSIONS_INVALID:
+        case G_DBUS_ERROR_SPAWN_FILE_INVALID:
+        case G_DBUS_ERROR_SPAWN_NO_MEMORY:
+          return TRUE;
+        default:
+          return FALSE;
+        }
+    }
+
+  /* Failing to reach the session bus itself (no DBUS_SESSION_BUS_ADDRESS and
+   * no way to autolaunch one, or a dead socket) comes as a plain G_IO_ERROR,
+   * often G_IO_ERROR_FAILED. Ask GIO whether there is a session bus at all: it
+   * returns the shared connection at once when there is one, and fails at
+   * once when there is none, so this does not block. */
+  if (error->domain == G_IO_ERROR && error->code != G_IO_ERROR_CANCELLED)
+    {
+      g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+
+      return bus == NULL || g_dbus_connection_is_closed (bus);
+    }
+
+  return FALSE;
+}
+
+/* Turns a libsecret / GDBus error into one of ours with a message a person can
+ * act on. Cancellation by the caller passes through unchanged. Takes @error. */
+static GError *
+map_error (GError       *error,
+           GCancellable *cancellable)
+{
+  GError *mapped;
+
+  g_assert (error != NULL);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+      g_cancellable_is_cancelled (cancellable))
+    return error;
+
+  if (is_no_service_error (error))
+    {
+      mapped = g_error_new (HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_NO_SERVICE,
+                            _("No keyring is available: no Secret Service could be reached (%s). "
+                              "Start a keyring such as GNOME Keyring or KeePassXC's Secret Service "
+                              "integration; until then the password is kept for this session only."),
+                            error->message);
+    }
+  else if (g_error_matches (error, SECRET_ERROR, SECRET_ERROR_IS_LOCKED) ||
+           g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      /* A cancellation we did not ask for is the keyring's unlock prompt
+       * being dismissed. */
+      mapped = g_error_new (HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_LOCKED,
+                            _("The keyring is locked and was not unlocked (%s). Unlock it "
+                              "(for example in Passwords and Keys) and try again; until then the "
+                              "password is kept for this session only."),
+                            error->message);
+    }
+  else
+    {
+      mapped = g_error_new (HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_FAILED,
+                            _("The keyring could not be used: %s"),
+                            error->message);
+    }
+
+  g_error_free (error);
+  return mapped;
+}
+
+static GError *
+dismissed_error (void)
+{
+  return g_error_new_literal (HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_LOCKED,
+                              _("The keyring is locked and its unlock prompt was dismissed. "
+                                "Unlock the keyring and try again; until then the password "
+                                "is kept for this session only."));
+}
+
+static char *
+make_label (const char *host,
+            guint16     port,
+            const char *username)
+{
+  /* Translators: the keyring item's label, e.g. "Herald SMTP password for
+   * alice@example.com on smtp.example.com:587". */
+  return g_strdup_printf (_("Herald SMTP password for %s on %s:%u"),
+                          username, host, (guint) port);
+}
+
+char *
+herald_password_lookup_sync (const char    *host,
+                             guint16        port,
+                             const char    *username,
+                             GCancellable  *cancellable,
+                             GError       **error)
+{
+  GError *local_error = NULL;
+  char *password;
+
+  g_return_val_if_fail (host != NULL, NULL);
+  g_return_val_if_fail (username != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  password = secret_password_lookup_sync (password_schema (), cancellable, &local_error,
+                                          "server", host,
+                                          "port", (int) port,
+                                          "username", username,
+                                          NULL);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, map_error (local_error, cancellable));
+      return NULL;
+    }
+
+  return password;
+}
+
+static void
+lookup_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  char *password;
+
+  password = secret_password_lookup_finish (result, &error);
+  if (error != NULL)
+    g_task_return_error (task, map_error (error, g_task_get_cancellable (task)));
+  else
+    g_task_return_pointer (task, password, (GDestroyNotify) secret_password_free);
+}
+
+void
+herald_password_lookup_async (const char          *host,
+                              guint16              port,
+                              const char          *username,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (host != NULL);
+  g_return_if_fail (username != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, herald_password_lookup_async);
+  /* libsecret reports cancellation itself; we map it in lookup_cb. */
+  g_task_set_check_cancellable (task, FALSE);
+
+  secret_password_lookup (password_schema (), cancellable, lookup_cb, task,
+                          "server", host,
+                          "port", (int) port,
+                          "username", username,
+                          NULL);
+}
+
+char *
+herald_password_lookup_finish (GAsyncResult  *result,
+                               GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == herald_password_lookup_async,
+                        NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+gboolean
+herald_password_store_sync (const char    *host,
+                            guint16        port,
+                            const char    *username,
+                            const char    *password,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  GError *local_error = NULL;
+  g_autofree char *label = NULL;
+
+  g_return_val_if_fail (host != NULL, FALSE);
+  g_return_val_if_fail (username != NULL, FALSE);
+  g_return_val_if_fail (password != NULL, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  label = make_label (host, port, username);
+  if (!secret_password_store_sync (password_schema (), SECRET_COLLECTION_DEFAULT, label,
+                                   password, cancellable, &local_error,
+                                   "server", host,
+                                   "port", (int) port,
+                                   "username", username,
+                                   NULL))
+    {
+      if (local_error != NULL)
+        g_propagate_error (error, map_error (local_error, cancellable));
+      else
+        g_propagate_error (error, dismissed_error ());
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+store_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (secret_password_store_finish (result, &error))
+    g_task_return_boolean (task, TRUE);
+  else if (error != NULL)
+    g_task_return_error (task, map_error (error, g_task_get_cancellable (task)));
+  else
+    g_task_return_error (task, dismissed_error ());
+}
+
+void
+herald_password_store_async (const char          *host,
+                             guint16              port,
+                             const char          *username,
+                             const char          *password,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autofree char *label = NULL;
+  GTask *task;
+
+  g_return_if_fail (host != NULL);
+  g_return_if_fail (username != NULL);
+  g_return_if_fail (password != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, herald_password_store_async);
+  g_task_set_check_cancellable (task, FALSE);
+
+  label = make_label (host, port, username);
+  secret_password_store (password_schema (), SECRET_COLLECTION_DEFAULT, label, password,
+                         cancellable, store_cb, task,
+                         "server", host,
+                         "port", (int) port,
+                         "username", username,
+                         NULL);
+}
+
+gboolean
+herald_password_store_finish (GAsyncResult  *result,
+                              GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == herald_password_store_async,
+                        FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+herald_password_clear_sync (const char    *host,
+                            guint16        port,
+                            const char    *username,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (host != NULL, FALSE);
+  g_return_val_if_fail (username != NULL, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* FALSE without an error only means there was nothing to remove, which is
+   * what the caller wanted. */
+  if (!secret_password_clear_sync (password_schema (), cancellable, &local_error,
+                                   "server", host,
+                                   "port", (int) port,
+                                   "username", username,
+                                   NULL) &&
+      local_error != NULL)
+    {
+      g_propagate_error (error, map_error (local_error, cancellable));
+      return FALSE;
+    }
+
+  return TRUE;
+}
