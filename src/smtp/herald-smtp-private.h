@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#pragma once
+
+/* Engine internals shared between the engine's files and its unit tests
+ * (tests/engine). Not part of the public API.
+ */
+
+#include "herald-smtp.h"
+
+G_BEGIN_DECLS
+
+/* Caps on what we accept from a server: every byte is untrusted. */
+#define HERALD_SMTP_MAX_LINE        4096        /* bytes per reply line, CRLF excluded */
+#define HERALD_SMTP_MAX_LINES       256         /* lines per reply */
+#define HERALD_SMTP_MAX_REPLY       (64 * 1024) /* bytes per reply */
+#define HERALD_SMTP_DEFAULT_TIMEOUT 20          /* seconds */
+
+/* ---- types ---------------------------------------------------------------- */
+
+void                   _herald_transcript_entry_free (HeraldTranscriptEntry *entry);
+HeraldSmtpResult      *_herald_smtp_result_new       (void);
+/* Returns FALSE and sets INVALID_CONFIG when value contains CR or LF. */
+gboolean               _herald_smtp_check_field      (const char  *field_label,
+                                                      const char  *value,
+                                                      GError     **error);
+
+/* ---- reply reader --------------------------------------------------------- */
+
+typedef struct _HeraldLineReader HeraldLineReader;
+
+HeraldLineReader *_herald_line_reader_new  (GInputStream     *stream);
+void              _herald_line_reader_free (HeraldLineReader *reader);
+/* Replaces the stream (after a TLS handshake); buffered bytes are dropped,
+ * which is what STARTTLS requires (RFC 3207: discard what came before). */
+void              _herald_line_reader_set_stream (HeraldLineReader *reader,
+                                                  GInputStream     *stream);
+/* TRUE when bytes are buffered that nobody asked for yet. */
+gboolean          _herald_line_reader_has_pending (HeraldLineReader *reader);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldLineReader, _herald_line_reader_free)
+
+/* Called for each line of a reply as it arrives (without CRLF). */
+typedef void (*HeraldReplyLineFunc) (const char *line,
+                                     gpointer    user_data);
+
+/* Reads one complete reply. Errors: HERALD_SMTP_ERROR_REPLY_TOO_LONG past the
+ * caps, HERALD_SMTP_ERROR_PROTOCOL for anything that is not a reply,
+ * HERALD_SMTP_ERROR_CLOSED at end of stream, and GIO errors unchanged
+ * (G_IO_ERROR_TIMED_OUT, G_IO_ERROR_CANCELLED...). */
+HeraldSmtpReply  *_herald_smtp_read_reply (HeraldLineReader     *reader,
+                                           HeraldReplyLineFunc   line_func,
+                                           gpointer              line_data,
+                                           GCancellable         *cancellable,
+                                           GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Parses "5.7.139" at the start of text; NULL when absent. */
+char             *_herald_smtp_parse_enhanced (const char *text) G_GNUC_WARN_UNUSED_RESULT;
+
+/* ---- capabilities --------------------------------------------------------- */
+
+typedef struct {
+  gboolean   starttls;
+  gboolean   pipelining;
+  gboolean   chunking;
+  gboolean   eightbitmime;
+  gboolean   smtputf8;
+  gboolean   enhancedstatuscodes;
+  gboolean   size;        /* SIZE advertised */
+  guint64    size_limit;  /* 0: no limit given */
+  gboolean   auth;        /* AUTH (or AUTH=) advertised */
+  char     **auth_mechanisms; /* upper-case, unique, NULL-terminated (never NULL) */
+} HeraldSmtpCaps;
+
+HeraldSmtpCaps *_herald_smtp_caps_parse (const HeraldSmtpReply *ehlo_reply) G_GNUC_WARN_UNUSED_RESULT;
+void            _herald_smtp_caps_free  (HeraldSmtpCaps        *caps);
+gboolean        _herald_smtp_caps_has_mechanism (const HeraldSmtpCaps *caps,
+                                                 const char           *mechanism);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldSmtpCaps, _herald_smtp_caps_free)
+
+/* ---- message -------------------------------------------------------------- */
+
+/* Converts every bare LF and bare CR to CRLF and makes sure the data ends
+ * with CRLF. */
+GBytes *_herald_smtp_normalize_crlf (const char *data,
+                                     gsize       length) G_GNUC_WARN_UNUSED_RESULT;
+/* Dot-stuffs CRLF data for DATA and appends the ".\r\n" terminator. */
+GBytes *_herald_smtp_dot_stuff      (GBytes     *message) G_GNUC_WARN_UNUSED_RESULT;
+
+typedef struct {
+  const char *mechanism;   /* "PLAIN", or NULL: none */
+  const char *hostname;    /* this machine */
+  GDateTime  *date;        /* NULL: now */
+} HeraldMessageInfo;
+
+/* Builds the test message (CRLF line endings, not dot-stuffed). */
+GBytes *_herald_smtp_build_message (const HeraldSmtpConfig  *config,
+                                    const HeraldMessageInfo *info,
+                                    char                   **message_id) G_GNUC_WARN_UNUSED_RESULT;
+char   *_herald_smtp_default_subject (const char *hostname) G_GNUC_WARN_UNUSED_RESULT;
+
+/* ---- redaction ------------------------------------------------------------ */
+
+/* Returns a copy of text in which every occurrence of each secret, and of
+ * each secret's base64 forms (at the three possible alignments), is replaced
+ * with "<redacted>". secrets is NULL-terminated; NULL/empty items ignored. */
+char *_herald_smtp_scrub (const char         *text,
+                          const char * const *secrets) G_GNUC_WARN_UNUSED_RESULT;
+
+/* How a client line appears in the transcript: "AUTH PLAIN <redacted>" for
+ * an AUTH command with an initial response, "<redacted>" when the line is an
+ * answer to a 334 challenge (in_auth_exchange), the line itself otherwise. */
+char *_herald_smtp_redact_client_line (const char *line,
+                                       gboolean    in_auth_exchange) G_GNUC_WARN_UNUSED_RESULT;
+
+/* SASL payloads (not yet base64-encoded are returned base64-encoded). */
+char *_herald_sasl_plain    (const char *username,
+                             const char *password) G_GNUC_WARN_UNUSED_RESULT;
+char *_herald_sasl_xoauth2  (const char *username,
+                             const char *token) G_GNUC_WARN_UNUSED_RESULT;
+char *_herald_sasl_oauthbearer (const char *username,
+                                const char *host,
+                                guint16     port,
+                                const char *token) G_GNUC_WARN_UNUSED_RESULT;
+
+G_END_DECLS
