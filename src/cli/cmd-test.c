@@ -1,0 +1,865 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#define G_LOG_DOMAIN "herald-cli"
+
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "herald-cli.h"
+#include "herald-diagnosis.h"
+#include "herald-report.h"
+#include "herald-secrets.h"
+#include "herald-smtp.h"
+
+/* heraldctl test: runs the engine once, like the window's Send Test Email.
+ * Options not given on the command line fall back to the saved settings
+ * (GSettings) and, for the password, to the keyring. */
+
+#define SETTINGS_SCHEMA_ID  "io.github.heraldmail.Herald"
+#define MAX_SECRET_LENGTH   4096
+
+/* ---------------------------------------------------------------------------
+ * The live step list: the window's six steps. The engine's stages map onto
+ * them; EHLO belongs to whichever step is open (the greeting at first, the
+ * encryption after STARTTLS).
+ * ------------------------------------------------------------------------- */
+
+typedef enum {
+  STEP_NONE = -1,
+  STEP_RESOLVE,
+  STEP_CONNECT,
+  STEP_ENCRYPT,
+  STEP_GREETING,
+  STEP_LOGIN,
+  STEP_SEND,
+  N_STEPS
+} Step;
+
+static const char * const step_names[N_STEPS] = {
+  N_("Resolve"),
+  N_("Connect"),
+  N_("Encrypt (TLS)"),
+  N_("Greeting"),
+  N_("Log in"),
+  N_("Send"),
+};
+
+static Step
+step_for_stage (HeraldStage stage,
+                Step        open_step)
+{
+  switch (stage)
+    {
+    case HERALD_STAGE_RESOLVE:
+      return STEP_RESOLVE;
+    case HERALD_STAGE_CONNECT:
+      return STEP_CONNECT;
+    case HERALD_STAGE_GREETING:
+      return STEP_GREETING;
+    case HERALD_STAGE_EHLO:
+      return open_step == STEP_ENCRYPT ? STEP_ENCRYPT : STEP_GREETING;
+    case HERALD_STAGE_STARTTLS:
+    case HERALD_STAGE_TLS:
+      return STEP_ENCRYPT;
+    case HERALD_STAGE_AUTH:
+      return STEP_LOGIN;
+    case HERALD_STAGE_MAIL:
+    case HERALD_STAGE_RCPT:
+    case HERALD_STAGE_DATA:
+    case HERALD_STAGE_QUIT:
+      return STEP_SEND;
+    case HERALD_STAGE_DONE:
+    case HERALD_N_STAGES:
+    default:
+      return STEP_NONE;
+    }
+}
+
+typedef struct {
+  GMainLoop        *loop;
+  GCancellable     *cancellable;
+  HeraldSmtpResult *result;
+  GError           *error;
+
+  FILE             *out;         /* where the step list goes; NULL in --json mode */
+  gboolean          tty;         /* out is a terminal: show the running step */
+  gboolean          utf8;
+  Step              open_step;
+  gint64            open_ms;     /* time spent in the open step so far */
+  gboolean          failure_shown;
+  gboolean          interrupted;
+} TestRun;
+
+static const char *
+mark_ok (TestRun *run)
+{
+  return run->utf8 ? "✓" : "ok";
+}
+
+static const char *
+mark_failed (TestRun *run)
+{
+  return run->utf8 ? "✗" : "FAILED";
+}
+
+static void
+step_show_running (TestRun *run)
+{
+  if (run->out == NULL || !run->tty || run->open_step == STEP_NONE)
+    return;
+  fprintf (run->out, "  %s %s", run->utf8 ? "…" : "..", _(step_names[run->open_step]));
+  fflush (run->out);
+}
+
+static void
+step_close (TestRun  *run,
+            gboolean  failed)
+{
+  if (run->open_step == STEP_NONE)
+    return;
+
+  if (run->out != NULL)
+    {
+      if (run->tty)
+        fputs ("\r\033[K", run->out);
+      fprintf (run->out, "  %s %s  %" G_GINT64_FORMAT " ms\n",
+               failed ? mark_failed (run) : mark_ok (run),
+               _(step_names[run->open_step]), run->open_ms);
+      fflush (run->out);
+    }
+
+  run->open_step = STEP_NONE;
+  run->open_ms = 0;
+}
+
+/* Runs on the main thread (the engine delivers progress to our context). */
+static void
+progress_cb (const HeraldProgress *progress,
+             gpointer              user_data)
+{
+  TestRun *run = user_data;
+  Step step = step_for_stage (progress->stage, run->open_step);
+
+  if (step == STEP_NONE)
+    return;
+
+  switch (progress->state)
+    {
+    case HERALD_STEP_STARTED:
+      if (step != run->open_step)
+        {
+          step_close (run, FALSE);
+          run->open_step = step;
+          run->open_ms = 0;
+          step_show_running (run);
+        }
+      break;
+
+    case HERALD_STEP_SUCCEEDED:
+      if (step != run->open_step)
+        {
+          step_close (run, FALSE);
+          run->open_step = step;
+          run->open_ms = 0;
+        }
+      run->open_ms += MAX (progress->duration, 0);
+      break;
+
+    case HERALD_STEP_FAILED:
+      if (step != run->open_step)
+        {
+          step_close (run, FALSE);
+          run->open_step = step;
+          run->open_ms = 0;
+        }
+      run->open_ms += MAX (progress->duration, 0);
+      step_close (run, TRUE);
+      run->failure_shown = TRUE;
+      break;
+
+    default:
+      break;
+    }
+}
+
+static void
+run_done_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  TestRun *run = user_data;
+
+  run->result = herald_smtp_run_finish (result, &run->error);
+  g_main_loop_quit (run->loop);
+}
+
+static gboolean
+sigint_cb (gpointer user_data)
+{
+  TestRun *run = user_data;
+
+  run->interrupted = TRUE;
+  g_cancellable_cancel (run->cancellable);
+
+  /* Removing the source restores the default action: a second Ctrl+C
+   * ends the program at once should cancelling ever get stuck. */
+  return G_SOURCE_REMOVE;
+}
+
+/* ---------------------------------------------------------------------------
+ * Secrets
+ * ------------------------------------------------------------------------- */
+
+static void
+secret_free (char *secret)
+{
+  if (secret == NULL)
+    return;
+  explicit_bzero (secret, strlen (secret));
+  g_free (secret);
+}
+
+/* Reads one line from standard input with read(2), one byte at a time, so
+ * that no copy of the secret stays in a stdio buffer and nothing after the
+ * line is consumed. Strips the trailing CR/LF. */
+static char *
+read_secret_line (GError **error)
+{
+  char *buf = g_malloc0 (MAX_SECRET_LENGTH + 1);
+  gsize len = 0;
+
+  for (;;)
+    {
+      char c;
+      ssize_t n = read (STDIN_FILENO, &c, 1);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved_errno = errno;
+
+          secret_free (buf);
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                       _("could not read standard input: %s"), g_strerror (saved_errno));
+          return NULL;
+        }
+      if (n == 0 || c == '\n')
+        break;
+      if (c == '\0')
+        {
+          explicit_bzero (buf, MAX_SECRET_LENGTH + 1);
+          g_free (buf);
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                               _("the password on standard input contains a NUL byte"));
+          return NULL;
+        }
+      if (len == MAX_SECRET_LENGTH)
+        {
+          explicit_bzero (buf, MAX_SECRET_LENGTH + 1);
+          g_free (buf);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("the password on standard input is longer than %d bytes"),
+                       MAX_SECRET_LENGTH);
+          return NULL;
+        }
+      buf[len++] = c;
+    }
+
+  while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == '\n'))
+    buf[--len] = '\0';
+
+  if (len == 0)
+    {
+      g_free (buf);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           _("--password-stdin: standard input holds no password"));
+      return NULL;
+    }
+
+  return buf;
+}
+
+/* ---------------------------------------------------------------------------
+ * Options
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+  char     *server;
+  char     *port;
+  char     *security;
+  char     *auth;
+  char     *user;
+  gboolean  password_stdin;
+  char     *from;
+  char    **to;
+  char    **cc;
+  char     *subject;
+  char     *ca_file;
+  char     *timeout;
+  gboolean  json;
+  gboolean  allow_plaintext_auth;
+} TestOptions;
+
+static void
+test_options_clear (TestOptions *o)
+{
+  g_clear_pointer (&o->server, g_free);
+  g_clear_pointer (&o->port, g_free);
+  g_clear_pointer (&o->security, g_free);
+  g_clear_pointer (&o->auth, g_free);
+  g_clear_pointer (&o->user, g_free);
+  g_clear_pointer (&o->from, g_free);
+  g_clear_pointer (&o->to, g_strfreev);
+  g_clear_pointer (&o->cc, g_strfreev);
+  g_clear_pointer (&o->subject, g_free);
+  g_clear_pointer (&o->ca_file, g_free);
+  g_clear_pointer (&o->timeout, g_free);
+}
+
+static int
+usage_error (const char *format,
+             ...) G_GNUC_PRINTF (1, 2);
+
+static int
+usage_error (const char *format,
+             ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  fprintf (stderr, "heraldctl test: %s\n", message);
+  fprintf (stderr, "%s\n", _("Run “heraldctl test --help” for the options."));
+  return HERALD_EXIT_USAGE;
+}
+
+/* The saved settings, or NULL (with *why set) when the schema is not
+ * installed: heraldctl then works from the command line alone. */
+static GSettings *
+open_settings (char **why)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, SETTINGS_SCHEMA_ID, TRUE);
+  if (schema == NULL)
+    {
+      *why = g_strdup_printf (_("the saved settings are not available (the GSettings schema "
+                                "%s is not installed)"), SETTINGS_SCHEMA_ID);
+      return NULL;
+    }
+
+  return g_settings_new_full (schema, NULL, NULL);
+}
+
+static char *
+setting_string (GSettings  *settings,
+                const char *key)
+{
+  char *value;
+
+  if (settings == NULL)
+    return NULL;
+  value = g_settings_get_string (settings, key);
+  if (value[0] == '\0')
+    g_clear_pointer (&value, g_free);
+  return value;
+}
+
+/* Appends each address of each item ("a@x, b@y" allowed in one item). */
+static void
+add_addresses (GPtrArray          *out,
+               const char * const *items)
+{
+  for (guint i = 0; items != NULL && items[i] != NULL; i++)
+    {
+      g_auto(GStrv) split = herald_address_list_split (items[i]);
+
+      for (guint j = 0; split != NULL && split[j] != NULL; j++)
+        g_ptr_array_add (out, g_strdup (split[j]));
+    }
+}
+
+static gboolean
+parse_number (const char *text,
+              guint64     min,
+              guint64     max,
+              guint64    *out)
+{
+  g_autofree char *stripped = g_strstrip (g_strdup (text));
+
+  return g_ascii_string_to_unsigned (stripped, 10, min, max, out, NULL);
+}
+
+static gboolean
+auth_uses_password (HeraldAuthMethod auth)
+{
+  return auth == HERALD_AUTH_AUTO || auth == HERALD_AUTH_PLAIN || auth == HERALD_AUTH_LOGIN;
+}
+
+/* ---------------------------------------------------------------------------
+ * Output
+ * ------------------------------------------------------------------------- */
+
+static void
+print_json (const HeraldSmtpResult *result,
+            const HeraldDiagnosis  *diagnosis,
+            GPtrArray              *notices)
+{
+  g_autoptr(JsonNode) node = herald_result_to_json (result, diagnosis, notices);
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_indent (generator, 2);
+  json_generator_set_root (generator, node);
+  text = json_generator_to_data (generator, NULL);
+  fputs (text, stdout);
+  fputc ('\n', stdout);
+  fflush (stdout);
+}
+
+static char *
+join_recipients (const HeraldSmtpConfig *config)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+
+  for (guint i = 0; config->to != NULL && config->to[i] != NULL; i++)
+    g_string_append_printf (s, "%s%s", s->len > 0 ? ", " : "", config->to[i]);
+  for (guint i = 0; config->cc != NULL && config->cc[i] != NULL; i++)
+    g_string_append_printf (s, "%s%s", s->len > 0 ? ", " : "", config->cc[i]);
+
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* The reply on one line for the verdict ("250 2.0.0 Ok: queued as X"). */
+static char *
+reply_one_line (const HeraldSmtpReply *reply)
+{
+  g_autofree char *raw = NULL;
+
+  if (reply == NULL)
+    return NULL;
+  raw = g_strdup (reply->raw != NULL ? reply->raw : reply->text);
+  if (raw == NULL)
+    return g_strdup_printf ("%d", reply->code);
+  return g_strdelimit (g_steal_pointer (&raw), "\r\n", ' ');
+}
+
+static void
+print_human (TestRun                *run,
+             const HeraldSmtpConfig *config,
+             const HeraldSmtpResult *result,
+             const HeraldDiagnosis  *diagnosis,
+             GPtrArray              *notices)
+{
+  g_autofree char *reply = reply_one_line (result->reply);
+
+  fputc ('\n', stdout);
+  if (result->ok)
+    {
+      g_autofree char *recipients = join_recipients (config);
+
+      printf ("%s ", mark_ok (run));
+      printf (_("Test email sent to %s through %s:%u."), recipients, config->host, config->port);
+      fputc ('\n', stdout);
+      if (reply != NULL)
+        printf (_("  Server reply: %s\n"), reply);
+      printf (_("  Total time: %" G_GINT64_FORMAT " ms\n"), result->elapsed_ms);
+    }
+  else
+    {
+      printf ("%s ", mark_failed (run));
+      if (run->interrupted)
+        printf ("%s\n", _("Test cancelled."));
+      else
+        printf (_("Test failed at stage “%s”: %s\n"),
+                herald_stage_to_string (result->stage),
+                result->error != NULL ? result->error->message : _("unknown error"));
+      if (reply != NULL)
+        printf (_("  Server reply: %s\n"), reply);
+      printf (_("  Total time: %" G_GINT64_FORMAT " ms\n"), result->elapsed_ms);
+
+      if (diagnosis != NULL && !run->interrupted)
+        {
+          fputc ('\n', stdout);
+          herald_diagnosis_print (diagnosis, stdout);
+        }
+    }
+
+  for (guint i = 0; notices != NULL && i < notices->len; i++)
+    {
+      fputc ('\n', stdout);
+      herald_diagnosis_print (g_ptr_array_index (notices, i), stdout);
+    }
+  fflush (stdout);
+}
+
+/* ---------------------------------------------------------------------------
+ * The command
+ * ------------------------------------------------------------------------- */
+
+/* Fills config from the options and the settings. Returns HERALD_EXIT_OK, or
+ * an exit status after printing why. */
+static int
+build_config (TestOptions      *o,
+              HeraldSmtpConfig *config,
+              gboolean         *needs_keyring)
+{
+  g_autofree char *no_settings = NULL;
+  g_autoptr(GSettings) settings = open_settings (&no_settings);
+  g_autoptr(GPtrArray) to = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) cc = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *security = NULL;
+  g_autofree char *auth = NULL;
+  g_autofree char *ca_file = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *hint = no_settings != NULL ? no_settings : _("nothing is saved in the settings");
+  guint64 number;
+
+  *needs_keyring = FALSE;
+
+  /* Server. */
+  config->host = o->server != NULL ? g_strstrip (g_strdup (o->server))
+                                   : setting_string (settings, "server");
+  if (config->host == NULL || config->host[0] == '\0')
+    return usage_error (_("no server: give --server HOST (%s)"), hint);
+
+  /* Port. */
+  if (o->port != NULL)
+    {
+      if (!parse_number (o->port, 1, 65535, &number))
+        return usage_error (_("invalid --port “%s”: give a number from 1 to 65535"), o->port);
+      config->port = (guint16) number;
+    }
+  else
+    {
+      int port = settings != NULL ? g_settings_get_int (settings, "port") : 587;
+
+      if (port < 1 || port > 65535)
+        return usage_error (_("the saved port %d is out of range: give --port"), port);
+      config->port = (guint16) port;
+    }
+
+  /* Security and authentication. */
+  security = o->security != NULL ? g_strdup (o->security) : setting_string (settings, "security");
+  if (security == NULL)
+    security = g_strdup ("starttls");
+  if (!herald_security_from_string (security, &config->security))
+    return usage_error (_("invalid --security “%s”: use starttls, tls or none"), security);
+
+  auth = o->auth != NULL ? g_strdup (o->auth) : setting_string (settings, "auth");
+  if (auth == NULL)
+    auth = g_strdup ("auto");
+  if (!herald_auth_method_from_string (auth, &config->auth)
+      || config->auth == HERALD_AUTH_OAUTHBEARER)
+    return usage_error (_("invalid --auth “%s”: use auto, none, plain, login or xoauth2"), auth);
+  if (config->auth == HERALD_AUTH_XOAUTH2)
+    {
+      fprintf (stderr, "heraldctl test: %s\n",
+               _("--auth xoauth2 needs an OAuth 2.0 sign-in, which this build cannot do yet."));
+      return HERALD_EXIT_USAGE;
+    }
+  config->allow_plaintext_auth = o->allow_plaintext_auth;
+
+  /* Login name. */
+  if (config->auth != HERALD_AUTH_NONE)
+    {
+      config->username = o->user != NULL ? g_strdup (o->user) : setting_string (settings, "username");
+      if (config->username != NULL && config->username[0] == '\0')
+        g_clear_pointer (&config->username, g_free);
+      if (config->username == NULL
+          && (config->auth == HERALD_AUTH_PLAIN || config->auth == HERALD_AUTH_LOGIN))
+        return usage_error (_("--auth %s needs a login name: give --user USER"), auth);
+    }
+
+  /* Sender and recipients. */
+  config->from = o->from != NULL ? g_strstrip (g_strdup (o->from)) : setting_string (settings, "from");
+  if (config->from == NULL || config->from[0] == '\0')
+    return usage_error (_("no sender: give --from ADDRESS (%s)"), hint);
+  if (!herald_address_is_valid (config->from))
+    return usage_error (_("invalid --from address “%s”"), config->from);
+
+  if (o->to != NULL)
+    add_addresses (to, (const char * const *) o->to);
+  else
+    {
+      g_autofree char *saved = setting_string (settings, "to");
+      const char *items[] = { saved, NULL };
+
+      add_addresses (to, items);
+    }
+  if (to->len == 0)
+    return usage_error (_("no recipient: give --to ADDRESS (%s)"), hint);
+
+  if (o->cc != NULL)
+    add_addresses (cc, (const char * const *) o->cc);
+  else
+    {
+      g_autofree char *saved = setting_string (settings, "cc");
+      const char *items[] = { saved, NULL };
+
+      add_addresses (cc, items);
+    }
+
+  for (guint i = 0; i < to->len; i++)
+    if (!herald_address_is_valid (g_ptr_array_index (to, i)))
+      return usage_error (_("invalid --to address “%s”"), (char *) g_ptr_array_index (to, i));
+  for (guint i = 0; i < cc->len; i++)
+    if (!herald_address_is_valid (g_ptr_array_index (cc, i)))
+      return usage_error (_("invalid --cc address “%s”"), (char *) g_ptr_array_index (cc, i));
+
+  g_ptr_array_add (to, NULL);
+  config->to = (char **) g_ptr_array_free (g_steal_pointer (&to), FALSE);
+  if (cc->len > 0)
+    {
+      g_ptr_array_add (cc, NULL);
+      config->cc = (char **) g_ptr_array_free (g_steal_pointer (&cc), FALSE);
+    }
+
+  /* Message. */
+  config->subject = o->subject != NULL ? g_strdup (o->subject) : setting_string (settings, "subject");
+  config->extra_text = setting_string (settings, "extra-text");
+
+  /* CA file: must exist and hold certificates, else the TLS error later
+   * would blame the server for a typo here. */
+  ca_file = o->ca_file != NULL ? g_strdup (o->ca_file) : setting_string (settings, "ca-file");
+  if (ca_file != NULL)
+    {
+      g_autolist(GTlsCertificate) certificates = NULL;
+
+      certificates = g_tls_certificate_list_new_from_file (ca_file, &error);
+      if (certificates == NULL)
+        return usage_error (_("cannot use the CA file “%s”: %s"), ca_file,
+                            error != NULL ? error->message : _("it holds no PEM certificate"));
+      config->ca_file = g_steal_pointer (&ca_file);
+    }
+
+  /* Timeout. */
+  if (o->timeout != NULL)
+    {
+      if (!parse_number (o->timeout, 1, 600, &number))
+        return usage_error (_("invalid --timeout “%s”: give seconds from 1 to 600"), o->timeout);
+      config->connect_timeout = config->reply_timeout = (guint) number;
+    }
+  else if (settings != NULL)
+    {
+      config->connect_timeout = config->reply_timeout = g_settings_get_uint (settings, "timeout");
+    }
+
+  *needs_keyring = config->username != NULL && auth_uses_password (config->auth);
+  return HERALD_EXIT_OK;
+}
+
+int
+herald_cli_test (int    argc,
+                 char **argv)
+{
+  TestOptions o = { 0 };
+  const GOptionEntry entries[] = {
+    { "server", 's', 0, G_OPTION_ARG_STRING, &o.server,
+      N_("SMTP server host name"), N_("HOST") },
+    { "port", 'p', 0, G_OPTION_ARG_STRING, &o.port,
+      N_("Port (587 for STARTTLS, 465 for SSL/TLS)"), N_("PORT") },
+    { "security", 0, 0, G_OPTION_ARG_STRING, &o.security,
+      N_("Connection security: starttls, tls or none"), N_("MODE") },
+    { "auth", 0, 0, G_OPTION_ARG_STRING, &o.auth,
+      N_("Authentication: auto, none, plain, login or xoauth2"), N_("METHOD") },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &o.user,
+      N_("Login name"), N_("USER") },
+    { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &o.password_stdin,
+      N_("Read the password from the first line of standard input (default: the keyring)"), NULL },
+    { "from", 'f', 0, G_OPTION_ARG_STRING, &o.from,
+      N_("Sender address"), N_("ADDR") },
+    { "to", 't', 0, G_OPTION_ARG_STRING_ARRAY, &o.to,
+      N_("Recipient (repeat for several)"), N_("ADDR") },
+    { "cc", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.cc,
+      N_("Copy recipient (repeat for several)"), N_("ADDR") },
+    { "subject", 0, 0, G_OPTION_ARG_STRING, &o.subject,
+      N_("Subject (default: one naming this host)"), N_("TEXT") },
+    { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &o.ca_file,
+      N_("Also trust the CA certificates in this PEM file"), N_("PEM") },
+    { "timeout", 0, 0, G_OPTION_ARG_STRING, &o.timeout,
+      N_("Connect and reply timeout in seconds (default 20)"), N_("SECONDS") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &o.json,
+      N_("Print one JSON object with the result instead of the step list"), NULL },
+    { "allow-plaintext-auth", 0, 0, G_OPTION_ARG_NONE, &o.allow_plaintext_auth,
+      N_("Allow sending the password without encryption (with --security none)"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(HeraldDiagnosis) diagnosis = NULL;
+  g_autoptr(GPtrArray) notices = NULL;
+  g_autoptr(GCancellable) cancellable = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  char *stdin_password = NULL;
+  gboolean needs_keyring = FALSE;
+  TestRun run = { 0 };
+  guint sigint_id;
+  int status;
+
+  context = g_option_context_new (NULL);
+  g_option_context_set_summary (context, _("Send a test message and explain any failure."));
+  g_option_context_set_description (context,
+    _("Options not given fall back to the settings saved by Herald's window, and the password "
+      "to the keyring.\n"
+      "Exit status: 0 the message was accepted, 1 the test failed, 2 bad usage."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      status = usage_error ("%s", error->message);
+      goto out;
+    }
+  if (argc > 1)
+    {
+      status = usage_error (_("unexpected argument “%s”"), argv[1]);
+      goto out;
+    }
+
+  /* Read the password first so that it is consumed even when the options
+   * turn out to be wrong, and never lingers in the pipe. */
+  if (o.password_stdin)
+    {
+      stdin_password = read_secret_line (&error);
+      if (stdin_password == NULL)
+        {
+          status = usage_error ("%s", error->message);
+          goto out;
+        }
+    }
+
+  config = herald_smtp_config_new ();
+  status = build_config (&o, config, &needs_keyring);
+  if (status != HERALD_EXIT_OK)
+    goto out;
+
+  cancellable = g_cancellable_new ();
+
+  if (needs_keyring && stdin_password != NULL)
+    {
+      config->password = g_strdup (stdin_password);
+    }
+  else if (needs_keyring)
+    {
+      g_autoptr(GError) keyring_error = NULL;
+      char *password = herald_password_lookup_sync (config->host, config->port,
+                                                    config->username, cancellable,
+                                                    &keyring_error);
+
+      if (keyring_error != NULL)
+        {
+          fprintf (stderr, "heraldctl test: ");
+          fprintf (stderr, _("could not read the password from the keyring: %s\n"),
+                   keyring_error->message);
+          fprintf (stderr, "%s\n", _("Give it with --password-stdin instead."));
+          status = HERALD_EXIT_FAILED;
+          goto out;
+        }
+      if (password == NULL)
+        {
+          fprintf (stderr, "heraldctl test: ");
+          fprintf (stderr, _("no password is saved in the keyring for %s on %s:%u.\n"),
+                   config->username, config->host, config->port);
+          fprintf (stderr, "%s\n",
+                   _("Give it with --password-stdin, or send a test from Herald's window once "
+                     "to save it."));
+          status = HERALD_EXIT_FAILED;
+          goto out;
+        }
+      config->password = g_strdup (password);
+      secret_free (password);
+    }
+  g_clear_pointer (&stdin_password, secret_free);
+
+  if (!herald_smtp_config_validate (config, &error))
+    {
+      status = usage_error ("%s", error->message);
+      goto out;
+    }
+
+  loop = g_main_loop_new (NULL, FALSE);
+  run.loop = loop;
+  run.cancellable = cancellable;
+  run.out = o.json ? NULL : stdout;
+  run.tty = !o.json && isatty (STDOUT_FILENO);
+  run.utf8 = g_get_charset (NULL);
+  run.open_step = STEP_NONE;
+
+  if (run.out != NULL)
+    {
+      printf (_("Testing %s:%u (security %s, authentication %s)\n"),
+              config->host, config->port, herald_security_to_string (config->security),
+              herald_auth_method_to_string (config->auth));
+      fflush (stdout);
+    }
+
+  sigint_id = g_unix_signal_add (SIGINT, sigint_cb, &run);
+  herald_smtp_run_async (config, cancellable, progress_cb, &run, NULL, run_done_cb, &run);
+  g_main_loop_run (loop);
+  if (!run.interrupted)
+    g_source_remove (sigint_id);
+
+  if (run.result == NULL)
+    {
+      /* The task itself could not run: nothing reached the network. */
+      step_close (&run, TRUE);
+      fprintf (stderr, "heraldctl test: %s\n",
+               run.error != NULL ? run.error->message : _("the test could not run"));
+      g_clear_error (&run.error);
+      status = HERALD_EXIT_FAILED;
+      goto out;
+    }
+
+  if (run.result->ok)
+    {
+      step_close (&run, FALSE);
+    }
+  else if (!run.failure_shown)
+    {
+      /* The engine may stop before the failing stage even starts (e.g. it
+       * refuses to send a password in the clear): the open step succeeded,
+       * the failed one is shown on its own. */
+      Step failed = step_for_stage (run.result->stage, run.open_step);
+
+      if (failed != STEP_NONE && failed != run.open_step)
+        {
+          step_close (&run, FALSE);
+          run.open_step = failed;
+        }
+      step_close (&run, TRUE);
+    }
+
+  if (!run.result->ok)
+    diagnosis = herald_diagnose (run.result, config);
+  notices = herald_notices (config, run.result);
+
+  if (o.json)
+    print_json (run.result, diagnosis, notices);
+  else
+    print_human (&run, config, run.result, diagnosis, notices);
+
+  status = run.result->ok ? HERALD_EXIT_OK : HERALD_EXIT_FAILED;
+  g_clear_pointer (&run.result, herald_smtp_result_free);
+
+out:
+  g_clear_pointer (&stdin_password, secret_free);
+  test_options_clear (&o);
+  return status;
+}
