@@ -1,0 +1,74 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright 2026 The Herald authors
+#
+# validate-data.sh DESKTOP_FILE METAINFO_FILE SCHEMA_SOURCE_DIR ICONS_DIR
+# TAP: the built desktop file and metainfo, the GSettings schema and the icons
+# pass the freedesktop/AppStream/GLib validators. Warnings count as failures.
+set -u
+desktop=$1 metainfo=$2 schemadir=$3 icons=$4
+
+n=0
+check () {
+  local what=$1; shift
+  local out rc
+  n=$((n + 1))
+  out=$("$@" 2>&1); rc=$?
+  if [ $rc -eq 0 ]; then
+    echo "ok $n - $what"
+  else
+    echo "not ok $n - $what (exit $rc)"
+  fi
+  [ -n "$out" ] && sed 's/^/# /' <<<"$out"
+}
+
+# desktop-file-validate exits 0 on warnings too; treat any output but hints as failure.
+desktop_validate () {
+  local out
+  out=$(desktop-file-validate "$1" 2>&1) || { echo "$out"; return 1; }
+  out=$(grep -v ': hint: ' <<<"$out")
+  [ -z "$out" ] || { echo "$out"; return 1; }
+}
+
+icon_checks () {
+  local id base
+  id=$(basename "$desktop" .desktop)
+  base=${id%.Devel}
+  grep -qx "Icon=$id" "$desktop" || { echo "desktop file does not name icon $id"; return 1; }
+  for f in "$icons/hicolor/scalable/apps/$base.svg" \
+           "$icons/hicolor/symbolic/apps/$base-symbolic.svg"; do
+    [ -f "$f" ] || { echo "missing $f"; return 1; }
+    /usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot()
+assert r.tag == "{http://www.w3.org/2000/svg}svg", r.tag
+assert r.get("viewBox"), "no viewBox"' "$f" || { echo "not a well-formed SVG: $f"; return 1; }
+  done
+}
+
+metainfo_checks () {
+  local id
+  id=$(basename "$desktop")
+  grep -q "<launchable type=\"desktop-id\">$id</launchable>" "$1" ||
+    { echo "launchable is not $id"; return 1; }
+  for shot in form success error; do
+    grep -q "data/screenshots/$shot.png</image>" "$1" || { echo "no $shot screenshot"; return 1; }
+  done
+  grep -q '<content_rating type="oars-1.1"' "$1" || { echo "no content rating"; return 1; }
+  grep -q '<release version=' "$1" || { echo "no release"; return 1; }
+}
+
+echo "1..6"
+check "desktop-file-validate $(basename "$desktop")" desktop_validate "$desktop"
+check "appstreamcli validate --no-net --strict $(basename "$metainfo")" \
+  appstreamcli validate --no-net --strict "$metainfo"
+check "metainfo names the launchable, screenshots, release and content rating" \
+  metainfo_checks "$metainfo"
+check "glib-compile-schemas --strict --dry-run" \
+  glib-compile-schemas --strict --dry-run "$schemadir"
+check "icons: scalable and symbolic SVGs named after the app ID" icon_checks
+n=$((n + 1))
+if grep -q "^Exec=herald\b" "$desktop"; then
+  echo "ok $n - desktop file runs herald"
+else
+  echo "not ok $n - desktop file does not run herald"
+fi
