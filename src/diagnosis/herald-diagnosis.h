@@ -55,6 +55,10 @@ HeraldDiagnosis *herald_diagnosis_copy (const HeraldDiagnosis *diagnosis);
 void             herald_diagnosis_free (HeraldDiagnosis       *diagnosis);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldDiagnosis, herald_diagnosis_free)
 
+/* TRUE when no specific rule matched and the diagnosis only states the
+ * stage, the reply and its class (ids starting with "fallback"). */
+gboolean         herald_diagnosis_is_fallback (const HeraldDiagnosis *diagnosis);
+
 /* Diagnoses a failed result (NULL when result->ok). config may be NULL. */
 HeraldDiagnosis *herald_diagnose (const HeraldSmtpResult *result,
                                   const HeraldSmtpConfig *config) G_GNUC_WARN_UNUSED_RESULT;

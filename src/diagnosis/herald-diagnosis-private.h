@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#pragma once
+
+/* Helpers shared inside the diagnosis library and with its tests. */
+
+#include "herald-diagnosis.h"
+
+G_BEGIN_DECLS
+
+/* A server reply lifted out of a pasted text. */
+typedef struct {
+  int    code;        /* 0 when the text carries no three-digit code */
+  char  *enhanced;    /* "5.7.139" or NULL */
+  char  *reply;       /* the reply's lines as pasted, joined with "\n" */
+  char  *normalised;  /* lines joined, NNN-/NNN prefixes and repeated enhanced codes stripped */
+} HeraldExtractedReply;
+
+void _herald_extracted_reply_free (HeraldExtractedReply *extracted);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldExtractedReply, _herald_extracted_reply_free)
+
+/* Finds the SMTP reply inside another program's message (.NET, PHPMailer,
+ * nodemailer, Python's smtplib, JavaMail...), or returns the whole text
+ * normalised with code 0 when no reply can be recognised. */
+HeraldExtractedReply *_herald_extract_reply (const char *text) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Joins the lines of a (multi-line) reply with one space after stripping
+ * each line's "NNN-"/"NNN " prefix and, on lines 2..n, a repeated enhanced
+ * status code. */
+char *_herald_normalise_reply (const char *raw) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Removes Microsoft's trailing "[XXXX.prod.outlook.com ...]" server tag. */
+char *_herald_strip_server_tag (const char *text) G_GNUC_WARN_UNUSED_RESULT;
+
+/* The ids of every rule in the rules file, in file order (NULL-terminated,
+ * owned by the library). */
+const char * const *_herald_diagnosis_rule_ids (void);
+
+/* The ids of every notice the rules file defines (NULL-terminated, owned by
+ * the library). */
+const char * const *_herald_diagnosis_notice_ids (void);
+
+G_END_DECLS
