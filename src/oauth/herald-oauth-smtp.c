@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#define G_LOG_DOMAIN "herald-oauth"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "herald-oauth-smtp.h"
+
+gboolean
+herald_oauth_fill_config_token (HeraldSmtpConfig  *config,
+                                GSettings         *settings,
+                                GCancellable      *cancellable,
+                                GError           **error)
+{
+  g_autoptr(HeraldOAuthAccount) account = NULL;
+  char *token;
+
+  g_return_val_if_fail (config != NULL, FALSE);
+  g_return_val_if_fail (G_IS_SETTINGS (settings), FALSE);
+
+  if (config->auth != HERALD_AUTH_XOAUTH2 && config->auth != HERALD_AUTH_OAUTHBEARER)
+    return TRUE;
+
+  account = herald_oauth_account_new_from_settings (settings);
+  if (config->username != NULL && *config->username != '\0')
+    {
+      g_free (account->account);
+      account->account = g_strdup (config->username);
+    }
+
+  token = herald_oauth_get_access_token_sync (account, cancellable, error);
+  if (token == NULL)
+    return FALSE;
+
+  if (config->oauth_token != NULL)
+    {
+      memset (config->oauth_token, 0, strlen (config->oauth_token));
+      g_free (config->oauth_token);
+    }
+  config->oauth_token = token;
+  if (config->username == NULL || *config->username == '\0')
+    {
+      g_free (config->username);
+      config->username = g_strdup (account->account);
+    }
+
+  return TRUE;
+}
