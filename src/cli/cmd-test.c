@@ -489,7 +489,9 @@ print_human (TestRun                *run,
         printf (_("Test failed at stage “%s”: %s\n"),
                 herald_stage_to_string (result->stage),
                 result->error != NULL ? result->error->message : _("unknown error"));
-      if (reply != NULL)
+      /* A 2xx/3xx here is only the last thing heard (e.g. the EHLO list
+       * before Herald itself stopped): not worth a line. */
+      if (reply != NULL && result->reply->code >= 400)
         printf (_("  Server reply: %s\n"), reply);
       printf (_("  Total time: %" G_GINT64_FORMAT " ms\n"), result->elapsed_ms);
 
