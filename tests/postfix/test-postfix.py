@@ -632,6 +632,41 @@ def run_all(ctx, tap):
         check(p.out == '', f'stdout: {p.out!r}')
     tap.run('no password on stdin or in the keyring: exit 1, says so', t_no_password_anywhere)
 
+    def t_keyring_password():
+        attrs = ['xdg:schema', 'io.github.heraldmail.Herald.Password',
+                 'server', 'localhost', 'port', sub, 'username', ctx.user]
+        store = subprocess.run(['secret-tool', 'store', '--label', 'Herald Postfix test'] + attrs,
+                               input=ctx.password.encode(), capture_output=True, env=ctx.env,
+                               timeout=30)
+        check(store.returncode == 0,
+              'could not store the password with secret-tool (the test needs the keyring of '
+              f'build-aux/test-session.sh): {store.stderr.decode(errors="replace")}')
+        try:
+            subject = f'Herald {ctx.tag} keyring'
+            p, data = ctx.herald_json(ctx.common(sub, 'starttls', subject,
+                                                 ['--auth', 'plain', '--user', ctx.user]))
+            check(p.returncode == 0 and data['ok'] is True, summary(p, data))
+            ctx.wait_for_mail(f'{ctx.tag} keyring', 1)
+        finally:
+            subprocess.run(['secret-tool', 'clear'] + attrs, capture_output=True, env=ctx.env,
+                           timeout=30)
+    tap.run('password from the keyring when --password-stdin is not given: accepted',
+            t_keyring_password)
+
+    def t_keyring_unavailable():
+        env = dict(ctx.env, DBUS_SESSION_BUS_ADDRESS='unix:path=/nonexistent/herald-bus')
+        env.pop('DISPLAY', None)
+        p = subprocess.run([ctx.heraldctl, 'test'] +
+                           ctx.common(sub, 'starttls', None, ['--auth', 'plain', '--user',
+                                                              ctx.user, '--json']),
+                           stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=30)
+        ctx.captured += [p.stdout, p.stderr]
+        err = p.stderr.decode('utf-8', 'replace')
+        check(p.returncode == 1, f'exit {p.returncode}: {err}')
+        check('keyring' in err and '--password-stdin' in err, err)
+        check(p.stdout == b'', f'stdout: {p.stdout!r}')
+    tap.run('no Secret Service: exit 1 with a clear message, no crash', t_keyring_unavailable)
+
     # -- Ctrl+C -----------------------------------------------------------------
 
     def t_sigint():
