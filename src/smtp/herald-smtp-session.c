@@ -336,11 +336,11 @@ reply_rejected (Session               *s,
                 const char            *what,
                 GError               **error)
 {
-  g_autofree char *oneline = g_strdup (reply->raw);
+  g_autofree char *oneline = g_strdup (reply->text);
 
   g_strdelimit (oneline, "\n", ' ');
   g_set_error (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_REJECTED,
-               _("The server rejected %s: %s"), what, oneline);
+               _("The server rejected %s: %d %s"), what, reply->code, oneline);
   return FALSE;
 }
 
@@ -705,12 +705,11 @@ record_tls_info (Session         *s,
   HeraldTlsInfo *tls_info = g_new0 (HeraldTlsInfo, 1);
   GTlsCertificate *certificate = s->peer_certificate;
 
-  if (handshake_ok)
-    {
-      tls_info->version = g_strdup (protocol_version_name (g_tls_connection_get_protocol_version (tls)));
-      if (certificate == NULL)
-        certificate = g_tls_connection_get_peer_certificate (tls);
-    }
+  /* The version is known once the server's hello arrived, also when the
+   * certificate is refused afterwards (when the backend tells us). */
+  tls_info->version = g_strdup (protocol_version_name (g_tls_connection_get_protocol_version (tls)));
+  if (certificate == NULL && handshake_ok)
+    certificate = g_tls_connection_get_peer_certificate (tls);
 
   if (certificate != NULL)
     {
@@ -745,14 +744,14 @@ do_tls_handshake (Session  *s,
   g_clear_object (&s->identity);
   s->identity = g_network_address_new (s->config->host, s->config->port);
 
+  info (s, "TLS handshake with %s (system trust store%s%s)", s->config->host,
+        s->ca_database ? " and " : "", s->ca_database ? s->config->ca_file : "");
+
   tls = g_tls_client_connection_new (G_IO_STREAM (s->connection), s->identity, error);
   if (tls == NULL)
     return FALSE;
 
   g_signal_connect (tls, "accept-certificate", G_CALLBACK (accept_certificate_cb), s);
-
-  info (s, "TLS handshake with %s (system trust store%s%s)", s->config->host,
-        s->ca_database ? " and " : "", s->ca_database ? s->config->ca_file : "");
 
   ok = g_tls_connection_handshake (G_TLS_CONNECTION (tls), s->cancellable, &local_error);
   record_tls_info (s, G_TLS_CONNECTION (tls), ok);
@@ -1580,6 +1579,20 @@ choose_helo (Session *s)
   return g_strdup (s->hostname);
 }
 
+static gpointer
+load_trust_store_thread (gpointer data)
+{
+  GTlsBackend *backend = g_tls_backend_get_default ();
+  g_autoptr(GTlsDatabase) database = NULL;
+
+  /* The backend loads and caches the system trust store under its own lock;
+   * the handshake later finds it ready. */
+  if (g_tls_backend_supports_tls (backend))
+    database = g_tls_backend_get_default_database (backend);
+
+  return NULL;
+}
+
 static gboolean
 prepare (Session  *s,
          GError  **error)
@@ -1588,6 +1601,12 @@ prepare (Session  *s,
 
   if (!herald_smtp_config_validate (s->config, error))
     return FALSE;
+
+  /* Loading the system trust store takes tens of milliseconds: do it while
+   * we resolve, connect and wait for the greeting, not on the critical path
+   * of the handshake. */
+  if (s->config->security != HERALD_SECURITY_NONE)
+    g_thread_unref (g_thread_new ("herald-tls-trust", load_trust_store_thread, NULL));
 
   if (is_set (s->config->ca_file))
     {
