@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#define G_LOG_DOMAIN "herald-ui"
+
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n.h>
+
+#include "herald-application.h"
+
+#include "herald-error-dialog.h"
+#include "herald-report.h"
+
+struct _HeraldErrorDialog
+{
+  AdwMessageDialog  parent_instance;
+
+  HeraldSmtpConfig *config;     /* without secrets */
+  HeraldSmtpResult *result;
+  HeraldDiagnosis  *diagnosis;
+  GPtrArray        *notices;    /* of HeraldDiagnosis, may be NULL */
+  GdkClipboard     *clipboard;
+
+  GtkLabel         *actor_label;
+  GtkBox           *steps_box;
+  GtkBox           *links_box;
+  GtkExpander      *details_expander;
+  GtkTextView      *details_view;
+};
+
+G_DEFINE_FINAL_TYPE (HeraldErrorDialog, herald_error_dialog, ADW_TYPE_MESSAGE_DIALOG)
+
+static void
+wipe_string (char **str)
+{
+  if (*str != NULL)
+    {
+      explicit_bzero (*str, strlen (*str));
+      g_clear_pointer (str, g_free);
+    }
+}
+
+static void
+copy_command_clicked_cb (GtkButton         *button,
+                         HeraldErrorDialog *self)
+{
+  const char *command = g_object_get_data (G_OBJECT (button), "herald-command");
+
+  if (command != NULL)
+    gdk_clipboard_set_text (self->clipboard, command);
+  gtk_button_set_icon_name (button, "object-select-symbolic");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (button), _("Copied"));
+}
+
+static void
+add_step (HeraldErrorDialog         *self,
+          guint                      number,
+          const HeraldDiagnosisStep *step)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  g_autofree char *text = g_strdup_printf ("%u. %s", number, step->text ? step->text : "");
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  g_object_set_data (G_OBJECT (box), "herald-step-label", label);
+  gtk_box_append (GTK_BOX (box), label);
+
+  if (step->command != NULL && *step->command != '\0')
+    {
+      GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+      GtkWidget *command = gtk_label_new (step->command);
+      GtkWidget *copy = gtk_button_new_from_icon_name ("edit-copy-symbolic");
+
+      gtk_widget_add_css_class (row, "card");
+      gtk_widget_add_css_class (row, "herald-command");
+      gtk_widget_set_margin_start (row, 18);
+
+      gtk_label_set_wrap (GTK_LABEL (command), TRUE);
+      gtk_label_set_wrap_mode (GTK_LABEL (command), PANGO_WRAP_CHAR);
+      gtk_label_set_xalign (GTK_LABEL (command), 0.0);
+      gtk_label_set_selectable (GTK_LABEL (command), TRUE);
+      gtk_widget_set_hexpand (command, TRUE);
+      gtk_widget_add_css_class (command, "monospace");
+      gtk_widget_set_margin_start (command, 8);
+      gtk_widget_set_margin_top (command, 6);
+      gtk_widget_set_margin_bottom (command, 6);
+      g_object_set_data (G_OBJECT (box), "herald-command-label", command);
+
+      gtk_widget_add_css_class (copy, "flat");
+      gtk_widget_set_valign (copy, GTK_ALIGN_CENTER);
+      gtk_widget_set_tooltip_text (copy, _("Copy Command"));
+      gtk_accessible_update_property (GTK_ACCESSIBLE (copy),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, _("Copy Command"),
+                                      -1);
+      g_object_set_data_full (G_OBJECT (copy), "herald-command",
+                              g_strdup (step->command), g_free);
+      g_signal_connect_object (copy, "clicked", G_CALLBACK (copy_command_clicked_cb),
+                               self, 0);
+
+      gtk_box_append (GTK_BOX (row), command);
+      gtk_box_append (GTK_BOX (row), copy);
+      gtk_box_append (GTK_BOX (box), row);
+    }
+
+  gtk_box_append (self->steps_box, box);
+}
+
+static void
+append_details (GString                *out,
+                const HeraldSmtpResult *result,
+                const HeraldDiagnosis  *diagnosis)
+{
+  g_string_append_printf (out, _("Failed stage: %s\n"), herald_stage_to_string (result->stage));
+  if (result->remote_address != NULL)
+    g_string_append_printf (out, _("Server address: %s\n"), result->remote_address);
+  if (result->greeting != NULL)
+    g_string_append_printf (out, _("Greeting: %s\n"), result->greeting);
+  if (result->error != NULL)
+    g_string_append_printf (out, _("Error: %s\n"), result->error->message);
+  if (result->reply != NULL && result->reply->raw != NULL)
+    g_string_append_printf (out, _("Server reply:\n%s\n"), result->reply->raw);
+  if (result->tls != NULL)
+    {
+      const HeraldTlsInfo *tls = result->tls;
+
+      if (tls->version != NULL)
+        g_string_append_printf (out, _("TLS version: %s\n"), tls->version);
+      if (tls->subject != NULL)
+        g_string_append_printf (out, _("Certificate subject: %s\n"), tls->subject);
+      if (tls->issuer != NULL)
+        g_string_append_printf (out, _("Certificate issuer: %s\n"), tls->issuer);
+      if (tls->not_before != NULL && tls->not_after != NULL)
+        g_string_append_printf (out, _("Certificate valid: %s to %s\n"),
+                                tls->not_before, tls->not_after);
+      if (tls->errors != NULL && tls->errors[0] != NULL)
+        {
+          g_autofree char *joined = g_strjoinv (", ", tls->errors);
+
+          g_string_append_printf (out, _("Certificate problems: %s\n"), joined);
+        }
+    }
+  if (diagnosis->details != NULL && *diagnosis->details != '\0')
+    g_string_append_printf (out, "\n%s\n", diagnosis->details);
+
+  if (result->transcript != NULL && result->transcript->len > 0)
+    {
+      g_string_append_printf (out, "\n%s\n", _("Transcript (secrets removed):"));
+      for (guint i = 0; i < result->transcript->len; i++)
+        {
+          const HeraldTranscriptEntry *entry = g_ptr_array_index (result->transcript, i);
+          const char *dir;
+
+          switch (entry->dir)
+            {
+            case HERALD_TRANSCRIPT_CLIENT: dir = "C:"; break;
+            case HERALD_TRANSCRIPT_SERVER: dir = "S:"; break;
+            case HERALD_TRANSCRIPT_INFO:
+            default:                       dir = "*"; break;
+            }
+          g_string_append_printf (out, "%6" G_GINT64_FORMAT " ms %s %s\n",
+                                  entry->ms, dir, entry->text ? entry->text : "");
+        }
+    }
+}
+
+static void
+response_cb (HeraldErrorDialog *self,
+             const char        *response)
+{
+  if (g_strcmp0 (response, "copy") == 0)
+    {
+      g_autofree char *report = herald_error_dialog_dup_report (self);
+
+      gdk_clipboard_set_text (self->clipboard, report);
+    }
+}
+
+static void
+herald_error_dialog_dispose (GObject *object)
+{
+  HeraldErrorDialog *self = HERALD_ERROR_DIALOG (object);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), HERALD_TYPE_ERROR_DIALOG);
+  g_clear_object (&self->clipboard);
+
+  G_OBJECT_CLASS (herald_error_dialog_parent_class)->dispose (object);
+}
+
+static void
+herald_error_dialog_finalize (GObject *object)
+{
+  HeraldErrorDialog *self = HERALD_ERROR_DIALOG (object);
+
+  g_clear_pointer (&self->config, herald_smtp_config_free);
+  g_clear_pointer (&self->result, herald_smtp_result_free);
+  g_clear_pointer (&self->diagnosis, herald_diagnosis_free);
+  g_clear_pointer (&self->notices, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (herald_error_dialog_parent_class)->finalize (object);
+}
+
+static void
+herald_error_dialog_class_init (HeraldErrorDialogClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = herald_error_dialog_dispose;
+  object_class->finalize = herald_error_dialog_finalize;
+
+  herald_ui_ensure_resources ();
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/heraldmail/Herald/herald-error-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, actor_label);
+  gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, steps_box);
+  gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, links_box);
+  gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, details_expander);
+  gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, details_view);
+}
+
+static void
+herald_error_dialog_init (HeraldErrorDialog *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  g_signal_connect (self, "response", G_CALLBACK (response_cb), NULL);
+}
+
+HeraldErrorDialog *
+herald_error_dialog_new (GtkWindow              *parent,
+                         const HeraldSmtpConfig *config,
+                         const HeraldSmtpResult *result,
+                         const HeraldDiagnosis  *diagnosis,
+                         GPtrArray              *notices)
+{
+  HeraldErrorDialog *self;
+  g_autoptr(GString) details = g_string_new (NULL);
+  guint n = 0;
+
+  g_return_val_if_fail (parent == NULL || GTK_IS_WINDOW (parent), NULL);
+  g_return_val_if_fail (config != NULL, NULL);
+  g_return_val_if_fail (result != NULL, NULL);
+  g_return_val_if_fail (diagnosis != NULL, NULL);
+
+  self = g_object_new (HERALD_TYPE_ERROR_DIALOG,
+                       "transient-for", parent,
+                       "heading", diagnosis->title,
+                       "body", diagnosis->explanation ? diagnosis->explanation : "",
+                       NULL);
+
+  /* The dialog outlives nothing secret: the copy it keeps for the report has
+   * neither the password nor the token. */
+  self->config = herald_smtp_config_copy (config);
+  wipe_string (&self->config->password);
+  wipe_string (&self->config->oauth_token);
+  self->result = herald_smtp_result_copy (result);
+  self->diagnosis = herald_diagnosis_copy (diagnosis);
+  if (notices != NULL)
+    self->notices = g_ptr_array_ref (notices);
+  self->clipboard = g_object_ref (gtk_widget_get_clipboard (parent ? GTK_WIDGET (parent)
+                                                                   : GTK_WIDGET (self)));
+
+  gtk_label_set_text (self->actor_label, herald_actor_describe (diagnosis->actor));
+
+  for (guint i = 0; diagnosis->steps != NULL && i < diagnosis->steps->len; i++)
+    add_step (self, ++n, g_ptr_array_index (diagnosis->steps, i));
+  gtk_widget_set_visible (GTK_WIDGET (self->steps_box), n > 0);
+
+  for (guint i = 0; diagnosis->links != NULL && i < diagnosis->links->len; i++)
+    {
+      const HeraldLink *link = g_ptr_array_index (diagnosis->links, i);
+      GtkWidget *button;
+
+      if (link->url == NULL)
+        continue;
+      button = gtk_link_button_new_with_label (link->url,
+                                               link->title ? link->title : link->url);
+      gtk_widget_set_halign (button, GTK_ALIGN_START);
+      gtk_box_append (self->links_box, button);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->links_box),
+                          gtk_widget_get_first_child (GTK_WIDGET (self->links_box)) != NULL);
+
+  append_details (details, result, diagnosis);
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->details_view), details->str, -1);
+
+  return self;
+}
+
+const HeraldDiagnosis *
+herald_error_dialog_get_diagnosis (HeraldErrorDialog *self)
+{
+  g_return_val_if_fail (HERALD_IS_ERROR_DIALOG (self), NULL);
+
+  return self->diagnosis;
+}
+
+const char *
+herald_error_dialog_get_actor_text (HeraldErrorDialog *self)
+{
+  g_return_val_if_fail (HERALD_IS_ERROR_DIALOG (self), NULL);
+
+  return gtk_label_get_text (self->actor_label);
+}
+
+char **
+herald_error_dialog_dup_step_texts (HeraldErrorDialog *self)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_return_val_if_fail (HERALD_IS_ERROR_DIALOG (self), NULL);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->steps_box));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkLabel *label = g_object_get_data (G_OBJECT (child), "herald-step-label");
+      GtkLabel *command = g_object_get_data (G_OBJECT (child), "herald-command-label");
+
+      if (command != NULL)
+        {
+          g_autofree char *text = g_strdup_printf ("%s\n%s", gtk_label_get_text (label),
+                                                   gtk_label_get_text (command));
+          g_strv_builder_add (builder, text);
+        }
+      else if (label != NULL)
+        g_strv_builder_add (builder, gtk_label_get_text (label));
+    }
+
+  return g_strv_builder_end (builder);
+}
+
+char *
+herald_error_dialog_dup_details_text (HeraldErrorDialog *self)
+{
+  GtkTextBuffer *buffer;
+  GtkTextIter start, end;
+
+  g_return_val_if_fail (HERALD_IS_ERROR_DIALOG (self), NULL);
+
+  buffer = gtk_text_view_get_buffer (self->details_view);
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  return gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+}
+
+char *
+herald_error_dialog_dup_report (HeraldErrorDialog *self)
+{
+  g_return_val_if_fail (HERALD_IS_ERROR_DIALOG (self), NULL);
+
+  return herald_report_to_text (self->config, self->result, self->diagnosis, self->notices);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "herald-smtp.h"
+#include "herald-diagnosis.h"
+
+G_BEGIN_DECLS
+
+#define HERALD_TYPE_ERROR_DIALOG (herald_error_dialog_get_type ())
+
+G_DECLARE_FINAL_TYPE (HeraldErrorDialog, herald_error_dialog, HERALD, ERROR_DIALOG, AdwMessageDialog)
+
+/* A modal dialog explaining a failed test: diagnosis title as heading, the
+ * explanation, who must act, numbered steps with copyable commands, links,
+ * "Technical details", and the responses "copy" (Copy Report) and "close".
+ * config's secrets are not kept. notices may be NULL. */
+HeraldErrorDialog *herald_error_dialog_new (GtkWindow              *parent,
+                                            const HeraldSmtpConfig *config,
+                                            const HeraldSmtpResult *result,
+                                            const HeraldDiagnosis  *diagnosis,
+                                            GPtrArray              *notices);
+
+const HeraldDiagnosis *herald_error_dialog_get_diagnosis    (HeraldErrorDialog *self);
+/* The steps as displayed ("1. Do this", commands on the next line). */
+char                 **herald_error_dialog_dup_step_texts   (HeraldErrorDialog *self) G_GNUC_WARN_UNUSED_RESULT;
+char                  *herald_error_dialog_dup_details_text (HeraldErrorDialog *self) G_GNUC_WARN_UNUSED_RESULT;
+/* The plain-text report "Copy Report" puts on the clipboard. */
+char                  *herald_error_dialog_dup_report       (HeraldErrorDialog *self) G_GNUC_WARN_UNUSED_RESULT;
+const char            *herald_error_dialog_get_actor_text   (HeraldErrorDialog *self);
+
+G_END_DECLS

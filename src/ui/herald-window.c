@@ -1,0 +1,1604 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#define G_LOG_DOMAIN "herald-ui"
+
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n.h>
+
+#include "herald-application.h"
+
+#include "herald-window.h"
+#include "herald-window-private.h"
+#include "herald-banner.h"
+#include "herald-diagnosis.h"
+#include "herald-error-dialog.h"
+#include "herald-oauth.h"
+#include "herald-providers.h"
+#include "herald-secrets.h"
+#include "herald-step-list.h"
+
+#define SCHEMA_ID "io.github.heraldmail.Herald"
+
+/* Combo row positions ↔ the engine's string names stored in GSettings. */
+static const char * const security_ids[] = { "starttls", "tls", "none", NULL };
+static const char * const auth_ids[] = { "auto", "plain", "login", "none", "xoauth2", NULL };
+
+typedef struct {
+  HeraldWindow     *self;         /* strong */
+  GCancellable     *cancellable;
+  HeraldSmtpConfig *config;       /* snapshot taken on the main thread */
+} RunData;
+
+struct _HeraldWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  GSettings            *settings;
+  GCancellable         *cancellable;          /* of the running test */
+  GCancellable         *keyring_cancellable;
+  HeraldErrorDialog    *error_dialog;         /* weak */
+  char                 *validation_message;
+  char                 *keyring_message;
+  char                 *last_security;
+  gulong                after_paint_id;
+  guint                 notices_idle_id;
+  guint                 n_keyring_ops;
+
+  /* Template children */
+  AdwToastOverlay      *toast_overlay;
+  HeraldBanner         *banner;
+  GtkSwitch            *alerts_switch;
+  AdwComboRow          *provider_row;
+  AdwEntryRow          *server_row;
+  AdwActionRow         *port_row;
+  GtkSpinButton        *port_spin;
+  AdwComboRow          *security_row;
+  AdwPreferencesGroup  *auth_group;
+  AdwComboRow          *auth_row;
+  AdwEntryRow          *username_row;
+  AdwPasswordEntryRow  *password_row;
+  AdwActionRow         *keyring_row;
+  GtkBox               *oauth_slot;
+  AdwEntryRow          *from_row;
+  AdwEntryRow          *to_row;
+  AdwEntryRow          *cc_row;
+  AdwEntryRow          *subject_row;
+  AdwEntryRow          *extra_text_row;
+  AdwExpanderRow       *advanced_row;
+  AdwEntryRow          *ca_file_row;
+  AdwActionRow         *timeout_row;
+  GtkSpinButton        *timeout_spin;
+  GtkBox               *notices_box;
+  HeraldStepList       *step_list;
+  GtkButton            *send_button;
+  GtkLabel             *validation_label;
+
+  guint                 running : 1;
+  guint                 valid : 1;
+  guint                 startup_done : 1;
+  guint                 applying_preset : 1;
+  guint                 keyring_unavailable : 1;
+};
+
+G_DEFINE_FINAL_TYPE (HeraldWindow, herald_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static void update_validation   (HeraldWindow *self);
+static void queue_notices       (HeraldWindow *self);
+
+static void
+run_data_free (RunData *data)
+{
+  g_clear_object (&data->self);
+  g_clear_object (&data->cancellable);
+  g_clear_pointer (&data->config, herald_smtp_config_free);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RunData, run_data_free)
+
+static void
+add_toast (HeraldWindow *self,
+           const char   *text)
+{
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
+}
+
+/* ---------------------------------------------------------------------------
+ * Settings mappings
+ * ------------------------------------------------------------------------- */
+
+static gboolean
+string_to_index_mapping (GValue   *value,
+                         GVariant *variant,
+                         gpointer  user_data)
+{
+  const char * const *ids = user_data;
+  const char *str = g_variant_get_string (variant, NULL);
+
+  for (guint i = 0; ids[i] != NULL; i++)
+    {
+      if (g_str_equal (ids[i], str))
+        {
+          g_value_set_uint (value, i);
+          return TRUE;
+        }
+    }
+
+  g_value_set_uint (value, 0);
+  return TRUE;
+}
+
+static GVariant *
+index_to_string_mapping (const GValue       *value,
+                         const GVariantType *expected_type,
+                         gpointer            user_data)
+{
+  const char * const *ids = user_data;
+  guint index = g_value_get_uint (value);
+
+  if (index >= g_strv_length ((char **) ids))
+    return NULL;
+
+  return g_variant_new_string (ids[index]);
+}
+
+static gboolean
+provider_to_index_mapping (GValue   *value,
+                           GVariant *variant,
+                           gpointer  user_data)
+{
+  int index = herald_providers_index_of (g_variant_get_string (variant, NULL));
+
+  if (index < 0)
+    index = herald_providers_index_of ("custom");
+  g_value_set_uint (value, (guint) index);
+  return TRUE;
+}
+
+static GVariant *
+index_to_provider_mapping (const GValue       *value,
+                           const GVariantType *expected_type,
+                           gpointer            user_data)
+{
+  guint index = g_value_get_uint (value);
+
+  if (index >= herald_providers_get_n ())
+    return NULL;
+
+  return g_variant_new_string (herald_providers_get_nth (index)->id);
+}
+
+static const char *
+combo_id (AdwComboRow        *row,
+          const char * const *ids)
+{
+  guint index = adw_combo_row_get_selected (row);
+
+  if (index >= g_strv_length ((char **) ids))
+    return ids[0];
+  return ids[index];
+}
+
+/* ---------------------------------------------------------------------------
+ * Snapshot of the form (main thread)
+ * ------------------------------------------------------------------------- */
+
+static char *
+dup_stripped (AdwEntryRow *row)
+{
+  return g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (row))));
+}
+
+static char *
+dup_or_null (AdwEntryRow *row)
+{
+  char *text = dup_stripped (row);
+
+  if (*text == '\0')
+    g_clear_pointer (&text, g_free);
+  return text;
+}
+
+/* Parses a spin button's text as typed (its value only follows on
+ * activation). Returns -1 when it is not a whole number. */
+static gint64
+spin_text_value (GtkSpinButton *spin)
+{
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (spin))));
+  gint64 value;
+
+  if (!g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, &value, NULL))
+    return -1;
+  return value;
+}
+
+static HeraldSmtpConfig *
+snapshot_config (HeraldWindow *self)
+{
+  g_autoptr(HeraldSmtpConfig) config = herald_smtp_config_new ();
+  g_autofree char *to = NULL;
+  g_autofree char *cc = NULL;
+  gint64 port, timeout;
+
+  config->host = dup_stripped (self->server_row);
+
+  port = spin_text_value (self->port_spin);
+  if (port < 1 || port > 65535)
+    port = gtk_spin_button_get_value_as_int (self->port_spin);
+  config->port = (guint16) CLAMP (port, 0, 65535);
+
+  herald_security_from_string (combo_id (self->security_row, security_ids), &config->security);
+  herald_auth_method_from_string (combo_id (self->auth_row, auth_ids), &config->auth);
+  config->username = dup_or_null (self->username_row);
+
+  if (config->auth != HERALD_AUTH_NONE && config->auth != HERALD_AUTH_XOAUTH2)
+    {
+      const char *password = gtk_editable_get_text (GTK_EDITABLE (self->password_row));
+
+      if (*password != '\0')
+        config->password = g_strdup (password);
+    }
+
+  /* Choosing Security "None" is the explicit consent to send credentials
+   * without TLS; with any other choice the engine refuses to. */
+  config->allow_plaintext_auth = config->security == HERALD_SECURITY_NONE;
+
+  config->from = dup_stripped (self->from_row);
+  to = dup_stripped (self->to_row);
+  config->to = herald_address_list_split (to);
+  cc = dup_stripped (self->cc_row);
+  if (*cc != '\0')
+    config->cc = herald_address_list_split (cc);
+  config->subject = dup_or_null (self->subject_row);
+  config->extra_text = dup_or_null (self->extra_text_row);
+  config->ca_file = dup_or_null (self->ca_file_row);
+
+  timeout = spin_text_value (self->timeout_spin);
+  if (timeout < 1 || timeout > 600)
+    timeout = gtk_spin_button_get_value_as_int (self->timeout_spin);
+  config->connect_timeout = (guint) timeout;
+  config->reply_timeout = (guint) timeout;
+
+  return g_steal_pointer (&config);
+}
+
+/* ---------------------------------------------------------------------------
+ * Validation as the user types
+ * ------------------------------------------------------------------------- */
+
+static gboolean
+has_line_break (const char *text)
+{
+  return text != NULL && strpbrk (text, "\r\n") != NULL;
+}
+
+static void
+mark_row (gpointer row,
+          gboolean error)
+{
+  if (error)
+    gtk_widget_add_css_class (GTK_WIDGET (row), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (row), "error");
+}
+
+/* Returns the first invalid address in text, or NULL (owned). */
+static char *
+first_invalid_address (const char *text,
+                       guint      *n_valid)
+{
+  g_auto(GStrv) addresses = herald_address_list_split (text);
+
+  *n_valid = 0;
+  for (guint i = 0; addresses != NULL && addresses[i] != NULL; i++)
+    {
+      if (!herald_address_is_valid (addresses[i]))
+        return g_strdup (addresses[i]);
+      (*n_valid)++;
+    }
+  return NULL;
+}
+
+static void
+add_reason (GPtrArray  *reasons,
+            char       *reason)
+{
+  g_ptr_array_add (reasons, reason);
+}
+
+static void
+update_actions (HeraldWindow *self)
+{
+  GAction *send = g_action_map_lookup_action (G_ACTION_MAP (self), "send");
+  GAction *cancel = g_action_map_lookup_action (G_ACTION_MAP (self), "cancel");
+
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (send), self->valid && !self->running);
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (cancel), self->running);
+}
+
+static void
+update_validation (HeraldWindow *self)
+{
+  g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
+  struct { gpointer row; const char *label; } text_rows[] = {
+    { self->server_row, _("Server") },
+    { self->username_row, _("Username") },
+    { self->password_row, _("Password") },
+    { self->from_row, _("From") },
+    { self->to_row, _("To") },
+    { self->cc_row, _("Cc") },
+    { self->subject_row, _("Subject") },
+    { self->extra_text_row, _("Additional text") },
+    { self->ca_file_row, _("CA certificate file") },
+  };
+  g_autofree char *server = dup_stripped (self->server_row);
+  g_autofree char *from = dup_stripped (self->from_row);
+  g_autofree char *to = dup_stripped (self->to_row);
+  g_autofree char *cc = dup_stripped (self->cc_row);
+  g_autofree char *bad = NULL;
+  const char *auth = combo_id (self->auth_row, auth_ids);
+  gboolean server_bad = FALSE, port_bad = FALSE, from_bad = FALSE, to_bad = FALSE;
+  gboolean cc_bad = FALSE, timeout_bad = FALSE;
+  guint n_valid;
+  gint64 port, timeout;
+
+  for (guint i = 0; i < G_N_ELEMENTS (text_rows); i++)
+    {
+      gboolean bad_line = has_line_break (gtk_editable_get_text (GTK_EDITABLE (text_rows[i].row)));
+
+      mark_row (text_rows[i].row, bad_line);
+      if (bad_line)
+        /* Translators: %s is a field name such as "Subject" */
+        add_reason (reasons, g_strdup_printf (_("%s must not contain line breaks."),
+                                              text_rows[i].label));
+    }
+
+  /* Empty required fields give a reason but no red row: a fresh form is
+   * not an error. */
+  if (*server == '\0')
+    {
+      add_reason (reasons, g_strdup (_("Enter the server’s host name.")));
+    }
+  else if (strpbrk (server, " \t/") != NULL)
+    {
+      server_bad = TRUE;
+      add_reason (reasons, g_strdup_printf (_("“%s” is not a host name."), server));
+    }
+
+  port = spin_text_value (self->port_spin);
+  if (port < 1 || port > 65535)
+    {
+      port_bad = TRUE;
+      add_reason (reasons, g_strdup (_("The port must be a number from 1 to 65535.")));
+    }
+
+  if ((g_str_equal (auth, "plain") || g_str_equal (auth, "login") || g_str_equal (auth, "xoauth2")) &&
+      *gtk_editable_get_text (GTK_EDITABLE (self->username_row)) == '\0')
+    {
+      add_reason (reasons, g_strdup (_("Enter the username for this authentication method.")));
+    }
+
+  if (*from == '\0')
+    {
+      add_reason (reasons, g_strdup (_("Enter the sender address (From).")));
+    }
+  else if (!herald_address_is_valid (from))
+    {
+      from_bad = TRUE;
+      add_reason (reasons, g_strdup_printf (_("From: “%s” is not a valid email address."), from));
+    }
+
+  bad = first_invalid_address (to, &n_valid);
+  if (bad != NULL)
+    {
+      to_bad = TRUE;
+      add_reason (reasons, g_strdup_printf (_("To: “%s” is not a valid email address."), bad));
+    }
+  else if (n_valid == 0)
+    {
+      add_reason (reasons, g_strdup (_("Enter at least one recipient (To).")));
+    }
+  g_clear_pointer (&bad, g_free);
+
+  bad = first_invalid_address (cc, &n_valid);
+  if (bad != NULL)
+    {
+      cc_bad = TRUE;
+      add_reason (reasons, g_strdup_printf (_("Cc: “%s” is not a valid email address."), bad));
+    }
+
+  timeout = spin_text_value (self->timeout_spin);
+  if (timeout < 1 || timeout > 600)
+    {
+      timeout_bad = TRUE;
+      add_reason (reasons, g_strdup (_("The timeout must be a number of seconds from 1 to 600.")));
+    }
+
+  /* Whatever the checks above missed, the engine's own validation catches:
+   * it is the same function the worker runs before connecting. */
+  if (reasons->len == 0)
+    {
+      g_autoptr(HeraldSmtpConfig) config = snapshot_config (self);
+      g_autoptr(GError) error = NULL;
+
+      if (!herald_smtp_config_validate (config, &error))
+        add_reason (reasons, g_strdup (error->message));
+    }
+
+  if (server_bad) mark_row (self->server_row, TRUE);
+  mark_row (self->port_row, port_bad);
+  if (from_bad) mark_row (self->from_row, TRUE);
+  if (to_bad) mark_row (self->to_row, TRUE);
+  if (cc_bad) mark_row (self->cc_row, TRUE);
+  mark_row (self->timeout_row, timeout_bad);
+
+  g_clear_pointer (&self->validation_message, g_free);
+  if (reasons->len > 0)
+    {
+      g_ptr_array_add (reasons, NULL);
+      self->validation_message = g_strjoinv ("\n", (char **) reasons->pdata);
+    }
+
+  self->valid = self->validation_message == NULL;
+  gtk_label_set_text (self->validation_label,
+                      self->validation_message ? self->validation_message : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->validation_label), !self->valid && !self->running);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->send_button),
+                               self->running ? NULL : self->validation_message);
+  update_actions (self);
+}
+
+/* ---------------------------------------------------------------------------
+ * Provider presets, the port following the security choice
+ * ------------------------------------------------------------------------- */
+
+static void
+update_provider_subtitle (HeraldWindow *self)
+{
+  g_autofree char *provider_id = g_settings_get_string (self->settings, "provider");
+  const HeraldProvider *provider = herald_providers_lookup (provider_id);
+  g_autofree char *host = dup_stripped (self->server_row);
+  gint64 port = spin_text_value (self->port_spin);
+  gboolean edited;
+
+  edited = provider != NULL &&
+           herald_provider_is_edited (provider, host, port < 0 ? 0 : (guint) port,
+                                      combo_id (self->security_row, security_ids),
+                                      combo_id (self->auth_row, auth_ids));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->provider_row),
+                               edited ? _("Edited") : "");
+}
+
+static void
+provider_changed_cb (HeraldWindow *self,
+                     const char   *key,
+                     GSettings    *settings)
+{
+  g_autofree char *provider_id = g_settings_get_string (settings, "provider");
+  const HeraldProvider *provider = herald_providers_lookup (provider_id);
+
+  if (provider != NULL && !herald_provider_is_custom (provider) && !self->applying_preset)
+    {
+      self->applying_preset = TRUE;
+      gtk_editable_set_text (GTK_EDITABLE (self->server_row), provider->host);
+      gtk_spin_button_set_value (self->port_spin, provider->port);
+      for (guint i = 0; security_ids[i] != NULL; i++)
+        if (g_str_equal (security_ids[i], provider->security))
+          adw_combo_row_set_selected (self->security_row, i);
+      for (guint i = 0; auth_ids[i] != NULL; i++)
+        if (g_str_equal (auth_ids[i], provider->auth))
+          adw_combo_row_set_selected (self->auth_row, i);
+      g_free (self->last_security);
+      self->last_security = g_strdup (provider->security);
+      self->applying_preset = FALSE;
+    }
+
+  update_provider_subtitle (self);
+  update_validation (self);
+  queue_notices (self);
+}
+
+static void
+security_selected_cb (HeraldWindow *self)
+{
+  const char *security = combo_id (self->security_row, security_ids);
+
+  if (!self->applying_preset && self->last_security != NULL)
+    {
+      gint64 port = spin_text_value (self->port_spin);
+
+      /* Move the port along only while it still holds the other default. */
+      if (g_str_equal (self->last_security, "starttls") && g_str_equal (security, "tls") &&
+          port == 587)
+        gtk_spin_button_set_value (self->port_spin, 465);
+      else if (g_str_equal (self->last_security, "tls") && g_str_equal (security, "starttls") &&
+               port == 465)
+        gtk_spin_button_set_value (self->port_spin, 587);
+    }
+
+  g_free (self->last_security);
+  self->last_security = g_strdup (security);
+}
+
+static void
+auth_selected_cb (HeraldWindow *self)
+{
+  const char *auth = combo_id (self->auth_row, auth_ids);
+  gboolean oauth = g_str_equal (auth, "xoauth2");
+  gboolean none = g_str_equal (auth, "none");
+
+  gtk_widget_set_visible (GTK_WIDGET (self->oauth_slot), oauth);
+  gtk_widget_set_visible (GTK_WIDGET (self->password_row), !oauth && !none);
+  gtk_widget_set_visible (GTK_WIDGET (self->username_row), !none);
+}
+
+static void
+form_changed_cb (HeraldWindow *self)
+{
+  update_provider_subtitle (self);
+  update_validation (self);
+  queue_notices (self);
+}
+
+/* ---------------------------------------------------------------------------
+ * Notices (diagnosis rules; never on the path to the first frame)
+ * ------------------------------------------------------------------------- */
+
+static void
+switch_to_oauth_clicked_cb (HeraldWindow *self)
+{
+  for (guint i = 0; auth_ids[i] != NULL; i++)
+    if (g_str_equal (auth_ids[i], "xoauth2"))
+      adw_combo_row_set_selected (self->auth_row, i);
+}
+
+static gboolean
+notice_suggests_oauth (const HeraldDiagnosis *notice)
+{
+  return notice->id != NULL &&
+         (strstr (notice->id, "basic-auth") != NULL || strstr (notice->id, "oauth") != NULL);
+}
+
+static void
+update_notices (HeraldWindow *self)
+{
+  g_autoptr(HeraldSmtpConfig) config = snapshot_config (self);
+  g_autoptr(GPtrArray) notices = herald_notices (config, NULL);
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->notices_box))))
+    gtk_box_remove (self->notices_box, child);
+
+  for (guint i = 0; notices != NULL && i < notices->len; i++)
+    {
+      const HeraldDiagnosis *notice = g_ptr_array_index (notices, i);
+      GtkWidget *card = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+      GtkWidget *title = gtk_label_new (notice->title);
+
+      gtk_widget_add_css_class (card, "card");
+      gtk_widget_add_css_class (card, "herald-notice");
+      gtk_widget_add_css_class (card, notice->severity == HERALD_SEVERITY_INFO ? "info" : "warning");
+      g_object_set_data_full (G_OBJECT (card), "herald-notice-title",
+                              g_strdup (notice->title), g_free);
+
+      gtk_label_set_wrap (GTK_LABEL (title), TRUE);
+      gtk_label_set_xalign (GTK_LABEL (title), 0.0);
+      gtk_widget_add_css_class (title, "heading");
+      gtk_box_append (GTK_BOX (card), title);
+
+      if (notice->explanation != NULL && *notice->explanation != '\0')
+        {
+          GtkWidget *text = gtk_label_new (notice->explanation);
+
+          gtk_label_set_wrap (GTK_LABEL (text), TRUE);
+          gtk_label_set_xalign (GTK_LABEL (text), 0.0);
+          gtk_label_set_selectable (GTK_LABEL (text), TRUE);
+          gtk_box_append (GTK_BOX (card), text);
+        }
+
+      if (notice_suggests_oauth (notice) && config->auth != HERALD_AUTH_XOAUTH2)
+        {
+          GtkWidget *button = gtk_button_new_with_mnemonic (_("Switch to _OAuth 2.0"));
+
+          gtk_widget_set_halign (button, GTK_ALIGN_START);
+          g_signal_connect_object (button, "clicked", G_CALLBACK (switch_to_oauth_clicked_cb),
+                                   self, G_CONNECT_SWAPPED);
+          gtk_box_append (GTK_BOX (card), button);
+        }
+
+      gtk_box_append (self->notices_box, card);
+    }
+
+  gtk_widget_set_visible (GTK_WIDGET (self->notices_box),
+                          notices != NULL && notices->len > 0);
+}
+
+static gboolean
+notices_idle_cb (gpointer user_data)
+{
+  HeraldWindow *self = user_data;
+
+  self->notices_idle_id = 0;
+  update_notices (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+queue_notices (HeraldWindow *self)
+{
+  /* Until the first frame is on screen the rules stay unloaded. */
+  if (!self->startup_done || self->notices_idle_id != 0)
+    return;
+  self->notices_idle_id = g_idle_add_full (G_PRIORITY_LOW, notices_idle_cb, self, NULL);
+}
+
+/* ---------------------------------------------------------------------------
+ * Keyring
+ * ------------------------------------------------------------------------- */
+
+static void
+show_keyring_problem (HeraldWindow *self,
+                      const GError *error)
+{
+  self->keyring_unavailable = TRUE;
+  g_free (self->keyring_message);
+  self->keyring_message =
+    g_strdup (_("The password cannot be saved: no keyring is available or it is locked. "
+                "It is kept for this session only."));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->keyring_row),
+                                 _("Keyring unavailable"));
+  adw_action_row_set_subtitle (self->keyring_row, self->keyring_message);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->keyring_row), error ? error->message : NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->keyring_row), TRUE);
+  g_debug ("Keyring: %s", error ? error->message : "unavailable");
+}
+
+static gboolean
+keyring_error_is_unavailable (const GError *error)
+{
+  return error->domain == HERALD_SECRETS_ERROR ||
+         error->domain == G_DBUS_ERROR ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+}
+
+static void
+lookup_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(HeraldWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *password = herald_password_lookup_finish (result, &error);
+
+  self->n_keyring_ops--;
+
+  if (error != NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+          keyring_error_is_unavailable (error))
+        show_keyring_problem (self, error);
+      return;
+    }
+
+  /* Never overwrite what the user has typed meanwhile. */
+  if (password != NULL &&
+      *gtk_editable_get_text (GTK_EDITABLE (self->password_row)) == '\0')
+    gtk_editable_set_text (GTK_EDITABLE (self->password_row), password);
+
+  if (password != NULL)
+    explicit_bzero (password, strlen (password));
+}
+
+static void
+lookup_password (HeraldWindow *self)
+{
+  g_autoptr(HeraldSmtpConfig) config = snapshot_config (self);
+
+  if (config->host == NULL || *config->host == '\0' || config->username == NULL)
+    return;
+
+  self->n_keyring_ops++;
+  herald_password_lookup_async (config->host, config->port, config->username,
+                                self->keyring_cancellable, lookup_cb, g_object_ref (self));
+}
+
+static void
+store_cb (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(HeraldWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  self->n_keyring_ops--;
+
+  if (!herald_password_store_finish (result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    show_keyring_problem (self, error);
+}
+
+static void
+close_store_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GApplication) application = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!herald_password_store_finish (result, &error))
+    g_debug ("Could not store the password on close: %s", error->message);
+
+  if (application != NULL)
+    g_application_release (application);
+}
+
+static gboolean
+config_uses_password (const HeraldSmtpConfig *config)
+{
+  return config->host != NULL && *config->host != '\0' &&
+         config->username != NULL && config->password != NULL &&
+         config->auth != HERALD_AUTH_NONE && config->auth != HERALD_AUTH_XOAUTH2;
+}
+
+static void
+store_password (HeraldWindow           *self,
+                const HeraldSmtpConfig *config)
+{
+  if (!config_uses_password (config) || self->keyring_unavailable)
+    return;
+
+  self->n_keyring_ops++;
+  herald_password_store_async (config->host, config->port, config->username, config->password,
+                               NULL, store_cb, g_object_ref (self));
+}
+
+typedef struct {
+  char    *host;
+  guint16  port;
+  char    *username;
+} ClearData;
+
+static void
+clear_data_free (ClearData *data)
+{
+  g_free (data->host);
+  g_free (data->username);
+  g_free (data);
+}
+
+/* Worker thread: libsecret's synchronous clear, off the GTK thread. */
+static void
+clear_password_thread (GTask        *task,
+                       gpointer      source_object,
+                       gpointer      task_data,
+                       GCancellable *cancellable)
+{
+  ClearData *data = task_data;
+  GError *error = NULL;
+
+  if (herald_password_clear_sync (data->host, data->port, data->username, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+clear_password_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  HeraldWindow *self = HERALD_WINDOW (object);
+  g_autoptr(GError) error = NULL;
+
+  self->n_keyring_ops--;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      show_keyring_problem (self, error);
+      add_toast (self, _("The password was cleared from this window; the keyring could not be reached"));
+      return;
+    }
+
+  add_toast (self, _("Password forgotten"));
+}
+
+static void
+forget_password_activated (GSimpleAction *action,
+                           GVariant      *parameter,
+                           gpointer       user_data)
+{
+  HeraldWindow *self = user_data;
+  g_autoptr(HeraldSmtpConfig) config = snapshot_config (self);
+  g_autoptr(GTask) task = NULL;
+  ClearData *data;
+
+  gtk_editable_set_text (GTK_EDITABLE (self->password_row), "");
+
+  if (config->host == NULL || *config->host == '\0' || config->username == NULL)
+    {
+      add_toast (self, _("Password forgotten"));
+      return;
+    }
+
+  data = g_new0 (ClearData, 1);
+  data->host = g_strdup (config->host);
+  data->port = config->port;
+  data->username = g_strdup (config->username);
+
+  self->n_keyring_ops++;
+  task = g_task_new (self, self->keyring_cancellable, clear_password_cb, NULL);
+  g_task_set_source_tag (task, forget_password_activated);
+  g_task_set_task_data (task, data, (GDestroyNotify) clear_data_free);
+  g_task_run_in_thread (task, clear_password_thread);
+}
+
+/* ---------------------------------------------------------------------------
+ * Deferred start-up: after the first frame
+ * ------------------------------------------------------------------------- */
+
+void
+_herald_window_run_deferred_startup (HeraldWindow *self)
+{
+  g_return_if_fail (HERALD_IS_WINDOW (self));
+
+  if (self->startup_done)
+    return;
+  self->startup_done = TRUE;
+
+  queue_notices (self);
+  lookup_password (self);
+}
+
+static void
+after_paint_cb (GdkFrameClock *clock,
+                HeraldWindow  *self)
+{
+  g_clear_signal_handler (&self->after_paint_id, clock);
+  _herald_window_run_deferred_startup (self);
+}
+
+static void
+herald_window_realize (GtkWidget *widget)
+{
+  HeraldWindow *self = HERALD_WINDOW (widget);
+  GdkFrameClock *clock;
+
+  GTK_WIDGET_CLASS (herald_window_parent_class)->realize (widget);
+
+  clock = gtk_widget_get_frame_clock (widget);
+  if (clock != NULL && !self->startup_done && self->after_paint_id == 0)
+    self->after_paint_id = g_signal_connect (clock, "after-paint",
+                                             G_CALLBACK (after_paint_cb), self);
+}
+
+static void
+herald_window_unrealize (GtkWidget *widget)
+{
+  HeraldWindow *self = HERALD_WINDOW (widget);
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+
+  if (clock != NULL)
+    g_clear_signal_handler (&self->after_paint_id, clock);
+
+  GTK_WIDGET_CLASS (herald_window_parent_class)->unrealize (widget);
+}
+
+/* ---------------------------------------------------------------------------
+ * Sending
+ * ------------------------------------------------------------------------- */
+
+static void
+set_running (HeraldWindow *self,
+             gboolean      running)
+{
+  self->running = !!running;
+
+  if (running)
+    {
+      gtk_button_set_label (self->send_button, _("Cancel"));
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (self->send_button), "win.cancel");
+      gtk_widget_remove_css_class (GTK_WIDGET (self->send_button), "suggested-action");
+    }
+  else
+    {
+      gtk_button_set_label (self->send_button, _("Send Test Email"));
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (self->send_button), "win.send");
+      gtk_widget_add_css_class (GTK_WIDGET (self->send_button), "suggested-action");
+    }
+
+  update_validation (self);
+}
+
+static gboolean
+run_is_current (HeraldWindow *self,
+                RunData      *data)
+{
+  return self->cancellable == data->cancellable &&
+         !g_cancellable_is_cancelled (data->cancellable);
+}
+
+static void
+progress_cb (const HeraldProgress *progress,
+             gpointer              user_data)
+{
+  RunData *data = user_data;
+
+  if (run_is_current (data->self, data))
+    herald_step_list_update (data->self->step_list, progress);
+}
+
+/* The reply that accepted the message: the last 250 the server sent, which
+ * is not the reply to QUIT when the engine ends politely. */
+static char *
+dup_final_reply (const HeraldSmtpResult *result)
+{
+  if (result->transcript != NULL)
+    {
+      for (guint i = result->transcript->len; i > 0; i--)
+        {
+          const HeraldTranscriptEntry *entry = g_ptr_array_index (result->transcript, i - 1);
+
+          if (entry->dir == HERALD_TRANSCRIPT_SERVER && entry->text != NULL &&
+              g_str_has_prefix (entry->text, "250"))
+            return g_strdup (entry->text);
+        }
+    }
+
+  if (result->reply != NULL && result->reply->raw != NULL)
+    return g_strdup (result->reply->raw);
+
+  return g_strdup (_("(no reply)"));
+}
+
+static char *
+dup_recipients (const HeraldSmtpConfig *config)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) all = NULL;
+
+  if (config->to != NULL)
+    g_strv_builder_addv (builder, (const char **) config->to);
+  if (config->cc != NULL)
+    g_strv_builder_addv (builder, (const char **) config->cc);
+  all = g_strv_builder_end (builder);
+  return g_strjoinv (", ", all);
+}
+
+static void
+error_dialog_response_cb (HeraldWindow *self,
+                          const char   *response)
+{
+  if (g_strcmp0 (response, "copy") == 0)
+    add_toast (self, _("Report copied to the clipboard"));
+}
+
+static void
+show_failure (HeraldWindow           *self,
+              const HeraldSmtpConfig *config,
+              const HeraldSmtpResult *result)
+{
+  g_autoptr(HeraldDiagnosis) diagnosis = herald_diagnose (result, config);
+  g_autoptr(GPtrArray) notices = herald_notices (config, result);
+  HeraldErrorDialog *dialog;
+
+  if (diagnosis == NULL)
+    diagnosis = herald_diagnose_text (result->error ? result->error->message : "",
+                                      result->stage, config->host);
+
+  if (self->error_dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->error_dialog));
+
+  dialog = herald_error_dialog_new (GTK_WINDOW (self), config, result, diagnosis, notices);
+  g_set_weak_pointer (&self->error_dialog, dialog);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (error_dialog_response_cb),
+                           self, G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+show_success (HeraldWindow           *self,
+              const HeraldSmtpConfig *config,
+              const HeraldSmtpResult *result)
+{
+  g_autoptr(GPtrArray) notices = herald_notices (config, result);
+  g_autofree char *recipients = dup_recipients (config);
+  g_autofree char *reply = dup_final_reply (result);
+  g_autofree char *elapsed = herald_format_duration (result->elapsed_ms);
+  g_autofree char *title = NULL;
+
+  /* Translators: the first %s are the recipients, the second the server's
+   * reply (e.g. "250 2.0.0 OK <id>"), the third a duration */
+  title = g_strdup_printf (_("Test email sent to %s. The server replied “%s”. Total time: %s."),
+                           recipients, reply, elapsed);
+  herald_banner_show_success (self->banner, title, notices);
+}
+
+static void
+run_cb (GObject      *object,
+        GAsyncResult *res,
+        gpointer      user_data)
+{
+  g_autoptr(RunData) data = user_data;
+  HeraldWindow *self = data->self;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  result = herald_smtp_run_finish (res, &error);
+
+  /* A cancelled test was already put back to idle by Cancel. */
+  if (!run_is_current (self, data))
+    return;
+
+  g_clear_object (&self->cancellable);
+  set_running (self, FALSE);
+
+  if (result == NULL)
+    {
+      herald_step_list_reset (self->step_list);
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        add_toast (self, error->message);
+      return;
+    }
+
+  if (result->error != NULL &&
+      g_error_matches (result->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      herald_step_list_reset (self->step_list);
+      return;
+    }
+
+  herald_step_list_finish (self->step_list, result->ok);
+
+  if (result->ok)
+    show_success (self, data->config, result);
+  else
+    show_failure (self, data->config, result);
+}
+
+static void
+start_engine (HeraldWindow *self,
+              RunData      *data)
+{
+  RunData *progress_data;
+
+  progress_data = g_new0 (RunData, 1);
+  progress_data->self = g_object_ref (self);
+  progress_data->cancellable = g_object_ref (data->cancellable);
+
+  herald_smtp_run_async (data->config, data->cancellable,
+                         progress_cb, progress_data, (GDestroyNotify) run_data_free,
+                         run_cb, data);
+}
+
+/* The sign-in could not give a token: diagnose it like a failed AUTH. */
+static void
+show_token_failure (HeraldWindow           *self,
+                    const HeraldSmtpConfig *config,
+                    const GError           *error)
+{
+  g_autoptr(HeraldSmtpResult) result = g_new0 (HeraldSmtpResult, 1);
+
+  result->ok = FALSE;
+  result->stage = HERALD_STAGE_AUTH;
+  result->error = g_error_copy (error);
+  result->transcript = g_ptr_array_new ();
+  for (guint i = 0; i < HERALD_N_STAGES; i++)
+    result->stage_ms[i] = -1;
+
+  herald_step_list_update (self->step_list,
+                           &(HeraldProgress) { HERALD_STAGE_AUTH, HERALD_STEP_FAILED, 0, 0 });
+  show_failure (self, config, result);
+}
+
+static void
+token_cb (GObject      *object,
+          GAsyncResult *res,
+          gpointer      user_data)
+{
+  g_autoptr(RunData) data = user_data;
+  HeraldWindow *self = data->self;
+  g_autoptr(GError) error = NULL;
+  char *token;
+
+  token = herald_oauth_get_access_token_finish (res, &error);
+
+  if (!run_is_current (self, data))
+    {
+      if (token != NULL)
+        explicit_bzero (token, strlen (token));
+      g_free (token);
+      return;
+    }
+
+  if (token == NULL)
+    {
+      g_clear_object (&self->cancellable);
+      set_running (self, FALSE);
+      show_token_failure (self, data->config, error);
+      return;
+    }
+
+  data->config->oauth_token = token;
+  start_engine (self, g_steal_pointer (&data));
+}
+
+static void
+send_activated (GSimpleAction *action,
+                GVariant      *parameter,
+                gpointer       user_data)
+{
+  HeraldWindow *self = user_data;
+  g_autoptr(GError) error = NULL;
+  RunData *data;
+
+  if (self->running)
+    return;
+
+  /* Commit what is typed in the spin buttons to their values. */
+  gtk_spin_button_update (self->port_spin);
+  gtk_spin_button_update (self->timeout_spin);
+
+  update_validation (self);
+  if (!self->valid)
+    return;
+
+  data = g_new0 (RunData, 1);
+  data->self = g_object_ref (self);
+  data->config = snapshot_config (self);
+  data->cancellable = g_cancellable_new ();
+
+  g_set_object (&self->cancellable, data->cancellable);
+
+  if (self->error_dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->error_dialog));
+  herald_banner_dismiss (self->banner);
+  herald_step_list_reset (self->step_list);
+  set_running (self, TRUE);
+
+  store_password (self, data->config);
+
+  if (data->config->auth == HERALD_AUTH_XOAUTH2)
+    {
+      g_autoptr(HeraldOAuthAccount) account = herald_oauth_account_new_from_settings (self->settings);
+
+      herald_step_list_update (self->step_list,
+                               &(HeraldProgress) { HERALD_STAGE_AUTH, HERALD_STEP_STARTED, 0, 0 });
+      herald_oauth_get_access_token_async (account, data->cancellable, token_cb, data);
+      return;
+    }
+
+  start_engine (self, data);
+}
+
+static void
+cancel_activated (GSimpleAction *action,
+                  GVariant      *parameter,
+                  gpointer       user_data)
+{
+  HeraldWindow *self = user_data;
+
+  if (!self->running)
+    return;
+
+  /* Back to idle at once; the worker notices the cancellation on its own
+   * and its late result is ignored. */
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  herald_step_list_reset (self->step_list);
+  set_running (self, FALSE);
+}
+
+/* ---------------------------------------------------------------------------
+ * CA file chooser
+ * ------------------------------------------------------------------------- */
+
+static void
+ca_file_response_cb (GtkNativeDialog *native,
+                     int              response,
+                     HeraldWindow    *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (native));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+
+      if (path != NULL)
+        gtk_editable_set_text (GTK_EDITABLE (self->ca_file_row), path);
+    }
+
+  gtk_native_dialog_destroy (native);
+  g_object_unref (native);
+}
+
+static void
+choose_ca_file_activated (GSimpleAction *action,
+                          GVariant      *parameter,
+                          gpointer       user_data)
+{
+  HeraldWindow *self = user_data;
+  GtkFileChooserNative *native;
+  g_autoptr(GtkFileFilter) pem = gtk_file_filter_new ();
+  g_autoptr(GtkFileFilter) all = gtk_file_filter_new ();
+
+  native = gtk_file_chooser_native_new (_("Choose a CA Certificate File"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (native), TRUE);
+
+  gtk_file_filter_set_name (pem, _("PEM certificates"));
+  gtk_file_filter_add_pattern (pem, "*.pem");
+  gtk_file_filter_add_pattern (pem, "*.crt");
+  gtk_file_filter_add_mime_type (pem, "application/x-x509-ca-cert");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), pem);
+  gtk_file_filter_set_name (all, _("All files"));
+  gtk_file_filter_add_pattern (all, "*");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), all);
+
+  g_signal_connect (native, "response", G_CALLBACK (ca_file_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
+}
+
+/* ---------------------------------------------------------------------------
+ * Window
+ * ------------------------------------------------------------------------- */
+
+static gboolean
+herald_window_close_request (GtkWindow *window)
+{
+  HeraldWindow *self = HERALD_WINDOW (window);
+  g_autoptr(HeraldSmtpConfig) config = snapshot_config (self);
+  int width, height;
+
+  gtk_window_get_default_size (window, &width, &height);
+  g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
+  if (!gtk_window_is_maximized (window) && width > 0 && height > 0)
+    {
+      g_settings_set_int (self->settings, "window-width", width);
+      g_settings_set_int (self->settings, "window-height", height);
+    }
+
+  if (self->running)
+    g_cancellable_cancel (self->cancellable);
+
+  /* The application stays alive until the keyring has the password. */
+  if (config_uses_password (config) && !self->keyring_unavailable)
+    {
+      GApplication *application = G_APPLICATION (gtk_window_get_application (window));
+
+      if (application != NULL)
+        g_application_hold (application);
+      herald_password_store_async (config->host, config->port, config->username,
+                                   config->password, NULL, close_store_cb,
+                                   application ? g_object_ref (application) : NULL);
+    }
+
+  return GTK_WINDOW_CLASS (herald_window_parent_class)->close_request (window);
+}
+
+static void
+herald_window_dispose (GObject *object)
+{
+  HeraldWindow *self = HERALD_WINDOW (object);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  if (self->keyring_cancellable != NULL)
+    g_cancellable_cancel (self->keyring_cancellable);
+  g_clear_object (&self->keyring_cancellable);
+  g_clear_handle_id (&self->notices_idle_id, g_source_remove);
+  g_clear_weak_pointer (&self->error_dialog);
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), HERALD_TYPE_WINDOW);
+
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (herald_window_parent_class)->dispose (object);
+}
+
+static void
+herald_window_finalize (GObject *object)
+{
+  HeraldWindow *self = HERALD_WINDOW (object);
+
+  g_free (self->validation_message);
+  g_free (self->keyring_message);
+  g_free (self->last_security);
+
+  G_OBJECT_CLASS (herald_window_parent_class)->finalize (object);
+}
+
+static void
+herald_window_class_init (HeraldWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = herald_window_dispose;
+  object_class->finalize = herald_window_finalize;
+  widget_class->realize = herald_window_realize;
+  widget_class->unrealize = herald_window_unrealize;
+  window_class->close_request = herald_window_close_request;
+
+  g_type_ensure (HERALD_TYPE_BANNER);
+  g_type_ensure (HERALD_TYPE_STEP_LIST);
+
+  herald_ui_ensure_resources ();
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/heraldmail/Herald/herald-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, banner);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, alerts_switch);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, provider_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, server_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, port_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, port_spin);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, security_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, auth_group);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, auth_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, username_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, password_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, keyring_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, oauth_slot);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, from_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, to_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, cc_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, subject_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, extra_text_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, advanced_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, ca_file_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, timeout_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, timeout_spin);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, notices_box);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, step_list);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, send_button);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, validation_label);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK,
+                                       "win.send", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, GDK_CONTROL_MASK,
+                                       "win.send", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
+}
+
+static const GActionEntry win_actions[] = {
+  { "send", send_activated },
+  { "cancel", cancel_activated },
+  { "forget-password", forget_password_activated },
+  { "choose-ca-file", choose_ca_file_activated },
+};
+
+static void
+bind_text (HeraldWindow *self,
+           const char   *key,
+           gpointer      row)
+{
+  g_settings_bind (self->settings, key, row, "text", G_SETTINGS_BIND_DEFAULT);
+  g_signal_connect_object (row, "changed", G_CALLBACK (form_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+}
+
+static void
+herald_window_init (HeraldWindow *self)
+{
+  g_autoptr(GtkStringList) providers = gtk_string_list_new (NULL);
+  int width, height;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+#if DEVELOPMENT_BUILD
+  gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
+#endif
+
+  self->settings = g_settings_new (SCHEMA_ID);
+  self->keyring_cancellable = g_cancellable_new ();
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions,
+                                   G_N_ELEMENTS (win_actions), self);
+
+  /* The spin buttons have no label of their own. */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->port_spin),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Port"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->timeout_spin),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Timeout (seconds)"), -1);
+
+  for (guint i = 0; i < herald_providers_get_n (); i++)
+    gtk_string_list_append (providers, herald_provider_get_name (herald_providers_get_nth (i)));
+  adw_combo_row_set_model (self->provider_row, G_LIST_MODEL (providers));
+
+  width = g_settings_get_int (self->settings, "window-width");
+  height = g_settings_get_int (self->settings, "window-height");
+  if (width > 0 && height > 0)
+    gtk_window_set_default_size (GTK_WINDOW (self), width, height);
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+
+  /* Instant apply: every field writes GSettings as the user types. The
+   * password is the exception; it only ever goes to the keyring. */
+  g_settings_bind (self->settings, "alerts-enabled", self->alerts_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind_with_mapping (self->settings, "provider", self->provider_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT,
+                                provider_to_index_mapping, index_to_provider_mapping,
+                                NULL, NULL);
+  bind_text (self, "server", self->server_row);
+  g_settings_bind (self->settings, "port", self->port_spin, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind_with_mapping (self->settings, "security", self->security_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT,
+                                string_to_index_mapping, index_to_string_mapping,
+                                (gpointer) security_ids, NULL);
+  g_settings_bind_with_mapping (self->settings, "auth", self->auth_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT,
+                                string_to_index_mapping, index_to_string_mapping,
+                                (gpointer) auth_ids, NULL);
+  bind_text (self, "username", self->username_row);
+  bind_text (self, "from", self->from_row);
+  bind_text (self, "to", self->to_row);
+  bind_text (self, "cc", self->cc_row);
+  bind_text (self, "subject", self->subject_row);
+  bind_text (self, "extra-text", self->extra_text_row);
+  bind_text (self, "ca-file", self->ca_file_row);
+  g_settings_bind (self->settings, "timeout", self->timeout_spin, "value",
+                   G_SETTINGS_BIND_DEFAULT);
+
+  self->last_security = g_strdup (combo_id (self->security_row, security_ids));
+
+  g_signal_connect_object (self->password_row, "changed", G_CALLBACK (form_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->port_spin, "changed", G_CALLBACK (form_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->timeout_spin, "changed", G_CALLBACK (form_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->security_row, "notify::selected",
+                           G_CALLBACK (security_selected_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->security_row, "notify::selected",
+                           G_CALLBACK (form_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->auth_row, "notify::selected",
+                           G_CALLBACK (auth_selected_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->auth_row, "notify::selected",
+                           G_CALLBACK (form_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::provider",
+                           G_CALLBACK (provider_changed_cb), self, G_CONNECT_SWAPPED);
+
+  auth_selected_cb (self);
+  update_provider_subtitle (self);
+  update_validation (self);
+}
+
+HeraldWindow *
+herald_window_new (HeraldApplication *application)
+{
+  return g_object_new (HERALD_TYPE_WINDOW,
+                       "application", application,
+                       NULL);
+}
+
+GtkBox *
+herald_window_get_oauth_slot (HeraldWindow *self)
+{
+  g_return_val_if_fail (HERALD_IS_WINDOW (self), NULL);
+
+  return self->oauth_slot;
+}
+
+/* ---------------------------------------------------------------------------
+ * Private API for tests
+ * ------------------------------------------------------------------------- */
+
+GtkWidget *
+_herald_window_get_widget (HeraldWindow *self,
+                           const char   *name)
+{
+  const struct { const char *name; gsize offset; } widgets[] = {
+    { "alerts", G_STRUCT_OFFSET (HeraldWindow, alerts_switch) },
+    { "provider", G_STRUCT_OFFSET (HeraldWindow, provider_row) },
+    { "server", G_STRUCT_OFFSET (HeraldWindow, server_row) },
+    { "port", G_STRUCT_OFFSET (HeraldWindow, port_spin) },
+    { "security", G_STRUCT_OFFSET (HeraldWindow, security_row) },
+    { "auth", G_STRUCT_OFFSET (HeraldWindow, auth_row) },
+    { "username", G_STRUCT_OFFSET (HeraldWindow, username_row) },
+    { "password", G_STRUCT_OFFSET (HeraldWindow, password_row) },
+    { "from", G_STRUCT_OFFSET (HeraldWindow, from_row) },
+    { "to", G_STRUCT_OFFSET (HeraldWindow, to_row) },
+    { "cc", G_STRUCT_OFFSET (HeraldWindow, cc_row) },
+    { "subject", G_STRUCT_OFFSET (HeraldWindow, subject_row) },
+    { "extra-text", G_STRUCT_OFFSET (HeraldWindow, extra_text_row) },
+    { "ca-file", G_STRUCT_OFFSET (HeraldWindow, ca_file_row) },
+    { "timeout", G_STRUCT_OFFSET (HeraldWindow, timeout_spin) },
+    { "send", G_STRUCT_OFFSET (HeraldWindow, send_button) },
+    { "validation", G_STRUCT_OFFSET (HeraldWindow, validation_label) },
+    { "keyring", G_STRUCT_OFFSET (HeraldWindow, keyring_row) },
+    { "oauth-slot", G_STRUCT_OFFSET (HeraldWindow, oauth_slot) },
+    { "notices", G_STRUCT_OFFSET (HeraldWindow, notices_box) },
+  };
+
+  g_return_val_if_fail (HERALD_IS_WINDOW (self), NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (widgets); i++)
+    {
+      if (g_str_equal (widgets[i].name, name))
+        return G_STRUCT_MEMBER (GtkWidget *, self, widgets[i].offset);
+    }
+
+  g_return_val_if_reached (NULL);
+}
+
+HeraldBanner *
+_herald_window_get_banner (HeraldWindow *self)
+{
+  return self->banner;
+}
+
+HeraldStepList *
+_herald_window_get_step_list (HeraldWindow *self)
+{
+  return self->step_list;
+}
+
+HeraldErrorDialog *
+_herald_window_get_error_dialog (HeraldWindow *self)
+{
+  return self->error_dialog;
+}
+
+gboolean
+_herald_window_is_running (HeraldWindow *self)
+{
+  return self->running;
+}
+
+const char *
+_herald_window_get_validation_message (HeraldWindow *self)
+{
+  return self->validation_message;
+}
+
+const char *
+_herald_window_get_keyring_message (HeraldWindow *self)
+{
+  return gtk_widget_get_visible (GTK_WIDGET (self->keyring_row)) ? self->keyring_message : NULL;
+}
+
+char **
+_herald_window_dup_notice_titles (HeraldWindow *self)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  if (self->notices_idle_id != 0)
+    {
+      g_clear_handle_id (&self->notices_idle_id, g_source_remove);
+      update_notices (self);
+    }
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->notices_box));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      const char *title = g_object_get_data (G_OBJECT (child), "herald-notice-title");
+
+      if (title != NULL)
+        g_strv_builder_add (builder, title);
+    }
+
+  return g_strv_builder_end (builder);
+}
+
+HeraldSmtpConfig *
+_herald_window_snapshot_config (HeraldWindow *self)
+{
+  return snapshot_config (self);
+}
+
+guint
+_herald_window_get_n_keyring_ops (HeraldWindow *self)
+{
+  return self->n_keyring_ops;
+}

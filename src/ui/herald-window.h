@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "herald-application.h"
+
+G_BEGIN_DECLS
+
+#define HERALD_TYPE_WINDOW (herald_window_get_type ())
+
+G_DECLARE_FINAL_TYPE (HeraldWindow, herald_window, HERALD, WINDOW, AdwApplicationWindow)
+
+HeraldWindow *herald_window_new            (HeraldApplication *application);
+/* The empty box shown under the Authentication group when "OAuth 2.0" is
+ * chosen; the OAuth sign-in group goes there. */
+GtkBox       *herald_window_get_oauth_slot (HeraldWindow      *self);
+
+G_END_DECLS
