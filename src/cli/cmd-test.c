@@ -724,6 +724,8 @@ herald_cli_test (int    argc,
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
 
+  /* GOption names the program in "Usage:" from the prgname. */
+  g_set_prgname ("heraldctl test");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       status = usage_error ("%s", error->message);
