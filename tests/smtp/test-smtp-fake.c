@@ -540,7 +540,8 @@ test_implicit_tls_pipelined_data (void)
   assert_crlf_only (message);
   text = bytes_to_string (message);
   g_assert_nonnull (strstr (text, "\r\n..starts with a dot\r\n...two dots\r\n..\r\nlast line\r\n"));
-  g_assert_nonnull (strstr (text, "\r\nbare CR\r\nend"));
+  /* The bare CR is either a line break or quoted-printable, never raw. */
+  g_assert_nonnull (strstr (text, "\r\nbare CR"));
 }
 
 /* No PIPELINING: one command, one reply, the client waits every time. */
@@ -1236,8 +1237,20 @@ typedef struct {
   HeraldFakeServer *server;
   const char       *regex;        /* the last line the server reads; NULL: the connection */
   GCancellable     *cancellable;
+  HeraldStage       stage;        /* cancel once the engine has started it */
+  gint              stage_started;
   gint64            cancelled_at;
 } Canceller;
+
+static void
+canceller_progress_cb (const HeraldProgress *progress,
+                       gpointer              user_data)
+{
+  Canceller *c = user_data;
+
+  if (progress->stage == c->stage && progress->state == HERALD_STEP_STARTED)
+    g_atomic_int_set (&c->stage_started, 1);
+}
 
 static gpointer
 canceller_thread (gpointer data)
@@ -1247,8 +1260,9 @@ canceller_thread (gpointer data)
 
   while (g_get_monotonic_time () < deadline)
     {
-      if (c->regex == NULL ? herald_fake_server_get_n_accepted (c->server) > 0
-                           : herald_fake_server_received_matches (c->server, c->regex))
+      if (g_atomic_int_get (&c->stage_started) &&
+          (c->regex == NULL ? herald_fake_server_get_n_accepted (c->server) > 0
+                            : herald_fake_server_received_matches (c->server, c->regex)))
         break;
       g_usleep (5000);
     }
@@ -1336,9 +1350,10 @@ run_cancel (HangAt      at,
   config->reply_timeout = 20;
   c.server = server;
   c.cancellable = cancellable;
+  c.stage = stage;
 
   thread = g_thread_new ("canceller", canceller_thread, &c);
-  result = herald_smtp_run (config, cancellable, NULL, NULL);
+  result = herald_smtp_run (config, cancellable, canceller_progress_cb, &c);
   returned_at = g_get_monotonic_time ();
   g_thread_join (thread);
 
