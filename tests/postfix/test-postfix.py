@@ -632,6 +632,63 @@ def run_all(ctx, tap):
         check(p.out == '', f'stdout: {p.out!r}')
     tap.run('no password on stdin or in the keyring: exit 1, says so', t_no_password_anywhere)
 
+    def t_settings_fallback():
+        home = os.path.join(ctx.base, 'settings-home')
+        os.makedirs(os.path.join(home, 'glib-2.0', 'settings'), exist_ok=True)
+        with open(os.path.join(home, 'glib-2.0', 'settings', 'keyfile'), 'w') as f:
+            f.write('[io/github/heraldmail/Herald]\n'
+                    "server='localhost'\n"
+                    f'port={sub}\n'
+                    "security='starttls'\n"
+                    "auth='plain'\n"
+                    f"username='{ctx.user}'\n"
+                    "from='alice@localhost'\n"
+                    "to='bob@example.com; carol@example.org'\n"
+                    "cc='dave@example.net'\n"
+                    f"subject='Herald {ctx.tag} settings'\n"
+                    f"ca-file='{ctx.peer['CA_FILE']}'\n"
+                    'timeout=15\n')
+        env = dict(ctx.env, GSETTINGS_BACKEND='keyfile', XDG_CONFIG_HOME=home)
+        saved = ctx.env
+        ctx.env = env
+        try:
+            # Nothing but the password on the command line: all from the settings.
+            p, data = ctx.herald_json(['--password-stdin'], ctx.password)
+            check(p.returncode == 0 and data['ok'] is True, summary(p, data))
+            rcpts = [l for l in client_lines(data) if l.upper().startswith('RCPT TO')]
+            check(len(rcpts) == 3, f'RCPT lines: {rcpts}')
+            check(any(l.upper().startswith('AUTH PLAIN') for l in client_lines(data)),
+                  'the saved auth method was not used')
+            msgs = ctx.wait_for_mail(f'{ctx.tag} settings', 3)
+            check('with ESMTPSA' in str(msgs[0][0].get_all('Received')[0]), 'no ESMTPSA')
+            # The command line wins over the settings.
+            p, data = ctx.herald_json(['--port', plain, '--security', 'none', '--auth', 'none',
+                                       '--to', 'erin@example.com'])
+            check(p.returncode == 0 and data['ok'] is True, summary(p, data))
+            rcpts = [l for l in client_lines(data) if l.upper().startswith('RCPT TO')]
+            check(rcpts == ['RCPT TO:<erin@example.com>', 'RCPT TO:<dave@example.net>'],
+                  f'RCPT lines: {rcpts}')
+            check(data['tls'] is None, 'TLS although --security none')
+        finally:
+            ctx.env = saved
+        # No schema at all: a clear message, not an abort.
+        empty = os.path.join(ctx.base, 'no-schemas')
+        os.makedirs(empty, exist_ok=True)
+        env = dict(ctx.env, GSETTINGS_SCHEMA_DIR=empty, XDG_DATA_DIRS=empty)
+        p = subprocess.run([ctx.heraldctl, 'test', '--json'], stdin=subprocess.DEVNULL,
+                           capture_output=True, env=env, timeout=30)
+        ctx.captured += [p.stdout, p.stderr]
+        err = p.stderr.decode('utf-8', 'replace')
+        check(p.returncode == 2, f'without a schema: exit {p.returncode}: {err}')
+        check('not installed' in err and '--server' in err, err)
+        p = subprocess.run([ctx.heraldctl, 'test', '--json'] +
+                           ctx.common(plain, 'none', None, ['--auth', 'none']),
+                           stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=30)
+        ctx.captured += [p.stdout, p.stderr]
+        check(p.returncode == 0, f'without a schema, all options given: exit {p.returncode}')
+    tap.run('saved settings fill in every option not given; the command line wins',
+            t_settings_fallback)
+
     def t_keyring_password():
         attrs = ['xdg:schema', 'io.github.heraldmail.Herald.Password',
                  'server', 'localhost', 'port', sub, 'username', ctx.user]
