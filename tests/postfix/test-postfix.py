@@ -760,6 +760,22 @@ def run_all(ctx, tap):
             server.close()
     tap.run('SIGINT cancels a hanging test cleanly (exit 1, JSON still printed)', t_sigint)
 
+    def t_timeout_option():
+        server = SilentServer()
+        try:
+            t0 = time.monotonic()
+            p, data = ctx.herald_json(['--server', '127.0.0.1', '--port', str(server.port),
+                                       '--security', 'none', '--auth', 'none',
+                                       '--from', 'alice@localhost', '--to', 'bob@example.com',
+                                       '--timeout', '1'], expect_status=1)
+            took = time.monotonic() - t0
+            check(data['stage'] == 'greeting', summary(p, data))
+            check(0.8 <= took < 4, f'--timeout 1 took {took:.2f} s')
+        finally:
+            server.close()
+    tap.run('--timeout is honoured: a server that never greets fails at greeting after ~1 s',
+            t_timeout_option)
+
     # -- secrets ------------------------------------------------------------------
 
     def t_no_secrets():
