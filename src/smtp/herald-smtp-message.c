@@ -15,6 +15,8 @@
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeTextPart, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeFormatOptions, g_mime_format_options_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeStream, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeDataWrapper, g_object_unref)
 
 /* ---- CRLF and dot-stuffing -------------------------------------------------- */
 
@@ -194,9 +196,17 @@ _herald_smtp_build_message (const HeraldSmtpConfig  *config,
       g_string_append (body, "\n");
     }
 
+  /* Not g_mime_text_part_set_text(): it would convert the text to the
+   * "best" charset (ISO-8859-1 for most European text); we promise UTF-8. */
   part = g_mime_text_part_new_with_subtype ("plain");
-  g_mime_text_part_set_text (part, body->str);
   g_mime_text_part_set_charset (part, "utf-8");
+  {
+    g_autoptr(GMimeStream) stream = g_mime_stream_mem_new_with_buffer (body->str, body->len);
+    g_autoptr(GMimeDataWrapper) content =
+      g_mime_data_wrapper_new_with_stream (stream, GMIME_CONTENT_ENCODING_DEFAULT);
+
+    g_mime_part_set_content (GMIME_PART (part), content);
+  }
   g_mime_part_set_content_encoding (GMIME_PART (part), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
   g_mime_message_set_mime_part (message, GMIME_OBJECT (part));
 
