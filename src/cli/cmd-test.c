@@ -15,6 +15,7 @@
 
 #include "herald-cli.h"
 #include "herald-diagnosis.h"
+#include "herald-oauth-smtp.h"
 #include "herald-report.h"
 #include "herald-secrets.h"
 #include "herald-smtp.h"
@@ -518,11 +519,11 @@ print_human (TestRun                *run,
  * an exit status after printing why. */
 static int
 build_config (TestOptions      *o,
+              GSettings        *settings,
+              const char       *no_settings,
               HeraldSmtpConfig *config,
               gboolean         *needs_keyring)
 {
-  g_autofree char *no_settings = NULL;
-  g_autoptr(GSettings) settings = open_settings (&no_settings);
   g_autoptr(GPtrArray) to = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) cc = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *security = NULL;
@@ -569,12 +570,9 @@ build_config (TestOptions      *o,
   if (!herald_auth_method_from_string (auth, &config->auth)
       || config->auth == HERALD_AUTH_OAUTHBEARER)
     return usage_error (_("invalid --auth “%s”: use auto, none, plain, login or xoauth2"), auth);
-  if (config->auth == HERALD_AUTH_XOAUTH2)
-    {
-      fprintf (stderr, "heraldctl test: %s\n",
-               _("--auth xoauth2 needs an OAuth 2.0 sign-in, which this build cannot do yet."));
-      return HERALD_EXIT_USAGE;
-    }
+  if (config->auth == HERALD_AUTH_XOAUTH2 && settings == NULL)
+    return usage_error (_("--auth xoauth2 needs the sign-in saved by “heraldctl login”, but %s"),
+                        no_settings);
   config->allow_plaintext_auth = o->allow_plaintext_auth;
 
   /* Login name. */
@@ -709,6 +707,8 @@ herald_cli_test (int    argc,
   g_autoptr(GPtrArray) notices = NULL;
   g_autoptr(GCancellable) cancellable = NULL;
   g_autoptr(GMainLoop) loop = NULL;
+  g_autoptr(GSettings) settings = NULL;
+  g_autofree char *no_settings = NULL;
   char *stdin_password = NULL;
   gboolean needs_keyring = FALSE;
   TestRun run = { 0 };
@@ -750,11 +750,29 @@ herald_cli_test (int    argc,
     }
 
   config = herald_smtp_config_new ();
-  status = build_config (&o, config, &needs_keyring);
+  settings = open_settings (&no_settings);
+  status = build_config (&o, settings, no_settings, config, &needs_keyring);
   if (status != HERALD_EXIT_OK)
     goto out;
 
   cancellable = g_cancellable_new ();
+
+  /* XOAUTH2: the access token stored by "heraldctl login", refreshed first
+   * when it is about to expire. */
+  if (config->auth == HERALD_AUTH_XOAUTH2 && config->oauth_token == NULL)
+    {
+      g_autoptr(GError) oauth_error = NULL;
+
+      if (!herald_oauth_fill_config_token (config, settings, cancellable, &oauth_error))
+        {
+          fprintf (stderr, "heraldctl test: ");
+          fprintf (stderr, _("no OAuth 2.0 access token: %s\n"),
+                   oauth_error != NULL ? oauth_error->message : _("unknown error"));
+          fprintf (stderr, "%s\n", _("Sign in first with “heraldctl login”."));
+          status = HERALD_EXIT_FAILED;
+          goto out;
+        }
+    }
 
   if (needs_keyring && stdin_password != NULL)
     {
