@@ -500,6 +500,10 @@ case "$BASE_ARG" in
   *) BASE=$(pwd)/${BASE_ARG%/} ;;
 esac
 [ -n "$BASE" ] && [ "$BASE" != / ] || usage
+# main.cf and master.cf cannot quote paths.
+case "$BASE" in
+  *[[:space:],\'\"\$]*) echo "$PROG: BASE must not contain blanks, commas, quotes or \$" >&2; exit 2 ;;
+esac
 CONF=$BASE/conf
 
 case "$ACTION" in
