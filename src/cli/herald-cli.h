@@ -3,6 +3,8 @@
  */
 #pragma once
 
+#include <stdio.h>
+
 #include <gio/gio.h>
 
 G_BEGIN_DECLS
