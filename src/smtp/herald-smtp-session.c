@@ -49,6 +49,7 @@ typedef struct
   GTlsDatabase           *ca_database;
   GTlsCertificate        *peer_certificate;
   GTlsCertificateFlags    peer_errors;
+  GTlsProtocolVersion     handshake_version;  /* as seen while checking the certificate */
 
   guint                   stage_open : 1;
   guint                   connection_broken : 1;
@@ -322,6 +323,10 @@ quit_best_effort (Session *s)
   g_autoptr(HeraldSmtpReply) reply = NULL;
 
   if (s->stream == NULL || s->connection_broken || g_cancellable_is_cancelled (s->cancellable))
+    return;
+
+  /* 421: the server is closing the channel already (RFC 5321, 3.8). */
+  if (s->result->reply != NULL && s->result->reply->code == 421)
     return;
 
   set_reply_timeout (s, QUIT_REPLY_TIMEOUT);
@@ -664,6 +669,7 @@ accept_certificate_cb (GTlsConnection       *connection,
 
   g_set_object (&s->peer_certificate, certificate);
   s->peer_errors = errors;
+  s->handshake_version = g_tls_connection_get_protocol_version (connection);
 
   /* The system trust store did not accept the certificate. With a CA file
    * of the user's, validate the chain properly against that CA (same server
@@ -707,7 +713,13 @@ record_tls_info (Session         *s,
 
   /* The version is known once the server's hello arrived, also when the
    * certificate is refused afterwards (when the backend tells us). */
-  tls_info->version = g_strdup (protocol_version_name (g_tls_connection_get_protocol_version (tls)));
+  {
+    GTlsProtocolVersion version = g_tls_connection_get_protocol_version (tls);
+
+    if (version == G_TLS_PROTOCOL_VERSION_UNKNOWN)
+      version = s->handshake_version;
+    tls_info->version = g_strdup (protocol_version_name (version));
+  }
   if (certificate == NULL && handshake_ok)
     certificate = g_tls_connection_get_peer_certificate (tls);
 
