@@ -466,7 +466,6 @@ code_for_aadsts (guint aadsts)
     case 7000218:
       return HERALD_OAUTH_ERROR_PUBLIC_CLIENT_NOT_ALLOWED;
     case 65001:
-    case 65004:
     case 90094:
     case 90095:
       return HERALD_OAUTH_ERROR_CONSENT_REQUIRED;
@@ -502,6 +501,8 @@ code_for_aadsts (guint aadsts)
       return HERALD_OAUTH_ERROR_SERVER;   /* authorization_pending, handled by the caller */
     case 70019:
       return HERALD_OAUTH_ERROR_EXPIRED;
+    case 65004:   /* the user declined to consent */
+      return HERALD_OAUTH_ERROR_DECLINED;
     default:
       return HERALD_OAUTH_ERROR_SERVER;
     }
@@ -1688,14 +1689,40 @@ typedef struct {
   HeraldOAuthDeviceCodeFunc code_func;
   gpointer code_data;
   GDestroyNotify code_destroy;
+  GMainContext *context;
 } DeviceTaskData;
 
+typedef struct {
+  GDestroyNotify destroy;
+  gpointer data;
+} DestroyCall;
+
+static gboolean
+destroy_call_cb (gpointer user_data)
+{
+  DestroyCall *call = user_data;
+
+  call->destroy (call->data);
+  g_free (call);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* The task may be freed on the worker thread: code_destroy still runs in the
+ * caller's context, after any pending code_func call. */
 static void
 device_task_data_free (DeviceTaskData *data)
 {
   herald_oauth_account_free (data->account);
   if (data->code_destroy != NULL)
-    data->code_destroy (data->code_data);
+    {
+      DestroyCall *call = g_new0 (DestroyCall, 1);
+
+      call->destroy = data->code_destroy;
+      call->data = data->code_data;
+      g_main_context_invoke (data->context, destroy_call_cb, call);
+    }
+  g_main_context_unref (data->context);
   g_free (data);
 }
 
@@ -1734,6 +1761,7 @@ herald_oauth_sign_in_device_async (const HeraldOAuthAccount  *account,
   data->code_func = code_func;
   data->code_data = code_data;
   data->code_destroy = code_destroy;
+  data->context = g_main_context_ref_thread_default ();
 
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, herald_oauth_sign_in_device_async);

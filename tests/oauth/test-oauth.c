@@ -1,0 +1,1044 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#define G_LOG_DOMAIN "herald-test"
+
+#include "config.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "fake-idp.h"
+#include "herald-oauth.h"
+#include "herald-oauth-private.h"
+#include "herald-secrets-oauth.h"
+
+/* OAuth flows against the in-process stand-in identity provider (fake-idp.c)
+ * and the real keyring of the test session (build-aux/test-session.sh). */
+
+/* ---------------------------------------------------------------------------
+ * The "browser": an HTTP client in its own thread that follows the authorize
+ * URL's redirect to the library's loopback listener, as a browser would.
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+  GThread *thread;
+  char *uri;
+  guint status;
+  char *body;
+  char *error;
+} FakeBrowser;
+
+static gpointer
+browser_thread (gpointer user_data)
+{
+  FakeBrowser *browser = user_data;
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 20, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", browser->uri);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+
+  body = soup_session_send_and_read (session, msg, NULL, &error);
+  if (body == NULL)
+    browser->error = g_strdup (error->message);
+  else
+    {
+      browser->status = soup_message_get_status (msg);
+      browser->body = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+    }
+
+  return NULL;
+}
+
+static gboolean
+fake_browser_open (const char  *uri,
+                   gpointer     user_data,
+                   GError     **error)
+{
+  FakeBrowser *browser = user_data;
+
+  g_assert_null (browser->thread);
+  browser->uri = g_strdup (uri);
+  browser->thread = g_thread_new ("fake-browser", browser_thread, browser);
+
+  return TRUE;
+}
+
+static void
+fake_browser_join (FakeBrowser *browser)
+{
+  if (browser->thread != NULL)
+    g_thread_join (browser->thread);
+  browser->thread = NULL;
+}
+
+static void
+fake_browser_clear (FakeBrowser *browser)
+{
+  fake_browser_join (browser);
+  g_free (browser->uri);
+  g_free (browser->body);
+  g_free (browser->error);
+  memset (browser, 0, sizeof *browser);
+}
+
+static gboolean
+no_browser_open (const char  *uri,
+                 gpointer     user_data,
+                 GError     **error)
+{
+  g_set_error_literal (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_NO_BROWSER, "no browser in this test");
+  return FALSE;
+}
+
+static HeraldOAuthAccount *
+ms_account (FakeIdp    *idp,
+            const char *address)
+{
+  HeraldOAuthAccount *account = herald_oauth_account_new (HERALD_OAUTH_PROVIDER_MICROSOFT, address);
+
+  account->client_id = g_strdup (FAKE_IDP_CLIENT_ID);
+  account->tenant = g_strdup (FAKE_IDP_TENANT);
+  account->authority = g_strdup (fake_idp_get_authority (idp));
+
+  return account;
+}
+
+static HeraldOAuthTokens *
+stored_tokens (const HeraldOAuthAccount *account)
+{
+  g_autoptr(GError) error = NULL;
+  HeraldOAuthTokens *tokens;
+
+  tokens = herald_oauth_tokens_lookup_sync (herald_oauth_provider_to_string (account->provider),
+                                            account->account, account->client_id, NULL, &error);
+  g_assert_no_error (error);
+
+  return tokens;
+}
+
+static void
+sign_in_with_browser (FakeIdp                  *idp,
+                      const HeraldOAuthAccount *account)
+{
+  FakeBrowser browser = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  herald_oauth_set_browser_func (fake_browser_open, &browser);
+  g_assert_true (herald_oauth_sign_in_browser_sync (account, NULL, &error));
+  g_assert_no_error (error);
+  fake_browser_join (&browser);
+  g_assert_null (browser.error);
+  g_assert_cmpuint (browser.status, ==, 200);
+  g_assert_nonnull (strstr (browser.body, "Signed in"));
+  fake_browser_clear (&browser);
+  herald_oauth_set_browser_func (NULL, NULL);
+}
+
+/* ---------------------------------------------------------------------------
+ * Units.
+ * ------------------------------------------------------------------------- */
+
+static void
+test_pkce_vector (void)
+{
+  g_autofree char *challenge = NULL;
+
+  /* RFC 7636, appendix B. */
+  challenge = _herald_oauth_pkce_challenge ("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+  g_assert_cmpstr (challenge, ==, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+}
+
+static void
+test_random (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *a = _herald_oauth_random_urlsafe (32, &error);
+  g_autofree char *b = NULL;
+
+  g_assert_no_error (error);
+  b = _herald_oauth_random_urlsafe (32, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (strlen (a), ==, 43);   /* 256 bits, unpadded base64url */
+  g_assert_cmpstr (a, !=, b);
+  for (const char *p = a; *p != '\0'; p++)
+    g_assert_true (g_ascii_isalnum (*p) || *p == '-' || *p == '_');
+}
+
+static void
+test_endpoints (void)
+{
+  g_autoptr(HeraldOAuthAccount) account = herald_oauth_account_new (HERALD_OAUTH_PROVIDER_MICROSOFT,
+                                                                    "alerts@contoso.example");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *authorize = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *device = NULL;
+
+  /* No client ID given and none built in (the default build has none). */
+  if (HERALD_MICROSOFT_CLIENT_ID[0] == '\0')
+    {
+      g_assert_false (herald_oauth_account_validate (account, &error));
+      g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_INVALID_ACCOUNT);
+      g_clear_error (&error);
+    }
+  account->client_id = g_strdup (FAKE_IDP_CLIENT_ID);
+  g_assert_true (herald_oauth_account_validate (account, &error));
+  g_assert_no_error (error);
+
+  /* Default tenant: organizations. */
+  g_assert_true (herald_oauth_account_get_endpoints (account, &authorize, &token, &device, &error));
+  g_assert_cmpstr (authorize, ==, "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize");
+  g_assert_cmpstr (token, ==, "https://login.microsoftonline.com/organizations/oauth2/v2.0/token");
+  g_assert_cmpstr (device, ==, "https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode");
+  g_clear_pointer (&authorize, g_free);
+  g_clear_pointer (&token, g_free);
+  g_clear_pointer (&device, g_free);
+
+  account->tenant = g_strdup ("contoso.onmicrosoft.com");
+  g_assert_true (herald_oauth_account_get_endpoints (account, NULL, &token, NULL, &error));
+  g_assert_cmpstr (token, ==, "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
+  g_clear_pointer (&token, g_free);
+
+  /* Sovereign cloud: a host alone gets the tenant appended. */
+  account->authority = g_strdup ("https://login.microsoftonline.us/");
+  g_assert_true (herald_oauth_account_get_endpoints (account, NULL, &token, NULL, &error));
+  g_assert_cmpstr (token, ==, "https://login.microsoftonline.us/contoso.onmicrosoft.com/oauth2/v2.0/token");
+  g_clear_pointer (&token, g_free);
+
+  /* A full authority is used as is. */
+  g_free (account->authority);
+  account->authority = g_strdup ("https://login.partner.microsoftonline.cn/00000000-1111-2222-3333-444444444444");
+  g_assert_true (herald_oauth_account_get_endpoints (account, NULL, &token, NULL, &error));
+  g_assert_cmpstr (token, ==,
+                   "https://login.partner.microsoftonline.cn/00000000-1111-2222-3333-444444444444/oauth2/v2.0/token");
+  g_clear_pointer (&token, g_free);
+
+  /* Plain http only for loopback. */
+  g_free (account->authority);
+  account->authority = g_strdup ("http://login.example.com/tenant");
+  g_assert_false (herald_oauth_account_validate (account, &error));
+  g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_INVALID_ACCOUNT);
+  g_assert_nonnull (strstr (error->message, "https://"));
+  g_clear_error (&error);
+  g_free (account->authority);
+  account->authority = g_strdup ("http://127.0.0.1:8080/tenant");
+  g_assert_true (herald_oauth_account_validate (account, &error));
+  g_assert_no_error (error);
+  g_free (account->authority);
+  account->authority = g_strdup ("ftp://127.0.0.1/tenant");
+  g_assert_false (herald_oauth_account_validate (account, &error));
+  g_clear_error (&error);
+  g_free (account->authority);
+  account->authority = g_strdup ("https://user@login.example.com/t");
+  g_assert_false (herald_oauth_account_validate (account, &error));
+  g_clear_error (&error);
+  g_clear_pointer (&account->authority, g_free);
+
+  /* Tenants: keywords, GUIDs and domains; nothing that would change the path. */
+  g_free (account->tenant);
+  account->tenant = g_strdup ("../common");
+  g_assert_false (herald_oauth_account_validate (account, &error));
+  g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_INVALID_ACCOUNT);
+  g_clear_error (&error);
+  g_free (account->tenant);
+  account->tenant = g_strdup ("consumers");
+  g_assert_true (herald_oauth_account_validate (account, &error));
+
+  /* Bad addresses and client IDs. */
+  g_free (account->account);
+  account->account = g_strdup ("alerts\r\n@x");
+  g_assert_false (herald_oauth_account_validate (account, &error));
+  g_clear_error (&error);
+  g_free (account->account);
+  account->account = g_strdup ("alerts@contoso.example");
+  g_free (account->client_id);
+  account->client_id = g_strdup ("id with spaces");
+  g_assert_false (herald_oauth_account_validate (account, &error));
+  g_clear_error (&error);
+
+  /* Google. */
+  {
+    g_autoptr(HeraldOAuthAccount) google = herald_oauth_account_new (HERALD_OAUTH_PROVIDER_GOOGLE,
+                                                                     "alerts@gmail.example");
+    google->client_id = g_strdup ("123-abc.apps.googleusercontent.com");
+    g_assert_true (herald_oauth_account_get_endpoints (google, &authorize, &token, &device, &error));
+    g_assert_cmpstr (authorize, ==, "https://accounts.google.com/o/oauth2/v2/auth");
+    g_assert_cmpstr (token, ==, "https://oauth2.googleapis.com/token");
+    g_assert_null (device);
+  }
+}
+
+static void
+test_error_mapping (void)
+{
+  static const struct {
+    const char *json;
+    HeraldOAuthErrorCode code;
+    guint aadsts;
+  } cases[] = {
+    { "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000218: The request body must contain "
+      "the following parameter: 'client_assertion' or 'client_secret'.\\r\\nTrace ID: x\","
+      "\"error_codes\":[7000218]}", HERALD_OAUTH_ERROR_PUBLIC_CLIENT_NOT_ALLOWED, 7000218 },
+    { "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS65001: The user or administrator has not "
+      "consented to use the application.\"}", HERALD_OAUTH_ERROR_CONSENT_REQUIRED, 65001 },
+    { "{\"error\":\"interaction_required\",\"error_description\":\"AADSTS50076: Due to a configuration "
+      "change made by your administrator, you must use multi-factor authentication.\"}",
+      HERALD_OAUTH_ERROR_INTERACTION_REQUIRED, 50076 },
+    { "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS53003: Access has been blocked by "
+      "Conditional Access policies.\"}", HERALD_OAUTH_ERROR_INTERACTION_REQUIRED, 53003 },
+    { "{\"error\":\"unauthorized_client\",\"error_description\":\"AADSTS700016: Application with identifier "
+      "'x' was not found in the directory 'y'.\"}", HERALD_OAUTH_ERROR_APP_NOT_FOUND, 700016 },
+    { "{\"error\":\"invalid_request\",\"error_description\":\"AADSTS90002: Tenant 'x' not found.\"}",
+      HERALD_OAUTH_ERROR_TENANT_NOT_FOUND, 90002 },
+    { "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid client secret provided.\"}",
+      HERALD_OAUTH_ERROR_INVALID_CLIENT, 7000215 },
+    { "{\"error\":\"invalid_request\",\"error_description\":\"AADSTS50011: The redirect URI specified in "
+      "the request does not match.\"}", HERALD_OAUTH_ERROR_REDIRECT_MISMATCH, 50011 },
+    { "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS700082: The refresh token has expired.\"}",
+      HERALD_OAUTH_ERROR_SIGN_IN_AGAIN, 700082 },
+    { "{\"error\":\"invalid_grant\",\"error_description\":\"Token has been expired or revoked.\"}",
+      HERALD_OAUTH_ERROR_SIGN_IN_AGAIN, 0 },
+    { "{\"error\":\"invalid_scope\",\"error_description\":\"Invalid device flow scope\"}",
+      HERALD_OAUTH_ERROR_INVALID_SCOPE, 0 },
+    { "{\"error\":\"temporarily_unavailable\"}", HERALD_OAUTH_ERROR_SERVER, 0 },
+    /* Only error_codes, no AADSTS in the text. */
+    { "{\"error\":\"invalid_client\",\"error_description\":\"no code here\",\"error_codes\":[7000218]}",
+      HERALD_OAUTH_ERROR_PUBLIC_CLIENT_NOT_ALLOWED, 7000218 },
+    { "<html>Bad gateway</html>", HERALD_OAUTH_ERROR_PROTOCOL, 0 },
+    { "[1,2]", HERALD_OAUTH_ERROR_PROTOCOL, 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GBytes) body = g_bytes_new_static (cases[i].json, strlen (cases[i].json));
+      g_autoptr(GError) error = _herald_oauth_error_from_reply (400, body);
+
+      g_test_message ("case %u: %s", i, error->message);
+      g_assert_error (error, HERALD_OAUTH_ERROR, (int) cases[i].code);
+      g_assert_cmpuint (herald_oauth_error_get_aadsts (error), ==, cases[i].aadsts);
+      /* The message carries the code and the description, on one line. */
+      if (cases[i].aadsts != 0)
+        {
+          g_autofree char *needle = g_strdup_printf ("AADSTS%u", cases[i].aadsts);
+          g_assert_nonnull (strstr (error->message, needle));
+        }
+      g_assert_null (strchr (error->message, '\n'));
+      g_assert_null (strchr (error->message, '\r'));
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Browser flow.
+ * ------------------------------------------------------------------------- */
+
+static void
+test_browser_microsoft (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "browser@contoso.example");
+  g_autoptr(HeraldOAuthTokens) tokens = NULL;
+  g_autofree char *access = NULL;
+  g_autofree char *refresh = NULL;
+  g_autofree char *redirect = NULL;
+  g_autofree char *hint = NULL;
+  g_autofree char *challenge = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *verifier = NULL;
+  g_autofree char *computed = NULL;
+
+  sign_in_with_browser (idp, account);
+
+  /* The stand-in only issues tokens after checking S256(verifier) against the
+   * challenge and the exact redirect_uri; check what was sent, too. */
+  g_assert_cmpuint (fake_idp_get_n_code_exchanges (idp), ==, 1);
+  redirect = fake_idp_get_authorize_param (idp, "redirect_uri");
+  g_assert_true (g_str_has_prefix (redirect, "http://localhost:"));
+  g_assert_true (g_str_has_suffix (redirect, "/"));
+  hint = fake_idp_get_authorize_param (idp, "login_hint");
+  g_assert_cmpstr (hint, ==, "browser@contoso.example");
+  state = fake_idp_get_authorize_param (idp, "state");
+  g_assert_cmpuint (strlen (state), >=, 22);
+  challenge = fake_idp_get_authorize_param (idp, "code_challenge");
+  verifier = fake_idp_get_token_param (idp, "code_verifier");
+  g_assert_cmpuint (strlen (verifier), ==, 43);
+  computed = _herald_oauth_pkce_challenge (verifier);
+  g_assert_cmpstr (computed, ==, challenge);
+
+  /* Tokens are in the keyring. */
+  tokens = stored_tokens (account);
+  g_assert_nonnull (tokens);
+  access = fake_idp_get_current_access_token (idp);
+  refresh = fake_idp_get_current_refresh_token (idp);
+  g_assert_cmpstr (tokens->access_token, ==, access);
+  g_assert_cmpstr (tokens->refresh_token, ==, refresh);
+  g_assert_cmpint (tokens->expires_at, >, g_get_real_time () / G_USEC_PER_SEC + 3500);
+
+  g_assert_true (herald_oauth_sign_out_sync (account, NULL, NULL));
+  g_clear_pointer (&tokens, herald_oauth_tokens_free);
+  tokens = stored_tokens (account);
+  g_assert_null (tokens);
+}
+
+static void
+test_browser_state_mismatch (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "state@contoso.example");
+  g_autoptr(HeraldOAuthTokens) tokens = NULL;
+  g_autoptr(GError) error = NULL;
+  FakeBrowser browser = { 0 };
+
+  fake_idp_set_authorize_mode (idp, FAKE_IDP_AUTHORIZE_BAD_STATE);
+  herald_oauth_set_browser_func (fake_browser_open, &browser);
+  g_assert_false (herald_oauth_sign_in_browser_sync (account, NULL, &error));
+  g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_STATE_MISMATCH);
+  fake_browser_clear (&browser);
+  herald_oauth_set_browser_func (NULL, NULL);
+
+  /* The forged code was never exchanged. */
+  g_assert_cmpuint (fake_idp_get_n_code_exchanges (idp), ==, 0);
+  tokens = stored_tokens (account);
+  g_assert_null (tokens);
+}
+
+static void
+test_browser_denied (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "denied@contoso.example");
+  g_autoptr(GError) error = NULL;
+  FakeBrowser browser = { 0 };
+
+  fake_idp_set_authorize_mode (idp, FAKE_IDP_AUTHORIZE_DENY);
+  herald_oauth_set_browser_func (fake_browser_open, &browser);
+  g_assert_false (herald_oauth_sign_in_browser_sync (account, NULL, &error));
+  g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_DECLINED);
+  g_assert_nonnull (strstr (error->message, "access_denied"));
+  fake_browser_join (&browser);
+  g_assert_nonnull (strstr (browser.body, "failed"));
+  fake_browser_clear (&browser);
+  herald_oauth_set_browser_func (NULL, NULL);
+}
+
+static gboolean
+idle_browser_open (const char  *uri,
+                   gpointer     user_data,
+                   GError     **error)
+{
+  /* Opens nothing: the user never comes back. */
+  return TRUE;
+}
+
+static gboolean
+cancel_cb (gpointer user_data)
+{
+  g_cancellable_cancel (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct {
+  GMainLoop *loop;
+  GError *error;
+  gboolean ok;
+} SignInResult;
+
+static void
+browser_done_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  SignInResult *res = user_data;
+
+  res->ok = herald_oauth_sign_in_browser_finish (result, &res->error);
+  g_main_loop_quit (res->loop);
+}
+
+static void
+test_browser_cancel (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "cancel@contoso.example");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  SignInResult res = { 0 };
+  gint64 start;
+
+  /* No browser at all: a clear error, no wait. */
+  herald_oauth_set_browser_func (no_browser_open, NULL);
+  g_assert_false (herald_oauth_sign_in_browser_sync (account, NULL, &error));
+  g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_NO_BROWSER);
+
+  /* A browser that never comes back: cancelling ends the wait promptly. */
+  herald_oauth_set_browser_func (idle_browser_open, NULL);
+  res.loop = g_main_loop_new (NULL, FALSE);
+  start = g_get_monotonic_time ();
+  g_timeout_add (200, cancel_cb, cancellable);
+  herald_oauth_sign_in_browser_async (account, cancellable, browser_done_cb, &res);
+  g_main_loop_run (res.loop);
+  g_assert_false (res.ok);
+  g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+  g_clear_error (&res.error);
+  g_main_loop_unref (res.loop);
+  herald_oauth_set_browser_func (NULL, NULL);
+}
+
+static void
+test_google_browser (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = herald_oauth_account_new (HERALD_OAUTH_PROVIDER_GOOGLE,
+                                                                    "alerts@gmail.example");
+  g_autoptr(HeraldOAuthTokens) tokens = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *redirect = NULL;
+  g_autofree char *access_type = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *rotated = NULL;
+
+  account->client_id = g_strdup (FAKE_IDP_CLIENT_ID);
+  account->client_secret = g_strdup (FAKE_IDP_GOOGLE_SECRET);
+  account->authority = g_strdup (fake_idp_get_base_url (idp));
+
+  sign_in_with_browser (idp, account);
+  redirect = fake_idp_get_authorize_param (idp, "redirect_uri");
+  g_assert_true (g_str_has_prefix (redirect, "http://127.0.0.1:"));
+  access_type = fake_idp_get_authorize_param (idp, "access_type");
+  g_assert_cmpstr (access_type, ==, "offline");
+
+  /* The client secret is kept with the tokens, so a refresh works from the
+   * settings alone (which never hold it). */
+  tokens = stored_tokens (account);
+  g_assert_cmpstr (tokens->client_secret, ==, FAKE_IDP_GOOGLE_SECRET);
+  tokens->expires_at = g_get_real_time () / G_USEC_PER_SEC + 5;
+  g_assert_true (herald_oauth_tokens_store_sync ("google", account->account, account->client_id, tokens,
+                                                 NULL, &error));
+  g_clear_pointer (&account->client_secret, g_free);
+  token = herald_oauth_get_access_token_sync (account, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (fake_idp_get_n_refreshes (idp), ==, 1);
+  rotated = fake_idp_get_current_access_token (idp);
+  g_assert_cmpstr (token, ==, rotated);
+
+  /* No device flow for the mail scope at Google. */
+  g_assert_false (herald_oauth_sign_in_device_sync (account, NULL, NULL, NULL, &error));
+  g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_UNSUPPORTED);
+
+  g_assert_true (herald_oauth_sign_out_sync (account, NULL, NULL));
+}
+
+/* ---------------------------------------------------------------------------
+ * Refresh.
+ * ------------------------------------------------------------------------- */
+
+static void
+test_refresh_rotation (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "refresh@contoso.example");
+  g_autoptr(HeraldOAuthTokens) tokens = NULL;
+  g_autoptr(HeraldOAuthTokens) after = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *cached = NULL;
+  g_autofree char *refreshed = NULL;
+  g_autofree char *issued = NULL;
+  g_autofree char *old_refresh = NULL;
+  g_autofree char *sent_refresh = NULL;
+
+  sign_in_with_browser (idp, account);
+  first = fake_idp_get_current_access_token (idp);
+
+  /* Plenty of time left: the cached token, no request. */
+  cached = herald_oauth_get_access_token_sync (account, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (cached, ==, first);
+  g_assert_cmpuint (fake_idp_get_n_refreshes (idp), ==, 0);
+
+  /* 59 seconds left: below the 60-second margin, so it refreshes. */
+  tokens = stored_tokens (account);
+  old_refresh = g_strdup (tokens->refresh_token);
+  tokens->expires_at = g_get_real_time () / G_USEC_PER_SEC + 59;
+  g_assert_true (herald_oauth_tokens_store_sync ("microsoft", account->account, account->client_id, tokens,
+                                                 NULL, &error));
+  refreshed = herald_oauth_get_access_token_sync (account, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (fake_idp_get_n_refreshes (idp), ==, 1);
+  sent_refresh = fake_idp_get_token_param (idp, "refresh_token");
+  g_assert_cmpstr (sent_refresh, ==, old_refresh);
+  issued = fake_idp_get_current_access_token (idp);
+  g_assert_cmpstr (refreshed, ==, issued);
+  g_assert_cmpstr (refreshed, !=, first);
+
+  /* The rotated refresh token replaced the old one in the keyring (the
+   * stand-in accepts only the newest). */
+  after = stored_tokens (account);
+  g_assert_cmpstr (after->refresh_token, !=, old_refresh);
+  {
+    g_autofree char *current = fake_idp_get_current_refresh_token (idp);
+    g_assert_cmpstr (after->refresh_token, ==, current);
+  }
+  g_assert_cmpint (after->expires_at, >, g_get_real_time () / G_USEC_PER_SEC + 3500);
+
+  /* 61 seconds left: still good. */
+  after->expires_at = g_get_real_time () / G_USEC_PER_SEC + 61;
+  g_assert_true (herald_oauth_tokens_store_sync ("microsoft", account->account, account->client_id, after,
+                                                 NULL, &error));
+  g_clear_pointer (&cached, g_free);
+  cached = herald_oauth_get_access_token_sync (account, NULL, &error);
+  g_assert_cmpstr (cached, ==, issued);
+  g_assert_cmpuint (fake_idp_get_n_refreshes (idp), ==, 1);
+
+  /* Forced refresh (after a 535 5.7.3) works with the rotated token. */
+  g_clear_pointer (&refreshed, g_free);
+  refreshed = herald_oauth_refresh_access_token_sync (account, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (fake_idp_get_n_refreshes (idp), ==, 2);
+
+  g_assert_true (herald_oauth_sign_out_sync (account, NULL, NULL));
+}
+
+static void
+test_refresh_invalid_grant (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "revoked@contoso.example");
+  g_autoptr(HeraldOAuthTokens) tokens = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = NULL;
+
+  sign_in_with_browser (idp, account);
+  fake_idp_revoke_all (idp);
+  token = herald_oauth_refresh_access_token_sync (account, NULL, &error);
+  g_assert_null (token);
+  g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_SIGN_IN_AGAIN);
+  g_assert_nonnull (strstr (error->message, "sign in again"));
+  g_assert_nonnull (strstr (error->message, "AADSTS700082"));
+  g_assert_cmpuint (herald_oauth_error_get_aadsts (error), ==, 700082);
+  /* Only the first line of Microsoft's description: no trace IDs on new lines. */
+  g_assert_null (strchr (error->message, '\n'));
+
+  /* The dead tokens are gone: next time it says "not signed in". */
+  tokens = stored_tokens (account);
+  g_assert_null (tokens);
+  g_clear_error (&error);
+  token = herald_oauth_get_access_token_sync (account, NULL, &error);
+  g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_NOT_SIGNED_IN);
+}
+
+static void
+test_token_endpoint_aadsts (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "consent@contoso.example");
+  g_autoptr(GError) error = NULL;
+  FakeBrowser browser = { 0 };
+
+  fake_idp_set_token_error (idp, "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS65001: The user "
+                                 "or administrator has not consented to use the application with ID 'x'.\\r\\n"
+                                 "Trace ID: 1\",\"error_codes\":[65001]}");
+  herald_oauth_set_browser_func (fake_browser_open, &browser);
+  g_assert_false (herald_oauth_sign_in_browser_sync (account, NULL, &error));
+  fake_browser_clear (&browser);
+  herald_oauth_set_browser_func (NULL, NULL);
+  g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_CONSENT_REQUIRED);
+  g_assert_nonnull (strstr (error->message, "AADSTS65001: The user or administrator has not consented"));
+  g_assert_cmpuint (herald_oauth_error_get_aadsts (error), ==, 65001);
+}
+
+static void
+test_wrong_tenant (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "tenant@contoso.example");
+  g_autoptr(GError) error = NULL;
+
+  g_free (account->authority);
+  account->authority = g_strdup_printf ("%s/nosuch.example", fake_idp_get_base_url (idp));
+  g_assert_false (herald_oauth_sign_in_device_sync (account, NULL, NULL, NULL, &error));
+  g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_TENANT_NOT_FOUND);
+  g_assert_cmpuint (herald_oauth_error_get_aadsts (error), ==, 90002);
+}
+
+/* ---------------------------------------------------------------------------
+ * Device flow.
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+  char *uri;
+  char *code;
+  char *message;
+  guint calls;
+} DeviceCodeSeen;
+
+static void
+device_code_cb (const char *verification_uri,
+                const char *user_code,
+                const char *message,
+                gpointer    user_data)
+{
+  DeviceCodeSeen *seen = user_data;
+
+  seen->calls++;
+  g_free (seen->uri);
+  g_free (seen->code);
+  g_free (seen->message);
+  seen->uri = g_strdup (verification_uri);
+  seen->code = g_strdup (user_code);
+  seen->message = g_strdup (message);
+}
+
+static void
+device_code_seen_clear (DeviceCodeSeen *seen)
+{
+  g_free (seen->uri);
+  g_free (seen->code);
+  g_free (seen->message);
+}
+
+#define POLL_UNIT_MS 25
+
+static void
+test_device_success (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "device@contoso.example");
+  g_autoptr(HeraldOAuthTokens) tokens = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) polls = NULL;
+  g_autofree char *link = NULL;
+  g_autofree char *issued = NULL;
+  DeviceCodeSeen seen = { 0 };
+  gint64 gap;
+
+  _herald_oauth_set_poll_unit_ms (POLL_UNIT_MS);
+  fake_idp_set_device_script (idp, "authorization_pending,slow_down,authorization_pending,ok", 2, 900);
+  g_assert_true (herald_oauth_sign_in_device_sync (account, device_code_cb, &seen, NULL, &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpuint (seen.calls, ==, 1);
+  g_assert_cmpstr (seen.code, ==, "ABCD-EFGH");
+  link = g_strdup_printf ("%s/link", fake_idp_get_base_url (idp));
+  g_assert_cmpstr (seen.uri, ==, link);
+  g_assert_nonnull (strstr (seen.message, "ABCD-EFGH"));
+
+  /* Four polls: the interval (2 units) honoured, then +5 after slow_down. */
+  polls = fake_idp_get_poll_times (idp);
+  g_assert_cmpuint (polls->len, ==, 4);
+  gap = (g_array_index (polls, gint64, 1) - g_array_index (polls, gint64, 0)) / 1000;
+  g_assert_cmpint (gap, >=, 2 * POLL_UNIT_MS);
+  g_assert_cmpint (gap, <, 7 * POLL_UNIT_MS);
+  gap = (g_array_index (polls, gint64, 2) - g_array_index (polls, gint64, 1)) / 1000;
+  g_assert_cmpint (gap, >=, 7 * POLL_UNIT_MS);
+  gap = (g_array_index (polls, gint64, 3) - g_array_index (polls, gint64, 2)) / 1000;
+  g_assert_cmpint (gap, >=, 7 * POLL_UNIT_MS);
+
+  tokens = stored_tokens (account);
+  issued = fake_idp_get_current_access_token (idp);
+  g_assert_cmpstr (tokens->access_token, ==, issued);
+
+  g_assert_true (herald_oauth_sign_out_sync (account, NULL, NULL));
+  device_code_seen_clear (&seen);
+  _herald_oauth_set_poll_unit_ms (0);
+}
+
+static void
+check_device_failure (const char           *script,
+                      int                   expires_in,
+                      HeraldOAuthErrorCode  expected,
+                      const char           *needle)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "devfail@contoso.example");
+  g_autoptr(HeraldOAuthTokens) tokens = NULL;
+  g_autoptr(GError) error = NULL;
+  DeviceCodeSeen seen = { 0 };
+
+  _herald_oauth_set_poll_unit_ms (POLL_UNIT_MS);
+  fake_idp_set_device_script (idp, script, 1, expires_in);
+  g_assert_false (herald_oauth_sign_in_device_sync (account, device_code_cb, &seen, NULL, &error));
+  g_assert_error (error, HERALD_OAUTH_ERROR, (int) expected);
+  if (needle != NULL)
+    g_assert_nonnull (strstr (error->message, needle));
+  g_assert_cmpuint (seen.calls, ==, 1);
+  tokens = stored_tokens (account);
+  g_assert_null (tokens);
+  device_code_seen_clear (&seen);
+  _herald_oauth_set_poll_unit_ms (0);
+}
+
+static void
+test_device_declined (void)
+{
+  check_device_failure ("authorization_pending,authorization_declined", 900, HERALD_OAUTH_ERROR_DECLINED,
+                        "declined");
+  check_device_failure ("access_denied", 900, HERALD_OAUTH_ERROR_DECLINED, NULL);
+}
+
+static void
+test_device_expired (void)
+{
+  /* The server says so... */
+  check_device_failure ("authorization_pending,expired_token", 900, HERALD_OAUTH_ERROR_EXPIRED, "expired");
+  /* ...or the code's lifetime runs out while it keeps saying "pending". */
+  check_device_failure ("authorization_pending", 3, HERALD_OAUTH_ERROR_EXPIRED, "expired");
+}
+
+static void
+test_device_public_client (void)
+{
+  check_device_failure ("public_client", 900, HERALD_OAUTH_ERROR_PUBLIC_CLIENT_NOT_ALLOWED,
+                        "AADSTS7000218: The request body must contain");
+}
+
+typedef struct {
+  GMainLoop *loop;
+  gboolean ok;
+  GError *error;
+  DeviceCodeSeen seen;
+  GThread *main_thread;
+  gboolean code_in_main_thread;
+  gboolean destroyed;
+} AsyncData;
+
+static void
+async_code_cb (const char *verification_uri,
+               const char *user_code,
+               const char *message,
+               gpointer    user_data)
+{
+  AsyncData *data = user_data;
+
+  data->code_in_main_thread = g_thread_self () == data->main_thread;
+  device_code_cb (verification_uri, user_code, message, &data->seen);
+}
+
+static void
+async_destroy_cb (gpointer user_data)
+{
+  AsyncData *data = user_data;
+
+  data->destroyed = TRUE;
+}
+
+static void
+device_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  AsyncData *data = user_data;
+
+  data->ok = herald_oauth_sign_in_device_finish (result, &data->error);
+  g_main_loop_quit (data->loop);
+}
+
+static void
+token_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  AsyncData *data = user_data;
+  char *token = herald_oauth_get_access_token_finish (result, &data->error);
+
+  data->ok = token != NULL;
+  g_free (token);
+  g_main_loop_quit (data->loop);
+}
+
+static void
+test_async (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "async@contoso.example");
+  AsyncData data = { 0 };
+
+  data.loop = g_main_loop_new (NULL, FALSE);
+  data.main_thread = g_thread_self ();
+  _herald_oauth_set_poll_unit_ms (POLL_UNIT_MS);
+  fake_idp_set_device_script (idp, "authorization_pending,ok", 1, 900);
+  herald_oauth_sign_in_device_async (account, async_code_cb, &data, async_destroy_cb, NULL,
+                                     device_done_cb, &data);
+  g_main_loop_run (data.loop);
+  g_assert_no_error (data.error);
+  g_assert_true (data.ok);
+  /* The code is shown from the caller's thread (the GTK thread in the window). */
+  g_assert_true (data.code_in_main_thread);
+  g_assert_cmpstr (data.seen.code, ==, "ABCD-EFGH");
+  while (!data.destroyed)
+    g_main_context_iteration (NULL, TRUE);
+
+  data.ok = FALSE;
+  herald_oauth_get_access_token_async (account, NULL, token_done_cb, &data);
+  g_main_loop_run (data.loop);
+  g_assert_no_error (data.error);
+  g_assert_true (data.ok);
+
+  g_assert_true (herald_oauth_sign_out_sync (account, NULL, NULL));
+  device_code_seen_clear (&data.seen);
+  g_main_loop_unref (data.loop);
+  _herald_oauth_set_poll_unit_ms (0);
+}
+
+/* ---------------------------------------------------------------------------
+ * Settings and the keyring.
+ * ------------------------------------------------------------------------- */
+
+static void
+test_settings_round_trip (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+  g_autoptr(HeraldOAuthAccount) account = herald_oauth_account_new (HERALD_OAUTH_PROVIDER_GOOGLE,
+                                                                    "alerts@gmail.example");
+  g_autoptr(HeraldOAuthAccount) loaded = NULL;
+  g_autofree char *tenant = NULL;
+
+  account->client_id = g_strdup ("123-abc.apps.googleusercontent.com");
+  account->client_secret = g_strdup ("GOCSPX-not-for-settings");
+  account->authority = g_strdup ("https://accounts.google.com");
+  herald_oauth_account_save_to_settings (account, settings);
+
+  loaded = herald_oauth_account_new_from_settings (settings);
+  g_assert_cmpint (loaded->provider, ==, HERALD_OAUTH_PROVIDER_GOOGLE);
+  g_assert_cmpstr (loaded->client_id, ==, account->client_id);
+  g_assert_cmpstr (loaded->account, ==, "alerts@gmail.example");
+  g_assert_cmpstr (loaded->authority, ==, "https://accounts.google.com");
+  /* The secret stays out of GSettings. */
+  g_assert_null (loaded->client_secret);
+  tenant = g_settings_get_string (settings, "oauth-tenant");
+  g_assert_cmpstr (tenant, ==, "organizations");
+}
+
+static void
+test_keyring_round_trip (void)
+{
+  g_autoptr(HeraldOAuthTokens) tokens = herald_oauth_tokens_new ();
+  g_autoptr(HeraldOAuthTokens) back = NULL;
+  g_autoptr(HeraldOAuthTokens) other = NULL;
+  g_autoptr(GError) error = NULL;
+
+  tokens->refresh_token = g_strdup (FAKE_IDP_TOKEN_PREFIX "-rt-keyring");
+  tokens->access_token = g_strdup (FAKE_IDP_TOKEN_PREFIX "-at-keyring");
+  tokens->expires_at = 1234567890123;
+  g_assert_true (herald_oauth_tokens_store_sync ("microsoft", "kr@contoso.example", "client-a", tokens,
+                                                 NULL, &error));
+  g_assert_no_error (error);
+
+  back = herald_oauth_tokens_lookup_sync ("microsoft", "kr@contoso.example", "client-a", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (back);
+  g_assert_cmpstr (back->refresh_token, ==, tokens->refresh_token);
+  g_assert_cmpstr (back->access_token, ==, tokens->access_token);
+  g_assert_cmpint (back->expires_at, ==, 1234567890123);
+  g_assert_null (back->client_secret);
+
+  /* Keyed by provider, account and client ID. */
+  other = herald_oauth_tokens_lookup_sync ("microsoft", "kr@contoso.example", "client-b", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (other);
+  other = herald_oauth_tokens_lookup_sync ("google", "kr@contoso.example", "client-a", NULL, &error);
+  g_assert_null (other);
+  other = herald_oauth_tokens_lookup_sync ("microsoft", "other@contoso.example", "client-a", NULL, &error);
+  g_assert_null (other);
+
+  /* Overwrite, then clear (twice: clearing nothing is fine). */
+  g_free (tokens->refresh_token);
+  tokens->refresh_token = g_strdup (FAKE_IDP_TOKEN_PREFIX "-rt-keyring-2");
+  g_assert_true (herald_oauth_tokens_store_sync ("microsoft", "kr@contoso.example", "client-a", tokens,
+                                                 NULL, &error));
+  g_clear_pointer (&back, herald_oauth_tokens_free);
+  back = herald_oauth_tokens_lookup_sync ("microsoft", "kr@contoso.example", "client-a", NULL, &error);
+  g_assert_cmpstr (back->refresh_token, ==, FAKE_IDP_TOKEN_PREFIX "-rt-keyring-2");
+  g_assert_true (herald_oauth_tokens_clear_sync ("microsoft", "kr@contoso.example", "client-a", NULL, &error));
+  g_assert_true (herald_oauth_tokens_clear_sync ("microsoft", "kr@contoso.example", "client-a", NULL, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&back, herald_oauth_tokens_free);
+  back = herald_oauth_tokens_lookup_sync ("microsoft", "kr@contoso.example", "client-a", NULL, &error);
+  g_assert_null (back);
+}
+
+/* Runs last: no token issued in this process may sit in any file under HOME
+ * (the throw-away one of the test session), except the keyring's own files. */
+static void
+scan_dir (const char *path,
+          guint       depth,
+          guint      *n_files)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir == NULL || depth > 12)
+    return;
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_str_has_suffix (child, "/.local/share/keyrings"))
+        continue;
+      if (g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        continue;
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        scan_dir (child, depth + 1, n_files);
+      else if (g_file_test (child, G_FILE_TEST_IS_REGULAR))
+        {
+          g_autofree char *contents = NULL;
+          gsize len = 0;
+
+          if (g_file_get_contents (child, &contents, &len, NULL))
+            {
+              (*n_files)++;
+              if (g_strstr_len (contents, len, FAKE_IDP_TOKEN_PREFIX) != NULL)
+                g_error ("a token was written to %s", child);
+            }
+        }
+    }
+}
+
+static void
+test_no_token_in_files (void)
+{
+  const char *home = g_get_home_dir ();
+  guint n_files = 0;
+
+  if (g_getenv ("HERALD_TEST_WORKDIR") == NULL || !g_str_has_prefix (home, g_getenv ("HERALD_TEST_WORKDIR")))
+    {
+      g_test_message ("HOME is not the test session's throw-away one: run under build-aux/test-session.sh");
+      g_test_fail ();
+      return;
+    }
+
+  scan_dir (home, 0, &n_files);
+  g_test_message ("%u files scanned under %s", n_files, home);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/herald/oauth/pkce/rfc7636-vector", test_pkce_vector);
+  g_test_add_func ("/herald/oauth/pkce/random", test_random);
+  g_test_add_func ("/herald/oauth/account/endpoints", test_endpoints);
+  g_test_add_func ("/herald/oauth/errors/aadsts", test_error_mapping);
+  g_test_add_func ("/herald/oauth/keyring/round-trip", test_keyring_round_trip);
+  g_test_add_func ("/herald/oauth/settings/round-trip", test_settings_round_trip);
+  g_test_add_func ("/herald/oauth/browser/microsoft", test_browser_microsoft);
+  g_test_add_func ("/herald/oauth/browser/state-mismatch", test_browser_state_mismatch);
+  g_test_add_func ("/herald/oauth/browser/denied", test_browser_denied);
+  g_test_add_func ("/herald/oauth/browser/cancel", test_browser_cancel);
+  g_test_add_func ("/herald/oauth/browser/google", test_google_browser);
+  g_test_add_func ("/herald/oauth/token/aadsts65001", test_token_endpoint_aadsts);
+  g_test_add_func ("/herald/oauth/token/tenant-not-found", test_wrong_tenant);
+  g_test_add_func ("/herald/oauth/refresh/rotation", test_refresh_rotation);
+  g_test_add_func ("/herald/oauth/refresh/invalid-grant", test_refresh_invalid_grant);
+  g_test_add_func ("/herald/oauth/device/pending-slow-down-success", test_device_success);
+  g_test_add_func ("/herald/oauth/device/declined", test_device_declined);
+  g_test_add_func ("/herald/oauth/device/expired", test_device_expired);
+  g_test_add_func ("/herald/oauth/device/public-client-not-allowed", test_device_public_client);
+  g_test_add_func ("/herald/oauth/async", test_async);
+  g_test_add_func ("/herald/oauth/no-token-in-files", test_no_token_in_files);
+
+  return g_test_run ();
+}
