@@ -30,6 +30,14 @@ MODES = ["starttls", "tls"]
 MODE_TITLE = {"starttls": "submission, STARTTLS", "tls": "implicit TLS"}
 # Protocol minimum in round trips (see delay-proxy.py for the accounting).
 MINIMUM_RT = {"starttls": 7.5, "tls": 5.5}
+# What each of heraldctl's turns answers, when it makes the minimum number.
+TURN_LABELS = {
+    "starttls": ["greeting→EHLO", "EHLO→STARTTLS", "220→ClientHello",
+                 "server Finished→Finished+EHLO", "EHLO→AUTH", "235→MAIL+RCPT+BDAT+QUIT",
+                 "250+221→close"],
+    "tls": ["server Finished→Finished", "greeting→EHLO", "EHLO→AUTH",
+            "235→MAIL+RCPT+BDAT+QUIT", "250+221→close"],
+}
 FROM = "alice@localhost"
 TO = "bob@example.com"
 
@@ -193,7 +201,10 @@ class Bench:
                 "conns": len(conns),
                 "turns": sum(c["turns"] for c in conns) if conns else None,
                 "round_trips": (sum(c["turns"] for c in conns) + 0.5) if conns else None,
-                "c2s_bytes": sum(c["c2s_bytes"] for c in conns) if conns else None}
+                "c2s_bytes": sum(c["c2s_bytes"] for c in conns) if conns else None,
+                "conn_ms": sum(c["ms"] for c in conns) if conns else None,
+                "think_ms": sum(c.get("think_ms", 0) for c in conns) if conns else None,
+                "turn_think_ms": conns[0].get("turn_think_ms") if len(conns) == 1 else None}
 
     # --- phases --------------------------------------------------------------
 
@@ -243,6 +254,15 @@ def quantiles(xs):
         return xs[0], xs[0], xs[0]
     q = statistics.quantiles(xs, n=4, method="inclusive")
     return q[0], statistics.median(xs), q[2]
+
+
+def median_turns(lists):
+    """Median think time per turn index, over runs with the usual turn count."""
+    if not lists:
+        return None
+    n = statistics.mode([len(x) for x in lists])
+    same = [x for x in lists if len(x) == n]
+    return [statistics.median(x[i] for x in same) for i in range(n)]
 
 
 def machine():
@@ -297,6 +317,12 @@ def summarise(bench):
                     "bytes": statistics.median([r["c2s_bytes"] for r in ok
                                                 if r["c2s_bytes"] is not None] or [0]),
                     "rss": max(r["rss_kib"] for r in ok),
+                    "think": statistics.median([r["think_ms"] for r in ok
+                                                if r["think_ms"] is not None] or [0]),
+                    "outside": statistics.median([r["wall_ms"] - r["conn_ms"] for r in ok
+                                                  if r["conn_ms"] is not None] or [0]),
+                    "turn_think": median_turns([r["turn_think_ms"] for r in ok
+                                                if r["turn_think_ms"]]),
                 })
     by = {(r["mode"], r["delay"], r["client"]): r for r in rows}
     top = max(bench.args.delays)
@@ -336,22 +362,36 @@ def report(bench, rows, goals, m):
     for mode in MODES:
         out.append("#### %s (Postfix, AUTH PLAIN, one recipient)\n" % MODE_TITLE[mode])
         out.append("| one-way delay | client | median ms | IQR ms | min–max ms | × Herald "
-                   "(same round) | round trips | bytes sent | peak RSS KiB | failed |")
-        out.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+                   "(same round) | round trips | client think ms | outside connection ms "
+                   "| bytes sent | peak RSS KiB | failed |")
+        out.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in rows:
             if r["mode"] != mode:
                 continue
             if not r["n"]:
-                out.append("| %g ms | %s | – | – | – | – | – | – | – | %d |"
+                out.append("| %g ms | %s | – | – | – | – | – | – | – | – | – | %d |"
                            % (r["delay"], r["client"], r["failed"]))
                 continue
             rt = fmt(r["rt"], 1) if r["rt_min"] == r["rt_max"] else "%s (%s–%s)" % (
                 fmt(r["rt"], 1), fmt(r["rt_min"], 1), fmt(r["rt_max"], 1))
-            out.append("| %g ms | %s | %s | %s–%s | %s–%s | %s | %s | %s | %s | %d |" % (
+            out.append("| %g ms | %s | %s | %s–%s | %s–%s | %s | %s | %s | %s | %s | %s | %d |" % (
                 r["delay"], "**heraldctl**" if r["client"] == "herald" else r["client"],
                 fmt(r["median"]), fmt(r["q1"]), fmt(r["q3"]), fmt(r["min"]), fmt(r["max"]),
-                fmt(r["ratio"], 2), rt, fmt(r["bytes"]), r["rss"], r["failed"]))
+                fmt(r["ratio"], 2), rt, fmt(r["think"]), fmt(r["outside"]), fmt(r["bytes"]),
+                r["rss"], r["failed"]))
         out.append("")
+    top = max(a.delays)
+    out.append("heraldctl's think time per turn at %g ms (median ms; where its own work "
+               "sits on the critical path):\n" % top)
+    for mode in MODES:
+        r = next((x for x in rows if x["mode"] == mode and x["delay"] == top
+                  and x["client"] == "herald" and x.get("n")), None)
+        if r and r.get("turn_think"):
+            labels = TURN_LABELS[mode] if len(TURN_LABELS[mode]) == len(r["turn_think"]) \
+                else ["turn %d" % (i + 1) for i in range(len(r["turn_think"]))]
+            out.append("- %s: %s" % (MODE_TITLE[mode], ", ".join(
+                "%s %s" % (lab, fmt(v)) for lab, v in zip(labels, r["turn_think"]))))
+    out.append("")
     out.append("#### heraldctl start-up cost (no proxy)\n")
     out.append("| what | median ms | min–max ms | peak RSS KiB |")
     out.append("|---|---:|---:|---:|")

@@ -32,7 +32,11 @@ Finished+EHLO, EHLO->AUTH, 235->MAIL+RCPT+BDAT LAST(+QUIT), 250->close), i.e.
 
 When the client closes, one JSON line per connection is appended to the stats
 file: {"conn", "turns", "round_trips", "c2s_chunks", "s2c_chunks",
-"c2s_bytes", "s2c_bytes", "ms"}. Only loopback addresses are accepted.
+"c2s_bytes", "s2c_bytes", "ms", "think_ms", "turn_think_ms"}: "ms" is the
+time from accept to the client's close, "turn_think_ms" lists, per turn, how
+long the client took to act after the server data it waited for was delivered
+(its own processing on the critical path), "think_ms" is their sum. Only
+loopback addresses are accepted.
 """
 
 import argparse
@@ -61,15 +65,19 @@ class Connection:
         self.client_reader = client_reader
         self.client_writer = client_writer
         self.delivered = False   # server data reached the client since its last action
+        self.last_delivery = 0.0
+        self.think = []          # per turn: ms from the last delivery to the client's action
         self.turns = 0
         self.c2s_chunks = self.s2c_chunks = 0
         self.c2s_bytes = self.s2c_bytes = 0
         self.recorded = False
 
-    def client_action(self):
+    def client_action(self, now):
         if self.delivered:
             self.turns += 1
             self.delivered = False
+            # How long the client took to answer what it had received.
+            self.think.append(round((now - self.last_delivery) * 1000, 1))
 
     async def pump(self, reader, queue, from_client):
         """Reads chunks as they come and stamps each with its release time."""
@@ -78,8 +86,12 @@ class Connection:
                 data = await reader.read(CHUNK)
                 now = self.loop.time()
                 release = max(now, self.open_at) + self.proxy.delay
+                if self.proxy.trace:
+                    print("conn %d %8.1f ms %s %5d bytes%s" % (
+                        self.id, (now - self.t0) * 1000, "C->S" if from_client else "S->C",
+                        len(data), "" if data else " (close)"), file=sys.stderr, flush=True)
                 if from_client:
-                    self.client_action()
+                    self.client_action(now)
                     if data:
                         self.c2s_chunks += 1
                         self.c2s_bytes += len(data)
@@ -109,11 +121,13 @@ class Connection:
                         writer.write_eof()
                     if to_client:
                         self.delivered = True
+                        self.last_delivery = self.loop.time()
                     return
                 writer.write(data)
                 await writer.drain()
                 if to_client:
                     self.delivered = True
+                    self.last_delivery = self.loop.time()
         except (ConnectionError, OSError):
             return
 
@@ -130,6 +144,8 @@ class Connection:
             "c2s_bytes": self.c2s_bytes,
             "s2c_bytes": self.s2c_bytes,
             "ms": round((now - self.t0) * 1000, 1),
+            "think_ms": round(sum(self.think), 1),
+            "turn_think_ms": self.think,
         }
         self.proxy.write_stats(line)
 
@@ -159,7 +175,8 @@ class Connection:
 
 
 class Proxy:
-    def __init__(self, up_host, up_port, delay_ms, stats_path):
+    def __init__(self, up_host, up_port, delay_ms, stats_path, trace=False):
+        self.trace = trace
         self.up_host = up_host
         self.up_port = up_port
         self.delay = delay_ms / 1000.0
@@ -184,7 +201,7 @@ async def main_async(args):
     host = host.strip("[]")
     if not ipaddress.ip_address(host).is_loopback:
         sys.exit("delay-proxy: the upstream must be a loopback address")
-    proxy = Proxy(host, int(port), args.delay, args.stats)
+    proxy = Proxy(host, int(port), args.delay, args.stats, args.trace)
     server = await asyncio.start_server(proxy.handle, "127.0.0.1", args.port)
     print("PORT=%d" % server.sockets[0].getsockname()[1], flush=True)
     stop = asyncio.Event()
@@ -201,6 +218,8 @@ def main():
     parser.add_argument("--delay", type=float, default=0.0, help="one-way delay in ms")
     parser.add_argument("--port", type=int, default=0, help="listen port (0: any free)")
     parser.add_argument("--stats", help="append one JSON line per connection here")
+    parser.add_argument("--trace", action="store_true",
+                        help="print every chunk (time since accept, direction, size) on stderr")
     args = parser.parse_args()
     asyncio.run(main_async(args))
 
