@@ -433,6 +433,63 @@ print_json (const HeraldSmtpResult *result,
   fflush (stdout);
 }
 
+/* A failure found before anything reached the network (no password in the
+ * keyring, no OAuth token...): says so on stderr, and in --json mode still
+ * prints the one JSON object scripts expect. Returns HERALD_EXIT_FAILED. */
+static int
+local_failure (gboolean                json,
+               const HeraldSmtpConfig *config,
+               HeraldStage             stage,
+               const GError           *cause,
+               const char             *hint,
+               const char             *format,
+               ...) G_GNUC_PRINTF (6, 7);
+
+static int
+local_failure (gboolean                json,
+               const HeraldSmtpConfig *config,
+               HeraldStage             stage,
+               const GError           *cause,
+               const char             *hint,
+               const char             *format,
+               ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  fprintf (stderr, "heraldctl test: %s\n", message);
+  if (hint != NULL)
+    fprintf (stderr, "%s\n", hint);
+
+  if (json)
+    {
+      g_autoptr(HeraldSmtpResult) result = g_new0 (HeraldSmtpResult, 1);
+      g_autoptr(HeraldDiagnosis) diagnosis = NULL;
+      g_autoptr(GPtrArray) notices = NULL;
+
+      result->ok = FALSE;
+      result->stage = stage;
+      /* Keep the cause's domain and code: the diagnosis rules match on them. */
+      result->error = g_error_new (cause != NULL ? cause->domain : G_IO_ERROR,
+                                   cause != NULL ? cause->code : G_IO_ERROR_FAILED,
+                                   "%s%s%s", message,
+                                   hint != NULL ? " " : "", hint != NULL ? hint : "");
+      result->transcript = g_ptr_array_new ();
+      for (guint i = 0; i < HERALD_N_STAGES; i++)
+        result->stage_ms[i] = -1;
+
+      diagnosis = herald_diagnose (result, config);
+      notices = herald_notices (config, result);
+      print_json (result, diagnosis, notices);
+    }
+
+  return HERALD_EXIT_FAILED;
+}
+
 static char *
 join_recipients (const HeraldSmtpConfig *config)
 {
@@ -765,11 +822,11 @@ herald_cli_test (int    argc,
 
       if (!herald_oauth_fill_config_token (config, settings, cancellable, &oauth_error))
         {
-          fprintf (stderr, "heraldctl test: ");
-          fprintf (stderr, _("no OAuth 2.0 access token: %s\n"),
-                   oauth_error != NULL ? oauth_error->message : _("unknown error"));
-          fprintf (stderr, "%s\n", _("Sign in first with “heraldctl login”."));
-          status = HERALD_EXIT_FAILED;
+          status = local_failure (o.json, config, HERALD_STAGE_AUTH, oauth_error,
+                                  _("Sign in first with “heraldctl login”."),
+                                  _("no OAuth 2.0 access token: %s"),
+                                  oauth_error != NULL ? oauth_error->message
+                                                      : _("unknown error"));
           goto out;
         }
     }
@@ -787,22 +844,19 @@ herald_cli_test (int    argc,
 
       if (keyring_error != NULL)
         {
-          fprintf (stderr, "heraldctl test: ");
-          fprintf (stderr, _("could not read the password from the keyring: %s\n"),
-                   keyring_error->message);
-          fprintf (stderr, "%s\n", _("Give it with --password-stdin instead."));
-          status = HERALD_EXIT_FAILED;
+          status = local_failure (o.json, config, HERALD_STAGE_AUTH, keyring_error,
+                                  _("Give it with --password-stdin instead."),
+                                  _("could not read the password from the keyring: %s"),
+                                  keyring_error->message);
           goto out;
         }
       if (password == NULL)
         {
-          fprintf (stderr, "heraldctl test: ");
-          fprintf (stderr, _("no password is saved in the keyring for %s on %s:%u.\n"),
-                   config->username, config->host, config->port);
-          fprintf (stderr, "%s\n",
-                   _("Give it with --password-stdin, or send a test from Herald's window once "
-                     "to save it."));
-          status = HERALD_EXIT_FAILED;
+          status = local_failure (o.json, config, HERALD_STAGE_AUTH, NULL,
+                                  _("Give it with --password-stdin, or send a test from Herald's "
+                                    "window once to save it."),
+                                  _("no password is saved in the keyring for %s on %s:%u."),
+                                  config->username, config->host, config->port);
           goto out;
         }
       config->password = g_strdup (password);
@@ -842,10 +896,10 @@ herald_cli_test (int    argc,
     {
       /* The task itself could not run: nothing reached the network. */
       step_close (&run, TRUE);
-      fprintf (stderr, "heraldctl test: %s\n",
-               run.error != NULL ? run.error->message : _("the test could not run"));
+      status = local_failure (o.json, config, HERALD_STAGE_RESOLVE, run.error, NULL, "%s",
+                              run.error != NULL ? run.error->message
+                                                : _("the test could not run"));
       g_clear_error (&run.error);
-      status = HERALD_EXIT_FAILED;
       goto out;
     }
 

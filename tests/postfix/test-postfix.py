@@ -625,11 +625,16 @@ def run_all(ctx, tap):
     tap.run('bad usage exits 2 with a clear message and nothing on stdout', t_usage)
 
     def t_no_password_anywhere():
-        p = ctx.herald(ctx.common(sub, 'starttls', None, ['--auth', 'plain', '--user', 'nobody-'
-                                                          + ctx.tag]))
+        args = ctx.common(sub, 'starttls', None, ['--auth', 'plain', '--user', 'nobody-' + ctx.tag])
+        p = ctx.herald(args)
         check(p.returncode == 1, f'exit {p.returncode}: {p.err}')
         check('keyring' in p.err and '--password-stdin' in p.err, p.err)
         check(p.out == '', f'stdout: {p.out!r}')
+        # --json still prints its one object, and nothing was sent.
+        p, data = ctx.herald_json(args, expect_status=1)
+        check(data['ok'] is False and data['stage'] == 'auth', summary(p, data))
+        check('keyring' in data['error'], data['error'])
+        check(data['transcript'] == [] and data['diagnosis'] is not None, summary(p, data))
     tap.run('no password on stdin or in the keyring: exit 1, says so', t_no_password_anywhere)
 
     def t_settings_fallback():
@@ -713,15 +718,17 @@ def run_all(ctx, tap):
     def t_keyring_unavailable():
         env = dict(ctx.env, DBUS_SESSION_BUS_ADDRESS='unix:path=/nonexistent/herald-bus')
         env.pop('DISPLAY', None)
-        p = subprocess.run([ctx.heraldctl, 'test'] +
-                           ctx.common(sub, 'starttls', None, ['--auth', 'plain', '--user',
-                                                              ctx.user, '--json']),
-                           stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=30)
-        ctx.captured += [p.stdout, p.stderr]
-        err = p.stderr.decode('utf-8', 'replace')
-        check(p.returncode == 1, f'exit {p.returncode}: {err}')
-        check('keyring' in err and '--password-stdin' in err, err)
-        check(p.stdout == b'', f'stdout: {p.stdout!r}')
+        saved = ctx.env
+        ctx.env = env
+        try:
+            p, data = ctx.herald_json(ctx.common(sub, 'starttls', None,
+                                                 ['--auth', 'plain', '--user', ctx.user]),
+                                      expect_status=1)
+        finally:
+            ctx.env = saved
+        check('keyring' in p.err and '--password-stdin' in p.err, p.err)
+        check(data['ok'] is False and data['stage'] == 'auth', summary(p, data))
+        check('keyring' in data['error'] and data['transcript'] == [], summary(p, data))
     tap.run('no Secret Service: exit 1 with a clear message, no crash', t_keyring_unavailable)
 
     # -- Ctrl+C -----------------------------------------------------------------
