@@ -178,6 +178,17 @@ read_reply (Session   *s,
       return NULL;
     }
 
+  /* A server echoing a secret back must not carry it into the result. */
+  {
+    char *raw = _herald_smtp_scrub (reply->raw, s->secrets);
+    char *text = _herald_smtp_scrub (reply->text, s->secrets);
+
+    g_free (reply->raw);
+    reply->raw = raw;
+    g_free (reply->text);
+    reply->text = text;
+  }
+
   if (remember)
     {
       g_clear_pointer (&s->result->reply, herald_smtp_reply_free);
