@@ -41,4 +41,10 @@ const char * const *_herald_diagnosis_rule_ids (void);
  * the library). */
 const char * const *_herald_diagnosis_notice_ids (void);
 
+/* Maps an error name of the rules file ("G_IO_ERROR_TIMED_OUT",
+ * "HERALD_SMTP_ERROR_NO_GREETING"...) to its domain and code. */
+gboolean _herald_error_from_name (const char *name,
+                                  GQuark     *domain,
+                                  int        *code);
+
 G_END_DECLS

@@ -372,6 +372,20 @@ parse_error_name (const char *name,
   return FALSE;
 }
 
+gboolean
+_herald_error_from_name (const char *name,
+                         GQuark     *domain,
+                         int        *code)
+{
+  ErrorKey key;
+
+  if (!parse_error_name (name, &key))
+    return FALSE;
+  *domain = key.domain;
+  *code = key.code;
+  return TRUE;
+}
+
 static const struct {
   const char *name;
   guint       flag;
@@ -916,11 +930,6 @@ _herald_extracted_reply_free (HeraldExtractedReply *extracted)
 /* Python's smtplib: SMTPAuthenticationError: (535, b'5.7.8 Username ...\n5.7.8 https://...') */
 DEFINE_REGEX (python_tuple_regex,
               "\\(\\s*([2-5][0-9][0-9])\\s*,\\s*b?(['\"])((?:\\\\.|(?!\\2).)*)\\2\\s*\\)")
-/* Words other programs put right before the server's reply. */
-DEFINE_REGEX (wrapper_regex,
-              "(?:server response was|command failed|invalid login|smtp error|"
-              "response code|server replied|server said|server response|smtpexception|"
-              "exception|error)\\s*[:=]\\s*")
 /* The start of a reply: a code (second digit 0-5, so port numbers like 587 or
  * 465 do not count) followed by a space, a dash or an enhanced code. */
 DEFINE_REGEX (reply_start_regex,
@@ -1005,8 +1014,7 @@ _herald_extract_reply (const char *text)
 {
   g_autoptr(GMatchInfo) match = NULL;
   g_autofree char *clean = NULL;
-  gssize from = 0;
-  int start, end;
+  int start;
 
   g_return_val_if_fail (text != NULL, NULL);
 
@@ -1035,39 +1043,26 @@ _herald_extract_reply (const char *text)
     }
   g_clear_pointer (&match, g_match_info_free);
 
-  /* Skip to the last of the wrapper's words ("The server response was:",
-   * "Password command failed:", "Invalid login:") that is followed by a
-   * reply, so the wrapper's own text does not count as the reply. */
-  if (g_regex_match (wrapper_regex (), clean, 0, &match))
-    {
-      do
-        {
-          g_autoptr(GMatchInfo) start_match = NULL;
-
-          g_match_info_fetch_pos (match, 0, NULL, &end);
-          if ((g_regex_match (reply_start_regex (), clean + end, G_REGEX_MATCH_ANCHORED, &start_match) ||
-               g_regex_match (enhanced_start_regex (), clean + end, G_REGEX_MATCH_ANCHORED, &start_match)))
-            {
-              from = end;
-              break;
-            }
-        }
-      while (g_match_info_next (match, NULL));
-    }
+  /* The earliest thing that looks like the start of a reply. Wrappers put
+   * their own words first (.NET's "The server response was:", PHPMailer's
+   * "Password command failed:", nodemailer's "Invalid login:"), and those
+   * contain no reply code; text after the reply (a stack trace) is cut off by
+   * extract_from(). A later "Error: 535 ..." inside the reply is Exchange's
+   * embedded earlier failure, handled when matching. */
+  start = -1;
+  if (g_regex_match (reply_start_regex (), clean, 0, &match))
+    g_match_info_fetch_pos (match, 0, &start, NULL);
   g_clear_pointer (&match, g_match_info_free);
-
-  if (g_regex_match_full (reply_start_regex (), clean, -1, from, 0, &match, NULL))
+  if (g_regex_match (enhanced_start_regex (), clean, 0, &match))
     {
-      g_match_info_fetch_pos (match, 0, &start, NULL);
-      return extract_from (clean, start);
-    }
-  g_clear_pointer (&match, g_match_info_free);
+      int enhanced_start;
 
-  if (g_regex_match_full (enhanced_start_regex (), clean, -1, from, 0, &match, NULL))
-    {
-      g_match_info_fetch_pos (match, 0, &start, NULL);
-      return extract_from (clean, start);
+      g_match_info_fetch_pos (match, 0, &enhanced_start, NULL);
+      if (start < 0 || enhanced_start < start)
+        start = enhanced_start;
     }
+  if (start >= 0)
+    return extract_from (clean, start);
 
   /* No code at all: match the words alone. */
   {
@@ -1320,6 +1315,14 @@ expand (const char         *tmpl,
           if (value == NULL)
             value = g_strdup (_("no reply"));
         }
+      else if (g_str_equal (name, "message"))
+        {
+          value = user_reply (ctx);
+          if (value == NULL && ctx->error != NULL)
+            value = g_strdup (ctx->error->message);
+          if (value == NULL)
+            value = g_strdup (_("none"));
+        }
       else if (g_str_equal (name, "code"))
         value = ctx->code ? g_strdup_printf ("%d", ctx->code) : g_strdup (unknown);
       else if (g_str_equal (name, "enhanced"))
@@ -1470,7 +1473,7 @@ diagnose_context (const MatchContext *ctx)
 
   /* Exchange Online quirk: "530 5.7.57 Client not authenticated ... Error:
    * 535 5.7.139 ..." carries the real (earlier) AUTH failure; classify by it
-   * when a specific rule knows it. */
+   * when a specific rule knows it at least as precisely as the outer reply. */
   if (ctx->normalised != NULL)
     {
       g_autoptr(GMatchInfo) match = NULL;
@@ -1482,14 +1485,16 @@ diagnose_context (const MatchContext *ctx)
           g_autofree char *rest = g_match_info_fetch (match, 3);
           g_autofree char *normalised = g_strdup_printf ("%s %s", enhanced, rest);
           MatchContext inner = *ctx;
-          const Rule *candidate;
+          const Rule *candidate, *outer;
 
           inner.code = atoi (code);
           inner.enhanced = enhanced;
           inner.normalised = normalised;
           inner.stage = HERALD_STAGE_AUTH;
           candidate = best_rule (&inner);
-          if (candidate != NULL && !candidate->fallback)
+          outer = best_rule (ctx);
+          if (candidate != NULL && !candidate->fallback &&
+              (outer == NULL || candidate->priority >= outer->priority))
             {
               g_autofree char *shown = g_strdup_printf ("%s %s", code, normalised);
 
