@@ -6,22 +6,335 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "herald-cli.h"
+#include "herald-diagnosis.h"
+#include "herald-oauth.h"
+#include "herald-report.h"
 
-/* OAuth 2.0 sign-in is not built yet: say so plainly instead of pretending. */
+/* heraldctl login / logout: OAuth 2.0 sign-in. Tokens go to the keyring only;
+ * provider, client ID, tenant, authority and the address go to GSettings so
+ * that "heraldctl test --auth xoauth2" needs no repeat of them. */
+
+#define SETTINGS_SCHEMA_ID "io.github.heraldmail.Herald"
+
+typedef struct {
+  char *provider;
+  char *user;
+  char *client_id;
+  char *tenant;
+  char *authority;
+  gboolean device;
+  gboolean client_secret_stdin;
+} LoginOptions;
+
+static void
+login_options_clear (LoginOptions *o)
+{
+  g_free (o->provider);
+  g_free (o->user);
+  g_free (o->client_id);
+  g_free (o->tenant);
+  g_free (o->authority);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LoginOptions, login_options_clear)
+
+static int
+usage_error (const char *command,
+             const char *format,
+             ...) G_GNUC_PRINTF (2, 3);
+
+static int
+usage_error (const char *command,
+             const char *format,
+             ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  fprintf (stderr, "heraldctl %s: %s\n", command, message);
+  fprintf (stderr, _("Run “heraldctl %s --help” for the options.\n"), command);
+
+  return HERALD_EXIT_USAGE;
+}
+
+/* The saved settings, or NULL when the schema is not installed (then nothing
+ * is saved, and the command line must say everything). */
+static GSettings *
+open_settings (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, SETTINGS_SCHEMA_ID, TRUE);
+  if (schema == NULL)
+    return NULL;
+
+  return g_settings_new_full (schema, NULL, NULL);
+}
+
+static char *
+setting_or_null (GSettings  *settings,
+                 const char *key)
+{
+  char *value;
+
+  if (settings == NULL)
+    return NULL;
+  value = g_settings_get_string (settings, key);
+  if (*value == '\0')
+    g_clear_pointer (&value, g_free);
+
+  return value;
+}
+
+/* Builds the account from the options, falling back to the saved settings
+ * for whatever the command line leaves out. */
+static int
+build_account (const char          *command,
+               LoginOptions        *o,
+               GSettings           *settings,
+               HeraldOAuthAccount **out)
+{
+  g_autoptr(HeraldOAuthAccount) account = NULL;
+  g_autofree char *provider_name = NULL;
+  HeraldOAuthProvider provider;
+  gboolean same_provider;
+
+  provider_name = o->provider != NULL ? g_strdup (o->provider) : setting_or_null (settings, "oauth-provider");
+  if (provider_name == NULL)
+    return usage_error (command, "%s", _("--provider is required: microsoft or google"));
+  if (!herald_oauth_provider_from_string (provider_name, &provider))
+    return usage_error (command, _("invalid --provider “%s”: use microsoft or google"), provider_name);
+
+  /* Saved values belong to the saved provider only. */
+  {
+    g_autofree char *saved = setting_or_null (settings, "oauth-provider");
+    same_provider = g_strcmp0 (saved, provider_name) == 0;
+  }
+
+  account = herald_oauth_account_new (provider, NULL);
+  account->account = o->user != NULL ? g_strdup (o->user) : setting_or_null (settings, "username");
+  if (account->account == NULL)
+    return usage_error (command, "%s", _("--user is required: the mailbox address to sign in with"));
+
+  account->client_id = o->client_id != NULL ? g_strdup (o->client_id)
+                       : same_provider ? setting_or_null (settings, "oauth-client-id") : NULL;
+  if (provider == HERALD_OAUTH_PROVIDER_MICROSOFT)
+    account->tenant = o->tenant != NULL ? g_strdup (o->tenant)
+                      : same_provider ? setting_or_null (settings, "oauth-tenant") : NULL;
+  else if (o->tenant != NULL)
+    return usage_error (command, "%s", _("--tenant is for Microsoft only"));
+  account->authority = o->authority != NULL ? g_strdup (o->authority)
+                       : same_provider ? setting_or_null (settings, "oauth-authority") : NULL;
+
+  *out = g_steal_pointer (&account);
+
+  return HERALD_EXIT_OK;
+}
+
+static void
+print_failure (const char   *command,
+               const GError *error)
+{
+  fprintf (stderr, "heraldctl %s: %s\n", command, error->message);
+
+  /* The diagnosis rules know the AADSTS codes: show the fix when one matches. */
+  if (error->domain == HERALD_OAUTH_ERROR)
+    {
+      g_autoptr(HeraldDiagnosis) diagnosis = herald_diagnose_text (error->message, HERALD_STAGE_AUTH, NULL);
+
+      if (diagnosis != NULL && !herald_diagnosis_is_fallback (diagnosis))
+        {
+          fputc ('\n', stderr);
+          herald_diagnosis_print (diagnosis, stderr);
+        }
+    }
+}
+
+/* Reads one line from stdin (the Google client secret), without echo handling:
+ * it is meant for pipes ("… | heraldctl login --client-secret-stdin"). */
+static char *
+read_stdin_line (void)
+{
+  GString *line = g_string_new (NULL);
+  int c;
+
+  while ((c = getchar ()) != EOF && c != '\n' && line->len < 4096)
+    if (c != '\r')
+      g_string_append_c (line, (char) c);
+
+  return g_string_free (line, FALSE);
+}
+
+static gboolean
+cli_browser (const char  *uri,
+             gpointer     user_data,
+             GError     **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  printf ("%s\n  %s\n", _("Sign in with your browser. If it does not open, open this address on this computer:"),
+          uri);
+  fflush (stdout);
+
+  /* On a machine without a browser the address above is all we can do;
+   * keep waiting for the redirect either way. */
+  if (!g_app_info_launch_default_for_uri (uri, NULL, &local))
+    g_debug ("Could not open a browser: %s", local->message);
+
+  return TRUE;
+}
+
+static void
+device_code_cb (const char *verification_uri,
+                const char *user_code,
+                const char *message,
+                gpointer    user_data)
+{
+  /* Translators: the first %s is a web address, the second a code such as ABCD-EFGH. */
+  printf (_("To sign in, open %s in a browser on any device and enter the code %s\n"),
+          verification_uri, user_code);
+  printf ("%s\n", _("Waiting for the sign-in to finish…"));
+  fflush (stdout);
+}
+
 int
 herald_cli_login (int    argc,
                   char **argv)
 {
-  fprintf (stderr, "%s\n", _("heraldctl login: OAuth 2.0 sign-in is not available in this build yet."));
-  return HERALD_EXIT_USAGE;
+  g_auto(LoginOptions) o = { 0 };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSettings) settings = NULL;
+  g_autoptr(HeraldOAuthAccount) account = NULL;
+  const GOptionEntry entries[] = {
+    { "provider", 0, 0, G_OPTION_ARG_STRING, &o.provider,
+      N_("Identity provider: microsoft or google"), N_("PROVIDER") },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &o.user,
+      N_("Mailbox address to sign in with"), N_("ADDRESS") },
+    { "client-id", 0, 0, G_OPTION_ARG_STRING, &o.client_id,
+      N_("Client ID of your app registration"), N_("ID") },
+    { "client-secret-stdin", 0, 0, G_OPTION_ARG_NONE, &o.client_secret_stdin,
+      N_("Read the client secret of a Google “Desktop app” client from standard input"), NULL },
+    { "tenant", 0, 0, G_OPTION_ARG_STRING, &o.tenant,
+      N_("Microsoft tenant: organizations, common, consumers, a tenant ID or domain"), N_("TENANT") },
+    { "authority", 0, 0, G_OPTION_ARG_STRING, &o.authority,
+      N_("Authority URL (sovereign clouds), e.g. https://login.microsoftonline.us"), N_("URL") },
+    { "device", 0, 0, G_OPTION_ARG_NONE, &o.device,
+      N_("Sign in with a code on another device instead of a browser here (Microsoft)"), NULL },
+    { NULL }
+  };
+  int status;
+
+  context = g_option_context_new (NULL);
+  g_option_context_set_summary (context, _("Sign in with OAuth 2.0 and keep the tokens in the keyring."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error ("login", "%s", error->message);
+  if (argc > 1)
+    return usage_error ("login", _("unexpected argument “%s”"), argv[1]);
+
+  settings = open_settings ();
+  status = build_account ("login", &o, settings, &account);
+  if (status != HERALD_EXIT_OK)
+    return status;
+
+  if (o.client_secret_stdin)
+    account->client_secret = read_stdin_line ();
+
+  if (!herald_oauth_account_validate (account, &error))
+    return usage_error ("login", "%s", error->message);
+  if (o.device && account->provider == HERALD_OAUTH_PROVIDER_GOOGLE)
+    return usage_error ("login", "%s", _("--device is not possible with Google: Google does not allow "
+                                         "mail access with a code; sign in with the browser"));
+
+  if (o.device)
+    {
+      if (!herald_oauth_sign_in_device_sync (account, device_code_cb, NULL, NULL, &error))
+        {
+          print_failure ("login", error);
+          return HERALD_EXIT_FAILED;
+        }
+    }
+  else
+    {
+      herald_oauth_set_browser_func (cli_browser, NULL);
+      printf (_("Waiting for the browser sign-in (press Ctrl+C to give up)…\n"));
+      fflush (stdout);
+      if (!herald_oauth_sign_in_browser_sync (account, NULL, &error))
+        {
+          print_failure ("login", error);
+          return HERALD_EXIT_FAILED;
+        }
+    }
+
+  if (settings != NULL)
+    {
+      herald_oauth_account_save_to_settings (account, settings);
+      g_settings_sync ();
+    }
+
+  printf (_("Signed in as %s (%s). The tokens are in the keyring.\n"), account->account,
+          herald_oauth_provider_to_string (account->provider));
+  if (settings != NULL)
+    printf ("%s\n", _("Saved: “heraldctl test --auth xoauth2” will use this sign-in."));
+
+  return HERALD_EXIT_OK;
 }
 
 int
 herald_cli_logout (int    argc,
                    char **argv)
 {
-  fprintf (stderr, "%s\n", _("heraldctl logout: OAuth 2.0 sign-in is not available in this build yet."));
-  return HERALD_EXIT_USAGE;
+  g_auto(LoginOptions) o = { 0 };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSettings) settings = NULL;
+  g_autoptr(HeraldOAuthAccount) account = NULL;
+  const GOptionEntry entries[] = {
+    { "provider", 0, 0, G_OPTION_ARG_STRING, &o.provider,
+      N_("Identity provider: microsoft or google"), N_("PROVIDER") },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &o.user,
+      N_("Mailbox address to sign out"), N_("ADDRESS") },
+    { "client-id", 0, 0, G_OPTION_ARG_STRING, &o.client_id,
+      N_("Client ID the sign-in used"), N_("ID") },
+    { NULL }
+  };
+  int status;
+
+  context = g_option_context_new (NULL);
+  g_option_context_set_summary (context, _("Forget the OAuth 2.0 tokens of an account (from the keyring)."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error ("logout", "%s", error->message);
+  if (argc > 1)
+    return usage_error ("logout", _("unexpected argument “%s”"), argv[1]);
+
+  settings = open_settings ();
+  status = build_account ("logout", &o, settings, &account);
+  if (status != HERALD_EXIT_OK)
+    return status;
+  if (herald_oauth_account_get_effective_client_id (account) == NULL)
+    return usage_error ("logout", "%s", _("--client-id is required (no saved client ID)"));
+
+  if (!herald_oauth_sign_out_sync (account, NULL, &error))
+    {
+      print_failure ("logout", error);
+      return HERALD_EXIT_FAILED;
+    }
+
+  printf (_("Signed out %s (%s): its tokens are no longer in the keyring.\n"), account->account,
+          herald_oauth_provider_to_string (account->provider));
+
+  return HERALD_EXIT_OK;
 }

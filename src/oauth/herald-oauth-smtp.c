@@ -20,10 +20,18 @@ herald_oauth_fill_config_token (HeraldSmtpConfig  *config,
   char *token;
 
   g_return_val_if_fail (config != NULL, FALSE);
-  g_return_val_if_fail (G_IS_SETTINGS (settings), FALSE);
+  g_return_val_if_fail (settings == NULL || G_IS_SETTINGS (settings), FALSE);
 
   if (config->auth != HERALD_AUTH_XOAUTH2 && config->auth != HERALD_AUTH_OAUTHBEARER)
     return TRUE;
+
+  if (settings == NULL)
+    {
+      g_set_error_literal (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_NOT_SIGNED_IN,
+                           _("the saved OAuth 2.0 sign-in (provider, client ID) is not available "
+                             "because the settings schema is not installed"));
+      return FALSE;
+    }
 
   account = herald_oauth_account_new_from_settings (settings);
   if (config->username != NULL && *config->username != '\0')
