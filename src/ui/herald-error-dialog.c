@@ -74,21 +74,28 @@ add_step (HeraldErrorDialog         *self,
     {
       GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
       GtkWidget *command = gtk_label_new (step->command);
+      GtkWidget *scroller = gtk_scrolled_window_new ();
       GtkWidget *copy = gtk_button_new_from_icon_name ("edit-copy-symbolic");
 
       gtk_widget_add_css_class (row, "card");
       gtk_widget_add_css_class (row, "herald-command");
       gtk_widget_set_margin_start (row, 18);
 
-      gtk_label_set_wrap (GTK_LABEL (command), TRUE);
-      gtk_label_set_wrap_mode (GTK_LABEL (command), PANGO_WRAP_CHAR);
+      /* Commands keep their lines: a long one scrolls sideways instead of
+       * wrapping, so that what is shown is exactly what gets pasted. */
       gtk_label_set_xalign (GTK_LABEL (command), 0.0);
       gtk_label_set_selectable (GTK_LABEL (command), TRUE);
-      gtk_widget_set_hexpand (command, TRUE);
       gtk_widget_add_css_class (command, "monospace");
       gtk_widget_set_margin_start (command, 8);
+      gtk_widget_set_margin_end (command, 8);
       gtk_widget_set_margin_top (command, 6);
       gtk_widget_set_margin_bottom (command, 6);
+      gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), command);
+      gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller),
+                                      GTK_POLICY_AUTOMATIC, GTK_POLICY_NEVER);
+      gtk_scrolled_window_set_propagate_natural_width (GTK_SCROLLED_WINDOW (scroller), TRUE);
+      gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller), TRUE);
+      gtk_widget_set_hexpand (scroller, TRUE);
       g_object_set_data (G_OBJECT (box), "herald-command-label", command);
 
       gtk_widget_add_css_class (copy, "flat");
@@ -102,7 +109,7 @@ add_step (HeraldErrorDialog         *self,
       g_signal_connect_object (copy, "clicked", G_CALLBACK (copy_command_clicked_cb),
                                self, 0);
 
-      gtk_box_append (GTK_BOX (row), command);
+      gtk_box_append (GTK_BOX (row), scroller);
       gtk_box_append (GTK_BOX (row), copy);
       gtk_box_append (GTK_BOX (box), row);
     }

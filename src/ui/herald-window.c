@@ -535,6 +535,19 @@ auth_selected_cb (HeraldWindow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->username_row), !none);
 }
 
+/* GtkSpinButton only takes typed text on activation or focus out; commit
+ * it as it is typed, so that GSettings (bound to "value") has it at once. */
+static void
+spin_changed_cb (GtkSpinButton *spin)
+{
+  gint64 value = spin_text_value (spin);
+  double lower, upper;
+
+  gtk_spin_button_get_range (spin, &lower, &upper);
+  if (value >= lower && value <= upper && value != gtk_spin_button_get_value_as_int (spin))
+    gtk_spin_button_set_value (spin, value);
+}
+
 static void
 form_changed_cb (HeraldWindow *self)
 {
@@ -1453,6 +1466,8 @@ herald_window_init (HeraldWindow *self)
 
   g_signal_connect_object (self->password_row, "changed", G_CALLBACK (form_changed_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect (self->port_spin, "changed", G_CALLBACK (spin_changed_cb), NULL);
+  g_signal_connect (self->timeout_spin, "changed", G_CALLBACK (spin_changed_cb), NULL);
   g_signal_connect_object (self->port_spin, "changed", G_CALLBACK (form_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->timeout_spin, "changed", G_CALLBACK (form_changed_cb), self,

@@ -1,0 +1,733 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#define G_LOG_DOMAIN "herald-test-ui"
+
+#include "config.h"
+
+#include <string.h>
+#include <adwaita.h>
+
+#include "herald-fake-server.h"
+#include "herald-providers.h"
+#include "herald-secrets.h"
+#include "herald-window.h"
+#include "herald-window-private.h"
+
+/* Widget tests of the Herald window, under Xvfb (build-aux/test-session.sh).
+ * The form is filled through its widgets, as a person would type; sends go to
+ * the in-process fake SMTP server on 127.0.0.1 with the test CA. */
+
+#define FROM      "alerts@example.com"
+#define TO        "admin@example.com"
+#define USERNAME  "alerts@example.com"
+#define PASSWORD  "s3cret-Ui-Pa55"
+
+static char *certdir;
+
+/* ---------------------------------------------------------------------------
+ * Helpers
+ * ------------------------------------------------------------------------- */
+
+static char *
+cert_path (const char *name)
+{
+  return g_build_filename (certdir, name, NULL);
+}
+
+static void
+make_certs (void)
+{
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { MAKE_TEST_CERTS, NULL, NULL };
+  int status = -1;
+
+  certdir = g_test_build_filename (G_TEST_BUILT, "ui", "certs", NULL);
+  argv[1] = certdir;
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_spawn_check_wait_status (status, &error);
+  g_assert_no_error (error);
+}
+
+static void
+reset_settings (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_auto(GStrv) keys = NULL;
+
+  g_object_get (settings, "settings-schema", &schema, NULL);
+  keys = g_settings_schema_list_keys (schema);
+  for (guint i = 0; keys[i] != NULL; i++)
+    g_settings_reset (settings, keys[i]);
+}
+
+typedef gboolean (*Condition) (gpointer data);
+
+static gboolean
+wait_for (Condition condition,
+          gpointer  data,
+          guint     timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
+
+  while (!condition (data))
+    {
+      if (g_get_monotonic_time () > end)
+        return FALSE;
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (2000);
+    }
+  return TRUE;
+}
+
+static void
+spin (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+
+  while (g_get_monotonic_time () < end)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (2000);
+    }
+}
+
+static gboolean
+not_running (gpointer data)
+{
+  return !_herald_window_is_running (data);
+}
+
+static gboolean
+keyring_idle (gpointer data)
+{
+  return _herald_window_get_n_keyring_ops (data) == 0;
+}
+
+static gboolean
+only_one_ref (gpointer data)
+{
+  return G_OBJECT (data)->ref_count == 1;
+}
+
+static HeraldWindow *
+new_window (void)
+{
+  HeraldWindow *window = herald_window_new (NULL);
+
+  g_object_ref (window);
+  gtk_window_present (GTK_WINDOW (window));
+  return window;
+}
+
+/* Destroys the window and checks that nothing keeps it alive. */
+static void
+destroy_window (HeraldWindow *window)
+{
+  g_assert_true (wait_for (not_running, window, 10000));
+  g_assert_true (wait_for (keyring_idle, window, 10000));
+  gtk_window_destroy (GTK_WINDOW (window));
+  /* A cancelled test's worker still holds the window until its result
+   * arrives (and is ignored). */
+  g_assert_true (wait_for (only_one_ref, window, 10000));
+  g_assert_finalize_object (window);
+}
+
+static GtkWidget *
+field (HeraldWindow *window,
+       const char   *name)
+{
+  GtkWidget *widget = _herald_window_get_widget (window, name);
+
+  g_assert_nonnull (widget);
+  return widget;
+}
+
+static void
+type_text (HeraldWindow *window,
+           const char   *name,
+           const char   *text)
+{
+  gtk_editable_set_text (GTK_EDITABLE (field (window, name)), text);
+}
+
+static void
+select_item (HeraldWindow *window,
+             const char   *name,
+             const char   *label)
+{
+  AdwComboRow *row = ADW_COMBO_ROW (field (window, name));
+  GListModel *model = adw_combo_row_get_model (row);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(GtkStringObject) item = g_list_model_get_item (model, i);
+
+      if (g_str_equal (gtk_string_object_get_string (item), label))
+        {
+          adw_combo_row_set_selected (row, i);
+          return;
+        }
+    }
+  g_error ("No item “%s” in %s", label, name);
+}
+
+static const char *
+selected_item (HeraldWindow *window,
+               const char   *name)
+{
+  AdwComboRow *row = ADW_COMBO_ROW (field (window, name));
+
+  return gtk_string_object_get_string (GTK_STRING_OBJECT (adw_combo_row_get_selected_item (row)));
+}
+
+static gboolean
+send_enabled (HeraldWindow *window)
+{
+  return g_action_group_get_action_enabled (G_ACTION_GROUP (window), "send");
+}
+
+static void
+fill_form (HeraldWindow *window,
+           guint16       port,
+           const char   *security,
+           const char   *auth)
+{
+  g_autofree char *port_text = g_strdup_printf ("%u", port);
+  g_autofree char *ca = cert_path ("ca.pem");
+
+  type_text (window, "server", "127.0.0.1");
+  select_item (window, "security", security);
+  type_text (window, "port", port_text);
+  select_item (window, "auth", auth);
+  type_text (window, "username", USERNAME);
+  type_text (window, "password", PASSWORD);
+  type_text (window, "from", FROM);
+  type_text (window, "to", TO);
+  type_text (window, "ca-file", ca);
+  type_text (window, "timeout", "5");
+}
+
+static HeraldFakeServer *
+start_server (const char *script)
+{
+  g_autoptr(HeraldFakeServer) server = herald_fake_server_new_from_script (script);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *cert = cert_path ("localhost.pem");
+  g_autofree char *key = cert_path ("localhost-key.pem");
+
+  herald_fake_server_set_tls (server, cert, key, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (herald_fake_server_start (server, &error), >, 0);
+  g_assert_no_error (error);
+  return g_steal_pointer (&server);
+}
+
+#define STARTTLS_PREFIX \
+  "S 220 fake.example ESMTP\n" \
+  "C EHLO .*\n" \
+  "S 250-fake.example\n" \
+  "S 250 STARTTLS\n" \
+  "C STARTTLS\n" \
+  "S 220 2.0.0 Ready to start TLS\n" \
+  "STARTTLS\n" \
+  "C EHLO .*\n" \
+  "S 250-fake.example\n" \
+  "S 250 AUTH PLAIN LOGIN\n"
+
+/* ---------------------------------------------------------------------------
+ * Tests
+ * ------------------------------------------------------------------------- */
+
+static void
+test_send_success (void)
+{
+  g_autoptr(HeraldFakeServer) server = start_server (
+    STARTTLS_PREFIX
+    "C AUTH PLAIN .*\n"
+    "S 235 2.7.0 Authentication successful\n"
+    "C MAIL FROM:<" FROM ">.*\n"
+    "S 250 2.1.0 Sender OK\n"
+    "C RCPT TO:<" TO ">.*\n"
+    "S 250 2.1.5 Recipient OK\n"
+    "C DATA\n"
+    "S 354 Start mail input\n"
+    "DATA\n"
+    "S 250 2.0.0 OK <ui-test-4711@fake.example>\n"
+    "C QUIT\n"
+    "S 221 2.0.0 Bye\n");
+  HeraldWindow *window = new_window ();
+  HeraldBanner *banner = _herald_window_get_banner (window);
+  HeraldStepList *steps = _herald_window_get_step_list (window);
+  GtkButton *button = GTK_BUTTON (field (window, "send"));
+  const char *title;
+
+  fill_form (window, herald_fake_server_get_port (server), "STARTTLS", "Password (PLAIN)");
+  g_assert_null (_herald_window_get_validation_message (window));
+  g_assert_true (send_enabled (window));
+  g_assert_cmpstr (gtk_button_get_label (button), ==, "Send Test Email");
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
+  g_assert_true (_herald_window_is_running (window));
+  g_assert_cmpstr (gtk_button_get_label (button), ==, "Cancel");
+  g_assert_false (send_enabled (window));
+
+  g_assert_true (wait_for (not_running, window, 15000));
+  g_assert_true (herald_fake_server_wait (server, 5000));
+
+  g_assert_null (_herald_window_get_error_dialog (window));
+  g_assert_true (herald_banner_get_revealed (banner));
+  title = herald_banner_get_title (banner);
+  g_test_message ("banner: %s", title);
+  g_assert_true (g_str_has_prefix (title, "Test email sent to " TO));
+  g_assert_nonnull (strstr (title, "250 2.0.0 OK <ui-test-4711@fake.example>"));
+  g_assert_null (strstr (title, PASSWORD));
+  g_assert_cmpstr (gtk_button_get_label (button), ==, "Send Test Email");
+
+  g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_CONNECT), ==, HERALD_STEP_STATE_DONE);
+  g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_ENCRYPT), ==, HERALD_STEP_STATE_DONE);
+  g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_GREETING), ==, HERALD_STEP_STATE_DONE);
+  g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_LOGIN), ==, HERALD_STEP_STATE_DONE);
+  g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_SEND), ==, HERALD_STEP_STATE_DONE);
+  g_assert_true (g_str_has_suffix (herald_step_list_get_status (steps, HERALD_STEP_SEND), "ms") ||
+                 g_str_has_suffix (herald_step_list_get_status (steps, HERALD_STEP_SEND), "s"));
+
+  /* Credentials only went over TLS. */
+  g_assert_true (herald_fake_server_get_tls_succeeded (server));
+  {
+    g_autoptr(GPtrArray) after_tls = herald_fake_server_get_received_after_tls (server);
+    gboolean saw_auth = FALSE;
+
+    for (guint i = 0; i < after_tls->len; i++)
+      saw_auth |= g_str_has_prefix (g_ptr_array_index (after_tls, i), "AUTH PLAIN ");
+    g_assert_true (saw_auth);
+  }
+
+  destroy_window (window);
+}
+
+static void
+test_send_failure (void)
+{
+  g_autoptr(HeraldFakeServer) server = start_server (
+    STARTTLS_PREFIX
+    "C AUTH PLAIN .*\n"
+    "S 535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the "
+    "Mailbox. Visit https://aka.ms/smtp_auth_disabled for more information. "
+    "[AM0PR01CA0001.eurprd01.prod.outlook.com 2026-11-28T08:00:00.000Z 08DCAB]\n"
+    "C QUIT\n"
+    "S 221 2.0.0 Bye\n");
+  HeraldWindow *window = new_window ();
+  HeraldStepList *steps = _herald_window_get_step_list (window);
+  HeraldErrorDialog *dialog;
+  const HeraldDiagnosis *diagnosis;
+  g_auto(GStrv) step_texts = NULL;
+  g_autofree char *details = NULL;
+  g_autofree char *report = NULL;
+
+  fill_form (window, herald_fake_server_get_port (server), "STARTTLS", "Password (PLAIN)");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
+  g_assert_true (wait_for (not_running, window, 15000));
+
+  g_assert_false (herald_banner_get_revealed (_herald_window_get_banner (window)));
+  dialog = _herald_window_get_error_dialog (window);
+  g_assert_nonnull (dialog);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
+  g_assert_true (gtk_window_get_modal (GTK_WINDOW (dialog)));
+
+  diagnosis = herald_error_dialog_get_diagnosis (dialog);
+  g_test_message ("diagnosis %s: %s", diagnosis->id, diagnosis->title);
+  g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==, diagnosis->title);
+  /* This reply has a specific rule: the mailbox has SMTP AUTH turned off. */
+  g_assert_false (herald_diagnosis_is_fallback (diagnosis));
+  g_assert_nonnull (strstr (diagnosis->id, "smtp-auth"));
+  g_assert_cmpstr (herald_error_dialog_get_actor_text (dialog), ==,
+                   herald_actor_describe (diagnosis->actor));
+
+  step_texts = herald_error_dialog_dup_step_texts (dialog);
+  g_assert_cmpuint (g_strv_length (step_texts), ==, diagnosis->steps->len);
+  g_assert_cmpuint (g_strv_length (step_texts), >, 0);
+  for (guint i = 0; step_texts[i] != NULL; i++)
+    {
+      const HeraldDiagnosisStep *step = g_ptr_array_index (diagnosis->steps, i);
+      g_autofree char *expected = g_strdup_printf ("%u. %s", i + 1, step->text);
+
+      g_test_message ("step: %s", step_texts[i]);
+      g_assert_true (g_str_has_prefix (step_texts[i], expected));
+      if (step->command != NULL)
+        g_assert_true (g_str_has_suffix (step_texts[i], step->command));
+    }
+
+  details = herald_error_dialog_dup_details_text (dialog);
+  g_assert_nonnull (strstr (details, "535 5.7.139"));
+  g_assert_nonnull (strstr (details, "auth"));
+  g_assert_null (strstr (details, PASSWORD));
+
+  report = herald_error_dialog_dup_report (dialog);
+  g_assert_nonnull (strstr (report, "5.7.139"));
+  g_assert_null (strstr (report, PASSWORD));
+
+  g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_LOGIN), ==, HERALD_STEP_STATE_FAILED);
+  g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_SEND), ==, HERALD_STEP_STATE_PENDING);
+
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "close");
+  gtk_window_close (GTK_WINDOW (dialog));
+  spin (50);
+
+  herald_fake_server_wait (server, 5000);
+  destroy_window (window);
+}
+
+static gboolean
+greeting_reached (gpointer data)
+{
+  HeraldStepList *steps = _herald_window_get_step_list (data);
+
+  return herald_step_list_get_state (steps, HERALD_STEP_CONNECT) == HERALD_STEP_STATE_DONE;
+}
+
+static void
+test_cancel (void)
+{
+  g_autoptr(HeraldFakeServer) server = start_server (
+    "S 220 fake.example ESMTP\n"
+    "C EHLO .*\n"
+    "HANG\n");
+  HeraldWindow *window = new_window ();
+  HeraldStepList *steps = _herald_window_get_step_list (window);
+  GtkButton *button = GTK_BUTTON (field (window, "send"));
+  gint64 before;
+
+  fill_form (window, herald_fake_server_get_port (server), "STARTTLS", "Password (PLAIN)");
+  type_text (window, "timeout", "30");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
+  g_assert_true (wait_for (greeting_reached, window, 10000));
+  spin (100);
+  g_assert_true (_herald_window_is_running (window));
+  g_assert_cmpstr (gtk_button_get_label (button), ==, "Cancel");
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "cancel"));
+
+  before = g_get_monotonic_time ();
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.cancel", NULL);
+  g_assert_false (_herald_window_is_running (window));
+  g_assert_cmpint (g_get_monotonic_time () - before, <, 100 * G_TIME_SPAN_MILLISECOND);
+  g_assert_cmpstr (gtk_button_get_label (button), ==, "Send Test Email");
+  g_assert_true (send_enabled (window));
+  for (guint i = 0; i < HERALD_N_STEPS; i++)
+    g_assert_cmpint (herald_step_list_get_state (steps, i), ==, HERALD_STEP_STATE_PENDING);
+
+  /* The worker lets go of the connection, and no verdict appears. */
+  g_assert_true (herald_fake_server_wait (server, 5000));
+  g_assert_true (herald_fake_server_get_client_closed (server));
+  spin (300);
+  g_assert_null (_herald_window_get_error_dialog (window));
+  g_assert_false (herald_banner_get_revealed (_herald_window_get_banner (window)));
+  for (guint i = 0; i < HERALD_N_STEPS; i++)
+    g_assert_cmpint (herald_step_list_get_state (steps, i), ==, HERALD_STEP_STATE_PENDING);
+
+  destroy_window (window);
+}
+
+static void
+assert_invalid (HeraldWindow *window,
+                const char   *fragment)
+{
+  const char *message = _herald_window_get_validation_message (window);
+  GtkLabel *label = GTK_LABEL (field (window, "validation"));
+
+  g_assert_nonnull (message);
+  if (strstr (message, fragment) == NULL)
+    g_error ("Validation message “%s” does not mention “%s”", message, fragment);
+  g_assert_false (send_enabled (window));
+  g_assert_false (gtk_widget_is_sensitive (field (window, "send")));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (label)));
+  g_assert_cmpstr (gtk_label_get_text (label), ==, message);
+}
+
+static void
+test_validation (void)
+{
+  HeraldWindow *window = new_window ();
+
+  assert_invalid (window, "host name");
+
+  fill_form (window, 2525, "STARTTLS", "Password (PLAIN)");
+  g_assert_null (_herald_window_get_validation_message (window));
+  g_assert_true (send_enabled (window));
+  g_assert_true (gtk_widget_is_sensitive (field (window, "send")));
+  g_assert_false (gtk_widget_get_visible (field (window, "validation")));
+
+  type_text (window, "server", "");
+  assert_invalid (window, "host name");
+  type_text (window, "server", "127.0.0.1");
+
+  type_text (window, "port", "70000");
+  assert_invalid (window, "1 to 65535");
+  type_text (window, "port", "0");
+  assert_invalid (window, "1 to 65535");
+  type_text (window, "port", "25");
+  g_assert_null (_herald_window_get_validation_message (window));
+
+  type_text (window, "from", "not an address");
+  assert_invalid (window, "From: “not an address” is not a valid email address");
+  g_assert_true (gtk_widget_has_css_class (field (window, "from"), "error"));
+  type_text (window, "from", FROM);
+  g_assert_false (gtk_widget_has_css_class (field (window, "from"), "error"));
+
+  type_text (window, "to", TO "; bad@");
+  assert_invalid (window, "To: “bad@” is not a valid email address");
+  type_text (window, "to", "");
+  assert_invalid (window, "recipient");
+  type_text (window, "to", TO ", second@example.com");
+  g_assert_null (_herald_window_get_validation_message (window));
+
+  type_text (window, "cc", "nobody");
+  assert_invalid (window, "Cc: “nobody”");
+  type_text (window, "cc", "");
+
+  type_text (window, "subject", "Hello\r\nBcc: victim@example.com");
+  assert_invalid (window, "Subject must not contain line breaks");
+  type_text (window, "subject", "Hello");
+
+  type_text (window, "username", "");
+  assert_invalid (window, "username");
+  select_item (window, "auth", "None");
+  g_assert_null (_herald_window_get_validation_message (window));
+
+  g_assert_true (send_enabled (window));
+  destroy_window (window);
+}
+
+static void
+test_provider_preset (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+  HeraldWindow *window = new_window ();
+  AdwActionRow *provider_row = ADW_ACTION_ROW (field (window, "provider"));
+  g_autofree char *server = NULL;
+
+  select_item (window, "provider", "Yahoo Mail");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "server"))), ==,
+                   "smtp.mail.yahoo.com");
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (field (window, "port"))), ==, 465);
+  g_assert_cmpstr (selected_item (window, "security"), ==, "SSL/TLS");
+  g_assert_cmpstr (selected_item (window, "auth"), ==, "Automatic");
+  g_assert_cmpstr (adw_action_row_get_subtitle (provider_row), ==, "");
+
+  /* Instant apply: the preset is in GSettings too. */
+  server = g_settings_get_string (settings, "server");
+  g_assert_cmpstr (server, ==, "smtp.mail.yahoo.com");
+  g_assert_cmpint (g_settings_get_int (settings, "port"), ==, 465);
+  g_clear_pointer (&server, g_free);
+  server = g_settings_get_string (settings, "security");
+  g_assert_cmpstr (server, ==, "tls");
+  g_clear_pointer (&server, g_free);
+
+  select_item (window, "provider", "Microsoft 365 / Exchange Online");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "server"))), ==,
+                   "smtp.office365.com");
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (field (window, "port"))), ==, 587);
+  g_assert_cmpstr (selected_item (window, "security"), ==, "STARTTLS");
+  g_assert_cmpstr (selected_item (window, "auth"), ==, "OAuth 2.0");
+  g_assert_true (gtk_widget_get_visible (field (window, "oauth-slot")));
+  g_assert_false (gtk_widget_get_visible (field (window, "password")));
+  g_assert_cmpstr (adw_action_row_get_subtitle (provider_row), ==, "");
+
+  /* Editing one of the preset's values shows the provider as edited. */
+  type_text (window, "server", "smtp.example.net");
+  g_assert_cmpstr (adw_action_row_get_subtitle (provider_row), ==, "Edited");
+  type_text (window, "server", "smtp.office365.com");
+  g_assert_cmpstr (adw_action_row_get_subtitle (provider_row), ==, "");
+  select_item (window, "auth", "Password (LOGIN)");
+  g_assert_cmpstr (adw_action_row_get_subtitle (provider_row), ==, "Edited");
+  g_assert_false (gtk_widget_get_visible (field (window, "oauth-slot")));
+  g_assert_true (gtk_widget_get_visible (field (window, "password")));
+
+  select_item (window, "provider", "Gmail / Google Workspace");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "server"))), ==,
+                   "smtp.gmail.com");
+  select_item (window, "provider", "iCloud Mail");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "server"))), ==,
+                   "smtp.mail.me.com");
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (field (window, "port"))), ==, 587);
+  select_item (window, "provider", "Outlook.com");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "server"))), ==,
+                   "smtp-mail.outlook.com");
+
+  /* Custom leaves everything as it is. */
+  select_item (window, "provider", "Custom SMTP server");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "server"))), ==,
+                   "smtp-mail.outlook.com");
+  g_assert_cmpstr (adw_action_row_get_subtitle (provider_row), ==, "");
+
+  destroy_window (window);
+}
+
+static void
+test_port_follows_security (void)
+{
+  HeraldWindow *window = new_window ();
+  GtkSpinButton *port = GTK_SPIN_BUTTON (field (window, "port"));
+
+  g_assert_cmpstr (selected_item (window, "security"), ==, "STARTTLS");
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (port), ==, 587);
+
+  select_item (window, "security", "SSL/TLS");
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (port), ==, 465);
+  select_item (window, "security", "STARTTLS");
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (port), ==, 587);
+
+  /* A port the user chose stays. */
+  type_text (window, "port", "2525");
+  gtk_spin_button_update (port);
+  select_item (window, "security", "SSL/TLS");
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (port), ==, 2525);
+  select_item (window, "security", "None");
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (port), ==, 2525);
+
+  destroy_window (window);
+}
+
+static void
+test_settings_binding (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_auto(GStrv) keys = NULL;
+  HeraldWindow *window = new_window ();
+  g_autofree char *value = NULL;
+
+  fill_form (window, 2525, "SSL/TLS", "Password (LOGIN)");
+  type_text (window, "subject", "Alert test");
+  type_text (window, "extra-text", "Sent by the widget test");
+  gtk_switch_set_active (GTK_SWITCH (field (window, "alerts")), TRUE);
+
+  value = g_settings_get_string (settings, "server");
+  g_assert_cmpstr (value, ==, "127.0.0.1");
+  g_clear_pointer (&value, g_free);
+  value = g_settings_get_string (settings, "auth");
+  g_assert_cmpstr (value, ==, "login");
+  g_clear_pointer (&value, g_free);
+  value = g_settings_get_string (settings, "to");
+  g_assert_cmpstr (value, ==, TO);
+  g_clear_pointer (&value, g_free);
+  value = g_settings_get_string (settings, "extra-text");
+  g_assert_cmpstr (value, ==, "Sent by the widget test");
+  g_clear_pointer (&value, g_free);
+  g_assert_true (g_settings_get_boolean (settings, "alerts-enabled"));
+  g_assert_cmpuint (g_settings_get_uint (settings, "timeout"), ==, 5);
+
+  /* The password is in no key. */
+  g_object_get (settings, "settings-schema", &schema, NULL);
+  keys = g_settings_schema_list_keys (schema);
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      g_autoptr(GVariant) v = g_settings_get_value (settings, keys[i]);
+      g_autofree char *printed = g_variant_print (v, FALSE);
+
+      g_assert_null (strstr (printed, PASSWORD));
+    }
+
+  destroy_window (window);
+
+  /* A new window shows what the last one left. */
+  window = new_window ();
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "subject"))), ==,
+                   "Alert test");
+  g_assert_cmpstr (selected_item (window, "security"), ==, "SSL/TLS");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "password"))), ==, "");
+  destroy_window (window);
+}
+
+static gboolean
+password_filled (gpointer data)
+{
+  return g_str_equal (gtk_editable_get_text (GTK_EDITABLE (field (data, "password"))), PASSWORD);
+}
+
+static void
+test_keyring (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *stored = NULL;
+  HeraldWindow *window;
+
+  g_settings_set_string (settings, "server", "keyring.example.test");
+  g_settings_set_int (settings, "port", 587);
+  g_settings_set_string (settings, "username", USERNAME);
+  herald_password_store_sync ("keyring.example.test", 587, USERNAME, PASSWORD, NULL, &error);
+  g_assert_no_error (error);
+
+  /* Looked up after the first frame, and filled in. */
+  window = new_window ();
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "password"))), ==, "");
+  g_assert_true (wait_for (password_filled, window, 10000));
+  g_assert_null (_herald_window_get_keyring_message (window));
+
+  /* Forget Password clears the row and the keyring. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.forget-password", NULL);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "password"))), ==, "");
+  g_assert_true (wait_for (keyring_idle, window, 10000));
+  stored = herald_password_lookup_sync ("keyring.example.test", 587, USERNAME, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (stored);
+
+  /* Closing the window stores what was typed. */
+  type_text (window, "password", PASSWORD);
+  gtk_window_close (GTK_WINDOW (window));
+  {
+    gint64 end = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+    while (stored == NULL && g_get_monotonic_time () < end)
+      {
+        spin (20);
+        stored = herald_password_lookup_sync ("keyring.example.test", 587, USERNAME, NULL, &error);
+        g_assert_no_error (error);
+      }
+  }
+  g_assert_cmpstr (stored, ==, PASSWORD);
+  herald_password_clear_sync ("keyring.example.test", 587, USERNAME, NULL, NULL);
+
+  g_assert_true (wait_for (only_one_ref, window, 10000));
+  g_assert_finalize_object (window);
+}
+
+static void
+run_test (gconstpointer data)
+{
+  GTestFunc func = (GTestFunc) data;
+
+  reset_settings ();
+  func ();
+}
+
+static void
+add_test (const char *path,
+          GTestFunc   func)
+{
+  g_test_add_data_func (path, (gconstpointer) func, run_test);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+  make_certs ();
+
+  add_test ("/herald/ui/send/success", test_send_success);
+  add_test ("/herald/ui/send/failure-smtp-auth-disabled", test_send_failure);
+  add_test ("/herald/ui/send/cancel", test_cancel);
+  add_test ("/herald/ui/validation", test_validation);
+  add_test ("/herald/ui/provider-preset", test_provider_preset);
+  add_test ("/herald/ui/port-follows-security", test_port_follows_security);
+  add_test ("/herald/ui/settings-binding", test_settings_binding);
+  add_test ("/herald/ui/keyring", test_keyring);
+
+  return g_test_run ();
+}
