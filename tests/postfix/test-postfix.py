@@ -762,7 +762,9 @@ def run_all(ctx, tap):
             check_json_shape(data)
             check(data['ok'] is False and data['stage'] == 'greeting',
                   f'stage {data["stage"]}, error {data["error"]}')
-            check(took < 2, f'cancelling took {took:.2f} s')
+            # The 60 s timeout would be the only other way out: finishing long
+            # before it shows the cancel worked (no tight bound: machines vary).
+            check(took < 5, f'cancelling took {took:.2f} s')
         finally:
             server.close()
     tap.run('SIGINT cancels a hanging test cleanly (exit 1, JSON still printed)', t_sigint)
@@ -777,10 +779,11 @@ def run_all(ctx, tap):
                                        '--timeout', '1'], expect_status=1)
             took = time.monotonic() - t0
             check(data['stage'] == 'greeting', summary(p, data))
-            check(0.8 <= took < 4, f'--timeout 1 took {took:.2f} s')
+            # Well under the default 20 s, so the option reached the engine.
+            check(0.8 <= took < 10, f'--timeout 1 took {took:.2f} s')
         finally:
             server.close()
-    tap.run('--timeout is honoured: a server that never greets fails at greeting after ~1 s',
+    tap.run('--timeout is honoured: a server that never greets fails at greeting',
             t_timeout_option)
 
     # -- secrets ------------------------------------------------------------------
