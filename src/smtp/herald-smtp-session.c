@@ -753,6 +753,38 @@ record_tls_info (Session         *s,
   s->result->tls = tls_info;
 }
 
+/* After a failed implicit-TLS handshake: is the rest of what the server
+ * sent readable text, like an SMTP greeting? The TLS library consumed the
+ * first bytes ("220 ..." is no TLS record); the rest is still queued. */
+static gboolean
+peer_sent_plain_text (Session *s)
+{
+  char buffer[256];
+  GInputVector vector = { buffer, sizeof buffer };
+  int flags = G_SOCKET_MSG_PEEK;
+  gssize n;
+  gboolean newline = FALSE;
+
+  if (!g_socket_condition_timed_wait (s->socket, G_IO_IN, 200 * 1000, NULL, NULL))
+    return FALSE;
+
+  n = g_socket_receive_message (s->socket, NULL, &vector, 1, NULL, NULL, &flags, NULL, NULL);
+  if (n <= 0)
+    return FALSE;
+
+  for (gssize i = 0; i < n; i++)
+    {
+      guchar c = (guchar) buffer[i];
+
+      if (c == '\n')
+        newline = TRUE;
+      else if (c != '\r' && c != '\t' && (c < 0x20 || c > 0x7e))
+        return FALSE;
+    }
+
+  return newline;
+}
+
 static gboolean
 do_tls_handshake (Session  *s,
                   GError  **error)
@@ -806,6 +838,20 @@ do_tls_handshake (Session  *s,
         }
 
       info (s, "TLS handshake failed: %s", local_error->message);
+
+      if (s->config->security == HERALD_SECURITY_TLS &&
+          (g_error_matches (local_error, G_TLS_ERROR, G_TLS_ERROR_MISC) ||
+           g_error_matches (local_error, G_TLS_ERROR, G_TLS_ERROR_NOT_TLS)) &&
+          peer_sent_plain_text (s))
+        {
+          info (s, "The server answered in plain text: it expects STARTTLS, not implicit TLS");
+          g_set_error (error, G_TLS_ERROR, G_TLS_ERROR_NOT_TLS,
+                       _("%s answered in plain text on port %u: this port expects STARTTLS, "
+                         "not implicit TLS (SSL/TLS)."),
+                       s->config->host, (guint) s->config->port);
+          return FALSE;
+        }
+
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
