@@ -16,7 +16,8 @@
 
 typedef struct {
   AdwActionRow       *row;
-  GtkStack           *icon_stack;
+  GtkSpinner         *spinner;
+  GtkImage           *icon;
   HeraldStepRowState  state;
   gint64              total_ms;
   char               *status;
@@ -87,7 +88,9 @@ set_row_state (StepRow            *step,
                HeraldStepRowState  state)
 {
   g_autofree char *duration = herald_format_duration (step->total_ms);
-  const char *page = "none";
+  const char *icon_name = NULL;
+  const char *icon_label = NULL;
+  const char *icon_class = NULL;
 
   step->state = state;
   g_free (step->status);
@@ -96,46 +99,51 @@ set_row_state (StepRow            *step,
     {
     case HERALD_STEP_STATE_PENDING:
       step->status = g_strdup ("");
-      page = "none";
       break;
     case HERALD_STEP_STATE_RUNNING:
       step->status = g_strdup (_("Running…"));
-      page = "spinner";
       break;
     case HERALD_STEP_STATE_DONE:
       step->status = g_strdup (duration);
-      page = "done";
+      icon_name = "emblem-ok-symbolic";
+      icon_label = _("Done");
+      icon_class = "success";
       break;
     case HERALD_STEP_STATE_FAILED:
       /* Translators: %s is a duration such as "12 ms" */
       step->status = g_strdup_printf (_("Failed after %s"), duration);
-      page = "failed";
+      icon_name = "process-stop-symbolic";
+      icon_label = _("Failed");
+      icon_class = "error";
       break;
     case HERALD_STEP_STATE_SKIPPED:
       step->status = g_strdup (_("Not needed"));
-      page = "skipped";
+      icon_name = "list-remove-symbolic";
+      icon_label = _("Not needed");
+      icon_class = "dim-label";
       break;
     default:
       g_assert_not_reached ();
     }
 
   adw_action_row_set_subtitle (step->row, step->status);
-  gtk_stack_set_visible_child_name (step->icon_stack, page);
-}
 
-static GtkWidget *
-make_icon (const char *icon_name,
-           const char *css_class,
-           const char *a11y_label)
-{
-  GtkWidget *image = gtk_image_new_from_icon_name (icon_name);
-
-  if (css_class != NULL)
-    gtk_widget_add_css_class (image, css_class);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (image),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, a11y_label,
-                                  -1);
-  return image;
+  /* One spinner and one image per row (a GtkStack would expose every page
+   * to assistive technologies). */
+  gtk_spinner_set_spinning (step->spinner, state == HERALD_STEP_STATE_RUNNING);
+  gtk_widget_set_visible (GTK_WIDGET (step->spinner), state == HERALD_STEP_STATE_RUNNING);
+  gtk_widget_set_visible (GTK_WIDGET (step->icon), icon_name != NULL);
+  gtk_widget_remove_css_class (GTK_WIDGET (step->icon), "success");
+  gtk_widget_remove_css_class (GTK_WIDGET (step->icon), "error");
+  gtk_widget_remove_css_class (GTK_WIDGET (step->icon), "dim-label");
+  if (icon_name != NULL)
+    {
+      gtk_image_set_from_icon_name (step->icon, icon_name);
+      gtk_widget_add_css_class (GTK_WIDGET (step->icon), icon_class);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (step->icon),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, icon_label,
+                                      -1);
+    }
 }
 
 static void
@@ -190,30 +198,21 @@ herald_step_list_init (HeraldStepList *self)
   for (guint i = 0; i < HERALD_N_STEPS; i++)
     {
       StepRow *step = &self->rows[i];
-      GtkWidget *stack = gtk_stack_new ();
-      GtkWidget *spinner = gtk_spinner_new ();
+      GtkWidget *prefix = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
 
       step->row = ADW_ACTION_ROW (adw_action_row_new ());
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (step->row), _(step_titles[i]));
-      gtk_widget_set_name (GTK_WIDGET (step->row), step_titles[i]);
 
-      gtk_spinner_set_spinning (GTK_SPINNER (spinner), TRUE);
-      gtk_accessible_update_property (GTK_ACCESSIBLE (spinner),
+      step->spinner = GTK_SPINNER (gtk_spinner_new ());
+      gtk_accessible_update_property (GTK_ACCESSIBLE (step->spinner),
                                       GTK_ACCESSIBLE_PROPERTY_LABEL, _("Running"),
                                       -1);
-      gtk_stack_add_named (GTK_STACK (stack), gtk_image_new (), "none");
-      gtk_stack_add_named (GTK_STACK (stack), spinner, "spinner");
-      gtk_stack_add_named (GTK_STACK (stack),
-                           make_icon ("emblem-ok-symbolic", "success", _("Done")), "done");
-      gtk_stack_add_named (GTK_STACK (stack),
-                           make_icon ("process-stop-symbolic", "error", _("Failed")), "failed");
-      gtk_stack_add_named (GTK_STACK (stack),
-                           make_icon ("list-remove-symbolic", "dim-label", _("Not needed")),
-                           "skipped");
-      gtk_widget_set_size_request (stack, 16, 16);
-      gtk_widget_set_valign (stack, GTK_ALIGN_CENTER);
-      step->icon_stack = GTK_STACK (stack);
-      adw_action_row_add_prefix (step->row, stack);
+      step->icon = GTK_IMAGE (gtk_image_new ());
+      gtk_box_append (GTK_BOX (prefix), GTK_WIDGET (step->spinner));
+      gtk_box_append (GTK_BOX (prefix), GTK_WIDGET (step->icon));
+      gtk_widget_set_size_request (prefix, 16, 16);
+      gtk_widget_set_valign (prefix, GTK_ALIGN_CENTER);
+      adw_action_row_add_prefix (step->row, prefix);
 
       set_row_state (step, HERALD_STEP_STATE_PENDING);
       gtk_list_box_append (self->list_box, GTK_WIDGET (step->row));

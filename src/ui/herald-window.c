@@ -1400,6 +1400,16 @@ bind_text (HeraldWindow *self,
 }
 
 static void
+set_accessible_label (GtkWidget  *widget,
+                      const char *label)
+{
+  gtk_accessible_reset_relation (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (widget),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, label,
+                                  -1);
+}
+
+static void
 herald_window_init (HeraldWindow *self)
 {
   g_autoptr(GtkStringList) providers = gtk_string_list_new (NULL);
@@ -1417,11 +1427,13 @@ herald_window_init (HeraldWindow *self)
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions,
                                    G_N_ELEMENTS (win_actions), self);
 
-  /* The spin buttons have no label of their own. */
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->port_spin),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Port"), -1);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->timeout_spin),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Timeout (seconds)"), -1);
+  /* The switch and the spin buttons have no label of their own. Their rows
+   * point at them with labelled-by, which GTK 4.8 appends to the label
+   * property ("Port Port"); keep only the property, so that each accessible
+   * name is exactly the row's label. */
+  set_accessible_label (GTK_WIDGET (self->alerts_switch), _("Send email alerts"));
+  set_accessible_label (GTK_WIDGET (self->port_spin), _("Port"));
+  set_accessible_label (GTK_WIDGET (self->timeout_spin), _("Timeout (seconds)"));
 
   for (guint i = 0; i < herald_providers_get_n (); i++)
     gtk_string_list_append (providers, herald_provider_get_name (herald_providers_get_nth (i)));
