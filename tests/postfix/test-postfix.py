@@ -232,12 +232,18 @@ def check_json_shape(data):
         t = data['tls']
         check_keys(t, ['version', 'certificate', 'errors'], 'tls')
         # The version is unknown only when the handshake itself failed.
-        check(is_str(t['version']) or (t['version'] is None and t['errors']),
-              f'tls.version is {t["version"]!r}')
-        check_keys(t['certificate'], ['subject', 'issuer', 'not_before', 'not_after', 'sha256'],
-                   'tls.certificate')
-        for k in ('subject', 'issuer', 'not_before', 'not_after', 'sha256'):
-            check(is_str(t['certificate'][k]), f'tls.certificate.{k} is not a string')
+        check(is_str(t['version']) or (t['version'] is None and data['stage'] == 'tls'),
+              f'tls.version is {t["version"]!r} at stage {data["stage"]}')
+        # A handshake that failed before any certificate arrived (e.g. TLS
+        # against a plain-text port) has no certificate details.
+        no_cert = t['version'] is None and data['stage'] == 'tls'
+        if not (no_cert and t['certificate'] is None):
+            check_keys(t['certificate'], ['subject', 'issuer', 'not_before', 'not_after',
+                                          'sha256'], 'tls.certificate')
+            for k in ('subject', 'issuer', 'not_before', 'not_after', 'sha256'):
+                v = t['certificate'][k]
+                check(is_str(v) or (no_cert and v is None),
+                      f'tls.certificate.{k} is {v!r}')
         check(isinstance(t['errors'], list) and all(is_str(e) for e in t['errors']),
               'tls.errors is not a list of strings')
     check(isinstance(data['transcript'], list), 'transcript is not a list')
@@ -246,6 +252,15 @@ def check_json_shape(data):
         check(e['dir'] in ('client', 'server', 'info'), f'transcript dir {e["dir"]!r}')
         check(is_str(e['text']) and is_int(e['ms']), f'transcript entry types: {e!r}')
     check(is_int(data['elapsed_ms']) and data['elapsed_ms'] >= 0, 'elapsed_ms is not an int')
+
+
+def check_diagnosis(data, keyword):
+    """A specific diagnosis (not the fallback) whose rule id names the cause."""
+    d = data['diagnosis']
+    check(d is not None, 'no diagnosis for a failed test')
+    check(not d['id'].startswith('fallback') and keyword in d['id'],
+          f'diagnosis {d["id"]!r}, expected a rule about “{keyword}”: {d["title"]}')
+    check(d['title'] and d['explanation'] and d['steps'], f'diagnosis without content: {d}')
 
 
 def client_lines(data):
@@ -500,7 +515,7 @@ def run_all(ctx, tap):
         check(not any(l.upper().startswith('MAIL FROM') for l in cl),
               f'MAIL FROM after a failed AUTH: {cl}')
         check(sum(1 for l in cl if l.upper().startswith('AUTH')) == 1, f'AUTH retried: {cl}')
-        check(data['diagnosis'] is not None, 'no diagnosis')
+        check_diagnosis(data, 'auth')
     tap.run('wrong password: Postfix 535 5.7.8, stage auth, exit 1, no MAIL FROM',
             t_wrong_password)
 
@@ -512,7 +527,7 @@ def run_all(ctx, tap):
         check(data['reply']['enhanced'] == '5.7.1', f'enhanced {data["reply"]["enhanced"]}')
         check('Relay access denied' in data['reply']['text'], data['reply']['text'])
         check(not any(l.upper().startswith('AUTH') for l in client_lines(data)), 'AUTH sent')
-        check(data['diagnosis'] is not None and data['diagnosis']['title'], 'no diagnosis')
+        check_diagnosis(data, 'relay')
     tap.run('relay without AUTH: Postfix 554 5.7.1 Relay access denied, stage rcpt, exit 1',
             t_relay_denied)
 
@@ -524,6 +539,7 @@ def run_all(ctx, tap):
         check(not any(l.upper().startswith('AUTH') for l in cl), f'AUTH sent in plaintext: {cl}')
         check(not any(l.upper().startswith('MAIL FROM') for l in cl), f'MAIL FROM sent: {cl}')
         check(data['stage'] in ('ehlo', 'auth'), summary(p, data))
+        check_diagnosis(data, 'plaintext')
     tap.run('security none with a password, no --allow-plaintext-auth: refused, no AUTH sent',
             t_plaintext_auth_refused)
 
@@ -531,6 +547,7 @@ def run_all(ctx, tap):
         p, data = ctx.herald_json(ctx.common(plain, 'starttls', None, auth), ctx.password,
                                   expect_status=1)
         check(data['stage'] in ('ehlo', 'starttls'), summary(p, data))
+        check_diagnosis(data, 'starttls')
         cl = client_lines(data)
         check(not any(l.upper().startswith('AUTH') for l in cl), f'credentials sent: {cl}')
         check(not any(l.upper().startswith('MAIL FROM') for l in cl), f'MAIL FROM sent: {cl}')
@@ -542,6 +559,7 @@ def run_all(ctx, tap):
                                   expect_status=1)
         check(data['stage'] == 'auth', summary(p, data))
         check(data['tls'] is not None, 'no TLS details although STARTTLS ran')
+        check_diagnosis(data, 'auth')
         cl = client_lines(data)
         check(not any(l.upper().startswith('AUTH') for l in cl), f'AUTH sent: {cl}')
     tap.run('STARTTLS port without AUTH, password given: stage auth, nothing sent',
@@ -556,6 +574,7 @@ def run_all(ctx, tap):
         check(data['tls'] is not None and 'unknown-ca' in data['tls']['errors'],
               f'tls {data["tls"]}')
         check(data['tls']['certificate']['sha256'], 'no fingerprint')
+        check_diagnosis(data, 'unknown-ca')
         cl = client_lines(data)
         i_tls = next((i for i, l in enumerate(cl) if l.upper().startswith('STARTTLS')), None)
         check(i_tls is not None, 'no STARTTLS')
@@ -563,6 +582,32 @@ def run_all(ctx, tap):
         check(not after, f'sent after a failed handshake: {after}')
     tap.run('test CA not trusted (no --ca-file): stage tls, unknown-ca, nothing sent',
             t_untrusted_ca)
+
+    def t_wrong_port_modes():
+        # SSL/TLS against the STARTTLS port: the handshake meets a plain greeting.
+        p, data = ctx.herald_json(ctx.common(sub, 'tls', None, auth + ['--timeout', '5']),
+                                  ctx.password, expect_status=1)
+        check(data['stage'] == 'tls', summary(p, data))
+        check_diagnosis(data, 'tls')
+        check(client_lines(data) == [], f'sent on a failed handshake: {client_lines(data)}')
+        # STARTTLS against the implicit-TLS port: the server waits for a handshake.
+        p, data = ctx.herald_json(ctx.common(tls, 'starttls', None, auth + ['--timeout', '2']),
+                                  ctx.password, expect_status=1)
+        check(data['stage'] == 'greeting', summary(p, data))
+        check_diagnosis(data, 'implicit-tls')
+        check(client_lines(data) == [], f'sent without a greeting: {client_lines(data)}')
+        # Nobody listening.
+        closed = max(listening_ports() | {40000}) + 1
+        while closed in listening_ports():
+            closed += 1
+        p, data = ctx.herald_json(['--server', '127.0.0.1', '--port', str(closed),
+                                   '--security', 'starttls', '--auth', 'none',
+                                   '--from', 'alice@localhost', '--to', 'bob@example.com'],
+                                  expect_status=1)
+        check(data['stage'] == 'connect', summary(p, data))
+        check_diagnosis(data, 'refused')
+    tap.run('port/security mix-ups and a closed port: specific diagnoses, nothing sent',
+            t_wrong_port_modes)
 
     # -- human output ---------------------------------------------------------
 
