@@ -669,15 +669,6 @@ show_keyring_problem (HeraldWindow *self,
   g_debug ("Keyring: %s", error ? error->message : "unavailable");
 }
 
-static gboolean
-keyring_error_is_unavailable (const GError *error)
-{
-  return error->domain == HERALD_SECRETS_ERROR ||
-         error->domain == G_DBUS_ERROR ||
-         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ||
-         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_FAILED);
-}
-
 static void
 lookup_cb (GObject      *object,
            GAsyncResult *result,
@@ -691,8 +682,9 @@ lookup_cb (GObject      *object,
 
   if (error != NULL)
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
-          keyring_error_is_unavailable (error))
+      /* No Secret Service, a locked collection, a broken bus: whatever
+       * the reason, the password now lives in this window only. */
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         show_keyring_problem (self, error);
       return;
     }

@@ -1,0 +1,615 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#define G_LOG_DOMAIN "herald-ui"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "herald-oauth.h"
+#include "herald-oauth-group.h"
+#include "herald-oauth-ui-resources.h"
+
+struct _HeraldOAuthGroup
+{
+  AdwPreferencesGroup  parent_instance;
+
+  GSettings           *settings;
+  GCancellable        *cancellable;        /* the running sign-in or sign-out */
+  GCancellable        *check_cancellable;  /* the running keyring check */
+  char                *verification_uri;
+  char                *user_code;
+
+  AdwComboRow         *provider_row;
+  AdwEntryRow         *client_id_row;
+  AdwEntryRow         *tenant_row;
+  AdwPasswordEntryRow *client_secret_row;
+  AdwActionRow        *account_row;
+  GtkSpinner          *spinner;
+  GtkButton           *cancel_button;
+  GtkButton           *sign_out_button;
+  GtkButton           *sign_in_button;
+  AdwActionRow        *code_link_row;
+  AdwActionRow        *device_row;
+  GtkLabel            *code_label;
+  AdwActionRow        *error_row;
+  AdwExpanderRow      *guide_row;
+  GtkLabel            *guide_microsoft_label;
+  GtkLabel            *guide_google_label;
+
+  guint                signed_in : 1;
+  guint                busy : 1;
+};
+
+G_DEFINE_FINAL_TYPE (HeraldOAuthGroup, herald_oauth_group, ADW_TYPE_PREFERENCES_GROUP)
+
+enum {
+  PROP_0,
+  PROP_SETTINGS,
+  PROP_SIGNED_IN,
+  PROP_BUSY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void check_signed_in (HeraldOAuthGroup *self);
+
+static HeraldOAuthProvider
+current_provider (HeraldOAuthGroup *self)
+{
+  g_autofree char *name = g_settings_get_string (self->settings, "oauth-provider");
+  HeraldOAuthProvider provider = HERALD_OAUTH_PROVIDER_MICROSOFT;
+
+  herald_oauth_provider_from_string (name, &provider);
+
+  return provider;
+}
+
+static HeraldOAuthAccount *
+current_account (HeraldOAuthGroup *self)
+{
+  HeraldOAuthAccount *account = herald_oauth_account_new_from_settings (self->settings);
+  const char *secret = gtk_editable_get_text (GTK_EDITABLE (self->client_secret_row));
+
+  if (account->provider == HERALD_OAUTH_PROVIDER_GOOGLE && secret != NULL && *secret != '\0')
+    account->client_secret = g_strdup (secret);
+
+  return account;
+}
+
+static void
+update_state (HeraldOAuthGroup *self)
+{
+  gboolean microsoft = current_provider (self) == HERALD_OAUTH_PROVIDER_MICROSOFT;
+  g_autofree char *username = g_settings_get_string (self->settings, "username");
+  g_autofree char *subtitle = NULL;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->tenant_row), microsoft);
+  gtk_widget_set_visible (GTK_WIDGET (self->client_secret_row), !microsoft);
+  gtk_widget_set_visible (GTK_WIDGET (self->code_link_row), microsoft && !self->signed_in);
+  gtk_widget_set_visible (GTK_WIDGET (self->guide_microsoft_label), microsoft);
+  gtk_widget_set_visible (GTK_WIDGET (self->guide_google_label), !microsoft);
+  gtk_widget_set_visible (GTK_WIDGET (self->device_row), self->busy && self->user_code != NULL);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->sign_in_button), !self->signed_in && !self->busy);
+  gtk_widget_set_visible (GTK_WIDGET (self->sign_out_button), self->signed_in && !self->busy);
+  gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), self->busy && self->cancellable != NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), self->busy);
+  gtk_spinner_set_spinning (self->spinner, self->busy);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-in", !self->busy);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-in-code", !self->busy && microsoft);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-out", !self->busy && self->signed_in);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.cancel", self->busy && self->cancellable != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.copy-code", self->user_code != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.open-verification-page",
+                                 self->verification_uri != NULL);
+
+  if (*username == '\0')
+    subtitle = g_strdup (_("Enter the login address (username) first"));
+  else if (self->signed_in)
+    /* Translators: %s is a mail address. */
+    subtitle = g_strdup_printf (_("Signed in as %s"), username);
+  else
+    /* Translators: %s is a mail address. */
+    subtitle = g_strdup_printf (_("Not signed in (%s)"), username);
+  adw_action_row_set_subtitle (self->account_row, subtitle);
+}
+
+static void
+set_signed_in (HeraldOAuthGroup *self,
+               gboolean          signed_in)
+{
+  signed_in = !!signed_in;
+  if (self->signed_in == signed_in)
+    {
+      update_state (self);
+      return;
+    }
+
+  self->signed_in = signed_in;
+  update_state (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SIGNED_IN]);
+}
+
+static void
+set_busy (HeraldOAuthGroup *self,
+          gboolean          busy)
+{
+  busy = !!busy;
+  if (self->busy == busy)
+    {
+      update_state (self);
+      return;
+    }
+
+  self->busy = busy;
+  update_state (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+static void
+show_error (HeraldOAuthGroup *self,
+            const GError     *error)
+{
+  if (error == NULL)
+    {
+      gtk_widget_set_visible (GTK_WIDGET (self->error_row), FALSE);
+      return;
+    }
+
+  adw_action_row_set_subtitle (self->error_row, error->message);
+  gtk_widget_set_visible (GTK_WIDGET (self->error_row), TRUE);
+}
+
+static void
+clear_device_code (HeraldOAuthGroup *self)
+{
+  g_clear_pointer (&self->verification_uri, g_free);
+  g_clear_pointer (&self->user_code, g_free);
+  gtk_label_set_text (self->code_label, "");
+}
+
+/* Called when an operation ends, on the GTK thread. */
+static void
+operation_done (HeraldOAuthGroup *self)
+{
+  g_clear_object (&self->cancellable);
+  clear_device_code (self);
+  set_busy (self, FALSE);
+}
+
+/* ---------------------------------------------------------------------------
+ * Keyring check.
+ * ------------------------------------------------------------------------- */
+
+static void
+is_signed_in_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(HeraldOAuthGroup) self = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean signed_in = herald_oauth_is_signed_in_finish (result, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  g_clear_object (&self->check_cancellable);
+  /* An incomplete form (no client ID yet) simply means "not signed in". */
+  if (error != NULL && !g_error_matches (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_INVALID_ACCOUNT))
+    show_error (self, error);
+  set_signed_in (self, signed_in);
+}
+
+static void
+check_signed_in (HeraldOAuthGroup *self)
+{
+  g_autoptr(HeraldOAuthAccount) account = current_account (self);
+
+  g_cancellable_cancel (self->check_cancellable);
+  g_clear_object (&self->check_cancellable);
+
+  if (account->account == NULL || *account->account == '\0'
+      || herald_oauth_account_get_effective_client_id (account) == NULL)
+    {
+      set_signed_in (self, FALSE);
+      return;
+    }
+
+  self->check_cancellable = g_cancellable_new ();
+  herald_oauth_is_signed_in_async (account, self->check_cancellable, is_signed_in_cb, g_object_ref (self));
+}
+
+static void
+settings_changed_cb (HeraldOAuthGroup *self,
+                     const char       *key,
+                     GSettings        *settings)
+{
+  if (g_str_equal (key, "username") || g_str_equal (key, "oauth-provider")
+      || g_str_equal (key, "oauth-client-id") || g_str_equal (key, "oauth-tenant")
+      || g_str_equal (key, "oauth-authority"))
+    {
+      if (!self->busy)
+        show_error (self, NULL);
+      update_state (self);
+      check_signed_in (self);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Sign-in and sign-out.
+ * ------------------------------------------------------------------------- */
+
+static void
+sign_in_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(HeraldOAuthGroup) self = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  /* Both flows finish the same way. */
+  if (g_task_get_source_tag (G_TASK (result)) == herald_oauth_sign_in_device_async)
+    ok = herald_oauth_sign_in_device_finish (result, &error);
+  else
+    ok = herald_oauth_sign_in_browser_finish (result, &error);
+
+  operation_done (self);
+  if (!ok)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        show_error (self, error);
+      check_signed_in (self);
+      return;
+    }
+
+  show_error (self, NULL);
+  set_signed_in (self, TRUE);
+}
+
+static gboolean
+start_operation (HeraldOAuthGroup    *self,
+                 HeraldOAuthAccount **account_out)
+{
+  g_autoptr(HeraldOAuthAccount) account = current_account (self);
+  g_autoptr(GError) error = NULL;
+
+  if (!herald_oauth_account_validate (account, &error))
+    {
+      show_error (self, error);
+      return FALSE;
+    }
+
+  show_error (self, NULL);
+  g_cancellable_cancel (self->check_cancellable);
+  g_clear_object (&self->check_cancellable);
+  self->cancellable = g_cancellable_new ();
+  set_busy (self, TRUE);
+  *account_out = g_steal_pointer (&account);
+
+  return TRUE;
+}
+
+static void
+sign_in_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  HeraldOAuthGroup *self = HERALD_OAUTH_GROUP (widget);
+  g_autoptr(HeraldOAuthAccount) account = NULL;
+
+  if (!start_operation (self, &account))
+    return;
+
+  herald_oauth_sign_in_browser_async (account, self->cancellable, sign_in_cb, g_object_ref (self));
+}
+
+static void
+device_code_cb (const char *verification_uri,
+                const char *user_code,
+                const char *message,
+                gpointer    user_data)
+{
+  HeraldOAuthGroup *self = user_data;
+  g_autofree char *subtitle = NULL;
+
+  if (!self->busy)
+    return;
+
+  g_free (self->verification_uri);
+  g_free (self->user_code);
+  self->verification_uri = g_strdup (verification_uri);
+  self->user_code = g_strdup (user_code);
+  gtk_label_set_text (self->code_label, user_code);
+  /* Translators: %s is a web address such as https://microsoft.com/devicelogin. */
+  subtitle = g_strdup_printf (_("Open %s on any device and enter this code"), verification_uri);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->device_row), _("Code"));
+  adw_action_row_set_subtitle (self->device_row, subtitle);
+  update_state (self);
+}
+
+static void
+sign_in_code_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  HeraldOAuthGroup *self = HERALD_OAUTH_GROUP (widget);
+  g_autoptr(HeraldOAuthAccount) account = NULL;
+
+  if (!start_operation (self, &account))
+    return;
+
+  herald_oauth_sign_in_device_async (account, device_code_cb, g_object_ref (self), g_object_unref,
+                                     self->cancellable, sign_in_cb, g_object_ref (self));
+}
+
+static void
+sign_out_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(HeraldOAuthGroup) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  operation_done (self);
+  if (!herald_oauth_sign_out_finish (result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        show_error (self, error);
+      check_signed_in (self);
+      return;
+    }
+
+  set_signed_in (self, FALSE);
+}
+
+static void
+sign_out_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  HeraldOAuthGroup *self = HERALD_OAUTH_GROUP (widget);
+  g_autoptr(HeraldOAuthAccount) account = current_account (self);
+
+  show_error (self, NULL);
+  self->cancellable = g_cancellable_new ();
+  set_busy (self, TRUE);
+  herald_oauth_sign_out_async (account, self->cancellable, sign_out_cb, g_object_ref (self));
+}
+
+static void
+cancel_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  HeraldOAuthGroup *self = HERALD_OAUTH_GROUP (widget);
+
+  g_cancellable_cancel (self->cancellable);
+}
+
+static void
+copy_code_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  HeraldOAuthGroup *self = HERALD_OAUTH_GROUP (widget);
+
+  if (self->user_code != NULL)
+    gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), self->user_code);
+}
+
+static void
+open_verification_page_action (GtkWidget  *widget,
+                               const char *action_name,
+                               GVariant   *parameter)
+{
+  HeraldOAuthGroup *self = HERALD_OAUTH_GROUP (widget);
+  GtkRoot *root = gtk_widget_get_root (widget);
+
+  if (self->verification_uri != NULL)
+    gtk_show_uri (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, self->verification_uri, GDK_CURRENT_TIME);
+}
+
+/* ---------------------------------------------------------------------------
+ * Settings binding.
+ * ------------------------------------------------------------------------- */
+
+static gboolean
+provider_get_mapping (GValue   *value,
+                      GVariant *variant,
+                      gpointer  user_data)
+{
+  HeraldOAuthProvider provider = HERALD_OAUTH_PROVIDER_MICROSOFT;
+
+  herald_oauth_provider_from_string (g_variant_get_string (variant, NULL), &provider);
+  g_value_set_uint (value, provider == HERALD_OAUTH_PROVIDER_GOOGLE ? 1 : 0);
+
+  return TRUE;
+}
+
+static GVariant *
+provider_set_mapping (const GValue       *value,
+                      const GVariantType *expected_type,
+                      gpointer            user_data)
+{
+  return g_variant_new_string (g_value_get_uint (value) == 1 ? "google" : "microsoft");
+}
+
+static void
+herald_oauth_group_constructed (GObject *object)
+{
+  HeraldOAuthGroup *self = HERALD_OAUTH_GROUP (object);
+
+  G_OBJECT_CLASS (herald_oauth_group_parent_class)->constructed (object);
+
+  g_assert (G_IS_SETTINGS (self->settings));
+
+  g_settings_bind_with_mapping (self->settings, "oauth-provider", self->provider_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT, provider_get_mapping, provider_set_mapping,
+                                NULL, NULL);
+  g_settings_bind (self->settings, "oauth-client-id", self->client_id_row, "text", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "oauth-tenant", self->tenant_row, "text", G_SETTINGS_BIND_DEFAULT);
+  g_signal_connect_object (self->settings, "changed", G_CALLBACK (settings_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+
+  update_state (self);
+  check_signed_in (self);
+}
+
+static void
+herald_oauth_group_dispose (GObject *object)
+{
+  HeraldOAuthGroup *self = HERALD_OAUTH_GROUP (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->check_cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->check_cancellable);
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+  g_clear_object (&self->settings);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), HERALD_TYPE_OAUTH_GROUP);
+
+  G_OBJECT_CLASS (herald_oauth_group_parent_class)->dispose (object);
+}
+
+static void
+herald_oauth_group_finalize (GObject *object)
+{
+  HeraldOAuthGroup *self = HERALD_OAUTH_GROUP (object);
+
+  g_free (self->verification_uri);
+  g_free (self->user_code);
+
+  G_OBJECT_CLASS (herald_oauth_group_parent_class)->finalize (object);
+}
+
+static void
+herald_oauth_group_get_property (GObject    *object,
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
+{
+  HeraldOAuthGroup *self = HERALD_OAUTH_GROUP (object);
+
+  switch (prop_id)
+    {
+    case PROP_SETTINGS:
+      g_value_set_object (value, self->settings);
+      break;
+    case PROP_SIGNED_IN:
+      g_value_set_boolean (value, self->signed_in);
+      break;
+    case PROP_BUSY:
+      g_value_set_boolean (value, self->busy);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+herald_oauth_group_set_property (GObject      *object,
+                                 guint         prop_id,
+                                 const GValue *value,
+                                 GParamSpec   *pspec)
+{
+  HeraldOAuthGroup *self = HERALD_OAUTH_GROUP (object);
+
+  switch (prop_id)
+    {
+    case PROP_SETTINGS:
+      self->settings = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+herald_oauth_group_class_init (HeraldOAuthGroupClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = herald_oauth_group_constructed;
+  object_class->dispose = herald_oauth_group_dispose;
+  object_class->finalize = herald_oauth_group_finalize;
+  object_class->get_property = herald_oauth_group_get_property;
+  object_class->set_property = herald_oauth_group_set_property;
+
+  properties[PROP_SETTINGS] =
+    g_param_spec_object ("settings", NULL, NULL, G_TYPE_SETTINGS,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SIGNED_IN] =
+    g_param_spec_boolean ("signed-in", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_BUSY] =
+    g_param_spec_boolean ("busy", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* Referencing the resource links it in (and registers it) from the static library. */
+  g_resources_register (herald_oauth_ui_get_resource ());
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/heraldmail/Herald/oauth/herald-oauth-group.ui");
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, provider_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, client_id_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, tenant_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, client_secret_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, account_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, spinner);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, sign_out_button);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, sign_in_button);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, code_link_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, device_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, code_label);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, error_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, guide_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, guide_microsoft_label);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, guide_google_label);
+
+  gtk_widget_class_install_action (widget_class, "oauth.sign-in", NULL, sign_in_action);
+  gtk_widget_class_install_action (widget_class, "oauth.sign-in-code", NULL, sign_in_code_action);
+  gtk_widget_class_install_action (widget_class, "oauth.sign-out", NULL, sign_out_action);
+  gtk_widget_class_install_action (widget_class, "oauth.cancel", NULL, cancel_action);
+  gtk_widget_class_install_action (widget_class, "oauth.copy-code", NULL, copy_code_action);
+  gtk_widget_class_install_action (widget_class, "oauth.open-verification-page", NULL,
+                                   open_verification_page_action);
+}
+
+static void
+herald_oauth_group_init (HeraldOAuthGroup *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+GtkWidget *
+herald_oauth_group_new (GSettings *settings)
+{
+  g_return_val_if_fail (G_IS_SETTINGS (settings), NULL);
+
+  return g_object_new (HERALD_TYPE_OAUTH_GROUP, "settings", settings, NULL);
+}
+
+gboolean
+herald_oauth_group_get_signed_in (HeraldOAuthGroup *self)
+{
+  g_return_val_if_fail (HERALD_IS_OAUTH_GROUP (self), FALSE);
+
+  return self->signed_in;
+}
+
+gboolean
+herald_oauth_group_get_busy (HeraldOAuthGroup *self)
+{
+  g_return_val_if_fail (HERALD_IS_OAUTH_GROUP (self), FALSE);
+
+  return self->busy;
+}

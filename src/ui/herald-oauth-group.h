@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#pragma once
+
+/* The OAuth 2.0 part of the form: provider, client ID, tenant (Microsoft),
+ * client secret (Google), Sign In (browser) / Use a Code Instead (device
+ * code), the signed-in account and Sign Out, and a guide to registering a
+ * client ID. Settings are bound to the app's GSettings (oauth-provider,
+ * oauth-client-id, oauth-tenant; the account is the "username" key); tokens
+ * go to the keyring only. Self-contained: its template comes from its own
+ * GResource (library herald-oauth-ui in src/oauth/meson.build). */
+
+#include <adwaita.h>
+
+G_BEGIN_DECLS
+
+#define HERALD_TYPE_OAUTH_GROUP (herald_oauth_group_get_type ())
+G_DECLARE_FINAL_TYPE (HeraldOAuthGroup, herald_oauth_group, HERALD, OAUTH_GROUP, AdwPreferencesGroup)
+
+GtkWidget  *herald_oauth_group_new           (GSettings        *settings);
+/* Whether the keyring holds tokens for the current provider, account and
+ * client ID (property "signed-in"). */
+gboolean    herald_oauth_group_get_signed_in (HeraldOAuthGroup *self);
+/* TRUE while a sign-in, sign-out or check runs (property "busy"). */
+gboolean    herald_oauth_group_get_busy      (HeraldOAuthGroup *self);
+
+G_END_DECLS
