@@ -1330,59 +1330,89 @@ collect_recipients (const HeraldSmtpConfig *config)
   return rcpts;
 }
 
-/* Reads the replies to MAIL and every RCPT. Returns FALSE with error set on
- * the first rejection (stage mail or rcpt; result->reply is that reply).
- * io_failed is set when the connection itself failed. */
+/* Reads the replies to MAIL and every RCPT of a pipelined flight. Returns
+ * FALSE with error set on a rejection (stage mail or rcpt; result->reply is
+ * that reply; any RCPT failure fails the test). io_failed is set when the
+ * connection itself failed, so that nothing more should be read. */
 static gboolean
 read_envelope_replies (Session    *s,
                        GPtrArray  *rcpts,
                        gboolean   *io_failed,
                        GError    **error)
 {
-  g_autoptr(HeraldSmtpReply) reply = NULL;
+  g_autoptr(HeraldSmtpReply) mail_reply = NULL;
   g_autoptr(HeraldSmtpReply) failed_rcpt = NULL;
   guint failed_index = 0;
+  gboolean mail_ok;
 
   *io_failed = FALSE;
 
-  reply = read_reply (s, TRUE, error);
-  if (reply == NULL)
+  mail_reply = read_reply (s, TRUE, error);
+  if (mail_reply == NULL)
     {
       *io_failed = TRUE;
       return FALSE;
     }
-  if (!reply_is (reply, 2))
-    return reply_rejected (s, reply, _("the sender (MAIL FROM)"), error);
 
-  stage_begin (s, HERALD_STAGE_RCPT);
+  mail_ok = reply_is (mail_reply, 2);
+  if (mail_ok)
+    stage_begin (s, HERALD_STAGE_RCPT);
 
+  /* Read every RCPT reply even after a failure: they are queued anyway, and
+   * the transcript should show them. */
   for (guint i = 0; i < rcpts->len; i++)
     {
-      g_clear_pointer (&reply, herald_smtp_reply_free);
-      reply = read_reply (s, TRUE, error);
+      g_autoptr(HeraldSmtpReply) reply = NULL;
+      g_autoptr(GError) local_error = NULL;
+
+      reply = read_reply (s, mail_ok && failed_rcpt == NULL, &local_error);
       if (reply == NULL)
         {
           *io_failed = TRUE;
-          return FALSE;
+          if (mail_ok && failed_rcpt == NULL)
+            {
+              g_propagate_error (error, g_steal_pointer (&local_error));
+              return FALSE;
+            }
+          break;
         }
-      if (!reply_is (reply, 2) && failed_rcpt == NULL)
+
+      if (mail_ok && !reply_is (reply, 2) && failed_rcpt == NULL)
         {
-          failed_rcpt = herald_smtp_reply_copy (reply);
+          failed_rcpt = g_steal_pointer (&reply);
           failed_index = i;
         }
     }
+
+  if (!mail_ok)
+    return reply_rejected (s, mail_reply, _("the sender (MAIL FROM)"), error);
 
   if (failed_rcpt != NULL)
     {
       const char *line = g_ptr_array_index (rcpts, failed_index);
       g_autofree char *what = g_strdup_printf (_("the recipient %s"), line + strlen ("RCPT TO:"));
 
-      g_clear_pointer (&s->result->reply, herald_smtp_reply_free);
-      s->result->reply = herald_smtp_reply_copy (failed_rcpt);
       return reply_rejected (s, failed_rcpt, what, error);
     }
 
   return TRUE;
+}
+
+/* After a failed pipelined envelope, read the replies still queued (for the
+ * transcript) without waiting long and without replacing the failure. */
+static void
+drain_replies (Session *s,
+               guint    n_replies)
+{
+  set_reply_timeout (s, QUIT_REPLY_TIMEOUT);
+  for (guint i = 0; i < n_replies; i++)
+    {
+      g_autoptr(HeraldSmtpReply) reply = read_reply (s, FALSE, NULL);
+
+      if (reply == NULL)
+        break;
+    }
+  set_reply_timeout (s, s->reply_timeout);
 }
 
 static void
@@ -1470,10 +1500,16 @@ do_send (Session  *s,
 
       if (!read_envelope_replies (s, rcpts, &io_failed, error))
         {
-          /* QUIT already went out with BDAT. After DATA, read its reply: a 354
-           * means the server waits for a message we must not send, so we
-           * drop the connection instead of ending the data. */
-          if (!io_failed && !use_bdat)
+          if (io_failed)
+            return FALSE;
+
+          /* BDAT and QUIT went out already: read their replies. After DATA,
+           * a 354 means the server waits for a message we must not send
+           * (it would reach the accepted recipients), so we drop the
+           * connection instead of ending the data. */
+          if (use_bdat)
+            drain_replies (s, 2);
+          else
             {
               g_autoptr(HeraldSmtpReply) data_reply = read_reply (s, FALSE, NULL);
 
@@ -1482,7 +1518,7 @@ do_send (Session  *s,
                   info (s, "Closing the connection without sending the message");
                   s->connection_broken = TRUE;
                 }
-              else
+              else if (data_reply != NULL)
                 quit_best_effort (s);
             }
           return FALSE;
