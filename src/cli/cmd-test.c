@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "herald-cli.h"
@@ -232,7 +233,7 @@ secret_free (char *secret)
  * that no copy of the secret stays in a stdio buffer and nothing after the
  * line is consumed. Strips the trailing CR/LF. */
 static char *
-read_secret_line (GError **error)
+read_secret_line_raw (GError **error)
 {
   char *buf = g_malloc0 (MAX_SECRET_LENGTH + 1);
   gsize len = 0;
@@ -287,6 +288,30 @@ read_secret_line (GError **error)
     }
 
   return buf;
+}
+
+/* On a terminal, asks for the password without echoing it; from a pipe,
+ * reads silently. */
+static char *
+read_secret_line (GError **error)
+{
+  struct termios saved, quiet;
+  gboolean tty = isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &saved) == 0;
+  char *secret;
+
+  if (!tty)
+    return read_secret_line_raw (error);
+
+  quiet = saved;
+  quiet.c_lflag &= ~(tcflag_t) ECHO;
+  fputs (_("Password: "), stderr);
+  fflush (stderr);
+  tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+  secret = read_secret_line_raw (error);
+  tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
+  fputc ('\n', stderr);
+
+  return secret;
 }
 
 /* ---------------------------------------------------------------------------

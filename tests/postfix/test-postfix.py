@@ -635,6 +635,38 @@ def run_all(ctx, tap):
     tap.run('human output on failure: ✗ Log in, the stage, the reply, a diagnosis',
             t_human_failure)
 
+    def t_terminal_no_echo():
+        import pty
+        argv = [ctx.heraldctl, 'test'] + ctx.common(sub, 'starttls', f'Herald {ctx.tag} tty', auth)
+        pid, fd = pty.fork()
+        if pid == 0:
+            try:
+                os.execve(ctx.heraldctl, argv, ctx.env)
+            finally:
+                os._exit(127)
+        out = b''
+        deadline = time.monotonic() + 10
+        while b'Password:' not in out and time.monotonic() < deadline:
+            out += os.read(fd, 1024)
+        os.write(fd, ctx.password.encode() + b'\n')
+        while time.monotonic() < deadline + 20:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+        ctx.captured.append(out)
+        check(b'Password:' in out, f'no prompt on a terminal: {out[:300]!r}')
+        check(ctx.password.encode() not in out, 'the password was echoed to the terminal')
+        check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0,
+              f'status {status}: {out.decode(errors="replace")}')
+        check('Test email sent' in out.decode('utf-8', 'replace'), out.decode(errors='replace'))
+    tap.run('--password-stdin on a terminal prompts without echo', t_terminal_no_echo)
+
     # -- usage ----------------------------------------------------------------
 
     def t_usage():
