@@ -554,8 +554,8 @@ herald_oauth_group_class_init (HeraldOAuthGroupClass *klass)
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  /* Referencing the resource links it in (and registers it) from the static library. */
-  g_resources_register (herald_oauth_ui_get_resource ());
+  /* Registered here, once: the resource comes from our own static library. */
+  herald_oauth_ui_register_resource ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/heraldmail/Herald/oauth/herald-oauth-group.ui");
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, provider_row);
