@@ -7,6 +7,7 @@
 
 #include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "herald-diagnosis.h"
@@ -225,6 +226,7 @@ typedef struct {
   char      *provider;
   int        priority;
   gboolean   fallback;
+  gboolean   no_reply;       /* only when no non-2xx reply explains the failure */
   guint      stages;         /* bit per HeraldStage; 0: any */
   GArray    *codes;          /* of int; NULL: any */
   guint      classes;        /* bit per first digit; 0: any */
@@ -582,6 +584,7 @@ load_rule (JsonObject *object)
   rule->provider = g_strdup (json_object_get_string_member_with_default (object, "provider", "generic"));
   rule->priority = (int) json_object_get_int_member_with_default (object, "priority", 0);
   rule->fallback = json_object_get_boolean_member_with_default (object, "fallback", FALSE);
+  rule->no_reply = json_object_get_boolean_member_with_default (object, "no_reply", FALSE);
 
   if (!load_string_list (object, "stages", id, &stages) ||
       !load_int_list (object, "codes", id, &rule->codes) ||
@@ -977,7 +980,6 @@ extract_from (const char *text,
     {
       if (i == 0)
         {
-          g_autofree char *rest = NULL;
           const char *p = lines[0];
 
           if (extracted->code != 0 && g_regex_match (code_prefix_regex (), p, 0, &match))
@@ -1116,6 +1118,9 @@ rule_matches (const Rule         *rule,
     return FALSE;
 
   if (needs_reply && ctx->normalised == NULL)
+    return FALSE;
+
+  if (rule->no_reply && ctx->normalised != NULL)
     return FALSE;
 
   if (rule->codes != NULL)
@@ -1572,7 +1577,11 @@ herald_diagnose (const HeraldSmtpResult *result,
   ctx.host = config ? config->host : NULL;
   ctx.auth = auth_kind (config, result);
   ctx.tls_flags = result->tls ? result->tls->flags : 0;
-  if (result->reply != NULL)
+  /* The last reply explains the failure only when it is not a success: after
+   * a "220 Ready to start TLS" the certificate check can still fail, and a
+   * stale 2xx reply must not be matched (or quoted) as the cause. A 334 stays:
+   * Gmail's XOAUTH2 error report comes as one. */
+  if (result->reply != NULL && result->reply->code >= 300)
     {
       const char *raw = result->reply->raw ? result->reply->raw : result->reply->text;
 
