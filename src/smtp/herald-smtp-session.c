@@ -1716,8 +1716,18 @@ prepare (Session  *s,
   if (is_set (s->config->ca_file))
     {
       g_autoptr(GError) local_error = NULL;
+      /* GTlsFileDatabase wants an absolute path; "--ca-file ./ca.pem" is fine. */
+      g_autofree char *path = g_canonicalize_filename (s->config->ca_file, NULL);
 
-      s->ca_database = g_tls_file_database_new (s->config->ca_file, &local_error);
+      if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        {
+          g_set_error (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG,
+                       _("The CA certificate file “%s” does not exist or is not a file."),
+                       s->config->ca_file);
+          return FALSE;
+        }
+
+      s->ca_database = g_tls_file_database_new (path, &local_error);
       if (s->ca_database == NULL)
         {
           g_set_error (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG,
