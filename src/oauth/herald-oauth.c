@@ -1658,15 +1658,16 @@ sign_in_device (const HeraldOAuthAccount   *account,
                || g_strcmp0 (oauth_error, "access_denied") == 0)
         {
           g_clear_error (&local);
-          g_set_error_literal (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_DECLINED,
-                               _("The sign-in was declined in the browser."));
+          /* The OAuth code stays in the message, untranslated, for the diagnosis rules. */
+          g_set_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_DECLINED,
+                       "%s (%s)", _("The sign-in was declined in the browser."), oauth_error);
           return FALSE;
         }
       else if (g_strcmp0 (oauth_error, "expired_token") == 0)
         {
           g_clear_error (&local);
-          g_set_error_literal (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_EXPIRED,
-                               _("The code expired before the sign-in was finished: start again."));
+          g_set_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_EXPIRED,
+                       "%s (expired_token)", _("The code expired before the sign-in was finished: start again."));
           return FALSE;
         }
       else
@@ -1677,8 +1678,8 @@ sign_in_device (const HeraldOAuthAccount   *account,
 
       if (g_get_monotonic_time () >= deadline)
         {
-          g_set_error_literal (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_EXPIRED,
-                               _("The code expired before the sign-in was finished: start again."));
+          g_set_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_EXPIRED,
+                       "%s (expired_token)", _("The code expired before the sign-in was finished: start again."));
           return FALSE;
         }
     }

@@ -771,18 +771,19 @@ check_device_failure (const char           *script,
 static void
 test_device_declined (void)
 {
+  /* The OAuth code stays in the message for the diagnosis rules. */
   check_device_failure ("authorization_pending,authorization_declined", 900, HERALD_OAUTH_ERROR_DECLINED,
-                        "declined");
-  check_device_failure ("access_denied", 900, HERALD_OAUTH_ERROR_DECLINED, NULL);
+                        "(authorization_declined)");
+  check_device_failure ("access_denied", 900, HERALD_OAUTH_ERROR_DECLINED, "(access_denied)");
 }
 
 static void
 test_device_expired (void)
 {
   /* The server says so... */
-  check_device_failure ("authorization_pending,expired_token", 900, HERALD_OAUTH_ERROR_EXPIRED, "expired");
+  check_device_failure ("authorization_pending,expired_token", 900, HERALD_OAUTH_ERROR_EXPIRED, "(expired_token)");
   /* ...or the code's lifetime runs out while it keeps saying "pending". */
-  check_device_failure ("authorization_pending", 3, HERALD_OAUTH_ERROR_EXPIRED, "expired");
+  check_device_failure ("authorization_pending", 3, HERALD_OAUTH_ERROR_EXPIRED, "(expired_token)");
 }
 
 static void
