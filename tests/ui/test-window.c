@@ -226,8 +226,8 @@ start_server (const char *script)
   return g_steal_pointer (&server);
 }
 
-#define STARTTLS_PREFIX \
-  "S 220 fake.example ESMTP\n" \
+#define STARTTLS_PREFIX_GREETING(greeting) \
+  "S 220 " greeting "\n" \
   "C EHLO .*\n" \
   "S 250-fake.example\n" \
   "S 250 STARTTLS\n" \
@@ -237,6 +237,9 @@ start_server (const char *script)
   "C EHLO .*\n" \
   "S 250-fake.example\n" \
   "S 250 AUTH PLAIN LOGIN\n"
+#define STARTTLS_PREFIX STARTTLS_PREFIX_GREETING ("fake.example ESMTP")
+/* What Exchange Online says: the diagnosis recognises Microsoft by it. */
+#define MICROSOFT_GREETING "AM0PR01CA0001.outlook.office365.com Microsoft ESMTP MAIL Service ready"
 
 /* ---------------------------------------------------------------------------
  * Tests
@@ -246,7 +249,7 @@ static void
 test_send_success (void)
 {
   g_autoptr(HeraldFakeServer) server = start_server (
-    STARTTLS_PREFIX
+    STARTTLS_PREFIX_GREETING (MICROSOFT_GREETING)
     "C AUTH PLAIN .*\n"
     "S 235 2.7.0 Authentication successful\n"
     "C MAIL FROM:<" FROM ">.*\n"
@@ -286,6 +289,15 @@ test_send_success (void)
   g_assert_nonnull (strstr (title, "250 2.0.0 OK <ui-test-4711@fake.example>"));
   g_assert_null (strstr (title, PASSWORD));
   g_assert_cmpstr (gtk_button_get_label (button), ==, "Send Test Email");
+
+  /* Password AUTH to Microsoft worked, but not for long: the notice says so
+   * beside the banner. */
+  {
+    g_auto(GStrv) notices = herald_banner_dup_notice_titles (banner);
+
+    g_assert_cmpuint (g_strv_length (notices), >=, 1);
+    g_test_message ("banner notice: %s", notices[0]);
+  }
 
   g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_CONNECT), ==, HERALD_STEP_STATE_DONE);
   g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_ENCRYPT), ==, HERALD_STEP_STATE_DONE);
@@ -696,6 +708,67 @@ test_keyring (void)
   g_assert_finalize_object (window);
 }
 
+static GtkWidget *
+find_button (GtkWidget  *root,
+             const char *label)
+{
+  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
+    return root;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (root);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_button (child, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+test_notices (void)
+{
+  HeraldWindow *window = new_window ();
+  g_auto(GStrv) titles = NULL;
+  GtkWidget *button;
+
+  _herald_window_run_deferred_startup (window);
+
+  /* Password AUTH against Microsoft 365: the Basic-auth retirement notice. */
+  select_item (window, "provider", "Microsoft 365 / Exchange Online");
+  select_item (window, "auth", "Password (LOGIN)");
+  type_text (window, "username", USERNAME);
+  type_text (window, "from", FROM);
+  type_text (window, "to", TO);
+  titles = _herald_window_dup_notice_titles (window);
+  g_assert_cmpuint (g_strv_length (titles), >=, 1);
+  for (guint i = 0; titles[i] != NULL; i++)
+    g_test_message ("notice: %s", titles[i]);
+  g_assert_true (gtk_widget_get_visible (field (window, "notices")));
+
+  /* It offers the way out, and taking it makes the notice go away. */
+  button = find_button (field (window, "notices"), "Switch to _OAuth 2.0");
+  g_assert_nonnull (button);
+  g_signal_emit_by_name (button, "clicked");
+  g_assert_cmpstr (selected_item (window, "auth"), ==, "OAuth 2.0");
+  g_clear_pointer (&titles, g_strfreev);
+  titles = _herald_window_dup_notice_titles (window);
+  g_assert_cmpuint (g_strv_length (titles), ==, 0);
+  g_assert_false (gtk_widget_get_visible (field (window, "notices")));
+
+  /* A custom server gets no such notice. */
+  select_item (window, "provider", "Custom SMTP server");
+  type_text (window, "server", "mail.example.net");
+  select_item (window, "auth", "Password (PLAIN)");
+  g_clear_pointer (&titles, g_strfreev);
+  titles = _herald_window_dup_notice_titles (window);
+  g_assert_cmpuint (g_strv_length (titles), ==, 0);
+
+  destroy_window (window);
+}
+
 static void
 run_test (gconstpointer data)
 {
@@ -728,6 +801,7 @@ main (int   argc,
   add_test ("/herald/ui/port-follows-security", test_port_follows_security);
   add_test ("/herald/ui/settings-binding", test_settings_binding);
   add_test ("/herald/ui/keyring", test_keyring);
+  add_test ("/herald/ui/notices", test_notices);
 
   return g_test_run ();
 }
