@@ -1,0 +1,580 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+
+/* The window must never block its main loop: a real test send from the
+ * window (STARTTLS, AUTH PLAIN) against a fake server that waits before every
+ * reply, while a high-priority 10 ms timer and the frame clock measure the
+ * gaps in the GTK main loop. A gap of 100 ms or more means blocking work on
+ * the main thread, which is a bug (regression guard, not a benchmark).
+ *
+ * With --bench (used by bench/window-bench.sh, never by the suite) it does
+ * not assert timings but prints them as key=value lines: the longest stall
+ * during a send, Cancel -> idle, and an unreachable server -> verdict. */
+
+#define G_LOG_DOMAIN "herald-perf"
+
+#include "config.h"
+
+#include <adwaita.h>
+#include <gio/gio.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "herald-application.h"
+#include "herald-banner.h"
+#include "herald-fake-server.h"
+#include "herald-window-private.h"
+
+#define TIMER_MS      10
+#define SLOW_REPLY_MS 120
+#define SCHEMA_ID     "io.github.heraldmail.Herald"
+
+/* The server answers every line only after SLOW_REPLY_MS. It offers neither
+ * PIPELINING nor CHUNKING, so every command waits for its reply: the longest
+ * possible conversation, each step of it a chance to block. */
+static const char slow_script[] =
+  "DELAY 120\n"
+  "S 220 slow.example ESMTP fake\n"
+  "C EHLO .*\n"
+  "DELAY 120\n"
+  "S 250-slow.example\n"
+  "S 250-8BITMIME\n"
+  "S 250 STARTTLS\n"
+  "C STARTTLS\n"
+  "DELAY 120\n"
+  "S 220 2.0.0 Ready to start TLS\n"
+  "STARTTLS\n"
+  "C EHLO .*\n"
+  "DELAY 120\n"
+  "S 250-slow.example\n"
+  "S 250-8BITMIME\n"
+  "S 250 AUTH PLAIN LOGIN\n"
+  "C AUTH PLAIN .+\n"
+  "DELAY 120\n"
+  "S 235 2.7.0 Authentication successful\n"
+  "C MAIL FROM:<alice@example\\.test>.*\n"
+  "DELAY 120\n"
+  "S 250 2.1.0 Ok\n"
+  "C RCPT TO:<bob@example\\.test>.*\n"
+  "DELAY 120\n"
+  "S 250 2.1.5 Ok\n"
+  "C DATA\n"
+  "DELAY 120\n"
+  "S 354 End data with <CR><LF>.<CR><LF>\n"
+  "DATA\n"
+  "DELAY 120\n"
+  "S 250 2.0.0 Ok: queued as SLOW1\n"
+  "C QUIT\n"
+  "S 221 2.0.0 Bye\n";
+
+/* Greets, then never answers EHLO: a send that only Cancel ends. */
+static const char hang_script[] =
+  "S 220 hang.example ESMTP fake\n"
+  "C EHLO .*\n"
+  "HANG\n";
+
+/* A gap is measured in wall-clock time minus the time the main thread sat
+ * runnable in the kernel's run queue (other processes had the CPU), read
+ * from /proc/thread-self/schedstat: on a busy machine (a parallel build, the
+ * rest of the suite) that is not our stall. Blocking I/O and work on the main
+ * thread both still count. raw_max_gap keeps the plain wall-clock figure. */
+typedef struct {
+  gint64  start;        /* µs, monotonic, when measuring began */
+  gint64  last;         /* µs, monotonic */
+  gint64  last_wait;    /* µs the thread had waited for a CPU, at last */
+  gint64  max_gap;      /* µs, run-queue waits subtracted */
+  gint64  raw_max_gap;  /* µs, wall clock */
+  gint64  max_at;       /* µs after start when the longest gap ended */
+  gboolean active;
+} GapMeter;
+
+typedef struct {
+  HeraldWindow *window;
+  GapMeter      timer;
+  GapMeter      frames;
+  guint         timer_id;
+  guint         tick_id;
+  gint64        painted_at;  /* µs of the last after-paint */
+  gint64        mark;        /* µs of the event being measured */
+} Probe;
+
+static char *cert_dir;
+static HeraldApplication *application;
+
+/* µs this thread has spent runnable but waiting for a CPU; 0 if unknown. */
+static gint64
+run_queue_wait_us (void)
+{
+  char buf[128];
+  gint64 wait = 0;
+  FILE *f = fopen ("/proc/thread-self/schedstat", "r");
+
+  if (f == NULL)
+    return 0;
+  if (fgets (buf, sizeof buf, f) != NULL)
+    {
+      char *end = NULL;
+
+      g_ascii_strtoull (buf, &end, 10);
+      if (end != NULL)
+        wait = (gint64) (g_ascii_strtoull (end, NULL, 10) / 1000);
+    }
+  fclose (f);
+  return wait;
+}
+
+static void
+meter_reset (GapMeter *m)
+{
+  m->start = m->last = g_get_monotonic_time ();
+  m->last_wait = run_queue_wait_us ();
+  m->max_gap = m->raw_max_gap = m->max_at = 0;
+  m->active = TRUE;
+}
+
+static void
+meter_hit (GapMeter *m)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 wait = run_queue_wait_us ();
+  gint64 raw = now - m->last;
+  gint64 gap = raw - MAX (0, wait - m->last_wait);
+
+  if (m->active && gap > m->max_gap)
+    {
+      m->max_gap = gap;
+      m->max_at = now - m->start;
+    }
+  if (m->active && raw > m->raw_max_gap)
+    m->raw_max_gap = raw;
+  m->last = now;
+  m->last_wait = wait;
+}
+
+static gboolean
+timer_cb (gpointer user_data)
+{
+  Probe *probe = user_data;
+
+  meter_hit (&probe->timer);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+tick_cb (GtkWidget     *widget,
+         GdkFrameClock *clock,
+         gpointer       user_data)
+{
+  Probe *probe = user_data;
+
+  meter_hit (&probe->frames);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+after_paint_cb (GdkFrameClock *clock,
+                Probe         *probe)
+{
+  probe->painted_at = g_get_monotonic_time ();
+}
+
+static gboolean
+wakeup_cb (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+iterate_until (gboolean (*done) (Probe *probe),
+               Probe     *probe,
+               guint      timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  /* Something must wake the loop up to look at the clock. */
+  guint wakeup = g_timeout_add (5, wakeup_cb, NULL);
+
+  while (!done (probe) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (wakeup);
+}
+
+static gboolean
+is_mapped_and_painted (Probe *probe)
+{
+  return gtk_widget_get_mapped (GTK_WIDGET (probe->window)) && probe->painted_at > 0;
+}
+
+static gboolean
+is_idle (Probe *probe)
+{
+  return !_herald_window_is_running (probe->window);
+}
+
+static gboolean
+never (Probe *probe)
+{
+  return FALSE;
+}
+
+static void
+ensure_certs (void)
+{
+  const char *srcdir = g_getenv ("HERALD_SOURCE_DIR");
+  g_autofree char *script = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+  const char *workdir = g_getenv ("HERALD_TEST_WORKDIR");
+
+  g_assert_nonnull (srcdir);
+  script = g_build_filename (srcdir, "tests", "fixtures", "make-test-certs.sh", NULL);
+  cert_dir = g_build_filename (workdir ? workdir : g_get_tmp_dir (), "perf-certs", NULL);
+  {
+    const char *argv[] = { script, cert_dir, NULL };
+
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                  NULL, NULL, &status, &error);
+  }
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
+static HeraldFakeServer *
+start_server (const char *script,
+              gboolean    tls)
+{
+  g_autoptr(GError) error = NULL;
+  HeraldFakeServer *server = herald_fake_server_new (script, &error);
+
+  g_assert_no_error (error);
+  if (tls)
+    {
+      g_autofree char *cert = g_build_filename (cert_dir, "localhost.pem", NULL);
+      g_autofree char *key = g_build_filename (cert_dir, "localhost-key.pem", NULL);
+
+      herald_fake_server_set_tls (server, cert, key, FALSE, &error);
+      g_assert_no_error (error);
+    }
+  herald_fake_server_start (server, &error);
+  g_assert_no_error (error);
+  return server;
+}
+
+/* Fills the form the way a user would: saved settings plus a typed password. */
+static void
+configure (Probe   *probe,
+           guint16  port,
+           guint    timeout)
+{
+  g_autoptr(GSettings) settings = g_settings_new (SCHEMA_ID);
+  g_autofree char *ca_file = g_build_filename (cert_dir, "ca.pem", NULL);
+  GtkWidget *password;
+
+  g_settings_set_string (settings, "server", "localhost");
+  g_settings_set_int (settings, "port", port);
+  g_settings_set_string (settings, "security", "starttls");
+  g_settings_set_string (settings, "auth", "plain");
+  g_settings_set_string (settings, "username", "alice");
+  g_settings_set_string (settings, "from", "alice@example.test");
+  g_settings_set_string (settings, "to", "bob@example.test");
+  g_settings_set_string (settings, "ca-file", ca_file);
+  g_settings_set_uint (settings, "timeout", timeout);
+
+  password = _herald_window_get_widget (probe->window, "password");
+  g_assert_nonnull (password);
+  gtk_editable_set_text (GTK_EDITABLE (password), "perf-test-password");
+
+  /* Let the bindings and validation settle. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_null (_herald_window_get_validation_message (probe->window));
+}
+
+static Probe *
+probe_new (void)
+{
+  Probe *probe = g_new0 (Probe, 1);
+  GdkFrameClock *clock;
+
+  if (application == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* One per process (its D-Bus object path is fixed); non-unique, as
+       * other tests may run the same app ID on this session bus. */
+      application = herald_application_new ();
+      g_application_set_flags (G_APPLICATION (application), G_APPLICATION_NON_UNIQUE);
+      g_application_register (G_APPLICATION (application), NULL, &error);
+      g_assert_no_error (error);
+    }
+
+  probe->window = herald_window_new (application);
+  gtk_window_present (GTK_WINDOW (probe->window));
+
+  clock = gtk_widget_get_frame_clock (GTK_WIDGET (probe->window));
+  g_assert_nonnull (clock);
+  g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint_cb), probe);
+  iterate_until (is_mapped_and_painted, probe, 10000);
+  g_assert_true (is_mapped_and_painted (probe));
+
+  /* The deferred start-up (keyring lookup, notices) runs after the first
+   * frame; let it finish before measuring. */
+  iterate_until (never, probe, 300);
+
+  probe->timer_id = g_timeout_add_full (G_PRIORITY_HIGH, TIMER_MS, timer_cb, probe, NULL);
+  probe->tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (probe->window), tick_cb, probe, NULL);
+  return probe;
+}
+
+static void
+probe_free (Probe *probe)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (probe->window));
+
+  g_source_remove (probe->timer_id);
+  gtk_widget_remove_tick_callback (GTK_WIDGET (probe->window), probe->tick_id);
+  if (clock != NULL)
+    g_signal_handlers_disconnect_by_data (clock, probe);
+  gtk_window_destroy (GTK_WINDOW (probe->window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_free (probe);
+}
+
+/* The longest time the main loop did not run the 10 ms timer, minus the
+ * period itself; and the longest gap between two frames. In ms. */
+static double
+stall_ms (Probe *probe)
+{
+  return MAX (0, probe->timer.max_gap - TIMER_MS * 1000) / 1000.0;
+}
+
+static double
+raw_stall_ms (Probe *probe)
+{
+  return MAX (0, probe->timer.raw_max_gap - TIMER_MS * 1000) / 1000.0;
+}
+
+typedef struct {
+  double stall_ms;
+  double raw_stall_ms;
+  double stall_at_ms;
+  double frame_gap_ms;
+  double send_ms;
+  gboolean ok;
+} SendStats;
+
+static void
+run_slow_send (SendStats *stats)
+{
+  g_autoptr(HeraldFakeServer) server = start_server (slow_script, TRUE);
+  Probe *probe = probe_new ();
+  HeraldBanner *banner;
+  gint64 t0;
+
+  configure (probe, herald_fake_server_get_port (server), 20);
+
+  meter_reset (&probe->timer);
+  meter_reset (&probe->frames);
+  t0 = g_get_monotonic_time ();
+  gtk_widget_activate_action (GTK_WIDGET (probe->window), "win.send", NULL);
+  g_assert_true (_herald_window_is_running (probe->window));
+  iterate_until (is_idle, probe, 30000);
+  stats->send_ms = (g_get_monotonic_time () - t0) / 1000.0;
+  stats->stall_ms = stall_ms (probe);
+  stats->stall_at_ms = probe->timer.max_at / 1000.0;
+  stats->raw_stall_ms = raw_stall_ms (probe);
+  stats->frame_gap_ms = probe->frames.max_gap / 1000.0;
+
+  /* It was a real, complete send: the server saw the whole conversation and
+   * the window shows success. */
+  g_assert_false (_herald_window_is_running (probe->window));
+  g_assert_true (herald_fake_server_wait (server, 5000));
+  banner = _herald_window_get_banner (probe->window);
+  stats->ok = herald_banner_get_revealed (banner) &&
+              _herald_window_get_error_dialog (probe->window) == NULL;
+  if (!stats->ok)
+    {
+      g_autofree char *failure = herald_fake_server_get_failure (server);
+      g_printerr ("# send did not succeed; server: %s\n", failure ? failure : "ok");
+    }
+  probe_free (probe);
+}
+
+static void
+test_send_never_stalls (void)
+{
+  SendStats stats = { 0 };
+
+  run_slow_send (&stats);
+  g_test_message ("send %.0f ms, longest main-loop stall %.1f ms (ending %.0f ms after Send; "
+                  "%.1f ms wall clock, run-queue waits included), longest frame gap %.1f ms",
+                  stats.send_ms, stats.stall_ms, stats.stall_at_ms, stats.raw_stall_ms,
+                  stats.frame_gap_ms);
+  g_assert_true (stats.ok);
+  /* 9 replies, each SLOW_REPLY_MS late: the send really was slow. */
+  g_assert_cmpfloat (stats.send_ms, >=, 9 * SLOW_REPLY_MS);
+  g_assert_cmpfloat (stats.stall_ms, <, 100.0);
+}
+
+static gboolean
+block_main_loop_cb (gpointer user_data)
+{
+  g_usleep (150 * 1000);
+  return G_SOURCE_REMOVE;
+}
+
+/* The guard itself must be able to fail: 150 ms of blocking work on the main
+ * thread, in the middle of a measured stretch, shows as a stall over 100 ms. */
+static void
+test_meter_sees_blocking (void)
+{
+  Probe *probe = probe_new ();
+
+  meter_reset (&probe->timer);
+  g_timeout_add (50, block_main_loop_cb, NULL);
+  iterate_until (never, probe, 400);
+  g_test_message ("deliberate 150 ms block measured as a %.1f ms stall", stall_ms (probe));
+  g_assert_cmpfloat (stall_ms (probe), >=, 100.0);
+  g_assert_cmpfloat (stall_ms (probe), <, 1000.0);
+  probe_free (probe);
+}
+
+/* --- Benchmark only ------------------------------------------------------ */
+
+static gboolean
+painted_since_mark (Probe *probe)
+{
+  return is_idle (probe) && probe->painted_at > probe->mark;
+}
+
+static void
+bench_cancel (void)
+{
+  g_autoptr(HeraldFakeServer) server = start_server (hang_script, FALSE);
+  Probe *probe = probe_new ();
+  gint64 t_cancel, t_idle, t_frame, t_closed = -1;
+
+  configure (probe, herald_fake_server_get_port (server), 20);
+  gtk_widget_activate_action (GTK_WIDGET (probe->window), "win.send", NULL);
+  /* Wait until the server has the EHLO and hangs. */
+  iterate_until (never, probe, 500);
+  g_assert_true (_herald_window_is_running (probe->window));
+
+  t_cancel = probe->mark = g_get_monotonic_time ();
+  gtk_widget_activate_action (GTK_WIDGET (probe->window), "win.cancel", NULL);
+  t_idle = is_idle (probe) ? g_get_monotonic_time () : -1;
+  iterate_until (painted_since_mark, probe, 5000);
+  t_frame = probe->painted_at;
+  for (gint64 deadline = g_get_monotonic_time () + 5000000;
+       g_get_monotonic_time () < deadline;)
+    {
+      if (herald_fake_server_is_done (server))
+        {
+          t_closed = g_get_monotonic_time ();
+          break;
+        }
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (500);
+    }
+  g_print ("cancel_to_idle_ms=%.1f\n", t_idle < 0 ? -1.0 : (t_idle - t_cancel) / 1000.0);
+  g_print ("cancel_to_idle_frame_ms=%.1f\n", (t_frame - t_cancel) / 1000.0);
+  g_print ("cancel_to_disconnect_ms=%.1f\n",
+           t_closed < 0 ? -1.0 : (t_closed - t_cancel) / 1000.0);
+  probe_free (probe);
+}
+
+static void
+bench_unreachable (const char *name,
+                   gboolean    drop)
+{
+  g_autoptr(GSocket) listener = NULL;
+  g_autoptr(GSocket) filler = NULL;
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+  Probe *probe;
+  gint64 t0;
+  const guint timeout = 2;
+
+  /* A listening socket on loopback that never accepts: the connection is
+   * made by the kernel but no greeting ever comes. With drop, its backlog is
+   * full first, so the kernel drops the SYN and connect() itself hangs. */
+  listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                           G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_socket_bind (listener, any, TRUE, &error);
+  g_assert_no_error (error);
+  g_socket_set_listen_backlog (listener, 0);
+  g_socket_listen (listener, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (listener, &error);
+  g_assert_no_error (error);
+  if (drop)
+    {
+      filler = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                             G_SOCKET_PROTOCOL_TCP, &error);
+      g_assert_no_error (error);
+      g_socket_connect (filler, bound, NULL, &error);
+      g_assert_no_error (error);
+    }
+
+  probe = probe_new ();
+  configure (probe, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)), timeout);
+  /* 127.0.0.1 only: "localhost" would first try ::1 and be refused at once. */
+  gtk_editable_set_text (GTK_EDITABLE (_herald_window_get_widget (probe->window, "server")),
+                         "127.0.0.1");
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  meter_reset (&probe->timer);
+  t0 = g_get_monotonic_time ();
+  gtk_widget_activate_action (GTK_WIDGET (probe->window), "win.send", NULL);
+  iterate_until (is_idle, probe, 30000);
+  g_print ("%s_timeout_s=%u\n", name, timeout);
+  g_print ("%s_verdict_ms=%.1f\n", name, (g_get_monotonic_time () - t0) / 1000.0);
+  g_print ("%s_error_dialog=%s\n", name,
+           _herald_window_get_error_dialog (probe->window) ? "yes" : "no");
+  g_print ("%s_longest_stall_ms=%.1f\n", name, stall_ms (probe));
+  probe_free (probe);
+}
+
+static int
+run_bench (void)
+{
+  SendStats stats = { 0 };
+
+  ensure_certs ();
+  for (int i = 0; i < 3; i++)
+    {
+      run_slow_send (&stats);
+      g_print ("send_ok=%s\nsend_ms=%.1f\nlongest_stall_ms=%.1f\nlongest_stall_at_ms=%.1f\n"
+               "longest_stall_wall_ms=%.1f\nlongest_frame_gap_ms=%.1f\n", stats.ok ? "yes" : "no",
+               stats.send_ms, stats.stall_ms, stats.stall_at_ms, stats.raw_stall_ms,
+               stats.frame_gap_ms);
+    }
+  for (int i = 0; i < 3; i++)
+    bench_cancel ();
+  bench_unreachable ("no_greeting", FALSE);
+  bench_unreachable ("syn_dropped", TRUE);
+  return 0;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gboolean bench = argc > 1 && g_str_equal (argv[1], "--bench");
+
+  gtk_init ();
+  adw_init ();
+
+  if (bench)
+    return run_bench ();
+
+  g_test_init (&argc, &argv, NULL);
+  ensure_certs ();
+  g_test_add_func ("/herald/perf/window/meter-sees-blocking", test_meter_sees_blocking);
+  g_test_add_func ("/herald/perf/window/send-never-stalls", test_send_never_stalls);
+  return g_test_run ();
+}
