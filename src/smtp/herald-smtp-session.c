@@ -1469,8 +1469,8 @@ do_send (Session  *s,
     g_string_append (mail, " BODY=8BITMIME");
   if (s->caps->smtputf8 && utf8_addresses)
     g_string_append (mail, " SMTPUTF8");
-
-  flight_init (&flight);
+  else if (utf8_addresses)
+    info (s, "The addresses contain non-ASCII characters, but the server does not offer SMTPUTF8");
 
   if (pipelining)
     {
@@ -1478,6 +1478,7 @@ do_send (Session  *s,
        * and QUIT) in one flight; the replies come back in order. */
       g_autofree char *bdat = NULL;
 
+      flight_init (&flight);
       flight_add_line (s, &flight, mail->str, NULL);
       for (guint i = 0; i < rcpts->len; i++)
         flight_add_line (s, &flight, g_ptr_array_index (rcpts, i), NULL);
