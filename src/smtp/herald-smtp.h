@@ -216,7 +216,24 @@ typedef void (*HeraldProgressFunc) (const HeraldProgress *progress,
  * ------------------------------------------------------------------------- */
 
 /* Synchronous: blocks the calling thread. Always returns a result (never NULL);
- * result->ok tells the outcome. progress is called on the calling thread. */
+ * result->ok tells the outcome. progress is called on the calling thread.
+ *
+ * Which error for which failure (result->stage says where):
+ *   bad settings, unreadable CA file        HERALD_SMTP_ERROR_INVALID_CONFIG (stage resolve,
+ *                                           before any network access)
+ *   lookup failed / timed out               G_RESOLVER_ERROR_* / G_IO_ERROR_TIMED_OUT (resolve)
+ *   no address accepted the connection      the GIO error of the most telling attempt (connect)
+ *   connected, no greeting in time          HERALD_SMTP_ERROR_NO_GREETING (greeting)
+ *   no reply in time later on               G_IO_ERROR_TIMED_OUT
+ *   server closed the connection            HERALD_SMTP_ERROR_CLOSED
+ *   4xx/5xx to a command                    HERALD_SMTP_ERROR_REJECTED, result->reply is that reply
+ *   certificate refused                     HERALD_SMTP_ERROR_TLS_CERTIFICATE (tls), result->tls
+ *                                           has the certificate and the failed flags
+ *   implicit TLS against a plain-text port  G_TLS_ERROR_NOT_TLS (tls)
+ *   other handshake failures                the G_TLS_ERROR unchanged (tls)
+ *   cancelled                               G_IO_ERROR_CANCELLED (the stage it was in)
+ * With PIPELINING, any rejected RCPT fails the test in stage rcpt, with that
+ * reply. IP address literals skip the lookup. */
 HeraldSmtpResult *herald_smtp_run (const HeraldSmtpConfig *config,
                                    GCancellable           *cancellable,
                                    HeraldProgressFunc      progress,
