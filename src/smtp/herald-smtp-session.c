@@ -567,6 +567,9 @@ do_resolve_and_connect (Session  *s,
 
   if (!ok)
     {
+      if (first_error == NULL)
+        g_set_error (&first_error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND,
+                     _("No address found for “%s”."), s->config->host);
       g_propagate_error (error, g_steal_pointer (&first_error));
       return FALSE;
     }
