@@ -180,12 +180,29 @@ _herald_smtp_parse_enhanced (const char *text)
   return g_strndup (text, p - text);
 }
 
-static char *
-make_printable (const char *line,
-                gsize       length)
+char *
+_herald_smtp_make_printable (const char *line,
+                             gsize       length)
 {
-  /* Reply text ends up in JSON, the UI and reports: make it valid UTF-8. */
-  return g_utf8_make_valid (line, length);
+  g_autofree char *valid = g_utf8_make_valid (line, length);
+  GString *out = g_string_sized_new (length);
+
+  /* Reply text ends up in JSON, the UI, reports and terminals: valid UTF-8
+   * without control characters, so that a hostile server cannot send
+   * terminal escape sequences through us. */
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == '\t')
+        g_string_append_c (out, ' ');
+      else if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+        g_string_append_c (out, '?');
+      else
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+    }
+
+  return g_string_free (out, FALSE);
 }
 
 HeraldSmtpReply *
@@ -233,7 +250,7 @@ _herald_smtp_read_reply (HeraldLineReader     *reader,
           return NULL;
         }
 
-      printable = make_printable (line, length);
+      printable = _herald_smtp_make_printable (line, length);
       if (line_func != NULL)
         line_func (printable, line_data);
 

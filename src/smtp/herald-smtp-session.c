@@ -1064,8 +1064,7 @@ log_oauth_challenge (Session               *s,
   if (decoded == NULL || length == 0)
     return;
 
-  text = g_utf8_make_valid ((const char *) decoded, length);
-  g_strdelimit (text, "\r\n", ' ');
+  text = _herald_smtp_make_printable ((const char *) decoded, length);
   info (s, "The server's OAuth error: %s", text);
 }
 

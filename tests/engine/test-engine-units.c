@@ -327,6 +327,23 @@ test_reply_invalid_utf8 (void)
 }
 
 static void
+test_reply_control_characters (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HeraldSmtpReply) reply = parse_reply ("550 \x1b[2J\x1b]0;owned\x07 user\tunknown \xc2\x9b\r\n",
+                                                 &error);
+
+  /* No terminal escape sequence survives into the text we show. */
+  g_assert_no_error (error);
+  g_assert_cmpint (reply->code, ==, 550);
+  g_assert_null (strchr (reply->text, '\x1b'));
+  g_assert_null (strchr (reply->raw, '\x1b'));
+  g_assert_null (strchr (reply->text, '\x07'));
+  g_assert_null (strstr (reply->text, "\xc2\x9b"));
+  g_assert_cmpstr (reply->text, ==, "?[2J?]0;owned? user unknown ?");
+}
+
+static void
 test_reply_closed (void)
 {
   g_autoptr(GError) error = NULL;
@@ -1339,6 +1356,7 @@ main (int   argc,
   g_test_add_func ("/herald/engine/reply/garbage", test_reply_garbage);
   g_test_add_func ("/herald/engine/reply/inconsistent-codes", test_reply_inconsistent_codes);
   g_test_add_func ("/herald/engine/reply/invalid-utf8", test_reply_invalid_utf8);
+  g_test_add_func ("/herald/engine/reply/control-characters", test_reply_control_characters);
   g_test_add_func ("/herald/engine/reply/closed", test_reply_closed);
   g_test_add_func ("/herald/engine/reply/line-cap", test_reply_line_cap);
   g_test_add_func ("/herald/engine/reply/no-newline-flood", test_reply_no_newline_flood);
