@@ -1,0 +1,128 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright 2026 The Herald authors
+#
+# bench/window-bench.sh BUILD_DIR OUT.md
+#
+# The window half of the benchmark, on a private Xvfb display (bench/xsession.sh):
+#   - tests/perf/test-window-stall --bench: longest main-loop stall during a
+#     slow send, Cancel -> idle, unreachable server -> verdict;
+#   - bench/first-frame: launch -> first frame and peak RSS of Herald's window
+#     and of bench/bare-window (the floor), alternating, WINDOW_RUNS times.
+# Writes a markdown section to OUT.md. Called by bench/run-bench.sh.
+set -euo pipefail
+build=$(cd "$1" && pwd)
+out=$2
+top=$(cd "$(dirname "$0")/.." && pwd)
+runs=${WINDOW_RUNS:-10}
+
+ninja -C "$build" src/ui/herald bench/bare-window bench/first-frame tests/perf/test-window-stall >&2
+
+export GSETTINGS_SCHEMA_DIR=$build/data GSETTINGS_BACKEND=memory HERALD_SOURCE_DIR=$top
+raw=$(mktemp /tmp/herald-window-bench.XXXXXX)
+trap 'rm -f "$raw"' EXIT
+
+# shellcheck disable=SC2016
+"$top/bench/xsession.sh" bash -c '
+  set -u
+  build=$1 runs=$2
+  "$build/tests/perf/test-window-stall" --bench 2>/dev/null | sed "s/^/probe /"
+  for i in $(seq "$runs"); do
+    # Alternate which one goes first, so neither always gets the warm cache.
+    if [ $((i % 2)) -eq 0 ]; then order="herald bare"; else order="bare herald"; fi
+    for w in $order; do
+      if [ "$w" = herald ]; then prog=$build/src/ui/herald; else prog=$build/bench/bare-window; fi
+      line=$("$build/bench/first-frame" --settle 500 -- "$prog" 2>/dev/null) || line=failed
+      echo "frame $w $line"
+    done
+  done
+' window-bench "$build" "$runs" >"$raw" 2>/dev/null
+
+/usr/bin/python3 - "$raw" "$out" <<'PY'
+import statistics, sys
+raw, out = sys.argv[1], sys.argv[2]
+probe = {}
+frames = {"herald": [], "bare": []}
+failed = {"herald": 0, "bare": 0}
+for line in open(raw, encoding="utf-8"):
+    parts = line.split()
+    if not parts:
+        continue
+    if parts[0] == "probe" and len(parts) == 2 and "=" in parts[1]:
+        k, v = parts[1].split("=", 1)
+        probe.setdefault(k, []).append(v)
+    elif parts[0] == "frame" and len(parts) >= 3:
+        if parts[2] == "failed":
+            failed[parts[1]] += 1
+            continue
+        frames[parts[1]].append(dict(kv.split("=", 1) for kv in parts[2:]))
+
+def nums(key):
+    return [float(v) for v in probe.get(key, []) if v not in ("-1", "-1.0")]
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+def f(x, nd=0):
+    return "–" if x is None else "%.*f" % (nd, x)
+
+def verdict(ok):
+    return "**met**" if ok else "**not met**"
+
+o = []
+o.append("#### Window (Xvfb, software rendering, GTK_A11Y=none)\n")
+stall = nums("longest_stall_ms")
+stall_wall = nums("longest_stall_wall_ms")
+frame_gap = nums("longest_frame_gap_ms")
+sends = probe.get("send_ok", [])
+o.append("| measure | result | goal | |")
+o.append("|---|---:|---:|---|")
+if stall:
+    o.append("| longest main-loop stall during a slow STARTTLS send (%d sends, worst; "
+             "run-queue waits subtracted) | %s ms (wall clock %s ms) | < 16 ms | %s |"
+             % (len(stall), f(max(stall), 1), f(max(stall_wall), 1), verdict(max(stall) < 16)))
+    o.append("| longest gap between two frames during the send | %s ms | | |" % f(max(frame_gap), 1))
+    o.append("| sends that succeeded | %d of %d | all | %s |"
+             % (sends.count("yes"), len(sends), verdict(sends and all(s == "yes" for s in sends))))
+c_idle = nums("cancel_to_idle_ms")
+c_frame = nums("cancel_to_idle_frame_ms")
+c_disc = nums("cancel_to_disconnect_ms")
+if c_frame:
+    o.append("| Cancel → idle frame painted (%d runs, worst) | %s ms (state %s ms) | < 100 ms | %s |"
+             % (len(c_frame), f(max(c_frame), 1), f(max(c_idle) if c_idle else None, 1),
+                verdict(max(c_frame) < 100)))
+    o.append("| Cancel → the engine closed the connection (worst) | %s ms | | |"
+             % f(max(c_disc) if c_disc else None, 1))
+for name, title in (("no_greeting", "server accepts, never greets"),
+                    ("syn_dropped", "SYN dropped (full backlog), connect hangs")):
+    v = nums(name + "_verdict_ms")
+    t = nums(name + "_timeout_s")
+    if v and t:
+        limit = t[0] * 1000 + 1000
+        o.append("| unreachable: %s → verdict, timeout %d s | %s ms (error dialog: %s) | ≤ %d ms | %s |"
+                 % (title, t[0], f(v[0]), probe.get(name + "_error_dialog", ["?"])[0],
+                    limit, verdict(v[0] <= limit)))
+o.append("")
+if frames["herald"] and frames["bare"]:
+    hf = med([float(x["first_frame_ms"]) for x in frames["herald"]])
+    bf = med([float(x["first_frame_ms"]) for x in frames["bare"]])
+    hr = med([float(x["peak_rss_kib"]) for x in frames["herald"]])
+    br = med([float(x["peak_rss_kib"]) for x in frames["bare"]])
+    o.append("Start-up, launch → first frame (X DAMAGE on the window, not a flat colour) and peak "
+             "RSS 0.5 s later, median of %d alternating launches:\n" % len(frames["herald"]))
+    o.append("| program | first frame ms | min–max ms | peak RSS KiB | failed launches |")
+    o.append("|---|---:|---:|---:|---:|")
+    for key, name in (("herald", "Herald's window"), ("bare", "bare libadwaita window (floor)")):
+        ff = [float(x["first_frame_ms"]) for x in frames[key]]
+        o.append("| %s | %s | %s–%s | %s | %d |" % (
+            name, f(med(ff)), f(min(ff)), f(max(ff)),
+            f(med([float(x["peak_rss_kib"]) for x in frames[key]])), failed[key]))
+    o.append("")
+    o.append("- Herald / floor: first frame %s×, peak RSS %s× (goal ≤ 1.3× for both) → first "
+             "frame %s, RSS %s." % (f(hf / bf, 2), f(hr / br, 2), verdict(hf / bf <= 1.3),
+                                    verdict(hr / br <= 1.3)))
+else:
+    o.append("Start-up: not measured (the window or the probe did not start: %s)." % failed)
+open(out, "w", encoding="utf-8").write("\n".join(o) + "\n")
+PY
+cat "$out"
