@@ -123,36 +123,42 @@ append_details (GString                *out,
                 const HeraldDiagnosis  *diagnosis)
 {
   g_string_append_printf (out, _("Failed stage: %s\n"), herald_stage_to_string (result->stage));
-  if (result->remote_address != NULL)
-    g_string_append_printf (out, _("Server address: %s\n"), result->remote_address);
-  if (result->greeting != NULL)
-    g_string_append_printf (out, _("Greeting: %s\n"), result->greeting);
-  if (result->error != NULL)
-    g_string_append_printf (out, _("Error: %s\n"), result->error->message);
   if (result->reply != NULL && result->reply->raw != NULL)
     g_string_append_printf (out, _("Server reply:\n%s\n"), result->reply->raw);
-  if (result->tls != NULL)
-    {
-      const HeraldTlsInfo *tls = result->tls;
 
-      if (tls->version != NULL)
-        g_string_append_printf (out, _("TLS version: %s\n"), tls->version);
-      if (tls->subject != NULL)
-        g_string_append_printf (out, _("Certificate subject: %s\n"), tls->subject);
-      if (tls->issuer != NULL)
-        g_string_append_printf (out, _("Certificate issuer: %s\n"), tls->issuer);
-      if (tls->not_before != NULL && tls->not_after != NULL)
-        g_string_append_printf (out, _("Certificate valid: %s to %s\n"),
-                                tls->not_before, tls->not_after);
-      if (tls->errors != NULL && tls->errors[0] != NULL)
-        {
-          g_autofree char *joined = g_strjoinv (", ", tls->errors);
-
-          g_string_append_printf (out, _("Certificate problems: %s\n"), joined);
-        }
-    }
+  /* The diagnosis' own details already name the server, the error and the
+   * certificate; only without them do we list those here. */
   if (diagnosis->details != NULL && *diagnosis->details != '\0')
     g_string_append_printf (out, "\n%s\n", diagnosis->details);
+  else
+    {
+      if (result->remote_address != NULL)
+        g_string_append_printf (out, _("Server address: %s\n"), result->remote_address);
+      if (result->greeting != NULL)
+        g_string_append_printf (out, _("Greeting: %s\n"), result->greeting);
+      if (result->error != NULL)
+        g_string_append_printf (out, _("Error: %s\n"), result->error->message);
+      if (result->tls != NULL)
+        {
+          const HeraldTlsInfo *tls = result->tls;
+
+          if (tls->version != NULL)
+            g_string_append_printf (out, _("TLS version: %s\n"), tls->version);
+          if (tls->subject != NULL)
+            g_string_append_printf (out, _("Certificate subject: %s\n"), tls->subject);
+          if (tls->issuer != NULL)
+            g_string_append_printf (out, _("Certificate issuer: %s\n"), tls->issuer);
+          if (tls->not_before != NULL && tls->not_after != NULL)
+            g_string_append_printf (out, _("Certificate valid: %s to %s\n"),
+                                    tls->not_before, tls->not_after);
+          if (tls->errors != NULL && tls->errors[0] != NULL)
+            {
+              g_autofree char *joined = g_strjoinv (", ", tls->errors);
+
+              g_string_append_printf (out, _("Certificate problems: %s\n"), joined);
+            }
+        }
+    }
 
   if (result->transcript != NULL && result->transcript->len > 0)
     {

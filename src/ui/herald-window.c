@@ -424,6 +424,10 @@ update_validation (HeraldWindow *self)
       g_autoptr(HeraldSmtpConfig) config = snapshot_config (self);
       g_autoptr(GError) error = NULL;
 
+      /* The access token is fetched when the test starts; stand in for it. */
+      if (config->auth == HERALD_AUTH_XOAUTH2 || config->auth == HERALD_AUTH_OAUTHBEARER)
+        config->oauth_token = g_strdup ("token-fetched-at-send-time");
+
       if (!herald_smtp_config_validate (config, &error))
         add_reason (reasons, g_strdup (error->message));
     }
@@ -995,6 +999,21 @@ show_failure (HeraldWindow           *self,
   if (diagnosis == NULL)
     diagnosis = herald_diagnose_text (result->error ? result->error->message : "",
                                       result->stage, config->host);
+
+  /* Errors from the identity provider (OAuth) carry their AADSTS code and
+   * description in the message; the text rules may know them. */
+  if (herald_diagnosis_is_fallback (diagnosis) && result->error != NULL &&
+      result->error->domain == HERALD_OAUTH_ERROR)
+    {
+      g_autoptr(HeraldDiagnosis) by_text = herald_diagnose_text (result->error->message,
+                                                                 result->stage, config->host);
+
+      if (!herald_diagnosis_is_fallback (by_text))
+        {
+          g_clear_pointer (&diagnosis, herald_diagnosis_free);
+          diagnosis = g_steal_pointer (&by_text);
+        }
+    }
 
   if (self->error_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->error_dialog));

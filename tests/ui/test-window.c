@@ -11,6 +11,7 @@
 #include "herald-fake-server.h"
 #include "herald-providers.h"
 #include "herald-secrets.h"
+#include "herald-secrets-oauth.h"
 #include "herald-window.h"
 #include "herald-window-private.h"
 
@@ -708,6 +709,114 @@ test_keyring (void)
   g_assert_finalize_object (window);
 }
 
+#define CLIENT_ID     "ui-test-client-id"
+#define ACCESS_TOKEN  "ui-access-T0ken.xyz"
+
+static void
+test_send_xoauth2 (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+  g_autoptr(HeraldOAuthTokens) tokens = herald_oauth_tokens_new ();
+  g_autoptr(GError) error = NULL;
+  static const char raw[] = "user=" USERNAME "\001auth=Bearer " ACCESS_TOKEN "\001\001";
+  g_autofree char *payload = g_base64_encode ((const guchar *) raw, sizeof raw - 1);
+  g_autofree char *escaped = g_regex_escape_string (payload, -1);
+  g_autofree char *script = NULL;
+  g_autoptr(HeraldFakeServer) server = NULL;
+  HeraldWindow *window;
+  const char *title;
+
+  /* A signed-in account whose access token is still fresh: no network is
+   * needed to get it. */
+  g_settings_set_string (settings, "oauth-provider", "microsoft");
+  g_settings_set_string (settings, "oauth-client-id", CLIENT_ID);
+  tokens->refresh_token = g_strdup ("ui-refresh-token");
+  tokens->access_token = g_strdup (ACCESS_TOKEN);
+  tokens->expires_at = g_get_real_time () / G_USEC_PER_SEC + 3600;
+  herald_oauth_tokens_store_sync ("microsoft", USERNAME, CLIENT_ID, tokens, NULL, &error);
+  g_assert_no_error (error);
+
+  script = g_strdup_printf ("S 220 fake.example ESMTP\n"
+                            "C EHLO .*\n"
+                            "S 250-fake.example\n"
+                            "S 250 STARTTLS\n"
+                            "C STARTTLS\n"
+                            "S 220 2.0.0 Ready to start TLS\n"
+                            "STARTTLS\n"
+                            "C EHLO .*\n"
+                            "S 250-fake.example\n"
+                            "S 250 AUTH LOGIN XOAUTH2\n"
+                            "C AUTH XOAUTH2\n"
+                            "S 334 \n"
+                            "C %s\n"
+                            "S 235 2.7.0 Authentication successful\n"
+                            "LOOP-UNTIL-QUIT\n",
+                            escaped);
+  server = start_server (script);
+
+  window = new_window ();
+  fill_form (window, herald_fake_server_get_port (server), "STARTTLS", "OAuth 2.0");
+  g_assert_true (gtk_widget_get_visible (field (window, "oauth-slot")));
+  g_assert_false (gtk_widget_get_visible (field (window, "password")));
+  g_assert_null (_herald_window_get_validation_message (window));
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
+  g_assert_true (wait_for (not_running, window, 15000));
+  if (!herald_fake_server_wait (server, 5000))
+    {
+      g_autofree char *failure = herald_fake_server_get_failure (server);
+      HeraldErrorDialog *dialog = _herald_window_get_error_dialog (window);
+      g_autofree char *details = dialog ? herald_error_dialog_dup_details_text (dialog) : NULL;
+
+      g_error ("fake server: %s\n%s", failure, details ? details : "");
+    }
+  if (_herald_window_get_error_dialog (window) != NULL)
+    g_error ("XOAUTH2 send failed: %s",
+             herald_error_dialog_get_diagnosis (_herald_window_get_error_dialog (window))->title);
+  g_assert_true (herald_banner_get_revealed (_herald_window_get_banner (window)));
+  title = herald_banner_get_title (_herald_window_get_banner (window));
+  g_assert_true (g_str_has_prefix (title, "Test email sent to " TO));
+  g_assert_null (strstr (title, ACCESS_TOKEN));
+  g_assert_cmpint (herald_step_list_get_state (_herald_window_get_step_list (window), HERALD_STEP_LOGIN),
+                   ==, HERALD_STEP_STATE_DONE);
+
+  herald_oauth_tokens_clear_sync ("microsoft", USERNAME, CLIENT_ID, NULL, NULL);
+  destroy_window (window);
+}
+
+static void
+test_send_xoauth2_not_signed_in (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+  g_autoptr(HeraldFakeServer) server = start_server ("S 220 fake.example ESMTP\nC *\n");
+  HeraldWindow *window;
+  HeraldErrorDialog *dialog;
+
+  g_settings_set_string (settings, "oauth-client-id", CLIENT_ID);
+  herald_oauth_tokens_clear_sync ("microsoft", USERNAME, CLIENT_ID, NULL, NULL);
+
+  window = new_window ();
+  fill_form (window, herald_fake_server_get_port (server), "STARTTLS", "OAuth 2.0");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
+  g_assert_true (wait_for (not_running, window, 15000));
+
+  /* No token: the test stops before connecting, and says why. */
+  dialog = _herald_window_get_error_dialog (window);
+  g_assert_nonnull (dialog);
+  g_test_message ("diagnosis %s: %s", herald_error_dialog_get_diagnosis (dialog)->id,
+                  herald_error_dialog_get_diagnosis (dialog)->title);
+  g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   herald_error_dialog_get_diagnosis (dialog)->title);
+  g_assert_cmpint (herald_step_list_get_state (_herald_window_get_step_list (window), HERALD_STEP_LOGIN),
+                   ==, HERALD_STEP_STATE_FAILED);
+  g_assert_cmpuint (herald_fake_server_get_n_accepted (server), ==, 0);
+  g_assert_false (herald_banner_get_revealed (_herald_window_get_banner (window)));
+
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  herald_fake_server_stop (server);
+  destroy_window (window);
+}
+
 static GtkWidget *
 find_button (GtkWidget  *root,
              const char *label)
@@ -796,6 +905,8 @@ main (int   argc,
   add_test ("/herald/ui/send/success", test_send_success);
   add_test ("/herald/ui/send/failure-smtp-auth-disabled", test_send_failure);
   add_test ("/herald/ui/send/cancel", test_cancel);
+  add_test ("/herald/ui/send/xoauth2", test_send_xoauth2);
+  add_test ("/herald/ui/send/xoauth2-not-signed-in", test_send_xoauth2_not_signed_in);
   add_test ("/herald/ui/validation", test_validation);
   add_test ("/herald/ui/provider-preset", test_provider_preset);
   add_test ("/herald/ui/port-follows-security", test_port_follows_security);
