@@ -637,3 +637,57 @@ fake_idp_get_token_param (FakeIdp    *self,
 
   return self->last_token ? g_strdup (g_hash_table_lookup (self->last_token, name)) : NULL;
 }
+
+static void
+scan_dir (const char *path,
+          guint       depth,
+          guint      *n_files)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir == NULL || depth > 12)
+    return;
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_str_has_suffix (child, "/.local/share/keyrings"))
+        continue;
+      if (g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        continue;
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        scan_dir (child, depth + 1, n_files);
+      else if (g_file_test (child, G_FILE_TEST_IS_REGULAR))
+        {
+          g_autofree char *contents = NULL;
+          gsize len = 0;
+
+          if (g_file_get_contents (child, &contents, &len, NULL))
+            {
+              (*n_files)++;
+              if (g_strstr_len (contents, len, FAKE_IDP_TOKEN_PREFIX) != NULL)
+                g_error ("a token was written to %s", child);
+            }
+        }
+    }
+}
+
+void
+fake_idp_assert_no_token_under_home (void)
+{
+  const char *home = g_get_home_dir ();
+  const char *workdir = g_getenv ("HERALD_TEST_WORKDIR");
+  guint n_files = 0;
+
+  if (workdir == NULL || !g_str_has_prefix (home, workdir))
+    {
+      g_test_message ("HOME is not the test session's throw-away one: run under build-aux/test-session.sh");
+      g_test_fail ();
+      return;
+    }
+
+  scan_dir (home, 0, &n_files);
+  g_test_message ("%u files scanned under %s", n_files, home);
+}

@@ -67,6 +67,10 @@ char       *fake_idp_get_authorize_param (FakeIdp    *self,
 char       *fake_idp_get_token_param     (FakeIdp    *self,
                                           const char *name);
 
+/* Fails the test when any file under HOME (the test session's throw-away
+ * one), the keyring's own files excepted, contains a token of ours. */
+void        fake_idp_assert_no_token_under_home (void);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FakeIdp, fake_idp_free)
 
 G_END_DECLS

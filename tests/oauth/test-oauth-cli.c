@@ -343,6 +343,7 @@ main (int    argc,
   g_test_add_func ("/herald/oauth/cli/device-declined", test_device_declined);
   g_test_add_func ("/herald/oauth/cli/device-expired", test_device_expired);
   g_test_add_func ("/herald/oauth/cli/browser-login-then-send", test_browser_login_then_send);
+  g_test_add_func ("/herald/oauth/cli/no-token-in-files", fake_idp_assert_no_token_under_home);
 
   ret = g_test_run ();
 

@@ -260,6 +260,7 @@ main (int    argc,
   adw_init ();
 
   g_test_add_func ("/herald/oauth/group/sign-in-out", test_group);
+  g_test_add_func ("/herald/oauth/group/no-token-in-files", fake_idp_assert_no_token_under_home);
 
   return g_test_run ();
 }

@@ -370,6 +370,7 @@ main (int    argc,
   g_test_add_func ("/herald/oauth/smtp/expired-token-refreshes", test_expired_token_refreshes);
   g_test_add_func ("/herald/oauth/smtp/google-json-challenge", test_google_json_challenge);
   g_test_add_func ("/herald/oauth/smtp/not-signed-in", test_not_signed_in);
+  g_test_add_func ("/herald/oauth/smtp/no-token-in-files", fake_idp_assert_no_token_under_home);
 
   ret = g_test_run ();
   g_free (cert_dir);
