@@ -171,6 +171,15 @@ read_reply (Session   *s,
   reply = _herald_smtp_read_reply (s->reader, server_line_cb, s, s->cancellable, &local_error);
   if (reply == NULL)
     {
+      /* Same domain and code, clearer words than "Socket I/O timed out". */
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+        {
+          guint timeout = s->socket ? g_socket_get_timeout (s->socket) : s->reply_timeout;
+
+          g_clear_error (&local_error);
+          g_set_error (&local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                       _("The server did not reply within %u seconds."), timeout);
+        }
       if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         info (s, "%s", local_error->message);
       s->connection_broken = TRUE;
@@ -549,6 +558,13 @@ do_resolve_and_connect (Session  *s,
           break;
         }
 
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+        {
+          g_clear_error (&local_error);
+          g_set_error (&local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                       _("No answer from %s within %u seconds (connection timed out)."),
+                       shown, s->connect_timeout);
+        }
       info (s, "Could not connect to %s: %s", shown, local_error->message);
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
@@ -840,6 +856,13 @@ do_tls_handshake (Session  *s,
           return FALSE;
         }
 
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+        {
+          g_clear_error (&local_error);
+          g_set_error (&local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                       _("The TLS handshake with %s did not complete within %u seconds."),
+                       s->config->host, s->reply_timeout);
+        }
       info (s, "TLS handshake failed: %s", local_error->message);
 
       if (s->config->security == HERALD_SECURITY_TLS &&
