@@ -21,6 +21,7 @@
 #define TO       "bob@example.test"
 #define CC       "carol@example.test"
 #define HELO     "client.test"
+#define TOKEN    "ya29.a0-Fake-Access-Token_1234567890abcdefghij"
 /* A body that only survives SMTP with correct dot-stuffing (DATA) and
  * CRLF normalisation. */
 #define EXTRA_TEXT "First extra line\n.starts with a dot\n..two dots\n.\nlast line\r\nbare CR\rend"
@@ -257,17 +258,22 @@ base64_forms (const char *secret)
 static void
 assert_text_has_no_secrets (const char *text)
 {
-  g_autoptr(GPtrArray) forms = base64_forms (PASSWORD);
+  static const char *secrets[] = { PASSWORD, TOKEN };
   g_autofree char *plain = plain_payload ();
 
   if (text == NULL)
     return;
 
   /* Never print text here: it may hold the very secret we look for. */
-  g_assert_null (strstr (text, PASSWORD));
   g_assert_null (strstr (text, plain));
-  for (guint i = 0; i < forms->len; i++)
-    g_assert_null (strstr (text, g_ptr_array_index (forms, i)));
+  for (guint k = 0; k < G_N_ELEMENTS (secrets); k++)
+    {
+      g_autoptr(GPtrArray) forms = base64_forms (secrets[k]);
+
+      g_assert_null (strstr (text, secrets[k]));
+      for (guint i = 0; i < forms->len; i++)
+        g_assert_null (strstr (text, g_ptr_array_index (forms, i)));
+    }
 }
 
 static void
@@ -649,6 +655,88 @@ test_auth_login (void)
   assert_no_secrets (result);
   g_assert_cmpstr (result->auth_used, ==, "LOGIN");
   g_assert_true (herald_fake_server_received_matches (server, "MAIL FROM:<" FROM ">.*"));
+}
+
+static char *
+xoauth2_payload (void)
+{
+  static const char raw[] = "user=" USERNAME "\001auth=Bearer " TOKEN "\001\001";
+
+  return b64 (raw, sizeof raw - 1);
+}
+
+/* A token and no password: auto picks XOAUTH2, sends the token after 334. */
+static void
+test_xoauth2 (void)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  g_autofree char *payload = xoauth2_payload ();
+  guint16 port;
+
+  starttls_prelude (s, "AUTH LOGIN XOAUTH2|PIPELINING|CHUNKING");
+  line (s, "C AUTH XOAUTH2");
+  line (s, "S 334 ");
+  expect_exact (s, payload);
+  reply (s, 235, "2.7.0 Authentication successful");
+  line (s, "LOOP-UNTIL-QUIT");
+
+  server = start_server (s, "localhost", FALSE, &port);
+  config = make_config (port, HERALD_SECURITY_STARTTLS, HERALD_AUTH_AUTO);
+  g_clear_pointer (&config->password, g_free);
+  config->oauth_token = g_strdup (TOKEN);
+  result = herald_smtp_run (config, NULL, NULL, NULL);
+  assert_ok (result);
+  assert_server_passed (server);
+  assert_no_secrets (result);
+  g_assert_cmpstr (result->auth_used, ==, "XOAUTH2");
+}
+
+/* Google refuses a token with a 334 base64 JSON challenge: answer with an
+ * empty line, then report the final 535-5.7.8; never go on to MAIL. */
+static void
+test_xoauth2_error_challenge (void)
+{
+  static const char json[] =
+    "{\"status\":\"400\",\"schemes\":\"Bearer\",\"scope\":\"https://mail.google.com/\"}";
+  g_autoptr(GString) s = g_string_new (NULL);
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  g_autofree char *payload = xoauth2_payload ();
+  g_autofree char *challenge = b64 (json, sizeof json - 1);
+  guint16 port;
+
+  greeting (s);
+  line (s, "C EHLO " HELO);
+  reply (s, 250, "smtp.gmail.com at your service|AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN "
+                 "OAUTHBEARER XOAUTH|ENHANCEDSTATUSCODES|PIPELINING|CHUNKING|SMTPUTF8");
+  line (s, "C AUTH XOAUTH2");
+  line (s, "S 334 ");
+  expect_exact (s, payload);
+  line (s, "S 334 %s", challenge);
+  line (s, "C ^$");
+  reply (s, 535, "5.7.8 Username and Password not accepted. For more information, go to|"
+                 "5.7.8  https://support.google.com/mail/?p=BadCredentials - gsmtp");
+  line (s, "C QUIT");
+  reply (s, 221, "2.0.0 closing connection");
+
+  server = start_server (s, "localhost", TRUE, &port);
+  config = make_config (port, HERALD_SECURITY_TLS, HERALD_AUTH_XOAUTH2);
+  g_clear_pointer (&config->password, g_free);
+  config->oauth_token = g_strdup (TOKEN);
+  result = herald_smtp_run (config, NULL, NULL, NULL);
+
+  g_assert_false (result->ok);
+  g_assert_cmpint (result->stage, ==, HERALD_STAGE_AUTH);
+  g_assert_nonnull (result->reply);
+  g_assert_cmpint (result->reply->code, ==, 535);
+  g_assert_cmpstr (result->reply->enhanced, ==, "5.7.8");
+  assert_no_secrets (result);
+  assert_server_passed (server);
+  g_assert_false (herald_fake_server_received_matches (server, "MAIL.*"));
 }
 
 /* EHLO answered with 502: HELO instead (no encryption, no AUTH chosen). */
@@ -1496,6 +1584,8 @@ main (int   argc,
   g_test_add_func ("/smtp-fake/no-pipelining", test_no_pipelining);
   g_test_add_func ("/smtp-fake/multiline-replies", test_multiline_replies);
   g_test_add_func ("/smtp-fake/auth-login", test_auth_login);
+  g_test_add_func ("/smtp-fake/xoauth2", test_xoauth2);
+  g_test_add_func ("/smtp-fake/xoauth2-error-challenge", test_xoauth2_error_challenge);
   g_test_add_func ("/smtp-fake/helo-fallback", test_helo_fallback);
   g_test_add_func ("/smtp-fake/async-progress", test_async_progress);
   g_test_add_func ("/smtp-fake/starttls-not-offered", test_starttls_not_offered);
