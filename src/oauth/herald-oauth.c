@@ -1026,7 +1026,8 @@ default_browser (const char  *uri,
   if (!g_app_info_launch_default_for_uri (uri, NULL, &local))
     {
       g_set_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_NO_BROWSER,
-                   _("Could not open a web browser (%s). Sign in with a code instead."), local->message);
+                   _("Could not open a web browser (%s). Install or set a default browser; "
+                     "with Microsoft you can also sign in with a code instead."), local->message);
       g_error_free (local);
       return FALSE;
     }
