@@ -42,6 +42,17 @@ wipe_string (char **str)
     }
 }
 
+/* Keeps whether a secret was set (the report says so) but not its value. */
+static void
+replace_secret (char **str)
+{
+  gboolean was_set = *str != NULL && **str != '\0';
+
+  wipe_string (str);
+  if (was_set)
+    *str = g_strdup ("(set)");
+}
+
 static void
 copy_command_clicked_cb (GtkButton         *button,
                          HeraldErrorDialog *self)
@@ -266,11 +277,11 @@ herald_error_dialog_new (GtkWindow              *parent,
                        "body", diagnosis->explanation ? diagnosis->explanation : "",
                        NULL);
 
-  /* The dialog outlives nothing secret: the copy it keeps for the report has
-   * neither the password nor the token. */
+  /* The dialog keeps nothing secret: the copy it keeps for the report has
+   * neither the password nor the token, only whether they were set. */
   self->config = herald_smtp_config_copy (config);
-  wipe_string (&self->config->password);
-  wipe_string (&self->config->oauth_token);
+  replace_secret (&self->config->password);
+  replace_secret (&self->config->oauth_token);
   self->result = herald_smtp_result_copy (result);
   self->diagnosis = herald_diagnosis_copy (diagnosis);
   if (notices != NULL)

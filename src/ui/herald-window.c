@@ -618,7 +618,7 @@ update_notices (HeraldWindow *self)
 
       if (notice_suggests_oauth (notice) && config->auth != HERALD_AUTH_XOAUTH2)
         {
-          GtkWidget *button = gtk_button_new_with_mnemonic (_("Switch to _OAuth 2.0"));
+          GtkWidget *button = gtk_button_new_with_label (_("Switch to OAuth 2.0"));
 
           gtk_widget_set_halign (button, GTK_ALIGN_START);
           g_signal_connect_object (button, "clicked", G_CALLBACK (switch_to_oauth_clicked_cb),

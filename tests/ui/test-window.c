@@ -114,6 +114,60 @@ only_one_ref (gpointer data)
   return G_OBJECT (data)->ref_count == 1;
 }
 
+typedef struct {
+  char     *text;
+  gboolean  done;
+} ClipboardRead;
+
+static void
+clipboard_read_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  ClipboardRead *read = user_data;
+  g_autoptr(GError) error = NULL;
+
+  read->text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (object), result, &error);
+  g_assert_no_error (error);
+  read->done = TRUE;
+}
+
+static gboolean
+clipboard_read_done (gpointer data)
+{
+  return ((ClipboardRead *) data)->done;
+}
+
+static char *
+read_clipboard (GtkWidget *widget)
+{
+  ClipboardRead read = { NULL, FALSE };
+
+  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (widget), NULL,
+                                 clipboard_read_cb, &read);
+  g_assert_true (wait_for (clipboard_read_done, &read, 5000));
+  return read.text;
+}
+
+static GtkWidget *
+find_button_by_tooltip (GtkWidget  *root,
+                        const char *tooltip)
+{
+  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_widget_get_tooltip_text (root), tooltip) == 0)
+    return root;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (root);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_button_by_tooltip (child, tooltip);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
 static HeraldWindow *
 new_window (void)
 {
@@ -385,6 +439,35 @@ test_send_failure (void)
 
   g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_LOGIN), ==, HERALD_STEP_STATE_FAILED);
   g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_SEND), ==, HERALD_STEP_STATE_PENDING);
+
+  /* Each command has its own copy button. */
+  for (guint i = 0; i < diagnosis->steps->len; i++)
+    {
+      const HeraldDiagnosisStep *step = g_ptr_array_index (diagnosis->steps, i);
+      g_autofree char *copied = NULL;
+      GtkWidget *copy;
+
+      if (step->command == NULL)
+        continue;
+      copy = find_button_by_tooltip (GTK_WIDGET (dialog), "Copy Command");
+      g_assert_nonnull (copy);
+      g_signal_emit_by_name (copy, "clicked");
+      copied = read_clipboard (GTK_WIDGET (window));
+      g_assert_cmpstr (copied, ==, step->command);
+      break;
+    }
+
+  /* Copy Report puts the redacted report on the clipboard. */
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "copy");
+  {
+    g_autofree char *copied = read_clipboard (GTK_WIDGET (window));
+
+    g_assert_true (g_str_has_prefix (copied, "Herald test report"));
+    g_assert_nonnull (strstr (copied, "535 5.7.139"));
+    g_assert_nonnull (strstr (copied, diagnosis->title));
+    g_assert_nonnull (strstr (copied, "Password: set (not shown)"));
+    g_assert_null (strstr (copied, PASSWORD));
+  }
 
   adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "close");
   gtk_window_close (GTK_WINDOW (dialog));
@@ -858,7 +941,7 @@ test_notices (void)
   g_assert_true (gtk_widget_get_visible (field (window, "notices")));
 
   /* It offers the way out, and taking it makes the notice go away. */
-  button = find_button (field (window, "notices"), "Switch to _OAuth 2.0");
+  button = find_button (field (window, "notices"), "Switch to OAuth 2.0");
   g_assert_nonnull (button);
   g_signal_emit_by_name (button, "clicked");
   g_assert_cmpstr (selected_item (window, "auth"), ==, "OAuth 2.0");
@@ -876,6 +959,29 @@ test_notices (void)
   g_assert_cmpuint (g_strv_length (titles), ==, 0);
 
   destroy_window (window);
+}
+
+static void
+test_window_size (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+  HeraldWindow *window;
+  int width, height;
+
+  g_settings_set_int (settings, "window-width", 810);
+  g_settings_set_int (settings, "window-height", 770);
+  window = new_window ();
+  gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
+  g_assert_cmpint (width, ==, 810);
+  g_assert_cmpint (height, ==, 770);
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 700, 650);
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 700);
+  g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 650);
+  g_assert_false (g_settings_get_boolean (settings, "window-maximized"));
+  g_assert_true (wait_for (only_one_ref, window, 10000));
+  g_assert_finalize_object (window);
 }
 
 static void
@@ -913,6 +1019,7 @@ main (int   argc,
   add_test ("/herald/ui/settings-binding", test_settings_binding);
   add_test ("/herald/ui/keyring", test_keyring);
   add_test ("/herald/ui/notices", test_notices);
+  add_test ("/herald/ui/window-size", test_window_size);
 
   return g_test_run ();
 }
