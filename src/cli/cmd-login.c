@@ -123,7 +123,7 @@ build_account (const char          *command,
   account = herald_oauth_account_new (provider, NULL);
   account->account = o->user != NULL ? g_strdup (o->user) : setting_or_null (settings, "username");
   if (account->account == NULL)
-    return usage_error (command, "%s", _("--user is required: the mailbox address to sign in with"));
+    return usage_error (command, "%s", _("--user is required: the mailbox address"));
 
   account->client_id = o->client_id != NULL ? g_strdup (o->client_id)
                        : same_provider ? setting_or_null (settings, "oauth-client-id") : NULL;
@@ -234,6 +234,7 @@ herald_cli_login (int    argc,
   };
   int status;
 
+  g_set_prgname ("heraldctl login");
   context = g_option_context_new (NULL);
   g_option_context_set_summary (context, _("Sign in with OAuth 2.0 and keep the tokens in the keyring."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
@@ -311,6 +312,7 @@ herald_cli_logout (int    argc,
   };
   int status;
 
+  g_set_prgname ("heraldctl logout");
   context = g_option_context_new (NULL);
   g_option_context_set_summary (context, _("Forget the OAuth 2.0 tokens of an account (from the keyring)."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
