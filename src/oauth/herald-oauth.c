@@ -576,6 +576,21 @@ explain_code (HeraldOAuthErrorCode code)
     }
 }
 
+/* A string member, or fallback when it is absent or not a string: the
+ * identity provider's JSON is untrusted. */
+static const char *
+json_string_member (JsonObject *object,
+                    const char *name,
+                    const char *fallback)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return fallback;
+
+  return json_node_get_string (node);
+}
+
 /* The first line of a description, with control characters dropped and a
  * sane length: the server's text is untrusted. */
 static char *
@@ -653,8 +668,8 @@ _herald_oauth_error_from_reply (guint   http_status,
                           "description."), http_status);
 
   object = json_node_get_object (root);
-  oauth_error = json_object_get_string_member_with_default (object, "error", NULL);
-  description = json_object_get_string_member_with_default (object, "error_description", NULL);
+  oauth_error = json_string_member (object, "error", NULL);
+  description = json_string_member (object, "error_description", NULL);
   if (json_object_has_member (object, "error_codes"))
     {
       JsonNode *codes = json_object_get_member (object, "error_codes");
@@ -738,17 +753,16 @@ post_form (SoupSession   *session,
           g_autoptr(JsonParser) p = json_parser_new ();
           JsonNode *r;
 
-          if (json_parser_load_from_data (p, g_bytes_get_data (body, NULL), len, NULL)
+          if (len > 0 && json_parser_load_from_data (p, g_bytes_get_data (body, NULL), len, NULL)
               && (r = json_parser_get_root (p)) != NULL && JSON_NODE_HOLDS_OBJECT (r))
-            *oauth_error = g_strdup (json_object_get_string_member_with_default (json_node_get_object (r),
-                                                                                 "error", NULL));
+            *oauth_error = g_strdup (json_string_member (json_node_get_object (r), "error", NULL));
         }
       g_propagate_error (error, local);
       return NULL;
     }
 
   parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), len, NULL)
+  if (len == 0 || !json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), len, NULL)
       || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_PROTOCOL,
@@ -787,9 +801,9 @@ store_token_reply (const HeraldOAuthAccount  *account,
                    GError                   **error)
 {
   g_autoptr(HeraldOAuthTokens) tokens = herald_oauth_tokens_new ();
-  const char *access_token = json_object_get_string_member_with_default (reply, "access_token", NULL);
-  const char *refresh_token = json_object_get_string_member_with_default (reply, "refresh_token", NULL);
-  const char *token_type = json_object_get_string_member_with_default (reply, "token_type", "Bearer");
+  const char *access_token = json_string_member (reply, "access_token", NULL);
+  const char *refresh_token = json_string_member (reply, "refresh_token", NULL);
+  const char *token_type = json_string_member (reply, "token_type", "Bearer");
   gint64 expires_in = 3600;
 
   if (json_object_has_member (reply, "expires_in"))
@@ -1586,12 +1600,12 @@ sign_in_device (const HeraldOAuthAccount   *account,
   if (reply == NULL)
     return FALSE;
 
-  device_code = g_strdup (json_object_get_string_member_with_default (reply, "device_code", NULL));
-  user_code = json_object_get_string_member_with_default (reply, "user_code", NULL);
-  verification_uri = json_object_get_string_member_with_default (reply, "verification_uri", NULL);
+  device_code = g_strdup (json_string_member (reply, "device_code", NULL));
+  user_code = json_string_member (reply, "user_code", NULL);
+  verification_uri = json_string_member (reply, "verification_uri", NULL);
   if (verification_uri == NULL)
-    verification_uri = json_object_get_string_member_with_default (reply, "verification_url", NULL);
-  message = json_object_get_string_member_with_default (reply, "message", NULL);
+    verification_uri = json_string_member (reply, "verification_url", NULL);
+  message = json_string_member (reply, "message", NULL);
   interval = json_int_member (reply, "interval", 5);
   expires_in = json_int_member (reply, "expires_in", 900);
 

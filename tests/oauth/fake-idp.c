@@ -34,6 +34,7 @@ struct _FakeIdp {
   FakeIdpAuthorizeMode authorize_mode;
   int expires_in;
   char *token_error;
+  guint token_error_status;
   GHashTable *codes;            /* code -> PendingCode */
   char *current_refresh;
   char *current_access;
@@ -233,7 +234,7 @@ handle_token (FakeIdp           *self,
 
   if (self->token_error != NULL)
     {
-      reply_json (msg, 400, self->token_error);
+      reply_json (msg, self->token_error_status, self->token_error);
       return;
     }
   if (g_strcmp0 (client_id, FAKE_IDP_CLIENT_ID) != 0)
@@ -538,6 +539,19 @@ fake_idp_set_token_error (FakeIdp    *self,
   g_mutex_lock (&self->mutex);
   g_free (self->token_error);
   self->token_error = g_strdup (json);
+  self->token_error_status = 400;
+  g_mutex_unlock (&self->mutex);
+}
+
+void
+fake_idp_set_token_reply (FakeIdp    *self,
+                          guint       status,
+                          const char *body)
+{
+  g_mutex_lock (&self->mutex);
+  g_free (self->token_error);
+  self->token_error = g_strdup (body);
+  self->token_error_status = status;
   g_mutex_unlock (&self->mutex);
 }
 

@@ -42,6 +42,11 @@ void        fake_idp_set_expires_in      (FakeIdp    *self,
 /* When set, every token request fails with HTTP 400 and this JSON body. */
 void        fake_idp_set_token_error     (FakeIdp    *self,
                                           const char *json);
+/* When set, every token request gets this status and body (e.g. a 200 with
+ * malformed JSON). */
+void        fake_idp_set_token_reply     (FakeIdp    *self,
+                                          guint       status,
+                                          const char *body);
 /* Device flow: comma-separated poll answers, e.g.
  * "authorization_pending,slow_down,ok"; the last one repeats. */
 void        fake_idp_set_device_script   (FakeIdp    *self,

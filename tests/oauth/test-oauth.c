@@ -27,12 +27,49 @@ typedef struct {
   guint status;
   char *body;
   char *error;
+  gboolean junk_first;   /* hit the loopback listener with junk before the real redirect */
 } FakeBrowser;
+
+/* Sends raw bytes to the loopback listener named in the authorize URL. */
+static void
+send_junk (const char *authorize_uri,
+           const char *junk,
+           gboolean    wait_reply)
+{
+  g_autoptr(GHashTable) params = NULL;
+  g_autoptr(GUri) redirect = NULL;
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  const char *query = strchr (authorize_uri, '?');
+  char buf[512];
+
+  params = g_uri_parse_params (query + 1, -1, "&", G_URI_PARAMS_WWW_FORM, NULL);
+  redirect = g_uri_parse (g_hash_table_lookup (params, "redirect_uri"), G_URI_FLAGS_NONE, NULL);
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1", g_uri_get_port (redirect), NULL, NULL);
+  g_assert_nonnull (connection);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)), junk, strlen (junk),
+                             NULL, NULL, NULL);
+  if (wait_reply)
+    g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (connection)), buf, sizeof buf, NULL, NULL);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+}
 
 static gpointer
 browser_thread (gpointer user_data)
 {
   FakeBrowser *browser = user_data;
+
+  if (browser->junk_first)
+    {
+      /* A port scanner, a favicon request, garbage, a request for another path
+       * with a forged code: all ignored, the real redirect still works. */
+      send_junk (browser->uri, "", FALSE);
+      send_junk (browser->uri, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 TLS hello\r\n\r\n", FALSE);
+      send_junk (browser->uri, "GET /favicon.ico HTTP/1.1\r\nHost: localhost\r\n\r\n", TRUE);
+      send_junk (browser->uri, "GET /other?code=forged&state=x HTTP/1.1\r\n\r\n", TRUE);
+      send_junk (browser->uri, "POST /?code=forged HTTP/1.1\r\n\r\n", FALSE);
+      send_junk (browser->uri, "GET / HTTP/1.1\r\n\r\n", TRUE);
+    }
   g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 20, NULL);
   g_autoptr(SoupMessage) msg = soup_message_new ("GET", browser->uri);
   g_autoptr(GBytes) body = NULL;
@@ -381,6 +418,29 @@ test_browser_microsoft (void)
 }
 
 static void
+test_browser_junk (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "junk@contoso.example");
+  g_autoptr(HeraldOAuthTokens) tokens = NULL;
+  g_autoptr(GError) error = NULL;
+  FakeBrowser browser = { 0 };
+
+  browser.junk_first = TRUE;
+  herald_oauth_set_browser_func (fake_browser_open, &browser);
+  g_assert_true (herald_oauth_sign_in_browser_sync (account, NULL, &error));
+  g_assert_no_error (error);
+  fake_browser_join (&browser);
+  g_assert_cmpuint (browser.status, ==, 200);
+  fake_browser_clear (&browser);
+  herald_oauth_set_browser_func (NULL, NULL);
+  g_assert_cmpuint (fake_idp_get_n_code_exchanges (idp), ==, 1);
+  tokens = stored_tokens (account);
+  g_assert_nonnull (tokens);
+  g_assert_true (herald_oauth_sign_out_sync (account, NULL, NULL));
+}
+
+static void
 test_browser_state_mismatch (void)
 {
   g_autoptr(FakeIdp) idp = fake_idp_new ();
@@ -645,6 +705,50 @@ test_token_endpoint_aadsts (void)
   g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_CONSENT_REQUIRED);
   g_assert_nonnull (strstr (error->message, "AADSTS65001: The user or administrator has not consented"));
   g_assert_cmpuint (herald_oauth_error_get_aadsts (error), ==, 65001);
+}
+
+/* Hostile or broken replies from the identity provider: a clear error, no
+ * crash, nothing stored. */
+static void
+test_bad_token_replies (void)
+{
+  static const struct {
+    guint status;
+    const char *body;
+  } cases[] = {
+    { 200, "{\"access_token\":123,\"refresh_token\":{},\"expires_in\":\"abc\"}" },
+    { 200, "{\"token_type\":\"Bearer\"}" },
+    { 200, "{\"access_token\":\"a b\\r\\nc\",\"refresh_token\":\"r\"}" },
+    { 200, "{\"access_token\":\"" FAKE_IDP_TOKEN_PREFIX "-x\",\"token_type\":\"mac\",\"refresh_token\":\"r\"}" },
+    { 200, "{\"access_token\":\"" FAKE_IDP_TOKEN_PREFIX "-y\",\"token_type\":\"Bearer\"}" },
+    { 200, "not json at all" },
+    { 200, "[\"array\"]" },
+    { 200, "" },
+    { 500, "<html>Internal error</html>" },
+    { 400, "{\"error\":42}" },
+    { 400, "{\"error\":\"weird\\r\\ninjected\",\"error_description\":\"line1\\nline2\\u0007\"}" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(FakeIdp) idp = fake_idp_new ();
+      g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "broken@contoso.example");
+      g_autoptr(HeraldOAuthTokens) tokens = NULL;
+      g_autoptr(GError) error = NULL;
+
+      _herald_oauth_set_poll_unit_ms (5);
+      fake_idp_set_token_reply (idp, cases[i].status, cases[i].body);
+      g_assert_false (herald_oauth_sign_in_device_sync (account, NULL, NULL, NULL, &error));
+      g_test_message ("case %u: %s", i, error->message);
+      g_assert_true (error->domain == HERALD_OAUTH_ERROR);
+      g_assert_null (strchr (error->message, '\n'));
+      g_assert_null (strchr (error->message, '\r'));
+      g_assert_null (strchr (error->message, '\a'));
+      g_assert_null (strstr (error->message, FAKE_IDP_TOKEN_PREFIX));
+      tokens = stored_tokens (account);
+      g_assert_null (tokens);
+      _herald_oauth_set_poll_unit_ms (0);
+    }
 }
 
 static void
@@ -980,11 +1084,13 @@ main (int    argc,
   g_test_add_func ("/herald/oauth/settings/round-trip", test_settings_round_trip);
   g_test_add_func ("/herald/oauth/browser/microsoft", test_browser_microsoft);
   g_test_add_func ("/herald/oauth/browser/state-mismatch", test_browser_state_mismatch);
+  g_test_add_func ("/herald/oauth/browser/loopback-junk", test_browser_junk);
   g_test_add_func ("/herald/oauth/browser/denied", test_browser_denied);
   g_test_add_func ("/herald/oauth/browser/cancel", test_browser_cancel);
   g_test_add_func ("/herald/oauth/browser/google", test_google_browser);
   g_test_add_func ("/herald/oauth/token/aadsts65001", test_token_endpoint_aadsts);
   g_test_add_func ("/herald/oauth/token/tenant-not-found", test_wrong_tenant);
+  g_test_add_func ("/herald/oauth/token/bad-replies", test_bad_token_replies);
   g_test_add_func ("/herald/oauth/refresh/rotation", test_refresh_rotation);
   g_test_add_func ("/herald/oauth/refresh/invalid-grant", test_refresh_invalid_grant);
   g_test_add_func ("/herald/oauth/device/pending-slow-down-success", test_device_success);
