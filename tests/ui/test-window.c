@@ -12,6 +12,7 @@
 #include "herald-providers.h"
 #include "herald-secrets.h"
 #include "herald-secrets-oauth.h"
+#include "herald-application.h"
 #include "herald-window.h"
 #include "herald-window-private.h"
 
@@ -984,6 +985,89 @@ test_window_size (void)
   g_assert_finalize_object (window);
 }
 
+/* Finds the window's own shortcut for trigger and returns its action's name. */
+static char *
+shortcut_action (HeraldWindow *window,
+                 const char   *trigger)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (controller)); j++)
+        {
+          g_autoptr(GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), j);
+          g_autofree char *t = gtk_shortcut_trigger_to_string (gtk_shortcut_get_trigger (shortcut));
+          GtkShortcutAction *action = gtk_shortcut_get_action (shortcut);
+
+          if (g_str_equal (t, trigger) && GTK_IS_NAMED_ACTION (action))
+            return g_strdup (gtk_named_action_get_action_name (GTK_NAMED_ACTION (action)));
+        }
+    }
+  return NULL;
+}
+
+static void
+test_shortcuts (void)
+{
+  HeraldWindow *window = new_window ();
+  g_autofree char *send = shortcut_action (window, "<Control>Return");
+  g_autofree char *cancel = shortcut_action (window, "Escape");
+
+  g_assert_cmpstr (send, ==, "win.send");
+  g_assert_cmpstr (cancel, ==, "win.cancel");
+
+  /* Escape while idle does nothing; Ctrl+Return on an invalid form neither. */
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "cancel"));
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "send"));
+
+  destroy_window (window);
+}
+
+static gboolean
+no_windows (gpointer data)
+{
+  return gtk_application_get_windows (data) == NULL;
+}
+
+static void
+test_application (void)
+{
+  g_autoptr(HeraldApplication) application = herald_application_new ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) accels = NULL;
+  GtkWindow *window;
+
+  g_application_set_flags (G_APPLICATION (application), G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (application), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_application_get_application_id (G_APPLICATION (application)), ==, APP_ID);
+
+  accels = gtk_application_get_accels_for_action (GTK_APPLICATION (application), "app.quit");
+  g_assert_cmpstr (accels[0], ==, "<Control>q");
+  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (application), "about"));
+
+  g_application_activate (G_APPLICATION (application));
+  window = gtk_application_get_active_window (GTK_APPLICATION (application));
+  g_assert_true (HERALD_IS_WINDOW (window));
+  /* The shortcuts window from gtk/help-overlay.ui is attached. */
+  g_assert_nonnull (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window)));
+  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (window), "show-help-overlay"));
+
+  /* A second activation presents the same window. */
+  g_application_activate (G_APPLICATION (application));
+  g_assert_true (gtk_application_get_active_window (GTK_APPLICATION (application)) == window);
+  g_assert_cmpuint (g_list_length (gtk_application_get_windows (GTK_APPLICATION (application))), ==, 1);
+
+  /* Quit closes the windows (each saves its state on the way out). */
+  g_action_group_activate_action (G_ACTION_GROUP (application), "quit", NULL);
+  g_assert_true (wait_for (no_windows, application, 10000));
+}
+
 static void
 run_test (gconstpointer data)
 {
@@ -1020,6 +1104,8 @@ main (int   argc,
   add_test ("/herald/ui/keyring", test_keyring);
   add_test ("/herald/ui/notices", test_notices);
   add_test ("/herald/ui/window-size", test_window_size);
+  add_test ("/herald/ui/shortcuts", test_shortcuts);
+  add_test ("/herald/ui/application", test_application);
 
   return g_test_run ();
 }
