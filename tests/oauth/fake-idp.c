@@ -35,6 +35,7 @@ struct _FakeIdp {
   int expires_in;
   char *token_error;
   guint token_error_status;
+  char *devicecode_reply;
   GHashTable *codes;            /* code -> PendingCode */
   char *current_refresh;
   char *current_access;
@@ -335,6 +336,11 @@ handle_devicecode (FakeIdp           *self,
 {
   g_autofree char *json = NULL;
 
+  if (self->devicecode_reply != NULL)
+    {
+      reply_json (msg, 200, self->devicecode_reply);
+      return;
+    }
   if (g_strcmp0 (g_hash_table_lookup (form, "client_id"), FAKE_IDP_CLIENT_ID) != 0)
     {
       reply_error (msg, "invalid_client", "AADSTS700016: Application not found.");
@@ -488,6 +494,7 @@ fake_idp_free (FakeIdp *self)
   g_free (self->base_url);
   g_free (self->authority);
   g_free (self->token_error);
+  g_free (self->devicecode_reply);
   g_hash_table_unref (self->codes);
   g_free (self->current_refresh);
   g_free (self->current_access);
@@ -568,6 +575,16 @@ fake_idp_set_device_script (FakeIdp    *self,
   self->device_interval = interval;
   self->device_expires_in = expires_in;
   g_array_set_size (self->poll_times, 0);
+  g_mutex_unlock (&self->mutex);
+}
+
+void
+fake_idp_set_devicecode_reply (FakeIdp    *self,
+                               const char *body)
+{
+  g_mutex_lock (&self->mutex);
+  g_free (self->devicecode_reply);
+  self->devicecode_reply = g_strdup (body);
   g_mutex_unlock (&self->mutex);
 }
 

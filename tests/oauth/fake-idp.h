@@ -47,6 +47,9 @@ void        fake_idp_set_token_error     (FakeIdp    *self,
 void        fake_idp_set_token_reply     (FakeIdp    *self,
                                           guint       status,
                                           const char *body);
+/* When set, the devicecode endpoint answers 200 with this body. */
+void        fake_idp_set_devicecode_reply (FakeIdp    *self,
+                                           const char *body);
 /* Device flow: comma-separated poll answers, e.g.
  * "authorization_pending,slow_down,ok"; the last one repeats. */
 void        fake_idp_set_device_script   (FakeIdp    *self,

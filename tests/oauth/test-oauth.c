@@ -873,6 +873,33 @@ check_device_failure (const char           *script,
 }
 
 static void
+test_bad_devicecode_replies (void)
+{
+  static const char *bodies[] = {
+    "{}",
+    "{\"device_code\":\"d\",\"user_code\":\"U\",\"verification_uri\":\"javascript:alert(1)\"}",
+    "{\"device_code\":\"d\",\"user_code\":\"AB\\u001b[2JCD\",\"verification_uri\":\"https://x.example/link\"}",
+    "{\"device_code\":5,\"user_code\":[],\"verification_uri\":null}",
+    "garbage",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      g_autoptr(FakeIdp) idp = fake_idp_new ();
+      g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "devbroken@contoso.example");
+      g_autoptr(GError) error = NULL;
+      DeviceCodeSeen seen = { 0 };
+
+      fake_idp_set_devicecode_reply (idp, bodies[i]);
+      g_assert_false (herald_oauth_sign_in_device_sync (account, device_code_cb, &seen, NULL, &error));
+      g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_PROTOCOL);
+      /* Nothing dubious is shown to the user. */
+      g_assert_cmpuint (seen.calls, ==, 0);
+      device_code_seen_clear (&seen);
+    }
+}
+
+static void
 test_device_declined (void)
 {
   /* The OAuth code stays in the message for the diagnosis rules. */
@@ -1091,6 +1118,7 @@ main (int    argc,
   g_test_add_func ("/herald/oauth/token/aadsts65001", test_token_endpoint_aadsts);
   g_test_add_func ("/herald/oauth/token/tenant-not-found", test_wrong_tenant);
   g_test_add_func ("/herald/oauth/token/bad-replies", test_bad_token_replies);
+  g_test_add_func ("/herald/oauth/device/bad-replies", test_bad_devicecode_replies);
   g_test_add_func ("/herald/oauth/refresh/rotation", test_refresh_rotation);
   g_test_add_func ("/herald/oauth/refresh/invalid-grant", test_refresh_invalid_grant);
   g_test_add_func ("/herald/oauth/device/pending-slow-down-success", test_device_success);
