@@ -106,7 +106,7 @@ herald_cli_explain (int    argc,
     { NULL }
   };
 
-  context = g_option_context_new (_("TEXT|- — explain an error text"));
+  context = g_option_context_new (NULL);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
     _("Diagnoses an error text pasted from any program: a bare SMTP reply, or a reply\n"
@@ -117,6 +117,8 @@ herald_cli_explain (int    argc,
       "With --json, the “diagnosis” member has the same shape as in “heraldctl test --json”."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
 
+  /* GOption names the program in "Usage:" from the prgname. */
+  g_set_prgname ("heraldctl explain");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       fprintf (stderr, "heraldctl explain: %s\n", error->message);
