@@ -45,6 +45,7 @@ struct _HeraldWindow
   char                 *last_security;
   gulong                after_paint_id;
   guint                 notices_idle_id;
+  guint                 lookup_timeout_id;
   guint                 n_keyring_ops;
 
   /* Template children */
@@ -673,15 +674,32 @@ show_keyring_problem (HeraldWindow *self,
   g_debug ("Keyring: %s", error ? error->message : "unavailable");
 }
 
+typedef struct {
+  HeraldWindow *self;  /* strong */
+  char         *key;   /* server, port and username the lookup was for */
+} LookupData;
+
+static char *
+dup_keyring_key (const HeraldSmtpConfig *config)
+{
+  return g_strdup_printf ("%s\n%u\n%s", config->host ? config->host : "", config->port,
+                          config->username ? config->username : "");
+}
+
 static void
 lookup_cb (GObject      *object,
            GAsyncResult *result,
            gpointer      user_data)
 {
-  g_autoptr(HeraldWindow) self = user_data;
+  LookupData *data = user_data;
+  g_autoptr(HeraldWindow) self = data->self;
+  g_autofree char *key = data->key;
   g_autoptr(GError) error = NULL;
   g_autofree char *password = herald_password_lookup_finish (result, &error);
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autofree char *current_key = NULL;
 
+  g_free (data);
   self->n_keyring_ops--;
 
   if (error != NULL)
@@ -693,8 +711,12 @@ lookup_cb (GObject      *object,
       return;
     }
 
-  /* Never overwrite what the user has typed meanwhile. */
-  if (password != NULL &&
+  config = snapshot_config (self);
+  current_key = dup_keyring_key (config);
+
+  /* Never overwrite what the user has typed meanwhile, and only fill in the
+   * password of the account the form still shows. */
+  if (password != NULL && g_str_equal (key, current_key) &&
       *gtk_editable_get_text (GTK_EDITABLE (self->password_row)) == '\0')
     gtk_editable_set_text (GTK_EDITABLE (self->password_row), password);
 
@@ -706,13 +728,43 @@ static void
 lookup_password (HeraldWindow *self)
 {
   g_autoptr(HeraldSmtpConfig) config = snapshot_config (self);
+  LookupData *data;
 
   if (config->host == NULL || *config->host == '\0' || config->username == NULL)
     return;
 
+  data = g_new0 (LookupData, 1);
+  data->self = g_object_ref (self);
+  data->key = dup_keyring_key (config);
+
   self->n_keyring_ops++;
   herald_password_lookup_async (config->host, config->port, config->username,
-                                self->keyring_cancellable, lookup_cb, g_object_ref (self));
+                                self->keyring_cancellable, lookup_cb, data);
+}
+
+static gboolean
+lookup_timeout_cb (gpointer user_data)
+{
+  HeraldWindow *self = user_data;
+
+  self->lookup_timeout_id = 0;
+  if (*gtk_editable_get_text (GTK_EDITABLE (self->password_row)) == '\0')
+    lookup_password (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The account changed (server, port or username): once the typing pauses,
+ * look for its password, unless one is already in the field. */
+static void
+account_changed_cb (HeraldWindow *self)
+{
+  g_clear_handle_id (&self->lookup_timeout_id, g_source_remove);
+
+  if (!self->startup_done || self->keyring_unavailable ||
+      *gtk_editable_get_text (GTK_EDITABLE (self->password_row)) != '\0')
+    return;
+
+  self->lookup_timeout_id = g_timeout_add (600, lookup_timeout_cb, self);
 }
 
 static void
@@ -1316,6 +1368,7 @@ herald_window_dispose (GObject *object)
     g_cancellable_cancel (self->keyring_cancellable);
   g_clear_object (&self->keyring_cancellable);
   g_clear_handle_id (&self->notices_idle_id, g_source_remove);
+  g_clear_handle_id (&self->lookup_timeout_id, g_source_remove);
   g_clear_weak_pointer (&self->error_dialog);
   if (self->settings != NULL)
     g_signal_handlers_disconnect_by_data (self->settings, self);
@@ -1490,6 +1543,12 @@ herald_window_init (HeraldWindow *self)
   g_signal_connect_object (self->password_row, "changed", G_CALLBACK (form_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect (self->port_spin, "changed", G_CALLBACK (spin_changed_cb), NULL);
+  g_signal_connect_object (self->server_row, "changed", G_CALLBACK (account_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->username_row, "changed", G_CALLBACK (account_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->port_spin, "value-changed", G_CALLBACK (account_changed_cb),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect (self->timeout_spin, "changed", G_CALLBACK (spin_changed_cb), NULL);
   g_signal_connect_object (self->port_spin, "changed", G_CALLBACK (form_changed_cb), self,
                            G_CONNECT_SWAPPED);
@@ -1613,6 +1672,7 @@ _herald_window_dup_notice_titles (HeraldWindow *self)
   if (self->notices_idle_id != 0)
     {
       g_clear_handle_id (&self->notices_idle_id, g_source_remove);
+  g_clear_handle_id (&self->lookup_timeout_id, g_source_remove);
       update_notices (self);
     }
 

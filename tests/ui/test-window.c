@@ -787,10 +787,24 @@ test_keyring (void)
       }
   }
   g_assert_cmpstr (stored, ==, PASSWORD);
-  herald_password_clear_sync ("keyring.example.test", 587, USERNAME, NULL, NULL);
-
   g_assert_true (wait_for (only_one_ref, window, 10000));
   g_assert_finalize_object (window);
+
+  /* Typing another account's server and username brings its password. */
+  g_settings_reset (settings, "server");
+  g_settings_reset (settings, "username");
+  window = new_window ();
+  _herald_window_run_deferred_startup (window);
+  type_text (window, "server", "keyring.example.test");
+  type_text (window, "username", "someone-else@example.com");
+  spin (800);
+  g_assert_true (wait_for (keyring_idle, window, 10000));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "password"))), ==, "");
+  type_text (window, "username", USERNAME);
+  g_assert_true (wait_for (password_filled, window, 10000));
+
+  herald_password_clear_sync ("keyring.example.test", 587, USERNAME, NULL, NULL);
+  destroy_window (window);
 }
 
 #define CLIENT_ID     "ui-test-client-id"
