@@ -16,7 +16,7 @@ import gi
 
 gi.require_version("Atspi", "2.0")
 from gi.repository import Atspi  # noqa: E402
-import pyatspi  # noqa: E402
+import pyatspi  # noqa: E402,F401  (python3-pyatspi brings the Atspi bindings we use)
 
 
 class DriverTimeout(Exception):
@@ -306,6 +306,41 @@ class App:
                 except ProcessLookupError:
                     pass
                 self.proc.wait()
+
+
+# -- Herald's form ---------------------------------------------------------
+
+def find_input(app, role, label, snap=None):
+    """The input labelled label: its accessible name is exactly label when the
+    window is right; GTK 4.8 may repeat the label when a widget has both a
+    label property and a labelled-by relation ("Port Port"). The flow goes on
+    with that; check_names() reports it."""
+    snap = snap if snap is not None else app.snapshot()
+    exact = app.find_all(role, label, snap=snap)
+    if exact:
+        return exact[0]
+    for a in app.find_all(role, snap=snap):
+        n = a.get_name()
+        if n.replace("_", "").startswith(label + " ") or n.endswith(" " + label):
+            return a
+    raise LookupError(f"no {role} labelled {label!r}")
+
+
+def type_field(app, role, label, text, snap=None, **kw):
+    app.type_into(role, label, text, acc=find_input(app, role, label, snap), **kw)
+
+
+def press_labelled(app, label, **kw):
+    acc = find_input(app, "push button", label, kw.pop("snap", None))
+    app.press(acc.get_name(), **kw)
+
+
+def expand_advanced(app):
+    ca = app.find_all("text", "CA certificate file")
+    if not ca or App.extents(ca[0])[3] <= 0:
+        app.click(app.find(None, "Advanced"))
+        wait_until("the Advanced rows", lambda: any(
+            App.extents(a)[3] > 0 for a in app.find_all("text", "CA certificate file")), 10)
 
 
 def screenshot(path, geometry=None):

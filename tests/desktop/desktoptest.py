@@ -159,3 +159,51 @@ def files_containing(root, needles, exclude=()):
 def keyring_dir():
     data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.environ["HOME"], ".local", "share")
     return os.path.join(data, "keyrings")
+
+
+def success_script(user, pw, to="bob@example.com"):
+    """STARTTLS, then AUTH PLAIN that must carry exactly user and pw."""
+    plain = secret_forms(user, pw)[2]
+    return f"""S 220 fake.example ESMTP
+C EHLO .*
+S 250-fake.example
+S 250-STARTTLS
+S 250 AUTH PLAIN
+C STARTTLS
+S 220 2.0.0 Ready to start TLS
+STARTTLS
+C EHLO .*
+S 250-fake.example
+S 250 AUTH PLAIN
+C AUTH PLAIN {regex_escape(plain)}
+S 235 2.7.0 Authentication successful
+C MAIL FROM:<{regex_escape(user)}>.*
+S 250 2.1.0 OK
+C RCPT TO:<{regex_escape(to)}>.*
+S 250 2.1.5 OK
+C DATA
+S 354 Go ahead
+DATA
+S 250 2.0.0 OK queued as E2E42
+LOOP-UNTIL-QUIT
+"""
+
+
+FAIL_REPLY = ("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled "
+              "for the Mailbox. Visit https://aka.ms/smtp_auth_disabled for more information. "
+              "[AM0PR01CA0000.eurprd01.prod.exchangelabs.com 2026-11-28T09:00:00.000Z]")
+FAIL_SCRIPT = f"""S 220 fake.example ESMTP
+C EHLO .*
+S 250-fake.example
+S 250-STARTTLS
+S 250 AUTH PLAIN
+C STARTTLS
+S 220 2.0.0 Ready to start TLS
+STARTTLS
+C EHLO .*
+S 250-fake.example
+S 250 AUTH PLAIN
+C AUTH PLAIN .*
+S {FAIL_REPLY}
+LOOP-UNTIL-QUIT
+"""
