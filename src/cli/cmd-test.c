@@ -302,13 +302,15 @@ read_secret_line (GError **error)
   if (!tty)
     return read_secret_line_raw (error);
 
+  /* Echo goes off before the prompt shows, so nothing typed after the
+   * prompt can appear; TCSANOW keeps what was typed ahead. */
   quiet = saved;
   quiet.c_lflag &= ~(tcflag_t) ECHO;
+  tcsetattr (STDIN_FILENO, TCSANOW, &quiet);
   fputs (_("Password: "), stderr);
   fflush (stderr);
-  tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
   secret = read_secret_line_raw (error);
-  tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
+  tcsetattr (STDIN_FILENO, TCSANOW, &saved);
   fputc ('\n', stderr);
 
   return secret;
@@ -836,6 +838,23 @@ herald_cli_test (int    argc,
   status = build_config (&o, settings, no_settings, config, &needs_keyring);
   if (status != HERALD_EXIT_OK)
     goto out;
+
+  /* Every field checked before any secret is fetched: a line break in the
+   * user name is bad usage, not a keyring problem. The secrets themselves
+   * are not known yet, so a stand-in takes their place in this check. */
+  {
+    g_autoptr(HeraldSmtpConfig) probe = herald_smtp_config_copy (config);
+
+    if (probe->password == NULL && needs_keyring)
+      probe->password = g_strdup ("-");
+    if (probe->oauth_token == NULL && probe->auth == HERALD_AUTH_XOAUTH2)
+      probe->oauth_token = g_strdup ("-");
+    if (!herald_smtp_config_validate (probe, &error))
+      {
+        status = usage_error ("%s", error->message);
+        goto out;
+      }
+  }
 
   cancellable = g_cancellable_new ();
 
