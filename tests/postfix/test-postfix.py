@@ -90,8 +90,29 @@ class Context:
 
     # -- the peer -----------------------------------------------------------
 
+    @staticmethod
+    def sweep_stale():
+        """Stops instances left by earlier runs that were killed outright
+        (SIGKILL gives no chance to clean up)."""
+        import glob
+        for owner in glob.glob(os.path.join(tempfile.gettempdir(), 'herald-postfix-*', 'owner.pid')):
+            base = os.path.dirname(owner)
+            try:
+                with open(owner) as f:
+                    os.kill(int(f.read().strip()), 0)
+                continue  # its test still runs
+            except ProcessLookupError:
+                pass
+            except (OSError, ValueError):
+                continue
+            subprocess.run([PEER_SCRIPT, 'stop', base], capture_output=True, timeout=60)
+            shutil.rmtree(base, ignore_errors=True)
+
     def start_peer(self):
+        self.sweep_stale()
         self.base = tempfile.mkdtemp(prefix='herald-postfix-')
+        with open(os.path.join(self.base, 'owner.pid'), 'w') as f:
+            f.write(f'{os.getpid()}\n')
         env = dict(os.environ, HERALD_PEER_PASSWORD=self.password)
         last = ''
         for _ in range(6):
