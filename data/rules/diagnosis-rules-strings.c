@@ -1132,7 +1132,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “connection-closed”, title. */
   N_("The server closed the connection"),
   /* Translators: diagnosis “connection-closed”, explanation. Keep the {words} in braces unchanged. */
-  N_("{server} hung up while Herald was {stage}, without an explanation. Servers do this when they are overloaded, when they block the sender’s address, or when a firewall cuts the connection."),
+  N_("The server ({server}) closed the connection during {stage}, without an explanation. Servers do this when they are overloaded, when they block the sender’s address, or when a firewall cuts the connection."),
   /* Translators: diagnosis “connection-closed”, step 1. */
   N_("Run the test again in a few minutes."),
   /* Translators: diagnosis “connection-closed”, step 2. */
@@ -1142,7 +1142,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “reply-timeout”, title. */
   N_("The server stopped answering"),
   /* Translators: diagnosis “reply-timeout”, explanation. Keep the {words} in braces unchanged. */
-  N_("{server} did not answer in time while Herald was {stage}."),
+  N_("No answer came from {server} in time, during {stage}."),
   /* Translators: diagnosis “reply-timeout”, step 1. */
   N_("Run the test again; if the server is slow, raise the timeout in Herald."),
   /* Translators: diagnosis “reply-timeout”, step 2. */
@@ -1158,13 +1158,13 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “cancelled”, title. */
   N_("The test was cancelled"),
   /* Translators: diagnosis “cancelled”, explanation. Keep the {words} in braces unchanged. */
-  N_("The test stopped while {stage} because it was cancelled."),
+  N_("The test was cancelled during {stage}."),
   /* Translators: diagnosis “cancelled”, step 1. */
   N_("Run the test again when ready."),
   /* Translators: diagnosis “fallback-temporary”, title. */
   N_("The server refused for now (temporary error)"),
   /* Translators: diagnosis “fallback-temporary”, explanation. Keep the {words} in braces unchanged. */
-  N_("Herald does not know this reply. The server answered “{reply}” while Herald was {stage}. Replies starting with 4 mean a temporary problem: the same settings may work later."),
+  N_("Herald does not know this reply. The server answered “{reply}” during {stage}. Replies starting with 4 mean a temporary problem: the same settings may work later."),
   /* Translators: diagnosis “fallback-temporary”, step 1. */
   N_("Wait a few minutes and run the test again."),
   /* Translators: diagnosis “fallback-temporary”, step 2. */
@@ -1174,7 +1174,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “fallback-permanent”, title. */
   N_("The server refused (permanent error)"),
   /* Translators: diagnosis “fallback-permanent”, explanation. Keep the {words} in braces unchanged. */
-  N_("Herald does not know this reply. The server answered “{reply}” while Herald was {stage}. Replies starting with 5 mean that retrying will not help: something in the settings, the account or the message must change."),
+  N_("Herald does not know this reply. The server answered “{reply}” during {stage}. Replies starting with 5 mean that retrying will not help: something in the settings, the account or the message must change."),
   /* Translators: diagnosis “fallback-permanent”, step 1. */
   N_("Read the server’s reply: it often names the problem (login, sender, recipient or policy)."),
   /* Translators: diagnosis “fallback-permanent”, step 2. */
@@ -1186,7 +1186,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “fallback-other”, title. */
   N_("The test failed"),
   /* Translators: diagnosis “fallback-other”, explanation. Keep the {words} in braces unchanged. */
-  N_("Herald could not match this failure to a known cause. It happened while Herald was {stage}. The last message was: {message}"),
+  N_("Herald could not match this failure to a known cause. It happened during {stage}. The last message was: {message}"),
   /* Translators: diagnosis “fallback-other”, step 1. */
   N_("Check the server name, port and security setting against the provider’s documentation."),
   /* Translators: diagnosis “fallback-other”, step 2. */

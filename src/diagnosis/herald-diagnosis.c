@@ -1215,25 +1215,26 @@ best_rule (const MatchContext *ctx)
  * Building the diagnosis
  * ------------------------------------------------------------------------- */
 
+/* A phrase that reads after "during": "during the login (AUTH)". */
 static const char *
 stage_phrase (HeraldStage stage)
 {
   switch (stage)
     {
-    case HERALD_STAGE_RESOLVE:  return _("looking up the server’s name");
-    case HERALD_STAGE_CONNECT:  return _("connecting to the server");
-    case HERALD_STAGE_GREETING: return _("waiting for the server’s greeting");
-    case HERALD_STAGE_EHLO:     return _("introducing itself to the server (EHLO)");
-    case HERALD_STAGE_STARTTLS: return _("asking the server to start encryption (STARTTLS)");
-    case HERALD_STAGE_TLS:      return _("setting up encryption (TLS handshake)");
-    case HERALD_STAGE_AUTH:     return _("logging in (AUTH)");
-    case HERALD_STAGE_MAIL:     return _("giving the sender address (MAIL FROM)");
-    case HERALD_STAGE_RCPT:     return _("giving the recipient addresses (RCPT TO)");
-    case HERALD_STAGE_DATA:     return _("sending the message (DATA)");
-    case HERALD_STAGE_QUIT:     return _("closing the session (QUIT)");
-    case HERALD_STAGE_DONE:     return _("finishing the test");
+    case HERALD_STAGE_RESOLVE:  return _("the server name lookup");
+    case HERALD_STAGE_CONNECT:  return _("the connection to the server");
+    case HERALD_STAGE_GREETING: return _("the wait for the server’s greeting");
+    case HERALD_STAGE_EHLO:     return _("the introduction to the server (EHLO)");
+    case HERALD_STAGE_STARTTLS: return _("the request to start encryption (STARTTLS)");
+    case HERALD_STAGE_TLS:      return _("the encryption set-up (TLS handshake)");
+    case HERALD_STAGE_AUTH:     return _("the login (AUTH)");
+    case HERALD_STAGE_MAIL:     return _("the sender address (MAIL FROM)");
+    case HERALD_STAGE_RCPT:     return _("the recipient addresses (RCPT TO)");
+    case HERALD_STAGE_DATA:     return _("the message transfer (DATA)");
+    case HERALD_STAGE_QUIT:     return _("the end of the session (QUIT)");
+    case HERALD_STAGE_DONE:     return _("the end of the test");
     case HERALD_N_STAGES:
-    default:                    return _("an unknown step");
+    default:                    return _("a step the text does not name");
     }
 }
 
@@ -1462,7 +1463,7 @@ builtin_fallback (const MatchContext *ctx)
 
   d->id = g_strdup ("fallback-builtin");
   d->title = g_strdup (_("The test failed"));
-  d->explanation = g_strdup_printf (_("The test stopped while %s. Server reply: %s"),
+  d->explanation = g_strdup_printf (_("The test failed during %s. Server reply: %s"),
                                     stage_phrase (ctx->stage), reply ? reply : _("no reply"));
   d->actor = HERALD_ACTOR_YOU;
   d->severity = HERALD_SEVERITY_ERROR;
