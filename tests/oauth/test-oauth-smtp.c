@@ -354,7 +354,7 @@ main (int    argc,
 
   g_assert_nonnull (build_dir);
   g_assert_nonnull (source_dir);
-  cert_dir = g_build_filename (build_dir, "tests", "oauth", "certs", NULL);
+  cert_dir = g_build_filename (build_dir, "tests", "oauth", "certs-smtp", NULL);
   script = g_build_filename (source_dir, "tests", "fixtures", "make-test-certs.sh", NULL);
   {
     const char *args[] = { script, cert_dir, NULL };
