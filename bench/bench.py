@@ -35,7 +35,7 @@ TURN_LABELS = {
     "starttls": ["greeting→EHLO", "EHLO→STARTTLS", "220→ClientHello",
                  "server Finished→Finished+EHLO", "EHLO→AUTH", "235→MAIL+RCPT+BDAT+QUIT",
                  "250+221→close"],
-    "tls": ["server Finished→Finished", "greeting→EHLO", "EHLO→AUTH",
+    "tls": ["connect→ClientHello", "server Finished→Finished", "greeting→EHLO", "EHLO→AUTH",
             "235→MAIL+RCPT+BDAT+QUIT", "250+221→close"],
 }
 FROM = "alice@localhost"
@@ -203,8 +203,13 @@ class Bench:
                 "round_trips": (sum(c["turns"] for c in conns) + 0.5) if conns else None,
                 "c2s_bytes": sum(c["c2s_bytes"] for c in conns) if conns else None,
                 "conn_ms": sum(c["ms"] for c in conns) if conns else None,
-                "think_ms": sum(c.get("think_ms", 0) for c in conns) if conns else None,
-                "turn_think_ms": conns[0].get("turn_think_ms") if len(conns) == 1 else None}
+                # The client's own time on the critical path: answering what it
+                # waited for, plus (implicit TLS) connect -> its first byte.
+                "think_ms": sum(c.get("think_ms", 0) + (c.get("first_ms") or 0)
+                                for c in conns) if conns else None,
+                "turn_think_ms": ([conns[0]["first_ms"]] if conns[0].get("first_ms") is not None
+                                  else []) + conns[0].get("turn_think_ms", [])
+                if len(conns) == 1 else None}
 
     # --- phases --------------------------------------------------------------
 
@@ -330,6 +335,7 @@ def summarise(bench):
         h = by.get((mode, top, "herald"))
         peers = [by.get((mode, top, c)) for c in CLIENTS[1:]]
         peers = [p for p in peers if p and p.get("n")]
+        # At 0 ms the order of events at the proxy is a race; judge from the delays.
         rt_ok = bool(h and h.get("n") and all(
             r.get("rt_max") is not None and r["rt_max"] <= MINIMUM_RT[mode]
             for r in rows if r["mode"] == mode and r["client"] == "herald" and r["delay"] > 0))
@@ -412,14 +418,25 @@ def report(bench, rows, goals, m):
     out.append("")
     top = max(a.delays)
     out.append("#### Goals\n")
+    by = {(r["mode"], r["delay"], r["client"]): r for r in rows}
     for mode in MODES:
         g = goals[mode]
-        out.append("- %s: heraldctl round trips %s, protocol minimum %s → **%s**; median at "
-                   "%g ms %s ms vs fastest peer (%s) %s ms = %s× (goal ≤ 0.65×) → **%s**." % (
+        h = by.get((mode, top, "herald"), {})
+        out.append("- %s: heraldctl round trips %s at every delay above 0, protocol minimum %s "
+                   "→ **%s**; median at %g ms %s ms vs fastest peer (%s) %s ms = %s× "
+                   "(goal ≤ 0.65×) → **%s**." % (
                        MODE_TITLE[mode], fmt(g["rt"], 1), fmt(g["rt_min_goal"], 1),
                        "met" if g["rt_met"] else "not met", top, fmt(g["herald_median"]),
                        g["fastest_peer"] or "–", fmt(g["fastest_median"]),
                        fmt(g["time_ratio"], 2), "met" if g["time_met"] else "not met"))
+        if g["fastest_median"] and h.get("n"):
+            floor = MINIMUM_RT[mode] * 2 * top
+            out.append("  The network alone costs the minimum %s round trips × %g ms = %s ms "
+                       "= %s× that peer; heraldctl adds %s ms of its own work on the critical "
+                       "path (client think) and %s ms outside the connection (start-up, exit)."
+                       % (fmt(MINIMUM_RT[mode], 1), 2 * top, fmt(floor),
+                          fmt(floor / g["fastest_median"], 2), fmt(h.get("think")),
+                          fmt(h.get("outside"))))
     return "\n".join(out) + "\n"
 
 

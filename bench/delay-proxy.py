@@ -15,11 +15,13 @@ one round trip (2 x delay) after the connection was accepted.
 Round trips are counted per connection, from the client's side:
 
   A *turn* is a client action (it sends bytes, or closes its side) that
-  happens after the proxy has delivered server bytes (or the server's close)
-  to the client since the client's previous action. It is the client
-  answering something it had to wait for. Bytes a client writes back to back
-  without new server data in between (pipelining, TLS Finished followed by
-  EHLO) belong to one turn.
+  happens after the proxy has delivered to the client server bytes (or the
+  server's close) that the server sent after it had received the client's
+  previous action. It is the client answering something it had to wait a
+  round trip for. Bytes a client writes back to back without such server
+  data in between (pipelining, TLS Finished followed by EHLO) belong to one
+  turn; server data that was already on its way before the client's last
+  action (a TLS close_notify racing the client's own) starts no turn.
 
   round_trips = turns + 0.5
 
@@ -32,10 +34,12 @@ Finished+EHLO, EHLO->AUTH, 235->MAIL+RCPT+BDAT LAST(+QUIT), 250->close), i.e.
 
 When the client closes, one JSON line per connection is appended to the stats
 file: {"conn", "turns", "round_trips", "c2s_chunks", "s2c_chunks",
-"c2s_bytes", "s2c_bytes", "ms", "think_ms", "turn_think_ms"}: "ms" is the
+"c2s_bytes", "s2c_bytes", "ms", "first_ms", "think_ms", "turn_think_ms"}: "ms" is the
 time from accept to the client's close, "turn_think_ms" lists, per turn, how
 long the client took to act after the server data it waited for was delivered
-(its own processing on the critical path), "think_ms" is their sum. Only
+(its own processing on the critical path), "think_ms" is their sum, and
+"first_ms" the time from accept to the client's first byte when the client
+speaks first (implicit TLS: its ClientHello), else null. Only
 loopback addresses are accepted.
 """
 
@@ -64,7 +68,9 @@ class Connection:
         self.open_at = self.t0 + 2 * proxy.delay
         self.client_reader = client_reader
         self.client_writer = client_writer
-        self.delivered = False   # server data reached the client since its last action
+        self.delivered = False   # an answer reached the client since its last action
+        self.last_forward = float("-inf")  # when the client's latest bytes went upstream
+        self.first_ms = None     # accept -> first client byte, when the client speaks first
         self.last_delivery = 0.0
         self.think = []          # per turn: ms from the last delivery to the client's action
         self.turns = 0
@@ -91,6 +97,8 @@ class Connection:
                         self.id, (now - self.t0) * 1000, "C->S" if from_client else "S->C",
                         len(data), "" if data else " (close)"), file=sys.stderr, flush=True)
                 if from_client:
+                    if self.first_ms is None and not self.s2c_chunks:
+                        self.first_ms = round((now - self.t0) * 1000, 1)
                     self.client_action(now)
                     if data:
                         self.c2s_chunks += 1
@@ -100,34 +108,40 @@ class Connection:
                 elif data:
                     self.s2c_chunks += 1
                     self.s2c_bytes += len(data)
-                await queue.put((release, data))
+                # Server data is an answer when the server sent it after the
+                # client's latest bytes had reached it.
+                await queue.put((release, data, not from_client and now > self.last_forward))
                 if not data:
                     return
         except (ConnectionError, OSError):
             if from_client:
                 self.record(self.loop.time())
-            await queue.put((self.loop.time(), b""))
+            await queue.put((self.loop.time(), b"", True))
 
     async def sender(self, queue, writer, to_client):
         """Writes each chunk once its release time has come, in order."""
         try:
             while True:
-                release, data = await queue.get()
+                release, data, answer = await queue.get()
                 wait = release - self.loop.time()
                 if wait > 0:
                     await asyncio.sleep(wait)
                 if not data:
                     if writer.can_write_eof():
                         writer.write_eof()
-                    if to_client:
+                    if to_client and answer:
                         self.delivered = True
                         self.last_delivery = self.loop.time()
+                    elif not to_client:
+                        self.last_forward = self.loop.time()
                     return
                 writer.write(data)
                 await writer.drain()
-                if to_client:
+                if to_client and answer:
                     self.delivered = True
                     self.last_delivery = self.loop.time()
+                elif not to_client:
+                    self.last_forward = self.loop.time()
         except (ConnectionError, OSError):
             return
 
@@ -144,6 +158,7 @@ class Connection:
             "c2s_bytes": self.c2s_bytes,
             "s2c_bytes": self.s2c_bytes,
             "ms": round((now - self.t0) * 1000, 1),
+            "first_ms": self.first_ms,
             "think_ms": round(sum(self.think), 1),
             "turn_think_ms": self.think,
         }
