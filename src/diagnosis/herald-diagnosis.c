@@ -409,7 +409,7 @@ compile_regex (const char  *rule_id,
   g_autoptr(GError) error = NULL;
   GRegex *regex;
 
-  regex = g_regex_new (pattern, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, &error);
+  regex = g_regex_new (pattern, G_REGEX_CASELESS, 0, &error);
   if (regex == NULL)
     g_critical ("diagnosis-rules.json: rule “%s”: bad %s: %s", rule_id, field, error->message);
   return regex;
@@ -803,6 +803,25 @@ get_rules (void)
   return once.retval;
 }
 
+static gpointer
+preload_thread (gpointer data)
+{
+  get_rules ();
+  return NULL;
+}
+
+void
+herald_diagnosis_preload (void)
+{
+  static gsize started = 0;
+
+  if (g_once_init_enter (&started))
+    {
+      g_thread_unref (g_thread_new ("herald-rules", preload_thread, NULL));
+      g_once_init_leave (&started, 1);
+    }
+}
+
 const char * const *
 _herald_diagnosis_rule_ids (void)
 {
@@ -825,7 +844,7 @@ static_regex (GRegex    **slot,
 {
   if (g_once_init_enter (slot))
     {
-      GRegex *regex = g_regex_new (pattern, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+      GRegex *regex = g_regex_new (pattern, G_REGEX_CASELESS, 0, NULL);
 
       g_assert (regex != NULL);
       g_once_init_leave (slot, regex);
