@@ -959,24 +959,35 @@ DEFINE_REGEX (reply_start_regex,
 DEFINE_REGEX (enhanced_start_regex,
               "(?<![0-9.])([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s")
 
-static gboolean
+/* Log and transcript prefixes before a reply line: swaks ("<-  ", "<~* "),
+ * "S: ", "<<< ", "> ". */
+DEFINE_REGEX (line_prefix_regex, "^\\s*(?:[<>~*|-]+\\s*|S:\\s*)?")
+
+/* Returns the line without its transcript prefix when it continues the
+ * reply (same code, or the same enhanced code for texts without codes),
+ * else NULL. */
+static const char *
 continues_reply (const char *line,
                  int         code,
                  const char *enhanced)
 {
   g_autoptr(GMatchInfo) match = NULL;
   const char *p = line;
+  int end = 0;
 
-  while (g_ascii_isspace (*p))
-    p++;
+  if (g_regex_match (line_prefix_regex (), line, 0, &match))
+    g_match_info_fetch_pos (match, 0, NULL, &end);
+  g_clear_pointer (&match, g_match_info_free);
+  p = line + end;
+
   if (code != 0 && g_regex_match (code_prefix_regex (), p, 0, &match))
     {
       g_autofree char *c = g_match_info_fetch (match, 1);
-      return atoi (c) == code;
+      return atoi (c) == code ? p : NULL;
     }
   if (enhanced != NULL && g_str_has_prefix (p, enhanced))
-    return TRUE;
-  return FALSE;
+    return p;
+  return NULL;
 }
 
 static HeraldExtractedReply *
@@ -1012,13 +1023,20 @@ extract_from (const char *text,
             extracted->enhanced = g_match_info_fetch (match, 1);
           g_clear_pointer (&match, g_match_info_free);
         }
-      else if (!continues_reply (lines[i], extracted->code, extracted->enhanced))
+      else
         {
-          /* Blank lines inside a pasted reply are skipped; anything else
-           * (a stack trace, the program's own words) ends the reply. */
-          if (*g_strstrip (lines[i]) == '\0')
-            continue;
-          break;
+          const char *rest = continues_reply (lines[i], extracted->code, extracted->enhanced);
+
+          if (rest == NULL)
+            {
+              /* Blank lines inside a pasted reply are skipped; anything else
+               * (a stack trace, the program's own words) ends the reply. */
+              if (*g_strstrip (lines[i]) == '\0')
+                continue;
+              break;
+            }
+          /* Drop the transcript prefix ("<~* ") of continuation lines. */
+          memmove (lines[i], rest, strlen (rest) + 1);
         }
       if (reply->len > 0)
         g_string_append_c (reply, '\n');
@@ -1028,6 +1046,34 @@ extract_from (const char *text,
   extracted->reply = g_string_free (reply, FALSE);
   extracted->normalised = _herald_normalise_reply (extracted->reply);
   return extracted;
+}
+
+static int
+find_reply_start (const char *text)
+{
+  GRegex *regexes[] = { reply_start_regex (), enhanced_start_regex () };
+  int earliest = -1;
+  int refusal = -1;
+
+  for (guint r = 0; r < G_N_ELEMENTS (regexes); r++)
+    {
+      g_autoptr(GMatchInfo) match = NULL;
+
+      g_regex_match (regexes[r], text, 0, &match);
+      for (; g_match_info_matches (match); g_match_info_next (match, NULL))
+        {
+          g_autofree char *code = g_match_info_fetch (match, 1);
+          int pos;
+
+          g_match_info_fetch_pos (match, 0, &pos, NULL);
+          if (earliest < 0 || pos < earliest)
+            earliest = pos;
+          if ((code[0] == '4' || code[0] == '5') && (refusal < 0 || pos < refusal))
+            refusal = pos;
+        }
+    }
+
+  return refusal >= 0 ? refusal : earliest;
 }
 
 HeraldExtractedReply *
@@ -1064,24 +1110,15 @@ _herald_extract_reply (const char *text)
     }
   g_clear_pointer (&match, g_match_info_free);
 
-  /* The earliest thing that looks like the start of a reply. Wrappers put
-   * their own words first (.NET's "The server response was:", PHPMailer's
-   * "Password command failed:", nodemailer's "Invalid login:"), and those
-   * contain no reply code; text after the reply (a stack trace) is cut off by
+  /* The first refusal (4xx/5xx), or else the earliest thing that looks like
+   * the start of a reply. Wrappers put their own words first (.NET's "The
+   * server response was:", PHPMailer's "Password command failed:",
+   * nodemailer's "Invalid login:") and those contain no reply code; a pasted
+   * transcript (swaks, a log) starts with "220" and "250" lines before the
+   * refusal. Text after the reply (a stack trace) is cut off by
    * extract_from(). A later "Error: 535 ..." inside the reply is Exchange's
    * embedded earlier failure, handled when matching. */
-  start = -1;
-  if (g_regex_match (reply_start_regex (), clean, 0, &match))
-    g_match_info_fetch_pos (match, 0, &start, NULL);
-  g_clear_pointer (&match, g_match_info_free);
-  if (g_regex_match (enhanced_start_regex (), clean, 0, &match))
-    {
-      int enhanced_start;
-
-      g_match_info_fetch_pos (match, 0, &enhanced_start, NULL);
-      if (start < 0 || enhanced_start < start)
-        start = enhanced_start;
-    }
+  start = find_reply_start (clean);
   if (start >= 0)
     return extract_from (clean, start);
 

@@ -489,6 +489,38 @@ test_extract (void)
     /* A port number before the reply is not taken for a code. */
     { "Could not send via smtp.example.net port 587 : 554 5.7.1 <bob@example.org>: Relay access denied",
       554, "5.7.1", "5.7.1 <bob@example.org>: Relay access denied", "gen-relay-denied" },
+    /* A swaks transcript: the first refusal, not the greeting; the
+     * continuation line's "<~* " prefix dropped. */
+    { "=== Trying smtp.gmail.com:587...\n"
+      "=== Connected to smtp.gmail.com.\n"
+      "<-  220 smtp.gmail.com ESMTP a1b2c3 - gsmtp\n"
+      " -> EHLO host.example.com\n"
+      "<-  250-smtp.gmail.com at your service, [203.0.113.7]\n"
+      "<-  250 STARTTLS\n"
+      " -> STARTTLS\n"
+      "<-  220 2.0.0 Ready to start TLS\n"
+      "=== TLS started with cipher TLSv1.3:TLS_AES_256_GCM_SHA384:256\n"
+      " ~> EHLO host.example.com\n"
+      "<~  250-smtp.gmail.com at your service, [203.0.113.7]\n"
+      "<~  250 AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN OAUTHBEARER XOAUTH\n"
+      " ~> AUTH LOGIN\n"
+      "<~  334 VXNlcm5hbWU6\n"
+      " ~> bWVAZ21haWwuY29t\n"
+      "<~  334 UGFzc3dvcmQ6\n"
+      " ~> c2VjcmV0\n"
+      "<~* 535-5.7.8 Username and Password not accepted. Learn more at\n"
+      "<~* 535 5.7.8  https://support.google.com/mail/?p=BadCredentials a1b2c3 - gsmtp\n"
+      " ~> QUIT\n"
+      "<~  221 2.0.0 closing connection a1b2c3 - gsmtp\n"
+      "=== Connection closed with remote host.\n",
+      535, "5.7.8",
+      "5.7.8 Username and Password not accepted. Learn more at https://support.google.com/mail/?p=BadCredentials a1b2c3 - gsmtp",
+      "gmail-bad-credentials" },
+    /* A client log with S:/C: lines. */
+    { "S: 220 mail.example.net ESMTP Postfix\nC: EHLO host\nS: 250-mail.example.net\nS: 250 AUTH PLAIN LOGIN\n"
+      "C: MAIL FROM:<alerts@example.org>\nS: 250 2.1.0 Ok\nC: RCPT TO:<bob@example.com>\n"
+      "S: 554 5.7.1 <bob@example.com>: Relay access denied\nC: QUIT\n",
+      554, "5.7.1", "5.7.1 <bob@example.com>: Relay access denied", "gen-relay-denied" },
     /* No code at all: the words alone. */
     { "Relay access denied", 0, NULL, "Relay access denied", "gen-relay-denied" },
   };

@@ -47,6 +47,30 @@ NODEMAILER = (
 PYTHON = ("smtplib.SMTPAuthenticationError: (534, b'5.7.9 Application-specific password required. For more "
           "information, go to\\n5.7.9  https://support.google.com/mail/?p=InvalidSecondFactor a1b2c3 - gsmtp')")
 
+SWAKS = (
+    "=== Trying smtp.office365.com:587...\n"
+    "=== Connected to smtp.office365.com.\n"
+    "<-  220 BN9PR03CA0716.outlook.office365.com Microsoft ESMTP MAIL Service ready at Sat, 28 Nov 2026 08:30:00 +0000\n"
+    " -> EHLO host.example.com\n"
+    "<-  250-BN9PR03CA0716.outlook.office365.com Hello [203.0.113.7]\n"
+    "<-  250 STARTTLS\n"
+    " -> STARTTLS\n"
+    "<-  220 2.0.0 SMTP server ready\n"
+    "=== TLS started with cipher TLSv1.2:ECDHE-RSA-AES256-GCM-SHA384:256\n"
+    " ~> EHLO host.example.com\n"
+    "<~  250-BN9PR03CA0716.outlook.office365.com Hello [203.0.113.7]\n"
+    "<~  250 AUTH LOGIN XOAUTH2\n"
+    " ~> AUTH LOGIN\n"
+    "<~  334 VXNlcm5hbWU6\n"
+    " ~> YWxlcnRzQGNvbnRvc28uY29t\n"
+    "<~  334 UGFzc3dvcmQ6\n"
+    " ~> c2VjcmV0\n"
+    "<~* 535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy. "
+    "Contact your administrator. [BN9PR03CA0716.namprd03.prod.outlook.com 2026-11-28T08:30:01.123Z 08DE2F1A9B3C4D60]\n"
+    " ~> QUIT\n"
+    "<~  221 2.0.0 Service closing transmission channel\n"
+    "=== Connection closed with remote host.\n")
+
 DIAGNOSIS_MEMBERS = {"id", "title", "explanation", "actor", "steps", "links", "severity", "details"}
 
 results = []
@@ -113,6 +137,9 @@ if data:
 
 # Python smtplib.
 explain_json("Python smtplib", PYTHON, "gmail-app-password-required", 534, "5.7.9")
+
+# A whole swaks transcript: the refusal, not the greeting.
+explain_json("swaks transcript", SWAKS, "exo-security-defaults", 535, "5.7.139", via_stdin=True)
 
 # Human output.
 proc = explain([NODEMAILER])
