@@ -83,7 +83,10 @@ if stall:
              "| < 16 ms | %s |"
              % (len(stall), f(med(stall), 1), f(max(stall), 1), f(med(stall_wall), 1),
                 verdict(med(stall) < 16)))
-    o.append("| longest gap between two frames during the send | %s ms | | |" % f(max(frame_gap), 1))
+    cpu = nums("longest_stall_cpu_ms")
+    o.append("| of which the main thread spent on the CPU (median) | %s ms | | |" % f(med(cpu), 1))
+    o.append("| longest gap between two frames during the send (median) | %s ms | | |"
+             % f(med(frame_gap), 1))
     o.append("| sends that succeeded | %d of %d | all | %s |"
              % (sends.count("yes"), len(sends), verdict(sends and all(s == "yes" for s in sends))))
 c_idle = nums("cancel_to_idle_ms")
@@ -104,6 +107,12 @@ for name, title in (("no_greeting", "server accepts, never greets"),
         o.append("| unreachable: %s → verdict, timeout %d s | %s ms (error dialog: %s) | ≤ %d ms | %s |"
                  % (title, t[0], f(v[0]), probe.get(name + "_error_dialog", ["?"])[0],
                     limit, verdict(v[0] <= limit)))
+        st, sc, sa = (nums(name + k) for k in ("_longest_stall_ms", "_longest_stall_cpu_ms",
+                                                "_longest_stall_at_ms"))
+        if st:
+            o.append("| … its longest main-loop stall | %s ms (%s ms on the CPU, ending %s ms "
+                     "after Send) | < 16 ms | %s |" % (f(st[0], 1), f(sc[0] if sc else None, 1),
+                                                       f(sa[0] if sa else None), verdict(st[0] < 16)))
 o.append("")
 if frames["herald"] and frames["bare"]:
     hf = med([float(x["first_frame_ms"]) for x in frames["herald"]])

@@ -83,6 +83,8 @@ typedef struct {
   gint64  start;        /* µs, monotonic, when measuring began */
   gint64  last;         /* µs, monotonic */
   gint64  last_wait;    /* µs the thread had waited for a CPU, at last */
+  gint64  last_cpu;     /* µs the thread had run on a CPU, at last */
+  gint64  max_cpu;      /* µs on the CPU during the longest gap */
   gint64  max_gap;      /* µs, run-queue waits subtracted */
   gint64  raw_max_gap;  /* µs, wall clock */
   gint64  max_at;       /* µs after start when the longest gap ended */
@@ -102,21 +104,23 @@ typedef struct {
 static char *cert_dir;
 static HeraldApplication *application;
 
-/* µs this thread has spent runnable but waiting for a CPU; 0 if unknown. */
+/* µs this thread has spent runnable but waiting for a CPU, and (in *cpu)
+ * running on one; 0 if unknown. */
 static gint64
-run_queue_wait_us (void)
+run_queue_wait_us (gint64 *cpu)
 {
   char buf[128];
   gint64 wait = 0;
   FILE *f = fopen ("/proc/thread-self/schedstat", "r");
 
+  *cpu = 0;
   if (f == NULL)
     return 0;
   if (fgets (buf, sizeof buf, f) != NULL)
     {
       char *end = NULL;
 
-      g_ascii_strtoull (buf, &end, 10);
+      *cpu = (gint64) (g_ascii_strtoull (buf, &end, 10) / 1000);
       if (end != NULL)
         wait = (gint64) (g_ascii_strtoull (end, NULL, 10) / 1000);
     }
@@ -128,8 +132,8 @@ static void
 meter_reset (GapMeter *m)
 {
   m->start = m->last = g_get_monotonic_time ();
-  m->last_wait = run_queue_wait_us ();
-  m->max_gap = m->raw_max_gap = m->max_at = 0;
+  m->last_wait = run_queue_wait_us (&m->last_cpu);
+  m->max_gap = m->raw_max_gap = m->max_at = m->max_cpu = 0;
   m->active = TRUE;
 }
 
@@ -137,7 +141,8 @@ static void
 meter_hit (GapMeter *m)
 {
   gint64 now = g_get_monotonic_time ();
-  gint64 wait = run_queue_wait_us ();
+  gint64 cpu;
+  gint64 wait = run_queue_wait_us (&cpu);
   gint64 raw = now - m->last;
   gint64 gap = raw - MAX (0, wait - m->last_wait);
 
@@ -145,11 +150,13 @@ meter_hit (GapMeter *m)
     {
       m->max_gap = gap;
       m->max_at = now - m->start;
+      m->max_cpu = cpu - m->last_cpu;
     }
   if (m->active && raw > m->raw_max_gap)
     m->raw_max_gap = raw;
   m->last = now;
   m->last_wait = wait;
+  m->last_cpu = cpu;
 }
 
 static gboolean
@@ -357,6 +364,7 @@ raw_stall_ms (Probe *probe)
 
 typedef struct {
   double stall_ms;
+  double stall_cpu_ms;
   double raw_stall_ms;
   double stall_at_ms;
   double frame_gap_ms;
@@ -384,6 +392,7 @@ run_slow_send (SendStats *stats)
   stats->stall_ms = stall_ms (probe);
   stats->stall_at_ms = probe->timer.max_at / 1000.0;
   stats->raw_stall_ms = raw_stall_ms (probe);
+  stats->stall_cpu_ms = probe->timer.max_cpu / 1000.0;
   stats->frame_gap_ms = probe->frames.max_gap / 1000.0;
 
   /* It was a real, complete send: the server saw the whole conversation and
@@ -414,10 +423,11 @@ test_send_never_stalls (void)
       SendStats stats = { 0 };
 
       run_slow_send (&stats);
-      g_test_message ("send %d: %.0f ms, longest main-loop stall %.1f ms (ending %.0f ms after "
-                      "Send; %.1f ms wall clock, run-queue waits included), longest frame gap "
-                      "%.1f ms", attempt, stats.send_ms, stats.stall_ms, stats.stall_at_ms,
-                      stats.raw_stall_ms, stats.frame_gap_ms);
+      g_test_message ("send %d: %.0f ms, longest main-loop stall %.1f ms (%.1f ms of it on "
+                      "the CPU, ending %.0f ms after Send; %.1f ms wall clock, run-queue waits "
+                      "included), longest frame gap %.1f ms", attempt, stats.send_ms,
+                      stats.stall_ms, stats.stall_cpu_ms, stats.stall_at_ms, stats.raw_stall_ms,
+                      stats.frame_gap_ms);
       g_assert_true (stats.ok);
       /* 9 replies, each SLOW_REPLY_MS late: the send really was slow. */
       g_assert_cmpfloat (stats.send_ms, >=, 9 * SLOW_REPLY_MS);
@@ -545,6 +555,8 @@ bench_unreachable (const char *name,
   g_print ("%s_error_dialog=%s\n", name,
            _herald_window_get_error_dialog (probe->window) ? "yes" : "no");
   g_print ("%s_longest_stall_ms=%.1f\n", name, stall_ms (probe));
+  g_print ("%s_longest_stall_cpu_ms=%.1f\n", name, probe->timer.max_cpu / 1000.0);
+  g_print ("%s_longest_stall_at_ms=%.1f\n", name, probe->timer.max_at / 1000.0);
   probe_free (probe);
 }
 
@@ -557,6 +569,7 @@ run_bench (void)
   for (int i = 0; i < 5; i++)
     {
       run_slow_send (&stats);
+      g_print ("longest_stall_cpu_ms=%.1f\n", stats.stall_cpu_ms);
       g_print ("send_ok=%s\nsend_ms=%.1f\nlongest_stall_ms=%.1f\nlongest_stall_at_ms=%.1f\n"
                "longest_stall_wall_ms=%.1f\nlongest_frame_gap_ms=%.1f\n", stats.ok ? "yes" : "no",
                stats.send_ms, stats.stall_ms, stats.stall_at_ms, stats.raw_stall_ms,
