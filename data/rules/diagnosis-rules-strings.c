@@ -1161,6 +1161,88 @@ static const char *diagnosis_rule_strings[] = {
   N_("The test was cancelled during {stage}."),
   /* Translators: diagnosis “cancelled”, step 1. */
   N_("Run the test again when ready."),
+  /* Translators: diagnosis “client-greeting-never-received”, title. */
+  N_("The server never said hello: this port probably expects SSL/TLS"),
+  /* Translators: diagnosis “client-greeting-never-received”, explanation. */
+  N_("The program connected but no SMTP greeting came. Ports for implicit TLS (usually 465) wait for encryption first and say nothing until then."),
+  /* Translators: diagnosis “client-greeting-never-received”, step 1. */
+  N_("Set the program’s security to SSL/TLS (implicit TLS) for this port, usually 465 (nodemailer: secure: true)."),
+  /* Translators: diagnosis “client-greeting-never-received”, step 2. */
+  N_("Or keep STARTTLS and use port 587 (nodemailer: secure: false)."),
+  /* Translators: diagnosis “client-greeting-never-received”, link 1. */
+  N_("RFC 8314: implicit TLS for mail submission"),
+  /* Translators: diagnosis “client-tls-on-plaintext-port”, title. */
+  N_("SSL/TLS was used on a port that starts in plain text: use STARTTLS"),
+  /* Translators: diagnosis “client-tls-on-plaintext-port”, explanation. */
+  N_("The program started encryption immediately, but the server answered in plain text, as ports 587 and 25 do before STARTTLS."),
+  /* Translators: diagnosis “client-tls-on-plaintext-port”, step 1. */
+  N_("Set the program’s security to STARTTLS with port 587 (nodemailer: secure: false; .NET SmtpClient: EnableSsl with port 587)."),
+  /* Translators: diagnosis “client-tls-on-plaintext-port”, step 2. */
+  N_("Or use SSL/TLS with port 465, if the provider offers it."),
+  /* Translators: diagnosis “client-tls-on-plaintext-port”, link 1. */
+  N_("RFC 3207: SMTP over TLS (STARTTLS)"),
+  /* Translators: diagnosis “client-tls-on-plaintext-port”, link 2. */
+  N_("RFC 8314: implicit TLS for mail submission"),
+  /* Translators: diagnosis “client-connection-refused”, title. */
+  N_("The server refused the connection on this port"),
+  /* Translators: diagnosis “client-connection-refused”, explanation. */
+  N_("Nothing accepts connections on that server and port: the port is probably wrong, or a firewall rejects it."),
+  /* Translators: diagnosis “client-connection-refused”, step 1. */
+  N_("Use the provider’s documented port: 587 with STARTTLS, or 465 with SSL/TLS."),
+  /* Translators: diagnosis “client-connection-refused”, step 2. */
+  N_("Check whether the port is reachable from the sending machine:"),
+  /* Translators: diagnosis “client-connection-refused”, link 1. */
+  N_("RFC 8314: implicit TLS for mail submission"),
+  /* Translators: diagnosis “client-connection-timeout”, title. */
+  N_("The connection timed out"),
+  /* Translators: diagnosis “client-connection-timeout”, explanation. */
+  N_("No answer came from the server. A firewall is probably dropping outgoing connections to this port: corporate firewalls, internet providers and cloud hosts often block mail ports, port 25 above all."),
+  /* Translators: diagnosis “client-connection-timeout”, step 1. */
+  N_("Try port 587 (STARTTLS) or 465 (SSL/TLS) instead of 25."),
+  /* Translators: diagnosis “client-connection-timeout”, step 2. */
+  N_("Check whether the port is reachable from the sending machine:"),
+  /* Translators: diagnosis “client-connection-timeout”, step 3. */
+  N_("Ask your network administrator whether outgoing connections to this port are blocked."),
+  /* Translators: diagnosis “client-connection-timeout”, link 1. */
+  N_("Amazon SES: SMTP ports and port 25 restrictions"),
+  /* Translators: diagnosis “client-host-not-found”, title. */
+  N_("The server name could not be found"),
+  /* Translators: diagnosis “client-host-not-found”, explanation. */
+  N_("The mail server’s name did not resolve: it is probably mistyped (for example smtp.office365.co instead of smtp.office365.com), or the sending machine has no working DNS."),
+  /* Translators: diagnosis “client-host-not-found”, step 1. */
+  N_("Check the server name for typos. Common ones: smtp.office365.com, smtp.gmail.com, smtp.mail.me.com."),
+  /* Translators: diagnosis “client-host-not-found”, step 2. */
+  N_("Check that the sending machine can resolve names:"),
+  /* Translators: diagnosis “client-cert-untrusted”, title. */
+  N_("The server’s certificate is not trusted by the sending program"),
+  /* Translators: diagnosis “client-cert-untrusted”, explanation. */
+  N_("The certificate is self-signed or issued by an authority the program does not trust (an internal CA, or a proxy or antivirus intercepting the connection)."),
+  /* Translators: diagnosis “client-cert-untrusted”, step 1. */
+  N_("If the server uses your organisation’s own certificate authority, add that CA to the sending machine’s trust store (or the program’s CA setting); do not turn certificate checks off."),
+  /* Translators: diagnosis “client-cert-untrusted”, step 2. */
+  N_("Look at the certificate the server presents:"),
+  /* Translators: diagnosis “client-cert-untrusted”, link 1. */
+  N_("GIO: certificate verification flags"),
+  /* Translators: diagnosis “client-cert-expired”, title. */
+  N_("The server’s certificate has expired"),
+  /* Translators: diagnosis “client-cert-expired”, explanation. */
+  N_("The server’s certificate is past its end date, or the sending machine’s clock is wrong."),
+  /* Translators: diagnosis “client-cert-expired”, step 1. */
+  N_("Check the sending machine’s date and time:"),
+  /* Translators: diagnosis “client-cert-expired”, step 2. */
+  N_("If the clock is right, ask the server’s administrator to renew the certificate."),
+  /* Translators: diagnosis “client-cert-expired”, link 1. */
+  N_("GIO: certificate verification flags"),
+  /* Translators: diagnosis “client-cert-name-mismatch”, title. */
+  N_("The server’s certificate is for another name"),
+  /* Translators: diagnosis “client-cert-name-mismatch”, explanation. */
+  N_("The program connected by a name (or IP address) that the certificate does not list."),
+  /* Translators: diagnosis “client-cert-name-mismatch”, step 1. */
+  N_("Use the server name written in the certificate (for Microsoft 365 always smtp.office365.com, never an IP address)."),
+  /* Translators: diagnosis “client-cert-name-mismatch”, step 2. */
+  N_("Show the names the certificate is valid for:"),
+  /* Translators: diagnosis “client-cert-name-mismatch”, link 1. */
+  N_("GIO: certificate verification flags"),
   /* Translators: diagnosis “fallback-temporary”, title. */
   N_("The server refused for now (temporary error)"),
   /* Translators: diagnosis “fallback-temporary”, explanation. Keep the {words} in braces unchanged. */

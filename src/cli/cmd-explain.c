@@ -168,8 +168,10 @@ herald_cli_explain (int    argc,
 
   if (json)
     {
+      /* The step given with --stage, else the one the text names. */
+      HeraldStage effective = stage < HERALD_N_STAGES ? stage : extracted->stage;
       g_autoptr(JsonNode) node = explain_to_json (extracted, diagnosis,
-                                                  stage < HERALD_N_STAGES ? herald_stage_to_string (stage) : NULL);
+                                                  effective < HERALD_N_STAGES ? herald_stage_to_string (effective) : NULL);
       g_autofree char *str = herald_json_to_string (node, TRUE);
 
       printf ("%s\n", str);

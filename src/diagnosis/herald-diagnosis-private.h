@@ -15,6 +15,8 @@ typedef struct {
   char  *enhanced;    /* "5.7.139" or NULL */
   char  *reply;       /* the reply's lines as pasted, joined with "\n" */
   char  *normalised;  /* lines joined, NNN-/NNN prefixes and repeated enhanced codes stripped */
+  HeraldStage stage;  /* the step the text names (PHPMailer's "MAIL FROM command failed",
+                       * a transcript's last command...), or HERALD_N_STAGES */
 } HeraldExtractedReply;
 
 void _herald_extracted_reply_free (HeraldExtractedReply *extracted);

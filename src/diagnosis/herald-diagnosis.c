@@ -227,6 +227,7 @@ typedef struct {
   int        priority;
   gboolean   fallback;
   gboolean   no_reply;       /* only when no non-2xx reply explains the failure */
+  gboolean   no_code;        /* only texts without a reply or enhanced code */
   guint      stages;         /* bit per HeraldStage; 0: any */
   GArray    *codes;          /* of int; NULL: any */
   guint      classes;        /* bit per first digit; 0: any */
@@ -585,6 +586,7 @@ load_rule (JsonObject *object)
   rule->priority = (int) json_object_get_int_member_with_default (object, "priority", 0);
   rule->fallback = json_object_get_boolean_member_with_default (object, "fallback", FALSE);
   rule->no_reply = json_object_get_boolean_member_with_default (object, "no_reply", FALSE);
+  rule->no_code = json_object_get_boolean_member_with_default (object, "no_code", FALSE);
 
   if (!load_string_list (object, "stages", id, &stages) ||
       !load_int_list (object, "codes", id, &rule->codes) ||
@@ -996,6 +998,8 @@ extract_from (const char *text,
 {
   HeraldExtractedReply *extracted = g_new0 (HeraldExtractedReply, 1);
   g_auto(GStrv) lines = g_strsplit_set (text + start, "\r\n", -1);
+
+  extracted->stage = HERALD_N_STAGES;
   g_autoptr(GMatchInfo) match = NULL;
   GString *reply = g_string_new (NULL);
 
@@ -1048,6 +1052,81 @@ extract_from (const char *text,
   return extracted;
 }
 
+/* The step a pasted text names, from the wrapper's words or, in a
+ * transcript, the last command the client sent before the refusal. */
+DEFINE_REGEX (phpmailer_command_regex,
+              "\\b(Password|Username|AUTH|MAIL FROM|RCPT TO|DATA END|DATA|STARTTLS|EHLO|HELO|QUIT)\\s+command\\s+failed")
+DEFINE_REGEX (nodemailer_command_regex, "\\bcommand:\\s*'([A-Z. ]+)")
+DEFINE_REGEX (exception_regex,
+              "\\b(SMTPAuthenticationError|AuthenticationFailedException|Invalid login|SMTPSenderRefused|"
+              "SMTPRecipientsRefused|SMTPDataError|Greeting never received)\\b")
+DEFINE_REGEX (client_line_regex,
+              "^\\s*(?:->|~>|\\*>|C:|>>>)\\s*(AUTH|MAIL FROM|RCPT TO|DATA|BDAT|STARTTLS|EHLO|HELO|QUIT)\\b")
+
+static HeraldStage
+stage_from_command (const char *command)
+{
+  static const struct {
+    const char  *prefix;
+    HeraldStage  stage;
+  } map[] = {
+    { "PASSWORD", HERALD_STAGE_AUTH }, { "USERNAME", HERALD_STAGE_AUTH }, { "AUTH", HERALD_STAGE_AUTH },
+    { "MAIL", HERALD_STAGE_MAIL }, { "RCPT", HERALD_STAGE_RCPT }, { "DATA", HERALD_STAGE_DATA },
+    { "BDAT", HERALD_STAGE_DATA }, { ".", HERALD_STAGE_DATA }, { "STARTTLS", HERALD_STAGE_STARTTLS },
+    { "EHLO", HERALD_STAGE_EHLO }, { "HELO", HERALD_STAGE_EHLO }, { "QUIT", HERALD_STAGE_QUIT },
+    { "CONN", HERALD_STAGE_GREETING },
+    { "SMTPAUTHENTICATIONERROR", HERALD_STAGE_AUTH }, { "AUTHENTICATIONFAILEDEXCEPTION", HERALD_STAGE_AUTH },
+    { "INVALID LOGIN", HERALD_STAGE_AUTH }, { "SMTPSENDERREFUSED", HERALD_STAGE_MAIL },
+    { "SMTPRECIPIENTSREFUSED", HERALD_STAGE_RCPT }, { "SMTPDATAERROR", HERALD_STAGE_DATA },
+    { "GREETING NEVER RECEIVED", HERALD_STAGE_GREETING },
+  };
+  g_autofree char *upper = g_ascii_strup (command, -1);
+
+  for (guint i = 0; i < G_N_ELEMENTS (map); i++)
+    if (g_str_has_prefix (upper, map[i].prefix))
+      return map[i].stage;
+  return HERALD_N_STAGES;
+}
+
+static HeraldStage
+find_stage (const char *text,
+            int         reply_start)
+{
+  GRegex *anywhere[] = { phpmailer_command_regex (), nodemailer_command_regex (), exception_regex () };
+  HeraldStage stage = HERALD_N_STAGES;
+  g_auto(GStrv) lines = NULL;
+  gsize offset = 0;
+
+  for (guint r = 0; r < G_N_ELEMENTS (anywhere); r++)
+    {
+      g_autoptr(GMatchInfo) match = NULL;
+
+      if (g_regex_match (anywhere[r], text, 0, &match))
+        {
+          g_autofree char *command = g_match_info_fetch (match, 1);
+
+          stage = stage_from_command (command);
+          if (stage != HERALD_N_STAGES)
+            return stage;
+        }
+    }
+
+  /* A transcript: the last command sent before the refusal. */
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && (reply_start < 0 || offset < (gsize) reply_start); i++)
+    {
+      g_autoptr(GMatchInfo) match = NULL;
+
+      if (g_regex_match (client_line_regex (), lines[i], 0, &match))
+        {
+          g_autofree char *command = g_match_info_fetch (match, 1);
+          stage = stage_from_command (command);
+        }
+      offset += strlen (lines[i]) + 1;
+    }
+  return stage;
+}
+
 static int
 find_reply_start (const char *text)
 {
@@ -1081,6 +1160,7 @@ _herald_extract_reply (const char *text)
 {
   g_autoptr(GMatchInfo) match = NULL;
   g_autofree char *clean = NULL;
+  HeraldExtractedReply *extracted;
   int start;
 
   g_return_val_if_fail (text != NULL, NULL);
@@ -1106,7 +1186,9 @@ _herald_extract_reply (const char *text)
           g_string_append_printf (rebuilt, "%s%c%s", code,
                                   lines[i + 1] != NULL ? '-' : ' ', lines[i]);
         }
-      return extract_from (rebuilt->str, 0);
+      extracted = extract_from (rebuilt->str, 0);
+      extracted->stage = find_stage (clean, -1);
+      return extracted;
     }
   g_clear_pointer (&match, g_match_info_free);
 
@@ -1120,16 +1202,18 @@ _herald_extract_reply (const char *text)
    * embedded earlier failure, handled when matching. */
   start = find_reply_start (clean);
   if (start >= 0)
-    return extract_from (clean, start);
+    {
+      extracted = extract_from (clean, start);
+      extracted->stage = find_stage (clean, start);
+      return extracted;
+    }
 
   /* No code at all: match the words alone. */
-  {
-    HeraldExtractedReply *extracted = g_new0 (HeraldExtractedReply, 1);
-
-    extracted->reply = g_strstrip (g_strdup (clean));
-    extracted->normalised = _herald_normalise_reply (extracted->reply);
-    return extracted;
-  }
+  extracted = g_new0 (HeraldExtractedReply, 1);
+  extracted->reply = g_strstrip (g_strdup (clean));
+  extracted->normalised = _herald_normalise_reply (extracted->reply);
+  extracted->stage = find_stage (clean, -1);
+  return extracted;
 }
 
 /* ---------------------------------------------------------------------------
@@ -1177,6 +1261,9 @@ rule_matches (const Rule         *rule,
     return FALSE;
 
   if (rule->no_reply && ctx->normalised != NULL)
+    return FALSE;
+
+  if (rule->no_code && (ctx->code != 0 || ctx->enhanced != NULL))
     return FALSE;
 
   if (rule->codes != NULL)
@@ -1666,7 +1753,8 @@ herald_diagnose_text (const char  *text,
   g_return_val_if_fail (text != NULL, NULL);
 
   extracted = _herald_extract_reply (text);
-  ctx.stage = stage;
+  /* The step given (heraldctl explain --stage) wins over the one the text names. */
+  ctx.stage = stage < HERALD_N_STAGES ? stage : extracted->stage;
   ctx.code = extracted->code;
   ctx.enhanced = extracted->enhanced;
   ctx.raw = extracted->reply;

@@ -454,6 +454,7 @@ test_extract (void)
     const char *enhanced;
     const char *normalised;
     const char *rule;
+    HeraldStage stage;   /* the step the text names */
   } cases[] = {
     /* .NET SmtpClient: only the enhanced code, then a stack trace. */
     { "System.Net.Mail.SmtpException: The SMTP server requires a secure connection or the client was not "
@@ -462,33 +463,33 @@ test_extract (void)
       "Contact your administrator. [BN9PR03CA0716.namprd03.prod.outlook.com 2026-11-28T08:13:02.456Z 08DE2F1A9B3C4D60]\n"
       "   at System.Net.Mail.MailCommand.CheckResponse(SmtpStatusCode statusCode, String response)\n"
       "   at System.Net.Mail.MailCommand.Send(SmtpConnection conn, Byte[] command, MailAddress from, Boolean allowUnicode)",
-      0, "5.7.57", NULL, "exo-conditional-access" },
+      0, "5.7.57", NULL, "exo-conditional-access", HERALD_N_STAGES },
     /* PHPMailer's debug output. */
     { "2026-11-28 08:20:01 SERVER -> CLIENT: 535 5.7.8 Error: authentication failed: authentication failure\n"
       "2026-11-28 08:20:01 SMTP ERROR: Password command failed: 535 5.7.8 Error: authentication failed: authentication failure\n"
       "SMTP Error: Could not authenticate.",
-      535, "5.7.8", "5.7.8 Error: authentication failed: authentication failure", "gen-auth-failed" },
+      535, "5.7.8", "5.7.8 Error: authentication failed: authentication failure", "gen-auth-failed", HERALD_STAGE_AUTH },
     /* nodemailer: multi-line Gmail reply after "Invalid login:". */
     { "Error: Invalid login: 535-5.7.8 Username and Password not accepted. Learn more at\n"
       "535 5.7.8  https://support.google.com/mail/?p=BadCredentials d9443c01a7336-2a1b2c3d4e5sm1234567ab.12 - gsmtp",
       535, "5.7.8",
       "5.7.8 Username and Password not accepted. Learn more at https://support.google.com/mail/?p=BadCredentials "
       "d9443c01a7336-2a1b2c3d4e5sm1234567ab.12 - gsmtp",
-      "gmail-bad-credentials" },
+      "gmail-bad-credentials", HERALD_STAGE_AUTH },
     /* Python smtplib: a tuple with escaped newlines and no codes on the lines. */
     { "smtplib.SMTPAuthenticationError: (534, b'5.7.9 Application-specific password required. For more "
       "information, go to\\n5.7.9  https://support.google.com/mail/?p=InvalidSecondFactor a1b2 - gsmtp')",
       534, "5.7.9",
       "5.7.9 Application-specific password required. For more information, go to "
       "https://support.google.com/mail/?p=InvalidSecondFactor a1b2 - gsmtp",
-      "gmail-app-password-required" },
+      "gmail-app-password-required", HERALD_STAGE_AUTH },
     /* JavaMail. */
     { "javax.mail.AuthenticationFailedException: 535 5.7.139 Authentication unsuccessful, user is locked by your "
       "organization's security defaults policy. Contact your administrator. [AM0PR02CA0001.eurprd02.prod.outlook.com]",
-      535, "5.7.139", NULL, "exo-security-defaults" },
+      535, "5.7.139", NULL, "exo-security-defaults", HERALD_STAGE_AUTH },
     /* A port number before the reply is not taken for a code. */
     { "Could not send via smtp.example.net port 587 : 554 5.7.1 <bob@example.org>: Relay access denied",
-      554, "5.7.1", "5.7.1 <bob@example.org>: Relay access denied", "gen-relay-denied" },
+      554, "5.7.1", "5.7.1 <bob@example.org>: Relay access denied", "gen-relay-denied", HERALD_N_STAGES },
     /* A swaks transcript: the first refusal, not the greeting; the
      * continuation line's "<~* " prefix dropped. */
     { "=== Trying smtp.gmail.com:587...\n"
@@ -515,14 +516,14 @@ test_extract (void)
       "=== Connection closed with remote host.\n",
       535, "5.7.8",
       "5.7.8 Username and Password not accepted. Learn more at https://support.google.com/mail/?p=BadCredentials a1b2c3 - gsmtp",
-      "gmail-bad-credentials" },
+      "gmail-bad-credentials", HERALD_STAGE_AUTH },
     /* A client log with S:/C: lines. */
     { "S: 220 mail.example.net ESMTP Postfix\nC: EHLO host\nS: 250-mail.example.net\nS: 250 AUTH PLAIN LOGIN\n"
       "C: MAIL FROM:<alerts@example.org>\nS: 250 2.1.0 Ok\nC: RCPT TO:<bob@example.com>\n"
       "S: 554 5.7.1 <bob@example.com>: Relay access denied\nC: QUIT\n",
-      554, "5.7.1", "5.7.1 <bob@example.com>: Relay access denied", "gen-relay-denied" },
+      554, "5.7.1", "5.7.1 <bob@example.com>: Relay access denied", "gen-relay-denied", HERALD_STAGE_RCPT },
     /* No code at all: the words alone. */
-    { "Relay access denied", 0, NULL, "Relay access denied", "gen-relay-denied" },
+    { "Relay access denied", 0, NULL, "Relay access denied", "gen-relay-denied", HERALD_N_STAGES },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -537,6 +538,7 @@ test_extract (void)
       g_assert_null (strstr (e->normalised, "   at System"));
       g_assert_null (strstr (e->normalised, "Could not authenticate"));
       g_assert_cmpstr (d->id, ==, cases[i].rule);
+      g_assert_cmpint (e->stage, ==, cases[i].stage);
     }
 }
 

@@ -122,6 +122,7 @@ if data:
 data = explain_json("PHPMailer", PHPMAILER, "exo-smtp-auth-disabled-tenant", 535, "5.7.139", via_stdin=True)
 if data:
     steps = data["diagnosis"]["steps"]
+    check("PHPMailer: stage taken from “Password command failed”", data["stage"] == "auth", data["stage"])
     check("PHPMailer: a step carries its PowerShell command after a newline",
           any("\nConnect-ExchangeOnline\nSet-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false" in s
               for s in steps), steps)
@@ -139,7 +140,9 @@ if data:
 explain_json("Python smtplib", PYTHON, "gmail-app-password-required", 534, "5.7.9")
 
 # A whole swaks transcript: the refusal, not the greeting.
-explain_json("swaks transcript", SWAKS, "exo-security-defaults", 535, "5.7.139", via_stdin=True)
+data = explain_json("swaks transcript", SWAKS, "exo-security-defaults", 535, "5.7.139", via_stdin=True)
+if data:
+    check("swaks transcript: stage from the last command (AUTH LOGIN)", data["stage"] == "auth", data["stage"])
 
 # Human output.
 proc = explain([NODEMAILER])
@@ -152,6 +155,7 @@ check("human output: links", "https://support.google.com/accounts/answer/185833"
 # Only the fallback: exit 1, but still a diagnosis that states the reply.
 proc = explain(["--json", "552 5.3.4 Message size exceeds fixed limit"])
 check("fallback: exit 1", proc.returncode == 1, proc.returncode)
+check("fallback: unknown stage is null", '"stage" : null' in proc.stdout)
 try:
     data = json.loads(proc.stdout)
     check("fallback: id", data["diagnosis"]["id"] == "fallback-permanent", data["diagnosis"]["id"])
