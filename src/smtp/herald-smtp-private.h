@@ -21,6 +21,10 @@ G_BEGIN_DECLS
 
 void                   _herald_transcript_entry_free (HeraldTranscriptEntry *entry);
 HeraldSmtpResult      *_herald_smtp_result_new       (void);
+/* Explicit PLAIN/LOGIN need a username and a password, XOAUTH2/OAUTHBEARER a
+ * username and a token. */
+gboolean               _herald_smtp_config_check_credentials (const HeraldSmtpConfig  *config,
+                                                              GError                 **error);
 /* Returns FALSE and sets INVALID_CONFIG when value contains CR or LF. */
 gboolean               _herald_smtp_check_field      (const char  *field_label,
                                                       const char  *value,

@@ -1730,7 +1730,8 @@ prepare (Session  *s,
 {
   stage_begin (s, HERALD_STAGE_RESOLVE);
 
-  if (!herald_smtp_config_validate (s->config, error))
+  if (!herald_smtp_config_validate (s->config, error) ||
+      !_herald_smtp_config_check_credentials (s->config, error))
     return FALSE;
 
   /* Loading the system trust store takes tens of milliseconds: do it while

@@ -482,6 +482,25 @@ herald_smtp_config_validate (const HeraldSmtpConfig  *config,
         return FALSE;
     }
 
+  if (!is_empty (config->oauth_token) &&
+      !_herald_smtp_check_field ("OAuth token", config->oauth_token, NULL))
+    {
+      g_set_error_literal (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG,
+                           _("The OAuth 2.0 access token contains invalid characters."));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* The credentials the chosen method needs. Not part of
+ * herald_smtp_config_validate(): the window and heraldctl validate the form
+ * before the password or token is fetched from the keyring. herald_smtp_run()
+ * checks them before connecting. */
+gboolean
+_herald_smtp_config_check_credentials (const HeraldSmtpConfig  *config,
+                                       GError                 **error)
+{
   switch (config->auth)
     {
     case HERALD_AUTH_PLAIN:
@@ -511,14 +530,6 @@ herald_smtp_config_validate (const HeraldSmtpConfig  *config,
     case HERALD_AUTH_NONE:
     default:
       break;
-    }
-
-  if (!is_empty (config->oauth_token) &&
-      !_herald_smtp_check_field ("OAuth token", config->oauth_token, NULL))
-    {
-      g_set_error_literal (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG,
-                           _("The OAuth 2.0 access token contains invalid characters."));
-      return FALSE;
     }
 
   return TRUE;

@@ -1015,20 +1015,39 @@ test_config_invalid (void)
   }
   {
     g_autoptr(HeraldSmtpConfig) config = make_valid_config ();
+    g_autoptr(HeraldSmtpResult) result = NULL;
 
-    /* Explicit PLAIN needs a password; XOAUTH2 needs a token. */
+    /* Explicit PLAIN needs a password; XOAUTH2 needs a token. The form is
+     * still valid without them (the window and heraldctl validate it before
+     * the keyring is asked); the run refuses before connecting. */
     g_clear_pointer (&config->password, g_free);
-    g_assert_false (herald_smtp_config_validate (config, &error));
+    g_assert_true (herald_smtp_config_validate (config, &error));
+    g_assert_no_error (error);
+    g_assert_false (_herald_smtp_config_check_credentials (config, &error));
     g_assert_error (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG);
     g_clear_error (&error);
 
+    /* A loopback literal and the discard port, should the check ever go. */
+    set_field (config, FIELD_HOST, "127.0.0.1");
+    config->port = 9;
+    result = herald_smtp_run (config, NULL, NULL, NULL);
+    g_assert_false (result->ok);
+    g_assert_cmpint (result->stage, ==, HERALD_STAGE_RESOLVE);
+    g_assert_error (result->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG);
+    g_assert_null (result->remote_address);
+
     config->auth = HERALD_AUTH_XOAUTH2;
-    g_assert_false (herald_smtp_config_validate (config, &error));
+    g_assert_false (_herald_smtp_config_check_credentials (config, &error));
     g_assert_error (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG);
     g_clear_error (&error);
 
     config->oauth_token = g_strdup ("token");
-    g_assert_true (herald_smtp_config_validate (config, &error));
+    g_assert_true (_herald_smtp_config_check_credentials (config, &error));
+    g_assert_no_error (error);
+
+    config->auth = HERALD_AUTH_AUTO;
+    g_clear_pointer (&config->oauth_token, g_free);
+    g_assert_true (_herald_smtp_config_check_credentials (config, &error));
     g_assert_no_error (error);
   }
 }
@@ -1053,6 +1072,8 @@ test_run_refuses_invalid_config (void)
   /* A header injection attempt never reaches the network: the run fails in
    * the resolve stage with nothing but validation in the transcript. */
   set_field (config, FIELD_SUBJECT, "Hi\r\nBcc: victim@example.com");
+  set_field (config, FIELD_HOST, "127.0.0.1");
+  config->port = 9;
   result = herald_smtp_run (config, NULL, progress_count_cb, &events);
 
   g_assert_nonnull (result);
