@@ -111,7 +111,9 @@ HeraldSmtpConfig *herald_smtp_config_new      (void);
 HeraldSmtpConfig *herald_smtp_config_copy     (const HeraldSmtpConfig *config);
 void              herald_smtp_config_free     (HeraldSmtpConfig       *config);
 /* Checks every field without touching the network: empty host, port 0,
- * CR/LF in any field, malformed addresses, no recipient. */
+ * CR/LF in any field, malformed addresses, no recipient. Credentials are not
+ * required here (forms validate before the keyring is asked); herald_smtp_run()
+ * refuses a missing password/token for an explicit method before connecting. */
 gboolean          herald_smtp_config_validate (const HeraldSmtpConfig *config,
                                                GError                **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldSmtpConfig, herald_smtp_config_free)
