@@ -557,6 +557,170 @@ static const char *diagnosis_rule_strings[] = {
   N_("Send fewer alerts, or use a sending service made for volume."),
   /* Translators: diagnosis “gmail-daily-limit”, link 1. */
   N_("Google Workspace: sending limits"),
+  /* Translators: diagnosis “oauth-public-client-flows-off”, title. */
+  N_("The app registration does not allow public client flows"),
+  /* Translators: diagnosis “oauth-public-client-flows-off”, explanation. */
+  N_("Herald signs in as a desktop app (a public client), without a client secret. Microsoft Entra treats the app registration as a confidential (web) client and wants a secret, because “Allow public client flows” is off or the redirect URI is of the Web type. Signing in with a code always needs public client flows."),
+  /* Translators: diagnosis “oauth-public-client-flows-off”, step 1. */
+  N_("Sign in to the Microsoft Entra admin center (entra.microsoft.com) and open Entra ID › App registrations › All applications › the app Herald uses › Authentication."),
+  /* Translators: diagnosis “oauth-public-client-flows-off”, step 2. */
+  N_("Set “Allow public client flows” (“Enable the following mobile and desktop flows”) to Yes and save."),
+  /* Translators: diagnosis “oauth-public-client-flows-off”, step 3. */
+  N_("On the same page, make sure http://localhost is listed under the platform “Mobile and desktop applications”, not under “Web”."),
+  /* Translators: diagnosis “oauth-public-client-flows-off”, step 4. */
+  N_("Wait a few minutes, then sign in again in Herald."),
+  /* Translators: diagnosis “oauth-public-client-flows-off”, link 1. */
+  N_("Microsoft: error AADSTS7000218 (public and confidential clients)"),
+  /* Translators: diagnosis “oauth-public-client-flows-off”, link 2. */
+  N_("Microsoft: register a desktop app"),
+  /* Translators: diagnosis “oauth-consent-required”, title. */
+  N_("An administrator must approve the app first"),
+  /* Translators: diagnosis “oauth-consent-required”, explanation. */
+  N_("Nobody in your organisation has yet approved (consented to) the app registration’s permission to send mail as you, and your organisation lets only administrators give that approval."),
+  /* Translators: diagnosis “oauth-consent-required”, step 1. */
+  N_("In the Microsoft Entra admin center, open Entra ID › App registrations › All applications › the app Herald uses › API permissions, and check that Microsoft Graph › SMTP.Send (Delegated) and offline_access are listed. Add them with “Add a permission” if not."),
+  /* Translators: diagnosis “oauth-consent-required”, step 2. */
+  N_("Press “Grant admin consent for” your organisation on the same page, or open Entra ID › Enterprise apps › the app › Permissions and grant admin consent there."),
+  /* Translators: diagnosis “oauth-consent-required”, step 3. */
+  N_("Then sign in again in Herald."),
+  /* Translators: diagnosis “oauth-consent-required”, link 1. */
+  N_("Microsoft: grant tenant-wide admin consent to an application"),
+  /* Translators: diagnosis “oauth-consent-required”, link 2. */
+  N_("Microsoft: configure how users consent to applications"),
+  /* Translators: diagnosis “oauth-conditional-access-blocked”, title. */
+  N_("A Conditional Access policy blocked the sign-in"),
+  /* Translators: diagnosis “oauth-conditional-access-blocked”, explanation. */
+  N_("One of your organisation’s Conditional Access policies refused to issue the token. Policies often block signing in with a code, devices the organisation does not manage, or unknown locations."),
+  /* Translators: diagnosis “oauth-conditional-access-blocked”, step 1. */
+  N_("If you signed in with a code, sign in with the browser on this computer instead (Sign In, or heraldctl login without --device)."),
+  /* Translators: diagnosis “oauth-conditional-access-blocked”, step 2. */
+  N_("Administrator: in the Microsoft Entra admin center open Entra ID › Monitoring & health › Sign-in logs, select this failed sign-in and read on its Conditional Access tab which policy blocked it."),
+  /* Translators: diagnosis “oauth-conditional-access-blocked”, step 3. */
+  N_("Administrator: adjust that policy in Entra ID › Conditional Access › Policies (for example exclude this app, or allow this device or location), then sign in again."),
+  /* Translators: diagnosis “oauth-conditional-access-blocked”, link 1. */
+  N_("Microsoft: troubleshoot sign-in problems with Conditional Access"),
+  /* Translators: diagnosis “oauth-conditional-access-blocked”, link 2. */
+  N_("Microsoft: Conditional Access and the device code flow"),
+  /* Translators: diagnosis “oauth-mfa-required”, title. */
+  N_("The sign-in needs multi-factor authentication"),
+  /* Translators: diagnosis “oauth-mfa-required”, explanation. */
+  N_("Your organisation now requires a second factor (or a new registration of one) for this account. A stored sign-in cannot answer that prompt; only an interactive sign-in can."),
+  /* Translators: diagnosis “oauth-mfa-required”, step 1. */
+  N_("Sign in again (Sign In in the window, or heraldctl login) and complete the multi-factor prompt in the browser."),
+  /* Translators: diagnosis “oauth-mfa-required”, step 2. */
+  N_("If you are asked to register a method and cannot, set one up at https://mysignins.microsoft.com/security-info or ask your administrator."),
+  /* Translators: diagnosis “oauth-mfa-required”, link 1. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-app-not-found”, title. */
+  N_("The client ID is not known in this tenant"),
+  /* Translators: diagnosis “oauth-app-not-found”, explanation. */
+  N_("Microsoft found no app with this client ID in the tenant Herald signed in to. The client ID is mistyped, or the app registration allows only accounts of its own tenant and you signed in to another one."),
+  /* Translators: diagnosis “oauth-app-not-found”, step 1. */
+  N_("In the Microsoft Entra admin center open Entra ID › App registrations › All applications › the app › Overview and copy the “Application (client) ID” again into Client ID."),
+  /* Translators: diagnosis “oauth-app-not-found”, step 2. */
+  N_("Set Tenant to the “Directory (tenant) ID” shown on the same Overview page (instead of organizations or common), or let the app accept other organisations’ accounts under Authentication › Supported account types."),
+  /* Translators: diagnosis “oauth-app-not-found”, step 3. */
+  N_("Then sign in again."),
+  /* Translators: diagnosis “oauth-app-not-found”, link 1. */
+  N_("Microsoft: register an application"),
+  /* Translators: diagnosis “oauth-app-not-found”, link 2. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-tenant-not-found”, title. */
+  N_("The tenant does not exist"),
+  /* Translators: diagnosis “oauth-tenant-not-found”, explanation. */
+  N_("Microsoft knows no tenant by the name or ID given as Tenant, or the tenant lives in another Microsoft cloud (US Government, China)."),
+  /* Translators: diagnosis “oauth-tenant-not-found”, step 1. */
+  N_("Set Tenant to organizations, to the tenant ID (Microsoft Entra admin center › Entra ID › Overview › Tenant ID) or to a verified domain such as contoso.onmicrosoft.com."),
+  /* Translators: diagnosis “oauth-tenant-not-found”, step 2. */
+  N_("For a national cloud, give its sign-in address as the authority, for example:"),
+  /* Translators: diagnosis “oauth-tenant-not-found”, link 1. */
+  N_("Microsoft: find your tenant ID"),
+  /* Translators: diagnosis “oauth-tenant-not-found”, link 2. */
+  N_("Microsoft: national clouds"),
+  /* Translators: diagnosis “oauth-confidential-client”, title. */
+  N_("Microsoft refused the app’s client secret"),
+  /* Translators: diagnosis “oauth-confidential-client”, explanation. */
+  N_("A client secret was sent with the sign-in and Microsoft Entra rejected it: it is wrong, has expired, or the app registration is a public client that takes none. Herald’s Microsoft sign-in needs no secret when the app is registered as a desktop app."),
+  /* Translators: diagnosis “oauth-confidential-client”, step 1. */
+  N_("Preferred: in Entra ID › App registrations › the app › Authentication, add the platform “Mobile and desktop applications” with the redirect URI http://localhost and set “Allow public client flows” to Yes; then sign in again without a client secret."),
+  /* Translators: diagnosis “oauth-confidential-client”, step 2. */
+  N_("If the app must stay a confidential client: open Certificates & secrets, create a new client secret and copy its Value (not the Secret ID); secrets expire, so note the date."),
+  /* Translators: diagnosis “oauth-confidential-client”, link 1. */
+  N_("Microsoft: register a desktop app"),
+  /* Translators: diagnosis “oauth-confidential-client”, link 2. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-client-rejected”, title. */
+  N_("The identity provider does not accept this client ID"),
+  /* Translators: diagnosis “oauth-client-rejected”, explanation. */
+  N_("The sign-in service did not recognise the app (OAuth client) Herald presented, or refused its secret. Usually the client ID or secret is mistyped, or the client is of the wrong type."),
+  /* Translators: diagnosis “oauth-client-rejected”, step 1. */
+  N_("Google: in the Google Cloud console open APIs & Services › Credentials, and copy the Client ID and Client secret of an OAuth client of type “Desktop app” (create one if there is none)."),
+  /* Translators: diagnosis “oauth-client-rejected”, step 2. */
+  N_("Microsoft: copy the “Application (client) ID” from Entra ID › App registrations › the app › Overview, and check that the app is registered as a desktop app (public client)."),
+  /* Translators: diagnosis “oauth-client-rejected”, step 3. */
+  N_("Then sign in again."),
+  /* Translators: diagnosis “oauth-client-rejected”, link 1. */
+  N_("Google: OAuth 2.0 for desktop apps"),
+  /* Translators: diagnosis “oauth-client-rejected”, link 2. */
+  N_("Microsoft: register a desktop app"),
+  /* Translators: diagnosis “oauth-redirect-uri-missing”, title. */
+  N_("The app registration lacks the redirect address http://localhost"),
+  /* Translators: diagnosis “oauth-redirect-uri-missing”, explanation. */
+  N_("After the browser sign-in, Herald receives the answer on http://localhost with a port chosen at random. The identity provider refuses to send it there because the app registration does not list that address."),
+  /* Translators: diagnosis “oauth-redirect-uri-missing”, step 1. */
+  N_("Microsoft: in the Microsoft Entra admin center open Entra ID › App registrations › the app › Authentication, choose “Add a platform” (or “Add redirect URI”) › Mobile and desktop applications, enter http://localhost as a custom redirect URI and save. Microsoft ignores the port for localhost."),
+  /* Translators: diagnosis “oauth-redirect-uri-missing”, step 2. */
+  N_("Google: use an OAuth client of type “Desktop app” (Google Cloud console › APIs & Services › Credentials); desktop clients accept any loopback address. A “Web application” client does not."),
+  /* Translators: diagnosis “oauth-redirect-uri-missing”, step 3. */
+  N_("Then sign in again."),
+  /* Translators: diagnosis “oauth-redirect-uri-missing”, link 1. */
+  N_("Microsoft: redirect URI (reply URL) rules"),
+  /* Translators: diagnosis “oauth-redirect-uri-missing”, link 2. */
+  N_("Google: OAuth 2.0 for desktop apps"),
+  /* Translators: diagnosis “oauth-invalid-scope”, title. */
+  N_("The identity provider refused the permission to send mail"),
+  /* Translators: diagnosis “oauth-invalid-scope”, explanation. */
+  N_("Herald asks for the narrowest permission that allows sending over SMTP (Microsoft: https://outlook.office.com/SMTP.Send; Google: https://mail.google.com/). The identity provider refused to grant it to this app."),
+  /* Translators: diagnosis “oauth-invalid-scope”, step 1. */
+  N_("Microsoft: in Entra ID › App registrations › the app › API permissions, choose Add a permission › Microsoft Graph › Delegated permissions and add SMTP.Send and offline_access; grant admin consent if your organisation requires it."),
+  /* Translators: diagnosis “oauth-invalid-scope”, step 2. */
+  N_("Google: add the scope https://mail.google.com/ to the app (Google Cloud console › Google Auth Platform › Data access). Google allows this scope only with the browser sign-in, never with a code."),
+  /* Translators: diagnosis “oauth-invalid-scope”, step 3. */
+  N_("Then sign in again."),
+  /* Translators: diagnosis “oauth-invalid-scope”, link 1. */
+  N_("Microsoft: OAuth for SMTP AUTH (XOAUTH2)"),
+  /* Translators: diagnosis “oauth-invalid-scope”, link 2. */
+  N_("Google: the XOAUTH2 protocol"),
+  /* Translators: diagnosis “oauth-sign-in-again”, title. */
+  N_("The sign-in is no longer valid"),
+  /* Translators: diagnosis “oauth-sign-in-again”, explanation. */
+  N_("The identity provider refused the sign-in Herald presented. Stored sign-ins run out after a time without use (90 days at Microsoft; 7 days for a Google app still in “Testing”), and a password change or an administrator can revoke them. Herald forgets a stored sign-in that was refused this way."),
+  /* Translators: diagnosis “oauth-sign-in-again”, step 1. */
+  N_("Sign in again: press Sign In in the window, or run:"),
+  /* Translators: diagnosis “oauth-sign-in-again”, step 2. */
+  N_("Google: if this happens every week, the app’s publishing status is “Testing”; set it to “In production” (Google Cloud console › Google Auth Platform › Audience)."),
+  /* Translators: diagnosis “oauth-sign-in-again”, link 1. */
+  N_("Microsoft: refresh token lifetime and revocation"),
+  /* Translators: diagnosis “oauth-sign-in-again”, link 2. */
+  N_("Google: refresh token expiration"),
+  /* Translators: diagnosis “oauth-declined”, title. */
+  N_("The sign-in was declined"),
+  /* Translators: diagnosis “oauth-declined”, explanation. */
+  N_("On the sign-in page someone pressed Cancel, or refused the app’s request for permission to send mail as this account."),
+  /* Translators: diagnosis “oauth-declined”, step 1. */
+  N_("Sign in again and accept the request (Microsoft: “Send emails from mailboxes using SMTP AUTH”; Google: access to Gmail)."),
+  /* Translators: diagnosis “oauth-declined”, step 2. */
+  N_("Google: if the page said the app has not completed Google’s verification, add this account as a test user (Google Cloud console › Google Auth Platform › Audience › Test users)."),
+  /* Translators: diagnosis “oauth-declined”, link 1. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-device-code-expired”, title. */
+  N_("The sign-in code expired"),
+  /* Translators: diagnosis “oauth-device-code-expired”, explanation. */
+  N_("A code for signing in on another device is valid for a limited time (15 minutes at Microsoft), and the sign-in was not finished within it."),
+  /* Translators: diagnosis “oauth-device-code-expired”, step 1. */
+  N_("Start again (Use a Code Instead in the window, or heraldctl login --device), then open the address shown and enter the new code straight away."),
+  /* Translators: diagnosis “oauth-device-code-expired”, link 1. */
+  N_("Microsoft: the device code flow"),
   /* Translators: diagnosis “gen-relay-denied”, title. */
   N_("The server will not pass the message on: you are not logged in"),
   /* Translators: diagnosis “gen-relay-denied”, explanation. */

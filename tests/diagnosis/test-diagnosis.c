@@ -177,7 +177,7 @@ build_case (JsonObject         *c,
 static gboolean
 case_is_text_only (JsonObject *c)
 {
-  static const char *allowed[] = { "expect", "expect_not", "stage", "host", "reply", "note", NULL };
+  static const char *allowed[] = { "expect", "expect_not", "stage", "host", "reply", "note", "via", NULL };
   g_autoptr(GList) names = json_object_get_members (c);
 
   if (member (c, "reply") == NULL)
@@ -246,7 +246,9 @@ test_table_case (gconstpointer data)
   JsonObject *c = (JsonObject *) data;
   gboolean ran = FALSE;
 
-  if (member (c, "stage") != NULL)
+  /* via "text": an OAuth sign-in error, which heraldctl login and the window
+   * diagnose by its message only (it carries no SMTP reply). */
+  if (member (c, "stage") != NULL && g_strcmp0 (member (c, "via"), "text") != 0)
     {
       g_autoptr(HeraldSmtpResult) result = NULL;
       g_autoptr(HeraldSmtpConfig) config = NULL;

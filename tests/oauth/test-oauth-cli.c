@@ -155,7 +155,8 @@ test_device_login_logout (void)
 
 static void
 check_device_failure (const char *script,
-                      const char *needle)
+                      const char *needle,
+                      const char *title)
 {
   g_autoptr(FakeIdp) idp = fake_idp_new ();
   g_auto(Run) login = { 0 };
@@ -169,6 +170,9 @@ check_device_failure (const char *script,
   g_assert_cmpint (login.status, ==, 1);
   g_assert_nonnull (strstr (login.out, "ABCD-EFGH"));
   g_assert_nonnull (strstr (login.err, needle));
+  /* The diagnosis rules explain the failure: the rule's title and its steps. */
+  g_assert_nonnull (strstr (login.err, title));
+  g_assert_nonnull (strstr (login.err, "1. "));
   tokens = lookup ("fail@contoso.example");
   g_assert_null (tokens);
 }
@@ -176,13 +180,20 @@ check_device_failure (const char *script,
 static void
 test_device_declined (void)
 {
-  check_device_failure ("authorization_declined", "declined");
+  check_device_failure ("authorization_declined", "declined", "The sign-in was declined");
 }
 
 static void
 test_device_expired (void)
 {
-  check_device_failure ("expired_token", "expired");
+  check_device_failure ("expired_token", "expired", "The sign-in code expired");
+}
+
+static void
+test_device_public_client (void)
+{
+  check_device_failure ("public_client", "AADSTS7000218",
+                        "The app registration does not allow public client flows");
 }
 
 static void
@@ -342,6 +353,7 @@ main (int    argc,
   g_test_add_func ("/herald/oauth/cli/device-login-logout", test_device_login_logout);
   g_test_add_func ("/herald/oauth/cli/device-declined", test_device_declined);
   g_test_add_func ("/herald/oauth/cli/device-expired", test_device_expired);
+  g_test_add_func ("/herald/oauth/cli/device-public-client", test_device_public_client);
   g_test_add_func ("/herald/oauth/cli/browser-login-then-send", test_browser_login_then_send);
   g_test_add_func ("/herald/oauth/cli/no-token-in-files", fake_idp_assert_no_token_under_home);
 

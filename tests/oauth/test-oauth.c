@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fake-idp.h"
+#include "herald-diagnosis.h"
 #include "herald-oauth.h"
 #include "herald-oauth-private.h"
 #include "herald-secrets-oauth.h"
@@ -306,6 +307,19 @@ test_endpoints (void)
   }
 }
 
+/* heraldctl login and the window explain a failed sign-in with the
+ * diagnosis rules, from the error message alone: the rule must fire on the
+ * message exactly as the library words it. */
+static void
+assert_diagnosed (const GError *error,
+                  const char   *rule)
+{
+  g_autoptr(HeraldDiagnosis) diagnosis = herald_diagnose_text (error->message, HERALD_STAGE_AUTH, NULL);
+
+  g_test_message ("%s -> %s", error->message, diagnosis->id);
+  g_assert_cmpstr (diagnosis->id, ==, rule);
+}
+
 static void
 test_error_mapping (void)
 {
@@ -313,37 +327,38 @@ test_error_mapping (void)
     const char *json;
     HeraldOAuthErrorCode code;
     guint aadsts;
+    const char *rule;   /* the diagnosis rule heraldctl login and the window show, or NULL */
   } cases[] = {
     { "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000218: The request body must contain "
       "the following parameter: 'client_assertion' or 'client_secret'.\\r\\nTrace ID: x\","
-      "\"error_codes\":[7000218]}", HERALD_OAUTH_ERROR_PUBLIC_CLIENT_NOT_ALLOWED, 7000218 },
+      "\"error_codes\":[7000218]}", HERALD_OAUTH_ERROR_PUBLIC_CLIENT_NOT_ALLOWED, 7000218, "oauth-public-client-flows-off" },
     { "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS65001: The user or administrator has not "
-      "consented to use the application.\"}", HERALD_OAUTH_ERROR_CONSENT_REQUIRED, 65001 },
+      "consented to use the application.\"}", HERALD_OAUTH_ERROR_CONSENT_REQUIRED, 65001, "oauth-consent-required" },
     { "{\"error\":\"interaction_required\",\"error_description\":\"AADSTS50076: Due to a configuration "
       "change made by your administrator, you must use multi-factor authentication.\"}",
-      HERALD_OAUTH_ERROR_INTERACTION_REQUIRED, 50076 },
+      HERALD_OAUTH_ERROR_INTERACTION_REQUIRED, 50076, "oauth-mfa-required" },
     { "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS53003: Access has been blocked by "
-      "Conditional Access policies.\"}", HERALD_OAUTH_ERROR_INTERACTION_REQUIRED, 53003 },
+      "Conditional Access policies.\"}", HERALD_OAUTH_ERROR_INTERACTION_REQUIRED, 53003, "oauth-conditional-access-blocked" },
     { "{\"error\":\"unauthorized_client\",\"error_description\":\"AADSTS700016: Application with identifier "
-      "'x' was not found in the directory 'y'.\"}", HERALD_OAUTH_ERROR_APP_NOT_FOUND, 700016 },
+      "'x' was not found in the directory 'y'.\"}", HERALD_OAUTH_ERROR_APP_NOT_FOUND, 700016, "oauth-app-not-found" },
     { "{\"error\":\"invalid_request\",\"error_description\":\"AADSTS90002: Tenant 'x' not found.\"}",
-      HERALD_OAUTH_ERROR_TENANT_NOT_FOUND, 90002 },
+      HERALD_OAUTH_ERROR_TENANT_NOT_FOUND, 90002, "oauth-tenant-not-found" },
     { "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid client secret provided.\"}",
-      HERALD_OAUTH_ERROR_INVALID_CLIENT, 7000215 },
+      HERALD_OAUTH_ERROR_INVALID_CLIENT, 7000215, "oauth-confidential-client" },
     { "{\"error\":\"invalid_request\",\"error_description\":\"AADSTS50011: The redirect URI specified in "
-      "the request does not match.\"}", HERALD_OAUTH_ERROR_REDIRECT_MISMATCH, 50011 },
+      "the request does not match.\"}", HERALD_OAUTH_ERROR_REDIRECT_MISMATCH, 50011, "oauth-redirect-uri-missing" },
     { "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS700082: The refresh token has expired.\"}",
-      HERALD_OAUTH_ERROR_SIGN_IN_AGAIN, 700082 },
+      HERALD_OAUTH_ERROR_SIGN_IN_AGAIN, 700082, "oauth-sign-in-again" },
     { "{\"error\":\"invalid_grant\",\"error_description\":\"Token has been expired or revoked.\"}",
-      HERALD_OAUTH_ERROR_SIGN_IN_AGAIN, 0 },
+      HERALD_OAUTH_ERROR_SIGN_IN_AGAIN, 0, "oauth-sign-in-again" },
     { "{\"error\":\"invalid_scope\",\"error_description\":\"Invalid device flow scope\"}",
-      HERALD_OAUTH_ERROR_INVALID_SCOPE, 0 },
-    { "{\"error\":\"temporarily_unavailable\"}", HERALD_OAUTH_ERROR_SERVER, 0 },
+      HERALD_OAUTH_ERROR_INVALID_SCOPE, 0, "oauth-invalid-scope" },
+    { "{\"error\":\"temporarily_unavailable\"}", HERALD_OAUTH_ERROR_SERVER, 0, NULL },
     /* Only error_codes, no AADSTS in the text. */
     { "{\"error\":\"invalid_client\",\"error_description\":\"no code here\",\"error_codes\":[7000218]}",
-      HERALD_OAUTH_ERROR_PUBLIC_CLIENT_NOT_ALLOWED, 7000218 },
-    { "<html>Bad gateway</html>", HERALD_OAUTH_ERROR_PROTOCOL, 0 },
-    { "[1,2]", HERALD_OAUTH_ERROR_PROTOCOL, 0 },
+      HERALD_OAUTH_ERROR_PUBLIC_CLIENT_NOT_ALLOWED, 7000218, "oauth-public-client-flows-off" },
+    { "<html>Bad gateway</html>", HERALD_OAUTH_ERROR_PROTOCOL, 0, NULL },
+    { "[1,2]", HERALD_OAUTH_ERROR_PROTOCOL, 0, NULL },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -362,6 +377,14 @@ test_error_mapping (void)
         }
       g_assert_null (strchr (error->message, '\n'));
       g_assert_null (strchr (error->message, '\r'));
+
+      if (cases[i].rule != NULL)
+        assert_diagnosed (error, cases[i].rule);
+      else
+        {
+          g_autoptr(HeraldDiagnosis) diagnosis = herald_diagnose_text (error->message, HERALD_STAGE_AUTH, NULL);
+          g_assert_true (herald_diagnosis_is_fallback (diagnosis));
+        }
     }
 }
 
@@ -475,6 +498,7 @@ test_browser_denied (void)
   g_assert_false (herald_oauth_sign_in_browser_sync (account, NULL, &error));
   g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_DECLINED);
   g_assert_nonnull (strstr (error->message, "access_denied"));
+  assert_diagnosed (error, "oauth-declined");
   fake_browser_join (&browser);
   g_assert_nonnull (strstr (browser.body, "failed"));
   fake_browser_clear (&browser);
@@ -676,6 +700,7 @@ test_refresh_invalid_grant (void)
   g_assert_nonnull (strstr (error->message, "sign in again"));
   g_assert_nonnull (strstr (error->message, "AADSTS700082"));
   g_assert_cmpuint (herald_oauth_error_get_aadsts (error), ==, 700082);
+  assert_diagnosed (error, "oauth-sign-in-again");
   /* Only the first line of Microsoft's description: no trace IDs on new lines. */
   g_assert_null (strchr (error->message, '\n'));
 
@@ -705,6 +730,7 @@ test_token_endpoint_aadsts (void)
   g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_CONSENT_REQUIRED);
   g_assert_nonnull (strstr (error->message, "AADSTS65001: The user or administrator has not consented"));
   g_assert_cmpuint (herald_oauth_error_get_aadsts (error), ==, 65001);
+  assert_diagnosed (error, "oauth-consent-required");
 }
 
 /* Hostile or broken replies from the identity provider: a clear error, no
@@ -763,6 +789,7 @@ test_wrong_tenant (void)
   g_assert_false (herald_oauth_sign_in_device_sync (account, NULL, NULL, NULL, &error));
   g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_TENANT_NOT_FOUND);
   g_assert_cmpuint (herald_oauth_error_get_aadsts (error), ==, 90002);
+  assert_diagnosed (error, "oauth-tenant-not-found");
 }
 
 /* ---------------------------------------------------------------------------
@@ -851,7 +878,8 @@ static void
 check_device_failure (const char           *script,
                       int                   expires_in,
                       HeraldOAuthErrorCode  expected,
-                      const char           *needle)
+                      const char           *needle,
+                      const char           *rule)
 {
   g_autoptr(FakeIdp) idp = fake_idp_new ();
   g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "devfail@contoso.example");
@@ -865,6 +893,7 @@ check_device_failure (const char           *script,
   g_assert_error (error, HERALD_OAUTH_ERROR, (int) expected);
   if (needle != NULL)
     g_assert_nonnull (strstr (error->message, needle));
+  assert_diagnosed (error, rule);
   g_assert_cmpuint (seen.calls, ==, 1);
   tokens = stored_tokens (account);
   g_assert_null (tokens);
@@ -904,24 +933,27 @@ test_device_declined (void)
 {
   /* The OAuth code stays in the message for the diagnosis rules. */
   check_device_failure ("authorization_pending,authorization_declined", 900, HERALD_OAUTH_ERROR_DECLINED,
-                        "(authorization_declined)");
-  check_device_failure ("access_denied", 900, HERALD_OAUTH_ERROR_DECLINED, "(access_denied)");
+                        "(authorization_declined)", "oauth-declined");
+  check_device_failure ("access_denied", 900, HERALD_OAUTH_ERROR_DECLINED, "(access_denied)",
+                        "oauth-declined");
 }
 
 static void
 test_device_expired (void)
 {
   /* The server says so... */
-  check_device_failure ("authorization_pending,expired_token", 900, HERALD_OAUTH_ERROR_EXPIRED, "(expired_token)");
+  check_device_failure ("authorization_pending,expired_token", 900, HERALD_OAUTH_ERROR_EXPIRED, "(expired_token)",
+                        "oauth-device-code-expired");
   /* ...or the code's lifetime runs out while it keeps saying "pending". */
-  check_device_failure ("authorization_pending", 3, HERALD_OAUTH_ERROR_EXPIRED, "(expired_token)");
+  check_device_failure ("authorization_pending", 3, HERALD_OAUTH_ERROR_EXPIRED, "(expired_token)",
+                        "oauth-device-code-expired");
 }
 
 static void
 test_device_public_client (void)
 {
   check_device_failure ("public_client", 900, HERALD_OAUTH_ERROR_PUBLIC_CLIENT_NOT_ALLOWED,
-                        "AADSTS7000218: The request body must contain");
+                        "AADSTS7000218: The request body must contain", "oauth-public-client-flows-off");
 }
 
 typedef struct {
