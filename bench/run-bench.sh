@@ -107,7 +107,7 @@ fi
 cp "$results/smtp.json" "$results/latest.json"
 gnuplot -e "datafile='$results/smtp-chart.dat'; outfile='$results/latest.png'" \
   "$top/bench/chart.gp"
-rm -f "$results/smtp-chart.dat"
+rm -f "$results/smtp-chart.dat" "$results/smtp.md" "$results/smtp.json" "$results/window.md"
 
 if [ "$update_readme" -eq 1 ]; then
   /usr/bin/python3 - "$top/README.md" "$results/latest.md" <<'PY'
