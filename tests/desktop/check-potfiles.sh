@@ -27,7 +27,7 @@ grep -v '^[[:space:]]*\(#\|$\)' "$potfiles" | sed 's/[[:space:]]*$//' >"$listed"
        -o -name '*.appdata.xml.in' -o -name '*.gschema.xml' \) 2>/dev/null
 } | sort -u >"$wanted"
 
-echo "1..4"
+echo "1..5"
 n=0
 
 n=$((n + 1))
@@ -64,3 +64,16 @@ else
   echo "not ok $n - $potfiles lists files twice:"
   sed 's/^/#   /' <<<"$dups"
 fi
+
+# The listed files really go through xgettext (keywords of meson's glib preset).
+n=$((n + 1))
+pot=$(mktemp)
+if out=$(xgettext --from-code=UTF-8 --add-comments --keyword=_ --keyword=N_ \
+      --keyword=C_:1c,2 --keyword=NC_:1c,2 --keyword=g_dcgettext:2 --keyword=g_dngettext:2,3 \
+      --keyword=g_dpgettext2:2c,3 -f "$listed" -o "$pot" 2>&1) && [ "$(grep -c '^msgid ' "$pot")" -gt 1 ]; then
+  echo "ok $n - xgettext extracts $(($(grep -c '^msgid ' "$pot") - 1)) strings from the listed files"
+else
+  echo "not ok $n - xgettext fails on the listed files"
+  sed 's/^/#   /' <<<"$out"
+fi
+rm -f "$pot"

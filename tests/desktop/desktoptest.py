@@ -21,6 +21,7 @@ class Tap:
         self.n = 0
         self.failed = 0
         self.secrets = [s for s in secrets if s]
+        self.t0 = time.monotonic()
 
     def add_secret(self, secret):
         if secret:
@@ -39,6 +40,8 @@ class Tap:
 
     def ok(self, cond, what, detail=None):
         self.n += 1
+        if os.environ.get("HERALD_TAP_TIMES"):
+            print("# %.1f s" % (time.monotonic() - self.t0), flush=True)
         if cond:
             print(f"ok {self.n} - {self.scrub(what)}", flush=True)
         else:
@@ -131,6 +134,25 @@ class FakeServer:
             return f.read().decode("utf-8", "replace").splitlines()
 
 
+def _file_contains(path, needles, chunk=1 << 20):
+    """Reads in 1 MiB chunks (overlapping by the longest needle), so that big
+    files cost no big allocations."""
+    overlap = max(len(n) for n in needles) - 1 if needles else 0
+    tail = b""
+    try:
+        with open(path, "rb") as f:
+            while True:
+                data = f.read(chunk)
+                if not data:
+                    return False
+                window = tail + data
+                if any(n in window for n in needles):
+                    return True
+                tail = window[-overlap:] if overlap > 0 else b""
+    except OSError:
+        return False
+
+
 def files_containing(root, needles, exclude=()):
     """Paths of regular files under root that contain any of needles (str),
     skipping the directories in exclude. Never returns the content."""
@@ -144,14 +166,9 @@ def files_containing(root, needles, exclude=()):
             continue
         for name in filenames:
             path = os.path.join(dirpath, name)
-            try:
-                if not os.path.isfile(path) or os.path.islink(path):
-                    continue
-                with open(path, "rb") as f:
-                    data = f.read(64 * 1024 * 1024)
-            except OSError:
+            if os.path.islink(path) or not os.path.isfile(path):
                 continue
-            if any(n in data for n in needles):
+            if _file_contains(path, needles):
                 hits.append(path)
     return hits
 

@@ -69,7 +69,10 @@ def app_env(extra=None):
 
 
 def launch(argv=None, env=None, tag="app"):
-    app = App(argv or [herald], env or app_env(), os.path.join(work, tag + ".log"))
+    # HERALD_E2E_WRAPPER="valgrind -q" or "gdb -batch -ex run -ex bt --args" for debugging.
+    wrapper = os.environ.get("HERALD_E2E_WRAPPER", "").split()
+    app = App(argv or wrapper + [herald], env or app_env(), os.path.join(work, tag + ".log"))
+    app.match_descendants = bool(wrapper)
     apps.append(app)
     app.find_root(timeout=40)
     app.resize(900, 1880)
@@ -251,8 +254,10 @@ try:
         close = [a.get_name() for a in app.find_all("push button", within=dialog)
                  if a.get_name().replace("_", "").startswith("Close")]
         app.press(close[0] if close else "Close", timeout=10, within=dialog)
-        wait_until("the dialog to close", lambda: len(app.toplevels()) == 1, 10)
-        tap.ok(app.proc.poll() is None, "Close closes the dialog and the window stays")
+        wait_until("the dialog to close",
+                   lambda: app.proc.poll() is not None or len(app.toplevels()) == 1, 10)
+        tap.ok(app.proc.poll() is None, "Close closes the dialog and the window stays",
+               f"herald exited with status {app.proc.poll()}")
     step("failing server, error dialog", run3)
     rc = app.quit()
     tap.ok(rc == 0, "Ctrl+Q quits after the failure", f"exit status {rc}")

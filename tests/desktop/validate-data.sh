@@ -57,7 +57,16 @@ metainfo_checks () {
   grep -q '<release version=' "$1" || { echo "no release"; return 1; }
 }
 
-echo "1..6"
+screenshot_checks () {
+  local shot
+  for shot in $(grep -o 'data/screenshots/[a-z-]*\.png' "$metainfo" | sort -u); do
+    [ -f "$schemadir/../$shot" ] || { echo "missing $shot"; return 1; }
+    head -c 8 "$schemadir/../$shot" | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a' ||
+      { echo "$shot is not a PNG"; return 1; }
+  done
+}
+
+echo "1..7"
 check "desktop-file-validate $(basename "$desktop")" desktop_validate "$desktop"
 check "appstreamcli validate --no-net --strict $(basename "$metainfo")" \
   appstreamcli validate --no-net --strict "$metainfo"
@@ -65,6 +74,7 @@ check "metainfo names the launchable, screenshots, release and content rating" \
   metainfo_checks "$metainfo"
 check "glib-compile-schemas --strict --dry-run" \
   glib-compile-schemas --strict --dry-run "$schemadir"
+check "screenshots named in the metainfo are PNGs in data/screenshots" screenshot_checks
 check "icons: scalable and symbolic SVGs named after the app ID" icon_checks
 n=$((n + 1))
 if grep -q "^Exec=herald\b" "$desktop"; then
