@@ -76,6 +76,13 @@ herald_diagnosis_to_json (const HeraldDiagnosis *d)
   return json_builder_get_root (builder);
 }
 
+static gboolean
+tls_has_certificate (const HeraldTlsInfo *tls)
+{
+  return tls->subject != NULL || tls->issuer != NULL || tls->not_before != NULL ||
+         tls->not_after != NULL || tls->sha256 != NULL;
+}
+
 JsonNode *
 herald_result_to_json (const HeraldSmtpResult *r,
                        const HeraldDiagnosis  *d,
@@ -125,13 +132,21 @@ herald_result_to_json (const HeraldSmtpResult *r,
       json_builder_begin_object (builder);
       add_string_or_null (builder, "version", r->tls->version);
       json_builder_set_member_name (builder, "certificate");
-      json_builder_begin_object (builder);
-      add_string_or_null (builder, "subject", r->tls->subject);
-      add_string_or_null (builder, "issuer", r->tls->issuer);
-      add_string_or_null (builder, "not_before", r->tls->not_before);
-      add_string_or_null (builder, "not_after", r->tls->not_after);
-      add_string_or_null (builder, "sha256", r->tls->sha256);
-      json_builder_end_object (builder);
+      /* A handshake can fail before the server's certificate arrives (TLS
+       * against a plain-text port): then there is no certificate, not a
+       * certificate whose fields are all unknown. */
+      if (tls_has_certificate (r->tls))
+        {
+          json_builder_begin_object (builder);
+          add_string_or_null (builder, "subject", r->tls->subject);
+          add_string_or_null (builder, "issuer", r->tls->issuer);
+          add_string_or_null (builder, "not_before", r->tls->not_before);
+          add_string_or_null (builder, "not_after", r->tls->not_after);
+          add_string_or_null (builder, "sha256", r->tls->sha256);
+          json_builder_end_object (builder);
+        }
+      else
+        json_builder_add_null_value (builder);
       json_builder_set_member_name (builder, "errors");
       json_builder_begin_array (builder);
       for (guint i = 0; r->tls->errors != NULL && r->tls->errors[i] != NULL; i++)

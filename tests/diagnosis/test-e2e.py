@@ -252,6 +252,10 @@ rc, data, output, log = run("plaintext-port", "S 220 mail.example.net ESMTP\nHAN
 if data is not None:
     check("plaintext-port: diagnosis tls-on-plaintext-port",
           diagnosis_id(data) in ("tls-on-plaintext-port", "tls-on-plaintext-port-misc"), (diagnosis_id(data), data.get("error")))
+    # A handshake was attempted but no certificate ever arrived.
+    check("plaintext-port: tls is an object with certificate null",
+          isinstance(data.get("tls"), dict) and "certificate" in data["tls"] and data["tls"]["certificate"] is None,
+          data.get("tls"))
 
 # STARTTLS chosen but not advertised: stopped before credentials.
 rc, data, output, log = run("no-starttls", "S 220 mail.example.net ESMTP\nC EHLO .*\nS 250-mail.example.net\nS 250 AUTH PLAIN LOGIN\n"
@@ -260,6 +264,7 @@ if data is not None:
     check("no-starttls: diagnosis starttls-not-offered", diagnosis_id(data) == "starttls-not-offered",
           (diagnosis_id(data), data.get("error")))
     check("no-starttls: no AUTH sent", "AUTH" not in log.upper())
+    check("no-starttls: tls null (no handshake was attempted)", "tls" in data and data["tls"] is None, data.get("tls"))
 
 STARTTLS_ONLY = "S 220 mail.example.net ESMTP\nC EHLO .*\nS 250-mail.example.net\nS 250 STARTTLS\nC STARTTLS\nS 220 go ahead\nSTARTTLS\n"
 for cert, expected in [("untrusted", "tls-cert-unknown-ca"), ("expired", "tls-cert-expired"),
@@ -270,6 +275,7 @@ for cert, expected in [("untrusted", "tls-cert-unknown-ca"), ("expired", "tls-ce
     d = data.get("diagnosis") or {}
     tls = data.get("tls") or {}
     certificate = tls.get("certificate") or {}
+    check("cert-%s: tls.certificate is an object" % cert, isinstance(tls.get("certificate"), dict), tls)
     check("cert-%s: diagnosis %s" % (cert, expected), d.get("id") == expected, (d.get("id"), data.get("error"), tls.get("errors")))
     check("cert-%s: explanation shows subject, issuer, dates and SHA-256" % cert,
           all(certificate.get(k) and certificate[k] in d.get("explanation", "")

@@ -244,6 +244,32 @@ test_result_json_success (void)
   g_assert_cmpint (json_object_get_int_member (root, "elapsed_ms"), ==, 321);
 }
 
+/* A handshake that failed before the server's certificate arrived: "tls"
+ * is an object (a handshake was attempted) whose "certificate" is null. */
+static void
+test_result_json_no_certificate (void)
+{
+  g_autoptr(HeraldSmtpResult) result = g_new0 (HeraldSmtpResult, 1);
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *root, *tls;
+
+  result->ok = FALSE;
+  result->stage = HERALD_STAGE_TLS;
+  result->error = g_error_new_literal (G_TLS_ERROR, G_TLS_ERROR_NOT_TLS,
+                                       "Peer does not speak TLS");
+  result->tls = g_new0 (HeraldTlsInfo, 1);
+  result->tls->errors = g_new0 (char *, 1);
+  node = herald_result_to_json (result, NULL, NULL);
+  root = json_node_get_object (node);
+
+  g_assert_false (json_object_get_null_member (root, "tls"));
+  tls = json_object_get_object_member (root, "tls");
+  g_assert_true (json_object_has_member (tls, "certificate"));
+  g_assert_true (json_object_get_null_member (tls, "certificate"));
+  g_assert_true (json_object_get_null_member (tls, "version"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (tls, "errors")), ==, 0);
+}
+
 static void
 test_diagnosis_json_null (void)
 {
@@ -311,6 +337,7 @@ main (int    argc,
 
   g_test_add_func ("/herald/report/result-json/failure", test_result_json_failure);
   g_test_add_func ("/herald/report/result-json/success", test_result_json_success);
+  g_test_add_func ("/herald/report/result-json/no-certificate", test_result_json_no_certificate);
   g_test_add_func ("/herald/report/diagnosis-json-null", test_diagnosis_json_null);
   g_test_add_func ("/herald/report/text", test_report_text);
   g_test_add_func ("/herald/report/print", test_print);

@@ -255,16 +255,19 @@ def check_json_shape(data):
         # The version is unknown only when the handshake itself failed.
         check(is_str(t['version']) or (t['version'] is None and data['stage'] == 'tls'),
               f'tls.version is {t["version"]!r} at stage {data["stage"]}')
-        # A handshake that failed before any certificate arrived (e.g. TLS
-        # against a plain-text port) has no certificate details.
-        no_cert = t['version'] is None and data['stage'] == 'tls'
-        if not (no_cert and t['certificate'] is None):
+        # "certificate" is null exactly when the handshake failed before the
+        # server's certificate arrived (e.g. TLS against a plain-text port);
+        # otherwise it is an object of five strings, never one of nulls.
+        if t['certificate'] is None:
+            check(t['version'] is None and data['stage'] == 'tls',
+                  f'tls.certificate is null although the handshake got further '
+                  f'(version {t["version"]!r}, stage {data["stage"]})')
+        else:
             check_keys(t['certificate'], ['subject', 'issuer', 'not_before', 'not_after',
                                           'sha256'], 'tls.certificate')
             for k in ('subject', 'issuer', 'not_before', 'not_after', 'sha256'):
                 v = t['certificate'][k]
-                check(is_str(v) or (no_cert and v is None),
-                      f'tls.certificate.{k} is {v!r}')
+                check(is_str(v), f'tls.certificate.{k} is {v!r}')
         check(isinstance(t['errors'], list) and all(is_str(e) for e in t['errors']),
               'tls.errors is not a list of strings')
     check(isinstance(data['transcript'], list), 'transcript is not a list')
@@ -621,12 +624,16 @@ def run_all(ctx, tap):
         p, data = ctx.herald_json(ctx.common(sub, 'tls', None, auth + ['--timeout', '5']),
                                   ctx.password, expect_status=1)
         check(data['stage'] == 'tls', summary(p, data))
+        # A handshake was attempted ("tls" is an object) but no certificate came.
+        check(data['tls'] is not None and data['tls']['certificate'] is None,
+              f'tls {data["tls"]}: want an object with "certificate": null')
         check_diagnosis(data, 'tls')
         check(client_lines(data) == [], f'sent on a failed handshake: {client_lines(data)}')
         # STARTTLS against the implicit-TLS port: the server waits for a handshake.
         p, data = ctx.herald_json(ctx.common(tls, 'starttls', None, auth + ['--timeout', '2']),
                                   ctx.password, expect_status=1)
         check(data['stage'] == 'greeting', summary(p, data))
+        check(data['tls'] is None, f'tls {data["tls"]}: no handshake was attempted')
         check_diagnosis(data, 'implicit-tls')
         check(client_lines(data) == [], f'sent without a greeting: {client_lines(data)}')
         # Nobody listening.
