@@ -75,7 +75,9 @@ def run_timed(argv, env=None, stdin_data=None, timeout=60):
             pid, status, ru = os.wait4(p.pid, 0)
             break
         time.sleep(0.0005)
-    wall = time.monotonic() - t0
+    t_end = time.monotonic()
+    wall = t_end - t0
+    run_timed.last = (t0, t_end)
     err = p.stderr.read().decode(errors="replace")
     p.returncode = os.waitstatus_to_exitcode(status)
     try:
@@ -196,6 +198,12 @@ class Bench:
                 time.sleep(0.005)
         if self.password in err:
             err = err.replace(self.password, "(password)")
+        t_start, t_end = run_timed.last
+        before = after = None
+        if len(conns) == 1 and "accept_at" in conns[0]:
+            # Both clocks are CLOCK_MONOTONIC (time.monotonic()).
+            before = (conns[0]["accept_at"] - t_start) * 1000
+            after = (t_end - conns[0]["close_at"]) * 1000
         return {"client": client, "mode": mode, "wall_ms": wall * 1000, "rc": rc,
                 "rss_kib": rss, "error": err.strip()[-300:] if rc else "",
                 "conns": len(conns),
@@ -203,6 +211,7 @@ class Bench:
                 "round_trips": (sum(c["turns"] for c in conns) + 0.5) if conns else None,
                 "c2s_bytes": sum(c["c2s_bytes"] for c in conns) if conns else None,
                 "conn_ms": sum(c["ms"] for c in conns) if conns else None,
+                "before_ms": before, "after_ms": after,
                 # The client's own time on the critical path: answering what it
                 # waited for, plus (implicit TLS) connect -> its first byte.
                 "think_ms": sum(c.get("think_ms", 0) + (c.get("first_ms") or 0)
@@ -326,6 +335,10 @@ def summarise(bench):
                                                 if r["think_ms"] is not None] or [0]),
                     "outside": statistics.median([r["wall_ms"] - r["conn_ms"] for r in ok
                                                   if r["conn_ms"] is not None] or [0]),
+                    "before": statistics.median([r["before_ms"] for r in ok
+                                                 if r.get("before_ms") is not None] or [0]),
+                    "after": statistics.median([r["after_ms"] for r in ok
+                                                if r.get("after_ms") is not None] or [0]),
                     "turn_think": median_turns([r["turn_think_ms"] for r in ok
                                                 if r["turn_think_ms"]]),
                 })
@@ -376,23 +389,24 @@ def report(bench, rows, goals, m):
     for mode in MODES:
         out.append("#### %s (Postfix, AUTH PLAIN, one recipient)\n" % MODE_TITLE[mode])
         out.append("| one-way delay | client | median ms | IQR ms | min–max ms | × Herald "
-                   "(same round) | round trips | client think ms | outside connection ms "
-                   "| bytes sent | peak RSS KiB | failed |")
-        out.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                   "(same round) | round trips | client think ms | launch → connect ms "
+                   "| close → exit ms | bytes sent | peak RSS KiB | failed |")
+        out.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in rows:
             if r["mode"] != mode:
                 continue
             if not r["n"]:
-                out.append("| %g ms | %s | – | – | – | – | – | – | – | – | – | %d |"
+                out.append("| %g ms | %s | – | – | – | – | – | – | – | – | – | – | %d |"
                            % (r["delay"], r["client"], r["failed"]))
                 continue
             rt = fmt(r["rt"], 1) if r["rt_min"] == r["rt_max"] else "%s (%s–%s)" % (
                 fmt(r["rt"], 1), fmt(r["rt_min"], 1), fmt(r["rt_max"], 1))
-            out.append("| %g ms | %s | %s | %s–%s | %s–%s | %s | %s | %s | %s | %s | %s | %d |" % (
-                r["delay"], "**heraldctl**" if r["client"] == "herald" else r["client"],
-                fmt(r["median"]), fmt(r["q1"]), fmt(r["q3"]), fmt(r["min"]), fmt(r["max"]),
-                fmt(r["ratio"], 2), rt, fmt(r["think"]), fmt(r["outside"]), fmt(r["bytes"]),
-                r["rss"], r["failed"]))
+            out.append("| %g ms | %s | %s | %s–%s | %s–%s | %s | %s | %s | %s | %s | %s | %s | %d |"
+                       % (r["delay"], "**heraldctl**" if r["client"] == "herald" else r["client"],
+                          fmt(r["median"]), fmt(r["q1"]), fmt(r["q3"]), fmt(r["min"]),
+                          fmt(r["max"]), fmt(r["ratio"], 2), rt, fmt(r["think"]),
+                          fmt(r["before"]), fmt(r["after"]), fmt(r["bytes"]), r["rss"],
+                          r["failed"]))
         out.append("")
     top = max(a.delays)
     out.append("heraldctl's think time per turn at %g ms (median ms; where its own work "
@@ -442,10 +456,11 @@ def report(bench, rows, goals, m):
             floor = MINIMUM_RT[mode] * 2 * top
             out.append("  The network alone costs the minimum %s round trips × %g ms = %s ms "
                        "= %s× that peer; heraldctl adds %s ms of its own work on the critical "
-                       "path (client think) and %s ms outside the connection (start-up, exit)."
-                       % (fmt(MINIMUM_RT[mode], 1), 2 * top, fmt(floor),
-                          fmt(floor / g["fastest_median"], 2), fmt(h.get("think")),
-                          fmt(h.get("outside"))))
+                       "path (client think), %s ms from launch to connect and %s ms from "
+                       "close to exit." % (fmt(MINIMUM_RT[mode], 1), 2 * top, fmt(floor),
+                                           fmt(floor / g["fastest_median"], 2),
+                                           fmt(h.get("think")), fmt(h.get("before")),
+                                           fmt(h.get("after"))))
     return "\n".join(out) + "\n"
 
 

@@ -159,6 +159,9 @@ class Connection:
             "s2c_bytes": self.s2c_bytes,
             "ms": round((now - self.t0) * 1000, 1),
             "first_ms": self.first_ms,
+            # CLOCK_MONOTONIC seconds (time.monotonic() in other processes).
+            "accept_at": round(self.t0, 6),
+            "close_at": round(now, 6),
             "think_ms": round(sum(self.think), 1),
             "turn_think_ms": self.think,
         }
