@@ -27,6 +27,9 @@
 
 #define SETTINGS_SCHEMA_ID  "io.github.heraldmail.Herald"
 #define MAX_SECRET_LENGTH   4096
+/* Microsoft's access tokens (JWTs) run to a few kilobytes, more with many
+ * group claims. */
+#define MAX_TOKEN_LENGTH    16384
 
 /* ---------------------------------------------------------------------------
  * The live step list: the window's six steps. The engine's stages map onto
@@ -229,13 +232,20 @@ secret_free (char *secret)
   g_free (secret);
 }
 
+typedef enum {
+  SECRET_PASSWORD,   /* --password-stdin */
+  SECRET_TOKEN,      /* --token-stdin: an OAuth 2.0 access token */
+} SecretKind;
+
 /* Reads one line from standard input with read(2), one byte at a time, so
  * that no copy of the secret stays in a stdio buffer and nothing after the
  * line is consumed. Strips the trailing CR/LF. */
 static char *
-read_secret_line_raw (GError **error)
+read_secret_line_raw (SecretKind   kind,
+                      GError     **error)
 {
-  char *buf = g_malloc0 (MAX_SECRET_LENGTH + 1);
+  gsize max = kind == SECRET_TOKEN ? MAX_TOKEN_LENGTH : MAX_SECRET_LENGTH;
+  char *buf = g_malloc0 (max + 1);
   gsize len = 0;
 
   for (;;)
@@ -258,19 +268,26 @@ read_secret_line_raw (GError **error)
         break;
       if (c == '\0')
         {
-          explicit_bzero (buf, MAX_SECRET_LENGTH + 1);
+          explicit_bzero (buf, max + 1);
           g_free (buf);
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                               _("the password on standard input contains a NUL byte"));
+                               kind == SECRET_TOKEN
+                               ? _("the access token on standard input contains a NUL byte")
+                               : _("the password on standard input contains a NUL byte"));
           return NULL;
         }
-      if (len == MAX_SECRET_LENGTH)
+      if (len == max)
         {
-          explicit_bzero (buf, MAX_SECRET_LENGTH + 1);
+          explicit_bzero (buf, max + 1);
           g_free (buf);
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       _("the password on standard input is longer than %d bytes"),
-                       MAX_SECRET_LENGTH);
+          if (kind == SECRET_TOKEN)
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                         _("the access token on standard input is longer than %d bytes"),
+                         MAX_TOKEN_LENGTH);
+          else
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                         _("the password on standard input is longer than %d bytes"),
+                         MAX_SECRET_LENGTH);
           return NULL;
         }
       buf[len++] = c;
@@ -283,33 +300,36 @@ read_secret_line_raw (GError **error)
     {
       g_free (buf);
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           _("--password-stdin: standard input holds no password"));
+                           kind == SECRET_TOKEN
+                           ? _("--token-stdin: standard input holds no access token")
+                           : _("--password-stdin: standard input holds no password"));
       return NULL;
     }
 
   return buf;
 }
 
-/* On a terminal, asks for the password without echoing it; from a pipe,
- * reads silently. */
+/* On a terminal, asks for the password (or token) without echoing it; from
+ * a pipe, reads silently. */
 static char *
-read_secret_line (GError **error)
+read_secret_line (SecretKind   kind,
+                  GError     **error)
 {
   struct termios saved, quiet;
   gboolean tty = isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &saved) == 0;
   char *secret;
 
   if (!tty)
-    return read_secret_line_raw (error);
+    return read_secret_line_raw (kind, error);
 
   /* Echo goes off before the prompt shows, so nothing typed after the
    * prompt can appear; TCSANOW keeps what was typed ahead. */
   quiet = saved;
   quiet.c_lflag &= ~(tcflag_t) ECHO;
   tcsetattr (STDIN_FILENO, TCSANOW, &quiet);
-  fputs (_("Password: "), stderr);
+  fputs (kind == SECRET_TOKEN ? _("Access token: ") : _("Password: "), stderr);
   fflush (stderr);
-  secret = read_secret_line_raw (error);
+  secret = read_secret_line_raw (kind, error);
   tcsetattr (STDIN_FILENO, TCSANOW, &saved);
   fputc ('\n', stderr);
 
@@ -327,10 +347,12 @@ typedef struct {
   char     *auth;
   char     *user;
   gboolean  password_stdin;
+  gboolean  token_stdin;
   char     *from;
   char    **to;
   char    **cc;
   char     *subject;
+  char     *extra_text;
   char     *ca_file;
   char     *timeout;
   gboolean  json;
@@ -349,6 +371,7 @@ test_options_clear (TestOptions *o)
   g_clear_pointer (&o->to, g_strfreev);
   g_clear_pointer (&o->cc, g_strfreev);
   g_clear_pointer (&o->subject, g_free);
+  g_clear_pointer (&o->extra_text, g_free);
   g_clear_pointer (&o->ca_file, g_free);
   g_clear_pointer (&o->timeout, g_free);
 }
@@ -492,27 +515,48 @@ local_failure (gboolean                json,
   if (hint != NULL)
     fprintf (stderr, "%s\n", hint);
 
-  if (json)
-    {
-      g_autoptr(HeraldSmtpResult) result = g_new0 (HeraldSmtpResult, 1);
-      g_autoptr(HeraldDiagnosis) diagnosis = NULL;
-      g_autoptr(GPtrArray) notices = NULL;
+  {
+    g_autoptr(HeraldSmtpResult) result = g_new0 (HeraldSmtpResult, 1);
+    g_autoptr(HeraldDiagnosis) diagnosis = NULL;
+    g_autoptr(GPtrArray) notices = NULL;
 
-      result->ok = FALSE;
-      result->stage = stage;
-      /* Keep the cause's domain and code: the diagnosis rules match on them. */
-      result->error = g_error_new (cause != NULL ? cause->domain : G_IO_ERROR,
-                                   cause != NULL ? cause->code : G_IO_ERROR_FAILED,
-                                   "%s%s%s", message,
-                                   hint != NULL ? " " : "", hint != NULL ? hint : "");
-      result->transcript = g_ptr_array_new ();
-      for (guint i = 0; i < HERALD_N_STAGES; i++)
-        result->stage_ms[i] = -1;
+    result->ok = FALSE;
+    result->stage = stage;
+    /* Keep the cause's domain and code: the diagnosis rules match on them. */
+    result->error = g_error_new (cause != NULL ? cause->domain : G_IO_ERROR,
+                                 cause != NULL ? cause->code : G_IO_ERROR_FAILED,
+                                 "%s%s%s", message,
+                                 hint != NULL ? " " : "", hint != NULL ? hint : "");
+    result->transcript = g_ptr_array_new ();
+    for (guint i = 0; i < HERALD_N_STAGES; i++)
+      result->stage_ms[i] = -1;
 
-      diagnosis = herald_diagnose (result, config);
-      notices = herald_notices (config, result);
-      print_json (result, diagnosis, notices);
-    }
+    diagnosis = herald_diagnose (result, config);
+    /* A failed OAuth sign-in carries the identity provider's codes (AADSTS…,
+     * invalid_grant) in its message: the text rules know them, as in the
+     * window. */
+    if (cause != NULL && herald_diagnosis_is_fallback (diagnosis))
+      {
+        g_autoptr(HeraldDiagnosis) by_text = herald_diagnose_text (cause->message, stage, config->host);
+
+        if (!herald_diagnosis_is_fallback (by_text))
+          {
+            g_clear_pointer (&diagnosis, herald_diagnosis_free);
+            diagnosis = g_steal_pointer (&by_text);
+          }
+      }
+
+    if (json)
+      {
+        notices = herald_notices (config, result);
+        print_json (result, diagnosis, notices);
+      }
+    else if (!herald_diagnosis_is_fallback (diagnosis))
+      {
+        fputc ('\n', stderr);
+        herald_diagnosis_print (diagnosis, stderr);
+      }
+  }
 
   return HERALD_EXIT_FAILED;
 }
@@ -651,12 +695,21 @@ build_config (TestOptions      *o,
   auth = o->auth != NULL ? g_strdup (o->auth) : setting_string (settings, "auth");
   if (auth == NULL)
     auth = g_strdup ("auto");
-  if (!herald_auth_method_from_string (auth, &config->auth)
-      || config->auth == HERALD_AUTH_OAUTHBEARER)
-    return usage_error (_("invalid --auth “%s”: use auto, none, plain, login or xoauth2"), auth);
-  if (config->auth == HERALD_AUTH_XOAUTH2 && settings == NULL)
-    return usage_error (_("--auth xoauth2 needs the sign-in saved by “heraldctl login”, but %s"),
-                        no_settings);
+  if (!herald_auth_method_from_string (auth, &config->auth))
+    return usage_error (_("invalid --auth “%s”: use auto, none, plain, login, xoauth2 or oauthbearer"),
+                        auth);
+  if (o->token_stdin)
+    {
+      /* A token from elsewhere (a token helper, a script): only for the
+       * OAuth mechanisms, and never mixed with a password. */
+      if (config->auth != HERALD_AUTH_XOAUTH2 && config->auth != HERALD_AUTH_OAUTHBEARER)
+        return usage_error (_("--token-stdin needs --auth xoauth2 or --auth oauthbearer"));
+    }
+  else if (config->auth == HERALD_AUTH_OAUTHBEARER)
+    return usage_error (_("--auth oauthbearer needs the access token on standard input: add --token-stdin"));
+  else if (config->auth == HERALD_AUTH_XOAUTH2 && settings == NULL)
+    return usage_error (_("--auth xoauth2 needs the sign-in saved by “heraldctl login” (or --token-stdin), "
+                          "but %s"), no_settings);
   config->allow_plaintext_auth = o->allow_plaintext_auth;
 
   /* Login name. */
@@ -716,7 +769,8 @@ build_config (TestOptions      *o,
 
   /* Message. */
   config->subject = o->subject != NULL ? g_strdup (o->subject) : setting_string (settings, "subject");
-  config->extra_text = setting_string (settings, "extra-text");
+  config->extra_text = o->extra_text != NULL ? g_strdup (o->extra_text)
+                                             : setting_string (settings, "extra-text");
 
   /* CA file: must exist and hold certificates, else the TLS error later
    * would blame the server for a typo here. */
@@ -761,11 +815,14 @@ herald_cli_test (int    argc,
     { "security", 0, 0, G_OPTION_ARG_STRING, &o.security,
       N_("Connection security: starttls, tls or none"), N_("MODE") },
     { "auth", 0, 0, G_OPTION_ARG_STRING, &o.auth,
-      N_("Authentication: auto, none, plain, login or xoauth2"), N_("METHOD") },
+      N_("Authentication: auto, none, plain, login, xoauth2 or oauthbearer"), N_("METHOD") },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &o.user,
       N_("Login name"), N_("USER") },
     { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &o.password_stdin,
       N_("Read the password from the first line of standard input (default: the keyring)"), NULL },
+    { "token-stdin", 0, 0, G_OPTION_ARG_NONE, &o.token_stdin,
+      N_("Read an OAuth 2.0 access token from the first line of standard input, for --auth xoauth2 "
+         "or oauthbearer (default: the sign-in saved by “heraldctl login”)"), NULL },
     { "from", 'f', 0, G_OPTION_ARG_STRING, &o.from,
       N_("Sender address"), N_("ADDR") },
     { "to", 't', 0, G_OPTION_ARG_STRING_ARRAY, &o.to,
@@ -774,6 +831,8 @@ herald_cli_test (int    argc,
       N_("Copy recipient (repeat for several)"), N_("ADDR") },
     { "subject", 0, 0, G_OPTION_ARG_STRING, &o.subject,
       N_("Subject (default: one naming this host)"), N_("TEXT") },
+    { "extra-text", 0, 0, G_OPTION_ARG_STRING, &o.extra_text,
+      N_("Text added to the message body (default: the saved additional text)"), N_("TEXT") },
     { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &o.ca_file,
       N_("Also trust the CA certificates in this PEM file"), N_("PEM") },
     { "timeout", 0, 0, G_OPTION_ARG_STRING, &o.timeout,
@@ -794,6 +853,7 @@ herald_cli_test (int    argc,
   g_autoptr(GSettings) settings = NULL;
   g_autofree char *no_settings = NULL;
   char *stdin_password = NULL;
+  char *stdin_token = NULL;
   gboolean needs_keyring = FALSE;
   TestRun run = { 0 };
   guint sigint_id;
@@ -821,11 +881,27 @@ herald_cli_test (int    argc,
       goto out;
     }
 
-  /* Read the password first so that it is consumed even when the options
-   * turn out to be wrong, and never lingers in the pipe. */
+  if (o.password_stdin && o.token_stdin)
+    {
+      status = usage_error (_("--password-stdin and --token-stdin both read standard input: "
+                              "give only one"));
+      goto out;
+    }
+
+  /* Read the password (or token) first so that it is consumed even when the
+   * options turn out to be wrong, and never lingers in the pipe. */
+  if (o.token_stdin)
+    {
+      stdin_token = read_secret_line (SECRET_TOKEN, &error);
+      if (stdin_token == NULL)
+        {
+          status = usage_error ("%s", error->message);
+          goto out;
+        }
+    }
   if (o.password_stdin)
     {
-      stdin_password = read_secret_line (&error);
+      stdin_password = read_secret_line (SECRET_PASSWORD, &error);
       if (stdin_password == NULL)
         {
           status = usage_error ("%s", error->message);
@@ -847,7 +923,8 @@ herald_cli_test (int    argc,
 
     if (probe->password == NULL && needs_keyring)
       probe->password = g_strdup ("-");
-    if (probe->oauth_token == NULL && probe->auth == HERALD_AUTH_XOAUTH2)
+    if (probe->oauth_token == NULL &&
+        (probe->auth == HERALD_AUTH_XOAUTH2 || probe->auth == HERALD_AUTH_OAUTHBEARER))
       probe->oauth_token = g_strdup ("-");
     if (!herald_smtp_config_validate (probe, &error))
       {
@@ -857,6 +934,11 @@ herald_cli_test (int    argc,
   }
 
   cancellable = g_cancellable_new ();
+
+  /* A token given on standard input: the config owns it now and wipes it
+   * when freed. */
+  if (stdin_token != NULL)
+    config->oauth_token = g_steal_pointer (&stdin_token);
 
   /* XOAUTH2: the access token stored by "heraldctl login", refreshed first
    * when it is about to expire. */
@@ -980,6 +1062,7 @@ herald_cli_test (int    argc,
 
 out:
   g_clear_pointer (&stdin_password, secret_free);
+  g_clear_pointer (&stdin_token, secret_free);
   test_options_clear (&o);
   return status;
 }

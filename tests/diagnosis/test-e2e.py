@@ -237,6 +237,78 @@ server.wait(timeout=30)
 check("human: title of the diagnosis", "Google rejected the user name or password" in proc.stdout, proc.stdout[-800:])
 check("human: who must act and numbered steps", "Who must act:" in proc.stdout and "\n  1. " in proc.stdout)
 
+# -- heraldctl test --token-stdin: an access token from a pipe ----------------
+# A JWT-sized token (longer than a password may be), sent with XOAUTH2 after
+# STARTTLS, never shown. The fake server checks the exact SASL string.
+TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + "E2eT0ken" * 700 + ".sig-E2E"
+TOKEN_SECRETS = [TOKEN, base64.b64encode(("user=%s\x01auth=Bearer %s\x01\x01" % (USER, TOKEN)).encode()).decode(),
+                 "E2eT0kenE2eT0ken"]
+
+
+def run_token(name, script, client_args, stdin):
+    script_path = os.path.join(TMP, name + ".script")
+    with open(script_path, "w") as f:
+        f.write(script)
+    server = subprocess.Popen([FAKE, "--script", script_path, "--timeout", "30",
+                               "--cert", os.path.join(CERTS, "localhost.pem"),
+                               "--key", os.path.join(CERTS, "localhost-key.pem")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    port = int(server.stdout.readline().strip()[5:])
+    cmd = [HERALDCTL, "test", "--server", "localhost", "--port", str(port), "--user", USER,
+           "--from", USER, "--to", "admin@contoso.com", "--ca-file", os.path.join(CERTS, "ca.pem"),
+           "--token-stdin"] + client_args
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=90)
+    try:
+        server_rc = server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server_rc = server.wait()
+    output = proc.stdout + proc.stderr
+    check(name + ": the token is in no output", not any(t in output for t in TOKEN_SECRETS))
+    return proc, server_rc
+
+
+sasl = base64.b64encode(("user=%s\x01auth=Bearer %s\x01\x01" % (USER, TOKEN)).encode()).decode()
+XOAUTH2_SCRIPT = ("S 220 fake.example ESMTP\nC EHLO .*\nS 250-fake.example\nS 250 STARTTLS\n"
+                  "C STARTTLS\nS 220 2.0.0 go ahead\nSTARTTLS\nC EHLO .*\nS 250-fake.example\n"
+                  "S 250 AUTH LOGIN XOAUTH2\nC AUTH XOAUTH2\nS 334 \nC " + sasl + "\n"
+                  "S 235 2.7.0 Authentication successful\nLOOP-UNTIL-QUIT\n")
+proc, server_rc = run_token("token-xoauth2", XOAUTH2_SCRIPT, ["--auth", "xoauth2", "--json"], TOKEN + "\n")
+check("token-xoauth2: exit 0", proc.returncode == 0, (proc.returncode, proc.stderr[-500:]))
+check("token-xoauth2: the server got exactly user=…^Aauth=Bearer TOKEN (base64)", server_rc == 0, server_rc)
+try:
+    data = json.loads(proc.stdout)
+except ValueError:
+    data = {}
+check("token-xoauth2: JSON ok", data.get("ok") is True, data.get("error"))
+check("token-xoauth2: transcript hides the token",
+      any(e.get("dir") == "client" and "AUTH XOAUTH2" in e.get("text", "") for e in data.get("transcript", []))
+      and not any(sasl[:40] in e.get("text", "") for e in data.get("transcript", [])))
+
+# A refused token: the diagnosis speaks of the token (5.7.3 after XOAUTH2), in human mode too.
+REFUSED = XOAUTH2_SCRIPT.replace("S 235 2.7.0 Authentication successful\nLOOP-UNTIL-QUIT\n",
+                                 "S 535 5.7.3 Authentication unsuccessful [BN9PR03CA0716.namprd03.prod.outlook.com]\n"
+                                 "C QUIT\nS 221 bye\n")
+proc, server_rc = run_token("token-refused", REFUSED, ["--auth", "xoauth2", "--json"], TOKEN + "\r\n")
+try:
+    data = json.loads(proc.stdout)
+except ValueError:
+    data = {}
+check("token-refused: exit 1, diagnosis exo-oauth-token-rejected",
+      proc.returncode == 1 and diagnosis_id(data) == "exo-oauth-token-rejected", (proc.returncode, diagnosis_id(data)))
+
+# Bad usage: nothing reaches the server (it is never contacted), exit 2.
+for name, args, stdin, words in [
+        ("token-with-plain", ["--auth", "plain"], TOKEN + "\n", "--token-stdin needs --auth xoauth2"),
+        ("token-empty", ["--auth", "xoauth2"], "\n", "holds no access token"),
+        ("token-and-password", ["--auth", "xoauth2", "--password-stdin"], TOKEN + "\n", "give only one")]:
+    proc = subprocess.run([HERALDCTL, "test", "--server", "localhost", "--port", "9", "--user", USER,
+                           "--from", USER, "--to", "admin@contoso.com", "--token-stdin"] + args,
+                          input=stdin, capture_output=True, text=True, timeout=30)
+    check(name + ": exit 2 with a clear message", proc.returncode == 2 and words in proc.stderr,
+          (proc.returncode, proc.stderr))
+    check(name + ": the token is in no output", not any(t in proc.stdout + proc.stderr for t in TOKEN_SECRETS))
+
 # -- Connection level, with the real engine ------------------------------------
 # An implicit-TLS port used with STARTTLS: no greeting ever comes.
 rc, data, output, log = run("implicit-tls-port", "S 220 never seen\nC QUIT\n", server_args=["--implicit-tls"],

@@ -536,6 +536,21 @@ def run_all(ctx, tap):
               f'Received: {received}')
     tap.run('security none without AUTH on the plain port: accepted', t_none_plain_port)
 
+    def t_extra_text():
+        subject = f'Herald {ctx.tag} extra'
+        extra = f'Sent by the nightly job {ctx.tag}\nZweite Zeile: Prüfung ✓\n.\n.leading dot'
+        p, data = ctx.herald_json(ctx.common(plain, 'none', subject,
+                                             ['--auth', 'none', '--extra-text', extra]))
+        check(p.returncode == 0 and data['ok'] is True, summary(p, data))
+        msg, raw = ctx.wait_for_mail(f'{ctx.tag} extra', 1)[0]
+        body = msg.get_content().replace('\r\n', '\n')
+        # Every line arrives intact: the lone "." was dot-stuffed, not taken
+        # for the end of the message.
+        check(extra in body, f'--extra-text not in the body: {body[:600]!r}')
+        check('Herald' in body and 'localhost' in body, f'the usual body is gone: {body[:300]!r}')
+    tap.run('--extra-text: the text (several lines, UTF-8, lone dot) arrives in the body',
+            t_extra_text)
+
     # -- failures -----------------------------------------------------------
 
     def t_wrong_password():
@@ -790,6 +805,7 @@ def run_all(ctx, tap):
                     "cc='dave@example.net'\n"
                     f"subject='Herald {ctx.tag} settings'\n"
                     f"ca-file='{ctx.peer['CA_FILE']}'\n"
+                    f"extra-text='Saved note {ctx.tag}: backup server B7'\n"
                     'timeout=15\n')
         env = dict(ctx.env, GSETTINGS_BACKEND='keyfile', XDG_CONFIG_HOME=home)
         saved = ctx.env
@@ -804,6 +820,9 @@ def run_all(ctx, tap):
                   'the saved auth method was not used')
             msgs = ctx.wait_for_mail(f'{ctx.tag} settings', 3)
             check('with ESMTPSA' in str(msgs[0][0].get_all('Received')[0]), 'no ESMTPSA')
+            body = msgs[0][0].get_content()
+            check(f'Saved note {ctx.tag}: backup server B7' in body,
+                  f'the saved extra-text is not in the body: {body[:400]!r}')
             # The command line wins over the settings.
             p, data = ctx.herald_json(['--port', plain, '--security', 'none', '--auth', 'none',
                                        '--to', 'erin@example.com'])
