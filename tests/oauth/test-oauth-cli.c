@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <string.h>
 #include <unistd.h>
@@ -196,6 +197,60 @@ test_device_public_client (void)
                         "The app registration does not allow public client flows");
 }
 
+/* heraldctl test with a saved sign-in the identity provider has revoked: the
+ * refresh before connecting fails, and the diagnosis says to sign in again
+ * (--json and human output alike). Nothing is sent to the SMTP port. */
+static void
+login_then_revoke (FakeIdp *idp)
+{
+  g_auto(Run) login = { 0 };
+  const char *login_args[] = { "login", "--provider", "microsoft", "--user", "revoked-cli@contoso.example",
+                               "--client-id", FAKE_IDP_CLIENT_ID, "--tenant", FAKE_IDP_TENANT,
+                               "--authority", fake_idp_get_authority (idp), "--device", NULL };
+
+  fake_idp_set_device_script (idp, "ok", 1, 900);
+  run_heraldctl (&login, login_args);
+  g_assert_cmpint (login.status, ==, 0);
+  fake_idp_revoke_all (idp);
+}
+
+static void
+test_revoked_sign_in_diagnosed (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_auto(Run) human = { 0 };
+  g_auto(Run) json = { 0 };
+  const char *test_args[] = { "test", "--server", "127.0.0.1", "--port", "9", "--auth", "xoauth2",
+                              "--user", "revoked-cli@contoso.example", "--from", "revoked-cli@contoso.example",
+                              "--to", "ops@contoso.example", "--json", NULL };
+  JsonObject *root, *diagnosis;
+
+  /* Tokens that are about to expire: the test must refresh first. */
+  fake_idp_set_expires_in (idp, 5);
+
+  login_then_revoke (idp);
+  run_heraldctl (&json, test_args);
+  g_assert_cmpint (json.status, ==, 1);
+  g_assert_true (json_parser_load_from_data (parser, json.out, -1, &error));
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (root, "stage"), ==, "auth");
+  diagnosis = json_object_get_object_member (root, "diagnosis");
+  g_assert_cmpstr (json_object_get_string_member (diagnosis, "id"), ==, "oauth-sign-in-again");
+  /* The refused sign-in was forgotten. */
+  g_assert_null (lookup ("revoked-cli@contoso.example"));
+
+  login_then_revoke (idp);
+  test_args[G_N_ELEMENTS (test_args) - 2] = NULL;   /* without --json */
+  run_heraldctl (&human, test_args);
+  g_assert_cmpint (human.status, ==, 1);
+  g_assert_nonnull (strstr (human.err, "AADSTS700082"));
+  g_assert_nonnull (strstr (human.err, "The sign-in is no longer valid"));
+  g_assert_nonnull (strstr (human.err, "heraldctl login --provider"));
+}
+
 static void
 test_usage (void)
 {
@@ -354,6 +409,7 @@ main (int    argc,
   g_test_add_func ("/herald/oauth/cli/device-declined", test_device_declined);
   g_test_add_func ("/herald/oauth/cli/device-expired", test_device_expired);
   g_test_add_func ("/herald/oauth/cli/device-public-client", test_device_public_client);
+  g_test_add_func ("/herald/oauth/cli/revoked-sign-in-diagnosed", test_revoked_sign_in_diagnosed);
   g_test_add_func ("/herald/oauth/cli/browser-login-then-send", test_browser_login_then_send);
   g_test_add_func ("/herald/oauth/cli/no-token-in-files", fake_idp_assert_no_token_under_home);
 
