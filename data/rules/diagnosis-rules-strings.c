@@ -632,7 +632,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “oauth-tenant-not-found”, step 1. */
   N_("Set Tenant to organizations, to the tenant ID (Microsoft Entra admin center › Entra ID › Overview › Tenant ID) or to a verified domain such as contoso.onmicrosoft.com."),
   /* Translators: diagnosis “oauth-tenant-not-found”, step 2. */
-  N_("For a national cloud, give its sign-in address as the authority, for example:"),
+  N_("For a national cloud, give its sign-in address as the authority, for example (US Government):"),
   /* Translators: diagnosis “oauth-tenant-not-found”, link 1. */
   N_("Microsoft: find your tenant ID"),
   /* Translators: diagnosis “oauth-tenant-not-found”, link 2. */

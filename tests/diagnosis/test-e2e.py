@@ -283,6 +283,7 @@ except ValueError:
 check("token-xoauth2: JSON ok", data.get("ok") is True, data.get("error"))
 check("token-xoauth2: transcript hides the token",
       any(e.get("dir") == "client" and "AUTH XOAUTH2" in e.get("text", "") for e in data.get("transcript", []))
+      and any(e.get("dir") == "client" and e.get("text") == "<redacted>" for e in data.get("transcript", []))
       and not any(sasl[:40] in e.get("text", "") for e in data.get("transcript", [])))
 
 # A refused token: the diagnosis speaks of the token (5.7.3 after XOAUTH2), in human mode too.
