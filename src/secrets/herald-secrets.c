@@ -106,14 +106,16 @@ map_error (GError       *error,
                             error->message);
     }
   else if (g_error_matches (error, SECRET_ERROR, SECRET_ERROR_IS_LOCKED) ||
-           g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+           g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+           g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT))
     {
       /* A cancellation we did not ask for is the keyring's unlock prompt
-       * being dismissed. */
+       * being dismissed. An unknown object is the default keyring that does
+       * not exist yet because the prompt to create it was refused. */
       mapped = g_error_new (HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_LOCKED,
-                            _("The keyring is locked and was not unlocked (%s). Unlock it "
-                              "(for example in Passwords and Keys) and try again; until then the "
-                              "password is kept for this session only."),
+                            _("The keyring is locked or not set up, and was not unlocked (%s). "
+                              "Unlock it (for example in Passwords and Keys) and try again; until "
+                              "then the password is kept for this session only."),
                             error->message);
     }
   else
@@ -134,6 +136,30 @@ dismissed_error (void)
                               _("The keyring is locked and its unlock prompt was dismissed. "
                                 "Unlock the keyring and try again; until then the password "
                                 "is kept for this session only."));
+}
+
+static GError *
+locked_item_error (void)
+{
+  return g_error_new_literal (HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_LOCKED,
+                              _("A password is saved in the keyring, but the keyring is locked "
+                                "and was not unlocked. Unlock it (for example in Passwords and "
+                                "Keys) and try again, or type the password: it is then kept for "
+                                "this session only."));
+}
+
+/* libsecret's lookup answers "nothing" when the matching item sits in a
+ * collection that stays locked (the unlock prompt was refused or could not be
+ * shown). Searching without unlocking tells the two apart. */
+static gboolean
+items_are_locked (GList *items)
+{
+  for (GList *l = items; l != NULL; l = l->next)
+    {
+      if (SECRET_IS_ITEM (l->data) && secret_item_get_locked (l->data))
+        return TRUE;
+    }
+  return FALSE;
 }
 
 static char *
@@ -173,7 +199,55 @@ herald_password_lookup_sync (const char    *host,
       return NULL;
     }
 
+  if (password == NULL)
+    {
+      GList *items = secret_password_search_sync (password_schema (), SECRET_SEARCH_ALL,
+                                                  cancellable, NULL,
+                                                  "server", host,
+                                                  "port", (int) port,
+                                                  "username", username,
+                                                  NULL);
+      gboolean locked = items_are_locked (items);
+
+      g_list_free_full (items, g_object_unref);
+      if (locked)
+        g_propagate_error (error, locked_item_error ());
+    }
+
   return password;
+}
+
+typedef struct {
+  char    *host;
+  guint16  port;
+  char    *username;
+} LookupData;
+
+static void
+lookup_data_free (gpointer data)
+{
+  LookupData *d = data;
+
+  g_free (d->host);
+  g_free (d->username);
+  g_free (d);
+}
+
+static void
+lookup_search_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GList *items;
+
+  /* A failed search only means we cannot tell: report "no password". */
+  items = secret_password_search_finish (result, NULL);
+  if (items_are_locked (items))
+    g_task_return_error (task, locked_item_error ());
+  else
+    g_task_return_pointer (task, NULL, NULL);
+  g_list_free_full (items, g_object_unref);
 }
 
 static void
@@ -182,14 +256,28 @@ lookup_cb (GObject      *source,
            gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  LookupData *d = g_task_get_task_data (task);
   GError *error = NULL;
   char *password;
 
   password = secret_password_lookup_finish (result, &error);
   if (error != NULL)
     g_task_return_error (task, map_error (error, g_task_get_cancellable (task)));
-  else
+  else if (password != NULL)
     g_task_return_pointer (task, password, (GDestroyNotify) secret_password_free);
+  else
+    {
+      /* Arguments are evaluated in any order: take the cancellable first. */
+      GCancellable *cancellable = g_task_get_cancellable (task);
+
+      secret_password_search (password_schema (), SECRET_SEARCH_ALL,
+                              cancellable, lookup_search_cb,
+                              g_steal_pointer (&task),
+                              "server", d->host,
+                              "port", (int) d->port,
+                              "username", d->username,
+                              NULL);
+    }
 }
 
 void
@@ -201,6 +289,7 @@ herald_password_lookup_async (const char          *host,
                               gpointer             user_data)
 {
   GTask *task;
+  LookupData *d;
 
   g_return_if_fail (host != NULL);
   g_return_if_fail (username != NULL);
@@ -210,6 +299,11 @@ herald_password_lookup_async (const char          *host,
   g_task_set_source_tag (task, herald_password_lookup_async);
   /* libsecret reports cancellation itself; we map it in lookup_cb. */
   g_task_set_check_cancellable (task, FALSE);
+  d = g_new0 (LookupData, 1);
+  d->host = g_strdup (host);
+  d->port = port;
+  d->username = g_strdup (username);
+  g_task_set_task_data (task, d, lookup_data_free);
 
   secret_password_lookup (password_schema (), cancellable, lookup_cb, task,
                           "server", host,
