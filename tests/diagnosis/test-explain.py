@@ -144,6 +144,25 @@ data = explain_json("swaks transcript", SWAKS, "exo-security-defaults", 535, "5.
 if data:
     check("swaks transcript: stage from the last command (AUTH LOGIN)", data["stage"] == "auth", data["stage"])
 
+# Identity-provider sign-in errors, pasted from a browser page or a token
+# helper's log: no SMTP reply at all, the AADSTS / OAuth code decides.
+for name, text, expect in [
+        ("Entra browser page", "Sorry, but we’re having trouble signing you in.\n\nAADSTS50011: The redirect URI "
+         "'http://localhost:38211/' specified in the request does not match the redirect URIs configured for the "
+         "application '11111111-2222-3333-4444-555555555555'.", "oauth-redirect-uri-missing"),
+        ("token helper log", "ERROR token refresh failed: {\"error\":\"invalid_grant\",\"error_description\":"
+         "\"AADSTS700082: The refresh token has expired due to inactivity.\",\"error_codes\":[700082]}",
+         "oauth-sign-in-again"),
+        ("device code, admin consent", "AADSTS90094: The grant requires admin permission.", "oauth-consent-required")]:
+    proc = explain(["--json", text])
+    check(name + ": exit 0 (specific rule)", proc.returncode == 0, (proc.returncode, proc.stderr))
+    try:
+        data = json.loads(proc.stdout)
+        check(name + ": diagnosis " + expect, data["diagnosis"]["id"] == expect, data["diagnosis"]["id"])
+        check(name + ": no reply code invented", data["reply"]["code"] is None, data["reply"])
+    except (ValueError, KeyError, TypeError) as e:
+        check(name + ": JSON", False, str(e))
+
 # Human output.
 proc = explain([NODEMAILER])
 check("human output: exit 0", proc.returncode == 0)
