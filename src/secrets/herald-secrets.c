@@ -239,15 +239,20 @@ lookup_search_cb (GObject      *source,
                   gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
   GList *items;
 
-  /* A failed search only means we cannot tell: report "no password". */
-  items = secret_password_search_finish (result, NULL);
-  if (items_are_locked (items))
+  /* A failed search only means we cannot tell: report "no password", unless
+   * the caller cancelled. */
+  items = secret_password_search_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else if (items_are_locked (items))
     g_task_return_error (task, locked_item_error ());
   else
     g_task_return_pointer (task, NULL, NULL);
   g_list_free_full (items, g_object_unref);
+  g_clear_error (&error);
 }
 
 static void
