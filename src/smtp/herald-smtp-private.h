@@ -30,6 +30,14 @@ gboolean               _herald_smtp_check_field      (const char  *field_label,
                                                       const char  *value,
                                                       GError     **error);
 
+/* ---- trust --------------------------------------------------------------- */
+
+/* The system trust store as a GTlsDatabase that forwards every call to the
+ * TLS backend's default database, fetched when first needed: set on each
+ * client connection so that glib-networking does not rebuild the trust list
+ * per connection (herald-smtp-trust.c says why). A new reference; any thread. */
+GTlsDatabase          *_herald_smtp_system_trust    (void);
+
 /* ---- reply reader --------------------------------------------------------- */
 
 typedef struct _HeraldLineReader HeraldLineReader;

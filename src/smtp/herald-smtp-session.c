@@ -804,6 +804,31 @@ peer_sent_plain_text (Session *s)
   return newline;
 }
 
+/* A client connection over s->connection whose database is the shared
+ * system trust store (_herald_smtp_system_trust): the same validation as
+ * g_tls_client_connection_new() would give, without glib-networking 2.74
+ * re-reading the whole trust store on the critical path before the
+ * ClientHello. */
+static GIOStream *
+new_client_connection (Session  *s,
+                       GError  **error)
+{
+  GTlsBackend *backend = g_tls_backend_get_default ();
+  g_autoptr(GTlsDatabase) trust = NULL;
+
+  /* Without a TLS backend, let GIO say so in its own words. */
+  if (!g_tls_backend_supports_tls (backend))
+    return g_tls_client_connection_new (G_IO_STREAM (s->connection), s->identity, error);
+
+  trust = _herald_smtp_system_trust ();
+  return g_initable_new (g_tls_backend_get_client_connection_type (backend),
+                         s->cancellable, error,
+                         "base-io-stream", s->connection,
+                         "server-identity", s->identity,
+                         "database", trust,
+                         NULL);
+}
+
 static gboolean
 do_tls_handshake (Session  *s,
                   GError  **error)
@@ -821,7 +846,7 @@ do_tls_handshake (Session  *s,
   info (s, "TLS handshake with %s (system trust store%s%s)", s->config->host,
         s->ca_database ? " and " : "", s->ca_database ? s->config->ca_file : "");
 
-  tls = g_tls_client_connection_new (G_IO_STREAM (s->connection), s->identity, error);
+  tls = new_client_connection (s, error);
   if (tls == NULL)
     return FALSE;
 
