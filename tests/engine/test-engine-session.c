@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "herald-smtp.h"
+#include "herald-smtp-private.h"
 #include "herald-fake-server.h"
 
 #define USERNAME "alice@example.test"
@@ -708,6 +709,97 @@ test_missing_ca_file (void)
   g_assert_null (result->remote_address);
 }
 
+/* The shared system-trust database the engine sets on its TLS connections
+ * (so that glib-networking does not re-read the trust store per connection)
+ * must give exactly the verdicts of the backend's default database. */
+static void
+test_system_trust_same_verdicts (void)
+{
+  GTlsBackend *backend = g_tls_backend_get_default ();
+  g_autoptr(GTlsDatabase) shared = _herald_smtp_system_trust ();
+  g_autoptr(GTlsDatabase) system = NULL;
+  g_autoptr(GTlsDatabase) again = _herald_smtp_system_trust ();
+  g_autoptr(GSocketConnectable) identity = g_network_address_new ("localhost", 25);
+  const char *names[] = { "localhost.pem", "wronghost.pem", "expired.pem", "notyet.pem",
+                          "untrusted.pem", "ca.pem" };
+
+  g_assert_true (g_tls_backend_supports_tls (backend));
+  system = g_tls_backend_get_default_database (backend);
+  g_assert_nonnull (system);
+  /* One object per process, and not the default database itself (that one
+   * would make glib-networking rebuild its trust list per connection). */
+  g_assert_true (shared == again);
+  g_assert_true (shared != system);
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GError) shared_error = NULL;
+      g_autofree char *path = cert_path (names[i]);
+      g_autoptr(GTlsCertificate) certificate = g_tls_certificate_new_from_file (path, &error);
+      g_autoptr(GTlsCertificate) issuer = NULL;
+      GTlsCertificateFlags expected, got;
+
+      g_assert_no_error (error);
+      expected = g_tls_database_verify_chain (system, certificate,
+                                              G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER,
+                                              identity, NULL, G_TLS_DATABASE_VERIFY_NONE,
+                                              NULL, &error);
+      got = g_tls_database_verify_chain (shared, certificate,
+                                         G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER,
+                                         identity, NULL, G_TLS_DATABASE_VERIFY_NONE,
+                                         NULL, &shared_error);
+      g_test_message ("%s: system %#x, shared %#x", names[i], expected, got);
+      g_assert_no_error (error);
+      g_assert_no_error (shared_error);
+      g_assert_cmphex (got, ==, expected);
+      /* The test CA is in no system store: nothing here may pass. */
+      g_assert_true (got & G_TLS_CERTIFICATE_UNKNOWN_CA);
+      if (g_str_equal (names[i], "wronghost.pem"))
+        g_assert_true (got & G_TLS_CERTIFICATE_BAD_IDENTITY);
+
+      /* Lookups are forwarded too: the test CA is no system issuer. */
+      issuer = g_tls_database_lookup_certificate_issuer (shared, certificate, NULL,
+                                                         G_TLS_DATABASE_LOOKUP_NONE, NULL,
+                                                         &error);
+      g_assert_no_error (error);
+      g_assert_null (issuer);
+    }
+}
+
+/* Without the CA file, the engine's connection (which uses the shared
+ * system trust) refuses the test CA's certificate and sends no credentials. */
+static void
+test_system_trust_refuses_private_ca (void)
+{
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+
+  server = start_server ("S 220 fake.test ESMTP\n"
+                         "C EHLO client\\.test\n"
+                         "S 250-fake.test\nS 250-PIPELINING\nS 250-AUTH PLAIN\nS 250 STARTTLS\n"
+                         "C STARTTLS\nS 220 2.0.0 Ready\nSTARTTLS\n"
+                         "HANG\n", TRUE, FALSE);
+  config = make_config (herald_fake_server_get_port (server));
+  g_free (config->host);
+  config->host = g_strdup ("localhost");
+  config->security = HERALD_SECURITY_STARTTLS;
+  config->auth = HERALD_AUTH_AUTO;
+  config->username = g_strdup (USERNAME);
+  config->password = g_strdup (PASSWORD);
+
+  result = herald_smtp_run (config, NULL, NULL, NULL);
+  herald_fake_server_wait (server, 5000);
+  g_assert_false (result->ok);
+  g_assert_cmpint (result->stage, ==, HERALD_STAGE_TLS);
+  g_assert_nonnull (result->tls);
+  g_assert_true (result->tls->flags & G_TLS_CERTIFICATE_UNKNOWN_CA);
+  g_assert_nonnull (strstr (result->tls->subject, "localhost"));
+  g_assert_false (transcript_has (result, HERALD_TRANSCRIPT_CLIENT, "^AUTH"));
+  assert_result_has_no_secrets (result);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -733,6 +825,9 @@ main (int   argc,
   g_test_add_func ("/herald/engine/session/implicit-tls-on-plain-port", test_implicit_tls_on_plain_port);
   g_test_add_func ("/herald/engine/session/ca-file", test_ca_file_accepts_private_ca);
   g_test_add_func ("/herald/engine/session/missing-ca-file", test_missing_ca_file);
+  g_test_add_func ("/herald/engine/session/system-trust-same-verdicts", test_system_trust_same_verdicts);
+  g_test_add_func ("/herald/engine/session/system-trust-refuses-private-ca",
+                   test_system_trust_refuses_private_ca);
 
   status = g_test_run ();
   g_free (certdir);
