@@ -48,7 +48,7 @@ tap = Tap(secret_forms(USER, password) + secret_forms(USER, password2))
 faulthandler.dump_traceback_later(float(os.environ.get("HERALD_E2E_TIMEOUT", "270")), exit=True)
 
 try:
-    from atspidriver import (App, DriverTimeout, expand_advanced,  # noqa: E402
+    from atspidriver import (App, Atspi, DriverTimeout, expand_advanced,  # noqa: E402
                              press_labelled, type_field, wait_until)
 except Exception as e:  # pyatspi missing is a failure, never a skip
     tap.bail("cannot load the AT-SPI driver: %s" % e)
@@ -166,6 +166,16 @@ try:
     cert = os.path.join(work, "certs", "localhost.pem")
     key = os.path.join(work, "certs", "localhost-key.pem")
 
+    # The leak scan itself must work: it finds a planted copy under HOME.
+    planted = os.path.join(os.environ["HOME"], ".cache", "herald-leak-probe")
+    os.makedirs(os.path.dirname(planted), exist_ok=True)
+    with open(planted, "wb") as f:
+        f.write(b"x" * 3000000 + tap.secrets[-1].encode())
+    found = files_containing(os.environ["HOME"], tap.secrets, exclude=[keyring_dir()])
+    os.remove(planted)
+    tap.ok(found == [planted], "the leak scan finds a planted copy of the secret under HOME",
+           repr(found))
+
     # One server, two connections: the first launch and the relaunch use the
     # same port, so the keyring entry (server, port, user) is the same.
     server = FakeServer(fakesrv, success_script(USER, password), work, cert=cert, key=key,
@@ -251,6 +261,19 @@ try:
                f"got {title!r}; labels: {labels[:4]!r}")
         tap.ok(title not in (None, "", "The test failed"),
                "the title is a specific diagnosis, not the generic fallback", repr(title))
+        # Technical details: the full server reply and the transcript, redacted.
+        app.click(app.find("label", "Technical details", within=dialog))
+        details = wait_until("the technical details", lambda: [
+            t for t in (Atspi.Text.get_text(a, 0, -1) for a in app.find_all("text", within=dialog))
+            if t], 10)
+        text = "\n".join(details)
+        tap.ok("535 5.7.139" in text and "SmtpClientAuthentication is disabled" in text,
+               "Technical details show the server's full reply", text[:300])
+        tap.ok(not any(x in text for x in tap.secrets),
+               "the transcript in Technical details carries neither the password nor its base64")
+        names = [n for _, _, n, _ in app.snapshot(within=dialog)]
+        tap.ok(not any(x in n for n in names for x in tap.secrets),
+               "no accessible name in the dialog carries the password")
         close = [a.get_name() for a in app.find_all("push button", within=dialog)
                  if a.get_name().replace("_", "").startswith("Close")]
         app.press(close[0] if close else "Close", timeout=10, within=dialog)

@@ -39,6 +39,16 @@ try:
     key = os.path.join(work, "certs", "localhost-key.pem")
     ca = os.path.join(work, "certs", "ca.pem")
 
+    # The leak scan itself must work: it finds a planted copy under HOME.
+    planted = os.path.join(os.environ["HOME"], ".cache", "herald-leak-probe")
+    os.makedirs(os.path.dirname(planted), exist_ok=True)
+    with open(planted, "wb") as f:
+        f.write(b"x" * 3000000 + tap.secrets[-1].encode())
+    found = files_containing(os.environ["HOME"], tap.secrets, exclude=[keyring_dir()])
+    os.remove(planted)
+    tap.ok(found == [planted], "the leak scan finds a planted copy of the secret under HOME",
+           repr(found))
+
     script = f"""S 220 fake.example ESMTP
 C EHLO .*
 S 250-fake.example
