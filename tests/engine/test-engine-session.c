@@ -709,6 +709,29 @@ test_missing_ca_file (void)
   g_assert_null (result->remote_address);
 }
 
+/* A CA file that holds no certificate is refused before connecting too
+ * (the full parse happens later, on the TLS helper thread). */
+static void
+test_ca_file_without_certificate (void)
+{
+  g_autoptr(HeraldSmtpConfig) config = make_config (9);
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (certdir, "not-a-ca.txt", NULL);
+
+  g_file_set_contents (path, "relayhost = [smtp.example.com]:587\n", -1, &error);
+  g_assert_no_error (error);
+  config->security = HERALD_SECURITY_STARTTLS;
+  config->ca_file = g_strdup (path);
+  result = herald_smtp_run (config, NULL, NULL, NULL);
+
+  g_assert_false (result->ok);
+  g_assert_cmpint (result->stage, ==, HERALD_STAGE_RESOLVE);
+  g_assert_error (result->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG);
+  g_assert_nonnull (strstr (result->error->message, "not-a-ca.txt"));
+  g_assert_null (result->remote_address);
+}
+
 /* The shared system-trust database the engine sets on its TLS connections
  * (so that glib-networking does not re-read the trust store per connection)
  * must give exactly the verdicts of the backend's default database. */
@@ -825,6 +848,8 @@ main (int   argc,
   g_test_add_func ("/herald/engine/session/implicit-tls-on-plain-port", test_implicit_tls_on_plain_port);
   g_test_add_func ("/herald/engine/session/ca-file", test_ca_file_accepts_private_ca);
   g_test_add_func ("/herald/engine/session/missing-ca-file", test_missing_ca_file);
+  g_test_add_func ("/herald/engine/session/ca-file-without-certificate",
+                   test_ca_file_without_certificate);
   g_test_add_func ("/herald/engine/session/system-trust-same-verdicts", test_system_trust_same_verdicts);
   g_test_add_func ("/herald/engine/session/system-trust-refuses-private-ca",
                    test_system_trust_refuses_private_ca);
