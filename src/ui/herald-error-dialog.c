@@ -263,38 +263,69 @@ herald_error_dialog_new (GtkWindow              *parent,
                          GPtrArray              *notices)
 {
   HeraldErrorDialog *self;
-  g_autoptr(GString) details = g_string_new (NULL);
-  guint n = 0;
 
   g_return_val_if_fail (parent == NULL || GTK_IS_WINDOW (parent), NULL);
-  g_return_val_if_fail (config != NULL, NULL);
-  g_return_val_if_fail (result != NULL, NULL);
-  g_return_val_if_fail (diagnosis != NULL, NULL);
 
   self = g_object_new (HERALD_TYPE_ERROR_DIALOG,
                        "transient-for", parent,
-                       "heading", diagnosis->title,
-                       "body", diagnosis->explanation ? diagnosis->explanation : "",
                        NULL);
+  self->clipboard = g_object_ref (gtk_widget_get_clipboard (parent ? GTK_WIDGET (parent)
+                                                                   : GTK_WIDGET (self)));
+  herald_error_dialog_set_failure (self, config, result, diagnosis, notices);
+
+  return self;
+}
+
+static void
+remove_children (GtkBox *box)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (box))))
+    gtk_box_remove (box, child);
+}
+
+void
+herald_error_dialog_set_failure (HeraldErrorDialog      *self,
+                                 const HeraldSmtpConfig *config,
+                                 const HeraldSmtpResult *result,
+                                 const HeraldDiagnosis  *diagnosis,
+                                 GPtrArray              *notices)
+{
+  g_autoptr(GString) details = g_string_new (NULL);
+  guint n = 0;
+
+  g_return_if_fail (HERALD_IS_ERROR_DIALOG (self));
+  g_return_if_fail (config != NULL);
+  g_return_if_fail (result != NULL);
+  g_return_if_fail (diagnosis != NULL);
+
+  adw_message_dialog_set_heading (ADW_MESSAGE_DIALOG (self), diagnosis->title);
+  adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (self),
+                               diagnosis->explanation ? diagnosis->explanation : "");
 
   /* The dialog keeps nothing secret: the copy it keeps for the report has
    * neither the password nor the token, only whether they were set. */
+  g_clear_pointer (&self->config, herald_smtp_config_free);
   self->config = herald_smtp_config_copy (config);
   replace_secret (&self->config->password);
   replace_secret (&self->config->oauth_token);
+  g_clear_pointer (&self->result, herald_smtp_result_free);
   self->result = herald_smtp_result_copy (result);
+  g_clear_pointer (&self->diagnosis, herald_diagnosis_free);
   self->diagnosis = herald_diagnosis_copy (diagnosis);
+  g_clear_pointer (&self->notices, g_ptr_array_unref);
   if (notices != NULL)
     self->notices = g_ptr_array_ref (notices);
-  self->clipboard = g_object_ref (gtk_widget_get_clipboard (parent ? GTK_WIDGET (parent)
-                                                                   : GTK_WIDGET (self)));
 
   gtk_label_set_text (self->actor_label, herald_actor_describe (diagnosis->actor));
 
+  remove_children (self->steps_box);
   for (guint i = 0; diagnosis->steps != NULL && i < diagnosis->steps->len; i++)
     add_step (self, ++n, g_ptr_array_index (diagnosis->steps, i));
   gtk_widget_set_visible (GTK_WIDGET (self->steps_box), n > 0);
 
+  remove_children (self->links_box);
   for (guint i = 0; diagnosis->links != NULL && i < diagnosis->links->len; i++)
     {
       const HeraldLink *link = g_ptr_array_index (diagnosis->links, i);
@@ -310,10 +341,9 @@ herald_error_dialog_new (GtkWindow              *parent,
   gtk_widget_set_visible (GTK_WIDGET (self->links_box),
                           gtk_widget_get_first_child (GTK_WIDGET (self->links_box)) != NULL);
 
+  gtk_expander_set_expanded (self->details_expander, FALSE);
   append_details (details, result, diagnosis);
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->details_view), details->str, -1);
-
-  return self;
 }
 
 const HeraldDiagnosis *

@@ -24,6 +24,13 @@ HeraldErrorDialog *herald_error_dialog_new (GtkWindow              *parent,
                                             const HeraldDiagnosis  *diagnosis,
                                             GPtrArray              *notices);
 
+/* Shows another failure in the same dialog. */
+void               herald_error_dialog_set_failure (HeraldErrorDialog      *self,
+                                                    const HeraldSmtpConfig *config,
+                                                    const HeraldSmtpResult *result,
+                                                    const HeraldDiagnosis  *diagnosis,
+                                                    GPtrArray              *notices);
+
 const HeraldDiagnosis *herald_error_dialog_get_diagnosis    (HeraldErrorDialog *self);
 /* The steps as displayed ("1. Do this", commands on the next line). */
 char                 **herald_error_dialog_dup_step_texts   (HeraldErrorDialog *self) G_GNUC_WARN_UNUSED_RESULT;

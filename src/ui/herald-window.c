@@ -1067,13 +1067,19 @@ show_failure (HeraldWindow           *self,
         }
     }
 
+  /* One dialog at a time; a new failure refills the open one. */
   if (self->error_dialog != NULL)
-    gtk_window_destroy (GTK_WINDOW (self->error_dialog));
-
-  dialog = herald_error_dialog_new (GTK_WINDOW (self), config, result, diagnosis, notices);
-  g_set_weak_pointer (&self->error_dialog, dialog);
-  g_signal_connect_object (dialog, "response", G_CALLBACK (error_dialog_response_cb),
-                           self, G_CONNECT_SWAPPED);
+    {
+      dialog = self->error_dialog;
+      herald_error_dialog_set_failure (dialog, config, result, diagnosis, notices);
+    }
+  else
+    {
+      dialog = herald_error_dialog_new (GTK_WINDOW (self), config, result, diagnosis, notices);
+      g_set_weak_pointer (&self->error_dialog, dialog);
+      g_signal_connect_object (dialog, "response", G_CALLBACK (error_dialog_response_cb),
+                               self, G_CONNECT_SWAPPED);
+    }
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -1232,7 +1238,7 @@ send_activated (GSimpleAction *action,
   g_set_object (&self->cancellable, data->cancellable);
 
   if (self->error_dialog != NULL)
-    gtk_window_destroy (GTK_WINDOW (self->error_dialog));
+    gtk_widget_set_visible (GTK_WIDGET (self->error_dialog), FALSE);
   herald_banner_dismiss (self->banner);
   herald_step_list_reset (self->step_list);
   set_running (self, TRUE);
@@ -1446,7 +1452,30 @@ herald_window_class_init (HeraldWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
 }
 
+/* The shortcuts window is built when asked for and destroyed on close. A
+ * never-shown toplevel (what GtkApplication's automatic help overlay is)
+ * crashes GTK 4.8's AT-SPI code when an assistive technology asks the
+ * application for a window index that just went stale, e.g. right after a
+ * dialog closed: GTK then answers with the last toplevel, which has no
+ * object path. */
+static void
+show_shortcuts_activated (GSimpleAction *action,
+                          GVariant      *parameter,
+                          gpointer       user_data)
+{
+  HeraldWindow *self = user_data;
+  g_autoptr(GtkBuilder) builder = NULL;
+  GtkWindow *shortcuts;
+
+  builder = gtk_builder_new_from_resource ("/io/github/heraldmail/Herald/herald-shortcuts-window.ui");
+  shortcuts = GTK_WINDOW (gtk_builder_get_object (builder, "shortcuts_window"));
+  gtk_window_set_transient_for (shortcuts, GTK_WINDOW (self));
+  gtk_window_set_destroy_with_parent (shortcuts, TRUE);
+  gtk_window_present (shortcuts);
+}
+
 static const GActionEntry win_actions[] = {
+  { "show-help-overlay", show_shortcuts_activated },
   { "send", send_activated },
   { "cancel", cancel_activated },
   { "forget-password", forget_password_activated },
@@ -1643,6 +1672,8 @@ _herald_window_get_step_list (HeraldWindow *self)
 HeraldErrorDialog *
 _herald_window_get_error_dialog (HeraldWindow *self)
 {
+  if (self->error_dialog == NULL || !gtk_widget_get_visible (GTK_WIDGET (self->error_dialog)))
+    return NULL;
   return self->error_dialog;
 }
 

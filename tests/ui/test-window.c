@@ -470,9 +470,12 @@ test_send_failure (void)
     g_assert_null (strstr (copied, PASSWORD));
   }
 
-  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "close");
+  /* Close closes it for good. */
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &dialog);
   gtk_window_close (GTK_WINDOW (dialog));
   spin (50);
+  g_assert_null (dialog);
+  g_assert_null (_herald_window_get_error_dialog (window));
 
   herald_fake_server_wait (server, 5000);
   destroy_window (window);
@@ -1068,9 +1071,33 @@ test_application (void)
   g_application_activate (G_APPLICATION (application));
   window = gtk_application_get_active_window (GTK_APPLICATION (application));
   g_assert_true (HERALD_IS_WINDOW (window));
-  /* The shortcuts window from gtk/help-overlay.ui is attached. */
-  g_assert_nonnull (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window)));
-  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (window), "show-help-overlay"));
+  /* Keyboard Shortcuts opens a shortcuts window, built on demand. */
+  g_assert_null (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window)));
+  g_clear_pointer (&accels, g_strfreev);
+  accels = gtk_application_get_accels_for_action (GTK_APPLICATION (application),
+                                                  "win.show-help-overlay");
+  g_assert_cmpstr (accels[0], ==, "<Control>question");
+  {
+    GListModel *toplevels = gtk_window_get_toplevels ();
+    guint before = g_list_model_get_n_items (toplevels);
+    gboolean found = FALSE;
+
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.show-help-overlay", NULL);
+    g_assert_cmpuint (g_list_model_get_n_items (toplevels), ==, before + 1);
+    for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+      {
+        g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
+
+        if (GTK_IS_SHORTCUTS_WINDOW (w))
+          {
+            found = TRUE;
+            g_assert_true (gtk_window_get_transient_for (w) == window);
+            gtk_window_destroy (w);
+            break;
+          }
+      }
+    g_assert_true (found);
+  }
 
   /* A second activation presents the same window. */
   g_application_activate (G_APPLICATION (application));
