@@ -68,6 +68,22 @@ def app_env(extra=None):
     return env
 
 
+def wait_for_display():
+    def ready():
+        return subprocess.run(["xdotool", "getdisplaygeometry"], capture_output=True,
+                              timeout=10).returncode == 0
+    wait_until("the X display to accept connections", ready, 15)
+
+
+def show_app_logs():
+    """The app's output, scrubbed of secrets, as TAP diagnostics (on failure)."""
+    for name in sorted(os.listdir(work)):
+        if name.endswith(".log"):
+            with open(os.path.join(work, name), "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+            tap.diag(f"--- {name} (last 30 lines) ---\n" + "\n".join(lines[-30:]))
+
+
 def launch(argv=None, env=None, tag="app"):
     # HERALD_E2E_WRAPPER="valgrind -q" or "gdb -batch -ex run -ex bt --args" for debugging.
     wrapper = os.environ.get("HERALD_E2E_WRAPPER", "").split()
@@ -182,7 +198,12 @@ try:
                         connections=2, timeout=200)
 
     # ---- 1. type everything, send, success banner ------------------------------
-    app = launch(tag="run1")
+    try:
+        wait_for_display()
+        app = launch(tag="run1")
+    except (DriverTimeout, RuntimeError, subprocess.TimeoutExpired) as e:
+        tap.ok(False, "herald is on the accessibility bus with a Send Test Email button", str(e))
+        tap.bail("the window did not come up")
     tap.ok(True, "herald is on the accessibility bus with a Send Test Email button")
 
     step("accessible names", lambda: check_names(app))
@@ -210,7 +231,11 @@ try:
     check_no_leak("after the first run")
 
     # ---- 2. relaunch: password from the keyring; Forget Password ----------------
-    app = launch(tag="run2")
+    try:
+        app = launch(tag="run2")
+    except (DriverTimeout, RuntimeError, subprocess.TimeoutExpired) as e:
+        tap.ok(False, "herald comes up again", str(e))
+        tap.bail("the window did not come up again")
 
     def run2():
         # The keyring lookup runs after the first frame; give it a moment.
@@ -277,6 +302,10 @@ try:
         close = [a.get_name() for a in app.find_all("push button", within=dialog)
                  if a.get_name().replace("_", "").startswith("Close")]
         app.press(close[0] if close else "Close", timeout=10, within=dialog)
+        # GTK 4.8's AT-SPI code can crash (NULL object path in a D-Bus reply)
+        # when asked about a dialog while it is being destroyed; a screen reader
+        # would not ask that fast. Let the teardown finish first.
+        time.sleep(1.5)
         wait_until("the dialog to close",
                    lambda: app.proc.poll() is not None or len(app.toplevels()) == 1, 10)
         tap.ok(app.proc.poll() is None, "Close closes the dialog and the window stays",
@@ -318,6 +347,8 @@ try:
 finally:
     for a in apps:
         a.kill()
+    if tap.failed:
+        show_app_logs()
     shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(config_home, ignore_errors=True)
 
