@@ -247,10 +247,26 @@ herald_error_dialog_class_init (HeraldErrorDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, details_view);
 }
 
+/* GTK 4.8 names a button made with a mnemonic label twice, its label
+ * property and its label child ("Close Close"); the response buttons of
+ * AdwMessageDialog are made that way. Keep the child's text only. */
+static void
+fix_button_names (GtkWidget *widget)
+{
+  if (GTK_IS_BUTTON (widget) && gtk_button_get_use_underline (GTK_BUTTON (widget)))
+    gtk_accessible_reset_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    fix_button_names (child);
+}
+
 static void
 herald_error_dialog_init (HeraldErrorDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  fix_button_names (GTK_WIDGET (self));
 
   g_signal_connect (self, "response", G_CALLBACK (response_cb), NULL);
 }
