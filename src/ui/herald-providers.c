@@ -14,12 +14,12 @@
  * OAuth 2.0: Microsoft retires password SMTP AUTH by default at the end of
  * December 2026, and Google no longer accepts plain account passwords. */
 static const HeraldProvider providers[] = {
-  { "microsoft365", N_("Microsoft 365 / Exchange Online"), "smtp.office365.com",    587, "starttls", "xoauth2" },
-  { "gmail",        N_("Gmail / Google Workspace"),        "smtp.gmail.com",        587, "starttls", "xoauth2" },
-  { "outlook",      N_("Outlook.com"),                     "smtp-mail.outlook.com", 587, "starttls", "auto" },
-  { "yahoo",        N_("Yahoo Mail"),                      "smtp.mail.yahoo.com",   465, "tls",      "auto" },
-  { "icloud",       N_("iCloud Mail"),                     "smtp.mail.me.com",      587, "starttls", "auto" },
-  { "custom",       N_("Custom SMTP server"),              NULL,                    0,   NULL,       NULL },
+  { "microsoft365", N_("Microsoft 365 / Exchange Online"), "smtp.office365.com",    587, "starttls", "xoauth2", "microsoft" },
+  { "gmail",        N_("Gmail / Google Workspace"),        "smtp.gmail.com",        587, "starttls", "xoauth2", "google" },
+  { "outlook",      N_("Outlook.com"),                     "smtp-mail.outlook.com", 587, "starttls", "auto",    "microsoft" },
+  { "yahoo",        N_("Yahoo Mail"),                      "smtp.mail.yahoo.com",   465, "tls",      "auto",    NULL },
+  { "icloud",       N_("iCloud Mail"),                     "smtp.mail.me.com",      587, "starttls", "auto",    NULL },
+  { "custom",       N_("Custom SMTP server"),              NULL,                    0,   NULL,       NULL,      NULL },
 };
 
 guint

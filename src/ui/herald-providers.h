@@ -16,6 +16,7 @@ typedef struct {
   guint16     port;
   const char *security;  /* engine names: "starttls", "tls", "none" */
   const char *auth;      /* engine names: "auto", "plain", "xoauth2", ... */
+  const char *oauth;     /* the "oauth-provider" setting: "microsoft", "google" or NULL */
 } HeraldProvider;
 
 guint                 herald_providers_get_n      (void);

@@ -496,6 +496,9 @@ provider_changed_cb (HeraldWindow *self,
       for (guint i = 0; auth_ids[i] != NULL; i++)
         if (g_str_equal (auth_ids[i], provider->auth))
           adw_combo_row_set_selected (self->auth_row, i);
+      /* Which identity provider an OAuth 2.0 sign-in goes to. */
+      if (provider->oauth != NULL)
+        g_settings_set_string (self->settings, "oauth-provider", provider->oauth);
       g_free (self->last_security);
       self->last_security = g_strdup (provider->security);
       self->applying_preset = FALSE;

@@ -646,9 +646,16 @@ test_provider_preset (void)
   g_assert_false (gtk_widget_get_visible (field (window, "oauth-slot")));
   g_assert_true (gtk_widget_get_visible (field (window, "password")));
 
+  g_clear_pointer (&server, g_free);
+  server = g_settings_get_string (settings, "oauth-provider");
+  g_assert_cmpstr (server, ==, "microsoft");
+
   select_item (window, "provider", "Gmail / Google Workspace");
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "server"))), ==,
                    "smtp.gmail.com");
+  g_clear_pointer (&server, g_free);
+  server = g_settings_get_string (settings, "oauth-provider");
+  g_assert_cmpstr (server, ==, "google");
   select_item (window, "provider", "iCloud Mail");
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "server"))), ==,
                    "smtp.mail.me.com");
