@@ -26,13 +26,21 @@ mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME" "$XDG_RUNTIME_DIR
 chmod 700 "$XDG_RUNTIME_DIR"
 export HERALD_TEST_WORKDIR="$work"
 
-# Display.
-for n in $(seq 140 199); do
-  [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] || break
-done
-Xvfb ":$n" -screen 0 1280x1900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+# Display: Xvfb picks a free number itself and tells us (-displayfd), so
+# sessions started at the same moment never share one.
+Xvfb -displayfd 9 -screen 0 1280x1900x24 -nolisten tcp 9>"$work/display" >"$work/xvfb.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.05; done
+n=
+for _ in $(seq 200); do
+  n=$(tr -dc 0-9 <"$work/display")
+  [ -n "$n" ] && break
+  sleep 0.05
+done
+if [ -z "$n" ]; then
+  echo "test-session: Xvfb did not start: $(cat "$work/xvfb.log")" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 export DISPLAY=":$n" GDK_BACKEND=x11
 
 # Accessibility bus (for the AT-SPI end-to-end test).
