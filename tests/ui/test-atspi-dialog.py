@@ -34,7 +34,7 @@ try:
     import gi
     gi.require_version("Atspi", "2.0")
     from gi.repository import Atspi
-    from atspidriver import App, type_field, wait_until
+    from atspidriver import App, wait_until
 except Exception as e:  # never a skip: a missing driver is a failure
     print("1..1\nnot ok 1 - cannot load the AT-SPI driver: %s" % e)
     sys.exit(1)
@@ -55,10 +55,9 @@ C STARTTLS
 S 220 2.0.0 Ready
 STARTTLS
 C EHLO .*
-S 250-fake.example
-S 250 AUTH PLAIN
-C AUTH PLAIN .*
-S 535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox.
+S 250 fake.example
+C MAIL FROM:.*
+S 550 5.7.60 SMTP; Client does not have permissions to send as this sender
 C QUIT
 S 221 bye
 """)
@@ -75,7 +74,7 @@ with open(os.path.join(config, "glib-2.0", "settings", "keyfile"), "w") as f:
 server='127.0.0.1'
 port={port}
 security='starttls'
-auth='plain'
+auth='none'
 username='alice@example.com'
 from='alice@example.com'
 to='bob@example.com'
@@ -111,7 +110,6 @@ try:
     app.find_root(timeout=60)
     app.resize(900, 1800)
     app.find("push button", "Send Test Email", timeout=30)
-    type_field(app, "text", "Password", "atspi-ui-Pa55")
     for rnd in range(ROUNDS):
         app.press("Send Test Email")
         dialog = wait_until("the error dialog",
