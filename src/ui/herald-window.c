@@ -1219,7 +1219,6 @@ send_activated (GSimpleAction *action,
                 gpointer       user_data)
 {
   HeraldWindow *self = user_data;
-  g_autoptr(GError) error = NULL;
   RunData *data;
 
   if (self->running)
@@ -1240,8 +1239,10 @@ send_activated (GSimpleAction *action,
 
   g_set_object (&self->cancellable, data->cancellable);
 
+  /* Destroyed, not hidden: a hidden toplevel is what GTK 4.8's AT-SPI code
+   * trips over (see show_shortcuts_activated). */
   if (self->error_dialog != NULL)
-    gtk_widget_set_visible (GTK_WIDGET (self->error_dialog), FALSE);
+    gtk_window_destroy (GTK_WINDOW (self->error_dialog));
   herald_banner_dismiss (self->banner);
   herald_step_list_reset (self->step_list);
   set_running (self, TRUE);
@@ -1675,8 +1676,6 @@ _herald_window_get_step_list (HeraldWindow *self)
 HeraldErrorDialog *
 _herald_window_get_error_dialog (HeraldWindow *self)
 {
-  if (self->error_dialog == NULL || !gtk_widget_get_visible (GTK_WIDGET (self->error_dialog)))
-    return NULL;
   return self->error_dialog;
 }
 
