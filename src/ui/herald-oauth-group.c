@@ -7,6 +7,7 @@
 
 #include <glib/gi18n.h>
 
+#include "herald-diagnosis.h"
 #include "herald-oauth.h"
 #include "herald-oauth-group.h"
 #include "herald-oauth-ui-resources.h"
@@ -34,6 +35,10 @@ struct _HeraldOAuthGroup
   AdwActionRow        *device_row;
   GtkLabel            *code_label;
   AdwActionRow        *error_row;
+  AdwExpanderRow      *diagnosis_row;
+  GtkLabel            *diagnosis_label;
+  GtkLabel            *raw_error_label;
+  HeraldDiagnosis     *diagnosis;          /* of the error shown, or NULL */
   AdwExpanderRow      *guide_row;
   GtkLabel            *guide_microsoft_label;
   GtkLabel            *guide_google_label;
@@ -154,14 +159,65 @@ static void
 show_error (HeraldOAuthGroup *self,
             const GError     *error)
 {
+  g_autoptr(HeraldDiagnosis) diagnosis = NULL;
+  g_autoptr(GString) text = NULL;
+
+  g_clear_pointer (&self->diagnosis, herald_diagnosis_free);
+
   if (error == NULL)
     {
       gtk_widget_set_visible (GTK_WIDGET (self->error_row), FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self->diagnosis_row), FALSE);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->error_row), NULL);
       return;
     }
 
-  adw_action_row_set_subtitle (self->error_row, error->message);
+  /* The identity provider's errors (AADSTS codes, invalid_grant, …) are in
+   * the diagnosis rules: say what it means, who must act and how to fix it.
+   * The raw message stays available below the steps. */
+  diagnosis = herald_diagnose_text (error->message, HERALD_STAGE_AUTH, NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->error_row), TRUE);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->error_row), error->message);
+
+  if (diagnosis == NULL || herald_diagnosis_is_fallback (diagnosis))
+    {
+      adw_action_row_set_subtitle (self->error_row, error->message);
+      gtk_widget_set_visible (GTK_WIDGET (self->diagnosis_row), FALSE);
+      return;
+    }
+
+  adw_action_row_set_subtitle (self->error_row, diagnosis->title);
+
+  text = g_string_new (NULL);
+  if (diagnosis->explanation != NULL && *diagnosis->explanation != '\0')
+    g_string_append_printf (text, "%s\n\n", diagnosis->explanation);
+  for (guint i = 0; diagnosis->steps != NULL && i < diagnosis->steps->len; i++)
+    {
+      const HeraldDiagnosisStep *step = g_ptr_array_index (diagnosis->steps, i);
+
+      /* Translators: a numbered step, e.g. "1. Open the admin center" */
+      g_string_append_printf (text, _("%u. %s"), i + 1, step->text);
+      g_string_append_c (text, '\n');
+      if (step->command != NULL && *step->command != '\0')
+        g_string_append_printf (text, "    %s\n", step->command);
+    }
+  for (guint i = 0; diagnosis->links != NULL && i < diagnosis->links->len; i++)
+    {
+      const HeraldLink *link = g_ptr_array_index (diagnosis->links, i);
+
+      g_string_append_printf (text, "%s%s: %s", i == 0 ? "\n" : "", link->title, link->url);
+      g_string_append_c (text, '\n');
+    }
+  while (text->len > 0 && text->str[text->len - 1] == '\n')
+    g_string_truncate (text, text->len - 1);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->diagnosis_row), diagnosis->title);
+  adw_expander_row_set_subtitle (self->diagnosis_row, herald_actor_describe (diagnosis->actor));
+  gtk_label_set_text (self->diagnosis_label, text->str);
+  gtk_label_set_text (self->raw_error_label, error->message);
+  adw_expander_row_set_expanded (self->diagnosis_row, TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (self->diagnosis_row), TRUE);
+  self->diagnosis = g_steal_pointer (&diagnosis);
 }
 
 static void
@@ -485,6 +541,7 @@ herald_oauth_group_finalize (GObject *object)
 
   g_free (self->verification_uri);
   g_free (self->user_code);
+  g_clear_pointer (&self->diagnosis, herald_diagnosis_free);
 
   G_OBJECT_CLASS (herald_oauth_group_parent_class)->finalize (object);
 }
@@ -571,6 +628,9 @@ herald_oauth_group_class_init (HeraldOAuthGroupClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, device_row);
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, code_label);
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, error_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, diagnosis_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, diagnosis_label);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, raw_error_label);
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, guide_row);
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, guide_microsoft_label);
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, guide_google_label);
@@ -612,4 +672,23 @@ herald_oauth_group_get_busy (HeraldOAuthGroup *self)
   g_return_val_if_fail (HERALD_IS_OAUTH_GROUP (self), FALSE);
 
   return self->busy;
+}
+
+/* Looks at the keyring again, e.g. after a test found the sign-in revoked
+ * (the tokens are then gone). */
+void
+herald_oauth_group_recheck (HeraldOAuthGroup *self)
+{
+  g_return_if_fail (HERALD_IS_OAUTH_GROUP (self));
+
+  if (!self->busy)
+    check_signed_in (self);
+}
+
+const HeraldDiagnosis *
+herald_oauth_group_get_diagnosis (HeraldOAuthGroup *self)
+{
+  g_return_val_if_fail (HERALD_IS_OAUTH_GROUP (self), NULL);
+
+  return gtk_widget_get_visible (GTK_WIDGET (self->error_row)) ? self->diagnosis : NULL;
 }

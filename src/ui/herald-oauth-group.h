@@ -13,6 +13,8 @@
 
 #include <adwaita.h>
 
+#include "herald-diagnosis.h"
+
 G_BEGIN_DECLS
 
 #define HERALD_TYPE_OAUTH_GROUP (herald_oauth_group_get_type ())
@@ -24,5 +26,10 @@ GtkWidget  *herald_oauth_group_new           (GSettings        *settings);
 gboolean    herald_oauth_group_get_signed_in (HeraldOAuthGroup *self);
 /* TRUE while a sign-in, sign-out or check runs (property "busy"). */
 gboolean    herald_oauth_group_get_busy      (HeraldOAuthGroup *self);
+/* Checks the keyring again (after a test found the sign-in revoked). */
+void        herald_oauth_group_recheck       (HeraldOAuthGroup *self);
+/* The diagnosis of the sign-in error shown in the group, or NULL when none
+ * is shown or no rule knows it (the raw message is shown then). */
+const HeraldDiagnosis *herald_oauth_group_get_diagnosis (HeraldOAuthGroup *self);
 
 G_END_DECLS

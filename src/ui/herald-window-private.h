@@ -16,7 +16,7 @@ G_BEGIN_DECLS
 /* One of: "alerts", "provider", "server", "port", "security", "auth",
  * "username", "password", "from", "to", "cc", "subject", "extra-text",
  * "ca-file", "timeout", "send", "validation", "keyring", "oauth-slot",
- * "notices". */
+ * "oauth-group" (the HeraldOAuthGroup inside the slot), "notices". */
 GtkWidget         *_herald_window_get_widget              (HeraldWindow *self,
                                                            const char   *name);
 HeraldBanner      *_herald_window_get_banner              (HeraldWindow *self);

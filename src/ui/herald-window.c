@@ -16,6 +16,7 @@
 #include "herald-diagnosis.h"
 #include "herald-error-dialog.h"
 #include "herald-oauth.h"
+#include "herald-oauth-group.h"
 #include "herald-providers.h"
 #include "herald-secrets.h"
 #include "herald-step-list.h"
@@ -63,6 +64,7 @@ struct _HeraldWindow
   AdwPasswordEntryRow  *password_row;
   AdwActionRow         *keyring_row;
   GtkBox               *oauth_slot;
+  HeraldOAuthGroup     *oauth_group;          /* in oauth_slot */
   AdwEntryRow          *from_row;
   AdwEntryRow          *to_row;
   AdwEntryRow          *cc_row;
@@ -380,6 +382,15 @@ update_validation (HeraldWindow *self)
       *gtk_editable_get_text (GTK_EDITABLE (self->username_row)) == '\0')
     {
       add_reason (reasons, g_strdup (_("Enter the username for this authentication method.")));
+    }
+  else if (g_str_equal (auth, "xoauth2") && self->oauth_group != NULL)
+    {
+      /* Without tokens the test could only fail before connecting: say so
+       * here, where Sign In is, rather than after pressing Send. */
+      if (herald_oauth_group_get_busy (self->oauth_group))
+        add_reason (reasons, g_strdup (_("Finish signing in (OAuth 2.0) first.")));
+      else if (!herald_oauth_group_get_signed_in (self->oauth_group))
+        add_reason (reasons, g_strdup (_("Not signed in: press Sign In under OAuth 2.0 Sign-In.")));
     }
 
   if (*from == '\0')
@@ -1206,6 +1217,11 @@ token_cb (GObject      *object,
       g_clear_object (&self->cancellable);
       set_running (self, FALSE);
       show_token_failure (self, data->config, error);
+      /* A revoked or expired sign-in clears the stored tokens: the group
+       * must show "Not signed in" again (and Send follows it). */
+      if (g_error_matches (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_SIGN_IN_AGAIN) ||
+          g_error_matches (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_NOT_SIGNED_IN))
+        herald_oauth_group_recheck (self->oauth_group);
       return;
     }
 
@@ -1598,6 +1614,16 @@ herald_window_init (HeraldWindow *self)
   g_signal_connect_object (self->settings, "changed::provider",
                            G_CALLBACK (provider_changed_cb), self, G_CONNECT_SWAPPED);
 
+  /* The OAuth 2.0 sign-in shares the window's settings, so the account it
+   * signs in (provider, client ID, tenant, authority, username) is the one
+   * the test sends with. */
+  self->oauth_group = HERALD_OAUTH_GROUP (herald_oauth_group_new (self->settings));
+  gtk_box_append (self->oauth_slot, GTK_WIDGET (self->oauth_group));
+  g_signal_connect_object (self->oauth_group, "notify::signed-in",
+                           G_CALLBACK (form_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->oauth_group, "notify::busy",
+                           G_CALLBACK (form_changed_cb), self, G_CONNECT_SWAPPED);
+
   auth_selected_cb (self);
   update_provider_subtitle (self);
   update_validation (self);
@@ -1647,6 +1673,7 @@ _herald_window_get_widget (HeraldWindow *self,
     { "validation", G_STRUCT_OFFSET (HeraldWindow, validation_label) },
     { "keyring", G_STRUCT_OFFSET (HeraldWindow, keyring_row) },
     { "oauth-slot", G_STRUCT_OFFSET (HeraldWindow, oauth_slot) },
+    { "oauth-group", G_STRUCT_OFFSET (HeraldWindow, oauth_group) },
     { "notices", G_STRUCT_OFFSET (HeraldWindow, notices_box) },
   };
 
