@@ -56,31 +56,21 @@ herald_actor_describe (HeraldActor actor)
     }
 }
 
-static gboolean
-severity_from_string (const char     *str,
-                      HeraldSeverity *out)
-{
-  static const char *names[] = { "error", "warning", "info" };
+/* The rules' names of HeraldActor and HeraldSeverity, in enum order. */
+static const char *actor_names[] = { "you", "mail-admin", "provider" };
+static const char *severity_names[] = { "error", "warning", "info" };
 
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+/* Finds @str in @names; its index is the enum value. */
+static gboolean
+enum_from_string (const char  *str,
+                  const char **names,
+                  guint        n_names,
+                  guint       *out)
+{
+  for (guint i = 0; i < n_names; i++)
     if (g_strcmp0 (str, names[i]) == 0)
       {
-        *out = (HeraldSeverity) i;
-        return TRUE;
-      }
-  return FALSE;
-}
-
-static gboolean
-actor_from_string (const char  *str,
-                   HeraldActor *out)
-{
-  static const char *names[] = { "you", "mail-admin", "provider" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    if (g_strcmp0 (str, names[i]) == 0)
-      {
-        *out = (HeraldActor) i;
+        *out = i;
         return TRUE;
       }
   return FALSE;
@@ -493,22 +483,25 @@ load_texts (JsonObject *object,
   const char *explanation = json_object_get_string_member_with_default (object, "explanation", NULL);
   JsonArray *steps = NULL;
   JsonArray *links = NULL;
+  guint actor_value, severity_value;
 
   if (title == NULL || explanation == NULL)
     {
       g_critical ("diagnosis-rules.json: “%s” needs a title and an explanation", id);
       return FALSE;
     }
-  if (!actor_from_string (actor, &texts->actor))
+  if (!enum_from_string (actor, actor_names, G_N_ELEMENTS (actor_names), &actor_value))
     {
       g_critical ("diagnosis-rules.json: “%s”: unknown actor “%s”", id, actor);
       return FALSE;
     }
-  if (!severity_from_string (severity, &texts->severity))
+  if (!enum_from_string (severity, severity_names, G_N_ELEMENTS (severity_names), &severity_value))
     {
       g_critical ("diagnosis-rules.json: “%s”: unknown severity “%s”", id, severity);
       return FALSE;
     }
+  texts->actor = (HeraldActor) actor_value;
+  texts->severity = (HeraldSeverity) severity_value;
 
   texts->title = translate (title);
   texts->explanation = translate (explanation);
