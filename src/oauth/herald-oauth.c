@@ -973,6 +973,24 @@ herald_oauth_refresh_access_token_sync (const HeraldOAuthAccount  *account,
   return get_access_token (account, TRUE, cancellable, error);
 }
 
+/* Runs @thread_func on a worker thread with a copy of @account as the task
+ * data: the common body of the account-only _async functions. */
+static void
+run_account_task (const HeraldOAuthAccount *account,
+                  gpointer                  source_tag,
+                  GTaskThreadFunc           thread_func,
+                  GCancellable             *cancellable,
+                  GAsyncReadyCallback       callback,
+                  gpointer                  user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, herald_oauth_account_copy (account),
+                        (GDestroyNotify) herald_oauth_account_free);
+  g_task_run_in_thread (task, thread_func);
+}
+
 static void
 get_access_token_thread (GTask        *task,
                          gpointer      source_object,
@@ -994,15 +1012,10 @@ herald_oauth_get_access_token_async (const HeraldOAuthAccount *account,
                                      GAsyncReadyCallback       callback,
                                      gpointer                  user_data)
 {
-  g_autoptr(GTask) task = NULL;
-
   g_return_if_fail (account != NULL);
 
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, herald_oauth_get_access_token_async);
-  g_task_set_task_data (task, herald_oauth_account_copy (account),
-                        (GDestroyNotify) herald_oauth_account_free);
-  g_task_run_in_thread (task, get_access_token_thread);
+  run_account_task (account, herald_oauth_get_access_token_async, get_access_token_thread,
+                    cancellable, callback, user_data);
 }
 
 char *
@@ -1447,15 +1460,10 @@ herald_oauth_sign_in_browser_async (const HeraldOAuthAccount *account,
                                     GAsyncReadyCallback       callback,
                                     gpointer                  user_data)
 {
-  g_autoptr(GTask) task = NULL;
-
   g_return_if_fail (account != NULL);
 
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, herald_oauth_sign_in_browser_async);
-  g_task_set_task_data (task, herald_oauth_account_copy (account),
-                        (GDestroyNotify) herald_oauth_account_free);
-  g_task_run_in_thread (task, sign_in_browser_thread);
+  run_account_task (account, herald_oauth_sign_in_browser_async, sign_in_browser_thread,
+                    cancellable, callback, user_data);
 }
 
 gboolean
@@ -1864,15 +1872,10 @@ herald_oauth_sign_out_async (const HeraldOAuthAccount *account,
                              GAsyncReadyCallback       callback,
                              gpointer                  user_data)
 {
-  g_autoptr(GTask) task = NULL;
-
   g_return_if_fail (account != NULL);
 
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, herald_oauth_sign_out_async);
-  g_task_set_task_data (task, herald_oauth_account_copy (account),
-                        (GDestroyNotify) herald_oauth_account_free);
-  g_task_run_in_thread (task, sign_out_thread);
+  run_account_task (account, herald_oauth_sign_out_async, sign_out_thread,
+                    cancellable, callback, user_data);
 }
 
 gboolean
@@ -1916,15 +1919,10 @@ herald_oauth_is_signed_in_async (const HeraldOAuthAccount *account,
                                  GAsyncReadyCallback       callback,
                                  gpointer                  user_data)
 {
-  g_autoptr(GTask) task = NULL;
-
   g_return_if_fail (account != NULL);
 
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, herald_oauth_is_signed_in_async);
-  g_task_set_task_data (task, herald_oauth_account_copy (account),
-                        (GDestroyNotify) herald_oauth_account_free);
-  g_task_run_in_thread (task, is_signed_in_thread);
+  run_account_task (account, herald_oauth_is_signed_in_async, is_signed_in_thread,
+                    cancellable, callback, user_data);
 }
 
 gboolean
