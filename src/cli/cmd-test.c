@@ -145,6 +145,21 @@ step_close (TestRun  *run,
   run->open_ms = 0;
 }
 
+/* Makes @step the open one, closing the one open before as passed.
+ * Returns TRUE when @step was not open yet. */
+static gboolean
+step_open (TestRun *run,
+           Step     step)
+{
+  if (step == run->open_step)
+    return FALSE;
+
+  step_close (run, FALSE);
+  run->open_step = step;
+  run->open_ms = 0;
+  return TRUE;
+}
+
 /* Runs on the main thread (the engine delivers progress to our context). */
 static void
 progress_cb (const HeraldProgress *progress,
@@ -159,35 +174,19 @@ progress_cb (const HeraldProgress *progress,
   switch (progress->state)
     {
     case HERALD_STEP_STARTED:
-      if (step != run->open_step)
-        {
-          step_close (run, FALSE);
-          run->open_step = step;
-          run->open_ms = 0;
-          step_show_running (run);
-        }
+      if (step_open (run, step))
+        step_show_running (run);
       break;
 
     case HERALD_STEP_SUCCEEDED:
-      if (step != run->open_step)
-        {
-          step_close (run, FALSE);
-          run->open_step = step;
-          run->open_ms = 0;
-        }
-      run->open_ms += MAX (progress->duration, 0);
-      break;
-
     case HERALD_STEP_FAILED:
-      if (step != run->open_step)
-        {
-          step_close (run, FALSE);
-          run->open_step = step;
-          run->open_ms = 0;
-        }
+      step_open (run, step);
       run->open_ms += MAX (progress->duration, 0);
-      step_close (run, TRUE);
-      run->failure_shown = TRUE;
+      if (progress->state == HERALD_STEP_FAILED)
+        {
+          step_close (run, TRUE);
+          run->failure_shown = TRUE;
+        }
       break;
 
     default:
