@@ -7,8 +7,12 @@
 
 #include <string.h>
 #include <adwaita.h>
+#include <libsoup/soup.h>
 
+#include "fake-idp.h"
 #include "herald-fake-server.h"
+#include "herald-oauth.h"
+#include "herald-oauth-group.h"
 #include "herald-providers.h"
 #include "herald-secrets.h"
 #include "herald-secrets-oauth.h"
@@ -244,6 +248,69 @@ static gboolean
 send_enabled (HeraldWindow *window)
 {
   return g_action_group_get_action_enabled (G_ACTION_GROUP (window), "send");
+}
+
+static HeraldOAuthGroup *
+oauth_group (HeraldWindow *window)
+{
+  return HERALD_OAUTH_GROUP (field (window, "oauth-group"));
+}
+
+static gboolean
+oauth_signed_in (gpointer data)
+{
+  return herald_oauth_group_get_signed_in (oauth_group (data)) &&
+         !herald_oauth_group_get_busy (oauth_group (data));
+}
+
+static gboolean
+oauth_signed_out (gpointer data)
+{
+  return !herald_oauth_group_get_signed_in (oauth_group (data)) &&
+         !herald_oauth_group_get_busy (oauth_group (data));
+}
+
+/* Whether widget and all its ancestors are visible. */
+static gboolean
+shown (GtkWidget *widget)
+{
+  g_assert_nonnull (widget);
+  for (GtkWidget *w = widget; w != NULL; w = gtk_widget_get_parent (w))
+    if (!gtk_widget_get_visible (w))
+      return FALSE;
+  return TRUE;
+}
+
+/* Depth-first: a widget of type whose button label, label text or row
+ * title is text. */
+static GtkWidget *
+find_widget (GtkWidget  *root,
+             GType       type,
+             const char *text)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type))
+        {
+          const char *value = NULL;
+
+          if (GTK_IS_BUTTON (child))
+            value = gtk_button_get_label (GTK_BUTTON (child));
+          else if (GTK_IS_LABEL (child))
+            value = gtk_label_get_text (GTK_LABEL (child));
+          else if (ADW_IS_PREFERENCES_ROW (child))
+            value = adw_preferences_row_get_title (ADW_PREFERENCES_ROW (child));
+          if (g_strcmp0 (value, text) == 0)
+            return child;
+        }
+      found = find_widget (child, type, text);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
 }
 
 static void
@@ -866,6 +933,8 @@ test_send_xoauth2 (void)
   fill_form (window, herald_fake_server_get_port (server), "STARTTLS", "OAuth 2.0");
   g_assert_true (gtk_widget_get_visible (field (window, "oauth-slot")));
   g_assert_false (gtk_widget_get_visible (field (window, "password")));
+  /* The group finds the stored tokens of the form's account. */
+  g_assert_true (wait_for (oauth_signed_in, window, 10000));
   g_assert_null (_herald_window_get_validation_message (window));
 
   gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
@@ -898,30 +967,360 @@ test_send_xoauth2_not_signed_in (void)
   g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
   g_autoptr(HeraldFakeServer) server = start_server ("S 220 fake.example ESMTP\nC *\n");
   HeraldWindow *window;
-  HeraldErrorDialog *dialog;
+  const char *reason;
 
   g_settings_set_string (settings, "oauth-client-id", CLIENT_ID);
   herald_oauth_tokens_clear_sync ("microsoft", USERNAME, CLIENT_ID, NULL, NULL);
 
   window = new_window ();
   fill_form (window, herald_fake_server_get_port (server), "STARTTLS", "OAuth 2.0");
+  g_assert_true (wait_for (oauth_signed_out, window, 10000));
+
+  /* No token: Send Test Email is off, and the reason says what to do. */
+  reason = _herald_window_get_validation_message (window);
+  g_assert_nonnull (reason);
+  g_assert_nonnull (strstr (reason, "Not signed in"));
+  g_assert_false (send_enabled (window));
+  g_assert_true (shown (field (window, "validation")));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
+  g_assert_false (_herald_window_is_running (window));
+  g_assert_null (_herald_window_get_error_dialog (window));
+  g_assert_cmpuint (herald_fake_server_get_n_accepted (server), ==, 0);
+
+  herald_fake_server_stop (server);
+  destroy_window (window);
+}
+
+/* The test's "browser": an HTTP client that follows the authorize page's
+ * redirect to the loopback listener, on its own thread. */
+typedef struct {
+  GThread *thread;
+  char    *uri;
+} Browser;
+
+static gpointer
+browser_thread (gpointer user_data)
+{
+  Browser *browser = user_data;
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 20, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", browser->uri);
+  g_autoptr(GBytes) body = soup_session_send_and_read (session, msg, NULL, NULL);
+
+  return NULL;
+}
+
+static gboolean
+browser_open (const char  *uri,
+              gpointer     user_data,
+              GError     **error)
+{
+  Browser *browser = user_data;
+
+  g_assert_null (browser->thread);
+  browser->uri = g_strdup (uri);
+  browser->thread = g_thread_new ("browser", browser_thread, browser);
+  return TRUE;
+}
+
+static void
+browser_finish (Browser *browser)
+{
+  if (browser->thread != NULL)
+    g_thread_join (browser->thread);
+  browser->thread = NULL;
+  g_clear_pointer (&browser->uri, g_free);
+  herald_oauth_set_browser_func (NULL, NULL);
+}
+
+static void
+use_fake_idp (FakeIdp *idp)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+
+  g_settings_set_string (settings, "oauth-provider", "microsoft");
+  g_settings_set_string (settings, "oauth-client-id", FAKE_IDP_CLIENT_ID);
+  g_settings_set_string (settings, "oauth-tenant", FAKE_IDP_TENANT);
+  g_settings_set_string (settings, "oauth-authority", fake_idp_get_authority (idp));
+}
+
+static void
+test_oauth_group (void)
+{
+  HeraldWindow *window = new_window ();
+  GtkWidget *group = field (window, "oauth-group");
+  const char *rows[] = { "Identity Provider", "Client ID", "Tenant", "Account",
+                         "How to Get a Client ID" };
+  const char *buttons[] = { "Sign In", "Use a Code Instead" };
+
+  /* The group lives in the slot, and shows only with OAuth 2.0. */
+  g_assert_true (HERALD_IS_OAUTH_GROUP (group));
+  g_assert_true (gtk_widget_get_parent (group) == field (window, "oauth-slot"));
+  select_item (window, "auth", "Password (PLAIN)");
+  g_assert_false (shown (group));
+  select_item (window, "auth", "Automatic");
+  g_assert_false (shown (group));
+  select_item (window, "auth", "None");
+  g_assert_false (shown (group));
+  select_item (window, "auth", "OAuth 2.0");
+  g_assert_true (shown (group));
+  g_assert_false (shown (field (window, "password")));
+  g_assert_true (shown (field (window, "username")));
+
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      GtkWidget *row = find_widget (group, ADW_TYPE_PREFERENCES_ROW, rows[i]);
+
+      if (row == NULL || !shown (row))
+        g_error ("row “%s” missing or hidden", rows[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (buttons); i++)
+    {
+      GtkWidget *button = find_widget (group, GTK_TYPE_BUTTON, buttons[i]);
+
+      if (button == NULL || !shown (button))
+        g_error ("button “%s” missing or hidden", buttons[i]);
+      /* The button's accessible name is its label. */
+      gtk_test_accessible_assert_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                           buttons[i]);
+    }
+  g_assert_false (shown (find_widget (group, GTK_TYPE_BUTTON, "Sign Out")));
+
+  /* The group edits the settings the window sends with. */
+  gtk_editable_set_text (GTK_EDITABLE (find_widget (group, ADW_TYPE_ENTRY_ROW, "Client ID")),
+                         "typed-client-id");
+  {
+    g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+    g_autofree char *client_id = g_settings_get_string (settings, "oauth-client-id");
+
+    g_assert_cmpstr (client_id, ==, "typed-client-id");
+  }
+
+  select_item (window, "auth", "Password (LOGIN)");
+  g_assert_false (shown (group));
+  g_assert_true (shown (field (window, "password")));
+
+  destroy_window (window);
+}
+
+static void
+test_oauth_sign_in_and_send (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autofree char *access = NULL;
+  g_autofree char *raw = NULL;
+  g_autofree char *payload = NULL;
+  g_autofree char *escaped = NULL;
+  g_autofree char *script = NULL;
+  Browser browser = { 0 };
+  HeraldWindow *window;
+  GtkWidget *account_row;
+  const char *title;
+
+  use_fake_idp (idp);
+  window = new_window ();
+  fill_form (window, 25, "STARTTLS", "OAuth 2.0");
+  g_assert_true (wait_for (oauth_signed_out, window, 10000));
+  g_assert_false (send_enabled (window));
+  g_assert_nonnull (strstr (_herald_window_get_validation_message (window), "Not signed in"));
+
+  /* Sign In, as the button does: the browser comes back to the loopback
+   * listener, the tokens go to the keyring, the window may send. */
+  herald_oauth_set_browser_func (browser_open, &browser);
+  g_assert_true (gtk_widget_activate_action (field (window, "oauth-group"), "oauth.sign-in", NULL));
+  g_assert_true (herald_oauth_group_get_busy (oauth_group (window)));
+  g_assert_false (send_enabled (window));
+  g_assert_true (wait_for (oauth_signed_in, window, 20000));
+  browser_finish (&browser);
+  account_row = find_widget (field (window, "oauth-group"), ADW_TYPE_ACTION_ROW, "Account");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (account_row)), ==,
+                   "Signed in as " USERNAME);
+  g_assert_null (_herald_window_get_validation_message (window));
+  g_assert_true (send_enabled (window));
+
+  /* The test sends XOAUTH2 with the token the identity provider issued, for
+   * the form's user. */
+  access = fake_idp_get_current_access_token (idp);
+  g_assert_true (g_str_has_prefix (access, FAKE_IDP_TOKEN_PREFIX));
+  raw = g_strdup_printf ("user=%s\001auth=Bearer %s\001\001", USERNAME, access);
+  payload = g_base64_encode ((const guchar *) raw, strlen (raw));
+  escaped = g_regex_escape_string (payload, -1);
+  script = g_strdup_printf ("S 220 fake.example ESMTP\n"
+                            "C EHLO .*\n"
+                            "S 250-fake.example\n"
+                            "S 250 STARTTLS\n"
+                            "C STARTTLS\n"
+                            "S 220 2.0.0 Ready to start TLS\n"
+                            "STARTTLS\n"
+                            "C EHLO .*\n"
+                            "S 250-fake.example\n"
+                            "S 250 AUTH LOGIN XOAUTH2\n"
+                            "C AUTH XOAUTH2\n"
+                            "S 334 \n"
+                            "C %s\n"
+                            "S 235 2.7.0 Authentication successful\n"
+                            "LOOP-UNTIL-QUIT\n",
+                            escaped);
+  server = start_server (script);
+  {
+    g_autofree char *port = g_strdup_printf ("%u", herald_fake_server_get_port (server));
+
+    type_text (window, "port", port);
+  }
+  g_assert_true (send_enabled (window));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
+  g_assert_true (wait_for (not_running, window, 15000));
+  if (!herald_fake_server_wait (server, 5000))
+    {
+      g_autofree char *failure = herald_fake_server_get_failure (server);
+
+      g_error ("fake server: %s", failure);
+    }
+  if (_herald_window_get_error_dialog (window) != NULL)
+    g_error ("XOAUTH2 send failed: %s",
+             herald_error_dialog_get_diagnosis (_herald_window_get_error_dialog (window))->title);
+  title = herald_banner_get_title (_herald_window_get_banner (window));
+  g_assert_true (g_str_has_prefix (title, "Test email sent to " TO));
+  g_assert_null (strstr (title, access));
+
+  /* Sign Out: the tokens leave the keyring and Send waits for a sign-in. */
+  g_assert_true (gtk_widget_activate_action (field (window, "oauth-group"), "oauth.sign-out", NULL));
+  g_assert_true (wait_for (oauth_signed_out, window, 10000));
+  g_assert_false (send_enabled (window));
+  g_assert_nonnull (strstr (_herald_window_get_validation_message (window), "Not signed in"));
+  {
+    g_autoptr(HeraldOAuthTokens) tokens =
+      herald_oauth_tokens_lookup_sync ("microsoft", USERNAME, FAKE_IDP_CLIENT_ID, NULL, NULL);
+
+    g_assert_null (tokens);
+  }
+
+  destroy_window (window);
+}
+
+static void
+test_oauth_revoked (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = NULL;
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+  g_autoptr(HeraldFakeServer) server = start_server ("S 220 fake.example ESMTP\nC *\n");
+  g_autoptr(GError) error = NULL;
+  Browser browser = { 0 };
+  HeraldWindow *window;
+  HeraldErrorDialog *dialog;
+
+  /* Signed in with a token that is already due for a refresh, and the
+   * refresh token revoked meanwhile (password change, admin action). */
+  use_fake_idp (idp);
+  g_settings_set_string (settings, "username", USERNAME);
+  account = herald_oauth_account_new_from_settings (settings);
+  fake_idp_set_expires_in (idp, 10);
+  herald_oauth_set_browser_func (browser_open, &browser);
+  herald_oauth_sign_in_browser_sync (account, NULL, &error);
+  g_assert_no_error (error);
+  browser_finish (&browser);
+  fake_idp_revoke_all (idp);
+
+  window = new_window ();
+  fill_form (window, herald_fake_server_get_port (server), "STARTTLS", "OAuth 2.0");
+  g_assert_true (wait_for (oauth_signed_in, window, 10000));
+  g_assert_true (send_enabled (window));
   gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
   g_assert_true (wait_for (not_running, window, 15000));
 
-  /* No token: the test stops before connecting, and says why. */
+  /* The dialog says to sign in again; the group and Send follow. */
   dialog = _herald_window_get_error_dialog (window);
   g_assert_nonnull (dialog);
   g_test_message ("diagnosis %s: %s", herald_error_dialog_get_diagnosis (dialog)->id,
                   herald_error_dialog_get_diagnosis (dialog)->title);
-  g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==,
-                   herald_error_dialog_get_diagnosis (dialog)->title);
-  g_assert_cmpint (herald_step_list_get_state (_herald_window_get_step_list (window), HERALD_STEP_LOGIN),
-                   ==, HERALD_STEP_STATE_FAILED);
   g_assert_cmpuint (herald_fake_server_get_n_accepted (server), ==, 0);
-  g_assert_false (herald_banner_get_revealed (_herald_window_get_banner (window)));
+  g_assert_true (wait_for (oauth_signed_out, window, 10000));
+  g_assert_false (send_enabled (window));
+  g_assert_nonnull (strstr (_herald_window_get_validation_message (window), "Not signed in"));
 
   gtk_window_destroy (GTK_WINDOW (dialog));
   herald_fake_server_stop (server);
+  destroy_window (window);
+}
+
+static void
+test_oauth_sign_in_error (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  Browser browser = { 0 };
+  HeraldWindow *window;
+  GtkWidget *group;
+  GtkWidget *error_row;
+  GtkWidget *diagnosis_row;
+  const HeraldDiagnosis *diagnosis;
+
+  use_fake_idp (idp);
+  fake_idp_set_token_error (idp, "{\"error\":\"invalid_client\",\"error_description\":"
+                            "\"AADSTS7000218: The request body must contain the following "
+                            "parameter: 'client_assertion' or 'client_secret'.\\r\\nTrace ID: x\","
+                            "\"error_codes\":[7000218]}");
+  window = new_window ();
+  fill_form (window, 25, "STARTTLS", "OAuth 2.0");
+  group = field (window, "oauth-group");
+  g_assert_true (wait_for (oauth_signed_out, window, 10000));
+
+  herald_oauth_set_browser_func (browser_open, &browser);
+  g_assert_true (gtk_widget_activate_action (group, "oauth.sign-in", NULL));
+  g_assert_true (herald_oauth_group_get_busy (oauth_group (window)));
+  g_assert_true (wait_for (oauth_signed_out, window, 20000));
+  browser_finish (&browser);
+
+  /* What the error means, who acts and how, in the group itself. */
+  diagnosis = herald_oauth_group_get_diagnosis (oauth_group (window));
+  g_assert_nonnull (diagnosis);
+  g_test_message ("diagnosis %s: %s", diagnosis->id, diagnosis->title);
+  g_assert_cmpstr (diagnosis->id, ==, "oauth-public-client-flows-off");
+  g_assert_cmpuint (diagnosis->steps->len, >, 0);
+  error_row = find_widget (group, ADW_TYPE_ACTION_ROW, "Sign-in failed");
+  g_assert_true (shown (error_row));
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (error_row)), ==, diagnosis->title);
+  diagnosis_row = find_widget (group, ADW_TYPE_EXPANDER_ROW, diagnosis->title);
+  g_assert_nonnull (diagnosis_row);
+  g_assert_true (shown (diagnosis_row));
+  g_assert_true (adw_expander_row_get_expanded (ADW_EXPANDER_ROW (diagnosis_row)));
+  {
+    const HeraldDiagnosisStep *step = g_ptr_array_index (diagnosis->steps, 0);
+    g_autofree char *first = g_strdup_printf ("1. %s", step->text);
+    GtkWidget *steps = NULL;
+    GtkWidget *raw = NULL;
+
+    /* The numbered steps, and the provider's own words below them: walk
+     * every label under the expander. */
+    {
+      GPtrArray *stack = g_ptr_array_new ();
+
+      g_ptr_array_add (stack, diagnosis_row);
+      while (stack->len > 0)
+        {
+          GtkWidget *w = g_ptr_array_steal_index (stack, stack->len - 1);
+
+          if (GTK_IS_LABEL (w))
+            {
+              const char *text = gtk_label_get_text (GTK_LABEL (w));
+
+              if (strstr (text, first) != NULL)
+                steps = w;
+              if (strstr (text, "AADSTS7000218") != NULL)
+                raw = w;
+            }
+          for (GtkWidget *c = gtk_widget_get_first_child (w); c != NULL; c = gtk_widget_get_next_sibling (c))
+            g_ptr_array_add (stack, c);
+        }
+      g_ptr_array_unref (stack);
+    }
+    g_assert_nonnull (steps);
+    g_assert_true (shown (steps));
+    g_assert_nonnull (raw);
+    g_assert_true (shown (raw));
+  }
+  g_assert_false (send_enabled (window));
+
   destroy_window (window);
 }
 
@@ -968,8 +1367,12 @@ test_notices (void)
   /* It offers the way out, and taking it makes the notice go away. */
   button = find_button (field (window, "notices"), "Switch to OAuth 2.0");
   g_assert_nonnull (button);
+  g_assert_false (shown (field (window, "oauth-group")));
   g_signal_emit_by_name (button, "clicked");
   g_assert_cmpstr (selected_item (window, "auth"), ==, "OAuth 2.0");
+  /* ... and reveals the OAuth 2.0 sign-in. */
+  g_assert_true (shown (field (window, "oauth-group")));
+  g_assert_true (shown (find_widget (field (window, "oauth-group"), GTK_TYPE_BUTTON, "Sign In")));
   g_clear_pointer (&titles, g_strfreev);
   titles = _herald_window_dup_notice_titles (window);
   g_assert_cmpuint (g_strv_length (titles), ==, 0);
@@ -1145,6 +1548,10 @@ main (int   argc,
   add_test ("/herald/ui/send/cancel", test_cancel);
   add_test ("/herald/ui/send/xoauth2", test_send_xoauth2);
   add_test ("/herald/ui/send/xoauth2-not-signed-in", test_send_xoauth2_not_signed_in);
+  add_test ("/herald/ui/oauth/group", test_oauth_group);
+  add_test ("/herald/ui/oauth/sign-in-and-send", test_oauth_sign_in_and_send);
+  add_test ("/herald/ui/oauth/revoked", test_oauth_revoked);
+  add_test ("/herald/ui/oauth/sign-in-error", test_oauth_sign_in_error);
   add_test ("/herald/ui/validation", test_validation);
   add_test ("/herald/ui/provider-preset", test_provider_preset);
   add_test ("/herald/ui/port-follows-security", test_port_follows_security);
@@ -1154,6 +1561,8 @@ main (int   argc,
   add_test ("/herald/ui/window-size", test_window_size);
   add_test ("/herald/ui/shortcuts", test_shortcuts);
   add_test ("/herald/ui/application", test_application);
+  /* Last: nothing any test above did left a token in a file. */
+  g_test_add_func ("/herald/ui/oauth/no-token-in-files", fake_idp_assert_no_token_under_home);
 
   return g_test_run ();
 }
