@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "herald-cli.h"
+#include "herald-cli-util.h"
 #include "herald-diagnosis.h"
 #include "herald-oauth.h"
 #include "herald-report.h"
@@ -16,8 +17,6 @@
 /* heraldctl login / logout: OAuth 2.0 sign-in. Tokens go to the keyring only;
  * provider, client ID, tenant, authority and the address go to GSettings so
  * that "heraldctl test --auth xoauth2" needs no repeat of them. */
-
-#define SETTINGS_SCHEMA_ID "io.github.heraldmail.Herald"
 
 typedef struct {
   char *provider;
@@ -41,60 +40,6 @@ login_options_clear (LoginOptions *o)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LoginOptions, login_options_clear)
 
-static int
-usage_error (const char *command,
-             const char *format,
-             ...) G_GNUC_PRINTF (2, 3);
-
-static int
-usage_error (const char *command,
-             const char *format,
-             ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  fprintf (stderr, "heraldctl %s: %s\n", command, message);
-  fprintf (stderr, _("Run “heraldctl %s --help” for the options.\n"), command);
-
-  return HERALD_EXIT_USAGE;
-}
-
-/* The saved settings, or NULL when the schema is not installed (then nothing
- * is saved, and the command line must say everything). */
-static GSettings *
-open_settings (void)
-{
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  g_autoptr(GSettingsSchema) schema = NULL;
-
-  if (source != NULL)
-    schema = g_settings_schema_source_lookup (source, SETTINGS_SCHEMA_ID, TRUE);
-  if (schema == NULL)
-    return NULL;
-
-  return g_settings_new_full (schema, NULL, NULL);
-}
-
-static char *
-setting_or_null (GSettings  *settings,
-                 const char *key)
-{
-  char *value;
-
-  if (settings == NULL)
-    return NULL;
-  value = g_settings_get_string (settings, key);
-  if (*value == '\0')
-    g_clear_pointer (&value, g_free);
-
-  return value;
-}
-
 /* Builds the account from the options, falling back to the saved settings
  * for whatever the command line leaves out. */
 static int
@@ -108,32 +53,35 @@ build_account (const char          *command,
   HeraldOAuthProvider provider;
   gboolean same_provider;
 
-  provider_name = o->provider != NULL ? g_strdup (o->provider) : setting_or_null (settings, "oauth-provider");
+  provider_name = _herald_cli_option_or_setting (o->provider, settings, "oauth-provider");
   if (provider_name == NULL)
-    return usage_error (command, "%s", _("--provider is required: microsoft or google"));
+    return _herald_cli_usage_error (command, "%s", _("--provider is required: microsoft or google"));
   if (!herald_oauth_provider_from_string (provider_name, &provider))
-    return usage_error (command, _("invalid --provider “%s”: use microsoft or google"), provider_name);
+    return _herald_cli_usage_error (command, _("invalid --provider “%s”: use microsoft or google"), provider_name);
 
   /* Saved values belong to the saved provider only. */
   {
-    g_autofree char *saved = setting_or_null (settings, "oauth-provider");
+    g_autofree char *saved = _herald_cli_setting_string (settings, "oauth-provider");
     same_provider = g_strcmp0 (saved, provider_name) == 0;
   }
 
   account = herald_oauth_account_new (provider, NULL);
-  account->account = o->user != NULL ? g_strdup (o->user) : setting_or_null (settings, "username");
+  account->account = _herald_cli_option_or_setting (o->user, settings, "username");
   if (account->account == NULL)
-    return usage_error (command, "%s", _("--user is required: the mailbox address"));
+    return _herald_cli_usage_error (command, "%s", _("--user is required: the mailbox address"));
 
-  account->client_id = o->client_id != NULL ? g_strdup (o->client_id)
-                       : same_provider ? setting_or_null (settings, "oauth-client-id") : NULL;
+  account->client_id = _herald_cli_option_or_setting (o->client_id,
+                                                      same_provider ? settings : NULL,
+                                                      "oauth-client-id");
   if (provider == HERALD_OAUTH_PROVIDER_MICROSOFT)
-    account->tenant = o->tenant != NULL ? g_strdup (o->tenant)
-                      : same_provider ? setting_or_null (settings, "oauth-tenant") : NULL;
+    account->tenant = _herald_cli_option_or_setting (o->tenant,
+                                                     same_provider ? settings : NULL,
+                                                     "oauth-tenant");
   else if (o->tenant != NULL)
-    return usage_error (command, "%s", _("--tenant is for Microsoft only"));
-  account->authority = o->authority != NULL ? g_strdup (o->authority)
-                       : same_provider ? setting_or_null (settings, "oauth-authority") : NULL;
+    return _herald_cli_usage_error (command, "%s", _("--tenant is for Microsoft only"));
+  account->authority = _herald_cli_option_or_setting (o->authority,
+                                                      same_provider ? settings : NULL,
+                                                      "oauth-authority");
 
   *out = g_steal_pointer (&account);
 
@@ -240,11 +188,11 @@ herald_cli_login (int    argc,
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    return usage_error ("login", "%s", error->message);
+    return _herald_cli_usage_error ("login", "%s", error->message);
   if (argc > 1)
-    return usage_error ("login", _("unexpected argument “%s”"), argv[1]);
+    return _herald_cli_usage_error ("login", _("unexpected argument “%s”"), argv[1]);
 
-  settings = open_settings ();
+  settings = _herald_cli_open_settings (NULL);
   status = build_account ("login", &o, settings, &account);
   if (status != HERALD_EXIT_OK)
     return status;
@@ -253,9 +201,9 @@ herald_cli_login (int    argc,
     account->client_secret = read_stdin_line ();
 
   if (!herald_oauth_account_validate (account, &error))
-    return usage_error ("login", "%s", error->message);
+    return _herald_cli_usage_error ("login", "%s", error->message);
   if (o.device && account->provider == HERALD_OAUTH_PROVIDER_GOOGLE)
-    return usage_error ("login", "%s", _("--device is not possible with Google: Google does not allow "
+    return _herald_cli_usage_error ("login", "%s", _("--device is not possible with Google: Google does not allow "
                                          "mail access with a code; sign in with the browser"));
 
   if (o.device)
@@ -318,16 +266,16 @@ herald_cli_logout (int    argc,
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    return usage_error ("logout", "%s", error->message);
+    return _herald_cli_usage_error ("logout", "%s", error->message);
   if (argc > 1)
-    return usage_error ("logout", _("unexpected argument “%s”"), argv[1]);
+    return _herald_cli_usage_error ("logout", _("unexpected argument “%s”"), argv[1]);
 
-  settings = open_settings ();
+  settings = _herald_cli_open_settings (NULL);
   status = build_account ("logout", &o, settings, &account);
   if (status != HERALD_EXIT_OK)
     return status;
   if (herald_oauth_account_get_effective_client_id (account) == NULL)
-    return usage_error ("logout", "%s", _("--client-id is required (no saved client ID)"));
+    return _herald_cli_usage_error ("logout", "%s", _("--client-id is required (no saved client ID)"));
 
   if (!herald_oauth_sign_out_sync (account, NULL, &error))
     {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "herald-cli.h"
+#include "herald-cli-util.h"
 #include "herald-diagnosis.h"
 #include "herald-oauth-smtp.h"
 #include "herald-report.h"
@@ -25,7 +26,6 @@
  * Options not given on the command line fall back to the saved settings
  * (GSettings) and, for the password, to the keyring. */
 
-#define SETTINGS_SCHEMA_ID  "io.github.heraldmail.Herald"
 #define MAX_SECRET_LENGTH   4096
 /* Microsoft's access tokens (JWTs) run to a few kilobytes, more with many
  * group claims. */
@@ -375,59 +375,8 @@ test_options_clear (TestOptions *o)
   g_clear_pointer (&o->timeout, g_free);
 }
 
-static int
-usage_error (const char *format,
-             ...) G_GNUC_PRINTF (1, 2);
-
-static int
-usage_error (const char *format,
-             ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  fprintf (stderr, "heraldctl test: %s\n", message);
-  fprintf (stderr, "%s\n", _("Run “heraldctl test --help” for the options."));
-  return HERALD_EXIT_USAGE;
-}
-
-/* The saved settings, or NULL (with *why set) when the schema is not
- * installed: heraldctl then works from the command line alone. */
-static GSettings *
-open_settings (char **why)
-{
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  g_autoptr(GSettingsSchema) schema = NULL;
-
-  if (source != NULL)
-    schema = g_settings_schema_source_lookup (source, SETTINGS_SCHEMA_ID, TRUE);
-  if (schema == NULL)
-    {
-      *why = g_strdup_printf (_("the saved settings are not available (the GSettings schema "
-                                "%s is not installed)"), SETTINGS_SCHEMA_ID);
-      return NULL;
-    }
-
-  return g_settings_new_full (schema, NULL, NULL);
-}
-
-static char *
-setting_string (GSettings  *settings,
-                const char *key)
-{
-  char *value;
-
-  if (settings == NULL)
-    return NULL;
-  value = g_settings_get_string (settings, key);
-  if (value[0] == '\0')
-    g_clear_pointer (&value, g_free);
-  return value;
-}
+/* Every usage error here is the test command's. */
+#define usage_error(...) _herald_cli_usage_error ("test", __VA_ARGS__)
 
 /* Appends each address of each item ("a@x, b@y" allowed in one item). */
 static void
@@ -664,7 +613,7 @@ build_config (TestOptions      *o,
 
   /* Server. */
   config->host = o->server != NULL ? g_strstrip (g_strdup (o->server))
-                                   : setting_string (settings, "server");
+                                   : _herald_cli_setting_string (settings, "server");
   if (config->host == NULL || config->host[0] == '\0')
     return usage_error (_("no server: give --server HOST (%s)"), hint);
 
@@ -685,13 +634,13 @@ build_config (TestOptions      *o,
     }
 
   /* Security and authentication. */
-  security = o->security != NULL ? g_strdup (o->security) : setting_string (settings, "security");
+  security = _herald_cli_option_or_setting (o->security, settings, "security");
   if (security == NULL)
     security = g_strdup ("starttls");
   if (!herald_security_from_string (security, &config->security))
     return usage_error (_("invalid --security “%s”: use starttls, tls or none"), security);
 
-  auth = o->auth != NULL ? g_strdup (o->auth) : setting_string (settings, "auth");
+  auth = _herald_cli_option_or_setting (o->auth, settings, "auth");
   if (auth == NULL)
     auth = g_strdup ("auto");
   if (!herald_auth_method_from_string (auth, &config->auth))
@@ -714,7 +663,7 @@ build_config (TestOptions      *o,
   /* Login name. */
   if (config->auth != HERALD_AUTH_NONE)
     {
-      config->username = o->user != NULL ? g_strdup (o->user) : setting_string (settings, "username");
+      config->username = _herald_cli_option_or_setting (o->user, settings, "username");
       if (config->username != NULL && config->username[0] == '\0')
         g_clear_pointer (&config->username, g_free);
       if (config->username == NULL
@@ -723,7 +672,7 @@ build_config (TestOptions      *o,
     }
 
   /* Sender and recipients. */
-  config->from = o->from != NULL ? g_strstrip (g_strdup (o->from)) : setting_string (settings, "from");
+  config->from = o->from != NULL ? g_strstrip (g_strdup (o->from)) : _herald_cli_setting_string (settings, "from");
   if (config->from == NULL || config->from[0] == '\0')
     return usage_error (_("no sender: give --from ADDRESS (%s)"), hint);
   if (!herald_address_is_valid (config->from))
@@ -733,7 +682,7 @@ build_config (TestOptions      *o,
     add_addresses (to, (const char * const *) o->to);
   else
     {
-      g_autofree char *saved = setting_string (settings, "to");
+      g_autofree char *saved = _herald_cli_setting_string (settings, "to");
       const char *items[] = { saved, NULL };
 
       add_addresses (to, items);
@@ -745,7 +694,7 @@ build_config (TestOptions      *o,
     add_addresses (cc, (const char * const *) o->cc);
   else
     {
-      g_autofree char *saved = setting_string (settings, "cc");
+      g_autofree char *saved = _herald_cli_setting_string (settings, "cc");
       const char *items[] = { saved, NULL };
 
       add_addresses (cc, items);
@@ -767,13 +716,12 @@ build_config (TestOptions      *o,
     }
 
   /* Message. */
-  config->subject = o->subject != NULL ? g_strdup (o->subject) : setting_string (settings, "subject");
-  config->extra_text = o->extra_text != NULL ? g_strdup (o->extra_text)
-                                             : setting_string (settings, "extra-text");
+  config->subject = _herald_cli_option_or_setting (o->subject, settings, "subject");
+  config->extra_text = _herald_cli_option_or_setting (o->extra_text, settings, "extra-text");
 
   /* CA file: must exist and hold certificates, else the TLS error later
    * would blame the server for a typo here. */
-  ca_file = o->ca_file != NULL ? g_strdup (o->ca_file) : setting_string (settings, "ca-file");
+  ca_file = _herald_cli_option_or_setting (o->ca_file, settings, "ca-file");
   if (ca_file != NULL)
     {
       g_autofree char *pem = NULL;
@@ -912,7 +860,7 @@ herald_cli_test (int    argc,
     }
 
   config = herald_smtp_config_new ();
-  settings = open_settings (&no_settings);
+  settings = _herald_cli_open_settings (&no_settings);
   status = build_config (&o, settings, no_settings, config, &needs_keyring);
   if (status != HERALD_EXIT_OK)
     goto out;
