@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fake-idp.h"
-#include "herald-fake-server.h"
+#include "herald-test-util.h"
 #include "herald-oauth-private.h"
 #include "herald-oauth-smtp.h"
 #include "herald-secrets-oauth.h"
@@ -36,10 +36,6 @@ start_server (const char *expected_b64,
 {
   g_autofree char *escaped = g_regex_escape_string (expected_b64, -1);
   g_autofree char *script = NULL;
-  g_autofree char *cert = g_build_filename (cert_dir, "localhost.pem", NULL);
-  g_autofree char *key = g_build_filename (cert_dir, "localhost-key.pem", NULL);
-  g_autoptr(GError) error = NULL;
-  HeraldFakeServer *srv;
 
   script = g_strdup_printf ("S 220 fake.example ESMTP\n"
                             "C EHLO .*\n"
@@ -56,13 +52,8 @@ start_server (const char *expected_b64,
                             "C %s\n"
                             "%s",
                             escaped, after_token);
-  srv = herald_fake_server_new_from_script (script);
-  g_assert_true (herald_fake_server_set_tls (srv, cert, key, FALSE, &error));
-  g_assert_no_error (error);
-  g_assert_cmpuint (herald_fake_server_start (srv, &error), >, 0);
-  g_assert_no_error (error);
 
-  return srv;
+  return herald_test_start_fake_server (script, cert_dir, "localhost", FALSE);
 }
 
 static HeraldSmtpConfig *
@@ -343,27 +334,11 @@ int
 main (int    argc,
       char **argv)
 {
-  const char *build_dir = g_getenv ("HERALD_BUILD_DIR");
-  const char *source_dir = g_getenv ("HERALD_SOURCE_DIR");
-  g_autofree char *script = NULL;
-  g_autoptr(GError) error = NULL;
-  int status = 0;
   int ret;
 
   g_test_init (&argc, &argv, NULL);
 
-  g_assert_nonnull (build_dir);
-  g_assert_nonnull (source_dir);
-  cert_dir = g_build_filename (build_dir, "tests", "oauth", "certs-smtp", NULL);
-  script = g_build_filename (source_dir, "tests", "fixtures", "make-test-certs.sh", NULL);
-  {
-    const char *args[] = { script, cert_dir, NULL };
-
-    g_assert_true (g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                                 NULL, NULL, &status, &error));
-    g_assert_no_error (error);
-    g_assert_true (g_spawn_check_wait_status (status, &error));
-  }
+  cert_dir = herald_test_make_certs ("oauth/certs-smtp");
 
   g_test_add_func ("/herald/oauth/smtp/xoauth2-microsoft", test_xoauth2_microsoft);
   g_test_add_func ("/herald/oauth/smtp/wrong-user-refused", test_wrong_user_refused);

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "herald-smtp.h"
-#include "herald-fake-server.h"
+#include "herald-test-util.h"
 
 #define USERNAME "alice@example.test"
 #define PASSWORD "Corr3ct-H0rse-Battery-Staple!"
@@ -36,22 +36,6 @@ static char *
 cert_path (const char *name)
 {
   return g_build_filename (certdir, name, NULL);
-}
-
-static void
-make_certs (void)
-{
-  g_autoptr(GError) error = NULL;
-  const char *argv[] = { MAKE_TEST_CERTS, NULL, NULL };
-  int status = -1;
-
-  certdir = g_test_build_filename (G_TEST_BUILT, "smtp", "certs", NULL);
-  argv[1] = certdir;
-  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL,
-                &status, &error);
-  g_assert_no_error (error);
-  g_spawn_check_wait_status (status, &error);
-  g_assert_no_error (error);
 }
 
 static char *
@@ -179,22 +163,9 @@ start_server (GString    *script,
               gboolean    implicit,
               guint16    *port)
 {
-  g_autoptr(GError) error = NULL;
-  HeraldFakeServer *server = herald_fake_server_new_from_script (script->str);
+  HeraldFakeServer *server = herald_test_start_fake_server (script->str, certdir, cert, implicit);
 
-  if (cert != NULL)
-    {
-      g_autofree char *pem = g_strdup_printf ("%s/%s.pem", certdir, cert);
-      g_autofree char *key = g_strdup_printf ("%s/%s-key.pem", certdir, cert);
-
-      herald_fake_server_set_tls (server, pem, key, implicit, &error);
-      g_assert_no_error (error);
-    }
-
-  *port = herald_fake_server_start (server, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (*port, >, 0);
-
+  *port = herald_fake_server_get_port (server);
   return server;
 }
 
@@ -1577,7 +1548,7 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
   signal (SIGPIPE, SIG_IGN);
-  make_certs ();
+  certdir = herald_test_make_certs ("smtp/certs");
 
   g_test_add_func ("/smtp-fake/starttls-pipelining-chunking", test_starttls_chunking);
   g_test_add_func ("/smtp-fake/implicit-tls-pipelining-data", test_implicit_tls_pipelined_data);
