@@ -14,7 +14,7 @@
 
 #include "herald-smtp.h"
 #include "herald-smtp-private.h"
-#include "herald-fake-server.h"
+#include "herald-test-util.h"
 
 #define USERNAME "alice@example.test"
 #define PASSWORD "Pa55-w0rd-N0t-In-Any-Log!"
@@ -28,22 +28,6 @@ static char *
 cert_path (const char *name)
 {
   return g_build_filename (certdir, name, NULL);
-}
-
-static void
-make_certs (void)
-{
-  g_autoptr(GError) error = NULL;
-  const char *argv[] = { MAKE_TEST_CERTS, NULL, NULL };
-  int status = -1;
-
-  certdir = g_test_build_filename (G_TEST_BUILT, "engine", "certs", NULL);
-  argv[1] = certdir;
-  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
-                &status, &error);
-  g_assert_no_error (error);
-  g_spawn_check_wait_status (status, &error);
-  g_assert_no_error (error);
 }
 
 static HeraldSmtpConfig *
@@ -64,27 +48,36 @@ make_config (guint16 port)
   return config;
 }
 
+/* Signs in as USERNAME with @auth and the secrets given (either may be NULL). */
+static void
+set_credentials (HeraldSmtpConfig *config,
+                 HeraldAuthMethod  auth,
+                 const char       *password,
+                 const char       *token)
+{
+  config->auth = auth;
+  config->username = g_strdup (USERNAME);
+  config->password = g_strdup (password);
+  config->oauth_token = g_strdup (token);
+}
+
+/* Runs the engine once and checks that the server's script ran to its end. */
+static HeraldSmtpResult *
+run_session (HeraldSmtpConfig *config,
+             HeraldFakeServer *server)
+{
+  HeraldSmtpResult *result = herald_smtp_run (config, NULL, NULL, NULL);
+
+  g_assert_true (herald_fake_server_wait (server, 5000));
+  return result;
+}
+
 static HeraldFakeServer *
 start_server (const char *script,
               gboolean    tls,
               gboolean    implicit)
 {
-  g_autoptr(GError) error = NULL;
-  HeraldFakeServer *server = herald_fake_server_new_from_script (script);
-
-  if (tls)
-    {
-      g_autofree char *cert = cert_path ("localhost.pem");
-      g_autofree char *key = cert_path ("localhost-key.pem");
-
-      herald_fake_server_set_tls (server, cert, key, implicit, &error);
-      g_assert_no_error (error);
-    }
-
-  herald_fake_server_start (server, &error);
-  g_assert_no_error (error);
-
-  return server;
+  return herald_test_start_fake_server (script, certdir, tls ? "localhost" : NULL, implicit);
 }
 
 /* The pieces of base64 that any encoding of secret contains. */
@@ -195,14 +188,11 @@ test_xoauth2_success (void)
 
   server = start_server (script, FALSE, FALSE);
   config = make_config (herald_fake_server_get_port (server));
-  config->auth = HERALD_AUTH_AUTO;   /* a token given: auto picks XOAUTH2 */
+  /* A token given: auto picks XOAUTH2. */
+  set_credentials (config, HERALD_AUTH_AUTO, PASSWORD, TOKEN);
   config->allow_plaintext_auth = TRUE;
-  config->username = g_strdup (USERNAME);
-  config->oauth_token = g_strdup (TOKEN);
-  config->password = g_strdup (PASSWORD);
 
-  result = herald_smtp_run (config, NULL, NULL, NULL);
-  g_assert_true (herald_fake_server_wait (server, 5000));
+  result = run_session (config, server);
   g_assert_no_error (result->error);
   g_assert_true (result->ok);
   g_assert_cmpstr (result->auth_used, ==, "XOAUTH2");
@@ -238,13 +228,10 @@ test_xoauth2_google_challenge (void)
 
   server = start_server (script, FALSE, FALSE);
   config = make_config (herald_fake_server_get_port (server));
-  config->auth = HERALD_AUTH_XOAUTH2;
+  set_credentials (config, HERALD_AUTH_XOAUTH2, NULL, TOKEN);
   config->allow_plaintext_auth = TRUE;
-  config->username = g_strdup (USERNAME);
-  config->oauth_token = g_strdup (TOKEN);
 
-  result = herald_smtp_run (config, NULL, NULL, NULL);
-  g_assert_true (herald_fake_server_wait (server, 5000));
+  result = run_session (config, server);
   g_assert_false (result->ok);
   g_assert_cmpint (result->stage, ==, HERALD_STAGE_AUTH);
   g_assert_error (result->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_REJECTED);
@@ -275,13 +262,11 @@ test_oauthbearer (void)
 
   server = start_server (script, FALSE, FALSE);
   config = make_config (herald_fake_server_get_port (server));
-  config->auth = HERALD_AUTH_AUTO;   /* a token, no XOAUTH2: OAUTHBEARER */
+  /* A token, no XOAUTH2: OAUTHBEARER. */
+  set_credentials (config, HERALD_AUTH_AUTO, NULL, TOKEN);
   config->allow_plaintext_auth = TRUE;
-  config->username = g_strdup (USERNAME);
-  config->oauth_token = g_strdup (TOKEN);
 
-  result = herald_smtp_run (config, NULL, NULL, NULL);
-  g_assert_true (herald_fake_server_wait (server, 5000));
+  result = run_session (config, server);
   g_assert_no_error (result->error);
   g_assert_cmpstr (result->auth_used, ==, "OAUTHBEARER");
 
@@ -309,13 +294,10 @@ test_mechanism_not_offered (void)
 
   server = start_server (script, FALSE, FALSE);
   config = make_config (herald_fake_server_get_port (server));
-  config->auth = HERALD_AUTH_LOGIN;
+  set_credentials (config, HERALD_AUTH_LOGIN, PASSWORD, NULL);
   config->allow_plaintext_auth = TRUE;
-  config->username = g_strdup (USERNAME);
-  config->password = g_strdup (PASSWORD);
 
-  result = herald_smtp_run (config, NULL, NULL, NULL);
-  g_assert_true (herald_fake_server_wait (server, 5000));
+  result = run_session (config, server);
   g_assert_false (result->ok);
   g_assert_cmpint (result->stage, ==, HERALD_STAGE_AUTH);
   g_assert_error (result->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_MECHANISM_NOT_OFFERED);
@@ -337,13 +319,10 @@ test_auth_not_offered (void)
 
   server = start_server (script, FALSE, FALSE);
   config = make_config (herald_fake_server_get_port (server));
-  config->auth = HERALD_AUTH_AUTO;
+  set_credentials (config, HERALD_AUTH_AUTO, PASSWORD, NULL);
   config->allow_plaintext_auth = TRUE;
-  config->username = g_strdup (USERNAME);
-  config->password = g_strdup (PASSWORD);
 
-  result = herald_smtp_run (config, NULL, NULL, NULL);
-  g_assert_true (herald_fake_server_wait (server, 5000));
+  result = run_session (config, server);
   g_assert_false (result->ok);
   g_assert_cmpint (result->stage, ==, HERALD_STAGE_AUTH);
   g_assert_error (result->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_AUTH_NOT_OFFERED);
@@ -368,12 +347,9 @@ test_auth_none_with_credentials (void)
 
   server = start_server (script, FALSE, FALSE);
   config = make_config (herald_fake_server_get_port (server));
-  config->auth = HERALD_AUTH_NONE;
-  config->username = g_strdup (USERNAME);
-  config->password = g_strdup (PASSWORD);
+  set_credentials (config, HERALD_AUTH_NONE, PASSWORD, NULL);
 
-  result = herald_smtp_run (config, NULL, NULL, NULL);
-  g_assert_true (herald_fake_server_wait (server, 5000));
+  result = run_session (config, server);
   g_assert_no_error (result->error);
   g_assert_true (result->ok);
   g_assert_null (result->auth_used);
@@ -418,8 +394,7 @@ test_pipelined_single_flight (void)
   config->cc = g_strsplit ("carol@example.test", ",", -1);
   config->reply_timeout = 3;
 
-  result = herald_smtp_run (config, NULL, NULL, NULL);
-  g_assert_true (herald_fake_server_wait (server, 5000));
+  result = run_session (config, server);
   g_assert_no_error (result->error);
   g_assert_true (result->ok);
   g_assert_cmpint (result->stage, ==, HERALD_STAGE_DONE);
@@ -463,8 +438,7 @@ test_pipelined_rcpt_failure_data (void)
   g_strfreev (config->to);
   config->to = g_strsplit ("bob@example.test,nobody@example.test", ",", -1);
 
-  result = herald_smtp_run (config, NULL, NULL, NULL);
-  g_assert_true (herald_fake_server_wait (server, 5000));
+  result = run_session (config, server);
   g_assert_false (result->ok);
   g_assert_cmpint (result->stage, ==, HERALD_STAGE_RCPT);
   g_assert_error (result->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_REJECTED);
@@ -496,8 +470,7 @@ test_pipelined_mail_failure_bdat (void)
   server = start_server (script, FALSE, FALSE);
   config = make_config (herald_fake_server_get_port (server));
 
-  result = herald_smtp_run (config, NULL, NULL, NULL);
-  g_assert_true (herald_fake_server_wait (server, 5000));
+  result = run_session (config, server);
   g_assert_false (result->ok);
   g_assert_cmpint (result->stage, ==, HERALD_STAGE_MAIL);
   g_assert_cmpint (result->reply->code, ==, 553);
@@ -526,8 +499,7 @@ test_no_pipelining_waits (void)
   config = make_config (herald_fake_server_get_port (server));
   config->extra_text = g_strdup (".leading dot\n..two\nplain");
 
-  result = herald_smtp_run (config, NULL, NULL, NULL);
-  g_assert_true (herald_fake_server_wait (server, 5000));
+  result = run_session (config, server);
   g_assert_no_error (result->error);
   g_assert_true (result->ok);
 
@@ -563,8 +535,7 @@ test_missing_221_is_fine (void)
   config->reply_timeout = 20;
 
   start = g_get_monotonic_time ();
-  result = herald_smtp_run (config, NULL, NULL, NULL);
-  g_assert_true (herald_fake_server_wait (server, 5000));
+  result = run_session (config, server);
 
   /* Accepted is accepted: a silent server after QUIT costs at most ~1 s,
    * not the 20 s reply timeout, and is no failure. */
@@ -585,8 +556,7 @@ test_greeting_421 (void)
                          "HANG\n", FALSE, FALSE);
   config = make_config (herald_fake_server_get_port (server));
 
-  result = herald_smtp_run (config, NULL, NULL, NULL);
-  g_assert_true (herald_fake_server_wait (server, 5000));
+  result = run_session (config, server);
   g_assert_false (result->ok);
   g_assert_cmpint (result->stage, ==, HERALD_STAGE_GREETING);
   g_assert_error (result->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_REJECTED);
@@ -612,12 +582,9 @@ test_starttls_injection (void)
   server = start_server (script, FALSE, FALSE);
   config = make_config (herald_fake_server_get_port (server));
   config->security = HERALD_SECURITY_STARTTLS;
-  config->auth = HERALD_AUTH_PLAIN;
-  config->username = g_strdup (USERNAME);
-  config->password = g_strdup (PASSWORD);
+  set_credentials (config, HERALD_AUTH_PLAIN, PASSWORD, NULL);
 
-  result = herald_smtp_run (config, NULL, NULL, NULL);
-  g_assert_true (herald_fake_server_wait (server, 5000));
+  result = run_session (config, server);
   g_assert_false (result->ok);
   g_assert_cmpint (result->stage, ==, HERALD_STAGE_STARTTLS);
   g_assert_error (result->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_PROTOCOL);
@@ -666,13 +633,10 @@ test_ca_file_accepts_private_ca (void)
   g_free (config->host);
   config->host = g_strdup ("localhost");
   config->security = HERALD_SECURITY_STARTTLS;
-  config->auth = HERALD_AUTH_AUTO;
-  config->username = g_strdup (USERNAME);
-  config->password = g_strdup (PASSWORD);
+  set_credentials (config, HERALD_AUTH_AUTO, PASSWORD, NULL);
   config->ca_file = cert_path ("ca.pem");
 
-  result = herald_smtp_run (config, NULL, NULL, NULL);
-  g_assert_true (herald_fake_server_wait (server, 5000));
+  result = run_session (config, server);
   g_assert_no_error (result->error);
   g_assert_true (result->ok);
   g_assert_cmpstr (result->auth_used, ==, "PLAIN");
@@ -808,9 +772,7 @@ test_system_trust_refuses_private_ca (void)
   g_free (config->host);
   config->host = g_strdup ("localhost");
   config->security = HERALD_SECURITY_STARTTLS;
-  config->auth = HERALD_AUTH_AUTO;
-  config->username = g_strdup (USERNAME);
-  config->password = g_strdup (PASSWORD);
+  set_credentials (config, HERALD_AUTH_AUTO, PASSWORD, NULL);
 
   result = herald_smtp_run (config, NULL, NULL, NULL);
   herald_fake_server_wait (server, 5000);
@@ -830,7 +792,7 @@ main (int   argc,
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  make_certs ();
+  certdir = herald_test_make_certs ("engine/certs");
 
   g_test_add_func ("/herald/engine/session/xoauth2", test_xoauth2_success);
   g_test_add_func ("/herald/engine/session/xoauth2-google-challenge", test_xoauth2_google_challenge);
