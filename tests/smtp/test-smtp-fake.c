@@ -101,6 +101,17 @@ greeting (GString *s)
   reply (s, 220, "fake.test ESMTP Herald fake server");
 }
 
+/* Greeting, EHLO and the server's reply to it ('|'-separated lines). */
+static void
+ehlo_prelude (GString    *s,
+              int         code,
+              const char *lines)
+{
+  greeting (s);
+  line (s, "C EHLO " HELO);
+  reply (s, code, lines);
+}
+
 /* Greeting, EHLO, STARTTLS, handshake, EHLO again with caps_after ('|'-separated). */
 static void
 starttls_prelude (GString    *s,
@@ -108,9 +119,7 @@ starttls_prelude (GString    *s,
 {
   g_autofree char *caps = g_strconcat ("fake.test Hello|", caps_after, NULL);
 
-  greeting (s);
-  line (s, "C EHLO " HELO);
-  reply (s, 250, "fake.test Hello|SIZE 10240000|PIPELINING|8BITMIME|STARTTLS");
+  ehlo_prelude (s, 250, "fake.test Hello|SIZE 10240000|PIPELINING|8BITMIME|STARTTLS");
   line (s, "C STARTTLS");
   reply (s, 220, "2.0.0 Ready to start TLS");
   line (s, "STARTTLS");
@@ -479,9 +488,7 @@ test_implicit_tls_pipelined_data (void)
   g_autofree char *text = NULL;
   guint16 port;
 
-  greeting (s);
-  line (s, "C EHLO " HELO);
-  reply (s, 250, "fake.test Hello|AUTH PLAIN LOGIN|PIPELINING|8BITMIME");
+  ehlo_prelude (s, 250, "fake.test Hello|AUTH PLAIN LOGIN|PIPELINING|8BITMIME");
   auth_plain_ok (s);
   line (s, "C MAIL FROM:<" FROM ">.*");
   line (s, "C RCPT TO:<" TO ">.*");
@@ -680,10 +687,8 @@ test_xoauth2_error_challenge (void)
   g_autofree char *challenge = b64 (json, sizeof json - 1);
   guint16 port;
 
-  greeting (s);
-  line (s, "C EHLO " HELO);
-  reply (s, 250, "smtp.gmail.com at your service|AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN "
-                 "OAUTHBEARER XOAUTH|ENHANCEDSTATUSCODES|PIPELINING|CHUNKING|SMTPUTF8");
+  ehlo_prelude (s, 250, "smtp.gmail.com at your service|AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN "
+                        "OAUTHBEARER XOAUTH|ENHANCEDSTATUSCODES|PIPELINING|CHUNKING|SMTPUTF8");
   line (s, "C AUTH XOAUTH2");
   line (s, "S 334 ");
   expect_exact (s, payload);
@@ -720,9 +725,7 @@ test_helo_fallback (void)
   g_autoptr(HeraldSmtpResult) result = NULL;
   guint16 port;
 
-  greeting (s);
-  line (s, "C EHLO " HELO);
-  reply (s, 502, "5.5.1 Command not implemented");
+  ehlo_prelude (s, 502, "5.5.1 Command not implemented");
   line (s, "C HELO " HELO);
   reply (s, 250, "fake.test");
   line (s, "C MAIL FROM:<" FROM ">");   /* no ESMTP parameters after HELO */
@@ -910,9 +913,7 @@ test_starttls_not_offered (void)
   g_autoptr(HeraldSmtpResult) result = NULL;
   guint16 port;
 
-  greeting (s);
-  line (s, "C EHLO " HELO);
-  reply (s, 250, "fake.test Hello|AUTH PLAIN LOGIN|PIPELINING|8BITMIME");
+  ehlo_prelude (s, 250, "fake.test Hello|AUTH PLAIN LOGIN|PIPELINING|8BITMIME");
   line (s, "LOOP-UNTIL-QUIT");
 
   server = start_server (s, NULL, FALSE, &port);
@@ -943,9 +944,7 @@ test_plaintext_auth_refused (void)
   g_autoptr(HeraldSmtpResult) result = NULL;
   guint16 port;
 
-  greeting (s);
-  line (s, "C EHLO " HELO);
-  reply (s, 250, "fake.test Hello|AUTH PLAIN LOGIN");
+  ehlo_prelude (s, 250, "fake.test Hello|AUTH PLAIN LOGIN");
   line (s, "LOOP-UNTIL-QUIT");
 
   server = start_server (s, NULL, FALSE, &port);
@@ -1021,10 +1020,8 @@ test_auth_failure_multiline (void)
   g_autoptr(HeraldSmtpResult) result = NULL;
   guint16 port;
 
-  greeting (s);
-  line (s, "C EHLO " HELO);
-  reply (s, 250, "smtp.gmail.com at your service|AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN "
-                 "OAUTHBEARER XOAUTH|ENHANCEDSTATUSCODES|PIPELINING|CHUNKING|SMTPUTF8");
+  ehlo_prelude (s, 250, "smtp.gmail.com at your service|AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN "
+                        "OAUTHBEARER XOAUTH|ENHANCEDSTATUSCODES|PIPELINING|CHUNKING|SMTPUTF8");
   line (s, "C AUTH PLAIN .*");
   reply (s, 535, "5.7.8 Username and Password not accepted. For more information, go to|"
                  "5.7.8  https://support.google.com/mail/?p=BadCredentials x1-20020a.9 - gsmtp");
