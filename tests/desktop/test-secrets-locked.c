@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "herald-secrets.h"
+#include "herald-test-util.h"
 
 /* A keyring that is locked and stays locked: run-locked-keyring.sh gives us
  * our own session bus and gnome-keyring, and no display, so the unlock prompt
@@ -53,28 +54,6 @@ assert_locked (const GError *error)
 }
 
 static void
-done_cb (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-  g_main_context_wakeup (NULL);
-}
-
-static GAsyncResult *
-wait_bounded (GAsyncResult **slot)
-{
-  g_autoptr(GTimer) timer = g_timer_new ();
-
-  while (*slot == NULL && g_timer_elapsed (timer, NULL) < MAX_SECONDS)
-    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
-  g_assert_nonnull (*slot);
-  return *slot;
-}
-
-static void
 test_locked (void)
 {
   g_autoptr(GError) error = NULL;
@@ -96,8 +75,8 @@ test_locked (void)
   assert_locked (error);
   g_clear_error (&error);
 
-  herald_password_lookup_async (HOST, 587, USER, NULL, done_cb, &result);
-  found = herald_password_lookup_finish (wait_bounded (&result), &error);
+  herald_password_lookup_async (HOST, 587, USER, NULL, herald_test_result_cb, &result);
+  found = herald_password_lookup_finish (herald_test_wait_result (&result, MAX_SECONDS), &error);
   g_assert_null (found);
   assert_locked (error);
   g_clear_error (&error);
@@ -108,8 +87,9 @@ test_locked (void)
   assert_locked (error);
   g_clear_error (&error);
 
-  herald_password_store_async (HOST, 465, USER, password, NULL, done_cb, &result);
-  g_assert_false (herald_password_store_finish (wait_bounded (&result), &error));
+  herald_password_store_async (HOST, 465, USER, password, NULL, herald_test_result_cb, &result);
+  g_assert_false (herald_password_store_finish (herald_test_wait_result (&result, MAX_SECONDS),
+                                                &error));
   assert_locked (error);
   g_clear_object (&result);
 

@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "herald-test-secrets"
 
 #include "herald-secrets.h"
+#include "herald-test-util.h"
 
 /* Runs on a private session bus with no Secret Service and nothing that could
  * be activated as one (tests/desktop/run-no-service.sh starts it). Every call
@@ -45,44 +46,24 @@ test_sync (void)
 }
 
 static void
-done_cb (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-  g_main_context_wakeup (NULL);
-}
-
-static GAsyncResult *
-wait_bounded (GAsyncResult **slot)
-{
-  g_autoptr(GTimer) timer = g_timer_new ();
-
-  while (*slot == NULL && g_timer_elapsed (timer, NULL) < MAX_SECONDS)
-    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
-  g_assert_nonnull (*slot);
-  return *slot;
-}
-
-static void
 test_async (void)
 {
   g_autoptr(GError) error = NULL;
   GAsyncResult *result = NULL;
   g_autofree char *found = NULL;
 
-  herald_password_lookup_async ("smtp.example.com", 587, "alice", NULL, done_cb, &result);
-  found = herald_password_lookup_finish (wait_bounded (&result), &error);
+  herald_password_lookup_async ("smtp.example.com", 587, "alice", NULL,
+                                herald_test_result_cb, &result);
+  found = herald_password_lookup_finish (herald_test_wait_result (&result, MAX_SECONDS), &error);
   g_assert_null (found);
   assert_no_service (error);
   g_clear_error (&error);
   g_clear_object (&result);
 
   herald_password_store_async ("smtp.example.com", 587, "alice", "not-stored", NULL,
-                               done_cb, &result);
-  g_assert_false (herald_password_store_finish (wait_bounded (&result), &error));
+                               herald_test_result_cb, &result);
+  g_assert_false (herald_password_store_finish (herald_test_wait_result (&result, MAX_SECONDS),
+                                                &error));
   assert_no_service (error);
   g_clear_object (&result);
 }
