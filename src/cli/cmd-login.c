@@ -159,7 +159,6 @@ herald_cli_login (int    argc,
                   char **argv)
 {
   g_auto(LoginOptions) o = { 0 };
-  g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GSettings) settings = NULL;
   g_autoptr(HeraldOAuthAccount) account = NULL;
@@ -182,15 +181,9 @@ herald_cli_login (int    argc,
   };
   int status;
 
-  g_set_prgname ("heraldctl login");
-  context = g_option_context_new (NULL);
-  g_option_context_set_summary (context, _("Sign in with OAuth 2.0 and keep the tokens in the keyring."));
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return _herald_cli_usage_error ("login", "%s", error->message);
-  if (argc > 1)
-    return _herald_cli_usage_error ("login", _("unexpected argument “%s”"), argv[1]);
+  status = _herald_cli_parse_options ("login", _("Sign in with OAuth 2.0 and keep the tokens in the keyring."), NULL, entries, &argc, &argv);
+  if (status != HERALD_EXIT_OK)
+    return status;
 
   settings = _herald_cli_open_settings (NULL);
   status = build_account ("login", &o, settings, &account);
@@ -245,7 +238,6 @@ herald_cli_logout (int    argc,
                    char **argv)
 {
   g_auto(LoginOptions) o = { 0 };
-  g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GSettings) settings = NULL;
   g_autoptr(HeraldOAuthAccount) account = NULL;
@@ -260,15 +252,9 @@ herald_cli_logout (int    argc,
   };
   int status;
 
-  g_set_prgname ("heraldctl logout");
-  context = g_option_context_new (NULL);
-  g_option_context_set_summary (context, _("Forget the OAuth 2.0 tokens of an account (from the keyring)."));
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return _herald_cli_usage_error ("logout", "%s", error->message);
-  if (argc > 1)
-    return _herald_cli_usage_error ("logout", _("unexpected argument “%s”"), argv[1]);
+  status = _herald_cli_parse_options ("logout", _("Forget the OAuth 2.0 tokens of an account (from the keyring)."), NULL, entries, &argc, &argv);
+  if (status != HERALD_EXIT_OK)
+    return status;
 
   settings = _herald_cli_open_settings (NULL);
   status = build_account ("logout", &o, settings, &account);

@@ -392,6 +392,35 @@ add_addresses (GPtrArray          *out,
     }
 }
 
+/* The addresses of the option when given, else those of the saved @key. */
+static void
+add_addresses_or_saved (GPtrArray  *out,
+                        char      **option,
+                        GSettings  *settings,
+                        const char *key)
+{
+  if (option != NULL)
+    add_addresses (out, (const char * const *) option);
+  else
+    {
+      g_autofree char *saved = _herald_cli_setting_string (settings, key);
+      const char *items[] = { saved, NULL };
+
+      add_addresses (out, items);
+    }
+}
+
+/* The first address of @addresses that is not valid, or NULL. */
+static const char *
+first_invalid_address (GPtrArray *addresses)
+{
+  for (guint i = 0; i < addresses->len; i++)
+    if (!herald_address_is_valid (g_ptr_array_index (addresses, i)))
+      return g_ptr_array_index (addresses, i);
+
+  return NULL;
+}
+
 static gboolean
 parse_number (const char *text,
               guint64     min,
@@ -607,6 +636,7 @@ build_config (TestOptions      *o,
   g_autofree char *ca_file = NULL;
   g_autoptr(GError) error = NULL;
   const char *hint = no_settings != NULL ? no_settings : _("nothing is saved in the settings");
+  const char *bad;
   guint64 number;
 
   *needs_keyring = FALSE;
@@ -678,34 +708,16 @@ build_config (TestOptions      *o,
   if (!herald_address_is_valid (config->from))
     return usage_error (_("invalid --from address “%s”"), config->from);
 
-  if (o->to != NULL)
-    add_addresses (to, (const char * const *) o->to);
-  else
-    {
-      g_autofree char *saved = _herald_cli_setting_string (settings, "to");
-      const char *items[] = { saved, NULL };
-
-      add_addresses (to, items);
-    }
+  add_addresses_or_saved (to, o->to, settings, "to");
   if (to->len == 0)
     return usage_error (_("no recipient: give --to ADDRESS (%s)"), hint);
 
-  if (o->cc != NULL)
-    add_addresses (cc, (const char * const *) o->cc);
-  else
-    {
-      g_autofree char *saved = _herald_cli_setting_string (settings, "cc");
-      const char *items[] = { saved, NULL };
+  add_addresses_or_saved (cc, o->cc, settings, "cc");
 
-      add_addresses (cc, items);
-    }
-
-  for (guint i = 0; i < to->len; i++)
-    if (!herald_address_is_valid (g_ptr_array_index (to, i)))
-      return usage_error (_("invalid --to address “%s”"), (char *) g_ptr_array_index (to, i));
-  for (guint i = 0; i < cc->len; i++)
-    if (!herald_address_is_valid (g_ptr_array_index (cc, i)))
-      return usage_error (_("invalid --cc address “%s”"), (char *) g_ptr_array_index (cc, i));
+  if ((bad = first_invalid_address (to)) != NULL)
+    return usage_error (_("invalid --to address “%s”"), bad);
+  if ((bad = first_invalid_address (cc)) != NULL)
+    return usage_error (_("invalid --cc address “%s”"), bad);
 
   g_ptr_array_add (to, NULL);
   config->to = (char **) g_ptr_array_free (g_steal_pointer (&to), FALSE);
@@ -793,7 +805,6 @@ herald_cli_test (int    argc,
       N_("Allow sending the password without encryption (with --security none)"), NULL },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(HeraldSmtpConfig) config = NULL;
   g_autoptr(HeraldDiagnosis) diagnosis = NULL;
@@ -809,27 +820,13 @@ herald_cli_test (int    argc,
   guint sigint_id;
   int status;
 
-  context = g_option_context_new (NULL);
-  g_option_context_set_summary (context, _("Send a test message and explain any failure."));
-  g_option_context_set_description (context,
+  status = _herald_cli_parse_options ("test", _("Send a test message and explain any failure."),
     _("Options not given fall back to the settings saved by Herald's window, and the password "
       "to the keyring.\n"
-      "Exit status: 0 the message was accepted, 1 the test failed, 2 bad usage."));
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-
-  /* GOption names the program in "Usage:" from the prgname. */
-  g_set_prgname ("heraldctl test");
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      status = usage_error ("%s", error->message);
-      goto out;
-    }
-  if (argc > 1)
-    {
-      status = usage_error (_("unexpected argument “%s”"), argv[1]);
-      goto out;
-    }
+      "Exit status: 0 the message was accepted, 1 the test failed, 2 bad usage."),
+    entries, &argc, &argv);
+  if (status != HERALD_EXIT_OK)
+    goto out;
 
   if (o.password_stdin && o.token_stdin)
     {

@@ -33,6 +33,36 @@ _herald_cli_usage_error (const char *command,
   return HERALD_EXIT_USAGE;
 }
 
+/* Parses the options of "heraldctl COMMAND" (no other arguments allowed).
+ * Returns HERALD_EXIT_OK, or the usage status after saying what is wrong. */
+int
+_herald_cli_parse_options (const char          *command,
+                           const char          *summary,
+                           const char          *description,
+                           const GOptionEntry  *entries,
+                           int                 *argc,
+                           char              ***argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *prgname = g_strdup_printf ("heraldctl %s", command);
+
+  g_option_context_set_summary (context, summary);
+  if (description != NULL)
+    g_option_context_set_description (context, description);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+
+  /* GOption names the program in "Usage:" from the prgname. */
+  g_set_prgname (prgname);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    return _herald_cli_usage_error (command, "%s", error->message);
+  if (*argc > 1)
+    return _herald_cli_usage_error (command, _("unexpected argument “%s”"), (*argv)[1]);
+
+  return HERALD_EXIT_OK;
+}
+
 /* The saved settings, or NULL when the schema is not installed: heraldctl
  * then works from the command line alone. When @why is not NULL it gets the
  * reason for a NULL return. */

@@ -9,6 +9,12 @@ G_BEGIN_DECLS
 
 /* Helpers shared by the heraldctl commands. */
 
+int        _herald_cli_parse_options  (const char          *command,
+                                       const char          *summary,
+                                       const char          *description,
+                                       const GOptionEntry  *entries,
+                                       int                 *argc,
+                                       char              ***argv);
 int        _herald_cli_usage_error    (const char  *command,
                                        const char  *format,
                                        ...) G_GNUC_PRINTF (2, 3);
