@@ -166,6 +166,27 @@ static const char *plain_greeting_ehlo =
   "S 220 fake.test ESMTP\n"
   "C EHLO client\\.test\n";
 
+/* The dialogue up to the TLS handshake after STARTTLS. */
+static const char *starttls_to_handshake =
+  "S 220 fake.test ESMTP\n"
+  "C EHLO client\\.test\n"
+  "S 250-fake.test\nS 250-PIPELINING\nS 250-AUTH PLAIN\nS 250 STARTTLS\n"
+  "C STARTTLS\nS 220 2.0.0 Ready\nSTARTTLS\n";
+
+/* STARTTLS to "localhost" (the name in the test certificate), with the
+ * password. */
+static HeraldSmtpConfig *
+make_starttls_config (HeraldFakeServer *server)
+{
+  HeraldSmtpConfig *config = make_config (herald_fake_server_get_port (server));
+
+  g_free (config->host);
+  config->host = g_strdup ("localhost");
+  config->security = HERALD_SECURITY_STARTTLS;
+  set_credentials (config, HERALD_AUTH_AUTO, PASSWORD, NULL);
+  return config;
+}
+
 /* ---- OAuth ------------------------------------------------------------------- */
 
 static void
@@ -620,20 +641,15 @@ test_ca_file_accepts_private_ca (void)
   g_autoptr(HeraldSmtpConfig) config = NULL;
   g_autoptr(HeraldSmtpResult) result = NULL;
   g_autoptr(GPtrArray) after_tls = NULL;
+  g_autofree char *script = g_strconcat (
+    starttls_to_handshake,
+    "C EHLO client\\.test\n"
+    "S 250-fake.test\nS 250-PIPELINING\nS 250 AUTH PLAIN LOGIN\n"
+    "C AUTH PLAIN [A-Za-z0-9+/=]+\nS 235 2.7.0 Authentication successful\n"
+    "LOOP-UNTIL-QUIT\n", NULL);
 
-  server = start_server ("S 220 fake.test ESMTP\n"
-                         "C EHLO client\\.test\n"
-                         "S 250-fake.test\nS 250-PIPELINING\nS 250-AUTH PLAIN\nS 250 STARTTLS\n"
-                         "C STARTTLS\nS 220 2.0.0 Ready\nSTARTTLS\n"
-                         "C EHLO client\\.test\n"
-                         "S 250-fake.test\nS 250-PIPELINING\nS 250 AUTH PLAIN LOGIN\n"
-                         "C AUTH PLAIN [A-Za-z0-9+/=]+\nS 235 2.7.0 Authentication successful\n"
-                         "LOOP-UNTIL-QUIT\n", TRUE, FALSE);
-  config = make_config (herald_fake_server_get_port (server));
-  g_free (config->host);
-  config->host = g_strdup ("localhost");
-  config->security = HERALD_SECURITY_STARTTLS;
-  set_credentials (config, HERALD_AUTH_AUTO, PASSWORD, NULL);
+  server = start_server (script, TRUE, FALSE);
+  config = make_starttls_config (server);
   config->ca_file = cert_path ("ca.pem");
 
   result = run_session (config, server);
@@ -762,17 +778,10 @@ test_system_trust_refuses_private_ca (void)
   g_autoptr(HeraldFakeServer) server = NULL;
   g_autoptr(HeraldSmtpConfig) config = NULL;
   g_autoptr(HeraldSmtpResult) result = NULL;
+  g_autofree char *script = g_strconcat (starttls_to_handshake, "HANG\n", NULL);
 
-  server = start_server ("S 220 fake.test ESMTP\n"
-                         "C EHLO client\\.test\n"
-                         "S 250-fake.test\nS 250-PIPELINING\nS 250-AUTH PLAIN\nS 250 STARTTLS\n"
-                         "C STARTTLS\nS 220 2.0.0 Ready\nSTARTTLS\n"
-                         "HANG\n", TRUE, FALSE);
-  config = make_config (herald_fake_server_get_port (server));
-  g_free (config->host);
-  config->host = g_strdup ("localhost");
-  config->security = HERALD_SECURITY_STARTTLS;
-  set_credentials (config, HERALD_AUTH_AUTO, PASSWORD, NULL);
+  server = start_server (script, TRUE, FALSE);
+  config = make_starttls_config (server);
 
   result = herald_smtp_run (config, NULL, NULL, NULL);
   herald_fake_server_wait (server, 5000);
