@@ -1169,16 +1169,35 @@ test_close_mid_data (void)
  * Certificates that must be refused: nothing is sent after the handshake.
  * ------------------------------------------------------------------------- */
 
+typedef struct {
+  const char           *name;         /* the test's path under /smtp-fake/cert/ */
+  const char           *cert;         /* the server's certificate (make-test-certs.sh) */
+  gboolean              implicit;
+  GTlsCertificateFlags  flag;
+  const char           *flag_name;
+  const char           *subject;
+  const char           *issuer;
+  gint64                not_before;   /* 0: the certificate's dates are around now */
+  gint64                not_after;
+} BadCertificate;
+
+static const BadCertificate bad_certificates[] = {
+  { "wrong-host", "wronghost", FALSE, G_TLS_CERTIFICATE_BAD_IDENTITY, "bad-identity",
+    "wrong.example", "Herald Test CA", 0, 0 },
+  { "expired", "expired", FALSE, G_TLS_CERTIFICATE_EXPIRED, "expired",
+    "localhost", "Herald Test CA", 1577836800, 1609459200 },
+  { "not-yet-valid", "notyet", FALSE, G_TLS_CERTIFICATE_NOT_ACTIVATED, "not-activated",
+    "localhost", "Herald Test CA", 2208988800, 2366841600 },
+  { "untrusted", "untrusted", FALSE, G_TLS_CERTIFICATE_UNKNOWN_CA, "unknown-ca",
+    "localhost", "Herald Untrusted CA", 0, 0 },
+  { "untrusted-implicit", "untrusted", TRUE, G_TLS_CERTIFICATE_UNKNOWN_CA, "unknown-ca",
+    "localhost", "Herald Untrusted CA", 0, 0 },
+};
+
 static void
-run_bad_certificate (const char           *cert,
-                     gboolean              implicit,
-                     GTlsCertificateFlags  flag,
-                     const char           *flag_name,
-                     const char           *subject,
-                     const char           *issuer,
-                     gint64                not_before,
-                     gint64                not_after)
+test_bad_certificate (gconstpointer data)
 {
+  const BadCertificate *c = data;
   g_autoptr(GString) s = g_string_new (NULL);
   g_autoptr(HeraldFakeServer) server = NULL;
   g_autoptr(HeraldSmtpConfig) config = NULL;
@@ -1186,23 +1205,19 @@ run_bad_certificate (const char           *cert,
   g_autoptr(GPtrArray) received = NULL;
   g_autoptr(GPtrArray) after_tls = NULL;
   g_autofree char *sha256 = NULL;
-  g_autofree char *pem = g_strconcat (cert, ".pem", NULL);
+  g_autofree char *pem = g_strconcat (c->cert, ".pem", NULL);
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   guint16 port;
 
   /* If the client went on, it would find a willing server. */
-  if (implicit)
-    {
-      greeting (s);
-      line (s, "C EHLO " HELO);
-      reply (s, 250, "fake.test|AUTH PLAIN LOGIN|PIPELINING");
-    }
+  if (c->implicit)
+    ehlo_prelude (s, 250, "fake.test|AUTH PLAIN LOGIN|PIPELINING");
   else
     starttls_prelude (s, "AUTH PLAIN LOGIN|PIPELINING");
   line (s, "LOOP-UNTIL-QUIT");
 
-  server = start_server (s, cert, implicit, &port);
-  config = make_config (port, implicit ? HERALD_SECURITY_TLS : HERALD_SECURITY_STARTTLS,
+  server = start_server (s, c->cert, c->implicit, &port);
+  config = make_config (port, c->implicit ? HERALD_SECURITY_TLS : HERALD_SECURITY_STARTTLS,
                         HERALD_AUTH_AUTO);
   result = herald_smtp_run (config, NULL, NULL, NULL);
 
@@ -1212,19 +1227,19 @@ run_bad_certificate (const char           *cert,
   assert_no_secrets (result);
 
   g_assert_nonnull (result->tls);
-  g_assert_cmpuint (result->tls->flags & flag, ==, flag);
+  g_assert_cmpuint (result->tls->flags & c->flag, ==, c->flag);
   g_assert_nonnull (result->tls->errors);
-  g_assert_true (g_strv_contains ((const char * const *) result->tls->errors, flag_name));
+  g_assert_true (g_strv_contains ((const char * const *) result->tls->errors, c->flag_name));
   g_assert_nonnull (result->tls->subject);
-  g_assert_nonnull (strstr (result->tls->subject, subject));
+  g_assert_nonnull (strstr (result->tls->subject, c->subject));
   g_assert_nonnull (result->tls->issuer);
-  g_assert_nonnull (strstr (result->tls->issuer, issuer));
+  g_assert_nonnull (strstr (result->tls->issuer, c->issuer));
   sha256 = sha256_of_cert (pem);
   g_assert_cmpstr (result->tls->sha256, ==, sha256);
-  if (not_before != 0)
+  if (c->not_before != 0)
     {
-      g_assert_cmpint (iso_to_unix (result->tls->not_before), ==, not_before);
-      g_assert_cmpint (iso_to_unix (result->tls->not_after), ==, not_after);
+      g_assert_cmpint (iso_to_unix (result->tls->not_before), ==, c->not_before);
+      g_assert_cmpint (iso_to_unix (result->tls->not_after), ==, c->not_after);
     }
   else
     {
@@ -1240,7 +1255,7 @@ run_bad_certificate (const char           *cert,
   after_tls = herald_fake_server_get_received_after_tls (server);
   g_assert_cmpuint (after_tls->len, ==, 0);
   received = herald_fake_server_get_received (server);
-  if (implicit)
+  if (c->implicit)
     g_assert_cmpuint (received->len, ==, 0);
   else
     {
@@ -1248,41 +1263,6 @@ run_bad_certificate (const char           *cert,
       g_assert_cmpstr (g_ptr_array_index (received, 1), ==, "STARTTLS");
     }
   g_assert_false (herald_fake_server_received_matches (server, "AUTH.*"));
-}
-
-static void
-test_cert_wrong_host (void)
-{
-  run_bad_certificate ("wronghost", FALSE, G_TLS_CERTIFICATE_BAD_IDENTITY, "bad-identity",
-                       "wrong.example", "Herald Test CA", 0, 0);
-}
-
-static void
-test_cert_expired (void)
-{
-  run_bad_certificate ("expired", FALSE, G_TLS_CERTIFICATE_EXPIRED, "expired",
-                       "localhost", "Herald Test CA", 1577836800, 1609459200);
-}
-
-static void
-test_cert_not_yet_valid (void)
-{
-  run_bad_certificate ("notyet", FALSE, G_TLS_CERTIFICATE_NOT_ACTIVATED, "not-activated",
-                       "localhost", "Herald Test CA", 2208988800, 2366841600);
-}
-
-static void
-test_cert_untrusted (void)
-{
-  run_bad_certificate ("untrusted", FALSE, G_TLS_CERTIFICATE_UNKNOWN_CA, "unknown-ca",
-                       "localhost", "Herald Untrusted CA", 0, 0);
-}
-
-static void
-test_cert_untrusted_implicit (void)
-{
-  run_bad_certificate ("untrusted", TRUE, G_TLS_CERTIFICATE_UNKNOWN_CA, "unknown-ca",
-                       "localhost", "Herald Untrusted CA", 0, 0);
 }
 
 /* ---------------------------------------------------------------------------
@@ -1564,11 +1544,12 @@ main (int   argc,
   g_test_add_func ("/smtp-fake/flood-greeting", test_flood_greeting);
   g_test_add_func ("/smtp-fake/flood-ehlo", test_flood_ehlo);
   g_test_add_func ("/smtp-fake/close-mid-data", test_close_mid_data);
-  g_test_add_func ("/smtp-fake/cert/wrong-host", test_cert_wrong_host);
-  g_test_add_func ("/smtp-fake/cert/expired", test_cert_expired);
-  g_test_add_func ("/smtp-fake/cert/not-yet-valid", test_cert_not_yet_valid);
-  g_test_add_func ("/smtp-fake/cert/untrusted", test_cert_untrusted);
-  g_test_add_func ("/smtp-fake/cert/untrusted-implicit", test_cert_untrusted_implicit);
+  for (guint i = 0; i < G_N_ELEMENTS (bad_certificates); i++)
+    {
+      g_autofree char *path = g_strconcat ("/smtp-fake/cert/", bad_certificates[i].name, NULL);
+
+      g_test_add_data_func (path, &bad_certificates[i], test_bad_certificate);
+    }
   g_test_add_func ("/smtp-fake/cancel/greeting", test_cancel_greeting);
   g_test_add_func ("/smtp-fake/cancel/ehlo", test_cancel_ehlo);
   g_test_add_func ("/smtp-fake/cancel/starttls", test_cancel_starttls);
