@@ -18,6 +18,9 @@
  * (herald_oauth_fill_config_token) and send with XOAUTH2 through the engine to
  * the fake SMTP server, which accepts only the right user and current token. */
 
+/* The script's end after a payload it accepts: success, then any mail. */
+#define ACCEPT_TOKEN "S 235 2.7.0 Authentication successful\nLOOP-UNTIL-QUIT\n"
+
 static char *cert_dir;
 
 static char *
@@ -143,7 +146,7 @@ test_xoauth2_microsoft (void)
 
   herald_oauth_account_save_to_settings (account, settings);
 
-  srv = start_server (b64, "S 235 2.7.0 Authentication successful\nLOOP-UNTIL-QUIT\n");
+  srv = start_server (b64, ACCEPT_TOKEN);
   config = new_config (srv, "alerts@contoso.example");
   g_assert_true (herald_oauth_fill_config_token (config, settings, NULL, &error));
   g_assert_no_error (error);
@@ -178,7 +181,7 @@ test_wrong_user_refused (void)
   /* The server takes the token only for its own mailbox: the engine must send
    * the configured user. A different user fails at AUTH. */
   herald_oauth_account_save_to_settings (account, settings);
-  srv = start_server (b64, "S 235 2.7.0 Authentication successful\nLOOP-UNTIL-QUIT\n");
+  srv = start_server (b64, ACCEPT_TOKEN);
   config = new_config (srv, "alerts@contoso.example");
   g_assert_true (herald_oauth_fill_config_token (config, settings, NULL, &error));
   g_free (config->username);
@@ -233,7 +236,7 @@ test_expired_token_refreshes (void)
   new_b64 = xoauth2_b64 ("expiring@contoso.example", new_token);
 
   /* The server knows only the current token: the old one is refused... */
-  stale_srv = start_server (new_b64, "S 235 2.7.0 Authentication successful\nLOOP-UNTIL-QUIT\n");
+  stale_srv = start_server (new_b64, ACCEPT_TOKEN);
   stale = new_config (stale_srv, "expiring@contoso.example");
   stale->oauth_token = g_strdup (old_token);
   stale_result = herald_smtp_run (stale, NULL, NULL, NULL);
@@ -242,7 +245,7 @@ test_expired_token_refreshes (void)
   assert_no_secret_in_transcript (stale_result, old_token, old_b64);
 
   /* ...the refreshed one goes through. */
-  srv = start_server (new_b64, "S 235 2.7.0 Authentication successful\nLOOP-UNTIL-QUIT\n");
+  srv = start_server (new_b64, ACCEPT_TOKEN);
   {
     g_autoptr(HeraldSmtpConfig) run = new_config (srv, "expiring@contoso.example");
 
