@@ -23,6 +23,7 @@ struct _HeraldErrorDialog
   GPtrArray        *notices;    /* of HeraldDiagnosis, may be NULL */
   GdkClipboard     *clipboard;
 
+  GtkScrolledWindow *content_scroller;
   GtkLabel         *actor_label;
   GtkBox           *steps_box;
   GtkBox           *links_box;
@@ -85,32 +86,31 @@ add_step (HeraldErrorDialog         *self,
     {
       GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
       GtkWidget *command = gtk_label_new (step->command);
-      GtkWidget *scroller = gtk_scrolled_window_new ();
       GtkWidget *copy = gtk_button_new_from_icon_name ("edit-copy-symbolic");
 
       gtk_widget_add_css_class (row, "card");
       gtk_widget_add_css_class (row, "herald-command");
       gtk_widget_set_margin_start (row, 18);
 
-      /* Commands keep their lines: a long one scrolls sideways instead of
-       * wrapping, so that what is shown is exactly what gets pasted. */
+      /* Commands wrap, anywhere if they must (a long address has no spaces),
+       * so that the whole command is always in view: an admin reads it before
+       * pasting it. Wrapping only changes how it is drawn; selecting the text
+       * or the copy button gives the command as one line. */
+      gtk_label_set_wrap (GTK_LABEL (command), TRUE);
+      gtk_label_set_wrap_mode (GTK_LABEL (command), PANGO_WRAP_WORD_CHAR);
+      gtk_label_set_ellipsize (GTK_LABEL (command), PANGO_ELLIPSIZE_NONE);
       gtk_label_set_xalign (GTK_LABEL (command), 0.0);
       gtk_label_set_selectable (GTK_LABEL (command), TRUE);
       gtk_widget_add_css_class (command, "monospace");
+      gtk_widget_set_hexpand (command, TRUE);
       gtk_widget_set_margin_start (command, 8);
-      gtk_widget_set_margin_end (command, 8);
       gtk_widget_set_margin_top (command, 6);
       gtk_widget_set_margin_bottom (command, 6);
-      gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), command);
-      gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller),
-                                      GTK_POLICY_AUTOMATIC, GTK_POLICY_NEVER);
-      gtk_scrolled_window_set_propagate_natural_width (GTK_SCROLLED_WINDOW (scroller), TRUE);
-      gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller), TRUE);
-      gtk_widget_set_hexpand (scroller, TRUE);
       g_object_set_data (G_OBJECT (box), "herald-command-label", command);
 
       gtk_widget_add_css_class (copy, "flat");
-      gtk_widget_set_valign (copy, GTK_ALIGN_CENTER);
+      gtk_widget_set_valign (copy, GTK_ALIGN_START);
+      gtk_widget_set_margin_top (copy, 3);
       gtk_widget_set_tooltip_text (copy, _("Copy Command"));
       gtk_accessible_update_property (GTK_ACCESSIBLE (copy),
                                       GTK_ACCESSIBLE_PROPERTY_LABEL, _("Copy Command"),
@@ -120,7 +120,8 @@ add_step (HeraldErrorDialog         *self,
       g_signal_connect_object (copy, "clicked", G_CALLBACK (copy_command_clicked_cb),
                                self, 0);
 
-      gtk_box_append (GTK_BOX (row), scroller);
+      gtk_widget_set_margin_end (copy, 4);
+      gtk_box_append (GTK_BOX (row), command);
       gtk_box_append (GTK_BOX (row), copy);
       gtk_box_append (GTK_BOX (box), row);
     }
@@ -204,6 +205,41 @@ response_cb (HeraldErrorDialog *self,
     }
 }
 
+/* AdwMessageDialog does not scroll, and a diagnosis with many steps would
+ * make the dialog taller than the window (or the screen). The steps, links
+ * and details scroll instead, in what is left of the parent's height once
+ * the heading, explanation and responses are placed. */
+#define OUTSIDE_CONTENT_HEIGHT 320
+#define MIN_CONTENT_HEIGHT     160
+#define FALLBACK_HEIGHT        720
+
+static void
+update_max_content_height (HeraldErrorDialog *self)
+{
+  GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
+  int width, height = 0;
+
+  if (parent != NULL)
+    height = gtk_widget_get_height (GTK_WIDGET (parent));
+  if (height <= 0 && parent != NULL)
+    gtk_window_get_default_size (parent, &width, &height);
+  if (height <= 0)
+    height = FALLBACK_HEIGHT;
+
+  /* Set the maximum first: GTK warns while min > max. */
+  gtk_scrolled_window_set_max_content_height (self->content_scroller,
+                                              MAX (height - OUTSIDE_CONTENT_HEIGHT,
+                                                   MIN_CONTENT_HEIGHT));
+}
+
+static void
+herald_error_dialog_show (GtkWidget *widget)
+{
+  update_max_content_height (HERALD_ERROR_DIALOG (widget));
+
+  GTK_WIDGET_CLASS (herald_error_dialog_parent_class)->show (widget);
+}
+
 static void
 herald_error_dialog_dispose (GObject *object)
 {
@@ -236,10 +272,12 @@ herald_error_dialog_class_init (HeraldErrorDialogClass *klass)
 
   object_class->dispose = herald_error_dialog_dispose;
   object_class->finalize = herald_error_dialog_finalize;
+  widget_class->show = herald_error_dialog_show;
 
   herald_ui_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/heraldmail/Herald/herald-error-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, content_scroller);
   gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, actor_label);
   gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, steps_box);
   gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, links_box);
@@ -346,12 +384,21 @@ herald_error_dialog_set_failure (HeraldErrorDialog      *self,
     {
       const HeraldLink *link = g_ptr_array_index (diagnosis->links, i);
       GtkWidget *button;
+      GtkWidget *label;
 
       if (link->url == NULL)
         continue;
       button = gtk_link_button_new_with_label (link->url,
                                                link->title ? link->title : link->url);
       gtk_widget_set_halign (button, GTK_ALIGN_START);
+      /* A long title (or a bare URL) wraps rather than widening the dialog. */
+      label = gtk_button_get_child (GTK_BUTTON (button));
+      if (GTK_IS_LABEL (label))
+        {
+          gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+          gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+          gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+        }
       gtk_box_append (self->links_box, button);
     }
   gtk_widget_set_visible (GTK_WIDGET (self->links_box),

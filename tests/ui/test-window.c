@@ -444,6 +444,85 @@ test_send_success (void)
   destroy_window (window);
 }
 
+/* The labels that show a command (monospace) or a link title in the error
+ * dialog. */
+static void
+collect_dialog_labels (GtkWidget *widget,
+                       GPtrArray *commands,
+                       GPtrArray *links)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_has_css_class (widget, "monospace"))
+    g_ptr_array_add (commands, widget);
+  else if (GTK_IS_LABEL (widget) && GTK_IS_LINK_BUTTON (gtk_widget_get_parent (widget)))
+    g_ptr_array_add (links, widget);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_dialog_labels (child, commands, links);
+}
+
+/* Asserts that a label shows all of its text: it wraps rather than being
+ * ellipsized, its text fits in the width it was given, and no ancestor up
+ * to the dialog (a scrolled window, a card) cuts it off on either side. */
+static void
+assert_label_fully_shown (GtkWidget *label,
+                          GtkWidget *dialog)
+{
+  PangoLayout *layout = gtk_label_get_layout (GTK_LABEL (label));
+  int layout_width;
+
+  g_test_message ("label (%d px): %s", gtk_widget_get_width (label),
+                  gtk_label_get_text (GTK_LABEL (label)));
+  g_assert_true (gtk_widget_get_mapped (label));
+  g_assert_true (gtk_label_get_wrap (GTK_LABEL (label)));
+  g_assert_cmpint (gtk_label_get_wrap_mode (GTK_LABEL (label)), ==, PANGO_WRAP_WORD_CHAR);
+  g_assert_cmpint (gtk_label_get_ellipsize (GTK_LABEL (label)), ==, PANGO_ELLIPSIZE_NONE);
+  g_assert_false (pango_layout_is_ellipsized (layout));
+  pango_layout_get_pixel_size (layout, &layout_width, NULL);
+  g_assert_cmpint (layout_width, <=, gtk_widget_get_width (label));
+
+  for (GtkWidget *ancestor = gtk_widget_get_parent (label);
+       ancestor != NULL;
+       ancestor = gtk_widget_get_parent (ancestor))
+    {
+      graphene_rect_t bounds;
+
+      g_assert_true (gtk_widget_compute_bounds (label, ancestor, &bounds));
+      g_assert_cmpfloat (bounds.origin.x, >=, 0);
+      g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=,
+                         gtk_widget_get_width (ancestor) + 0.5);
+      if (ancestor == dialog)
+        break;
+    }
+}
+
+static gboolean
+dialog_laid_out (gpointer data)
+{
+  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 0;
+}
+
+/* Every command and link title of the dialog can be read in full. */
+static void
+assert_dialog_readable (GtkWidget *dialog,
+                        guint      n_commands,
+                        guint      n_links)
+{
+  g_autoptr(GPtrArray) commands = g_ptr_array_new ();
+  g_autoptr(GPtrArray) links = g_ptr_array_new ();
+
+  g_assert_true (wait_for (dialog_laid_out, dialog, 5000));
+  spin (100);
+  collect_dialog_labels (dialog, commands, links);
+  g_assert_cmpuint (commands->len, ==, n_commands);
+  g_assert_cmpuint (links->len, ==, n_links);
+  for (guint i = 0; i < commands->len; i++)
+    assert_label_fully_shown (g_ptr_array_index (commands, i), dialog);
+  for (guint i = 0; i < links->len; i++)
+    assert_label_fully_shown (g_ptr_array_index (links, i), dialog);
+}
+
 static void
 test_send_failure (void)
 {
@@ -508,6 +587,17 @@ test_send_failure (void)
   g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_LOGIN), ==, HERALD_STEP_STATE_FAILED);
   g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_SEND), ==, HERALD_STEP_STATE_PENDING);
 
+  /* The PowerShell commands are longer than the dialog is wide: they wrap,
+   * and each is shown in full. */
+  {
+    guint n_commands = 0;
+
+    for (guint i = 0; i < diagnosis->steps->len; i++)
+      n_commands += ((HeraldDiagnosisStep *) g_ptr_array_index (diagnosis->steps, i))->command != NULL;
+    g_assert_cmpuint (n_commands, >, 0);
+    assert_dialog_readable (GTK_WIDGET (dialog), n_commands, diagnosis->links->len);
+  }
+
   /* Each command has its own copy button. */
   for (guint i = 0; i < diagnosis->steps->len; i++)
     {
@@ -545,6 +635,64 @@ test_send_failure (void)
   g_assert_null (_herald_window_get_error_dialog (window));
 
   herald_fake_server_wait (server, 5000);
+  destroy_window (window);
+}
+
+/* A diagnosis with many long steps, commands and link titles: everything
+ * wraps to the dialog's width, and the dialog stays within the window's
+ * height (its content scrolls). */
+static void
+test_error_dialog_long (void)
+{
+  HeraldWindow *window = new_window ();
+  g_autoptr(HeraldSmtpConfig) config = herald_smtp_config_new ();
+  HeraldSmtpResult result = { 0 };
+  g_autoptr(HeraldDiagnosis) diagnosis = herald_diagnose_text (
+    "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the "
+    "Mailbox.", HERALD_STAGE_AUTH, NULL);
+  g_autofree char *long_word = g_strnfill (150, 'x');
+  HeraldErrorDialog *dialog;
+  HeraldLink *link;
+  int window_height;
+
+  result.stage = HERALD_STAGE_AUTH;
+  for (guint i = 0; i < 30; i++)
+    {
+      HeraldDiagnosisStep *step = g_new0 (HeraldDiagnosisStep, 1);
+
+      step->text = g_strdup_printf ("Step %u, with an explanation long enough to need more "
+                                    "than one line at the dialog's width, as real steps do.", i);
+      step->command = g_strdup_printf ("Set-CASMailbox -Identity very.long.mailbox.name.%u@"
+                                       "subdomain.contoso.example -SmtpClientAuthenticationDisabled "
+                                       "$false; %s", i, long_word);
+      g_ptr_array_add (diagnosis->steps, step);
+    }
+  link = g_new0 (HeraldLink, 1);
+  link->title = g_strdup ("A vendor page whose title is much longer than the dialog is wide, "
+                          "as some of Microsoft's are, and which has to wrap");
+  link->url = g_strdup ("https://learn.microsoft.example/");
+  g_ptr_array_add (diagnosis->links, link);
+
+  dialog = herald_error_dialog_new (GTK_WINDOW (window), config, &result, diagnosis, NULL);
+  g_object_ref_sink (dialog);
+  gtk_window_present (GTK_WINDOW (dialog));
+
+  {
+    guint n_commands = 0;
+
+    for (guint i = 0; i < diagnosis->steps->len; i++)
+      n_commands += ((HeraldDiagnosisStep *) g_ptr_array_index (diagnosis->steps, i))->command != NULL;
+    assert_dialog_readable (GTK_WIDGET (dialog), n_commands, diagnosis->links->len);
+  }
+
+  window_height = gtk_widget_get_height (GTK_WIDGET (window));
+  g_test_message ("window %d px high, dialog %d px", window_height,
+                  gtk_widget_get_height (GTK_WIDGET (dialog)));
+  g_assert_cmpint (window_height, >, 0);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (dialog)), <=, window_height);
+
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_finalize_object (dialog);
   destroy_window (window);
 }
 
@@ -1545,6 +1693,7 @@ main (int   argc,
 
   add_test ("/herald/ui/send/success", test_send_success);
   add_test ("/herald/ui/send/failure-smtp-auth-disabled", test_send_failure);
+  add_test ("/herald/ui/error-dialog/long-content", test_error_dialog_long);
   add_test ("/herald/ui/send/cancel", test_cancel);
   add_test ("/herald/ui/send/xoauth2", test_send_xoauth2);
   add_test ("/herald/ui/send/xoauth2-not-signed-in", test_send_xoauth2_not_signed_in);
