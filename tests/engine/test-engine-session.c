@@ -302,54 +302,54 @@ test_oauthbearer (void)
 
 /* ---- mechanism choice ------------------------------------------------------ */
 
-static void
-test_mechanism_not_offered (void)
+/* The server offers @caps_reply after EHLO and nothing the engine may use
+ * with @auth: it must stop at AUTH with @code, having sent no AUTH and no
+ * MAIL FROM, then QUIT. */
+static HeraldSmtpResult *
+run_auth_refused (const char       *caps_reply,
+                  HeraldAuthMethod  auth,
+                  int               code)
 {
   g_autoptr(HeraldFakeServer) server = NULL;
   g_autoptr(HeraldSmtpConfig) config = NULL;
-  g_autoptr(HeraldSmtpResult) result = NULL;
-  g_autofree char *script = g_strconcat (
-    plain_greeting_ehlo,
-    "S 250-fake.test\nS 250 AUTH PLAIN\n",
-    "C QUIT\nS 221 bye\n", NULL);
+  HeraldSmtpResult *result;
+  g_autofree char *script = g_strconcat (plain_greeting_ehlo, caps_reply,
+                                         "C QUIT\nS 221 bye\n", NULL);
 
   server = start_server (script, FALSE, FALSE);
   config = make_config (herald_fake_server_get_port (server));
-  set_credentials (config, HERALD_AUTH_LOGIN, PASSWORD, NULL);
+  set_credentials (config, auth, PASSWORD, NULL);
   config->allow_plaintext_auth = TRUE;
 
   result = run_session (config, server);
   g_assert_false (result->ok);
   g_assert_cmpint (result->stage, ==, HERALD_STAGE_AUTH);
-  g_assert_error (result->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_MECHANISM_NOT_OFFERED);
+  g_assert_error (result->error, HERALD_SMTP_ERROR, code);
+  g_assert_false (herald_fake_server_received_matches (server, "AUTH .*"));
+  g_assert_false (herald_fake_server_received_matches (server, "MAIL FROM.*"));
+
+  return result;
+}
+
+static void
+test_mechanism_not_offered (void)
+{
+  g_autoptr(HeraldSmtpResult) result = run_auth_refused ("S 250-fake.test\nS 250 AUTH PLAIN\n",
+                                                         HERALD_AUTH_LOGIN,
+                                                         HERALD_SMTP_ERROR_MECHANISM_NOT_OFFERED);
+
   g_assert_nonnull (strstr (result->error->message, "LOGIN"));
   g_assert_cmpstr (result->auth_mechanisms[0], ==, "PLAIN");
-  g_assert_false (herald_fake_server_received_matches (server, "AUTH .*"));
 }
 
 static void
 test_auth_not_offered (void)
 {
-  g_autoptr(HeraldFakeServer) server = NULL;
-  g_autoptr(HeraldSmtpConfig) config = NULL;
-  g_autoptr(HeraldSmtpResult) result = NULL;
-  g_autofree char *script = g_strconcat (
-    plain_greeting_ehlo,
-    "S 250-fake.test\nS 250 PIPELINING\n",
-    "C QUIT\nS 221 bye\n", NULL);
+  g_autoptr(HeraldSmtpResult) result = run_auth_refused ("S 250-fake.test\nS 250 PIPELINING\n",
+                                                         HERALD_AUTH_AUTO,
+                                                         HERALD_SMTP_ERROR_AUTH_NOT_OFFERED);
 
-  server = start_server (script, FALSE, FALSE);
-  config = make_config (herald_fake_server_get_port (server));
-  set_credentials (config, HERALD_AUTH_AUTO, PASSWORD, NULL);
-  config->allow_plaintext_auth = TRUE;
-
-  result = run_session (config, server);
-  g_assert_false (result->ok);
-  g_assert_cmpint (result->stage, ==, HERALD_STAGE_AUTH);
-  g_assert_error (result->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_AUTH_NOT_OFFERED);
   g_assert_null (result->auth_mechanisms);
-  g_assert_false (herald_fake_server_received_matches (server, "AUTH .*"));
-  g_assert_false (herald_fake_server_received_matches (server, "MAIL FROM.*"));
 }
 
 static void
