@@ -24,11 +24,15 @@ struct _HeraldErrorDialog
   GdkClipboard     *clipboard;
 
   GtkScrolledWindow *content_scroller;
+  GtkWidget        *content_box;
   GtkLabel         *actor_label;
   GtkBox           *steps_box;
   GtkBox           *links_box;
   GtkExpander      *details_expander;
   GtkTextView      *details_view;
+
+  guint             fit_idle_id;
+  int               fitted_width;
 };
 
 G_DEFINE_FINAL_TYPE (HeraldErrorDialog, herald_error_dialog, ADW_TYPE_MESSAGE_DIALOG)
@@ -232,10 +236,65 @@ update_max_content_height (HeraldErrorDialog *self)
                                                    MIN_CONTENT_HEIGHT));
 }
 
+/* GTK 4.8's GtkScrolledWindow asks its child for its natural height without
+ * a width, i.e. with every label on one line, which is far too short once
+ * they wrap at the dialog's width: the steps would scroll in a dialog that
+ * has room for them. Once the content has its width, measure its height for
+ * that width and ask for that much (up to the maximum). Runs in an idle, as
+ * a resize must not be queued from within an allocation. */
+static gboolean
+fit_content_height_cb (gpointer data)
+{
+  HeraldErrorDialog *self = data;
+  int width = gtk_widget_get_width (self->content_box);
+  int natural = 0;
+  int wanted;
+
+  self->fit_idle_id = 0;
+  if (width <= 0)
+    return G_SOURCE_REMOVE;
+
+  self->fitted_width = width;
+  gtk_widget_measure (self->content_box, GTK_ORIENTATION_VERTICAL, width,
+                      NULL, &natural, NULL, NULL);
+  wanted = MIN (natural, gtk_scrolled_window_get_max_content_height (self->content_scroller));
+  if (wanted != gtk_scrolled_window_get_min_content_height (self->content_scroller))
+    gtk_scrolled_window_set_min_content_height (self->content_scroller, wanted);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+queue_fit_content_height (HeraldErrorDialog *self)
+{
+  if (self->fit_idle_id == 0)
+    self->fit_idle_id = g_idle_add (fit_content_height_cb, self);
+}
+
+static void
+herald_error_dialog_size_allocate (GtkWidget *widget,
+                                   int        width,
+                                   int        height,
+                                   int        baseline)
+{
+  HeraldErrorDialog *self = HERALD_ERROR_DIALOG (widget);
+
+  GTK_WIDGET_CLASS (herald_error_dialog_parent_class)->size_allocate (widget, width, height,
+                                                                      baseline);
+
+  if (gtk_widget_get_width (self->content_box) != self->fitted_width)
+    queue_fit_content_height (self);
+}
+
 static void
 herald_error_dialog_show (GtkWidget *widget)
 {
-  update_max_content_height (HERALD_ERROR_DIALOG (widget));
+  HeraldErrorDialog *self = HERALD_ERROR_DIALOG (widget);
+
+  /* The minimum set for the last content must not exceed the new maximum. */
+  gtk_scrolled_window_set_min_content_height (self->content_scroller, -1);
+  update_max_content_height (self);
+  self->fitted_width = -1;
 
   GTK_WIDGET_CLASS (herald_error_dialog_parent_class)->show (widget);
 }
@@ -245,6 +304,7 @@ herald_error_dialog_dispose (GObject *object)
 {
   HeraldErrorDialog *self = HERALD_ERROR_DIALOG (object);
 
+  g_clear_handle_id (&self->fit_idle_id, g_source_remove);
   gtk_widget_dispose_template (GTK_WIDGET (self), HERALD_TYPE_ERROR_DIALOG);
   g_clear_object (&self->clipboard);
 
@@ -273,11 +333,13 @@ herald_error_dialog_class_init (HeraldErrorDialogClass *klass)
   object_class->dispose = herald_error_dialog_dispose;
   object_class->finalize = herald_error_dialog_finalize;
   widget_class->show = herald_error_dialog_show;
+  widget_class->size_allocate = herald_error_dialog_size_allocate;
 
   herald_ui_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/heraldmail/Herald/herald-error-dialog.ui");
   gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, content_scroller);
+  gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, content_box);
   gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, actor_label);
   gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, steps_box);
   gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, links_box);
@@ -307,6 +369,9 @@ herald_error_dialog_init (HeraldErrorDialog *self)
   fix_button_names (GTK_WIDGET (self));
 
   g_signal_connect (self, "response", G_CALLBACK (response_cb), NULL);
+  /* Opening the details makes the content taller at the same width. */
+  g_signal_connect_swapped (self->details_expander, "notify::expanded",
+                            G_CALLBACK (queue_fit_content_height), self);
 }
 
 HeraldErrorDialog *
@@ -405,6 +470,8 @@ herald_error_dialog_set_failure (HeraldErrorDialog      *self,
                           gtk_widget_get_first_child (GTK_WIDGET (self->links_box)) != NULL);
 
   gtk_expander_set_expanded (self->details_expander, FALSE);
+  self->fitted_width = -1;
+  gtk_widget_queue_resize (GTK_WIDGET (self));
   append_details (details, result, diagnosis);
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->details_view), details->str, -1);
 }

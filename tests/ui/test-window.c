@@ -503,6 +503,15 @@ dialog_laid_out (gpointer data)
   return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 0;
 }
 
+static gboolean
+content_fits (gpointer data)
+{
+  GtkAdjustment *vadj = gtk_scrolled_window_get_vadjustment (data);
+
+  return gtk_adjustment_get_page_size (vadj) > 0 &&
+         gtk_adjustment_get_upper (vadj) <= gtk_adjustment_get_page_size (vadj);
+}
+
 /* Every command and link title of the dialog can be read in full. */
 static void
 assert_dialog_readable (GtkWidget *dialog,
@@ -596,6 +605,20 @@ test_send_failure (void)
       n_commands += ((HeraldDiagnosisStep *) g_ptr_array_index (diagnosis->steps, i))->command != NULL;
     g_assert_cmpuint (n_commands, >, 0);
     assert_dialog_readable (GTK_WIDGET (dialog), n_commands, diagnosis->links->len);
+  }
+
+  /* The window has room for all of it: nothing scrolls (GTK 4.8 measures a
+   * scrolled window's content without its width, as if no label wrapped). */
+  {
+    GtkWidget *scroller = gtk_widget_get_ancestor (find_button_by_tooltip (GTK_WIDGET (dialog),
+                                                                           "Copy Command"),
+                                                   GTK_TYPE_SCROLLED_WINDOW);
+    GtkAdjustment *vadj;
+
+    g_assert_nonnull (scroller);
+    g_assert_true (wait_for (content_fits, scroller, 5000));
+    vadj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+    g_assert_cmpfloat (gtk_adjustment_get_upper (vadj), <=, gtk_adjustment_get_page_size (vadj));
   }
 
   /* Each command has its own copy button. */
