@@ -29,6 +29,8 @@ def ok(cond, what, why=""):
 
 try:
     from atspidriver import App, type_field
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from atspiwait import wait_for_name
 except Exception as e:  # never a skip: a missing driver is a failure
     print("1..1\nnot ok 1 - cannot load the AT-SPI driver: %s" % e)
     sys.exit(1)
@@ -82,20 +84,25 @@ app = App([herald], env, os.path.join(work, "herald.log"))
 try:
     app.find_root(timeout=60)
     app.resize(900, 1800)
-    app.find("push button", "Send Test Email", timeout=30)
+    # The one button that says Send Test Email and then Cancel while a test
+    # runs: the waits below watch it rather than walking the whole tree.
+    send = app.find("push button", "Send Test Email", timeout=30)
     # Focus in a field, as a person typing would have it.
     type_field(app, "text", "Subject", "Keyboard test")
 
     app.key("ctrl+Return")
-    app.find("push button", "Cancel", timeout=15)
+    # Well within the 30 s the hanging server holds the test running.
+    wait_for_name(app, send, "Cancel", timeout=25)
     ok(True, "Ctrl+Return starts the test (the button says Cancel)")
 except Exception as e:
     ok(False, "Ctrl+Return starts the test (the button says Cancel)", e)
 
 try:
     app.key("Escape")
-    app.find("push button", "Send Test Email", timeout=5)
+    # Escape lets the connection go at once: the fake server, which would
+    # otherwise hold it for the whole 30 s timeout, is done within seconds.
     hang.wait(timeout=10)
+    wait_for_name(app, send, "Send Test Email", timeout=30)
     ok(hang.returncode == 0, "Escape cancels at once and the connection is let go",
        "fake server exit status %s" % hang.returncode)
 except Exception as e:
@@ -104,7 +111,7 @@ except Exception as e:
 try:
     type_field(app, "spin button", "Port", str(good_port), fx=0.2, commit_with_tab=True)
     app.key("ctrl+Return")
-    banner = app.find("label", prefix="Test email sent", timeout=30)
+    banner = app.find("label", prefix="Test email sent", timeout=40)
     ok("bob@example.com" in banner.get_name(), "a second Ctrl+Return sends: " + banner.get_name())
 except Exception as e:
     ok(False, "a second Ctrl+Return sends", e)
