@@ -70,6 +70,33 @@ copy_command_clicked_cb (GtkButton         *button,
   gtk_widget_set_tooltip_text (GTK_WIDGET (button), _("Copied"));
 }
 
+/* How a wrapped command is drawn: Pango would break right after the "-" of
+ * "-Parameter" and, when it must break inside a long word, draw a hyphen
+ * that is not in the command; both misread as part of the command. Lines
+ * break before an option instead, and never add a hyphen. */
+static void
+set_command_attributes (GtkLabel   *label,
+                        const char *command)
+{
+  PangoAttrList *attrs = pango_attr_list_new ();
+
+  pango_attr_list_insert (attrs, pango_attr_insert_hyphens_new (FALSE));
+  for (const char *p = command; *p != '\0'; p++)
+    {
+      if (*p == '-' && (p == command || g_ascii_isspace (p[-1])) && p[1] != '\0')
+        {
+          PangoAttribute *attr = pango_attr_allow_breaks_new (FALSE);
+
+          /* Covers the "-" and the character after it: no break between. */
+          attr->start_index = p - command;
+          attr->end_index = g_utf8_next_char (p + 1) - command;
+          pango_attr_list_insert (attrs, attr);
+        }
+    }
+  gtk_label_set_attributes (label, attrs);
+  pango_attr_list_unref (attrs);
+}
+
 static void
 add_step (HeraldErrorDialog         *self,
           guint                      number,
@@ -103,6 +130,7 @@ add_step (HeraldErrorDialog         *self,
       gtk_label_set_wrap (GTK_LABEL (command), TRUE);
       gtk_label_set_wrap_mode (GTK_LABEL (command), PANGO_WRAP_WORD_CHAR);
       gtk_label_set_ellipsize (GTK_LABEL (command), PANGO_ELLIPSIZE_NONE);
+      set_command_attributes (GTK_LABEL (command), step->command);
       gtk_label_set_xalign (GTK_LABEL (command), 0.0);
       gtk_label_set_selectable (GTK_LABEL (command), TRUE);
       gtk_widget_add_css_class (command, "monospace");

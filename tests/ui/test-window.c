@@ -482,6 +482,21 @@ assert_label_fully_shown (GtkWidget *label,
   pango_layout_get_pixel_size (layout, &layout_width, NULL);
   g_assert_cmpint (layout_width, <=, gtk_widget_get_width (label));
 
+  /* A wrapped command never ends a line with the "-" of an option. */
+  if (gtk_widget_has_css_class (label, "monospace"))
+    {
+      const char *text = pango_layout_get_text (layout);
+
+      for (GSList *l = pango_layout_get_lines_readonly (layout); l != NULL; l = l->next)
+        {
+          const PangoLayoutLine *line = l->data;
+          int end = line->start_index + line->length;
+
+          if (end >= 2 && text[end] != '\0' && text[end] != '\n')
+            g_assert_false (text[end - 1] == '-' && text[end - 2] == ' ');
+        }
+    }
+
   for (GtkWidget *ancestor = gtk_widget_get_parent (label);
        ancestor != NULL;
        ancestor = gtk_widget_get_parent (ancestor))
