@@ -258,7 +258,6 @@ update_max_content_height (HeraldErrorDialog *self)
   if (height <= 0)
     height = FALLBACK_HEIGHT;
 
-  /* Set the maximum first: GTK warns while min > max. */
   gtk_scrolled_window_set_max_content_height (self->content_scroller,
                                               MAX (height - OUTSIDE_CONTENT_HEIGHT,
                                                    MIN_CONTENT_HEIGHT));
