@@ -280,7 +280,7 @@ try:
         dialog = wait_until("the error dialog", lambda: (app.toplevels() + [None])[1]
                             if len(app.toplevels()) > 1 else None, 40)
         labels = wait_until("the dialog's labels", lambda: [
-            a.get_name() for a in app.find_all("label", within=dialog) if a.get_name()], 10)
+            a.get_name() for a in app.find_all("label", within=dialog) if a.get_name()], 30)
         title = labels[0]
         tap.ok(title == expected, f"the error dialog is titled {expected!r}",
                f"got {title!r}; labels: {labels[:4]!r}")
@@ -290,7 +290,7 @@ try:
         app.click(app.find("label", "Technical details", within=dialog))
         details = wait_until("the technical details", lambda: [
             t for t in (Atspi.Text.get_text(a, 0, -1) for a in app.find_all("text", within=dialog))
-            if t], 10)
+            if t], 30)
         text = "\n".join(details)
         tap.ok("535 5.7.139" in text and "SmtpClientAuthentication is disabled" in text,
                "Technical details show the server's full reply", text[:300])
@@ -301,13 +301,13 @@ try:
                "no accessible name in the dialog carries the password")
         close = [a.get_name() for a in app.find_all("push button", within=dialog)
                  if a.get_name().replace("_", "").startswith("Close")]
-        app.press(close[0] if close else "Close", timeout=10, within=dialog)
+        app.press(close[0] if close else "Close", timeout=30, within=dialog)
         # GTK 4.8's AT-SPI code can crash (NULL object path in a D-Bus reply)
         # when asked about a dialog while it is being destroyed; a screen reader
         # would not ask that fast. Let the teardown finish first.
         time.sleep(1.5)
         wait_until("the dialog to close",
-                   lambda: app.proc.poll() is not None or len(app.toplevels()) == 1, 10)
+                   lambda: app.proc.poll() is not None or len(app.toplevels()) == 1, 30)
         tap.ok(app.proc.poll() is None, "Close closes the dialog and the window stays",
                f"herald exited with status {app.proc.poll()}")
     step("failing server, error dialog", run3)
