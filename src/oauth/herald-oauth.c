@@ -730,13 +730,26 @@ post_form (SoupSession   *session,
       return NULL;
     }
   soup_message_headers_replace (soup_message_get_request_headers (msg), "Accept", "application/json");
+  /* The form carries the refresh token (and Google's client secret): never
+   * re-post it wherever a redirect points. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
 
-  body = soup_session_send_and_read (session, msg, cancellable, error);
-  if (body == NULL)
-    return NULL;
+  /* Read at most one byte past the cap, so a hostile endpoint cannot make us
+   * buffer an unbounded body. */
+  {
+    g_autoptr(GInputStream) stream = NULL;
+    g_autofree guint8 *buffer = NULL;
+
+    stream = soup_session_send (session, msg, cancellable, error);
+    if (stream == NULL)
+      return NULL;
+    buffer = g_malloc (MAX_REPLY_BYTES + 1);
+    if (!g_input_stream_read_all (stream, buffer, MAX_REPLY_BYTES + 1, &len, cancellable, error))
+      return NULL;
+    body = g_bytes_new_take (g_steal_pointer (&buffer), len);
+  }
 
   status = soup_message_get_status (msg);
-  len = g_bytes_get_size (body);
   if (len > MAX_REPLY_BYTES)
     {
       g_set_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_PROTOCOL,

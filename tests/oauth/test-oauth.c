@@ -777,6 +777,32 @@ test_bad_token_replies (void)
     }
 }
 
+/* A reply over the cap (256 KiB) is refused with a clear error and nothing
+ * is stored. (That it is never buffered whole is the reader's design, not
+ * something this test can see.) */
+static void
+test_oversized_token_reply (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "huge@contoso.example");
+  g_autoptr(HeraldOAuthTokens) tokens = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) body = g_string_new ("{\"access_token\":\"");
+
+  while (body->len < 1024 * 1024)
+    g_string_append (body, "0123456789abcdef");
+  g_string_append (body, "\"}");
+
+  _herald_oauth_set_poll_unit_ms (5);
+  fake_idp_set_token_reply (idp, 200, body->str);
+  g_assert_false (herald_oauth_sign_in_device_sync (account, NULL, NULL, NULL, &error));
+  g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (error->message, "oversized"));
+  tokens = stored_tokens (account);
+  g_assert_null (tokens);
+  _herald_oauth_set_poll_unit_ms (0);
+}
+
 static void
 test_wrong_tenant (void)
 {
@@ -1150,6 +1176,7 @@ main (int    argc,
   g_test_add_func ("/herald/oauth/token/aadsts65001", test_token_endpoint_aadsts);
   g_test_add_func ("/herald/oauth/token/tenant-not-found", test_wrong_tenant);
   g_test_add_func ("/herald/oauth/token/bad-replies", test_bad_token_replies);
+  g_test_add_func ("/herald/oauth/token/oversized-reply", test_oversized_token_reply);
   g_test_add_func ("/herald/oauth/device/bad-replies", test_bad_devicecode_replies);
   g_test_add_func ("/herald/oauth/refresh/rotation", test_refresh_rotation);
   g_test_add_func ("/herald/oauth/refresh/invalid-grant", test_refresh_invalid_grant);
