@@ -1125,8 +1125,16 @@ open_browser (const char    *uri,
 {
   BrowserCall call = { 0 };
   gboolean ok;
+  gboolean custom;
 
-  if (context == NULL)
+  G_LOCK (browser);
+  custom = browser_func != NULL;
+  G_UNLOCK (browser);
+
+  /* The default launcher reads the MIME databases and spawns the browser:
+   * keep that on this worker thread, off the caller's (the GTK) thread. Only
+   * a custom opener, which may need its own thread, is invoked there. */
+  if (context == NULL || !custom)
     return call_browser (uri, error);
 
   g_mutex_init (&call.mutex);
