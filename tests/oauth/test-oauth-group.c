@@ -14,6 +14,7 @@
 #include "herald-oauth-group.h"
 #include "herald-oauth-private.h"
 #include "herald-secrets-oauth.h"
+#include "herald-widget-util.h"
 
 /* The window's OAuth group against the stand-in identity provider: a real
  * widget in a real window (Xvfb of the test session), driven through its
@@ -74,49 +75,6 @@ wait_for_signed_in (HeraldOAuthGroup *group,
   g_assert_cmpint (herald_oauth_group_get_signed_in (group), ==, expected);
 }
 
-/* Depth-first search for a widget of a type whose label/title/text matches. */
-static GtkWidget *
-find_widget (GtkWidget  *root,
-             GType       type,
-             const char *text)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found;
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type))
-        {
-          const char *value = NULL;
-
-          if (GTK_IS_BUTTON (child))
-            value = gtk_button_get_label (GTK_BUTTON (child));
-          else if (GTK_IS_LABEL (child))
-            value = gtk_label_get_text (GTK_LABEL (child));
-          else if (ADW_IS_PREFERENCES_ROW (child))
-            value = adw_preferences_row_get_title (ADW_PREFERENCES_ROW (child));
-          if (g_strcmp0 (value, text) == 0)
-            return child;
-        }
-      found = find_widget (child, type, text);
-      if (found != NULL)
-        return found;
-    }
-
-  return NULL;
-}
-
-static gboolean
-shown (GtkWidget *widget)
-{
-  g_assert_nonnull (widget);
-  for (GtkWidget *w = widget; w != NULL; w = gtk_widget_get_parent (w))
-    if (!gtk_widget_get_visible (w))
-      return FALSE;
-
-  return TRUE;
-}
-
 static void
 test_group (void)
 {
@@ -146,14 +104,14 @@ test_group (void)
   wait_until_idle (HERALD_OAUTH_GROUP (group));
 
   /* Microsoft: client ID and tenant rows, the code link; not signed in. */
-  g_assert_true (shown (find_widget (group, ADW_TYPE_ENTRY_ROW, "Client ID")));
-  g_assert_true (shown (find_widget (group, ADW_TYPE_ENTRY_ROW, "Tenant")));
-  g_assert_false (shown (find_widget (group, ADW_TYPE_PASSWORD_ENTRY_ROW, "Client Secret")));
-  g_assert_true (shown (find_widget (group, GTK_TYPE_BUTTON, "Use a Code Instead")));
-  g_assert_true (shown (find_widget (group, GTK_TYPE_BUTTON, "Sign In")));
-  g_assert_false (shown (find_widget (group, GTK_TYPE_BUTTON, "Sign Out")));
-  g_assert_nonnull (find_widget (group, ADW_TYPE_EXPANDER_ROW, "How to Get a Client ID"));
-  account_row = find_widget (group, ADW_TYPE_ACTION_ROW, "Account");
+  g_assert_true (herald_test_widget_shown (herald_test_find_widget (group, ADW_TYPE_ENTRY_ROW, "Client ID")));
+  g_assert_true (herald_test_widget_shown (herald_test_find_widget (group, ADW_TYPE_ENTRY_ROW, "Tenant")));
+  g_assert_false (herald_test_widget_shown (herald_test_find_widget (group, ADW_TYPE_PASSWORD_ENTRY_ROW, "Client Secret")));
+  g_assert_true (herald_test_widget_shown (herald_test_find_widget (group, GTK_TYPE_BUTTON, "Use a Code Instead")));
+  g_assert_true (herald_test_widget_shown (herald_test_find_widget (group, GTK_TYPE_BUTTON, "Sign In")));
+  g_assert_false (herald_test_widget_shown (herald_test_find_widget (group, GTK_TYPE_BUTTON, "Sign Out")));
+  g_assert_nonnull (herald_test_find_widget (group, ADW_TYPE_EXPANDER_ROW, "How to Get a Client ID"));
+  account_row = herald_test_find_widget (group, ADW_TYPE_ACTION_ROW, "Account");
   g_assert_false (herald_oauth_group_get_signed_in (HERALD_OAUTH_GROUP (group)));
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (account_row)), ==,
                    "Not signed in (window@contoso.example)");
@@ -163,7 +121,7 @@ test_group (void)
   herald_oauth_set_browser_func (browser_open, &browser);
   g_assert_true (gtk_widget_activate_action (group, "oauth.sign-in", NULL));
   g_assert_true (herald_oauth_group_get_busy (HERALD_OAUTH_GROUP (group)));
-  g_assert_true (shown (find_widget (group, GTK_TYPE_BUTTON, "Cancel")));
+  g_assert_true (herald_test_widget_shown (herald_test_find_widget (group, GTK_TYPE_BUTTON, "Cancel")));
   wait_until_idle (HERALD_OAUTH_GROUP (group));
   g_thread_join (browser.thread);
   g_free (browser.uri);
@@ -171,8 +129,8 @@ test_group (void)
   g_assert_true (herald_oauth_group_get_signed_in (HERALD_OAUTH_GROUP (group)));
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (account_row)), ==,
                    "Signed in as window@contoso.example");
-  g_assert_true (shown (find_widget (group, GTK_TYPE_BUTTON, "Sign Out")));
-  g_assert_false (shown (find_widget (group, GTK_TYPE_BUTTON, "Sign In")));
+  g_assert_true (herald_test_widget_shown (herald_test_find_widget (group, GTK_TYPE_BUTTON, "Sign Out")));
+  g_assert_false (herald_test_widget_shown (herald_test_find_widget (group, GTK_TYPE_BUTTON, "Sign In")));
   tokens = herald_oauth_tokens_lookup_sync ("microsoft", "window@contoso.example", FAKE_IDP_CLIENT_ID, NULL, NULL);
   g_assert_nonnull (tokens);
   access = fake_idp_get_current_access_token (idp);
@@ -193,12 +151,12 @@ test_group (void)
   {
     gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
 
-    while ((code_label = find_widget (group, GTK_TYPE_LABEL, "ABCD-EFGH")) == NULL
+    while ((code_label = herald_test_find_widget (group, GTK_TYPE_LABEL, "ABCD-EFGH")) == NULL
            && g_get_monotonic_time () < deadline)
       g_main_context_iteration (NULL, TRUE);
   }
   g_assert_nonnull (code_label);
-  g_assert_true (shown (code_label));
+  g_assert_true (herald_test_widget_shown (code_label));
   g_assert_true (herald_oauth_group_get_busy (HERALD_OAUTH_GROUP (group)));
   g_assert_true (gtk_widget_activate_action (group, "oauth.copy-code", NULL));
   {
@@ -214,7 +172,7 @@ test_group (void)
   wait_until_idle (HERALD_OAUTH_GROUP (group));
   _herald_oauth_set_poll_unit_ms (0);
   g_assert_true (herald_oauth_group_get_signed_in (HERALD_OAUTH_GROUP (group)));
-  g_assert_false (shown (find_widget (group, ADW_TYPE_ACTION_ROW, "Code")));
+  g_assert_false (herald_test_widget_shown (herald_test_find_widget (group, ADW_TYPE_ACTION_ROW, "Code")));
 
   /* Changing the address re-checks the keyring: another mailbox is not signed in. */
   g_settings_set_string (settings, "username", "someone-else@contoso.example");
@@ -228,17 +186,17 @@ test_group (void)
   wait_for_signed_in (HERALD_OAUTH_GROUP (group), FALSE);
   g_assert_true (gtk_widget_activate_action (group, "oauth.sign-in", NULL));
   g_assert_false (herald_oauth_group_get_busy (HERALD_OAUTH_GROUP (group)));
-  error_row = find_widget (group, ADW_TYPE_ACTION_ROW, "Sign-in failed");
-  g_assert_true (shown (error_row));
+  error_row = herald_test_find_widget (group, ADW_TYPE_ACTION_ROW, "Sign-in failed");
+  g_assert_true (herald_test_widget_shown (error_row));
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (error_row)), "client ID"));
 
   /* Google: client secret instead of tenant, and no code flow. */
   g_settings_set_string (settings, "oauth-provider", "google");
   wait_until_idle (HERALD_OAUTH_GROUP (group));
-  g_assert_false (shown (find_widget (group, ADW_TYPE_ENTRY_ROW, "Tenant")));
-  g_assert_true (shown (find_widget (group, ADW_TYPE_PASSWORD_ENTRY_ROW, "Client Secret")));
-  g_assert_false (gtk_widget_is_sensitive (find_widget (group, GTK_TYPE_BUTTON, "Use a Code Instead"))
-                  && shown (find_widget (group, GTK_TYPE_BUTTON, "Use a Code Instead")));
+  g_assert_false (herald_test_widget_shown (herald_test_find_widget (group, ADW_TYPE_ENTRY_ROW, "Tenant")));
+  g_assert_true (herald_test_widget_shown (herald_test_find_widget (group, ADW_TYPE_PASSWORD_ENTRY_ROW, "Client Secret")));
+  g_assert_false (gtk_widget_is_sensitive (herald_test_find_widget (group, GTK_TYPE_BUTTON, "Use a Code Instead"))
+                  && herald_test_widget_shown (herald_test_find_widget (group, GTK_TYPE_BUTTON, "Use a Code Instead")));
 
   g_object_ref (group);
   gtk_window_destroy (GTK_WINDOW (window));

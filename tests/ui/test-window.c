@@ -11,6 +11,7 @@
 
 #include "fake-idp.h"
 #include "herald-fake-server.h"
+#include "herald-widget-util.h"
 #include "herald-oauth.h"
 #include "herald-oauth-group.h"
 #include "herald-providers.h"
@@ -268,49 +269,6 @@ oauth_signed_out (gpointer data)
 {
   return !herald_oauth_group_get_signed_in (oauth_group (data)) &&
          !herald_oauth_group_get_busy (oauth_group (data));
-}
-
-/* Whether widget and all its ancestors are visible. */
-static gboolean
-shown (GtkWidget *widget)
-{
-  g_assert_nonnull (widget);
-  for (GtkWidget *w = widget; w != NULL; w = gtk_widget_get_parent (w))
-    if (!gtk_widget_get_visible (w))
-      return FALSE;
-  return TRUE;
-}
-
-/* Depth-first: a widget of type whose button label, label text or row
- * title is text. */
-static GtkWidget *
-find_widget (GtkWidget  *root,
-             GType       type,
-             const char *text)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found;
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type))
-        {
-          const char *value = NULL;
-
-          if (GTK_IS_BUTTON (child))
-            value = gtk_button_get_label (GTK_BUTTON (child));
-          else if (GTK_IS_LABEL (child))
-            value = gtk_label_get_text (GTK_LABEL (child));
-          else if (ADW_IS_PREFERENCES_ROW (child))
-            value = adw_preferences_row_get_title (ADW_PREFERENCES_ROW (child));
-          if (g_strcmp0 (value, text) == 0)
-            return child;
-        }
-      found = find_widget (child, type, text);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
 }
 
 static void
@@ -1167,7 +1125,7 @@ test_send_xoauth2_not_signed_in (void)
   g_assert_nonnull (reason);
   g_assert_nonnull (strstr (reason, "Not signed in"));
   g_assert_false (send_enabled (window));
-  g_assert_true (shown (field (window, "validation")));
+  g_assert_true (herald_test_widget_shown (field (window, "validation")));
   gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
   g_assert_false (_herald_window_is_running (window));
   g_assert_null (_herald_window_get_error_dialog (window));
@@ -1242,37 +1200,37 @@ test_oauth_group (void)
   g_assert_true (HERALD_IS_OAUTH_GROUP (group));
   g_assert_true (gtk_widget_get_parent (group) == field (window, "oauth-slot"));
   select_item (window, "auth", "Password (PLAIN)");
-  g_assert_false (shown (group));
+  g_assert_false (herald_test_widget_shown (group));
   select_item (window, "auth", "Automatic");
-  g_assert_false (shown (group));
+  g_assert_false (herald_test_widget_shown (group));
   select_item (window, "auth", "None");
-  g_assert_false (shown (group));
+  g_assert_false (herald_test_widget_shown (group));
   select_item (window, "auth", "OAuth 2.0");
-  g_assert_true (shown (group));
-  g_assert_false (shown (field (window, "password")));
-  g_assert_true (shown (field (window, "username")));
+  g_assert_true (herald_test_widget_shown (group));
+  g_assert_false (herald_test_widget_shown (field (window, "password")));
+  g_assert_true (herald_test_widget_shown (field (window, "username")));
 
   for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
     {
-      GtkWidget *row = find_widget (group, ADW_TYPE_PREFERENCES_ROW, rows[i]);
+      GtkWidget *row = herald_test_find_widget (group, ADW_TYPE_PREFERENCES_ROW, rows[i]);
 
-      if (row == NULL || !shown (row))
+      if (row == NULL || !herald_test_widget_shown (row))
         g_error ("row “%s” missing or hidden", rows[i]);
     }
   for (guint i = 0; i < G_N_ELEMENTS (buttons); i++)
     {
-      GtkWidget *button = find_widget (group, GTK_TYPE_BUTTON, buttons[i]);
+      GtkWidget *button = herald_test_find_widget (group, GTK_TYPE_BUTTON, buttons[i]);
 
-      if (button == NULL || !shown (button))
+      if (button == NULL || !herald_test_widget_shown (button))
         g_error ("button “%s” missing or hidden", buttons[i]);
       /* The button's accessible name is its label. */
       gtk_test_accessible_assert_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                            buttons[i]);
     }
-  g_assert_false (shown (find_widget (group, GTK_TYPE_BUTTON, "Sign Out")));
+  g_assert_false (herald_test_widget_shown (herald_test_find_widget (group, GTK_TYPE_BUTTON, "Sign Out")));
 
   /* The group edits the settings the window sends with. */
-  gtk_editable_set_text (GTK_EDITABLE (find_widget (group, ADW_TYPE_ENTRY_ROW, "Client ID")),
+  gtk_editable_set_text (GTK_EDITABLE (herald_test_find_widget (group, ADW_TYPE_ENTRY_ROW, "Client ID")),
                          "typed-client-id");
   {
     g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
@@ -1282,8 +1240,8 @@ test_oauth_group (void)
   }
 
   select_item (window, "auth", "Password (LOGIN)");
-  g_assert_false (shown (group));
-  g_assert_true (shown (field (window, "password")));
+  g_assert_false (herald_test_widget_shown (group));
+  g_assert_true (herald_test_widget_shown (field (window, "password")));
 
   destroy_window (window);
 }
@@ -1318,7 +1276,7 @@ test_oauth_sign_in_and_send (void)
   g_assert_false (send_enabled (window));
   g_assert_true (wait_for (oauth_signed_in, window, 20000));
   browser_finish (&browser);
-  account_row = find_widget (field (window, "oauth-group"), ADW_TYPE_ACTION_ROW, "Account");
+  account_row = herald_test_find_widget (field (window, "oauth-group"), ADW_TYPE_ACTION_ROW, "Account");
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (account_row)), ==,
                    "Signed in as " USERNAME);
   g_assert_null (_herald_window_get_validation_message (window));
@@ -1463,12 +1421,12 @@ test_oauth_sign_in_error (void)
   g_test_message ("diagnosis %s: %s", diagnosis->id, diagnosis->title);
   g_assert_cmpstr (diagnosis->id, ==, "oauth-public-client-flows-off");
   g_assert_cmpuint (diagnosis->steps->len, >, 0);
-  error_row = find_widget (group, ADW_TYPE_ACTION_ROW, "Sign-in failed");
-  g_assert_true (shown (error_row));
+  error_row = herald_test_find_widget (group, ADW_TYPE_ACTION_ROW, "Sign-in failed");
+  g_assert_true (herald_test_widget_shown (error_row));
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (error_row)), ==, diagnosis->title);
-  diagnosis_row = find_widget (group, ADW_TYPE_EXPANDER_ROW, diagnosis->title);
+  diagnosis_row = herald_test_find_widget (group, ADW_TYPE_EXPANDER_ROW, diagnosis->title);
   g_assert_nonnull (diagnosis_row);
-  g_assert_true (shown (diagnosis_row));
+  g_assert_true (herald_test_widget_shown (diagnosis_row));
   g_assert_true (adw_expander_row_get_expanded (ADW_EXPANDER_ROW (diagnosis_row)));
   {
     const HeraldDiagnosisStep *step = g_ptr_array_index (diagnosis->steps, 0);
@@ -1501,9 +1459,9 @@ test_oauth_sign_in_error (void)
       g_ptr_array_unref (stack);
     }
     g_assert_nonnull (steps);
-    g_assert_true (shown (steps));
+    g_assert_true (herald_test_widget_shown (steps));
     g_assert_nonnull (raw);
-    g_assert_true (shown (raw));
+    g_assert_true (herald_test_widget_shown (raw));
   }
   g_assert_false (send_enabled (window));
 
@@ -1553,12 +1511,12 @@ test_notices (void)
   /* It offers the way out, and taking it makes the notice go away. */
   button = find_button (field (window, "notices"), "Switch to OAuth 2.0");
   g_assert_nonnull (button);
-  g_assert_false (shown (field (window, "oauth-group")));
+  g_assert_false (herald_test_widget_shown (field (window, "oauth-group")));
   g_signal_emit_by_name (button, "clicked");
   g_assert_cmpstr (selected_item (window, "auth"), ==, "OAuth 2.0");
   /* ... and reveals the OAuth 2.0 sign-in. */
-  g_assert_true (shown (field (window, "oauth-group")));
-  g_assert_true (shown (find_widget (field (window, "oauth-group"), GTK_TYPE_BUTTON, "Sign In")));
+  g_assert_true (herald_test_widget_shown (field (window, "oauth-group")));
+  g_assert_true (herald_test_widget_shown (herald_test_find_widget (field (window, "oauth-group"), GTK_TYPE_BUTTON, "Sign In")));
   g_clear_pointer (&titles, g_strfreev);
   titles = _herald_window_dup_notice_titles (window);
   g_assert_cmpuint (g_strv_length (titles), ==, 0);
