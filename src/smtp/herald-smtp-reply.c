@@ -17,13 +17,44 @@
  */
 #define READER_BUFFER_SIZE (HERALD_SMTP_MAX_LINE + 2)
 
+/* Timeouts. The session sets the reply timeout on the GSocket, and GIO
+ * applies it to each read: alone, that lets a server that sends one byte
+ * just inside the timeout stretch one reply to 64 KiB times the timeout.
+ * So the socket's timeout, as it is when a reply starts, is also the
+ * deadline for the whole reply: before each read the socket timeout is
+ * lowered to the time left (rounded up to whole seconds, GSocket's unit, so
+ * a reply may overrun by less than a second), and restored afterwards. A
+ * reply whose bytes are already buffered is never failed. */
+
 struct _HeraldLineReader
 {
   GInputStream *stream;
+  GSocket      *socket;    /* the connection's socket, kept across STARTTLS; may be NULL */
+  guint         timeout;   /* seconds for the reply being read; 0: none */
+  gint64        deadline;  /* monotonic time; 0: none */
+  guint         armed;     /* the socket timeout set for the current read */
   gsize         start;
   gsize         end;
   guint8        buffer[READER_BUFFER_SIZE];
 };
+
+/* The reader is made on the plain connection's stream (a GSocketInputStream,
+ * whose "socket" property is readable); the TLS stream that replaces it after
+ * STARTTLS reads from the same socket. Other streams (tests) have no socket,
+ * hence no deadline beyond their own. */
+static GSocket *
+find_socket (GInputStream *stream)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (stream), "socket");
+  GSocket *socket = NULL;
+
+  if (pspec == NULL || (pspec->flags & G_PARAM_READABLE) == 0 ||
+      !g_type_is_a (pspec->value_type, G_TYPE_SOCKET))
+    return NULL;
+
+  g_object_get (stream, "socket", &socket, NULL);
+  return socket;
+}
 
 HeraldLineReader *
 _herald_line_reader_new (GInputStream *stream)
@@ -34,6 +65,7 @@ _herald_line_reader_new (GInputStream *stream)
 
   reader = g_new0 (HeraldLineReader, 1);
   reader->stream = g_object_ref (stream);
+  reader->socket = find_socket (stream);
 
   return reader;
 }
@@ -45,6 +77,7 @@ _herald_line_reader_free (HeraldLineReader *reader)
     return;
 
   g_clear_object (&reader->stream);
+  g_clear_object (&reader->socket);
   g_free (reader);
 }
 
@@ -67,6 +100,40 @@ _herald_line_reader_has_pending (HeraldLineReader *reader)
   return reader->end > reader->start;
 }
 
+static void
+set_deadline_error (HeraldLineReader  *reader,
+                    GError           **error)
+{
+  /* G_IO_ERROR_TIMED_OUT like a silent server, so that the session words it
+   * and the diagnosis matches it the same way. */
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+               _("The server did not finish its reply within %u seconds."),
+               reader->timeout);
+}
+
+/* Before a read: lowers the socket's timeout to the time left for this reply,
+ * or fails when none is left. */
+static gboolean
+reader_arm_deadline (HeraldLineReader  *reader,
+                     GError           **error)
+{
+  gint64 left;
+
+  if (reader->deadline == 0)
+    return TRUE;
+
+  left = reader->deadline - g_get_monotonic_time ();
+  if (left <= 0)
+    {
+      set_deadline_error (reader, error);
+      return FALSE;
+    }
+
+  reader->armed = (guint) MIN ((left + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC, reader->timeout);
+  g_socket_set_timeout (reader->socket, reader->armed);
+  return TRUE;
+}
+
 /* Returns a newly allocated line without its line ending (CRLF, or a bare
  * LF which we tolerate), or NULL with error set. */
 static char *
@@ -80,6 +147,7 @@ reader_read_line (HeraldLineReader  *reader,
       guint8 *begin = reader->buffer + reader->start;
       gsize avail = reader->end - reader->start;
       guint8 *lf = memchr (begin, '\n', avail);
+      GError *local_error = NULL;
       gssize n_read;
 
       if (lf != NULL)
@@ -122,12 +190,28 @@ reader_read_line (HeraldLineReader  *reader,
           reader->end = avail;
         }
 
+      if (!reader_arm_deadline (reader, error))
+        return NULL;
+
       n_read = g_input_stream_read (reader->stream,
                                     reader->buffer + reader->end,
                                     READER_BUFFER_SIZE - reader->end,
-                                    cancellable, error);
+                                    cancellable, &local_error);
       if (n_read < 0)
-        return NULL;
+        {
+          /* A read shortened to the time left timed out: the reply as a
+           * whole was too slow. A read given the full timeout that times out
+           * is a silent server, reported as GIO says it. */
+          if (reader->deadline != 0 && reader->armed < reader->timeout &&
+              g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+            {
+              g_clear_error (&local_error);
+              set_deadline_error (reader, error);
+              return NULL;
+            }
+          g_propagate_error (error, local_error);
+          return NULL;
+        }
 
       if (n_read == 0)
         {
@@ -205,12 +289,12 @@ _herald_smtp_make_printable (const char *line,
   return g_string_free (out, FALSE);
 }
 
-HeraldSmtpReply *
-_herald_smtp_read_reply (HeraldLineReader     *reader,
-                         HeraldReplyLineFunc   line_func,
-                         gpointer              line_data,
-                         GCancellable         *cancellable,
-                         GError              **error)
+static HeraldSmtpReply *
+read_reply_lines (HeraldLineReader     *reader,
+                  HeraldReplyLineFunc   line_func,
+                  gpointer              line_data,
+                  GCancellable         *cancellable,
+                  GError              **error)
 {
   g_autoptr(GString) raw = g_string_new (NULL);
   g_autoptr(GString) text = g_string_new (NULL);
@@ -218,8 +302,6 @@ _herald_smtp_read_reply (HeraldLineReader     *reader,
   HeraldSmtpReply *reply;
   gsize total = 0;
   int code = -1;
-
-  g_return_val_if_fail (reader != NULL, NULL);
 
   for (guint n_lines = 0; ; n_lines++)
     {
@@ -305,6 +387,34 @@ _herald_smtp_read_reply (HeraldLineReader     *reader,
   reply->enhanced = _herald_smtp_parse_enhanced (first_text);
   reply->raw = g_string_free (g_steal_pointer (&raw), FALSE);
   reply->text = g_string_free (g_steal_pointer (&text), FALSE);
+
+  return reply;
+}
+
+HeraldSmtpReply *
+_herald_smtp_read_reply (HeraldLineReader     *reader,
+                         HeraldReplyLineFunc   line_func,
+                         gpointer              line_data,
+                         GCancellable         *cancellable,
+                         GError              **error)
+{
+  HeraldSmtpReply *reply;
+
+  g_return_val_if_fail (reader != NULL, NULL);
+
+  /* The timeout the session set for this reply is the deadline for all of it. */
+  reader->timeout = reader->socket != NULL ? g_socket_get_timeout (reader->socket) : 0;
+  reader->deadline = 0;
+  if (reader->timeout > 0)
+    reader->deadline = g_get_monotonic_time () + (gint64) reader->timeout * G_USEC_PER_SEC;
+
+  reply = read_reply_lines (reader, line_func, line_data, cancellable, error);
+
+  /* Give the socket back its timeout: the session reads it for its messages,
+   * and writes use it too. */
+  if (reader->timeout > 0)
+    g_socket_set_timeout (reader->socket, reader->timeout);
+  reader->deadline = 0;
 
   return reply;
 }

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#define G_LOG_DOMAIN "herald-test-smtp"
+
+/* A server that drips its replies, a few bytes at a time, each piece well
+ * inside the reply timeout, must not keep the engine waiting longer than the
+ * reply timeout for a whole reply; a reply that is merely slow but complete
+ * within that time must still be accepted, and the deadline is per reply,
+ * not per session. Real loopback sockets against the scripted fake server.
+ */
+
+#include <signal.h>
+#include <string.h>
+
+#include "herald-smtp.h"
+#include "herald-test-util.h"
+
+#define HELO  "client.test"
+#define FROM  "alice@example.test"
+#define TO    "bob@example.test"
+
+/* The reply timeout of these tests, in seconds. */
+#define REPLY_TIMEOUT 2
+
+static char *certdir;
+
+static void
+line (GString    *s,
+      const char *format,
+      ...) G_GNUC_PRINTF (2, 3);
+
+static void
+line (GString    *s,
+      const char *format,
+      ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  g_string_append_vprintf (s, format, args);
+  va_end (args);
+  g_string_append_c (s, '\n');
+}
+
+/* Sends text (with its CRLF) in n_pieces pieces of about equal size, with
+ * delay_ms before every piece but the first. */
+static void
+drip (GString    *s,
+      const char *text,
+      guint       n_pieces,
+      guint       delay_ms)
+{
+  g_autofree char *full = g_strconcat (text, "\r\n", NULL);
+  gsize len = strlen (full);
+  gsize done = 0;
+
+  g_assert_cmpuint (n_pieces, >=, 1);
+  g_assert_cmpuint (n_pieces, <=, len);
+
+  for (guint i = 0; i < n_pieces; i++)
+    {
+      gsize end = (i + 1 == n_pieces) ? len : (len * (i + 1)) / n_pieces;
+      g_autofree char *piece = g_strndup (full + done, end - done);
+      g_autofree char *escaped = g_strescape (piece, NULL);
+
+      if (i > 0)
+        line (s, "DELAY %u", delay_ms);
+      line (s, "RAW %s", escaped);
+      done = end;
+    }
+}
+
+static HeraldSmtpConfig *
+make_config (guint16        port,
+             HeraldSecurity security)
+{
+  HeraldSmtpConfig *config = herald_smtp_config_new ();
+
+  config->host = g_strdup ("localhost");
+  config->port = port;
+  config->security = security;
+  config->auth = HERALD_AUTH_NONE;
+  config->from = g_strdup (FROM);
+  config->to = g_new0 (char *, 2);
+  config->to[0] = g_strdup (TO);
+  config->subject = g_strdup ("Herald slow-drip test");
+  config->ca_file = g_build_filename (certdir, "ca.pem", NULL);
+  config->helo_name = g_strdup (HELO);
+  config->connect_timeout = 5;
+  config->reply_timeout = REPLY_TIMEOUT;
+
+  return config;
+}
+
+static HeraldSmtpResult *
+run_timed (HeraldSmtpConfig *config,
+           gint64           *elapsed_ms)
+{
+  gint64 start = g_get_monotonic_time ();
+  HeraldSmtpResult *result = herald_smtp_run (config, NULL, NULL, NULL);
+
+  *elapsed_ms = (g_get_monotonic_time () - start) / 1000;
+  g_test_message ("engine finished after %" G_GINT64_FORMAT " ms at stage %s: %s",
+                  *elapsed_ms, herald_stage_to_string (result->stage),
+                  result->error ? result->error->message : "ok");
+  return result;
+}
+
+/* The reply timeout for the whole reply, plus less than a second of rounding
+ * (GSocket counts whole seconds) and some slack for a loaded machine; the
+ * drips below take three times as long or more. */
+static void
+assert_failed_in_time (HeraldSmtpResult *result,
+                       gint64            elapsed_ms,
+                       HeraldStage       stage)
+{
+  g_autofree char *within = g_strdup_printf ("within %u seconds", REPLY_TIMEOUT);
+
+  g_assert_false (result->ok);
+  g_assert_cmpint (result->stage, ==, stage);
+  if (stage == HERALD_STAGE_GREETING)
+    g_assert_error (result->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_NO_GREETING);
+  else
+    g_assert_error (result->error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  /* The message names the configured timeout (not the time that was left). */
+  g_assert_nonnull (strstr (result->error->message, within));
+  g_assert_cmpint (elapsed_ms, >=, REPLY_TIMEOUT * 1000 - 100);
+  g_assert_cmpint (elapsed_ms, <, REPLY_TIMEOUT * 1000 + 1800);
+}
+
+/* The greeting dripped one piece every 0.6 s for about 7 s. */
+static void
+test_greeting_drip (void)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  gint64 elapsed;
+
+  drip (s, "220 fake.test ESMTP dripping greeting", 12, 600);
+  line (s, "LOOP-UNTIL-QUIT");
+  server = herald_test_start_fake_server (s->str, certdir, NULL, FALSE);
+  config = make_config (herald_fake_server_get_port (server), HERALD_SECURITY_NONE);
+
+  result = run_timed (config, &elapsed);
+  assert_failed_in_time (result, elapsed, HERALD_STAGE_GREETING);
+}
+
+/* A single EHLO reply line, dripped byte by byte. */
+static void
+run_ehlo_drip (HeraldSecurity security)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  gint64 elapsed;
+
+  line (s, "S 220 fake.test ESMTP");
+  line (s, "C EHLO " HELO);
+  drip (s, "250 fake.test", 15, 500);
+  line (s, "LOOP-UNTIL-QUIT");
+  server = herald_test_start_fake_server (s->str, certdir,
+                                          security == HERALD_SECURITY_TLS ? "localhost" : NULL,
+                                          security == HERALD_SECURITY_TLS);
+  config = make_config (herald_fake_server_get_port (server), security);
+
+  result = run_timed (config, &elapsed);
+  assert_failed_in_time (result, elapsed, HERALD_STAGE_EHLO);
+}
+
+static void
+test_ehlo_drip (void)
+{
+  run_ehlo_drip (HERALD_SECURITY_NONE);
+}
+
+/* The same through implicit TLS: the deadline holds on the TLS stream too. */
+static void
+test_ehlo_drip_tls (void)
+{
+  run_ehlo_drip (HERALD_SECURITY_TLS);
+}
+
+/* A multi-line reply whose lines come one every 0.7 s: each line is quick,
+ * the reply is not. */
+static void
+test_multiline_drip (void)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  gint64 elapsed;
+
+  line (s, "S 220 fake.test ESMTP");
+  line (s, "C EHLO " HELO);
+  line (s, "S 250-fake.test Hello");
+  for (guint i = 0; i < 10; i++)
+    {
+      line (s, "DELAY 700");
+      line (s, "S 250-X-SLOW-%u", i);
+    }
+  line (s, "S 250 8BITMIME");
+  line (s, "LOOP-UNTIL-QUIT");
+  server = herald_test_start_fake_server (s->str, certdir, NULL, FALSE);
+  config = make_config (herald_fake_server_get_port (server), HERALD_SECURITY_NONE);
+
+  result = run_timed (config, &elapsed);
+  assert_failed_in_time (result, elapsed, HERALD_STAGE_EHLO);
+}
+
+/* Every reply is slow (about 1.4 s of a 2 s timeout, in pieces) but
+ * complete in time: the test succeeds, although the session as a whole takes
+ * far longer than one timeout. The last read of each reply has less than a
+ * second left, so this also fails if the socket keeps that shortened timeout
+ * for the next reply. */
+static void
+test_slow_but_complete (void)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  gint64 elapsed;
+
+  drip (s, "220 fake.test ESMTP slow", 3, 700);
+  line (s, "C EHLO " HELO);
+  line (s, "DELAY 700");
+  line (s, "S 250-fake.test Hello");
+  line (s, "DELAY 700");
+  line (s, "S 250-SIZE 1000000");
+  line (s, "S 250 8BITMIME");
+  line (s, "C MAIL FROM:<" FROM ">.*");
+  drip (s, "250 2.1.0 Sender OK", 3, 700);
+  line (s, "C RCPT TO:<" TO ">.*");
+  drip (s, "250 2.1.5 Recipient OK", 3, 700);
+  line (s, "C DATA");
+  drip (s, "354 Go ahead", 3, 700);
+  line (s, "DATA");
+  drip (s, "250 2.0.0 Queued", 3, 700);
+  line (s, "C QUIT");
+  drip (s, "221 2.0.0 Bye", 3, 700);
+  server = herald_test_start_fake_server (s->str, certdir, NULL, FALSE);
+  config = make_config (herald_fake_server_get_port (server), HERALD_SECURITY_NONE);
+
+  result = run_timed (config, &elapsed);
+  g_assert_no_error (result->error);
+  g_assert_true (result->ok);
+  g_assert_cmpint (result->stage, ==, HERALD_STAGE_DONE);
+  /* Six slow replies: the session took several timeouts in all. */
+  g_assert_cmpint (elapsed, >, 3 * REPLY_TIMEOUT * 1000);
+  g_assert_true (herald_fake_server_wait (server, 10000));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  signal (SIGPIPE, SIG_IGN);
+  certdir = herald_test_make_certs ("smtp/certs");
+
+  g_test_add_func ("/smtp-slow-drip/greeting", test_greeting_drip);
+  g_test_add_func ("/smtp-slow-drip/ehlo", test_ehlo_drip);
+  g_test_add_func ("/smtp-slow-drip/ehlo-tls", test_ehlo_drip_tls);
+  g_test_add_func ("/smtp-slow-drip/multiline", test_multiline_drip);
+  g_test_add_func ("/smtp-slow-drip/slow-but-complete", test_slow_but_complete);
+
+  ret = g_test_run ();
+  g_free (certdir);
+  return ret;
+}
