@@ -23,7 +23,7 @@
 #define DEVICE_GRANT_TYPE        "urn:ietf:params:oauth:grant-type:device_code"
 #define HTTP_TIMEOUT_SECONDS     30
 #define REDIRECT_WAIT_SECONDS    600   /* authorization codes live about ten minutes */
-#define REQUEST_READ_TIMEOUT     10
+#define REQUEST_DEADLINE_SECONDS 5     /* a whole local request: browsers send it at once */
 #define MAX_REQUEST_HEAD         8192
 #define MAX_REPLY_BYTES          (256 * 1024)
 
@@ -1162,6 +1162,10 @@ static const char page_ok[] =
 static const char page_failed[] =
   "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Herald</title></head>"
   "<body><h1>Sign-in failed</h1><p>Return to Herald for details.</p></body></html>";
+static const char page_wrong_session[] =
+  "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Herald</title></head>"
+  "<body><h1>Not this sign-in</h1><p>This sign-in link was not from the current Herald session, "
+  "so it was ignored. Finish the sign-in in the tab Herald opened last.</p></body></html>";
 
 static void
 send_response (GSocketConnection *connection,
@@ -1181,9 +1185,13 @@ send_response (GSocketConnection *connection,
   g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
 }
 
-/* Reads the request head; returns the request target of a GET, or NULL. */
+/* Reads the request head; returns the request target of a GET, or NULL.
+ * The whole head must arrive before deadline (monotonic time): a local
+ * client that sends slowly, or nothing, must not hold the only listener. */
 static char *
-read_request_target (GSocketConnection *connection,
+read_request_target (GSocket           *client,
+                     GSocketConnection *connection,
+                     gint64             deadline,
                      GCancellable      *cancellable)
 {
   GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
@@ -1194,8 +1202,14 @@ read_request_target (GSocketConnection *connection,
 
   while (len < MAX_REQUEST_HEAD && strstr (head, "\r\n\r\n") == NULL && strstr (head, "\n\n") == NULL)
     {
-      gssize r = g_input_stream_read (in, head + len, MAX_REQUEST_HEAD - len, cancellable, NULL);
+      gint64 remaining = deadline - g_get_monotonic_time ();
+      gssize r;
 
+      if (remaining <= 0 ||
+          !g_socket_condition_timed_wait (client, G_IO_IN, remaining, cancellable, NULL))
+        break;
+
+      r = g_input_stream_read (in, head + len, MAX_REQUEST_HEAD - len, cancellable, NULL);
       if (r <= 0)
         break;
       len += (gsize) r;
@@ -1234,7 +1248,10 @@ redirect_params_clear (RedirectParams *params)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RedirectParams, redirect_params_clear)
 
 /* Waits for the browser's redirect on the listening socket. Other requests
- * (favicon, pre-connections) are answered 404 and ignored. */
+ * (favicon, pre-connections) are answered 404 and ignored; a redirect with
+ * another state (an old tab, another program) is answered 400 and ignored,
+ * so that it cannot end the sign-in the user is doing. One connection at a
+ * time, each with REQUEST_DEADLINE_SECONDS for all of its request. */
 static gboolean
 wait_for_redirect (GSocket         *listen_socket,
                    const char      *expected_state,
@@ -1284,10 +1301,14 @@ wait_for_redirect (GSocket         *listen_socket,
           return FALSE;
         }
       g_socket_set_blocking (client, TRUE);
-      g_socket_set_timeout (client, REQUEST_READ_TIMEOUT);
+      /* Bounds the reply's write too. */
+      g_socket_set_timeout (client, REQUEST_DEADLINE_SECONDS);
       connection = g_socket_connection_factory_create_connection (client);
 
-      target = read_request_target (connection, cancellable);
+      target = read_request_target (client, connection,
+                                    MIN (deadline, g_get_monotonic_time ()
+                                                   + (gint64) REQUEST_DEADLINE_SECONDS * G_USEC_PER_SEC),
+                                    cancellable);
       if (target == NULL)
         {
           g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
@@ -1315,11 +1336,10 @@ wait_for_redirect (GSocket         *listen_socket,
 
       if (g_strcmp0 (g_hash_table_lookup (query, "state"), expected_state) != 0)
         {
-          send_response (connection, "400 Bad Request", page_failed);
-          g_set_error_literal (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_STATE_MISMATCH,
-                               _("The sign-in answer did not carry the expected state value, so Herald "
-                                 "rejected it (it may not come from this sign-in): sign in again."));
-          return FALSE;
+          /* Not ours: never exchange its code, keep waiting for ours. */
+          g_debug ("Ignored a redirect with another state");
+          send_response (connection, "400 Bad Request", page_wrong_session);
+          continue;
         }
 
       params->code = g_strdup (g_hash_table_lookup (query, "code"));

@@ -22,6 +22,16 @@
  * URL's redirect to the library's loopback listener, as a browser would.
  * ------------------------------------------------------------------------- */
 
+/* A local client that connects to the listener first and sends a request
+ * one byte every 500 ms, for up to 30 s, unless the listener drops it. */
+typedef struct {
+  GThread *thread;
+  char *authorize_uri;
+  gint stop;                  /* atomic */
+  gboolean dropped;           /* the listener closed the connection */
+  gint64 dropped_after_us;
+} SlowClient;
+
 typedef struct {
   GThread *thread;
   char *uri;
@@ -29,6 +39,10 @@ typedef struct {
   char *body;
   char *error;
   gboolean junk_first;   /* hit the loopback listener with junk before the real redirect */
+  SlowClient *slow;      /* start this slow client just before the real redirect */
+  FakeIdp *retry_idp;    /* first redirect as the IdP is set now, then again in OK mode */
+  guint first_status;
+  char *first_body;
 } FakeBrowser;
 
 /* Sends raw bytes to the loopback listener named in the authorize URL. */
@@ -55,6 +69,76 @@ send_junk (const char *authorize_uri,
   g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
 }
 
+static GSocketConnection *
+connect_listener (const char *authorize_uri)
+{
+  g_autoptr(GHashTable) params = NULL;
+  g_autoptr(GUri) redirect = NULL;
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  const char *query = strchr (authorize_uri, '?');
+
+  params = g_uri_parse_params (query + 1, -1, "&", G_URI_PARAMS_WWW_FORM, NULL);
+  redirect = g_uri_parse (g_hash_table_lookup (params, "redirect_uri"), G_URI_FLAGS_NONE, NULL);
+  return g_socket_client_connect_to_host (client, "127.0.0.1", g_uri_get_port (redirect), NULL, NULL);
+}
+
+static gpointer
+slow_client_thread (gpointer user_data)
+{
+  SlowClient *slow = user_data;
+  static const char request[] = "GET /?code=slow-client-code&state=slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  g_autoptr(GSocketConnection) connection = connect_listener (slow->authorize_uri);
+  GSocket *socket;
+  gint64 start = g_get_monotonic_time ();
+
+  g_assert_nonnull (connection);
+  socket = g_socket_connection_get_socket (connection);
+  for (guint i = 0; i < 60 && !g_atomic_int_get (&slow->stop); i++)
+    {
+      char buf[256];
+
+      /* The listener answers nothing to this request before it is complete:
+       * readable here means it closed the connection (EOF or reset). */
+      if (g_socket_condition_timed_wait (socket, G_IO_IN, 500 * 1000, NULL, NULL)
+          && g_socket_receive (socket, buf, sizeof buf, NULL, NULL) <= 0)
+        {
+          slow->dropped = TRUE;
+          break;
+        }
+      if (g_socket_send (socket, request + (i % (sizeof request - 5)), 1, NULL, NULL) < 0)
+        {
+          slow->dropped = TRUE;
+          break;
+        }
+    }
+  slow->dropped_after_us = g_get_monotonic_time () - start;
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+
+  return NULL;
+}
+
+/* One GET of uri, following the IdP's redirect to the loopback listener. */
+static void
+browser_get (const char  *uri,
+             guint       *status,
+             char       **body_out,
+             char       **error_out)
+{
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 20, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+
+  body = soup_session_send_and_read (session, msg, NULL, &error);
+  if (body == NULL)
+    *error_out = g_strdup (error->message);
+  else
+    {
+      *status = soup_message_get_status (msg);
+      *body_out = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+    }
+}
+
 static gpointer
 browser_thread (gpointer user_data)
 {
@@ -71,19 +155,22 @@ browser_thread (gpointer user_data)
       send_junk (browser->uri, "POST /?code=forged HTTP/1.1\r\n\r\n", FALSE);
       send_junk (browser->uri, "GET / HTTP/1.1\r\n\r\n", TRUE);
     }
-  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 20, NULL);
-  g_autoptr(SoupMessage) msg = soup_message_new ("GET", browser->uri);
-  g_autoptr(GBytes) body = NULL;
-  g_autoptr(GError) error = NULL;
-
-  body = soup_session_send_and_read (session, msg, NULL, &error);
-  if (body == NULL)
-    browser->error = g_strdup (error->message);
-  else
+  if (browser->slow != NULL)
     {
-      browser->status = soup_message_get_status (msg);
-      browser->body = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+      /* The slow client gets the listener first. */
+      browser->slow->authorize_uri = g_strdup (browser->uri);
+      browser->slow->thread = g_thread_new ("slow-client", slow_client_thread, browser->slow);
+      g_usleep (300 * 1000);
     }
+  if (browser->retry_idp != NULL)
+    {
+      g_autofree char *first_error = NULL;
+
+      browser_get (browser->uri, &browser->first_status, &browser->first_body, &first_error);
+      g_assert_null (first_error);
+      fake_idp_set_authorize_mode (browser->retry_idp, FAKE_IDP_AUTHORIZE_OK);
+    }
+  browser_get (browser->uri, &browser->status, &browser->body, &browser->error);
 
   return NULL;
 }
@@ -117,6 +204,7 @@ fake_browser_clear (FakeBrowser *browser)
   g_free (browser->uri);
   g_free (browser->body);
   g_free (browser->error);
+  g_free (browser->first_body);
   memset (browser, 0, sizeof *browser);
 }
 
@@ -464,28 +552,6 @@ test_browser_junk (void)
 }
 
 static void
-test_browser_state_mismatch (void)
-{
-  g_autoptr(FakeIdp) idp = fake_idp_new ();
-  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "state@contoso.example");
-  g_autoptr(HeraldOAuthTokens) tokens = NULL;
-  g_autoptr(GError) error = NULL;
-  FakeBrowser browser = { 0 };
-
-  fake_idp_set_authorize_mode (idp, FAKE_IDP_AUTHORIZE_BAD_STATE);
-  herald_oauth_set_browser_func (fake_browser_open, &browser);
-  g_assert_false (herald_oauth_sign_in_browser_sync (account, NULL, &error));
-  g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_STATE_MISMATCH);
-  fake_browser_clear (&browser);
-  herald_oauth_set_browser_func (NULL, NULL);
-
-  /* The forged code was never exchanged. */
-  g_assert_cmpuint (fake_idp_get_n_code_exchanges (idp), ==, 0);
-  tokens = stored_tokens (account);
-  g_assert_null (tokens);
-}
-
-static void
 test_browser_denied (void)
 {
   g_autoptr(FakeIdp) idp = fake_idp_new ();
@@ -566,6 +632,107 @@ test_browser_cancel (void)
   g_clear_error (&res.error);
   g_main_loop_unref (res.loop);
   herald_oauth_set_browser_func (NULL, NULL);
+}
+
+/* Runs the browser sign-in on its worker thread and waits at most
+ * max_seconds (then cancels it, so that a broken listener fails the test
+ * instead of hanging it). */
+static gboolean
+sign_in_guarded (const HeraldOAuthAccount  *account,
+                 guint                      max_seconds,
+                 gint64                    *elapsed_us,
+                 GError                   **error)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  SignInResult res = { 0 };
+  gint64 start = g_get_monotonic_time ();
+  guint timer;
+
+  res.loop = g_main_loop_new (NULL, FALSE);
+  timer = g_timeout_add_seconds (max_seconds, cancel_cb, cancellable);
+  herald_oauth_sign_in_browser_async (account, cancellable, browser_done_cb, &res);
+  g_main_loop_run (res.loop);
+  *elapsed_us = g_get_monotonic_time () - start;
+  if (!g_cancellable_is_cancelled (cancellable))
+    g_source_remove (timer);
+  g_main_loop_unref (res.loop);
+  if (res.error != NULL)
+    g_propagate_error (error, res.error);
+
+  return res.ok;
+}
+
+/* A redirect with another state (an old tab, another program) gets a 400 page
+ * saying so; the sign-in goes on and completes with the right redirect, and
+ * the other redirect's code is never exchanged. */
+static void
+test_browser_state_mismatch (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "state@contoso.example");
+  g_autoptr(HeraldOAuthTokens) tokens = NULL;
+  g_autoptr(GError) error = NULL;
+  FakeBrowser browser = { 0 };
+  gint64 elapsed;
+
+  fake_idp_set_authorize_mode (idp, FAKE_IDP_AUTHORIZE_BAD_STATE);
+  browser.retry_idp = idp;
+  herald_oauth_set_browser_func (fake_browser_open, &browser);
+  g_assert_true (sign_in_guarded (account, 30, &elapsed, &error));
+  g_assert_no_error (error);
+  fake_browser_join (&browser);
+  herald_oauth_set_browser_func (NULL, NULL);
+
+  g_assert_cmpuint (browser.first_status, ==, 400);
+  g_assert_nonnull (browser.first_body);
+  g_assert_nonnull (strstr (browser.first_body, "was not from the current Herald session"));
+  g_assert_null (browser.error);
+  g_assert_cmpuint (browser.status, ==, 200);
+  g_assert_nonnull (strstr (browser.body, "Signed in"));
+  fake_browser_clear (&browser);
+
+  /* Only the right redirect's code was exchanged. */
+  g_assert_cmpuint (fake_idp_get_n_code_exchanges (idp), ==, 1);
+  tokens = stored_tokens (account);
+  g_assert_nonnull (tokens);
+  g_assert_true (herald_oauth_sign_out_sync (account, NULL, NULL));
+}
+
+/* A local client that connects first and sends its request a byte every
+ * 500 ms (each read well inside any per-read timeout) is dropped after the
+ * listener's few-second deadline per connection; the browser's redirect,
+ * queued behind it, then completes the sign-in. */
+static void
+test_browser_slow_local_client (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(HeraldOAuthAccount) account = ms_account (idp, "slow@contoso.example");
+  g_autoptr(GError) error = NULL;
+  FakeBrowser browser = { 0 };
+  SlowClient slow = { 0 };
+  gboolean ok;
+  gint64 elapsed;
+
+  browser.slow = &slow;
+  herald_oauth_set_browser_func (fake_browser_open, &browser);
+  ok = sign_in_guarded (account, 20, &elapsed, &error);
+  g_test_message ("sign-in ended after %" G_GINT64_FORMAT " ms; slow client dropped: %d after %"
+                  G_GINT64_FORMAT " ms", elapsed / 1000, slow.dropped, slow.dropped_after_us / 1000);
+  g_atomic_int_set (&slow.stop, TRUE);
+  g_thread_join (slow.thread);
+  fake_browser_join (&browser);
+  herald_oauth_set_browser_func (NULL, NULL);
+
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_true (slow.dropped);
+  g_assert_cmpint (slow.dropped_after_us, <, 10 * G_USEC_PER_SEC);
+  g_assert_cmpint (elapsed, <, 15 * G_USEC_PER_SEC);
+  g_assert_cmpuint (browser.status, ==, 200);
+  g_assert_cmpuint (fake_idp_get_n_code_exchanges (idp), ==, 1);
+  g_free (slow.authorize_uri);
+  fake_browser_clear (&browser);
+  g_assert_true (herald_oauth_sign_out_sync (account, NULL, NULL));
 }
 
 static void
@@ -1172,6 +1339,7 @@ main (int    argc,
   g_test_add_func ("/herald/oauth/browser/loopback-junk", test_browser_junk);
   g_test_add_func ("/herald/oauth/browser/denied", test_browser_denied);
   g_test_add_func ("/herald/oauth/browser/cancel", test_browser_cancel);
+  g_test_add_func ("/herald/oauth/browser/slow-local-client", test_browser_slow_local_client);
   g_test_add_func ("/herald/oauth/browser/google", test_google_browser);
   g_test_add_func ("/herald/oauth/token/aadsts65001", test_token_endpoint_aadsts);
   g_test_add_func ("/herald/oauth/token/tenant-not-found", test_wrong_tenant);
