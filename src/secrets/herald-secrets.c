@@ -34,7 +34,10 @@ password_schema (void)
 
 /* Whether @error means that there is no Secret Service to talk to: no
  * session bus, nobody owning org.freedesktop.secrets, or an activation that
- * could not start one. */
+ * could not start one. Decided from the error alone: asking GIO again
+ * (g_bus_get_sync) could block the calling thread, the GTK thread for the
+ * window, e.g. while it autolaunches a bus under X11 or waits on a bus socket
+ * that accepts but never answers. */
 static gboolean
 is_no_service_error (const GError *error)
 {
@@ -48,6 +51,9 @@ is_no_service_error (const GError *error)
         case G_DBUS_ERROR_SERVICE_UNKNOWN:
         case G_DBUS_ERROR_NAME_HAS_NO_OWNER:
         case G_DBUS_ERROR_NO_SERVER:
+        case G_DBUS_ERROR_NO_NETWORK:
+        case G_DBUS_ERROR_BAD_ADDRESS:
+        case G_DBUS_ERROR_AUTH_FAILED:
         case G_DBUS_ERROR_DISCONNECTED:
         case G_DBUS_ERROR_FILE_NOT_FOUND:
         case G_DBUS_ERROR_SPAWN_EXEC_FAILED:
@@ -68,16 +74,33 @@ is_no_service_error (const GError *error)
         }
     }
 
-  /* Failing to reach the session bus itself (no DBUS_SESSION_BUS_ADDRESS and
-   * no way to autolaunch one, or a dead socket) comes as a plain G_IO_ERROR,
-   * often G_IO_ERROR_FAILED. Ask GIO whether there is a session bus at all: it
-   * returns the shared connection at once when there is one, and fails at
-   * once when there is none, so this does not block. */
-  if (error->domain == G_IO_ERROR && error->code != G_IO_ERROR_CANCELLED)
+  /* The Secret Service's own failures come as SECRET_ERROR or G_DBUS_ERROR;
+   * a G_IO_ERROR comes from GIO failing to reach the session bus at all:
+   * no address and no way to autolaunch one ("Cannot autolaunch D-Bus
+   * without X11 $DISPLAY", G_IO_ERROR_FAILED, like a failed authentication
+   * or a bus that hangs up during it), an address that is invalid, a socket
+   * that does not exist or refuses us, or a connection that is closed.
+   * Cancellation is not one (a dismissed prompt), and neither is a keyring
+   * that was reached but did not answer in time. */
+  if (error->domain == G_IO_ERROR)
     {
-      g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
-
-      return bus == NULL || g_dbus_connection_is_closed (bus);
+      switch (error->code)
+        {
+        case G_IO_ERROR_FAILED:
+        case G_IO_ERROR_NOT_FOUND:
+        case G_IO_ERROR_INVALID_ARGUMENT:
+        case G_IO_ERROR_PERMISSION_DENIED:
+        case G_IO_ERROR_NOT_SUPPORTED:
+        case G_IO_ERROR_CLOSED:
+        case G_IO_ERROR_CONNECTION_REFUSED:
+        case G_IO_ERROR_HOST_UNREACHABLE:
+        case G_IO_ERROR_NETWORK_UNREACHABLE:
+        case G_IO_ERROR_BROKEN_PIPE:
+        case G_IO_ERROR_NOT_CONNECTED:
+          return TRUE;
+        default:
+          return FALSE;
+        }
     }
 
   return FALSE;

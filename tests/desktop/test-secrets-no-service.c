@@ -3,6 +3,8 @@
  */
 #define G_LOG_DOMAIN "herald-test-secrets"
 
+#include <glib/gstdio.h>
+
 #include "herald-secrets.h"
 #include "herald-test-util.h"
 
@@ -68,6 +70,187 @@ test_async (void)
   g_clear_object (&result);
 }
 
+/* ---- a session bus address that leads nowhere ------------------------------
+ *
+ * These run in a subprocess each, so that the address is set before anything
+ * in the process has connected to a bus (GIO keeps a working connection). */
+
+static char *
+socket_path_in_tmpdir (char **dir)
+{
+  g_autoptr(GError) error = NULL;
+
+  *dir = g_dir_make_tmp ("herald-keyring-XXXXXX", &error);
+  g_assert_no_error (error);
+  return g_build_filename (*dir, "bus", NULL);
+}
+
+/* Looks the password up on a thread; fails the test when that takes more
+ * than max_seconds (a hang would otherwise stall the suite). */
+typedef struct {
+  GMutex mutex;
+  GCond cond;
+  gboolean done;
+  char *found;
+  GError *error;
+} Lookup;
+
+static gpointer
+lookup_thread (gpointer user_data)
+{
+  Lookup *lookup = user_data;
+  GError *error = NULL;
+  char *found = herald_password_lookup_sync ("smtp.example.com", 587, "alice", NULL, &error);
+
+  g_mutex_lock (&lookup->mutex);
+  lookup->found = found;
+  lookup->error = error;
+  lookup->done = TRUE;
+  g_cond_signal (&lookup->cond);
+  g_mutex_unlock (&lookup->mutex);
+
+  return NULL;
+}
+
+static void
+lookup_bounded (double   max_seconds,
+                GError **error)
+{
+  Lookup lookup = { 0 };
+  gint64 end = g_get_monotonic_time () + (gint64) (max_seconds * G_USEC_PER_SEC);
+  GThread *thread;
+  gboolean done;
+
+  g_mutex_init (&lookup.mutex);
+  g_cond_init (&lookup.cond);
+  thread = g_thread_new ("lookup", lookup_thread, &lookup);
+
+  g_mutex_lock (&lookup.mutex);
+  while (!lookup.done)
+    if (!g_cond_wait_until (&lookup.cond, &lookup.mutex, end))
+      break;
+  done = lookup.done;
+  g_mutex_unlock (&lookup.mutex);
+
+  /* Exits the subprocess with a failure; the stuck thread dies with it. */
+  g_assert_true (done);
+
+  g_thread_join (thread);
+  g_assert_null (lookup.found);
+  g_propagate_error (error, lookup.error);
+  g_mutex_clear (&lookup.mutex);
+  g_cond_clear (&lookup.cond);
+}
+
+/* DBUS_SESSION_BUS_ADDRESS names a socket that does not exist. */
+static void
+test_dead_socket (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *address = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTimer) timer = NULL;
+
+  if (g_test_subprocess ())
+    {
+      path = socket_path_in_tmpdir (&dir);
+      address = g_strconcat ("unix:path=", path, NULL);
+      g_setenv ("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
+
+      timer = g_timer_new ();
+      lookup_bounded (MAX_SECONDS, &error);
+      assert_no_service (error);
+      g_assert_cmpfloat (g_timer_elapsed (timer, NULL), <, 3.0);
+      g_rmdir (dir);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+/* A bus socket that hangs up on the first connection, then accepts and
+ * keeps silent: GIO's handshake on a second connection would wait forever.
+ * Deciding "no keyring" must not connect again (the window makes this call
+ * on the GTK thread). */
+typedef struct {
+  GSocketListener *listener;
+  GCancellable *cancellable;
+  GPtrArray *held;           /* connections kept open, silent */
+  gint n_accepted;           /* atomic */
+} HangingBus;
+
+static gpointer
+hanging_bus_thread (gpointer user_data)
+{
+  HangingBus *bus = user_data;
+
+  for (;;)
+    {
+      GSocketConnection *connection = g_socket_listener_accept (bus->listener, NULL,
+                                                                bus->cancellable, NULL);
+
+      if (connection == NULL)
+        break;
+      if (g_atomic_int_add (&bus->n_accepted, 1) == 0)
+        {
+          g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+          g_object_unref (connection);
+        }
+      else
+        g_ptr_array_add (bus->held, connection);
+    }
+
+  return NULL;
+}
+
+static void
+test_no_second_bus_call (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *address = NULL;
+  g_autoptr(GSocketAddress) sockaddr = NULL;
+  g_autoptr(GError) error = NULL;
+  HangingBus bus = { 0 };
+  GThread *thread;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  path = socket_path_in_tmpdir (&dir);
+  sockaddr = g_unix_socket_address_new (path);
+  bus.listener = g_socket_listener_new ();
+  bus.cancellable = g_cancellable_new ();
+  bus.held = g_ptr_array_new_with_free_func (g_object_unref);
+  g_socket_listener_add_address (bus.listener, sockaddr, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL, &error);
+  g_assert_no_error (error);
+  thread = g_thread_new ("hanging-bus", hanging_bus_thread, &bus);
+
+  address = g_strconcat ("unix:path=", path, NULL);
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
+
+  lookup_bounded (MAX_SECONDS, &error);
+  assert_no_service (error);
+  /* libsecret's own attempt, and nothing more. */
+  g_assert_cmpint (g_atomic_int_get (&bus.n_accepted), ==, 1);
+
+  g_cancellable_cancel (bus.cancellable);
+  g_thread_join (thread);
+  g_socket_listener_close (bus.listener);
+  g_clear_object (&bus.listener);
+  g_clear_object (&bus.cancellable);
+  g_ptr_array_unref (bus.held);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -82,6 +265,8 @@ main (int   argc,
 
   g_test_add_func ("/herald/secrets/no-service/sync", test_sync);
   g_test_add_func ("/herald/secrets/no-service/async", test_async);
+  g_test_add_func ("/herald/secrets/no-service/dead-socket", test_dead_socket);
+  g_test_add_func ("/herald/secrets/no-service/no-second-bus-call", test_no_second_bus_call);
 
   return g_test_run ();
 }
