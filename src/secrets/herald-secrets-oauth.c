@@ -11,6 +11,7 @@
 
 #include "herald-secrets.h"
 #include "herald-secrets-oauth.h"
+#include "herald-secrets-private.h"
 
 /* Our own schema: the item is found again by provider, account and client ID,
  * so two app registrations (or two mailboxes) never overwrite each other. */
@@ -99,9 +100,8 @@ static void
 propagate_secret_error (GError  **error,
                         GError   *local)
 {
-  if (g_error_matches (local, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN)
-      || g_error_matches (local, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)
-      || g_error_matches (local, G_DBUS_ERROR, G_DBUS_ERROR_SPAWN_SERVICE_NOT_FOUND))
+  /* The same test as for passwords: no session bus at all counts too. */
+  if (_herald_secrets_is_no_service_error (local))
     {
       g_set_error (error, HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_NO_SERVICE,
                    _("No keyring (Secret Service) is running in this session: %s"),

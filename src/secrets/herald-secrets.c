@@ -9,6 +9,7 @@
 #include <libsecret/secret.h>
 
 #include "herald-secrets.h"
+#include "herald-secrets-private.h"
 
 /* Nothing in this file logs, prints or copies a secret: passwords only travel
  * between the caller and libsecret. Error messages name the server and user,
@@ -38,8 +39,8 @@ password_schema (void)
  * (g_bus_get_sync) could block the calling thread, the GTK thread for the
  * window, e.g. while it autolaunches a bus under X11 or waits on a bus socket
  * that accepts but never answers. */
-static gboolean
-is_no_service_error (const GError *error)
+gboolean
+_herald_secrets_is_no_service_error (const GError *error)
 {
   if (error->domain == G_SPAWN_ERROR)
     return TRUE;
@@ -120,7 +121,7 @@ map_error (GError       *error,
       g_cancellable_is_cancelled (cancellable))
     return error;
 
-  if (is_no_service_error (error))
+  if (_herald_secrets_is_no_service_error (error))
     {
       mapped = g_error_new (HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_NO_SERVICE,
                             _("No keyring is available: no Secret Service could be reached (%s). "

@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 
 #include "herald-secrets.h"
+#include "herald-secrets-oauth.h"
 #include "herald-test-util.h"
 
 /* Runs on a private session bus with no Secret Service and nothing that could
@@ -43,6 +44,18 @@ test_sync (void)
 
   g_assert_false (herald_password_clear_sync ("smtp.example.com", 587, "alice", NULL, &error));
   assert_no_service (error);
+  g_clear_error (&error);
+
+  /* OAuth tokens: the same verdict, with or without a session bus. */
+  {
+    g_autoptr(HeraldOAuthTokens) tokens = NULL;
+
+    tokens = herald_oauth_tokens_lookup_sync ("microsoft", "alice@example.com", "client-id",
+                                              NULL, &error);
+    g_assert_null (tokens);
+    g_assert_error (error, HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_NO_SERVICE);
+    g_assert_nonnull (strstr (error->message, "No keyring"));
+  }
 
   g_assert_cmpfloat (g_timer_elapsed (timer, NULL), <, MAX_SECONDS);
 }
