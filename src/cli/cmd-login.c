@@ -107,20 +107,8 @@ print_failure (const char   *command,
     }
 }
 
-/* Reads one line from stdin (the Google client secret), without echo handling:
- * it is meant for pipes ("… | heraldctl login --client-secret-stdin"). */
-static char *
-read_stdin_line (void)
-{
-  GString *line = g_string_new (NULL);
-  int c;
-
-  while ((c = getchar ()) != EOF && c != '\n' && line->len < 4096)
-    if (c != '\r')
-      g_string_append_c (line, (char) c);
-
-  return g_string_free (line, FALSE);
-}
+/* Google "Desktop app" client secrets are about 35 characters. */
+#define MAX_CLIENT_SECRET_LENGTH 1024
 
 static gboolean
 cli_browser (const char  *uri,
@@ -191,7 +179,20 @@ herald_cli_login (int    argc,
     return status;
 
   if (o.client_secret_stdin)
-    account->client_secret = read_stdin_line ();
+    {
+      /* Meant for pipes ("… | heraldctl login --client-secret-stdin"). The
+       * account wipes it when freed. */
+      account->client_secret = _herald_cli_read_secret_line_raw ("--client-secret-stdin",
+                                                                 _("client secret"),
+                                                                 MAX_CLIENT_SECRET_LENGTH, &error);
+      if (account->client_secret == NULL)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
+            return _herald_cli_usage_error ("login", "%s", error->message);
+          fprintf (stderr, "heraldctl login: %s\n", error->message);
+          return HERALD_EXIT_FAILED;
+        }
+    }
 
   if (!herald_oauth_account_validate (account, &error))
     return _herald_cli_usage_error ("login", "%s", error->message);

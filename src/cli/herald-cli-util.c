@@ -5,8 +5,11 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gi18n.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "herald-cli.h"
 #include "herald-cli-util.h"
@@ -112,4 +115,95 @@ _herald_cli_option_or_setting (const char *option,
     return g_strdup (option);
 
   return _herald_cli_setting_string (settings, key);
+}
+
+void
+_herald_cli_secret_free (char *secret)
+{
+  if (secret == NULL)
+    return;
+  explicit_bzero (secret, strlen (secret));
+  g_free (secret);
+}
+
+/* Wipes all of a fixed-size buffer (its length may not be known by strlen:
+ * a NUL byte may have been read into it) and frees it. */
+static void
+buffer_wipe_free (char  *buf,
+                  gsize  size)
+{
+  explicit_bzero (buf, size);
+  g_free (buf);
+}
+
+char *
+_herald_cli_read_secret_line_raw (const char  *option,
+                                  const char  *what,
+                                  gsize        max_length,
+                                  GError     **error)
+{
+  gsize size = max_length + 1;
+  char *buf;
+  gsize len = 0;
+
+  g_return_val_if_fail (option != NULL, NULL);
+  g_return_val_if_fail (what != NULL, NULL);
+  g_return_val_if_fail (max_length > 0, NULL);
+
+  buf = g_malloc0 (size);
+
+  for (;;)
+    {
+      char c;
+      ssize_t n = read (STDIN_FILENO, &c, 1);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved_errno = errno;
+
+          buffer_wipe_free (buf, size);
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                       _("%s: could not read standard input: %s"), option, g_strerror (saved_errno));
+          return NULL;
+        }
+      if (n == 0 || c == '\n')
+        break;
+      if (c == '\0')
+        {
+          buffer_wipe_free (buf, size);
+          /* Translators: the first %s is an option such as --client-secret-stdin,
+           * the second what it reads, e.g. “client secret”. */
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("%s: the %s on standard input contains a NUL byte"), option, what);
+          return NULL;
+        }
+      if (len == max_length)
+        {
+          buffer_wipe_free (buf, size);
+          /* Translators: the first %s is an option such as --client-secret-stdin,
+           * the second what it reads, e.g. “client secret”. */
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("%s: the %s on standard input is longer than %" G_GSIZE_FORMAT " bytes"),
+                       option, what, max_length);
+          return NULL;
+        }
+      buf[len++] = c;
+    }
+
+  while (len > 0 && buf[len - 1] == '\r')
+    buf[--len] = '\0';
+
+  if (len == 0)
+    {
+      buffer_wipe_free (buf, size);
+      /* Translators: the first %s is an option such as --client-secret-stdin,
+       * the second what it reads, e.g. “client secret”. */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _("%s: standard input holds no %s (an empty line)"), option, what);
+      return NULL;
+    }
+
+  return buf;
 }

@@ -25,4 +25,20 @@ char      *_herald_cli_option_or_setting (const char *option,
                                           GSettings  *settings,
                                           const char *key) G_GNUC_WARN_UNUSED_RESULT;
 
+/* Reads one secret line from standard input with read(2), a byte at a time,
+ * so that no copy stays in a stdio buffer and nothing after the line is
+ * consumed; strips the line end (LF or CRLF). The line is read into one
+ * buffer of max_length + 1 bytes that is never reallocated. Errors (the
+ * buffer wiped first): G_IO_ERROR_INVALID_DATA when the line is empty (or
+ * standard input is), longer than max_length bytes or holds a NUL byte,
+ * with a message naming @option (e.g. "--client-secret-stdin") and @what
+ * (e.g. "client secret"); other G_IO_ERRORs when reading fails. Free the
+ * result with _herald_cli_secret_free(). */
+char      *_herald_cli_read_secret_line_raw (const char  *option,
+                                             const char  *what,
+                                             gsize        max_length,
+                                             GError     **error) G_GNUC_WARN_UNUSED_RESULT;
+/* Overwrites a secret string with zeros, then frees it. NULL is fine. */
+void       _herald_cli_secret_free    (char        *secret);
+
 G_END_DECLS

@@ -61,8 +61,34 @@ assert_no_token (const char *text)
 }
 
 static void
+run_heraldctl_input (Run                *run,
+                     const char * const *args,
+                     GBytes             *input);
+
+/* A string of the bytes; "" for none (g_bytes_get_data() may give NULL). */
+static char *
+bytes_to_string (GBytes *bytes)
+{
+  gsize size = 0;
+  const char *data = bytes != NULL ? g_bytes_get_data (bytes, &size) : NULL;
+
+  return size > 0 ? g_strndup (data, size) : g_strdup ("");
+}
+
+static void
 run_heraldctl (Run                *run,
                const char * const *args)
+{
+  g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
+
+  run_heraldctl_input (run, args, empty);
+}
+
+/* Runs heraldctl with input on its standard input. */
+static void
+run_heraldctl_input (Run                *run,
+                     const char * const *args,
+                     GBytes             *input)
 {
   g_autoptr(GSubprocessLauncher) launcher = new_launcher (G_SUBPROCESS_FLAGS_STDOUT_PIPE
                                                           | G_SUBPROCESS_FLAGS_STDERR_PIPE
@@ -78,8 +104,15 @@ run_heraldctl (Run                *run,
 
   proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
-  g_assert_true (g_subprocess_communicate_utf8 (proc, "", NULL, &run->out, &run->err, &error));
-  g_assert_no_error (error);
+  {
+    g_autoptr(GBytes) out = NULL;
+    g_autoptr(GBytes) err = NULL;
+
+    g_assert_true (g_subprocess_communicate (proc, input, NULL, &out, &err, &error));
+    g_assert_no_error (error);
+    run->out = bytes_to_string (out);
+    run->err = bytes_to_string (err);
+  }
   /* A crash counts as status -1 (and fails every assertion on the status). */
   run->status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
   g_test_message ("heraldctl %s → %d\n--- stdout\n%s--- stderr\n%s", args[0], run->status, run->out, run->err);
@@ -369,6 +402,135 @@ test_browser_login_then_send (void)
   g_assert_cmpint (logout.status, ==, 0);
 }
 
+/* --client-secret-stdin: bad input on standard input is refused before any
+ * sign-in starts (exit 2, a message naming the option), never echoed. The
+ * authority is a closed loopback port, so a sign-in that did start would
+ * fail at once with exit 1 rather than hang. */
+static void
+run_bad_client_secret (const char *input,
+                       gsize       input_len,
+                       const char *expected)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new (input, input_len);
+  g_auto(Run) run = { 0 };
+  const char *args[] = { "login", "--provider", "microsoft", "--user", "secret-stdin@contoso.example",
+                         "--client-id", FAKE_IDP_CLIENT_ID, "--tenant", FAKE_IDP_TENANT,
+                         "--authority", "http://127.0.0.1:1", "--device",
+                         "--client-secret-stdin", NULL };
+
+  run_heraldctl_input (&run, args, bytes);
+  g_assert_cmpint (run.status, ==, 2);
+  g_assert_nonnull (strstr (run.err, "--client-secret-stdin"));
+  g_assert_nonnull (strstr (run.err, expected));
+  g_assert_null (strstr (run.err, "SECRETSECRET"));
+  g_assert_null (strstr (run.out, "SECRETSECRET"));
+}
+
+static void
+test_client_secret_stdin_bad (void)
+{
+  g_autofree char *too_long = NULL;
+  static const char with_nul[] = "SECRETSECRET\0tail\n";
+
+  run_bad_client_secret ("", 0, "holds no client secret");
+  run_bad_client_secret ("\n", 1, "holds no client secret");
+  run_bad_client_secret ("\r\n", 2, "holds no client secret");
+  run_bad_client_secret (with_nul, sizeof with_nul - 1, "NUL byte");
+
+  /* Over the cap: refused, not cut to a shorter (wrong) secret. */
+  {
+    GString *s = g_string_new (NULL);
+
+    while (s->len <= 1024)
+      g_string_append (s, "SECRETSECRET");
+    g_string_append_c (s, '\n');
+    too_long = g_string_free (s, FALSE);
+  }
+  run_bad_client_secret (too_long, strlen (too_long), "longer than 1024 bytes");
+}
+
+/* A Google sign-in with the client secret piped in (CRLF line end): the
+ * token request carries exactly that secret, and no output shows it. */
+static void
+test_client_secret_stdin_google (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_autoptr(GSubprocessLauncher) launcher = new_launcher (G_SUBPROCESS_FLAGS_STDIN_PIPE
+                                                          | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                          | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HeraldOAuthTokens) tokens = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *rest = NULL;
+  g_autofree char *err_text = NULL;
+  g_autofree char *sent_secret = NULL;
+  static const char input[] = FAKE_IDP_GOOGLE_SECRET "\r\n";
+  g_auto(Run) logout = { 0 };
+
+  proc = g_subprocess_launcher_spawn (launcher, &error, heraldctl, "login", "--provider", "google",
+                                      "--user", "secret-stdin@gmail.example",
+                                      "--client-id", FAKE_IDP_CLIENT_ID,
+                                      "--authority", fake_idp_get_base_url (idp),
+                                      "--client-secret-stdin", NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_output_stream_write_all (g_subprocess_get_stdin_pipe (proc), input, sizeof input - 1,
+                                            NULL, NULL, &error));
+  g_assert_true (g_output_stream_close (g_subprocess_get_stdin_pipe (proc), NULL, &error));
+
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (proc));
+  for (;;)
+    {
+      g_autofree char *line = g_data_input_stream_read_line_utf8 (out, NULL, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (line);
+      g_assert_null (strstr (line, FAKE_IDP_GOOGLE_SECRET));
+      if (g_str_has_prefix (line, "  http://"))
+        {
+          url = g_strdup (line + 2);
+          break;
+        }
+    }
+
+  {
+    g_autoptr(SoupSession) session = soup_session_new ();
+    g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+    g_autoptr(GBytes) body = soup_session_send_and_read (session, msg, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+  }
+
+  rest = g_data_input_stream_read_upto (out, "", 0, NULL, NULL, &error);
+  {
+    g_autoptr(GDataInputStream) err = g_data_input_stream_new (g_subprocess_get_stderr_pipe (proc));
+
+    err_text = g_data_input_stream_read_upto (err, "", 0, NULL, NULL, NULL);
+  }
+  g_assert_true (g_subprocess_wait (proc, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+  g_assert_null (strstr (rest != NULL ? rest : "", FAKE_IDP_GOOGLE_SECRET));
+  g_assert_null (strstr (err_text != NULL ? err_text : "", FAKE_IDP_GOOGLE_SECRET));
+  assert_no_token (rest != NULL ? rest : "");
+
+  /* The IdP checks the secret; compare what it got, without printing it. */
+  sent_secret = fake_idp_get_token_param (idp, "client_secret");
+  g_assert_true (g_strcmp0 (sent_secret, FAKE_IDP_GOOGLE_SECRET) == 0);
+  tokens = herald_oauth_tokens_lookup_sync ("google", "secret-stdin@gmail.example", FAKE_IDP_CLIENT_ID,
+                                            NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (tokens);
+
+  {
+    const char *args[] = { "logout", "--provider", "google", "--user", "secret-stdin@gmail.example",
+                           "--client-id", FAKE_IDP_CLIENT_ID, NULL };
+    run_heraldctl (&logout, args);
+  }
+  g_assert_cmpint (logout.status, ==, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -411,6 +573,8 @@ main (int    argc,
   g_test_add_func ("/herald/oauth/cli/device-public-client", test_device_public_client);
   g_test_add_func ("/herald/oauth/cli/revoked-sign-in-diagnosed", test_revoked_sign_in_diagnosed);
   g_test_add_func ("/herald/oauth/cli/browser-login-then-send", test_browser_login_then_send);
+  g_test_add_func ("/herald/oauth/cli/client-secret-stdin-bad", test_client_secret_stdin_bad);
+  g_test_add_func ("/herald/oauth/cli/client-secret-stdin-google", test_client_secret_stdin_google);
   g_test_add_func ("/herald/oauth/cli/no-token-in-files", fake_idp_assert_no_token_under_home);
 
   ret = g_test_run ();
