@@ -29,5 +29,9 @@ GError  *_herald_oauth_error_from_reply (guint        http_status,
 /* Tests: how many milliseconds one "second" of a device-flow interval lasts
  * (default 1000), so polling tests run fast. 0 restores the default. */
 void     _herald_oauth_set_poll_unit_ms (guint ms);
+/* Tests: the deadline, in milliseconds, for one whole request to the identity
+ * provider, reply body included (default HTTP_DEADLINE_SECONDS). 0 restores
+ * the default. */
+void     _herald_oauth_set_http_deadline_ms (guint ms);
 
 G_END_DECLS

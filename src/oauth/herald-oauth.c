@@ -21,7 +21,8 @@
 #define GOOGLE_AUTHORIZE_URL     "https://accounts.google.com/o/oauth2/v2/auth"
 #define GOOGLE_TOKEN_URL         "https://oauth2.googleapis.com/token"
 #define DEVICE_GRANT_TYPE        "urn:ietf:params:oauth:grant-type:device_code"
-#define HTTP_TIMEOUT_SECONDS     30
+#define HTTP_TIMEOUT_SECONDS     30    /* libsoup: per read or write */
+#define HTTP_DEADLINE_SECONDS    60    /* one whole request, reply body included */
 #define REDIRECT_WAIT_SECONDS    600   /* authorization codes live about ten minutes */
 #define REQUEST_DEADLINE_SECONDS 5     /* a whole local request: browsers send it at once */
 #define MAX_REQUEST_HEAD         8192
@@ -30,6 +31,7 @@
 G_DEFINE_QUARK (herald-oauth-error-quark, herald_oauth_error)
 
 static guint poll_unit_ms = 1000;
+static guint http_deadline_ms = HTTP_DEADLINE_SECONDS * 1000;
 /* Refreshes are serialised, so two callers never spend the same refresh token. */
 static GMutex refresh_lock;
 
@@ -702,6 +704,139 @@ new_session (void)
                                         NULL);
 }
 
+void
+_herald_oauth_set_http_deadline_ms (guint ms)
+{
+  http_deadline_ms = ms != 0 ? ms : HTTP_DEADLINE_SECONDS * 1000;
+}
+
+/* libsoup's timeout applies to each read, so an endpoint that drips its reply
+ * a byte at a time could keep a request going for hours even under the size
+ * cap. A watchdog thread cancels the request's own cancellable at the
+ * deadline: the requests are synchronous, on a worker thread, and nothing
+ * iterates a main context while they block. */
+typedef struct {
+  GMutex        mutex;
+  GCond         cond;
+  GThread      *thread;
+  GCancellable *cancellable;   /* the request's: cancelled at the deadline */
+  gint64        deadline;
+  gboolean      finished;
+  gboolean      fired;
+} Watchdog;
+
+static gpointer
+watchdog_thread (gpointer user_data)
+{
+  Watchdog *dog = user_data;
+
+  g_mutex_lock (&dog->mutex);
+  while (!dog->finished)
+    {
+      if (!g_cond_wait_until (&dog->cond, &dog->mutex, dog->deadline) && !dog->finished)
+        {
+          dog->fired = TRUE;
+          g_cancellable_cancel (dog->cancellable);
+          break;
+        }
+    }
+  g_mutex_unlock (&dog->mutex);
+
+  return NULL;
+}
+
+static void
+watchdog_start (Watchdog     *dog,
+                GCancellable *cancellable,
+                guint         ms)
+{
+  memset (dog, 0, sizeof *dog);
+  g_mutex_init (&dog->mutex);
+  g_cond_init (&dog->cond);
+  dog->cancellable = g_object_ref (cancellable);
+  dog->deadline = g_get_monotonic_time () + (gint64) ms * 1000;
+  dog->thread = g_thread_new ("herald-oauth-deadline", watchdog_thread, dog);
+}
+
+/* Returns TRUE when the deadline passed (and the cancellable was cancelled). */
+static gboolean
+watchdog_stop (Watchdog *dog)
+{
+  gboolean fired;
+
+  g_mutex_lock (&dog->mutex);
+  dog->finished = TRUE;
+  g_cond_signal (&dog->cond);
+  g_mutex_unlock (&dog->mutex);
+  g_thread_join (dog->thread);
+
+  fired = dog->fired;
+  g_clear_object (&dog->cancellable);
+  g_mutex_clear (&dog->mutex);
+  g_cond_clear (&dog->cond);
+
+  return fired;
+}
+
+static void
+chain_cancel_cb (GCancellable *outer,
+                 GCancellable *inner)
+{
+  g_cancellable_cancel (inner);
+}
+
+/* Sends msg and reads at most max + 1 bytes of its body, all within the
+ * request deadline. A deadline that passes gives G_IO_ERROR_TIMED_OUT; a
+ * cancellation by the caller stays G_IO_ERROR_CANCELLED. */
+static GBytes *
+send_and_read_capped (SoupSession   *session,
+                      SoupMessage   *msg,
+                      const char    *url,
+                      gsize          max,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  g_autoptr(GCancellable) request = g_cancellable_new ();
+  g_autoptr(GInputStream) stream = NULL;
+  g_autofree guint8 *buffer = NULL;
+  GError *local = NULL;
+  Watchdog dog;
+  gulong handler = 0;
+  gboolean fired;
+  gsize len = 0;
+
+  if (cancellable != NULL)
+    handler = g_cancellable_connect (cancellable, G_CALLBACK (chain_cancel_cb), request, NULL);
+  watchdog_start (&dog, request, http_deadline_ms);
+
+  stream = soup_session_send (session, msg, request, &local);
+  if (stream != NULL)
+    {
+      buffer = g_malloc (max + 1);
+      g_input_stream_read_all (stream, buffer, max + 1, &len, request, &local);
+    }
+
+  fired = watchdog_stop (&dog);
+  if (cancellable != NULL)
+    g_cancellable_disconnect (cancellable, handler);
+
+  if (local != NULL)
+    {
+      if (fired && g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+          && !g_cancellable_is_cancelled (cancellable))
+        {
+          g_clear_error (&local);
+          g_set_error (&local, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                       _("The identity provider at %s did not complete its answer within %u seconds."),
+                       url, (http_deadline_ms + 999) / 1000);
+        }
+      g_propagate_error (error, local);
+      return NULL;
+    }
+
+  return g_bytes_new_take (g_steal_pointer (&buffer), len);
+}
+
 /* POSTs the form and returns the JSON object of a 2xx reply. An error reply
  * becomes a HERALD_OAUTH_ERROR with the provider's code and description;
  * oauth_error, when non-NULL, receives the provider's "error" value. */
@@ -735,19 +870,12 @@ post_form (SoupSession   *session,
   soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
 
   /* Read at most one byte past the cap, so a hostile endpoint cannot make us
-   * buffer an unbounded body. */
-  {
-    g_autoptr(GInputStream) stream = NULL;
-    g_autofree guint8 *buffer = NULL;
-
-    stream = soup_session_send (session, msg, cancellable, error);
-    if (stream == NULL)
-      return NULL;
-    buffer = g_malloc (MAX_REPLY_BYTES + 1);
-    if (!g_input_stream_read_all (stream, buffer, MAX_REPLY_BYTES + 1, &len, cancellable, error))
-      return NULL;
-    body = g_bytes_new_take (g_steal_pointer (&buffer), len);
-  }
+   * buffer an unbounded body, and within the deadline, so that it cannot
+   * make us wait without end either. */
+  body = send_and_read_capped (session, msg, url, MAX_REPLY_BYTES, cancellable, error);
+  if (body == NULL)
+    return NULL;
+  len = g_bytes_get_size (body);
 
   status = soup_message_get_status (msg);
   if (len > MAX_REPLY_BYTES)

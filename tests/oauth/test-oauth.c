@@ -970,6 +970,215 @@ test_oversized_token_reply (void)
   _herald_oauth_set_poll_unit_ms (0);
 }
 
+/* An identity provider that sends its reply a byte every delay_ms (each
+ * read well inside libsoup's 30 s timeout): a raw loopback HTTP server in
+ * its own thread, one connection. */
+typedef struct {
+  GSocketListener *listener;
+  GCancellable *cancellable;
+  GThread *thread;
+  guint16 port;
+  char *reply;            /* status line and headers, then the body */
+  guint delay_ms;
+  gint stop;              /* atomic */
+} DripServer;
+
+static gpointer
+drip_server_thread (gpointer user_data)
+{
+  DripServer *srv = user_data;
+  g_autoptr(GSocketConnection) connection = NULL;
+  GSocket *socket;
+  char buf[4096];
+  gsize head_end;
+
+  connection = g_socket_listener_accept (srv->listener, NULL, srv->cancellable, NULL);
+  if (connection == NULL)
+    return NULL;
+  socket = g_socket_connection_get_socket (connection);
+
+  /* Whatever the request is, wait until some of it arrived, then answer. */
+  g_socket_set_timeout (socket, 10);
+  g_socket_receive (socket, buf, sizeof buf, srv->cancellable, NULL);
+
+  /* Headers at once, the body dripped. */
+  head_end = strstr (srv->reply, "\r\n\r\n") - srv->reply + 4;
+  if (g_socket_send (socket, srv->reply, head_end, srv->cancellable, NULL) < 0)
+    return NULL;
+  for (const char *p = srv->reply + head_end; *p != '\0' && !g_atomic_int_get (&srv->stop); p++)
+    {
+      g_usleep (srv->delay_ms * 1000);
+      if (g_socket_send (socket, p, 1, srv->cancellable, NULL) < 0)
+        break;
+    }
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+
+  return NULL;
+}
+
+static DripServer *
+drip_server_start (guint       status,
+                   const char *body,
+                   guint       delay_ms)
+{
+  DripServer *srv = g_new0 (DripServer, 1);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+
+  srv->listener = g_socket_listener_new ();
+  srv->cancellable = g_cancellable_new ();
+  g_socket_listener_add_address (srv->listener, address, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                 NULL, &bound, &error);
+  g_assert_no_error (error);
+  srv->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  srv->reply = g_strdup_printf ("HTTP/1.1 %u Whatever\r\nContent-Type: application/json\r\n"
+                                "Content-Length: %" G_GSIZE_FORMAT "\r\nConnection: close\r\n\r\n%s",
+                                status, strlen (body), body);
+  srv->delay_ms = delay_ms;
+  srv->thread = g_thread_new ("drip-idp", drip_server_thread, srv);
+
+  return srv;
+}
+
+static void
+drip_server_free (DripServer *srv)
+{
+  g_atomic_int_set (&srv->stop, TRUE);
+  g_cancellable_cancel (srv->cancellable);
+  g_socket_listener_close (srv->listener);
+  g_thread_join (srv->thread);
+  g_object_unref (srv->listener);
+  g_object_unref (srv->cancellable);
+  g_free (srv->reply);
+  g_free (srv);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DripServer, drip_server_free)
+
+typedef struct {
+  HeraldOAuthAccount *account;
+  GCancellable *cancellable;
+  GMutex mutex;
+  GCond cond;
+  gboolean done;
+  gboolean ok;
+  GError *error;
+} DeviceRun;
+
+static gpointer
+device_run_thread (gpointer user_data)
+{
+  DeviceRun *run = user_data;
+  GError *error = NULL;
+  gboolean ok = herald_oauth_sign_in_device_sync (run->account, NULL, NULL, run->cancellable, &error);
+
+  g_mutex_lock (&run->mutex);
+  run->ok = ok;
+  run->error = error;
+  run->done = TRUE;
+  g_cond_signal (&run->cond);
+  g_mutex_unlock (&run->mutex);
+
+  return NULL;
+}
+
+/* A device sign-in against the dripping endpoint, cancelled after
+ * max_seconds if it has not ended by then (so a missing deadline fails the
+ * test instead of hanging it). */
+static gboolean
+device_sign_in_bounded (HeraldOAuthAccount  *account,
+                        guint                max_seconds,
+                        gint64              *elapsed_us,
+                        GError             **error)
+{
+  DeviceRun run = { 0 };
+  gint64 start = g_get_monotonic_time ();
+  gint64 end = start + (gint64) max_seconds * G_USEC_PER_SEC;
+  GThread *thread;
+
+  run.account = account;
+  run.cancellable = g_cancellable_new ();
+  g_mutex_init (&run.mutex);
+  g_cond_init (&run.cond);
+  thread = g_thread_new ("device-sign-in", device_run_thread, &run);
+
+  g_mutex_lock (&run.mutex);
+  while (!run.done)
+    if (!g_cond_wait_until (&run.cond, &run.mutex, end))
+      break;
+  g_mutex_unlock (&run.mutex);
+  g_cancellable_cancel (run.cancellable);
+  g_thread_join (thread);
+  *elapsed_us = g_get_monotonic_time () - start;
+
+  g_object_unref (run.cancellable);
+  g_mutex_clear (&run.mutex);
+  g_cond_clear (&run.cond);
+  if (run.error != NULL)
+    g_propagate_error (error, run.error);
+
+  return run.ok;
+}
+
+/* The reply timeout of libsoup is per read: a dripping endpoint must still be
+ * cut off at the request's deadline (2 s here), with a timeout error; a reply
+ * that is slow but complete within the deadline is read and judged as usual. */
+static void
+test_slow_drip_reply (void)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 elapsed;
+
+  _herald_oauth_set_http_deadline_ms (2000);
+
+  /* 300 bytes, one every 200 ms: a minute, far past the deadline. */
+  {
+    g_autoptr(GString) body = g_string_new ("{\"device_code\":\"");
+    g_autoptr(DripServer) srv = NULL;
+    g_autoptr(HeraldOAuthAccount) account = NULL;
+
+    while (body->len < 300)
+      g_string_append_c (body, 'x');
+    g_string_append (body, "\"}");
+    srv = drip_server_start (200, body->str, 200);
+    account = herald_oauth_account_new (HERALD_OAUTH_PROVIDER_MICROSOFT, "drip@contoso.example");
+    account->client_id = g_strdup (FAKE_IDP_CLIENT_ID);
+    account->tenant = g_strdup (FAKE_IDP_TENANT);
+    account->authority = g_strdup_printf ("http://127.0.0.1:%u/" FAKE_IDP_TENANT, srv->port);
+
+    g_assert_false (device_sign_in_bounded (account, 20, &elapsed, &error));
+    g_test_message ("dripping reply: %" G_GINT64_FORMAT " ms: %s", elapsed / 1000,
+                    error ? error->message : "no error");
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+    g_assert_nonnull (strstr (error->message, "within 2 seconds"));
+    g_assert_cmpint (elapsed, >=, 1900 * 1000);
+    g_assert_cmpint (elapsed, <, 8 * G_USEC_PER_SEC);
+    g_clear_error (&error);
+  }
+
+  /* An error reply dripped over about one second: complete in time. */
+  {
+    g_autoptr(DripServer) srv = drip_server_start (400, "{\"error\":\"slow_but_complete\"}", 35);
+    g_autoptr(HeraldOAuthAccount) account = NULL;
+
+    account = herald_oauth_account_new (HERALD_OAUTH_PROVIDER_MICROSOFT, "drip@contoso.example");
+    account->client_id = g_strdup (FAKE_IDP_CLIENT_ID);
+    account->tenant = g_strdup (FAKE_IDP_TENANT);
+    account->authority = g_strdup_printf ("http://127.0.0.1:%u/" FAKE_IDP_TENANT, srv->port);
+
+    g_assert_false (device_sign_in_bounded (account, 20, &elapsed, &error));
+    g_test_message ("slow complete reply: %" G_GINT64_FORMAT " ms: %s", elapsed / 1000,
+                    error ? error->message : "no error");
+    g_assert_nonnull (error);
+    g_assert_true (error->domain == HERALD_OAUTH_ERROR);
+    g_assert_nonnull (strstr (error->message, "slow_but_complete"));
+  }
+
+  _herald_oauth_set_http_deadline_ms (0);
+}
+
 static void
 test_wrong_tenant (void)
 {
@@ -1345,6 +1554,7 @@ main (int    argc,
   g_test_add_func ("/herald/oauth/token/tenant-not-found", test_wrong_tenant);
   g_test_add_func ("/herald/oauth/token/bad-replies", test_bad_token_replies);
   g_test_add_func ("/herald/oauth/token/oversized-reply", test_oversized_token_reply);
+  g_test_add_func ("/herald/oauth/token/slow-drip-reply", test_slow_drip_reply);
   g_test_add_func ("/herald/oauth/device/bad-replies", test_bad_devicecode_replies);
   g_test_add_func ("/herald/oauth/refresh/rotation", test_refresh_rotation);
   g_test_add_func ("/herald/oauth/refresh/invalid-grant", test_refresh_invalid_grant);
