@@ -37,6 +37,23 @@ gboolean               _herald_smtp_check_field      (const char  *field_label,
  * client connection so that glib-networking does not rebuild the trust list
  * per connection (herald-smtp-trust.c says why). A new reference; any thread. */
 GTlsDatabase          *_herald_smtp_system_trust    (void);
+/* Starts loading the system trust store on the TLS helper thread, once per
+ * process, behind any CA file queued: called when a run starts. Any thread. */
+void                   _herald_smtp_system_trust_preload (void);
+
+/* The user's CA file, parsed on the TLS helper thread. path is absolute. take()
+ * returns the load herald_smtp_prepare_tls() started for path, if the file
+ * is unchanged since, else NULL; start() starts a new one; wait() blocks
+ * until it is parsed and returns the database (a new reference) or NULL with
+ * the parser's error. Any thread. */
+typedef struct _HeraldCaLoad HeraldCaLoad;
+
+HeraldCaLoad          *_herald_ca_load_start (const char    *path);
+HeraldCaLoad          *_herald_ca_load_take  (const char    *path);
+GTlsDatabase          *_herald_ca_load_wait  (HeraldCaLoad  *load,
+                                              GError       **error) G_GNUC_WARN_UNUSED_RESULT;
+void                   _herald_ca_load_unref (HeraldCaLoad  *load);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldCaLoad, _herald_ca_load_unref)
 
 /* ---- reply reader --------------------------------------------------------- */
 

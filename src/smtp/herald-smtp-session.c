@@ -47,7 +47,7 @@ typedef struct
 
   GSocketConnectable     *identity;
   GTlsDatabase           *ca_database;
-  struct _TlsPrep        *tls_prep;   /* loads the CA file on a helper thread */
+  HeraldCaLoad           *ca_load;    /* the CA file, parsed on a helper thread */
   GTlsCertificate        *peer_certificate;
   GTlsCertificateFlags    peer_errors;
   GTlsProtocolVersion     handshake_version;  /* as seen while checking the certificate */
@@ -805,99 +805,27 @@ peer_sent_plain_text (Session *s)
   return newline;
 }
 
-/* What the TLS helper thread prepares while we resolve, connect and talk
- * plain text: the TLS backend (a GIO module to load), the user's CA file as
- * a database, and the system trust store. Shared by the session and the
- * thread (an atomic reference-counted box): a cancelled session may end
- * before the thread does. */
-typedef struct _TlsPrep
-{
-  GMutex        mutex;
-  GCond         cond;
-  char         *ca_path;      /* NULL: no CA file */
-  GTlsDatabase *ca_database;
-  GError       *ca_error;
-  gboolean      ca_done;
-} TlsPrep;
-
-static void
-tls_prep_clear (gpointer data)
-{
-  TlsPrep *prep = data;
-
-  g_free (prep->ca_path);
-  g_clear_object (&prep->ca_database);
-  g_clear_error (&prep->ca_error);
-  g_mutex_clear (&prep->mutex);
-  g_cond_clear (&prep->cond);
-}
-
-static void
-tls_prep_release (TlsPrep *prep)
-{
-  g_atomic_rc_box_release_full (prep, tls_prep_clear);
-}
-
-/* Runs on the "herald-tls-prep" thread. */
-static gpointer
-prepare_tls_thread (gpointer data)
-{
-  TlsPrep *prep = data;
-  GTlsBackend *backend = g_tls_backend_get_default ();
-  g_autoptr(GTlsDatabase) system = NULL;
-
-  if (prep->ca_path != NULL)
-    {
-      GError *local_error = NULL;
-      GTlsDatabase *database = g_tls_file_database_new (prep->ca_path, &local_error);
-
-      g_mutex_lock (&prep->mutex);
-      prep->ca_database = database;
-      prep->ca_error = local_error;
-      prep->ca_done = TRUE;
-      g_cond_broadcast (&prep->cond);
-      g_mutex_unlock (&prep->mutex);
-    }
-
-  /* The backend loads and caches the system trust store under its own lock;
-   * the certificate check later finds it ready. */
-  if (g_tls_backend_supports_tls (backend))
-    system = g_tls_backend_get_default_database (backend);
-
-  tls_prep_release (prep);
-  return NULL;
-}
-
 /* Worker thread, at the TLS stage: takes the CA file database the helper
- * thread loaded (waiting for it if needed; a file load is short). */
+ * thread parsed (waiting for it if needed; a file load is short). */
 static gboolean
 await_ca_database (Session  *s,
                    GError  **error)
 {
-  TlsPrep *prep = s->tls_prep;
-  gboolean ok = TRUE;
+  g_autoptr(GError) local_error = NULL;
 
-  if (prep == NULL || prep->ca_path == NULL || s->ca_database != NULL)
+  if (s->ca_load == NULL || s->ca_database != NULL)
     return TRUE;
 
-  g_mutex_lock (&prep->mutex);
-  while (!prep->ca_done)
-    g_cond_wait (&prep->cond, &prep->mutex);
-  if (prep->ca_database != NULL)
-    {
-      s->ca_database = g_object_ref (prep->ca_database);
-    }
-  else
+  s->ca_database = _herald_ca_load_wait (s->ca_load, &local_error);
+  if (s->ca_database == NULL)
     {
       g_set_error (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG,
                    _("The CA certificate file “%s” could not be loaded: %s"),
-                   s->config->ca_file,
-                   prep->ca_error != NULL ? prep->ca_error->message : "?");
-      ok = FALSE;
+                   s->config->ca_file, local_error->message);
+      return FALSE;
     }
-  g_mutex_unlock (&prep->mutex);
 
-  return ok;
+  return TRUE;
 }
 
 /* A client connection over s->connection whose database is the shared
@@ -1847,9 +1775,12 @@ prepare (Session  *s,
   if (s->config->security == HERALD_SECURITY_NONE)
     return TRUE;
 
-  s->tls_prep = g_atomic_rc_box_new0 (TlsPrep);
-  g_mutex_init (&s->tls_prep->mutex);
-  g_cond_init (&s->tls_prep->cond);
+  /* Loading the TLS module, the CA file and the system trust store takes
+   * tens of milliseconds: it runs on a helper thread while we resolve,
+   * connect and wait for the greeting (or, with implicit TLS, for the
+   * server's certificate), not on the critical path. It may have started
+   * before (heraldctl starts it once it has read its settings). */
+  herald_smtp_prepare_tls (NULL);
 
   if (is_set (s->config->ca_file))
     {
@@ -1858,7 +1789,7 @@ prepare (Session  *s,
       g_autofree char *contents = NULL;
 
       /* Cheap checks now, so that a typo fails before we connect; the
-       * full parse happens on the helper thread. */
+       * full parse happens on a helper thread. */
       if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
         {
           g_set_error (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG,
@@ -1874,15 +1805,17 @@ prepare (Session  *s,
                        s->config->ca_file, _("it holds no PEM certificate"));
           return FALSE;
         }
-      s->tls_prep->ca_path = g_steal_pointer (&path);
+
+      /* Parsed already when the caller prepared it (heraldctl does). */
+      s->ca_load = _herald_ca_load_take (path);
+      if (s->ca_load == NULL)
+        s->ca_load = _herald_ca_load_start (path);
     }
 
-  /* Loading the TLS module, the CA file and the system trust store takes
-   * tens of milliseconds: do it while we resolve, connect and wait for the
-   * greeting (or, with implicit TLS, for the server's certificate), not on
-   * the critical path. */
-  g_thread_unref (g_thread_new ("herald-tls-prep", prepare_tls_thread,
-                                g_atomic_rc_box_acquire (s->tls_prep)));
+  /* The system trust store, last: only the server's certificate needs it,
+   * so neither the module nor the CA file (which the ClientHello waits
+   * for) queue behind it. */
+  _herald_smtp_system_trust_preload ();
 
   return TRUE;
 }
@@ -2032,7 +1965,7 @@ herald_smtp_run (const HeraldSmtpConfig *config,
   g_clear_object (&s->connection);
   g_clear_object (&s->identity);
   g_clear_object (&s->ca_database);
-  g_clear_pointer (&s->tls_prep, tls_prep_release);
+  g_clear_pointer (&s->ca_load, _herald_ca_load_unref);
   g_clear_object (&s->peer_certificate);
   g_free (s->hostname);
   g_free (s->helo);
@@ -2174,6 +2107,10 @@ herald_smtp_run_async (const HeraldSmtpConfig *config,
 
   g_return_if_fail (config != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  /* Before the worker thread even starts. */
+  if (config->security != HERALD_SECURITY_NONE)
+    herald_smtp_prepare_tls (NULL);
 
   async = g_new0 (AsyncData, 1);
   async->config = herald_smtp_config_copy (config);

@@ -6,6 +6,10 @@
 
 #include "config.h"
 
+#include <string.h>
+#include <glib/gstdio.h>
+#include <gmodule.h>
+
 #include "herald-smtp-private.h"
 
 /* The system trust store, shared by every connection and looked up only
@@ -175,4 +179,302 @@ _herald_smtp_system_trust (void)
     }
 
   return g_object_ref (trust);
+}
+
+/* ---- the TLS helper thread --------------------------------------------------- */
+
+/* One thread per process loads what TLS needs, in the order it is needed:
+ *
+ *   1. the TLS backend (GIO's TLS module and the TLS library under it), which
+ *      the ClientHello waits for: as soon as herald_smtp_prepare_tls() is
+ *      first called;
+ *   2. each CA file given to herald_smtp_prepare_tls() or found in a run's
+ *      configuration, which the handshake waits for (a short parse);
+ *   3. the system trust store (tens of milliseconds of CPU), which only the
+ *      server's certificate needs, a round trip after the ClientHello at
+ *      the earliest: when a run starts (_herald_smtp_system_trust_preload()),
+ *      never ahead of a CA file, so the ClientHello never waits for it.
+ *
+ * One thread rather than one per job: on a loaded machine every new thread
+ * waits to be scheduled. The jobs come through a queue, CA files ahead of
+ * the trust store; the thread lives as long as the process. */
+
+#define JOB_SYSTEM_TRUST ((gpointer) 1)
+
+static GAsyncQueue *prep_jobs;
+
+/* Queue order: CA files (in the order asked for) before the trust store. */
+static int
+job_compare (gconstpointer a,
+             gconstpointer b,
+             gpointer      user_data)
+{
+  return (a == JOB_SYSTEM_TRUST) - (b == JOB_SYSTEM_TRUST);
+}
+
+/* GIO registers a module's extension points by loading it, unloading it and,
+ * when the TLS backend is first asked for, loading it again: libgnutls and
+ * the libraries under it (p11-kit, nettle, gmp...) are mapped and relocated
+ * twice, a few milliseconds each time. Opening the module once ourselves,
+ * with GIO's own flags, and never closing it keeps them mapped in between.
+ * Only the file GIO would load anyway is opened: glib-networking's GnuTLS
+ * module in GIO's module directory, unless GIO_USE_TLS names another
+ * backend. When the file is not there nothing happens. */
+static void
+keep_tls_module_loaded (void)
+{
+  const char *use_tls = g_getenv ("GIO_USE_TLS");
+  const char *dir = g_getenv ("GIO_MODULE_DIR");
+  g_autofree char *path = NULL;
+  GModule *module;
+
+  if (use_tls != NULL && use_tls[0] != '\0' && !g_str_equal (use_tls, "gnutls"))
+    return;
+
+  path = g_build_filename (dir != NULL && dir[0] != '\0' ? dir : HERALD_GIO_MODULE_DIR,
+                           "libgiognutls.so", NULL);
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return;
+
+  module = g_module_open (path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+  if (module != NULL)
+    g_module_make_resident (module);
+}
+
+static void load_ca_file (HeraldCaLoad *load);
+
+/* Runs on the "herald-tls-prep" thread. */
+static gpointer
+prepare_tls_thread (gpointer data)
+{
+  GAsyncQueue *jobs = data;
+
+  keep_tls_module_loaded ();
+  g_tls_backend_get_default ();
+
+  for (;;)
+    {
+      gpointer job = g_async_queue_pop (jobs);
+
+      if (job == JOB_SYSTEM_TRUST)
+        {
+          GTlsBackend *backend = g_tls_backend_get_default ();
+          g_autoptr(GTlsDatabase) system = NULL;
+
+          /* The backend loads and caches it under its own lock; no
+           * connection takes that lock before its ClientHello
+           * (_herald_smtp_system_trust() is their database). */
+          if (g_tls_backend_supports_tls (backend))
+            system = g_tls_backend_get_default_database (backend);
+        }
+      else
+        {
+          load_ca_file (job);
+        }
+    }
+
+  return NULL;
+}
+
+static void
+start_prep_thread (void)
+{
+  static gsize started;
+
+  if (g_once_init_enter (&started))
+    {
+      prep_jobs = g_async_queue_new ();
+      g_thread_unref (g_thread_new ("herald-tls-prep", prepare_tls_thread,
+                                    g_async_queue_ref (prep_jobs)));
+      g_once_init_leave (&started, 1);
+    }
+}
+
+/* Starts loading the system trust store on the helper thread, once per
+ * process, after any CA file queued. Called when a run starts. Any
+ * thread. */
+void
+_herald_smtp_system_trust_preload (void)
+{
+  static gsize queued;
+
+  start_prep_thread ();
+  if (g_once_init_enter (&queued))
+    {
+      g_async_queue_push (prep_jobs, JOB_SYSTEM_TRUST);
+      g_once_init_leave (&queued, 1);
+    }
+}
+
+/* ---- the user's CA file ------------------------------------------------------- */
+
+/* A CA file parsed into a GTlsFileDatabase on the helper thread. Shared by
+ * whoever waits for it and the thread (an atomic reference-counted box): a
+ * cancelled session may end before the thread gets to it. */
+struct _HeraldCaLoad
+{
+  GMutex        mutex;
+  GCond         cond;
+  char         *path;         /* absolute */
+  GStatBuf      stat;         /* the file when the load was asked for */
+  GTlsDatabase *database;
+  GError       *error;
+  gboolean      done;
+};
+
+static void
+ca_load_clear (gpointer data)
+{
+  HeraldCaLoad *load = data;
+
+  g_free (load->path);
+  g_clear_object (&load->database);
+  g_clear_error (&load->error);
+  g_mutex_clear (&load->mutex);
+  g_cond_clear (&load->cond);
+}
+
+void
+_herald_ca_load_unref (HeraldCaLoad *load)
+{
+  g_atomic_rc_box_release_full (load, ca_load_clear);
+}
+
+/* Runs on the "herald-tls-prep" thread; consumes the queue's reference. */
+static void
+load_ca_file (HeraldCaLoad *load)
+{
+  GError *local_error = NULL;
+  GTlsDatabase *database = g_tls_file_database_new (load->path, &local_error);
+
+  g_mutex_lock (&load->mutex);
+  load->database = database;
+  load->error = local_error;
+  load->done = TRUE;
+  g_cond_broadcast (&load->cond);
+  g_mutex_unlock (&load->mutex);
+
+  _herald_ca_load_unref (load);
+}
+
+/* Queues the parse of the CA file at @path (absolute) on the helper thread. */
+HeraldCaLoad *
+_herald_ca_load_start (const char *path)
+{
+  HeraldCaLoad *load = g_atomic_rc_box_new0 (HeraldCaLoad);
+
+  g_mutex_init (&load->mutex);
+  g_cond_init (&load->cond);
+  load->path = g_strdup (path);
+  if (g_stat (path, &load->stat) != 0)
+    memset (&load->stat, 0, sizeof load->stat);
+
+  start_prep_thread ();
+  g_async_queue_push_sorted (prep_jobs, g_atomic_rc_box_acquire (load), job_compare, NULL);
+  return load;
+}
+
+/* Waits for the parse; returns the database (a new reference) or NULL with
+ * the parser's error. */
+GTlsDatabase *
+_herald_ca_load_wait (HeraldCaLoad  *load,
+                      GError       **error)
+{
+  GTlsDatabase *database = NULL;
+
+  g_mutex_lock (&load->mutex);
+  while (!load->done)
+    g_cond_wait (&load->cond, &load->mutex);
+  if (load->database != NULL)
+    database = g_object_ref (load->database);
+  else if (load->error != NULL)
+    g_propagate_error (error, g_error_copy (load->error));
+  else
+    g_set_error_literal (error, G_TLS_ERROR, G_TLS_ERROR_MISC, "?");
+  g_mutex_unlock (&load->mutex);
+
+  return database;
+}
+
+/* The load herald_smtp_prepare_tls() queued, waiting for its run. */
+G_LOCK_DEFINE_STATIC (early_ca);
+static HeraldCaLoad *early_ca;
+
+/* Hands over the early load of @path (absolute) when there is one and the
+ * file has not changed since it was asked for; NULL otherwise. Each early
+ * load is taken once: a later run parses the file afresh. */
+HeraldCaLoad *
+_herald_ca_load_take (const char *path)
+{
+  HeraldCaLoad *load;
+  GStatBuf now;
+
+  G_LOCK (early_ca);
+  load = g_steal_pointer (&early_ca);
+  G_UNLOCK (early_ca);
+
+  if (load == NULL)
+    return NULL;
+
+  if (!g_str_equal (load->path, path) ||
+      g_stat (path, &now) != 0 ||
+      now.st_dev != load->stat.st_dev || now.st_ino != load->stat.st_ino ||
+      now.st_size != load->stat.st_size ||
+      now.st_mtim.tv_sec != load->stat.st_mtim.tv_sec ||
+      now.st_mtim.tv_nsec != load->stat.st_mtim.tv_nsec)
+    {
+      g_clear_pointer (&load, _herald_ca_load_unref);
+    }
+
+  return load;
+}
+
+/* ---- the public entry point ------------------------------------------------------ */
+
+/**
+ * herald_smtp_prepare_tls:
+ * @ca_file: (nullable): the CA file the next run will use, or %NULL
+ *
+ * Starts loading what a TLS connection needs on a helper thread and returns
+ * at once: the TLS backend (a GIO module and the TLS library under it,
+ * several milliseconds of CPU) and, when given, the CA file. Any thread may
+ * call it.
+ *
+ * The backend is loaded once per process, by the first call. A @ca_file is
+ * parsed on every call that gives one; the next run with that same file
+ * takes the result, unless the file changed in between (the run then parses
+ * it again). Errors are never reported here: the run checks the file and
+ * reports a missing or bad one as before. The system trust store is loaded
+ * once per process too, when a run first waits for the network.
+ *
+ * herald_smtp_run() and herald_smtp_run_async() call it themselves when the
+ * configuration asks for TLS. Calling it earlier, as soon as a program knows
+ * it will test a TLS server (heraldctl calls it once it has read its
+ * settings), takes that work off the path to the connection.
+ *
+ * Nothing about certificate validation changes: every connection is still
+ * checked against the backend's default trust store (and the CA file).
+ */
+void
+herald_smtp_prepare_tls (const char *ca_file)
+{
+  start_prep_thread ();
+
+  if (ca_file != NULL && ca_file[0] != '\0')
+    {
+      g_autofree char *path = g_canonicalize_filename (ca_file, NULL);
+      HeraldCaLoad *load = NULL;
+      HeraldCaLoad *old;
+
+      /* Only a regular file: whatever else it is, the run says so. */
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        load = _herald_ca_load_start (path);
+
+      G_LOCK (early_ca);
+      old = g_steal_pointer (&early_ca);
+      early_ca = load;
+      G_UNLOCK (early_ca);
+
+      g_clear_pointer (&old, _herald_ca_load_unref);
+    }
 }
