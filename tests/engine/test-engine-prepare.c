@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#define G_LOG_DOMAIN "herald-test"
+
+/* herald_smtp_prepare_tls(): the TLS module, the CA file and the system
+ * trust store loaded ahead of a run on the engine's helper thread. A run
+ * after it must behave exactly like one without it: the same verdicts, the
+ * same errors for a missing or bad CA file, a changed CA file read afresh,
+ * and cancelling never hangs. Its own process: the first call per process
+ * is the one that starts the helper thread. Only 127.0.0.1 is contacted.
+ */
+
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "herald-smtp.h"
+#include "herald-smtp-private.h"
+#include "herald-test-util.h"
+
+static char *certdir;
+
+/* An implicit-TLS dialogue that ends with an accepted message. */
+static const char *implicit_ok_script =
+  "S 220 fake.test ESMTP\n"
+  "C EHLO client\\.test\n"
+  "S 250-fake.test\nS 250 PIPELINING\n"
+  "LOOP-UNTIL-QUIT\n";
+
+static char *
+cert_path (const char *name)
+{
+  return g_build_filename (certdir, name, NULL);
+}
+
+/* Implicit TLS to "localhost" (the name in the test certificate), no AUTH. */
+static HeraldSmtpConfig *
+make_tls_config (guint16     port,
+                 const char *ca_file)
+{
+  HeraldSmtpConfig *config = herald_smtp_config_new ();
+
+  config->host = g_strdup ("localhost");
+  config->port = port;
+  config->security = HERALD_SECURITY_TLS;
+  config->auth = HERALD_AUTH_NONE;
+  config->from = g_strdup ("alice@example.test");
+  config->to = g_strsplit ("bob@example.test", ",", -1);
+  config->helo_name = g_strdup ("client.test");
+  config->ca_file = g_strdup (ca_file);
+  config->connect_timeout = 5;
+  config->reply_timeout = 5;
+
+  return config;
+}
+
+/* One implicit-TLS run against a fresh fake server trusting @ca_file. */
+static HeraldSmtpResult *
+run_implicit (const char *ca_file)
+{
+  g_autoptr(HeraldFakeServer) server = herald_test_start_fake_server (implicit_ok_script, certdir,
+                                                                      "localhost", TRUE);
+  g_autoptr(HeraldSmtpConfig) config = make_tls_config (herald_fake_server_get_port (server),
+                                                        ca_file);
+  HeraldSmtpResult *result = herald_smtp_run (config, NULL, NULL, NULL);
+
+  herald_fake_server_wait (server, 5000);
+  return result;
+}
+
+static void
+assert_trusted (const HeraldSmtpResult *result)
+{
+  g_assert_no_error (result->error);
+  g_assert_true (result->ok);
+  g_assert_nonnull (result->tls);
+  g_assert_cmpuint (result->tls->flags, ==, 0);
+  g_assert_nonnull (strstr (result->tls->subject, "localhost"));
+}
+
+/* A copy of @name under a new temporary name (the caller deletes it). */
+static char *
+copy_cert (const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *source = cert_path (name);
+  g_autofree char *contents = NULL;
+  g_autofree char *tmpl = g_build_filename (certdir, "prepare-XXXXXX.pem", NULL);
+  int fd;
+
+  g_file_get_contents (source, &contents, NULL, &error);
+  g_assert_no_error (error);
+  fd = g_mkstemp (tmpl);
+  g_assert_cmpint (fd, >=, 0);
+  close (fd);
+  g_file_set_contents (tmpl, contents, -1, &error);
+  g_assert_no_error (error);
+
+  return g_steal_pointer (&tmpl);
+}
+
+/* PEM markers around something that is no certificate: passes the cheap
+ * check before connecting, fails the real parse. */
+static void
+write_corrupt_pem (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path,
+                       "-----BEGIN CERTIFICATE-----\n"
+                       "bm90IGEgY2VydGlmaWNhdGUsIGp1c3QgYSBzdHJpbmcgb2YgYnl0ZXM=\n"
+                       "-----END CERTIFICATE-----\n", -1, &error);
+  g_assert_no_error (error);
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+static gpointer
+prepare_thread (gpointer data)
+{
+  for (guint i = 0; i < 50; i++)
+    herald_smtp_prepare_tls (NULL);
+
+  return NULL;
+}
+
+/* Called many times from several threads at once, before any run: it
+ * returns at once each time, and a run afterwards validates as usual. */
+static void
+test_prepare_then_run (void)
+{
+  g_autofree char *ca = cert_path ("ca.pem");
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  GThread *threads[4];
+  gint64 start = g_get_monotonic_time ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("prepare", prepare_thread, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+  /* For the log only (speed goals live in bench/): 200 calls that never
+   * wait for the loading. */
+  g_test_message ("200 calls took %" G_GINT64_FORMAT " µs", g_get_monotonic_time () - start);
+
+  result = run_implicit (ca);
+  assert_trusted (result);
+}
+
+/* A CA file prepared ahead is what the run uses; each early parse serves
+ * one run only. */
+static void
+test_prepared_ca_file_is_taken (void)
+{
+  g_autofree char *ca = cert_path ("ca.pem");
+  g_autofree char *absolute = g_canonicalize_filename (ca, NULL);
+  g_autoptr(HeraldSmtpResult) first = NULL;
+  g_autoptr(HeraldSmtpResult) second = NULL;
+
+  herald_smtp_prepare_tls (ca);
+  first = run_implicit (ca);
+  assert_trusted (first);
+  g_assert_null (_herald_ca_load_take (absolute));
+
+  /* The next run parses the file itself. */
+  second = run_implicit (ca);
+  assert_trusted (second);
+}
+
+/* A CA file prepared ahead and then replaced by a corrupt one: the run
+ * notices the change and reports the file as it is now, not the good parse
+ * from before. And the other way round: a fixed file is trusted. */
+static void
+test_changed_ca_file_is_read_again (void)
+{
+  g_autofree char *path = copy_cert ("ca.pem");
+  g_autofree char *good = cert_path ("ca.pem");
+  g_autofree char *good_contents = NULL;
+  g_autoptr(HeraldSmtpResult) broken = NULL;
+  g_autoptr(HeraldSmtpResult) fixed = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HeraldCaLoad) load = NULL;
+  g_autoptr(GTlsDatabase) database = NULL;
+  g_autofree char *absolute = g_canonicalize_filename (path, NULL);
+
+  /* The early parse of the good file did succeed... */
+  herald_smtp_prepare_tls (path);
+  load = _herald_ca_load_take (absolute);
+  g_assert_nonnull (load);
+  database = _herald_ca_load_wait (load, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (database);
+  g_clear_object (&database);
+  g_clear_pointer (&load, _herald_ca_load_unref);
+
+  /* ...prepared again, then the file is replaced before the run. */
+  herald_smtp_prepare_tls (path);
+  write_corrupt_pem (path);
+  broken = run_implicit (path);
+  g_assert_false (broken->ok);
+  g_assert_cmpint (broken->stage, ==, HERALD_STAGE_TLS);
+  g_assert_error (broken->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG);
+  g_assert_nonnull (strstr (broken->error->message, "could not be loaded"));
+
+  /* Prepared while corrupt, fixed before the run. */
+  herald_smtp_prepare_tls (path);
+  g_file_get_contents (good, &good_contents, NULL, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (path, good_contents, -1, &error);
+  g_assert_no_error (error);
+  fixed = run_implicit (path);
+  assert_trusted (fixed);
+
+  g_unlink (path);
+}
+
+/* A corrupt CA file gives the same clear error with and without an early
+ * parse, and no connection is made with it. */
+static void
+test_bad_ca_file_same_error (void)
+{
+  g_autofree char *path = copy_cert ("ca.pem");
+  g_autoptr(HeraldSmtpResult) prepared = NULL;
+  g_autoptr(HeraldSmtpResult) plain = NULL;
+
+  write_corrupt_pem (path);
+
+  herald_smtp_prepare_tls (path);
+  prepared = run_implicit (path);
+  plain = run_implicit (path);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      const HeraldSmtpResult *r = i == 0 ? prepared : plain;
+
+      g_assert_false (r->ok);
+      g_assert_cmpint (r->stage, ==, HERALD_STAGE_TLS);
+      g_assert_error (r->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG);
+      g_assert_nonnull (strstr (r->error->message, path));
+      g_assert_nonnull (strstr (r->error->message, "could not be loaded"));
+      /* Stopped before the handshake: no certificate was looked at. */
+      g_assert_true (r->tls == NULL || r->tls->subject == NULL);
+    }
+  g_assert_cmpstr (prepared->error->message, ==, plain->error->message);
+
+  g_unlink (path);
+}
+
+/* A CA file that does not exist: prepared or not, the run refuses it
+ * before connecting, with the same message. */
+static void
+test_missing_ca_file_same_error (void)
+{
+  const char *missing = "/nonexistent/herald-prepare-ca.pem";
+  g_autoptr(HeraldSmtpConfig) config = make_tls_config (9, missing);
+  g_autoptr(HeraldSmtpResult) prepared = NULL;
+  g_autoptr(HeraldSmtpResult) plain = NULL;
+
+  herald_smtp_prepare_tls (missing);
+  prepared = herald_smtp_run (config, NULL, NULL, NULL);
+  plain = herald_smtp_run (config, NULL, NULL, NULL);
+
+  g_assert_false (prepared->ok);
+  g_assert_cmpint (prepared->stage, ==, HERALD_STAGE_RESOLVE);
+  g_assert_error (prepared->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG);
+  g_assert_null (prepared->remote_address);
+  g_assert_cmpstr (prepared->error->message, ==, plain->error->message);
+}
+
+/* A CA file prepared for one path does not stand in for another: the run
+ * parses its own file (here the right one) and the stale early parse is
+ * dropped. */
+static void
+test_other_ca_file_not_used (void)
+{
+  g_autofree char *other = copy_cert ("localhost.pem");
+  g_autofree char *ca = cert_path ("ca.pem");
+  g_autofree char *other_absolute = g_canonicalize_filename (other, NULL);
+  g_autoptr(HeraldSmtpResult) result = NULL;
+
+  herald_smtp_prepare_tls (other);
+  result = run_implicit (ca);
+  assert_trusted (result);
+  g_assert_null (_herald_ca_load_take (other_absolute));
+
+  g_unlink (other);
+}
+
+static gboolean
+cancel_cb (gpointer user_data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+  return G_SOURCE_REMOVE;
+}
+
+/* Cancelling at any moment while the TLS module, the CA file and the trust
+ * store may still be loading ends the run promptly with CANCELLED: nothing
+ * hangs waiting for the helper thread, nothing crashes when the run ends
+ * before the helper does. */
+static void
+test_cancel_during_preparation (void)
+{
+  g_autofree char *ca = cert_path ("ca.pem");
+
+  for (guint delay = 0; delay < 12; delay++)
+    {
+      g_autoptr(HeraldFakeServer) server = herald_test_start_fake_server ("HANG\n", certdir,
+                                                                          "localhost", TRUE);
+      g_autoptr(HeraldSmtpConfig) config = make_tls_config (herald_fake_server_get_port (server),
+                                                            ca);
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      g_autoptr(GAsyncResult) async_result = NULL;
+      g_autoptr(HeraldSmtpResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+
+      /* Each round with a CA file parse of its own still queued or running. */
+      herald_smtp_prepare_tls (ca);
+      herald_smtp_run_async (config, cancellable, NULL, NULL, NULL,
+                             herald_test_result_cb, &async_result);
+      if (delay == 0)
+        g_cancellable_cancel (cancellable);
+      else
+        g_timeout_add_full (G_PRIORITY_HIGH, delay, cancel_cb, g_object_ref (cancellable),
+                            g_object_unref);
+
+      /* Well under the 5 s reply timeout: the cancellation, not a timeout,
+       * ends it. */
+      g_assert_nonnull (herald_test_wait_result (&async_result, 3.0));
+      result = herald_smtp_run_finish (async_result, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (result);
+      g_assert_false (result->ok);
+      g_assert_error (result->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      herald_fake_server_wait (server, 5000);
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  certdir = herald_test_make_certs ("engine/prepare-certs");
+
+  /* First: nothing has loaded TLS in this process yet. */
+  g_test_add_func ("/herald/engine/prepare/before-first-run", test_prepare_then_run);
+  g_test_add_func ("/herald/engine/prepare/ca-file-taken", test_prepared_ca_file_is_taken);
+  g_test_add_func ("/herald/engine/prepare/changed-ca-file", test_changed_ca_file_is_read_again);
+  g_test_add_func ("/herald/engine/prepare/bad-ca-file", test_bad_ca_file_same_error);
+  g_test_add_func ("/herald/engine/prepare/missing-ca-file", test_missing_ca_file_same_error);
+  g_test_add_func ("/herald/engine/prepare/other-ca-file", test_other_ca_file_not_used);
+  g_test_add_func ("/herald/engine/prepare/cancel", test_cancel_during_preparation);
+
+  status = g_test_run ();
+  g_free (certdir);
+  return status;
+}
