@@ -52,6 +52,9 @@ typedef struct
   GTlsCertificateFlags    peer_errors;
   GTlsProtocolVersion     handshake_version;  /* as seen while checking the certificate */
 
+  GBytes                 *message;     /* the test message, once built */
+  char                   *message_id;
+
   guint                   stage_open : 1;
   guint                   connection_broken : 1;
 } Session;
@@ -324,6 +327,38 @@ command (Session     *s,
   if (!send_line (s, line, shown, error))
     return NULL;
 
+  return read_reply (s, TRUE, error);
+}
+
+/* Builds the test message unless built already. It depends on nothing the
+ * server says after the login is sent, so it is built while the server
+ * checks the login: its first build (GMime's set-up, the local time zone)
+ * then costs nothing on the path from the 235 to MAIL FROM. */
+static void
+build_message (Session *s)
+{
+  HeraldMessageInfo message_info = { 0, };
+
+  if (s->message != NULL)
+    return;
+
+  message_info.mechanism = s->result->auth_used;
+  message_info.hostname = s->hostname;
+  s->message = _herald_smtp_build_message (s->config, &message_info, &s->message_id);
+}
+
+/* command() for the last line of a login: the message is built while the
+ * reply is on its way. */
+static HeraldSmtpReply *
+login_command (Session     *s,
+               const char  *line,
+               const char  *shown,
+               GError     **error)
+{
+  if (!send_line (s, line, shown, error))
+    return NULL;
+
+  build_message (s);
   return read_reply (s, TRUE, error);
 }
 
@@ -1157,7 +1192,7 @@ do_auth_exchange (Session     *s,
       g_autofree char *line = g_strconcat ("AUTH PLAIN ", payload, NULL);
       g_autofree char *shown = _herald_smtp_redact_client_line (line, FALSE);
 
-      reply = command (s, line, shown, error);
+      reply = login_command (s, line, shown, error);
       memset (payload, 0, strlen (payload));
       memset (line, 0, strlen (line));
       if (reply == NULL)
@@ -1181,7 +1216,7 @@ do_auth_exchange (Session     *s,
           if (reply != NULL && reply->code == 334)
             {
               g_clear_pointer (&reply, herald_smtp_reply_free);
-              reply = command (s, pass, "<redacted>", error);
+              reply = login_command (s, pass, "<redacted>", error);
             }
         }
       memset (pass, 0, strlen (pass));
@@ -1212,7 +1247,7 @@ do_auth_exchange (Session     *s,
                                             config->port, config->oauth_token);
 
       g_clear_pointer (&reply, herald_smtp_reply_free);
-      reply = command (s, payload, "<redacted>", error);
+      reply = login_command (s, payload, "<redacted>", error);
       memset (payload, 0, strlen (payload));
       if (reply == NULL)
         return FALSE;
@@ -1516,8 +1551,6 @@ do_send (Session  *s,
   g_autoptr(GPtrArray) rcpts = collect_recipients (config);
   g_autoptr(GString) mail = g_string_new (NULL);
   g_autoptr(HeraldSmtpReply) reply = NULL;
-  g_autofree char *message_id = NULL;
-  HeraldMessageInfo message_info = { 0, };
   gboolean utf8_addresses;
   gboolean use_bdat = s->caps->chunking;
   gboolean pipelining = s->caps->pipelining;
@@ -1526,10 +1559,9 @@ do_send (Session  *s,
 
   stage_begin (s, HERALD_STAGE_MAIL);
 
-  message_info.mechanism = s->result->auth_used;
-  message_info.hostname = s->hostname;
-  message = _herald_smtp_build_message (config, &message_info, &message_id);
-  s->result->message_id = g_steal_pointer (&message_id);
+  build_message (s);
+  message = g_bytes_ref (s->message);
+  s->result->message_id = g_steal_pointer (&s->message_id);
   info (s, "Test message %s built (%" G_GSIZE_FORMAT " bytes)",
         s->result->message_id, g_bytes_get_size (message));
 
@@ -1967,6 +1999,8 @@ herald_smtp_run (const HeraldSmtpConfig *config,
   g_clear_object (&s->ca_database);
   g_clear_pointer (&s->ca_load, _herald_ca_load_unref);
   g_clear_object (&s->peer_certificate);
+  g_clear_pointer (&s->message, g_bytes_unref);
+  g_free (s->message_id);
   g_free (s->hostname);
   g_free (s->helo);
 
