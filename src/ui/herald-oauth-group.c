@@ -44,7 +44,8 @@ struct _HeraldOAuthGroup
   GtkLabel            *guide_google_label;
 
   guint                signed_in : 1;
-  guint                busy : 1;
+  guint                busy : 1;      /* a sign-in or sign-out runs */
+  guint                checking : 1;  /* the keyring check runs: signed_in is not known yet */
 };
 
 G_DEFINE_FINAL_TYPE (HeraldOAuthGroup, herald_oauth_group, ADW_TYPE_PREFERENCES_GROUP)
@@ -60,6 +61,13 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void check_signed_in (HeraldOAuthGroup *self);
+
+/* What the "busy" property says: the state shown is not final yet. */
+static gboolean
+is_working (HeraldOAuthGroup *self)
+{
+  return self->busy || self->checking;
+}
 
 static HeraldOAuthProvider
 current_provider (HeraldOAuthGroup *self)
@@ -88,25 +96,29 @@ static void
 update_state (HeraldOAuthGroup *self)
 {
   gboolean microsoft = current_provider (self) == HERALD_OAUTH_PROVIDER_MICROSOFT;
+  gboolean working = is_working (self);
   g_autofree char *username = g_settings_get_string (self->settings, "username");
   g_autofree char *subtitle = NULL;
 
+  /* Until the keyring has answered, neither Sign In nor Sign Out: the
+   * account is in neither state yet. */
   gtk_widget_set_visible (GTK_WIDGET (self->tenant_row), microsoft);
   gtk_widget_set_visible (GTK_WIDGET (self->client_secret_row), !microsoft);
-  gtk_widget_set_visible (GTK_WIDGET (self->code_link_row), microsoft && !self->signed_in);
+  gtk_widget_set_visible (GTK_WIDGET (self->code_link_row),
+                          microsoft && !self->signed_in && !self->checking);
   gtk_widget_set_visible (GTK_WIDGET (self->guide_microsoft_label), microsoft);
   gtk_widget_set_visible (GTK_WIDGET (self->guide_google_label), !microsoft);
   gtk_widget_set_visible (GTK_WIDGET (self->device_row), self->busy && self->user_code != NULL);
 
-  gtk_widget_set_visible (GTK_WIDGET (self->sign_in_button), !self->signed_in && !self->busy);
-  gtk_widget_set_visible (GTK_WIDGET (self->sign_out_button), self->signed_in && !self->busy);
+  gtk_widget_set_visible (GTK_WIDGET (self->sign_in_button), !self->signed_in && !working);
+  gtk_widget_set_visible (GTK_WIDGET (self->sign_out_button), self->signed_in && !working);
   gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), self->busy && self->cancellable != NULL);
-  gtk_widget_set_visible (GTK_WIDGET (self->spinner), self->busy);
-  gtk_spinner_set_spinning (self->spinner, self->busy);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), working);
+  gtk_spinner_set_spinning (self->spinner, working);
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-in", !self->busy);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-in-code", !self->busy && microsoft);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-out", !self->busy && self->signed_in);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-in", !working);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-in-code", !working && microsoft);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-out", !working && self->signed_in);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.cancel", self->busy && self->cancellable != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.copy-code", self->user_code != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.open-verification-page",
@@ -114,6 +126,8 @@ update_state (HeraldOAuthGroup *self)
 
   if (*username == '\0')
     subtitle = g_strdup (_("Enter the login address (username) first"));
+  else if (self->checking)
+    subtitle = g_strdup (_("Checking the keyring…"));
   else if (self->signed_in)
     /* Translators: %s is a mail address. */
     subtitle = g_strdup_printf (_("Signed in as %s"), username);
@@ -140,19 +154,31 @@ set_signed_in (HeraldOAuthGroup *self,
 }
 
 static void
+set_busy_and_checking (HeraldOAuthGroup *self,
+                       gboolean          busy,
+                       gboolean          checking)
+{
+  gboolean was_working = is_working (self);
+
+  self->busy = !!busy;
+  self->checking = !!checking;
+  update_state (self);
+  if (is_working (self) != was_working)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+static void
 set_busy (HeraldOAuthGroup *self,
           gboolean          busy)
 {
-  busy = !!busy;
-  if (self->busy == busy)
-    {
-      update_state (self);
-      return;
-    }
+  set_busy_and_checking (self, busy, self->checking);
+}
 
-  self->busy = busy;
-  update_state (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+static void
+set_checking (HeraldOAuthGroup *self,
+              gboolean          checking)
+{
+  set_busy_and_checking (self, self->busy, checking);
 }
 
 static void
@@ -257,7 +283,10 @@ is_signed_in_cb (GObject      *source,
   /* An incomplete form (no client ID yet) simply means "not signed in". */
   if (error != NULL && !g_error_matches (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_INVALID_ACCOUNT))
     show_error (self, error);
+  /* The answer first, then "no longer busy": whoever waits for busy to
+   * drop finds the final state. */
   set_signed_in (self, signed_in);
+  set_checking (self, FALSE);
 }
 
 static void
@@ -272,10 +301,12 @@ check_signed_in (HeraldOAuthGroup *self)
       || herald_oauth_account_get_effective_client_id (account) == NULL)
     {
       set_signed_in (self, FALSE);
+      set_checking (self, FALSE);
       return;
     }
 
   self->check_cancellable = g_cancellable_new ();
+  set_checking (self, TRUE);
   herald_oauth_is_signed_in_async (account, self->check_cancellable, is_signed_in_cb, g_object_ref (self));
 }
 
@@ -344,7 +375,7 @@ start_operation (HeraldOAuthGroup    *self,
   g_cancellable_cancel (self->check_cancellable);
   g_clear_object (&self->check_cancellable);
   self->cancellable = g_cancellable_new ();
-  set_busy (self, TRUE);
+  set_busy_and_checking (self, TRUE, FALSE);
   *account_out = g_steal_pointer (&account);
 
   return TRUE;
@@ -563,7 +594,7 @@ herald_oauth_group_get_property (GObject    *object,
       g_value_set_boolean (value, self->signed_in);
       break;
     case PROP_BUSY:
-      g_value_set_boolean (value, self->busy);
+      g_value_set_boolean (value, is_working (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -671,7 +702,15 @@ herald_oauth_group_get_busy (HeraldOAuthGroup *self)
 {
   g_return_val_if_fail (HERALD_IS_OAUTH_GROUP (self), FALSE);
 
-  return self->busy;
+  return is_working (self);
+}
+
+gboolean
+herald_oauth_group_get_checking (HeraldOAuthGroup *self)
+{
+  g_return_val_if_fail (HERALD_IS_OAUTH_GROUP (self), FALSE);
+
+  return self->checking;
 }
 
 /* Looks at the keyring again, e.g. after a test found the sign-in revoked

@@ -26,6 +26,8 @@ GtkWidget  *herald_oauth_group_new           (GSettings        *settings);
 gboolean    herald_oauth_group_get_signed_in (HeraldOAuthGroup *self);
 /* TRUE while a sign-in, sign-out or check runs (property "busy"). */
 gboolean    herald_oauth_group_get_busy      (HeraldOAuthGroup *self);
+/* TRUE while only the keyring check runs: "signed-in" is not known yet. */
+gboolean    herald_oauth_group_get_checking  (HeraldOAuthGroup *self);
 /* Checks the keyring again (after a test found the sign-in revoked). */
 void        herald_oauth_group_recheck       (HeraldOAuthGroup *self);
 /* The diagnosis of the sign-in error shown in the group, or NULL when none

@@ -387,7 +387,9 @@ update_validation (HeraldWindow *self)
     {
       /* Without tokens the test could only fail before connecting: say so
        * here, where Sign In is, rather than after pressing Send. */
-      if (herald_oauth_group_get_busy (self->oauth_group))
+      if (herald_oauth_group_get_checking (self->oauth_group))
+        add_reason (reasons, g_strdup (_("Checking the keyring for the OAuth 2.0 sign-in…")));
+      else if (herald_oauth_group_get_busy (self->oauth_group))
         add_reason (reasons, g_strdup (_("Finish signing in (OAuth 2.0) first.")));
       else if (!herald_oauth_group_get_signed_in (self->oauth_group))
         add_reason (reasons, g_strdup (_("Not signed in: press Sign In under OAuth 2.0 Sign-In.")));

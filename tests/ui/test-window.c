@@ -1135,6 +1135,88 @@ test_send_xoauth2_not_signed_in (void)
   destroy_window (window);
 }
 
+static void
+record_subtitle_cb (AdwActionRow *row,
+                    GParamSpec   *pspec,
+                    GPtrArray    *seen)
+{
+  g_ptr_array_add (seen, g_strdup (adw_action_row_get_subtitle (row)));
+}
+
+/* A window that opens with OAuth 2.0 selected shows neither "Not signed in"
+ * nor Sign In before the keyring has answered: first a neutral "Checking the
+ * keyring…" (and Send says so), then the answer. Checked for both answers. */
+static void
+test_oauth_checking (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+  g_autoptr(HeraldOAuthTokens) tokens = herald_oauth_tokens_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_settings_set_string (settings, "auth", "xoauth2");
+  g_settings_set_string (settings, "username", USERNAME);
+  g_settings_set_string (settings, "oauth-provider", "microsoft");
+  g_settings_set_string (settings, "oauth-client-id", CLIENT_ID);
+  tokens->refresh_token = g_strdup ("ui-refresh-token");
+  tokens->access_token = g_strdup (ACCESS_TOKEN);
+  tokens->expires_at = g_get_real_time () / G_USEC_PER_SEC + 3600;
+
+  for (int stored = 1; stored >= 0; stored--)
+    {
+      g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
+      HeraldWindow *window;
+      GtkWidget *row;
+      const char *reason;
+
+      if (stored)
+        herald_oauth_tokens_store_sync ("microsoft", USERNAME, CLIENT_ID, tokens, NULL, &error);
+      else
+        herald_oauth_tokens_clear_sync ("microsoft", USERNAME, CLIENT_ID, NULL, &error);
+      g_assert_no_error (error);
+
+      /* No main loop iteration yet: the keyring cannot have answered. */
+      window = new_window ();
+      row = herald_test_find_widget (GTK_WIDGET (oauth_group (window)), ADW_TYPE_ACTION_ROW,
+                                     "Account");
+      g_assert_true (herald_oauth_group_get_checking (oauth_group (window)));
+      g_assert_true (herald_oauth_group_get_busy (oauth_group (window)));
+      g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==,
+                       "Checking the keyring…");
+      g_assert_false (herald_test_widget_shown (herald_test_find_widget (
+        GTK_WIDGET (oauth_group (window)), GTK_TYPE_BUTTON, "Sign In")));
+      g_assert_false (send_enabled (window));
+      reason = _herald_window_get_validation_message (window);
+      g_assert_nonnull (reason);
+      g_assert_null (strstr (reason, "Not signed in"));
+      g_assert_nonnull (strstr (reason, "Checking the keyring"));
+
+      g_signal_connect (row, "notify::subtitle", G_CALLBACK (record_subtitle_cb), seen);
+      g_assert_true (wait_for (stored ? oauth_signed_in : oauth_signed_out, window, 10000));
+      g_assert_false (herald_oauth_group_get_checking (oauth_group (window)));
+      g_signal_handlers_disconnect_by_data (row, seen);
+
+      /* Straight from "Checking" to the answer, never through the other one. */
+      g_assert_cmpuint (seen->len, ==, 1);
+      if (stored)
+        {
+          g_assert_cmpstr (g_ptr_array_index (seen, 0), ==, "Signed in as " USERNAME);
+          g_assert_false (herald_test_widget_shown (herald_test_find_widget (
+            GTK_WIDGET (oauth_group (window)), GTK_TYPE_BUTTON, "Sign In")));
+        }
+      else
+        {
+          g_assert_cmpstr (g_ptr_array_index (seen, 0), ==, "Not signed in (" USERNAME ")");
+          g_assert_true (herald_test_widget_shown (herald_test_find_widget (
+            GTK_WIDGET (oauth_group (window)), GTK_TYPE_BUTTON, "Sign In")));
+          reason = _herald_window_get_validation_message (window);
+          g_assert_nonnull (reason);
+          g_assert_nonnull (strstr (reason, "Not signed in"));
+        }
+
+      destroy_window (window);
+    }
+}
+
 /* The test's "browser": an HTTP client that follows the authorize page's
  * redirect to the loopback listener, on its own thread. */
 typedef struct {
@@ -1694,6 +1776,7 @@ main (int   argc,
   add_test ("/herald/ui/send/xoauth2", test_send_xoauth2);
   add_test ("/herald/ui/send/xoauth2-not-signed-in", test_send_xoauth2_not_signed_in);
   add_test ("/herald/ui/oauth/group", test_oauth_group);
+  add_test ("/herald/ui/oauth/checking-the-keyring", test_oauth_checking);
   add_test ("/herald/ui/oauth/sign-in-and-send", test_oauth_sign_in_and_send);
   add_test ("/herald/ui/oauth/revoked", test_oauth_revoked);
   add_test ("/herald/ui/oauth/sign-in-error", test_oauth_sign_in_error);
