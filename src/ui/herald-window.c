@@ -19,6 +19,7 @@
 #include "herald-oauth-group.h"
 #include "herald-providers.h"
 #include "herald-secrets.h"
+#include "herald-smtp-private.h"  /* _herald_smtp_default_subject () */
 #include "herald-step-list.h"
 
 #define SCHEMA_ID "io.github.heraldmail.Herald"
@@ -1524,6 +1525,19 @@ set_accessible_label (GtkWidget  *widget,
                                   -1);
 }
 
+/* An empty Subject sends the engine's default subject: show it as the
+ * placeholder of the row's text (AdwEntryRow 1.2 has no placeholder of its
+ * own; its title stands in for one until the row is focused). */
+static void
+show_default_subject (HeraldWindow *self)
+{
+  GtkEditable *text = gtk_editable_get_delegate (GTK_EDITABLE (self->subject_row));
+  g_autofree char *subject = _herald_smtp_default_subject (NULL);
+
+  if (GTK_IS_TEXT (text))
+    gtk_text_set_placeholder_text (GTK_TEXT (text), subject);
+}
+
 static void
 herald_window_init (HeraldWindow *self)
 {
@@ -1584,6 +1598,7 @@ herald_window_init (HeraldWindow *self)
   bind_text (self, "to", self->to_row);
   bind_text (self, "cc", self->cc_row);
   bind_text (self, "subject", self->subject_row);
+  show_default_subject (self);
   bind_text (self, "extra-text", self->extra_text_row);
   bind_text (self, "ca-file", self->ca_file_row);
   g_settings_bind (self->settings, "timeout", self->timeout_spin, "value",

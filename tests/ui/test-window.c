@@ -380,6 +380,26 @@ test_send_success (void)
     g_test_message ("banner notice: %s", notices[0]);
   }
 
+  /* The Subject row was left empty: its placeholder is the subject the
+   * message really went out with. */
+  {
+    g_autoptr(GBytes) message = herald_fake_server_get_message (server);
+    g_autofree char *text = NULL;
+    g_autofree char *expected = NULL;
+    GtkEditable *delegate = gtk_editable_get_delegate (GTK_EDITABLE (field (window, "subject")));
+    const char *placeholder;
+
+    g_assert_nonnull (message);
+    g_assert_true (GTK_IS_TEXT (delegate));
+    placeholder = gtk_text_get_placeholder_text (GTK_TEXT (delegate));
+    g_assert_nonnull (placeholder);
+    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "subject"))), ==, "");
+    text = g_strndup (g_bytes_get_data (message, NULL), g_bytes_get_size (message));
+    expected = g_strdup_printf ("\r\nSubject: %s\r\n", placeholder);
+    g_test_message ("subject placeholder: %s", placeholder);
+    g_assert_nonnull (strstr (text, expected));
+  }
+
   g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_CONNECT), ==, HERALD_STEP_STATE_DONE);
   g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_ENCRYPT), ==, HERALD_STEP_STATE_DONE);
   g_assert_cmpint (herald_step_list_get_state (steps, HERALD_STEP_GREETING), ==, HERALD_STEP_STATE_DONE);
