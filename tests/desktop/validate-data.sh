@@ -58,15 +58,31 @@ metainfo_checks () {
 }
 
 screenshot_checks () {
-  local shot
-  for shot in $(grep -o 'data/screenshots/[a-z-]*\.png' "$metainfo" | sort -u); do
+  local shot shots
+  shots=$(grep -o 'data/screenshots/[a-z-]*\.png' "$metainfo" | sort -u)
+  [ -n "$shots" ] || { echo "the metainfo names no screenshot"; return 1; }
+  for shot in $shots; do
     [ -f "$schemadir/../$shot" ] || { echo "missing $shot"; return 1; }
     head -c 8 "$schemadir/../$shot" | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a' ||
       { echo "$shot is not a PNG"; return 1; }
   done
 }
 
-echo "1..7"
+# A development build (.Devel app ID) says so in its name, as GNOME apps do;
+# a release build is plain "Herald".
+name_checks () {
+  local id name
+  id=$(basename "$desktop" .desktop)
+  name=$(sed -n 's/^Name=//p' "$desktop")
+  if [ "${id%.Devel}" != "$id" ]; then
+    [ "$name" = "Herald (Development)" ] ||
+      { echo "development build named \"$name\", not \"Herald (Development)\""; return 1; }
+  else
+    [ "$name" = "Herald" ] || { echo "release build named \"$name\", not \"Herald\""; return 1; }
+  fi
+}
+
+echo "1..8"
 check "desktop-file-validate $(basename "$desktop")" desktop_validate "$desktop"
 check "appstreamcli validate --no-net --strict $(basename "$metainfo")" \
   appstreamcli validate --no-net --strict "$metainfo"
@@ -76,6 +92,7 @@ check "glib-compile-schemas --strict --dry-run" \
   glib-compile-schemas --strict --dry-run "$schemadir"
 check "screenshots named in the metainfo are PNGs in data/screenshots" screenshot_checks
 check "icons: scalable and symbolic SVGs named after the app ID" icon_checks
+check "desktop file names a development build as such" name_checks
 n=$((n + 1))
 if grep -q "^Exec=herald\b" "$desktop"; then
   echo "ok $n - desktop file runs herald"
