@@ -859,21 +859,27 @@ herald_cli_test (int    argc,
   config = herald_smtp_config_new ();
   settings = _herald_cli_open_settings (&no_settings);
 
-  /* TLS needs several milliseconds of loading (the TLS module, the CA file)
-   * before the ClientHello: start it now, on the engine's helper thread, so
-   * that it overlaps the rest of the set-up and connecting. Not before the
-   * settings: GIO loads their backend and the TLS module under one lock,
-   * and the settings are on the path to connecting too. A wrong option is
-   * reported below as usual; all it costs is a thread started for nothing. */
+  /* Implicit TLS needs several milliseconds of loading (the TLS module, the
+   * CA file) right after connecting, before the ClientHello: start it now,
+   * on the engine's helper thread, so that it overlaps the rest of the
+   * set-up and connecting. Not before the settings: GIO loads their backend
+   * and the TLS module under one lock, and the settings are on the path to
+   * connecting too. (STARTTLS leaves it to the engine, which loads it while
+   * waiting for the greeting.) A wrong option is reported below as usual;
+   * all it costs is some loading for nothing. */
   {
     g_autofree char *security_name = _herald_cli_option_or_setting (o.security, settings,
                                                                      "security");
-    g_autofree char *ca_file = _herald_cli_option_or_setting (o.ca_file, settings, "ca-file");
-    HeraldSecurity security = HERALD_SECURITY_STARTTLS;
+    HeraldSecurity security;
 
-    if ((security_name == NULL || herald_security_from_string (security_name, &security)) &&
-        security != HERALD_SECURITY_NONE)
-      herald_smtp_prepare_tls (ca_file);
+    if (security_name != NULL && herald_security_from_string (security_name, &security) &&
+        security == HERALD_SECURITY_TLS)
+      {
+        g_autofree char *ca_file = _herald_cli_option_or_setting (o.ca_file, settings,
+                                                                  "ca-file");
+
+        herald_smtp_prepare_tls (ca_file);
+      }
   }
 
   status = build_config (&o, settings, no_settings, config, &needs_keyring);

@@ -47,6 +47,7 @@ typedef struct
 
   GSocketConnectable     *identity;
   GTlsDatabase           *ca_database;
+  char                   *ca_path;    /* the CA file, absolute */
   HeraldCaLoad           *ca_load;    /* the CA file, parsed on a helper thread */
   GTlsCertificate        *peer_certificate;
   GTlsCertificateFlags    peer_errors;
@@ -57,7 +58,10 @@ typedef struct
 
   guint                   stage_open : 1;
   guint                   connection_broken : 1;
+  guint                   tls_loading_started : 1;
 } Session;
+
+static void start_tls_loading (Session *s);
 
 /* ---- transcript and progress -------------------------------------------------- */
 
@@ -625,6 +629,9 @@ do_resolve_and_connect (Session  *s,
       g_propagate_error (error, g_steal_pointer (&first_error));
       return FALSE;
     }
+
+  if (s->config->security == HERALD_SECURITY_STARTTLS)
+    start_tls_loading (s);
 
   /* Commands go out in flights already; Nagle would only add delay. */
   g_socket_set_option (s->socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
@@ -1768,6 +1775,37 @@ do_send (Session  *s,
 
 /* ---- the run ---------------------------------------------------------------- */
 
+/* Loading the TLS module, the CA file and the system trust store takes
+ * tens of milliseconds of CPU: it runs on the TLS helper thread while we
+ * wait for the network. With implicit TLS it starts before we connect (the
+ * ClientHello needs the module right after); with STARTTLS once we are
+ * connected, so that it takes no CPU from the way to the connection and
+ * still has the greeting, EHLO and STARTTLS round trips to finish in. It
+ * may have started before (heraldctl starts it for implicit TLS once it has
+ * read its settings). */
+static void
+start_tls_loading (Session *s)
+{
+  if (s->tls_loading_started)
+    return;
+  s->tls_loading_started = TRUE;
+
+  herald_smtp_prepare_tls (NULL);
+
+  /* Parsed already when the caller prepared it (heraldctl does). */
+  if (s->ca_path != NULL)
+    {
+      s->ca_load = _herald_ca_load_take (s->ca_path);
+      if (s->ca_load == NULL)
+        s->ca_load = _herald_ca_load_start (s->ca_path);
+    }
+
+  /* The system trust store, last: only the server's certificate needs it,
+   * so neither the module nor the CA file (which the ClientHello waits
+   * for) queue behind it. */
+  _herald_smtp_system_trust_preload ();
+}
+
 static char *
 choose_helo (Session *s)
 {
@@ -1807,13 +1845,6 @@ prepare (Session  *s,
   if (s->config->security == HERALD_SECURITY_NONE)
     return TRUE;
 
-  /* Loading the TLS module, the CA file and the system trust store takes
-   * tens of milliseconds: it runs on a helper thread while we resolve,
-   * connect and wait for the greeting (or, with implicit TLS, for the
-   * server's certificate), not on the critical path. It may have started
-   * before (heraldctl starts it once it has read its settings). */
-  herald_smtp_prepare_tls (NULL);
-
   if (is_set (s->config->ca_file))
     {
       /* GTlsFileDatabase wants an absolute path; "--ca-file ./ca.pem" is fine. */
@@ -1821,7 +1852,7 @@ prepare (Session  *s,
       g_autofree char *contents = NULL;
 
       /* Cheap checks now, so that a typo fails before we connect; the
-       * full parse happens on a helper thread. */
+       * full parse happens on the TLS helper thread. */
       if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
         {
           g_set_error (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG,
@@ -1837,17 +1868,12 @@ prepare (Session  *s,
                        s->config->ca_file, _("it holds no PEM certificate"));
           return FALSE;
         }
-
-      /* Parsed already when the caller prepared it (heraldctl does). */
-      s->ca_load = _herald_ca_load_take (path);
-      if (s->ca_load == NULL)
-        s->ca_load = _herald_ca_load_start (path);
+      s->ca_path = g_steal_pointer (&path);
     }
 
-  /* The system trust store, last: only the server's certificate needs it,
-   * so neither the module nor the CA file (which the ClientHello waits
-   * for) queue behind it. */
-  _herald_smtp_system_trust_preload ();
+  /* Implicit TLS needs the TLS module as soon as we are connected. */
+  if (s->config->security == HERALD_SECURITY_TLS)
+    start_tls_loading (s);
 
   return TRUE;
 }
@@ -1998,6 +2024,7 @@ herald_smtp_run (const HeraldSmtpConfig *config,
   g_clear_object (&s->identity);
   g_clear_object (&s->ca_database);
   g_clear_pointer (&s->ca_load, _herald_ca_load_unref);
+  g_free (s->ca_path);
   g_clear_object (&s->peer_certificate);
   g_clear_pointer (&s->message, g_bytes_unref);
   g_free (s->message_id);
@@ -2142,8 +2169,9 @@ herald_smtp_run_async (const HeraldSmtpConfig *config,
   g_return_if_fail (config != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  /* Before the worker thread even starts. */
-  if (config->security != HERALD_SECURITY_NONE)
+  /* Implicit TLS: before the worker thread even starts (start_tls_loading()
+   * says why not for STARTTLS). */
+  if (config->security == HERALD_SECURITY_TLS)
     herald_smtp_prepare_tls (NULL);
 
   async = g_new0 (AsyncData, 1);
