@@ -38,7 +38,8 @@ gboolean               _herald_smtp_check_field      (const char  *field_label,
  * per connection (herald-smtp-trust.c says why). A new reference; any thread. */
 GTlsDatabase          *_herald_smtp_system_trust    (void);
 /* Starts loading the system trust store on the TLS helper thread, once per
- * process, behind any CA file queued: called when a run starts. Any thread. */
+ * process, behind any CA file queued: called when a run starts loading TLS.
+ * Any thread. */
 void                   _herald_smtp_system_trust_preload (void);
 
 /* The user's CA file, parsed on the TLS helper thread. path is absolute. take()

@@ -192,8 +192,9 @@ _herald_smtp_system_trust (void)
  *      configuration, which the handshake waits for (a short parse);
  *   3. the system trust store (tens of milliseconds of CPU), which only the
  *      server's certificate needs, a round trip after the ClientHello at
- *      the earliest: when a run starts (_herald_smtp_system_trust_preload()),
- *      never ahead of a CA file, so the ClientHello never waits for it.
+ *      the earliest: when a run starts loading TLS
+ *      (_herald_smtp_system_trust_preload()), never ahead of a CA file, so
+ *      the ClientHello never waits for it.
  *
  * One thread rather than one per job: on a loaded machine every new thread
  * waits to be scheduled. The jobs come through a queue, CA files ahead of
@@ -291,8 +292,8 @@ start_prep_thread (void)
 }
 
 /* Starts loading the system trust store on the helper thread, once per
- * process, after any CA file queued. Called when a run starts. Any
- * thread. */
+ * process, after any CA file queued. Called when a run starts loading TLS.
+ * Any thread. */
 void
 _herald_smtp_system_trust_preload (void)
 {
@@ -448,9 +449,11 @@ _herald_ca_load_take (const char *path)
  * once per process too, when a run first waits for the network.
  *
  * herald_smtp_run() and herald_smtp_run_async() call it themselves when the
- * configuration asks for TLS. Calling it earlier, as soon as a program knows
- * it will test a TLS server (heraldctl calls it once it has read its
- * settings), takes that work off the path to the connection.
+ * configuration asks for TLS: for implicit TLS before connecting, for
+ * STARTTLS once connected (the greeting, EHLO and STARTTLS round trips leave
+ * time enough). Calling it earlier, as soon as a program knows it will test
+ * an implicit-TLS server (heraldctl calls it once it has read its settings),
+ * takes that work off the path from the connection to the ClientHello.
  *
  * Nothing about certificate validation changes: every connection is still
  * checked against the backend's default trust store (and the CA file).

@@ -256,12 +256,12 @@ void              herald_smtp_run_async  (const HeraldSmtpConfig *config,
 HeraldSmtpResult *herald_smtp_run_finish (GAsyncResult           *result,
                                           GError                **error) G_GNUC_WARN_UNUSED_RESULT;
 
-/* Starts loading the TLS backend and the system trust store (once per
- * process) and parsing ca_file (when not NULL; the next run with that file
- * takes the result) on helper threads, and returns at once. The run
- * functions call it themselves for TLS; call it earlier (at start-up, once
- * TLS is likely) to take that load off the critical path. Errors are left to
- * the run. Any thread. */
+/* Starts loading the TLS backend (once per process) and parsing ca_file
+ * (when not NULL; the next run with that file takes the result) on a helper
+ * thread, and returns at once. The runs call it themselves (implicit TLS
+ * before connecting, STARTTLS once connected) and then load the system trust
+ * store; call it earlier (at start-up, for implicit TLS) to take that load
+ * off the path to the ClientHello. Errors are left to the run. Any thread. */
 void              herald_smtp_prepare_tls (const char *ca_file);
 
 G_END_DECLS
