@@ -6,7 +6,11 @@
 #
 # The window half of the benchmark, on a private Xvfb display (bench/xsession.sh):
 #   - tests/perf/test-window-stall --bench: longest main-loop stall during a
-#     slow send, Cancel -> idle, unreachable server -> verdict;
+#     slow send and during two kinds of unreachable server, each measured the
+#     same way (fresh window, form painted, steps and Send in view, 5 runs,
+#     medians) with the default GL renderer (llvmpipe) and with cairo, plus
+#     the stall of showing the outcome; Cancel -> idle. To see where a stall
+#     falls, run the probe with HERALD_PERF_TRACE=1 (frame phases, gaps);
 #   - bench/first-frame: launch -> first frame and peak RSS of Herald's window
 #     and of bench/bare-window (the floor), alternating, WINDOW_RUNS times.
 # Writes a markdown section to OUT.md. Called by bench/run-bench.sh.
