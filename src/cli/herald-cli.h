@@ -17,10 +17,16 @@ enum {
 };
 
 /* Each command parses its own options from argv (argv[0] is the command name)
- * and returns an exit status. */
+ * and returns an exit status. login and logout live in the OAuth module
+ * (heraldctl-oauth.so), which heraldctl loads when they run. */
 int herald_cli_test    (int argc, char **argv);
 int herald_cli_explain (int argc, char **argv);
 int herald_cli_login   (int argc, char **argv);
 int herald_cli_logout  (int argc, char **argv);
+
+/* The function @name of the OAuth module, loaded on first use; NULL after
+ * telling "heraldctl @command:" why it is not available. */
+gpointer _herald_cli_oauth_symbol (const char *command,
+                                   const char *name);
 
 G_END_DECLS

@@ -6,10 +6,87 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <gmodule.h>
 #include <locale.h>
 #include <stdio.h>
 
 #include "herald-cli.h"
+
+/* ---------------------------------------------------------------------------
+ * The OAuth module (src/cli/meson.build says why it is one)
+ * ------------------------------------------------------------------------- */
+
+#define OAUTH_MODULE "heraldctl-oauth.so"
+
+/* The module next to the running heraldctl when that is the one in the
+ * build tree (tests, build-aux/herald-dev), else the installed one. */
+static char *
+oauth_module_path (void)
+{
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *exe_dir = exe != NULL ? g_path_get_dirname (exe) : NULL;
+  g_autofree char *build_dir = g_canonicalize_filename (HERALD_CLI_BUILD_DIR, NULL);
+
+  if (exe_dir != NULL && g_str_equal (exe_dir, build_dir))
+    return g_build_filename (build_dir, OAUTH_MODULE, NULL);
+
+  return g_build_filename (HERALD_CLI_MODULE_DIR, OAUTH_MODULE, NULL);
+}
+
+gpointer
+_herald_cli_oauth_symbol (const char *command,
+                          const char *name)
+{
+  static GModule *module;
+  static char *load_error;
+  gpointer symbol = NULL;
+
+  if (module == NULL && load_error == NULL)
+    {
+      g_autofree char *path = oauth_module_path ();
+
+      module = g_module_open (path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+      if (module != NULL)
+        g_module_make_resident (module);
+      else
+        load_error = g_strdup (g_module_error ());
+    }
+
+  if (module != NULL && g_module_symbol (module, name, &symbol) && symbol != NULL)
+    return symbol;
+
+  fprintf (stderr, _("heraldctl %s: OAuth 2.0 support is not available: %s\n"), command,
+           load_error != NULL ? load_error : g_module_error ());
+  return NULL;
+}
+
+static int
+oauth_command (const char  *name,
+               int          argc,
+               char       **argv)
+{
+  int (*run) (int argc, char **argv) = _herald_cli_oauth_symbol (argv[0], name);
+
+  return run != NULL ? run (argc, argv) : HERALD_EXIT_FAILED;
+}
+
+static int
+login (int    argc,
+       char **argv)
+{
+  return oauth_command ("herald_cli_login", argc, argv);
+}
+
+static int
+logout (int    argc,
+        char **argv)
+{
+  return oauth_command ("herald_cli_logout", argc, argv);
+}
+
+/* ---------------------------------------------------------------------------
+ * The commands
+ * ------------------------------------------------------------------------- */
 
 typedef struct {
   const char *name;
@@ -20,8 +97,8 @@ typedef struct {
 static const Command commands[] = {
   { "test",    herald_cli_test,    N_("Send a test message and explain any failure") },
   { "explain", herald_cli_explain, N_("Diagnose an error text pasted from any program") },
-  { "login",   herald_cli_login,   N_("Sign in with OAuth 2.0 and keep the token in the keyring") },
-  { "logout",  herald_cli_logout,  N_("Forget the OAuth 2.0 tokens of an account") },
+  { "login",   login,              N_("Sign in with OAuth 2.0 and keep the token in the keyring") },
+  { "logout",  logout,             N_("Forget the OAuth 2.0 tokens of an account") },
 };
 
 static void
