@@ -9,6 +9,7 @@
 #include <gmodule.h>
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "herald-cli.h"
 
@@ -25,9 +26,11 @@ oauth_module_path (void)
 {
   g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
   g_autofree char *exe_dir = exe != NULL ? g_path_get_dirname (exe) : NULL;
-  g_autofree char *build_dir = g_canonicalize_filename (HERALD_CLI_BUILD_DIR, NULL);
+  /* /proc/self/exe has every symbolic link resolved: so must the build
+   * directory's name. */
+  g_autofree char *build_dir = realpath (HERALD_CLI_BUILD_DIR, NULL);
 
-  if (exe_dir != NULL && g_str_equal (exe_dir, build_dir))
+  if (exe_dir != NULL && build_dir != NULL && g_str_equal (exe_dir, build_dir))
     return g_build_filename (build_dir, OAUTH_MODULE, NULL);
 
   return g_build_filename (HERALD_CLI_MODULE_DIR, OAUTH_MODULE, NULL);
