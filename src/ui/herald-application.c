@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "herald-application.h"
+#include "herald-renderer.h"
 #include "herald-ui-resources.h"
 #include "herald-window.h"
 
@@ -94,6 +95,10 @@ herald_application_startup (GApplication *application)
   const char *shortcuts_accels[] = { "<Control>question", NULL };
 
   G_APPLICATION_CLASS (herald_application_parent_class)->startup (application);
+
+  /* The display is open now and no window is realized yet: the last moment
+   * to choose the renderer (cairo when GL is a software rasteriser). */
+  herald_renderer_ensure (gdk_display_get_default ());
 
   g_action_map_add_action_entries (G_ACTION_MAP (application), app_actions,
                                    G_N_ELEMENTS (app_actions), application);

@@ -18,6 +18,7 @@
 #include "herald-oauth.h"
 #include "herald-oauth-group.h"
 #include "herald-providers.h"
+#include "herald-renderer.h"
 #include "herald-secrets.h"
 #include "herald-smtp-private.h"  /* _herald_smtp_default_subject () */
 #include "herald-step-list.h"
@@ -1543,6 +1544,10 @@ herald_window_init (HeraldWindow *self)
 {
   g_autoptr(GtkStringList) providers = gtk_string_list_new (NULL);
   int width, height;
+
+  /* Normally decided in the application's startup already; this covers a
+   * window made without it (tests, probes) before it is realized. */
+  herald_renderer_ensure (gtk_widget_get_display (GTK_WIDGET (self)));
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
