@@ -16,8 +16,13 @@ typedef enum
 
 HeraldRendererChoice herald_renderer_ensure (GdkDisplay *display);
 
+/* Internal, for the tests. */
+gboolean             _herald_gl_renderer_is_software            (const char *gl_renderer);
 G_GNUC_WARN_UNUSED_RESULT
-char                *_herald_renderer_get_gl_renderer (GdkDisplay *display);
-gboolean             _herald_gl_renderer_is_software  (const char *gl_renderer);
+char                *_herald_renderer_gl_renderer_from_context  (GdkDisplay *display);
+G_GNUC_WARN_UNUSED_RESULT
+char                *_herald_renderer_gl_renderer_from_glx      (GdkDisplay *display);
+HeraldRendererChoice _herald_renderer_choose                    (GdkDisplay *display,
+                                                                 const char *gl_renderer);
 
 G_END_DECLS

@@ -8,10 +8,10 @@
  *
  * The suite's Xvfb renders GL with Mesa's llvmpipe. GTK 4.8 reads
  * GSK_RENDERER once per process, at the first renderer it creates, so each
- * case runs the app in a subprocess of its own with its own environment. A
- * hardware GL is stood in for by Mesa's force_gl_renderer option (from the
- * environment, as every driconf option), which changes only the GL_RENDERER
- * string: that string is all the policy looks at. */
+ * case runs the app in a subprocess of its own with its own environment.
+ * There is no hardware GL here: for that case the policy is handed a
+ * hardware GL_RENDERER string, which is all it looks at, before the app
+ * starts. */
 
 #define G_LOG_DOMAIN "herald-test"
 
@@ -95,22 +95,17 @@ set_or_unset (const char *name,
     g_unsetenv (name);
 }
 
-/* Runs the current test again in a fresh process with GSK_RENDERER and
- * Mesa's force_gl_renderer as given (NULL: unset). Both are read when the
- * child first sets up GL or a renderer, so they are set here, before it
- * starts, and put back afterwards. */
+/* Runs the current test again in a fresh process with GSK_RENDERER as
+ * given (NULL: unset), set here so that it is there before the child starts,
+ * and put back afterwards. */
 static void
-run_in_subprocess (const char *gsk_renderer,
-                   const char *force_gl_renderer)
+run_in_subprocess (const char *gsk_renderer)
 {
-  g_autofree char *saved_gsk = g_strdup (g_getenv ("GSK_RENDERER"));
-  g_autofree char *saved_force = g_strdup (g_getenv ("force_gl_renderer"));
+  g_autofree char *saved = g_strdup (g_getenv ("GSK_RENDERER"));
 
   set_or_unset ("GSK_RENDERER", gsk_renderer);
-  set_or_unset ("force_gl_renderer", force_gl_renderer);
   g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
-  set_or_unset ("GSK_RENDERER", saved_gsk);
-  set_or_unset ("force_gl_renderer", saved_force);
+  set_or_unset ("GSK_RENDERER", saved);
   g_test_trap_assert_passed ();
 }
 
@@ -123,24 +118,28 @@ test_software_names (void)
   g_assert_true (_herald_gl_renderer_is_software ("Software Rasterizer"));
   /* ...and hardware, including a VM's GPU passed through virgl. */
   g_assert_false (_herald_gl_renderer_is_software ("Mesa Intel(R) UHD Graphics 620 (KBL GT2)"));
-  g_assert_false (_herald_gl_renderer_is_software ("AMD Radeon RX 6600 (navi23, LLVM 15.0.6, DRM 3.49, 6.1.0-13-amd64)"));
+  g_assert_false (_herald_gl_renderer_is_software ("AMD Radeon RX 6600 (navi23, LLVM 15.0.6, "
+                                                   "DRM 3.49, 6.1.0-13-amd64)"));
   g_assert_false (_herald_gl_renderer_is_software ("NVIDIA GeForce GTX 1650/PCIe/SSE2"));
   g_assert_false (_herald_gl_renderer_is_software ("virgl (Mesa Intel(R) UHD Graphics 620)"));
   g_assert_false (_herald_gl_renderer_is_software (""));
   g_assert_false (_herald_gl_renderer_is_software (NULL));
 }
 
-/* The premise of the next tests: this display's GL is llvmpipe. */
+/* The premise of the next tests: this display's GL is llvmpipe. And the
+ * quick GLX query (no context) names the same GL as a context does. */
 static void
 test_suite_gl_is_software (void)
 {
-  g_autofree char *gl_renderer = NULL;
+  GdkDisplay *display = gdk_display_get_default ();
+  g_autofree char *from_context = _herald_renderer_gl_renderer_from_context (display);
+  g_autofree char *from_glx = _herald_renderer_gl_renderer_from_glx (display);
 
-  g_assert_null (g_getenv ("force_gl_renderer"));
-  gl_renderer = _herald_renderer_get_gl_renderer (gdk_display_get_default ());
-  g_test_message ("GL_RENDERER: %s", gl_renderer ? gl_renderer : "(no GL)");
-  g_assert_nonnull (gl_renderer);
-  g_assert_true (_herald_gl_renderer_is_software (gl_renderer));
+  g_test_message ("GL_RENDERER: %s", from_context ? from_context : "(no GL)");
+  g_assert_nonnull (from_context);
+  g_assert_true (_herald_gl_renderer_is_software (from_context));
+  /* Xvfb: GDK renders through GLX, which is Mesa's. */
+  g_assert_cmpstr (from_glx, ==, from_context);
 }
 
 static void
@@ -153,7 +152,7 @@ test_software_gl_uses_cairo (void)
                        HERALD_RENDERER_CHOICE_CAIRO);
       return;
     }
-  run_in_subprocess (NULL, NULL);
+  run_in_subprocess (NULL);
 }
 
 static void
@@ -166,7 +165,7 @@ test_user_gl_is_kept (void)
                        HERALD_RENDERER_CHOICE_USER);
       return;
     }
-  run_in_subprocess ("gl", NULL);
+  run_in_subprocess ("gl");
 }
 
 static void
@@ -174,12 +173,17 @@ test_hardware_gl_is_kept (void)
 {
   if (g_test_subprocess ())
     {
-      g_assert_true (app_window_renderer_type () == GSK_TYPE_GL_RENDERER);
-      g_assert_cmpint (herald_renderer_ensure (gdk_display_get_default ()), ==,
+      GdkDisplay *display = gdk_display_get_default ();
+      const char *hardware = "Mesa Intel(R) UHD Graphics 620 (KBL GT2)";
+
+      g_assert_cmpint (_herald_renderer_choose (display, hardware), ==,
                        HERALD_RENDERER_CHOICE_DEFAULT);
+      /* The app's own check later keeps that decision, and GTK its GL. */
+      g_assert_true (app_window_renderer_type () == GSK_TYPE_GL_RENDERER);
+      g_assert_cmpint (herald_renderer_ensure (display), ==, HERALD_RENDERER_CHOICE_DEFAULT);
       return;
     }
-  run_in_subprocess (NULL, "Mesa Intel(R) UHD Graphics 620 (KBL GT2)");
+  run_in_subprocess (NULL);
 }
 
 int
