@@ -984,6 +984,11 @@ herald_cli_test (int    argc,
   run.utf8 = g_get_charset (NULL);
   run.open_step = STEP_NONE;
 
+  /* The engine's thread first: it is on the way to the connection, the
+   * rest is not (GLib starts a thread of its own for the SIGINT source).
+   * Progress only arrives once the loop runs, after the "Testing" line. */
+  herald_smtp_run_async (config, cancellable, progress_cb, &run, NULL, run_done_cb, &run);
+
   if (run.out != NULL)
     {
       printf (_("Testing %s:%u (security %s, authentication %s)\n"),
@@ -993,7 +998,6 @@ herald_cli_test (int    argc,
     }
 
   sigint_id = g_unix_signal_add (SIGINT, sigint_cb, &run);
-  herald_smtp_run_async (config, cancellable, progress_cb, &run, NULL, run_done_cb, &run);
   g_main_loop_run (loop);
   if (!run.interrupted)
     g_source_remove (sigint_id);
