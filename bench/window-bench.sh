@@ -8,11 +8,15 @@
 #   - tests/perf/test-window-stall --bench: longest main-loop stall during a
 #     slow send and during two kinds of unreachable server, each measured the
 #     same way (fresh window, form painted, steps and Send in view, 5 runs,
-#     medians) with the default GL renderer (llvmpipe) and with cairo, plus
-#     the stall of showing the outcome; Cancel -> idle. To see where a stall
-#     falls, run the probe with HERALD_PERF_TRACE=1 (frame phases, gaps);
+#     medians) with the renderer the app chooses (cairo on Xvfb's llvmpipe,
+#     src/ui/herald-renderer.c; the probe prints which) and with
+#     GSK_RENDERER=gl (GTK 4.8's own choice: GL on llvmpipe), plus the stall
+#     of showing the outcome; Cancel -> idle. To see where a stall falls, run
+#     the probe with HERALD_PERF_TRACE=1 (frame phases, gaps);
 #   - bench/first-frame: launch -> first frame and peak RSS of Herald's window
-#     and of bench/bare-window (the floor), alternating, WINDOW_RUNS times.
+#     and of bench/bare-window (the floor), alternating, WINDOW_RUNS times;
+#     both again with the other renderer (Herald forced to GL, the bare
+#     window forced to cairo), so each renderer has its own floor.
 # Writes a markdown section to OUT.md. Called by bench/run-bench.sh.
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -31,16 +35,27 @@ trap 'rm -f "$raw"' EXIT
   set -u
   build=$1 runs=$2
   "$build/tests/perf/test-window-stall" --bench 2>/dev/null | sed "s/^/probe /"
-  # Xvfb has no GPU: the default GL renderer rasterises in llvmpipe threads,
-  # which the main thread waits for. The same with the cairo renderer, on
-  # the CPU of the main thread, separates that from Herald'"'"'s own work.
-  GSK_RENDERER=cairo "$build/tests/perf/test-window-stall" --bench 2>/dev/null | sed "s/^/cairo /"
+  # Xvfb has no GPU: GL rasterises in llvmpipe threads, which the main
+  # thread waits for, so Herald chooses cairo there. GSK_RENDERER=gl gives
+  # the GL renderer GTK 4.8 would have chosen, for comparison.
+  GSK_RENDERER=gl "$build/tests/perf/test-window-stall" --bench 2>/dev/null | sed "s/^/gl /"
   for i in $(seq "$runs"); do
     # Alternate which one goes first, so neither always gets the warm cache.
-    if [ $((i % 2)) -eq 0 ]; then order="herald bare"; else order="bare herald"; fi
+    if [ $((i % 2)) -eq 0 ]; then order="herald bare herald-gl bare-cairo"
+    else order="bare-cairo herald-gl bare herald"; fi
     for w in $order; do
-      if [ "$w" = herald ]; then prog=$build/src/ui/herald; else prog=$build/bench/bare-window; fi
+      case $w in
+        herald*) prog=$build/src/ui/herald ;;
+        *) prog=$build/bench/bare-window ;;
+      esac
+      case $w in
+        *-gl) renderer=gl ;;
+        *-cairo) renderer=cairo ;;
+        *) renderer= ;;
+      esac
+      if [ -n "$renderer" ]; then export GSK_RENDERER=$renderer; else unset GSK_RENDERER; fi
       line=$("$build/bench/first-frame" --settle 500 -- "$prog" 2>/dev/null) || line=failed
+      unset GSK_RENDERER
       echo "frame $w $line"
     done
   done
@@ -50,17 +65,17 @@ trap 'rm -f "$raw"' EXIT
 import statistics, sys
 raw, out = sys.argv[1], sys.argv[2]
 probe = {}
-cairo = {}
-frames = {"herald": [], "bare": []}
-failed = {"herald": 0, "bare": 0}
+forced_gl = {}
+frames = {"herald": [], "bare": [], "herald-gl": [], "bare-cairo": []}
+failed = {k: 0 for k in frames}
 for line in open(raw, encoding="utf-8"):
     parts = line.split()
     if not parts:
         continue
-    if parts[0] in ("probe", "cairo") and len(parts) == 2 and "=" in parts[1]:
+    if parts[0] in ("probe", "gl") and len(parts) == 2 and "=" in parts[1]:
         k, v = parts[1].split("=", 1)
-        (probe if parts[0] == "probe" else cairo).setdefault(k, []).append(v)
-    elif parts[0] == "frame" and len(parts) >= 3:
+        (probe if parts[0] == "probe" else forced_gl).setdefault(k, []).append(v)
+    elif parts[0] == "frame" and len(parts) >= 3 and parts[1] in frames:
         if parts[2] == "failed":
             failed[parts[1]] += 1
             continue
@@ -81,12 +96,16 @@ def verdict(ok):
 
 o = []
 o.append("#### Window (Xvfb, software rendering, GTK_A11Y=none)\n")
+app_renderer = (probe.get("renderer") or ["unknown"])[0]
+gl_renderer = (forced_gl.get("renderer") or ["unknown"])[0]
 o.append("Every case is measured the same way: a fresh window, the form filled in and painted, "
          "the steps and Send scrolled into view, then Send; medians of the runs; run-queue waits "
-         "of the main thread subtracted. The default renderer is GL on llvmpipe: Xvfb's GLX has "
-         "no GLX_EXT_buffer_age, so GTK 4.8 repaints the whole window for every frame that "
-         "changes (each spinner frame too) and the main thread waits for the llvmpipe threads; "
-         "GSK_RENDERER=cairo shows the same frames without that.\n")
+         "of the main thread subtracted. The window is built as the app builds it, so it uses "
+         "the renderer Herald chooses: %s here. GTK 4.8 alone would choose GL on llvmpipe, "
+         "where Xvfb's GLX has no GLX_EXT_buffer_age: GTK repaints the whole window for every "
+         "frame that changes (each spinner frame too) and the main thread waits for the llvmpipe "
+         "threads; the rows \"forced GL\" (GSK_RENDERER=gl, %s) show that.\n"
+         % (app_renderer, gl_renderer))
 o.append("| measure | result | goal | |")
 o.append("|---|---:|---:|---|")
 
@@ -100,21 +119,22 @@ def stall_rows(prefix, title, n_label):
              "CPU; ending %s ms after Send; wall clock %s ms) | < 16 ms | %s |"
              % (title, len(st), n_label, f(med(st), 1), f(max(st), 1), f(med(cpu), 1),
                 f(med(at)), f(med(wall), 1), verdict(med(st) < 16)))
-    cs = nums(prefix + "longest_stall_ms", cairo)
+    cs = nums(prefix + "longest_stall_ms", forced_gl)
     if cs:
-        o.append("| … the same with GSK_RENDERER=cairo (no llvmpipe), median of %d | %s ms "
+        o.append("| … the same forced GL (GSK_RENDERER=gl, llvmpipe), median of %d | %s ms "
                  "(worst %s ms; %s ms on the CPU) | < 16 ms | %s |"
                  % (len(cs), f(med(cs), 1), f(max(cs), 1),
-                    f(med(nums(prefix + "longest_stall_cpu_ms", cairo)), 1), verdict(med(cs) < 16)))
+                    f(med(nums(prefix + "longest_stall_cpu_ms", forced_gl)), 1),
+                    verdict(med(cs) < 16)))
     vs = nums(prefix + "verdict_stall_ms")
     if vs:
         vc = nums(prefix + "verdict_stall_cpu_ms")
         line = ("| … showing the outcome (%s): longest stall, median | %s ms (%s ms on the CPU)"
                 % ("banner" if prefix == "" else "error dialog", f(med(vs), 1), f(med(vc), 1)))
-        cv = nums(prefix + "verdict_stall_ms", cairo)
+        cv = nums(prefix + "verdict_stall_ms", forced_gl)
         if cv:
-            line += "; cairo %s ms (%s ms on the CPU)" % (
-                f(med(cv), 1), f(med(nums(prefix + "verdict_stall_cpu_ms", cairo)), 1))
+            line += "; forced GL %s ms (%s ms on the CPU)" % (
+                f(med(cv), 1), f(med(nums(prefix + "verdict_stall_cpu_ms", forced_gl)), 1))
         o.append(line + " | < 16 ms | %s |" % verdict(med(vs) < 16))
 
 frame_gap = nums("longest_frame_gap_ms")
@@ -157,15 +177,35 @@ if frames["herald"] and frames["bare"]:
              "RSS 0.5 s later, median of %d alternating launches:\n" % len(frames["herald"]))
     o.append("| program | first frame ms | min–max ms | peak RSS KiB | failed launches |")
     o.append("|---|---:|---:|---:|---:|")
-    for key, name in (("herald", "Herald's window"), ("bare", "bare libadwaita window (floor)")):
+    for key, name in (("herald", "Herald's window (its own renderer choice: %s)" % app_renderer),
+                      ("bare", "bare libadwaita window (floor; GTK's default: GL)"),
+                      ("herald-gl", "Herald's window, forced GL (GSK_RENDERER=gl)"),
+                      ("bare-cairo", "bare libadwaita window, forced cairo (GSK_RENDERER=cairo)")):
         ff = [float(x["first_frame_ms"]) for x in frames[key]]
+        if not ff:
+            continue
         o.append("| %s | %s | %s–%s | %s | %d |" % (
             name, f(med(ff)), f(min(ff)), f(max(ff)),
             f(med([float(x["peak_rss_kib"]) for x in frames[key]])), failed[key]))
     o.append("")
-    o.append("- Herald / floor: first frame %s×, peak RSS %s× (goal ≤ 1.3× for both) → first "
-             "frame %s, RSS %s." % (f(hf / bf, 2), f(hr / br, 2), verdict(hf / bf <= 1.3),
-                                    verdict(hr / br <= 1.3)))
+    o.append("- Herald (its own choice) / floor (GTK's default): first frame %s×, peak RSS %s× "
+             "(goal ≤ 1.3× for both) → first frame %s, RSS %s."
+             % (f(hf / bf, 2), f(hr / br, 2), verdict(hf / bf <= 1.3), verdict(hr / br <= 1.3)))
+
+    def ratio_line(a, b, label):
+        if not frames[a] or not frames[b]:
+            return
+        af = med([float(x["first_frame_ms"]) for x in frames[a]])
+        bf2 = med([float(x["first_frame_ms"]) for x in frames[b]])
+        ar = med([float(x["peak_rss_kib"]) for x in frames[a]])
+        br2 = med([float(x["peak_rss_kib"]) for x in frames[b]])
+        o.append("- %s: first frame %s×, peak RSS %s× → first frame %s, RSS %s."
+                 % (label, f(af / bf2, 2), f(ar / br2, 2), verdict(af / bf2 <= 1.3),
+                    verdict(ar / br2 <= 1.3)))
+
+    if app_renderer == "GskCairoRenderer":
+        ratio_line("herald", "bare-cairo", "Herald / floor, both cairo (same renderer)")
+    ratio_line("herald-gl", "bare", "Herald forced GL / floor, both GL (GTK 4.8's own choice)")
 else:
     o.append("Start-up: not measured (the window or the probe did not start: %s)." % failed)
 open(out, "w", encoding="utf-8").write("\n".join(o) + "\n")

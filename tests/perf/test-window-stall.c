@@ -18,8 +18,10 @@
  * on Xvfb the GL renderer runs on llvmpipe, and Xvfb's GLX has no
  * GLX_EXT_buffer_age, so GTK 4.8 repaints the whole window for every change
  * (each spinner frame too). The main thread then sleeps in the paint phase
- * while the llvmpipe threads rasterise; with GSK_RENDERER=cairo the same
- * frames cost 1-2 ms. */
+ * while the llvmpipe threads rasterise; with the cairo renderer the same
+ * frames cost 1-2 ms. That is why Herald chooses cairo on a software GL
+ * (src/ui/herald-renderer.c); GSK_RENDERER=gl brings the GL renderer back
+ * for comparison. */
 
 #define G_LOG_DOMAIN "herald-perf"
 
@@ -355,6 +357,9 @@ configure (Probe      *probe,
   g_assert_null (_herald_window_get_validation_message (probe->window));
 }
 
+static gboolean bench_mode;
+static gboolean renderer_reported;
+
 static Probe *
 probe_new (void)
 {
@@ -388,6 +393,14 @@ probe_new (void)
     }
   iterate_until (is_mapped_and_painted, probe, 10000);
   g_assert_true (is_mapped_and_painted (probe));
+  /* The window is built as the app builds it (HeraldApplication's startup
+   * and HeraldWindow choose the renderer); say which one that gave. */
+  if (bench_mode && !renderer_reported)
+    {
+      g_print ("renderer=%s\n",
+               G_OBJECT_TYPE_NAME (gtk_native_get_renderer (GTK_NATIVE (probe->window))));
+      renderer_reported = TRUE;
+    }
 
   /* The deferred start-up (keyring lookup, notices) runs after the first
    * frame; let it finish before measuring. */
@@ -717,6 +730,7 @@ main (int   argc,
   gtk_init ();
   adw_init ();
 
+  bench_mode = bench;
   if (bench)
     return run_bench (argc > 2 ? argv[2] : NULL);
 
