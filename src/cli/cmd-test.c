@@ -222,90 +222,21 @@ sigint_cb (gpointer user_data)
  * Secrets
  * ------------------------------------------------------------------------- */
 
-static void
-secret_free (char *secret)
-{
-  if (secret == NULL)
-    return;
-  explicit_bzero (secret, strlen (secret));
-  g_free (secret);
-}
-
 typedef enum {
   SECRET_PASSWORD,   /* --password-stdin */
   SECRET_TOKEN,      /* --token-stdin: an OAuth 2.0 access token */
 } SecretKind;
 
-/* Reads one line from standard input with read(2), one byte at a time, so
- * that no copy of the secret stays in a stdio buffer and nothing after the
- * line is consumed. Strips the trailing CR/LF. */
+/* One line from standard input, through the CLI's shared secret reader. */
 static char *
 read_secret_line_raw (SecretKind   kind,
                       GError     **error)
 {
-  gsize max = kind == SECRET_TOKEN ? MAX_TOKEN_LENGTH : MAX_SECRET_LENGTH;
-  char *buf = g_malloc0 (max + 1);
-  gsize len = 0;
-
-  for (;;)
-    {
-      char c;
-      ssize_t n = read (STDIN_FILENO, &c, 1);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved_errno = errno;
-
-          secret_free (buf);
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                       _("could not read standard input: %s"), g_strerror (saved_errno));
-          return NULL;
-        }
-      if (n == 0 || c == '\n')
-        break;
-      if (c == '\0')
-        {
-          explicit_bzero (buf, max + 1);
-          g_free (buf);
-          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                               kind == SECRET_TOKEN
-                               ? _("the access token on standard input contains a NUL byte")
-                               : _("the password on standard input contains a NUL byte"));
-          return NULL;
-        }
-      if (len == max)
-        {
-          explicit_bzero (buf, max + 1);
-          g_free (buf);
-          if (kind == SECRET_TOKEN)
-            g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                         _("the access token on standard input is longer than %d bytes"),
-                         MAX_TOKEN_LENGTH);
-          else
-            g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                         _("the password on standard input is longer than %d bytes"),
-                         MAX_SECRET_LENGTH);
-          return NULL;
-        }
-      buf[len++] = c;
-    }
-
-  while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == '\n'))
-    buf[--len] = '\0';
-
-  if (len == 0)
-    {
-      g_free (buf);
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           kind == SECRET_TOKEN
-                           ? _("--token-stdin: standard input holds no access token")
-                           : _("--password-stdin: standard input holds no password"));
-      return NULL;
-    }
-
-  return buf;
+  if (kind == SECRET_TOKEN)
+    return _herald_cli_read_secret_line_raw ("--token-stdin", _("access token"),
+                                             MAX_TOKEN_LENGTH, error);
+  return _herald_cli_read_secret_line_raw ("--password-stdin", _("password"),
+                                           MAX_SECRET_LENGTH, error);
 }
 
 /* On a terminal, asks for the password (or token) without echoing it; from
@@ -966,9 +897,9 @@ herald_cli_test (int    argc,
           goto out;
         }
       config->password = g_strdup (password);
-      secret_free (password);
+      _herald_cli_secret_free (password);
     }
-  g_clear_pointer (&stdin_password, secret_free);
+  g_clear_pointer (&stdin_password, _herald_cli_secret_free);
 
   if (!herald_smtp_config_validate (config, &error))
     {
@@ -1045,8 +976,8 @@ herald_cli_test (int    argc,
   g_clear_pointer (&run.result, herald_smtp_result_free);
 
 out:
-  g_clear_pointer (&stdin_password, secret_free);
-  g_clear_pointer (&stdin_token, secret_free);
+  g_clear_pointer (&stdin_password, _herald_cli_secret_free);
+  g_clear_pointer (&stdin_token, _herald_cli_secret_free);
   test_options_clear (&o);
   return status;
 }
