@@ -53,25 +53,6 @@ plain_payload (void)
   return b64 (raw, sizeof raw - 1);
 }
 
-/* Appends one script line. */
-static void
-line (GString    *s,
-      const char *format,
-      ...) G_GNUC_PRINTF (2, 3);
-
-static void
-line (GString    *s,
-      const char *format,
-      ...)
-{
-  va_list args;
-
-  va_start (args, format);
-  g_string_append_vprintf (s, format, args);
-  va_end (args);
-  g_string_append_c (s, '\n');
-}
-
 /* Appends a (multi-line) reply: lines separated by '|'. */
 static void
 reply (GString    *s,
@@ -92,7 +73,7 @@ expect_exact (GString    *s,
 {
   g_autofree char *escaped = g_regex_escape_string (text, -1);
 
-  line (s, "C %s", escaped);
+  herald_test_script_line (s, "C %s", escaped);
 }
 
 static void
@@ -108,7 +89,7 @@ ehlo_prelude (GString    *s,
               const char *lines)
 {
   greeting (s);
-  line (s, "C EHLO " HELO);
+  herald_test_script_line (s, "C EHLO " HELO);
   reply (s, code, lines);
 }
 
@@ -120,10 +101,10 @@ starttls_prelude (GString    *s,
   g_autofree char *caps = g_strconcat ("fake.test Hello|", caps_after, NULL);
 
   ehlo_prelude (s, 250, "fake.test Hello|SIZE 10240000|PIPELINING|8BITMIME|STARTTLS");
-  line (s, "C STARTTLS");
+  herald_test_script_line (s, "C STARTTLS");
   reply (s, 220, "2.0.0 Ready to start TLS");
-  line (s, "STARTTLS");
-  line (s, "C EHLO " HELO);
+  herald_test_script_line (s, "STARTTLS");
+  herald_test_script_line (s, "C EHLO " HELO);
   reply (s, 250, caps);
 }
 
@@ -408,16 +389,16 @@ test_starttls_chunking (void)
 
   starttls_prelude (s, "AUTH PLAIN LOGIN|PIPELINING|CHUNKING|8BITMIME|ENHANCEDSTATUSCODES");
   auth_plain_ok (s);
-  line (s, "C MAIL FROM:<" FROM ">.*");
-  line (s, "C RCPT TO:<" TO ">.*");
-  line (s, "C RCPT TO:<" CC ">.*");
-  line (s, "C BDAT [0-9]+ LAST");
-  line (s, "BDAT");
+  herald_test_script_line (s, "C MAIL FROM:<" FROM ">.*");
+  herald_test_script_line (s, "C RCPT TO:<" TO ">.*");
+  herald_test_script_line (s, "C RCPT TO:<" CC ">.*");
+  herald_test_script_line (s, "C BDAT [0-9]+ LAST");
+  herald_test_script_line (s, "BDAT");
   reply (s, 250, "2.1.0 Sender OK");
   reply (s, 250, "2.1.5 Recipient OK");
   reply (s, 250, "2.1.5 Recipient OK");
   reply (s, 250, "2.0.0 OK <fake-queue-id> Queued mail for delivery");
-  line (s, "C QUIT");
+  herald_test_script_line (s, "C QUIT");
   reply (s, 221, "2.0.0 Service closing transmission channel");
 
   server = start_server (s, "localhost", FALSE, &port);
@@ -490,16 +471,16 @@ test_implicit_tls_pipelined_data (void)
 
   ehlo_prelude (s, 250, "fake.test Hello|AUTH PLAIN LOGIN|PIPELINING|8BITMIME");
   auth_plain_ok (s);
-  line (s, "C MAIL FROM:<" FROM ">.*");
-  line (s, "C RCPT TO:<" TO ">.*");
-  line (s, "C DATA");
-  line (s, "QUIET 150");  /* the message must wait for 354 */
+  herald_test_script_line (s, "C MAIL FROM:<" FROM ">.*");
+  herald_test_script_line (s, "C RCPT TO:<" TO ">.*");
+  herald_test_script_line (s, "C DATA");
+  herald_test_script_line (s, "QUIET 150");  /* the message must wait for 354 */
   reply (s, 250, "2.1.0 Sender OK");
   reply (s, 250, "2.1.5 Recipient OK");
   reply (s, 354, "Start mail input; end with <CRLF>.<CRLF>");
-  line (s, "DATA");
+  herald_test_script_line (s, "DATA");
   reply (s, 250, "2.0.0 OK queued as 12345");
-  line (s, "C QUIT");
+  herald_test_script_line (s, "C QUIT");
   reply (s, 221, "2.0.0 Bye");
 
   server = start_server (s, "localhost", TRUE, &port);
@@ -540,18 +521,18 @@ test_no_pipelining (void)
 
   starttls_prelude (s, "AUTH PLAIN|8BITMIME");
   auth_plain_ok (s);
-  line (s, "C MAIL FROM:<" FROM ">.*");
-  line (s, "QUIET 150");
+  herald_test_script_line (s, "C MAIL FROM:<" FROM ">.*");
+  herald_test_script_line (s, "QUIET 150");
   reply (s, 250, "2.1.0 Sender OK");
-  line (s, "C RCPT TO:<" TO ">.*");
-  line (s, "QUIET 150");
+  herald_test_script_line (s, "C RCPT TO:<" TO ">.*");
+  herald_test_script_line (s, "QUIET 150");
   reply (s, 250, "2.1.5 Recipient OK");
-  line (s, "C DATA");
-  line (s, "QUIET 150");
+  herald_test_script_line (s, "C DATA");
+  herald_test_script_line (s, "QUIET 150");
   reply (s, 354, "go ahead");
-  line (s, "DATA");
+  herald_test_script_line (s, "DATA");
   reply (s, 250, "2.0.0 OK");
-  line (s, "C QUIT");
+  herald_test_script_line (s, "C QUIT");
   reply (s, 221, "2.0.0 Bye");
 
   server = start_server (s, "localhost", FALSE, &port);
@@ -574,21 +555,21 @@ test_multiline_replies (void)
   guint16 port;
 
   reply (s, 220, "fake.test ESMTP first line|second line of the greeting|third and last");
-  line (s, "C EHLO " HELO);
+  herald_test_script_line (s, "C EHLO " HELO);
   reply (s, 250, "fake.test Hello|SIZE 1000000|STARTTLS|ENHANCEDSTATUSCODES|HELP");
-  line (s, "C STARTTLS");
+  herald_test_script_line (s, "C STARTTLS");
   reply (s, 220, "2.0.0 go ahead");
-  line (s, "STARTTLS");
-  line (s, "C EHLO " HELO);
+  herald_test_script_line (s, "STARTTLS");
+  herald_test_script_line (s, "C EHLO " HELO);
   reply (s, 250, "fake.test Hello [127.0.0.1]|SIZE 1000000|AUTH=LOGIN|AUTH LOGIN|"
                  "ENHANCEDSTATUSCODES|DSN|HELP");
-  line (s, "C AUTH LOGIN");
-  line (s, "S 334 VXNlcm5hbWU6");
-  line (s, "C *");
-  line (s, "S 334 UGFzc3dvcmQ6");
-  line (s, "C *");
+  herald_test_script_line (s, "C AUTH LOGIN");
+  herald_test_script_line (s, "S 334 VXNlcm5hbWU6");
+  herald_test_script_line (s, "C *");
+  herald_test_script_line (s, "S 334 UGFzc3dvcmQ6");
+  herald_test_script_line (s, "C *");
   reply (s, 235, "2.7.0 Accepted");
-  line (s, "LOOP-UNTIL-QUIT");
+  herald_test_script_line (s, "LOOP-UNTIL-QUIT");
 
   server = start_server (s, "localhost", FALSE, &port);
   config = make_config (port, HERALD_SECURITY_STARTTLS, HERALD_AUTH_AUTO);
@@ -617,13 +598,13 @@ test_auth_login (void)
   guint16 port;
 
   starttls_prelude (s, "AUTH PLAIN LOGIN|PIPELINING");
-  line (s, "C AUTH LOGIN");
-  line (s, "S 334 VXNlcm5hbWU6");
+  herald_test_script_line (s, "C AUTH LOGIN");
+  herald_test_script_line (s, "S 334 VXNlcm5hbWU6");
   expect_exact (s, user64);
-  line (s, "S 334 UGFzc3dvcmQ6");
+  herald_test_script_line (s, "S 334 UGFzc3dvcmQ6");
   expect_exact (s, pass64);
   reply (s, 235, "2.7.0 Authentication successful");
-  line (s, "LOOP-UNTIL-QUIT");
+  herald_test_script_line (s, "LOOP-UNTIL-QUIT");
 
   server = start_server (s, "localhost", FALSE, &port);
   config = make_config (port, HERALD_SECURITY_STARTTLS, HERALD_AUTH_LOGIN);
@@ -655,11 +636,11 @@ test_xoauth2 (void)
   guint16 port;
 
   starttls_prelude (s, "AUTH LOGIN XOAUTH2|PIPELINING|CHUNKING");
-  line (s, "C AUTH XOAUTH2");
-  line (s, "S 334 ");
+  herald_test_script_line (s, "C AUTH XOAUTH2");
+  herald_test_script_line (s, "S 334 ");
   expect_exact (s, payload);
   reply (s, 235, "2.7.0 Authentication successful");
-  line (s, "LOOP-UNTIL-QUIT");
+  herald_test_script_line (s, "LOOP-UNTIL-QUIT");
 
   server = start_server (s, "localhost", FALSE, &port);
   config = make_config (port, HERALD_SECURITY_STARTTLS, HERALD_AUTH_AUTO);
@@ -689,14 +670,14 @@ test_xoauth2_error_challenge (void)
 
   ehlo_prelude (s, 250, "smtp.gmail.com at your service|AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN "
                         "OAUTHBEARER XOAUTH|ENHANCEDSTATUSCODES|PIPELINING|CHUNKING|SMTPUTF8");
-  line (s, "C AUTH XOAUTH2");
-  line (s, "S 334 ");
+  herald_test_script_line (s, "C AUTH XOAUTH2");
+  herald_test_script_line (s, "S 334 ");
   expect_exact (s, payload);
-  line (s, "S 334 %s", challenge);
-  line (s, "C ^$");
+  herald_test_script_line (s, "S 334 %s", challenge);
+  herald_test_script_line (s, "C ^$");
   reply (s, 535, "5.7.8 Username and Password not accepted. For more information, go to|"
                  "5.7.8  https://support.google.com/mail/?p=BadCredentials - gsmtp");
-  line (s, "C QUIT");
+  herald_test_script_line (s, "C QUIT");
   reply (s, 221, "2.0.0 closing connection");
 
   server = start_server (s, "localhost", TRUE, &port);
@@ -726,12 +707,12 @@ test_helo_fallback (void)
   guint16 port;
 
   ehlo_prelude (s, 502, "5.5.1 Command not implemented");
-  line (s, "C HELO " HELO);
+  herald_test_script_line (s, "C HELO " HELO);
   reply (s, 250, "fake.test");
-  line (s, "C MAIL FROM:<" FROM ">");   /* no ESMTP parameters after HELO */
-  line (s, "QUIET 150");                /* no PIPELINING after HELO */
+  herald_test_script_line (s, "C MAIL FROM:<" FROM ">");   /* no ESMTP parameters after HELO */
+  herald_test_script_line (s, "QUIET 150");                /* no PIPELINING after HELO */
   reply (s, 250, "OK");
-  line (s, "LOOP-UNTIL-QUIT");
+  herald_test_script_line (s, "LOOP-UNTIL-QUIT");
 
   server = start_server (s, NULL, FALSE, &port);
   config = make_config (port, HERALD_SECURITY_NONE, HERALD_AUTH_NONE);
@@ -841,8 +822,8 @@ test_async_progress (void)
 
   starttls_prelude (s, "AUTH PLAIN|PIPELINING|CHUNKING");
   auth_plain_ok (s);
-  line (s, "DELAY 50");
-  line (s, "LOOP-UNTIL-QUIT");
+  herald_test_script_line (s, "DELAY 50");
+  herald_test_script_line (s, "LOOP-UNTIL-QUIT");
 
   server = start_server (s, "localhost", FALSE, &port);
   config = make_config (port, HERALD_SECURITY_STARTTLS, HERALD_AUTH_AUTO);
@@ -914,7 +895,7 @@ test_starttls_not_offered (void)
   guint16 port;
 
   ehlo_prelude (s, 250, "fake.test Hello|AUTH PLAIN LOGIN|PIPELINING|8BITMIME");
-  line (s, "LOOP-UNTIL-QUIT");
+  herald_test_script_line (s, "LOOP-UNTIL-QUIT");
 
   server = start_server (s, NULL, FALSE, &port);
   config = make_config (port, HERALD_SECURITY_STARTTLS, HERALD_AUTH_AUTO);
@@ -945,7 +926,7 @@ test_plaintext_auth_refused (void)
   guint16 port;
 
   ehlo_prelude (s, 250, "fake.test Hello|AUTH PLAIN LOGIN");
-  line (s, "LOOP-UNTIL-QUIT");
+  herald_test_script_line (s, "LOOP-UNTIL-QUIT");
 
   server = start_server (s, NULL, FALSE, &port);
   config = make_config (port, HERALD_SECURITY_NONE, HERALD_AUTH_PLAIN);
@@ -972,10 +953,10 @@ test_auth_failure (void)
   guint16 port;
 
   starttls_prelude (s, "AUTH LOGIN PLAIN XOAUTH2|PIPELINING|CHUNKING");
-  line (s, "C AUTH PLAIN .*");
+  herald_test_script_line (s, "C AUTH PLAIN .*");
   reply (s, 535, "5.7.139 Authentication unsuccessful, the user credentials were incorrect. "
                  "[AM0PR02CA0001.eurprd02.prod.outlook.com]");
-  line (s, "C QUIT");
+  herald_test_script_line (s, "C QUIT");
   reply (s, 221, "2.0.0 Service closing transmission channel");
 
   server = start_server (s, "localhost", FALSE, &port);
@@ -1022,10 +1003,10 @@ test_auth_failure_multiline (void)
 
   ehlo_prelude (s, 250, "smtp.gmail.com at your service|AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN "
                         "OAUTHBEARER XOAUTH|ENHANCEDSTATUSCODES|PIPELINING|CHUNKING|SMTPUTF8");
-  line (s, "C AUTH PLAIN .*");
+  herald_test_script_line (s, "C AUTH PLAIN .*");
   reply (s, 535, "5.7.8 Username and Password not accepted. For more information, go to|"
                  "5.7.8  https://support.google.com/mail/?p=BadCredentials x1-20020a.9 - gsmtp");
-  line (s, "C QUIT");
+  herald_test_script_line (s, "C QUIT");
   reply (s, 221, "2.0.0 closing connection");
 
   server = start_server (s, "localhost", TRUE, &port);
@@ -1088,12 +1069,12 @@ run_flood (gboolean in_ehlo)
   if (in_ehlo)
     {
       greeting (s);
-      line (s, "C EHLO " HELO);
-      line (s, "RAW 250-%s", flood);
+      herald_test_script_line (s, "C EHLO " HELO);
+      herald_test_script_line (s, "RAW 250-%s", flood);
     }
   else
-    line (s, "RAW 220 %s", flood);
-  line (s, "HANG");
+    herald_test_script_line (s, "RAW 220 %s", flood);
+  herald_test_script_line (s, "HANG");
 
   server = start_server (s, NULL, FALSE, &port);
   config = make_config (port, HERALD_SECURITY_STARTTLS, HERALD_AUTH_AUTO);
@@ -1137,15 +1118,15 @@ test_close_mid_data (void)
 
   starttls_prelude (s, "AUTH PLAIN");
   auth_plain_ok (s);
-  line (s, "C MAIL FROM:.*");
+  herald_test_script_line (s, "C MAIL FROM:.*");
   reply (s, 250, "OK");
-  line (s, "C RCPT TO:.*");
+  herald_test_script_line (s, "C RCPT TO:.*");
   reply (s, 250, "OK");
-  line (s, "C DATA");
+  herald_test_script_line (s, "C DATA");
   reply (s, 354, "go ahead");
-  line (s, "C *");
-  line (s, "C *");
-  line (s, "CLOSE");
+  herald_test_script_line (s, "C *");
+  herald_test_script_line (s, "C *");
+  herald_test_script_line (s, "CLOSE");
 
   server = start_server (s, "localhost", FALSE, &port);
   config = make_config (port, HERALD_SECURITY_STARTTLS, HERALD_AUTH_AUTO);
@@ -1214,7 +1195,7 @@ test_bad_certificate (gconstpointer data)
     ehlo_prelude (s, 250, "fake.test|AUTH PLAIN LOGIN|PIPELINING");
   else
     starttls_prelude (s, "AUTH PLAIN LOGIN|PIPELINING");
-  line (s, "LOOP-UNTIL-QUIT");
+  herald_test_script_line (s, "LOOP-UNTIL-QUIT");
 
   server = start_server (s, c->cert, c->implicit, &port);
   config = make_config (port, c->implicit ? HERALD_SECURITY_TLS : HERALD_SECURITY_STARTTLS,
@@ -1329,40 +1310,40 @@ build_hang_script (GString *s,
   if (at == HANG_GREETING)
     goto hang;
   greeting (s);
-  line (s, "C EHLO " HELO);
+  herald_test_script_line (s, "C EHLO " HELO);
   regex = "EHLO .*";
   if (at == HANG_EHLO)
     goto hang;
   reply (s, 250, "fake.test|STARTTLS");
-  line (s, "C STARTTLS");
+  herald_test_script_line (s, "C STARTTLS");
   regex = "STARTTLS";
   if (at == HANG_STARTTLS)
     goto hang;
   reply (s, 220, "2.0.0 go ahead");
   if (at == HANG_TLS)
     goto hang;  /* the ClientHello is never answered */
-  line (s, "STARTTLS");
-  line (s, "C EHLO " HELO);
+  herald_test_script_line (s, "STARTTLS");
+  herald_test_script_line (s, "C EHLO " HELO);
   reply (s, 250, "fake.test|AUTH PLAIN");
-  line (s, "C AUTH PLAIN .*");
+  herald_test_script_line (s, "C AUTH PLAIN .*");
   regex = "AUTH PLAIN .*";
   if (at == HANG_AUTH)
     goto hang;
   reply (s, 235, "2.7.0 OK");
-  line (s, "C MAIL FROM:.*");
+  herald_test_script_line (s, "C MAIL FROM:.*");
   regex = "MAIL FROM:.*";
   if (at == HANG_MAIL)
     goto hang;
   reply (s, 250, "OK");
-  line (s, "C RCPT TO:.*");
+  herald_test_script_line (s, "C RCPT TO:.*");
   reply (s, 250, "OK");
-  line (s, "C DATA");
+  herald_test_script_line (s, "C DATA");
   reply (s, 354, "go ahead");
-  line (s, "DATA");
+  herald_test_script_line (s, "DATA");
   regex = "\\.";
 
 hang:
-  line (s, "HANG");
+  herald_test_script_line (s, "HANG");
   return regex;
 }
 

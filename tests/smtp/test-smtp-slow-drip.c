@@ -25,24 +25,6 @@
 
 static char *certdir;
 
-static void
-line (GString    *s,
-      const char *format,
-      ...) G_GNUC_PRINTF (2, 3);
-
-static void
-line (GString    *s,
-      const char *format,
-      ...)
-{
-  va_list args;
-
-  va_start (args, format);
-  g_string_append_vprintf (s, format, args);
-  va_end (args);
-  g_string_append_c (s, '\n');
-}
-
 /* Sends text (with its CRLF) in n_pieces pieces of about equal size, with
  * delay_ms before every piece but the first. */
 static void
@@ -65,8 +47,8 @@ drip (GString    *s,
       g_autofree char *escaped = g_strescape (piece, NULL);
 
       if (i > 0)
-        line (s, "DELAY %u", delay_ms);
-      line (s, "RAW %s", escaped);
+        herald_test_script_line (s, "DELAY %u", delay_ms);
+      herald_test_script_line (s, "RAW %s", escaped);
       done = end;
     }
 }
@@ -140,7 +122,7 @@ test_greeting_drip (void)
   gint64 elapsed;
 
   drip (s, "220 fake.test ESMTP dripping greeting", 12, 600);
-  line (s, "LOOP-UNTIL-QUIT");
+  herald_test_script_line (s, "LOOP-UNTIL-QUIT");
   server = herald_test_start_fake_server (s->str, certdir, NULL, FALSE);
   config = make_config (herald_fake_server_get_port (server), HERALD_SECURITY_NONE);
 
@@ -158,10 +140,10 @@ run_ehlo_drip (HeraldSecurity security)
   g_autoptr(HeraldSmtpResult) result = NULL;
   gint64 elapsed;
 
-  line (s, "S 220 fake.test ESMTP");
-  line (s, "C EHLO " HELO);
+  herald_test_script_line (s, "S 220 fake.test ESMTP");
+  herald_test_script_line (s, "C EHLO " HELO);
   drip (s, "250 fake.test", 15, 500);
-  line (s, "LOOP-UNTIL-QUIT");
+  herald_test_script_line (s, "LOOP-UNTIL-QUIT");
   server = herald_test_start_fake_server (s->str, certdir,
                                           security == HERALD_SECURITY_TLS ? "localhost" : NULL,
                                           security == HERALD_SECURITY_TLS);
@@ -195,16 +177,16 @@ test_multiline_drip (void)
   g_autoptr(HeraldSmtpResult) result = NULL;
   gint64 elapsed;
 
-  line (s, "S 220 fake.test ESMTP");
-  line (s, "C EHLO " HELO);
-  line (s, "S 250-fake.test Hello");
+  herald_test_script_line (s, "S 220 fake.test ESMTP");
+  herald_test_script_line (s, "C EHLO " HELO);
+  herald_test_script_line (s, "S 250-fake.test Hello");
   for (guint i = 0; i < 10; i++)
     {
-      line (s, "DELAY 700");
-      line (s, "S 250-X-SLOW-%u", i);
+      herald_test_script_line (s, "DELAY 700");
+      herald_test_script_line (s, "S 250-X-SLOW-%u", i);
     }
-  line (s, "S 250 8BITMIME");
-  line (s, "LOOP-UNTIL-QUIT");
+  herald_test_script_line (s, "S 250 8BITMIME");
+  herald_test_script_line (s, "LOOP-UNTIL-QUIT");
   server = herald_test_start_fake_server (s->str, certdir, NULL, FALSE);
   config = make_config (herald_fake_server_get_port (server), HERALD_SECURITY_NONE);
 
@@ -227,21 +209,21 @@ test_slow_but_complete (void)
   gint64 elapsed;
 
   drip (s, "220 fake.test ESMTP slow", 3, 700);
-  line (s, "C EHLO " HELO);
-  line (s, "DELAY 700");
-  line (s, "S 250-fake.test Hello");
-  line (s, "DELAY 700");
-  line (s, "S 250-SIZE 1000000");
-  line (s, "S 250 8BITMIME");
-  line (s, "C MAIL FROM:<" FROM ">.*");
+  herald_test_script_line (s, "C EHLO " HELO);
+  herald_test_script_line (s, "DELAY 700");
+  herald_test_script_line (s, "S 250-fake.test Hello");
+  herald_test_script_line (s, "DELAY 700");
+  herald_test_script_line (s, "S 250-SIZE 1000000");
+  herald_test_script_line (s, "S 250 8BITMIME");
+  herald_test_script_line (s, "C MAIL FROM:<" FROM ">.*");
   drip (s, "250 2.1.0 Sender OK", 3, 700);
-  line (s, "C RCPT TO:<" TO ">.*");
+  herald_test_script_line (s, "C RCPT TO:<" TO ">.*");
   drip (s, "250 2.1.5 Recipient OK", 3, 700);
-  line (s, "C DATA");
+  herald_test_script_line (s, "C DATA");
   drip (s, "354 Go ahead", 3, 700);
-  line (s, "DATA");
+  herald_test_script_line (s, "DATA");
   drip (s, "250 2.0.0 Queued", 3, 700);
-  line (s, "C QUIT");
+  herald_test_script_line (s, "C QUIT");
   drip (s, "221 2.0.0 Bye", 3, 700);
   server = herald_test_start_fake_server (s->str, certdir, NULL, FALSE);
   config = make_config (herald_fake_server_get_port (server), HERALD_SECURITY_NONE);
