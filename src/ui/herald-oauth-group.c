@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "herald-diagnosis.h"
 #include "herald-oauth.h"
@@ -26,6 +27,10 @@ struct _HeraldOAuthGroup
   AdwEntryRow         *client_id_row;
   AdwEntryRow         *tenant_row;
   AdwPasswordEntryRow *client_secret_row;
+  AdwExpanderRow      *advanced_row;
+  AdwEntryRow         *authority_row;
+  GtkLabel            *authority_error_label;
+  GtkLabel            *authority_help_label;
   AdwActionRow        *account_row;
   GtkSpinner          *spinner;
   GtkButton           *cancel_button;
@@ -46,6 +51,7 @@ struct _HeraldOAuthGroup
   guint                signed_in : 1;
   guint                busy : 1;      /* a sign-in or sign-out runs */
   guint                checking : 1;  /* the keyring check runs: signed_in is not known yet */
+  guint                authority_bad : 1;  /* the authority shown is not usable */
 };
 
 G_DEFINE_FINAL_TYPE (HeraldOAuthGroup, herald_oauth_group, ADW_TYPE_PREFERENCES_GROUP)
@@ -92,6 +98,127 @@ current_account (HeraldOAuthGroup *self)
   return account;
 }
 
+/* ---------------------------------------------------------------------------
+ * The authority (sovereign clouds).
+ * ------------------------------------------------------------------------- */
+
+/* The provider's own sign-in address, scheme and host only (for Microsoft
+ * "https://login.microsoftonline.com"), from the endpoints the OAuth code
+ * derives for an account without an override: the address stays in one
+ * place. NULL if that ever fails. */
+static char *
+default_authority (HeraldOAuthProvider provider)
+{
+  g_autoptr(HeraldOAuthAccount) account = herald_oauth_account_new (provider, NULL);
+  g_autofree char *authorize_url = NULL;
+  g_autoptr(GUri) uri = NULL;
+
+  if (!herald_oauth_account_get_endpoints (account, &authorize_url, NULL, NULL, NULL))
+    return NULL;
+  uri = g_uri_parse (authorize_url, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL)
+    return NULL;
+
+  return g_uri_join (G_URI_FLAGS_NONE, g_uri_get_scheme (uri), NULL, g_uri_get_host (uri),
+                     g_uri_get_port (uri), "", NULL, NULL);
+}
+
+/* Why the authority in the settings cannot be used, or NULL when it can
+ * (empty means the provider's default). The OAuth code's own check decides,
+ * the one sign-in runs; GUri lets spaces through, so they are caught here
+ * first, and a missing scheme gets an example rather than GUri's wording. */
+static char *
+authority_problem (HeraldOAuthGroup *self)
+{
+  g_autoptr(HeraldOAuthAccount) account = current_account (self);
+  g_autoptr(GError) error = NULL;
+  const char *authority = account->authority;
+
+  if (authority == NULL || *authority == '\0')
+    return NULL;
+
+  for (const char *p = authority; *p != '\0'; p++)
+    if (g_ascii_isspace (*p) || (guchar) *p < 0x20 || *p == 0x7f)
+      /* Translators: %s is what the user typed as the OAuth authority. */
+      return g_strdup_printf (_("The authority “%s” must not contain spaces."), authority);
+
+  if (strstr (authority, "://") == NULL)
+    /* Translators: %s is what the user typed as the OAuth authority. */
+    return g_strdup_printf (_("The authority “%s” must start with https://, for example "
+                              "https://login.microsoftonline.us."), authority);
+
+  if (!herald_oauth_account_get_endpoints (account, NULL, NULL, NULL, &error))
+    return g_strdup (error->message);
+
+  return NULL;
+}
+
+/* Shows the authority row (Microsoft; Google only while an override is set,
+ * since the OAuth code sends Google's sign-in there too), its help with the
+ * provider's default, and the reason when the address is unusable. Returns
+ * that reason (owned) or NULL. */
+static char *
+update_authority (HeraldOAuthGroup *self,
+                  gboolean          microsoft)
+{
+  g_autofree char *authority = g_settings_get_string (self->settings, "oauth-authority");
+  g_autofree char *fallback = default_authority (current_provider (self));
+  g_autofree char *help = NULL;
+  char *problem = authority_problem (self);
+  GtkEditable *text = gtk_editable_get_delegate (GTK_EDITABLE (self->authority_row));
+  gboolean bad = problem != NULL;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->advanced_row), microsoft || *authority != '\0');
+
+  if (fallback == NULL)
+    fallback = g_strdup (_("the provider’s own"));
+  if (microsoft)
+    /* Translators: %s is the default sign-in address, https://login.microsoftonline.com. */
+    help = g_strdup_printf (_("For Microsoft 365 in a national cloud only: "
+                              "https://login.microsoftonline.us (GCC High, DoD) or "
+                              "https://login.chinacloudapi.cn (operated by 21Vianet). "
+                              "Leave it empty for the default, %s."), fallback);
+  else
+    /* Translators: %s is Google's sign-in address, https://accounts.google.com. */
+    help = g_strdup_printf (_("Google has no national clouds, yet its sign-in goes to this "
+                              "address too. Clear it to sign in at %s."), fallback);
+  gtk_label_set_text (self->authority_help_label, help);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->authority_row),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, help,
+                                  -1);
+
+  /* AdwEntryRow 1.2 has no placeholder of its own; its title stands in for
+   * one until the row is focused, then the default shows. */
+  if (GTK_IS_TEXT (text))
+    gtk_text_set_placeholder_text (GTK_TEXT (text), fallback);
+
+  gtk_label_set_text (self->authority_error_label, bad ? problem : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->authority_error_label), bad);
+  if (bad)
+    gtk_widget_add_css_class (GTK_WIDGET (self->authority_row), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->authority_row), "error");
+
+  /* The reason shows in the row's subtitle too, so that it is seen with the
+   * row folded; an address turning bad unfolds it. */
+  if (bad)
+    adw_expander_row_set_subtitle (self->advanced_row, problem);
+  else if (*authority != '\0')
+    {
+      /* Translators: %s is the sign-in address set, e.g. https://login.microsoftonline.us. */
+      g_autofree char *subtitle = g_strdup_printf (_("Sign-in address: %s"), authority);
+
+      adw_expander_row_set_subtitle (self->advanced_row, subtitle);
+    }
+  else
+    adw_expander_row_set_subtitle (self->advanced_row, _("Sign-in address for national clouds"));
+  if (bad && !self->authority_bad)
+    adw_expander_row_set_expanded (self->advanced_row, TRUE);
+  self->authority_bad = bad;
+
+  return problem;
+}
+
 static void
 update_state (HeraldOAuthGroup *self)
 {
@@ -99,6 +226,8 @@ update_state (HeraldOAuthGroup *self)
   gboolean working = is_working (self);
   g_autofree char *username = g_settings_get_string (self->settings, "username");
   g_autofree char *subtitle = NULL;
+  g_autofree char *authority_reason = update_authority (self, microsoft);
+  gboolean authority_ok = authority_reason == NULL;
 
   /* Until the keyring has answered, neither Sign In nor Sign Out: the
    * account is in neither state yet. */
@@ -116,8 +245,12 @@ update_state (HeraldOAuthGroup *self)
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), working);
   gtk_spinner_set_spinning (self->spinner, working);
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-in", !working);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-in-code", !working && microsoft);
+  /* An unusable authority holds Sign In back, with the reason by the row
+   * and on the button, as the window does for Send. */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-in", !working && authority_ok);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-in-code",
+                                 !working && microsoft && authority_ok);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->sign_in_button), authority_reason);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-out", !working && self->signed_in);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.cancel", self->busy && self->cancellable != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.copy-code", self->user_code != NULL);
@@ -364,6 +497,16 @@ start_operation (HeraldOAuthGroup    *self,
 {
   g_autoptr(HeraldOAuthAccount) account = current_account (self);
   g_autoptr(GError) error = NULL;
+  g_autofree char *authority_reason = authority_problem (self);
+
+  /* The actions are off then; this covers a caller that ignores that. */
+  if (authority_reason != NULL)
+    {
+      g_set_error_literal (&error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_INVALID_ACCOUNT,
+                           authority_reason);
+      show_error (self, error);
+      return FALSE;
+    }
 
   if (!herald_oauth_account_validate (account, &error))
     {
@@ -540,6 +683,14 @@ herald_oauth_group_constructed (GObject *object)
                                 NULL, NULL);
   g_settings_bind (self->settings, "oauth-client-id", self->client_id_row, "text", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "oauth-tenant", self->tenant_row, "text", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "oauth-authority", self->authority_row, "text",
+                   G_SETTINGS_BIND_DEFAULT);
+  /* Folded unless an override is in effect: then it shows at once. */
+  {
+    g_autofree char *authority = g_settings_get_string (self->settings, "oauth-authority");
+
+    adw_expander_row_set_expanded (self->advanced_row, *authority != '\0');
+  }
   g_signal_connect_object (self->settings, "changed", G_CALLBACK (settings_changed_cb), self,
                            G_CONNECT_SWAPPED);
 
@@ -650,6 +801,10 @@ herald_oauth_group_class_init (HeraldOAuthGroupClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, client_id_row);
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, tenant_row);
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, client_secret_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, advanced_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, authority_row);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, authority_error_label);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, authority_help_label);
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, account_row);
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, spinner);
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, cancel_button);

@@ -4,10 +4,11 @@
 #pragma once
 
 /* The OAuth 2.0 part of the form: provider, client ID, tenant (Microsoft),
- * client secret (Google), Sign In (browser) / Use a Code Instead (device
- * code), the signed-in account and Sign Out, and a guide to registering a
- * client ID. Settings are bound to the app's GSettings (oauth-provider,
- * oauth-client-id, oauth-tenant; the account is the "username" key); tokens
+ * client secret (Google), the authority for national clouds (under
+ * Advanced), Sign In (browser) / Use a Code Instead (device code), the
+ * signed-in account and Sign Out, and a guide to registering a client ID.
+ * Settings are bound to the app's GSettings (oauth-provider, oauth-client-id,
+ * oauth-tenant, oauth-authority; the account is the "username" key); tokens
  * go to the keyring only. Self-contained: its template comes from its own
  * GResource (library herald-oauth-ui in src/oauth/meson.build). */
 
