@@ -25,6 +25,7 @@
 typedef struct {
   GThread *thread;
   char *uri;
+  const char *allowed;  /* the stand-in's base URL: nothing else is fetched */
 } Browser;
 
 static gpointer
@@ -47,6 +48,12 @@ browser_open (const char  *uri,
 
   g_assert_null (browser->thread);
   browser->uri = g_strdup (uri);
+  /* Loopback only: a sign-in sent anywhere else fails here, unfetched. */
+  if (!g_str_has_prefix (uri, browser->allowed))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "not the stand-in: %s", uri);
+      return FALSE;
+    }
   browser->thread = g_thread_new ("browser", browser_thread, browser);
 
   return TRUE;
@@ -386,7 +393,7 @@ test_sign_in_goes_there (Fixture       *f,
   g_autofree char *expected = NULL;
   g_autofree char *access = NULL;
   GtkWidget *error_row;
-  Browser browser = { 0 };
+  Browser browser = { NULL, NULL, fake_idp_get_base_url (idp) };
 
   /* The stand-in's address without the tenant, as an administrator types
    * https://login.microsoftonline.us: the tenant is added to it. */
@@ -398,9 +405,11 @@ test_sign_in_goes_there (Fixture       *f,
   herald_oauth_set_browser_func (browser_open, &browser);
   g_assert_true (gtk_widget_activate_action (f->group, "oauth.sign-in", NULL));
   wait_until_idle (HERALD_OAUTH_GROUP (f->group));
+  herald_oauth_set_browser_func (NULL, NULL);
+  g_assert_nonnull (browser.uri);
+  g_test_message ("browser opened %s", browser.uri);
   g_assert_nonnull (browser.thread);
   g_thread_join (browser.thread);
-  herald_oauth_set_browser_func (NULL, NULL);
 
   expected = g_strdup_printf ("%s/oauth2/v2.0/authorize?", fake_idp_get_authority (idp));
   g_assert_true (g_str_has_prefix (browser.uri, expected));
