@@ -199,10 +199,10 @@ update_authority (HeraldOAuthGroup *self,
   else
     gtk_widget_remove_css_class (GTK_WIDGET (self->authority_row), "error");
 
-  /* The reason shows in the row's subtitle too, so that it is seen with the
-   * row folded; an address turning bad unfolds it. */
+  /* An address turning bad unfolds the row, so that the reason is seen;
+   * folded again, the subtitle still says something is wrong. */
   if (bad)
-    adw_expander_row_set_subtitle (self->advanced_row, problem);
+    adw_expander_row_set_subtitle (self->advanced_row, _("This authority cannot be used"));
   else if (*authority != '\0')
     {
       /* Translators: %s is the sign-in address set, e.g. https://login.microsoftonline.us. */
