@@ -208,6 +208,16 @@ resolve_authority (const HeraldOAuthAccount  *account,
       return g_strdup_printf (MICROSOFT_DEFAULT_HOST "/%s", effective_tenant (account));
     }
 
+  /* GUri lets spaces through (“https://login micro.us”); no URL has them. */
+  for (const char *c = account->authority; *c != '\0'; c++)
+    if (g_ascii_isspace (*c) || g_ascii_iscntrl (*c))
+      {
+        g_set_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_INVALID_ACCOUNT,
+                     _("The authority “%s” contains a space or a control character."),
+                     account->authority);
+        return NULL;
+      }
+
   uri = g_uri_parse (account->authority, G_URI_FLAGS_NONE, &local);
   if (uri == NULL)
     {

@@ -359,6 +359,20 @@ test_endpoints (void)
   account->authority = g_strdup ("https://user@login.example.com/t");
   g_assert_false (herald_oauth_account_validate (account, &error));
   g_clear_error (&error);
+  /* GUri accepts spaces; the authority must not. */
+  for (guint i = 0; i < 3; i++)
+    {
+      static const char *const spaced[] = {
+        "https://login.microsoftonline.us ", "https://login micro.us", "https://login.example.com/\tt",
+      };
+
+      g_free (account->authority);
+      account->authority = g_strdup (spaced[i]);
+      g_assert_false (herald_oauth_account_validate (account, &error));
+      g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_INVALID_ACCOUNT);
+      g_assert_nonnull (strstr (error->message, "space"));
+      g_clear_error (&error);
+    }
   g_clear_pointer (&account->authority, g_free);
 
   /* Tenants: keywords, GUIDs and domains; nothing that would change the path. */
