@@ -336,11 +336,25 @@ def press_labelled(app, label, **kw):
 
 
 def expand_advanced(app):
-    ca = app.find_all("text", "CA certificate file")
-    if not ca or App.extents(ca[0])[3] <= 0:
-        app.click(app.find(None, "Advanced"))
-        wait_until("the Advanced rows", lambda: any(
-            App.extents(a)[3] > 0 for a in app.find_all("text", "CA certificate file")), 10)
+    """Unfolds the form's "Advanced" row (the one holding "CA certificate file").
+    With OAuth 2.0 selected the OAuth group shows an "Advanced" row of its own
+    first, so each candidate is tried until the CA row shows."""
+    def ca_showing():
+        return any(App.extents(a)[3] > 0 for a in app.find_all("text", "CA certificate file"))
+
+    if ca_showing():
+        return
+    rows = app.find_all(None, "Advanced")
+    if not rows:
+        raise DriverTimeout("no row named Advanced is showing")
+    for i, row in enumerate(rows):
+        app.click(row)
+        try:
+            wait_until("the Advanced rows", ca_showing, 10 if i == len(rows) - 1 else 3)
+            return
+        except DriverTimeout:
+            if i == len(rows) - 1:
+                raise
 
 
 def screenshot(path, geometry=None):
