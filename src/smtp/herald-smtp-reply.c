@@ -33,6 +33,7 @@ struct _HeraldLineReader
   guint         timeout;   /* seconds for the reply being read; 0: none */
   gint64        deadline;  /* monotonic time; 0: none */
   guint         armed;     /* the socket timeout set for the current read */
+  gboolean      reply_started;  /* bytes of the current reply have arrived */
   gsize         start;
   gsize         end;
   guint8        buffer[READER_BUFFER_SIZE];
@@ -134,6 +135,92 @@ reader_arm_deadline (HeraldLineReader  *reader,
   return TRUE;
 }
 
+/* One read of at most @size bytes within the reply's deadline.
+ *
+ * A blocking read is not enough, even with the socket timeout lowered to the
+ * time left: over TLS one read of the TLS stream is as many socket reads as
+ * the server takes to complete a TLS record, each given that timeout, so a
+ * server dripping a record a byte at a time could stretch one reply far past
+ * the deadline. So the reply is read without blocking, and in between we
+ * wait for the socket for no longer than the time left. A read that finds
+ * bytes (ours, or a record GnuTLS already holds) is never failed. Streams
+ * that cannot poll (tests) read as before, with the socket timeout shortened
+ * to the time left. */
+static gssize
+reader_read_some (HeraldLineReader  *reader,
+                  guint8            *buffer,
+                  gsize              size,
+                  gboolean           reply_started,
+                  GCancellable      *cancellable,
+                  GError           **error)
+{
+  GPollableInputStream *pollable = G_IS_POLLABLE_INPUT_STREAM (reader->stream)
+                                   ? G_POLLABLE_INPUT_STREAM (reader->stream) : NULL;
+  GError *local_error = NULL;
+  gssize n_read;
+
+  if (reader->deadline == 0 || pollable == NULL || !g_pollable_input_stream_can_poll (pollable))
+    {
+      if (!reader_arm_deadline (reader, error))
+        return -1;
+
+      n_read = g_input_stream_read (reader->stream, buffer, size, cancellable, &local_error);
+      /* A read shortened to the time left timed out: the reply as a whole
+       * was too slow. A read given the full timeout that times out is a
+       * silent server, reported as GIO says it. */
+      if (n_read < 0 && reader->deadline != 0 && reader->armed < reader->timeout &&
+          g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+        {
+          g_clear_error (&local_error);
+          set_deadline_error (reader, error);
+          return -1;
+        }
+      if (n_read < 0)
+        g_propagate_error (error, local_error);
+      return n_read;
+    }
+
+  for (;;)
+    {
+      gint64 left;
+
+      n_read = g_pollable_input_stream_read_nonblocking (pollable, buffer, size,
+                                                         cancellable, &local_error);
+      if (n_read >= 0)
+        return n_read;
+      if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          g_propagate_error (error, local_error);
+          return -1;
+        }
+      g_clear_error (&local_error);
+
+      left = reader->deadline - g_get_monotonic_time ();
+      /* GSocket waits in whole milliseconds. */
+      left = (left / 1000) * 1000;
+      if (left <= 0 ||
+          !g_socket_condition_timed_wait (reader->socket, G_IO_IN, left, cancellable,
+                                          &local_error))
+        {
+          if (local_error != NULL &&
+              !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+            {
+              g_propagate_error (error, local_error);
+              return -1;
+            }
+          g_clear_error (&local_error);
+          /* Nothing of the reply at all: a silent server, in GIO's words;
+           * part of it: too slow. Both are G_IO_ERROR_TIMED_OUT. */
+          if (reply_started)
+            set_deadline_error (reader, error);
+          else
+            g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                 _("Socket I/O timed out"));
+          return -1;
+        }
+    }
+}
+
 /* Returns a newly allocated line without its line ending (CRLF, or a bare
  * LF which we tolerate), or NULL with error set. */
 static char *
@@ -147,7 +234,6 @@ reader_read_line (HeraldLineReader  *reader,
       guint8 *begin = reader->buffer + reader->start;
       gsize avail = reader->end - reader->start;
       guint8 *lf = memchr (begin, '\n', avail);
-      GError *local_error = NULL;
       gssize n_read;
 
       if (lf != NULL)
@@ -190,28 +276,11 @@ reader_read_line (HeraldLineReader  *reader,
           reader->end = avail;
         }
 
-      if (!reader_arm_deadline (reader, error))
-        return NULL;
-
-      n_read = g_input_stream_read (reader->stream,
-                                    reader->buffer + reader->end,
-                                    READER_BUFFER_SIZE - reader->end,
-                                    cancellable, &local_error);
+      n_read = reader_read_some (reader, reader->buffer + reader->end,
+                                 READER_BUFFER_SIZE - reader->end,
+                                 reader->reply_started, cancellable, error);
       if (n_read < 0)
-        {
-          /* A read shortened to the time left timed out: the reply as a
-           * whole was too slow. A read given the full timeout that times out
-           * is a silent server, reported as GIO says it. */
-          if (reader->deadline != 0 && reader->armed < reader->timeout &&
-              g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-            {
-              g_clear_error (&local_error);
-              set_deadline_error (reader, error);
-              return NULL;
-            }
-          g_propagate_error (error, local_error);
-          return NULL;
-        }
+        return NULL;
 
       if (n_read == 0)
         {
@@ -225,6 +294,7 @@ reader_read_line (HeraldLineReader  *reader,
         }
 
       reader->end += n_read;
+      reader->reply_started = TRUE;
     }
 }
 
@@ -407,6 +477,7 @@ _herald_smtp_read_reply (HeraldLineReader     *reader,
   reader->deadline = 0;
   if (reader->timeout > 0)
     reader->deadline = g_get_monotonic_time () + (gint64) reader->timeout * G_USEC_PER_SEC;
+  reader->reply_started = reader->end > reader->start;
 
   reply = read_reply_lines (reader, line_func, line_data, cancellable, error);
 
