@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "herald-cli"
 
 #include "config.h"
+#include "herald-cli-abi.h"
 
 #include <glib/gi18n.h>
 #include <string.h>
@@ -140,6 +141,16 @@ device_code_cb (const char *verification_uri,
           verification_uri, user_code);
   printf ("%s\n", _("Waiting for the sign-in to finish…"));
   fflush (stdout);
+}
+
+/* The interface this module was built against; heraldctl refuses the module
+ * when it differs from its own (heraldctl.c). */
+const char *herald_cli_oauth_abi (void);
+
+const char *
+herald_cli_oauth_abi (void)
+{
+  return HERALD_CLI_ABI;
 }
 
 int

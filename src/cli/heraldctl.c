@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "herald-cli"
 
 #include "config.h"
+#include "herald-cli-abi.h"
 
 #include <glib/gi18n.h>
 #include <gmodule.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 
 #include "herald-cli.h"
+#include "herald-cli-module.h"
 
 /* ---------------------------------------------------------------------------
  * The OAuth module (src/cli/meson.build says why it is one)
@@ -48,11 +50,9 @@ _herald_cli_oauth_symbol (const char *command,
     {
       g_autofree char *path = oauth_module_path ();
 
-      module = g_module_open (path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+      module = _herald_cli_open_module (path, HERALD_CLI_ABI, &load_error);
       if (module != NULL)
         g_module_make_resident (module);
-      else
-        load_error = g_strdup (g_module_error ());
     }
 
   if (module != NULL && g_module_symbol (module, name, &symbol) && symbol != NULL)
