@@ -400,16 +400,42 @@ operation_done (HeraldOAuthGroup *self)
  * Keyring check.
  * ------------------------------------------------------------------------- */
 
+/* What a keyring check's callback needs: the group, and the cancellable of
+ * the check that was started, so a reply from a check that has since been
+ * replaced (or cancelled) can be told apart from the running one's. */
+typedef struct {
+  HeraldOAuthGroup *self;
+  GCancellable     *cancellable;
+} CheckData;
+
+static void
+check_data_free (CheckData *data)
+{
+  g_clear_object (&data->self);
+  g_clear_object (&data->cancellable);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CheckData, check_data_free)
+
 static void
 is_signed_in_cb (GObject      *source,
                  GAsyncResult *result,
                  gpointer      user_data)
 {
-  g_autoptr(HeraldOAuthGroup) self = user_data;
+  g_autoptr(CheckData) data = user_data;
+  HeraldOAuthGroup *self = data->self;
   g_autoptr(GError) error = NULL;
   gboolean signed_in = herald_oauth_is_signed_in_finish (result, &error);
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  /* Only the running check may answer: an older one that was replaced
+   * (whatever it returns) would clear the new check's cancellable and show
+   * a stale answer for another account. */
+  if (data->cancellable != self->check_cancellable
+      || g_cancellable_is_cancelled (data->cancellable))
     return;
 
   g_clear_object (&self->check_cancellable);
@@ -426,6 +452,7 @@ static void
 check_signed_in (HeraldOAuthGroup *self)
 {
   g_autoptr(HeraldOAuthAccount) account = current_account (self);
+  CheckData *data;
 
   g_cancellable_cancel (self->check_cancellable);
   g_clear_object (&self->check_cancellable);
@@ -440,7 +467,10 @@ check_signed_in (HeraldOAuthGroup *self)
 
   self->check_cancellable = g_cancellable_new ();
   set_checking (self, TRUE);
-  herald_oauth_is_signed_in_async (account, self->check_cancellable, is_signed_in_cb, g_object_ref (self));
+  data = g_new0 (CheckData, 1);
+  data->self = g_object_ref (self);
+  data->cancellable = g_object_ref (self->check_cancellable);
+  herald_oauth_is_signed_in_async (account, self->check_cancellable, is_signed_in_cb, data);
 }
 
 static void

@@ -75,6 +75,19 @@ wait_for_signed_in (HeraldOAuthGroup *group,
   g_assert_cmpint (herald_oauth_group_get_signed_in (group), ==, expected);
 }
 
+/* Lets late replies (of replaced keyring checks) arrive. */
+static void
+drain_main_context (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+
+  while (g_get_monotonic_time () < until)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (5 * G_TIME_SPAN_MILLISECOND);
+    }
+}
+
 static void
 test_group (void)
 {
@@ -177,6 +190,26 @@ test_group (void)
   /* Changing the address re-checks the keyring: another mailbox is not signed in. */
   g_settings_set_string (settings, "username", "someone-else@contoso.example");
   wait_for_signed_in (HERALD_OAUTH_GROUP (group), FALSE);
+  g_settings_set_string (settings, "username", "window@contoso.example");
+  wait_for_signed_in (HERALD_OAUTH_GROUP (group), TRUE);
+
+  /* Quick changes start overlapping keyring checks: only the last one may
+   * answer, even after replies of the replaced ones have come in. */
+  for (int round = 0; round < 2; round++)
+    {
+      const char *last = round == 0 ? "window@contoso.example" : "someone-else@contoso.example";
+
+      for (int i = 0; i < 8; i++)
+        g_settings_set_string (settings, "username",
+                               i % 2 == 0 ? "someone-else@contoso.example" : "window@contoso.example");
+      g_settings_set_string (settings, "username", last);
+      wait_until_idle (HERALD_OAUTH_GROUP (group));
+      drain_main_context (300);
+      g_assert_false (herald_oauth_group_get_busy (HERALD_OAUTH_GROUP (group)));
+      g_assert_cmpint (herald_oauth_group_get_signed_in (HERALD_OAUTH_GROUP (group)), ==, round == 0);
+    }
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (account_row)), ==,
+                   "Not signed in (someone-else@contoso.example)");
   g_settings_set_string (settings, "username", "window@contoso.example");
   wait_for_signed_in (HERALD_OAUTH_GROUP (group), TRUE);
   g_assert_true (herald_oauth_sign_out_sync (account, NULL, NULL));
