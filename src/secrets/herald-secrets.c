@@ -82,9 +82,17 @@ _herald_secrets_is_no_service_error (const GError *error)
    * or a bus that hangs up during it), an address that is invalid, a socket
    * that does not exist or refuses us, or a connection that is closed.
    * Cancellation is not one (a dismissed prompt), and neither is a keyring
-   * that was reached but did not answer in time. */
+   * that was reached but did not answer in time.
+   * The catch-all codes (FAILED, INVALID_ARGUMENT, NOT_SUPPORTED) are also
+   * what a service on a working bus may send back as its own failure (a
+   * GError passed over D-Bus keeps its domain and code): an error that
+   * came in a reply means the bus and a service answered, so it is never
+   * "no service". GIO's own connection errors are never remote. */
   if (error->domain == G_IO_ERROR)
     {
+      if (g_dbus_error_is_remote_error (error))
+        return FALSE;
+
       switch (error->code)
         {
         case G_IO_ERROR_FAILED:

@@ -7,6 +7,7 @@
 
 #include "herald-secrets.h"
 #include "herald-secrets-oauth.h"
+#include "herald-secrets-private.h"
 #include "herald-test-util.h"
 
 /* Runs on a private session bus with no Secret Service and nothing that could
@@ -264,6 +265,58 @@ test_no_second_bus_call (void)
   g_rmdir (dir);
 }
 
+/* An error as GDBus makes it from a reply: the GError a service sent back,
+ * with its domain and code, marked as remote. */
+static GError *
+remote_error (GQuark      domain,
+              int         code,
+              const char *message)
+{
+  g_autoptr(GError) sent = g_error_new_literal (domain, code, message);
+  g_autofree char *name = g_dbus_error_encode_gerror (sent);
+  GError *received = g_dbus_error_new_for_dbus_error (name, message);
+
+  g_assert_true (g_dbus_error_is_remote_error (received));
+  g_assert_true (g_error_matches (received, domain, code));
+
+  return received;
+}
+
+/* The classifier: GIO's catch-all codes mean "no service" only when GIO made
+ * them itself while reaching the bus; the same codes in a reply come from a
+ * service on a working bus. D-Bus's own errors keep their verdict. */
+static void
+test_classifier (void)
+{
+  const int generic[] = { G_IO_ERROR_FAILED, G_IO_ERROR_INVALID_ARGUMENT, G_IO_ERROR_NOT_SUPPORTED };
+
+  for (guint i = 0; i < G_N_ELEMENTS (generic); i++)
+    {
+      g_autoptr(GError) local = g_error_new_literal (G_IO_ERROR, generic[i], "Cannot autolaunch D-Bus");
+      g_autoptr(GError) remote = remote_error (G_IO_ERROR, generic[i], "a service failed");
+
+      g_assert_true (_herald_secrets_is_no_service_error (local));
+      g_assert_false (_herald_secrets_is_no_service_error (remote));
+    }
+
+  {
+    g_autoptr(GError) unknown = g_dbus_error_new_for_dbus_error ("org.freedesktop.DBus.Error.ServiceUnknown",
+                                                                 "The name org.freedesktop.secrets was not provided");
+    g_autoptr(GError) disconnected = g_dbus_error_new_for_dbus_error ("org.freedesktop.DBus.Error.Disconnected",
+                                                                      "gone");
+    g_autoptr(GError) no_reply = g_dbus_error_new_for_dbus_error ("org.freedesktop.DBus.Error.NoReply",
+                                                                  "no reply");
+    g_autoptr(GError) refused = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "refused");
+    g_autoptr(GError) timed_out = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "timed out");
+
+    g_assert_true (_herald_secrets_is_no_service_error (unknown));
+    g_assert_true (_herald_secrets_is_no_service_error (disconnected));
+    g_assert_false (_herald_secrets_is_no_service_error (no_reply));
+    g_assert_true (_herald_secrets_is_no_service_error (refused));
+    g_assert_false (_herald_secrets_is_no_service_error (timed_out));
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -276,6 +329,7 @@ main (int   argc,
   if (outer == NULL || g_strcmp0 (outer, g_getenv ("DBUS_SESSION_BUS_ADDRESS")) == 0)
     g_error ("run me through run-no-service.sh, on a private bus without a keyring");
 
+  g_test_add_func ("/herald/secrets/no-service/classifier", test_classifier);
   g_test_add_func ("/herald/secrets/no-service/sync", test_sync);
   g_test_add_func ("/herald/secrets/no-service/async", test_async);
   g_test_add_func ("/herald/secrets/no-service/dead-socket", test_dead_socket);
