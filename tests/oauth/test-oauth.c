@@ -23,10 +23,16 @@
  * ------------------------------------------------------------------------- */
 
 /* A local client that connects to the listener first and sends a request
- * one byte every 500 ms, for up to 30 s, unless the listener drops it. */
+ * one byte every 500 ms, for up to 30 s, unless the listener drops it. The
+ * browser starts only once it has connected and sent its first byte, so it
+ * is queued behind it whatever the scheduler does. */
 typedef struct {
   GThread *thread;
   char *authorize_uri;
+  GMutex lock;
+  GCond cond;
+  gboolean ready;             /* under lock: connected and first byte sent, or failed */
+  char *failure;              /* under lock: why it could not connect or send, or NULL */
   gint stop;                  /* atomic */
   gboolean dropped;           /* the listener closed the connection */
   gint64 dropped_after_us;
@@ -70,7 +76,8 @@ send_junk (const char *authorize_uri,
 }
 
 static GSocketConnection *
-connect_listener (const char *authorize_uri)
+connect_listener (const char  *authorize_uri,
+                  GError     **error)
 {
   g_autoptr(GHashTable) params = NULL;
   g_autoptr(GUri) redirect = NULL;
@@ -79,7 +86,34 @@ connect_listener (const char *authorize_uri)
 
   params = g_uri_parse_params (query + 1, -1, "&", G_URI_PARAMS_WWW_FORM, NULL);
   redirect = g_uri_parse (g_hash_table_lookup (params, "redirect_uri"), G_URI_FLAGS_NONE, NULL);
-  return g_socket_client_connect_to_host (client, "127.0.0.1", g_uri_get_port (redirect), NULL, NULL);
+  return g_socket_client_connect_to_host (client, "127.0.0.1", g_uri_get_port (redirect), NULL, error);
+}
+
+/* Tells the browser thread that it may go: the slow client is in place, or
+ * failed (with @failure, taken). On the slow client's thread. */
+static void
+slow_client_ready (SlowClient *slow,
+                   char       *failure)
+{
+  g_mutex_lock (&slow->lock);
+  slow->failure = failure;
+  slow->ready = TRUE;
+  g_cond_signal (&slow->cond);
+  g_mutex_unlock (&slow->lock);
+}
+
+/* On the browser thread: waits (boundedly) until the slow client is in
+ * place; the test itself reports a client that never got there. */
+static void
+slow_client_wait_ready (SlowClient *slow)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  g_mutex_lock (&slow->lock);
+  while (!slow->ready)
+    if (!g_cond_wait_until (&slow->cond, &slow->lock, deadline))
+      break;
+  g_mutex_unlock (&slow->lock);
 }
 
 static gpointer
@@ -87,25 +121,42 @@ slow_client_thread (gpointer user_data)
 {
   SlowClient *slow = user_data;
   static const char request[] = "GET /?code=slow-client-code&state=slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-  g_autoptr(GSocketConnection) connection = connect_listener (slow->authorize_uri);
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
   GSocket *socket;
   gint64 start = g_get_monotonic_time ();
 
-  g_assert_nonnull (connection);
+  /* No assertion here: one failing in this thread would abort the whole
+   * program; the test reports the failure instead. */
+  connection = connect_listener (slow->authorize_uri, &error);
+  if (connection == NULL)
+    {
+      slow_client_ready (slow, g_strdup_printf ("the slow client could not connect to the listener: %s",
+                                                error->message));
+      return NULL;
+    }
   socket = g_socket_connection_get_socket (connection);
   for (guint i = 0; i < 60 && !g_atomic_int_get (&slow->stop); i++)
     {
       char buf[256];
 
+      if (g_socket_send (socket, request + (i % (sizeof request - 5)), 1, NULL, &error) < 0)
+        {
+          if (i == 0)
+            {
+              slow_client_ready (slow, g_strdup_printf ("the slow client could not send its first byte: %s",
+                                                        error->message));
+              break;
+            }
+          slow->dropped = TRUE;
+          break;
+        }
+      if (i == 0)
+        slow_client_ready (slow, NULL);
       /* The listener answers nothing to this request before it is complete:
        * readable here means it closed the connection (EOF or reset). */
       if (g_socket_condition_timed_wait (socket, G_IO_IN, 500 * 1000, NULL, NULL)
           && g_socket_receive (socket, buf, sizeof buf, NULL, NULL) <= 0)
-        {
-          slow->dropped = TRUE;
-          break;
-        }
-      if (g_socket_send (socket, request + (i % (sizeof request - 5)), 1, NULL, NULL) < 0)
         {
           slow->dropped = TRUE;
           break;
@@ -157,10 +208,11 @@ browser_thread (gpointer user_data)
     }
   if (browser->slow != NULL)
     {
-      /* The slow client gets the listener first. */
+      /* The slow client gets the listener first: the browser connects
+       * only after it has connected and sent its first byte. */
       browser->slow->authorize_uri = g_strdup (browser->uri);
       browser->slow->thread = g_thread_new ("slow-client", slow_client_thread, browser->slow);
-      g_usleep (300 * 1000);
+      slow_client_wait_ready (browser->slow);
     }
   if (browser->retry_idp != NULL)
     {
@@ -726,16 +778,38 @@ test_browser_slow_local_client (void)
   SlowClient slow = { 0 };
   gboolean ok;
   gint64 elapsed;
+  gboolean ready;
 
+  g_mutex_init (&slow.lock);
+  g_cond_init (&slow.cond);
   browser.slow = &slow;
   herald_oauth_set_browser_func (fake_browser_open, &browser);
   ok = sign_in_guarded (account, 20, &elapsed, &error);
   g_test_message ("sign-in ended after %" G_GINT64_FORMAT " ms; slow client dropped: %d after %"
                   G_GINT64_FORMAT " ms", elapsed / 1000, slow.dropped, slow.dropped_after_us / 1000);
   g_atomic_int_set (&slow.stop, TRUE);
-  g_thread_join (slow.thread);
+  if (slow.thread != NULL)
+    g_thread_join (slow.thread);
   fake_browser_join (&browser);
   herald_oauth_set_browser_func (NULL, NULL);
+  g_mutex_lock (&slow.lock);
+  ready = slow.ready;
+  g_mutex_unlock (&slow.lock);
+  g_mutex_clear (&slow.lock);
+  g_cond_clear (&slow.cond);
+
+  /* Without the slow client in front of the browser, this test would not
+   * exercise the listener's deadline at all: a failure, not a pass. */
+  if (!ready || slow.failure != NULL)
+    {
+      g_test_fail_printf ("%s", slow.failure != NULL ? slow.failure
+                                                     : "the slow client never connected to the listener");
+      g_free (slow.failure);
+      g_free (slow.authorize_uri);
+      fake_browser_clear (&browser);
+      herald_oauth_sign_out_sync (account, NULL, NULL);
+      return;
+    }
 
   g_assert_no_error (error);
   g_assert_true (ok);
