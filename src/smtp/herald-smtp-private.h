@@ -54,6 +54,8 @@ HeraldCaLoad          *_herald_ca_load_take  (const char    *path);
 GTlsDatabase          *_herald_ca_load_wait  (HeraldCaLoad  *load,
                                               GError       **error) G_GNUC_WARN_UNUSED_RESULT;
 void                   _herald_ca_load_unref (HeraldCaLoad  *load);
+/* For the tests: how many CA file parses the helper thread has finished. */
+guint                  _herald_ca_load_get_n_parses (void);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldCaLoad, _herald_ca_load_unref)
 
 /* ---- reply reader --------------------------------------------------------- */

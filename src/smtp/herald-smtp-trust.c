@@ -321,7 +321,33 @@ struct _HeraldCaLoad
   GTlsDatabase *database;
   GError       *error;
   gboolean      done;
+  gboolean      changed;      /* the file changed while it was parsed */
 };
+
+/* How many CA files the helper thread has parsed (for the tests). */
+static guint n_parses;
+
+guint
+_herald_ca_load_get_n_parses (void)
+{
+  return g_atomic_int_get (&n_parses);
+}
+
+/* Whether @a and @b describe the same, unchanged file. The change time
+ * counts too: a file rewritten in place to the same size, its modification
+ * time then set back (touch -d), still has a new change time, which no
+ * user can set. */
+static gboolean
+same_file (const GStatBuf *a,
+           const GStatBuf *b)
+{
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+         a->st_size == b->st_size &&
+         a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+         a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+         a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+         a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
 
 static void
 ca_load_clear (gpointer data)
@@ -347,10 +373,20 @@ load_ca_file (HeraldCaLoad *load)
 {
   GError *local_error = NULL;
   GTlsDatabase *database = g_tls_file_database_new (load->path, &local_error);
+  GStatBuf after;
+  gboolean changed;
+
+  /* The file as it is right after the parse: when it is not the file that
+   * was there when the load was asked for (replaced, rewritten, or swapped
+   * and swapped back meanwhile), what was parsed may be neither; the
+   * waiter then parses it again. */
+  changed = g_stat (load->path, &after) != 0 || !same_file (&after, &load->stat);
+  g_atomic_int_inc (&n_parses);
 
   g_mutex_lock (&load->mutex);
   load->database = database;
   load->error = local_error;
+  load->changed = changed;
   load->done = TRUE;
   g_cond_broadcast (&load->cond);
   g_mutex_unlock (&load->mutex);
@@ -375,17 +411,37 @@ _herald_ca_load_start (const char *path)
   return load;
 }
 
+/* Waits for @load's parse. */
+static void
+wait_done (HeraldCaLoad *load)
+{
+  g_mutex_lock (&load->mutex);
+  while (!load->done)
+    g_cond_wait (&load->cond, &load->mutex);
+  g_mutex_unlock (&load->mutex);
+}
+
 /* Waits for the parse; returns the database (a new reference) or NULL with
- * the parser's error. */
+ * the parser's error. When the file changed during the parse it is parsed
+ * once more, as a run would that had no early parse. */
 GTlsDatabase *
 _herald_ca_load_wait (HeraldCaLoad  *load,
                       GError       **error)
 {
+  g_autoptr(HeraldCaLoad) again = NULL;
   GTlsDatabase *database = NULL;
 
+  wait_done (load);
+
+  /* load->changed is written once, before done; no lock needed now. */
+  if (load->changed)
+    {
+      again = _herald_ca_load_start (load->path);
+      wait_done (again);
+      load = again;
+    }
+
   g_mutex_lock (&load->mutex);
-  while (!load->done)
-    g_cond_wait (&load->cond, &load->mutex);
   if (load->database != NULL)
     database = g_object_ref (load->database);
   else if (load->error != NULL)
@@ -419,10 +475,7 @@ _herald_ca_load_take (const char *path)
 
   if (!g_str_equal (load->path, path) ||
       g_stat (path, &now) != 0 ||
-      now.st_dev != load->stat.st_dev || now.st_ino != load->stat.st_ino ||
-      now.st_size != load->stat.st_size ||
-      now.st_mtim.tv_sec != load->stat.st_mtim.tv_sec ||
-      now.st_mtim.tv_nsec != load->stat.st_mtim.tv_nsec)
+      !same_file (&now, &load->stat))
     {
       g_clear_pointer (&load, _herald_ca_load_unref);
     }

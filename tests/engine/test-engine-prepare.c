@@ -11,7 +11,10 @@
  * is the one that starts the helper thread. Only 127.0.0.1 is contacted.
  */
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "herald-smtp.h"
@@ -99,6 +102,84 @@ copy_cert (const char *name)
   return g_steal_pointer (&tmpl);
 }
 
+/* Waits until the helper thread has finished @n parses in all. */
+static void
+wait_for_parses (guint n)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+  while (_herald_ca_load_get_n_parses () < n)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+      g_usleep (2 * G_TIME_SPAN_MILLISECOND);
+    }
+}
+
+/* The contents of certificates @a and @b, the shorter padded with newlines
+ * after its PEM block so that both have the same size. */
+static void
+same_size_pems (const char  *a,
+                const char  *b,
+                char       **a_contents,
+                char       **b_contents)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *a_path = cert_path (a);
+  g_autofree char *b_path = cert_path (b);
+  g_autoptr(GString) a_str = NULL;
+  g_autoptr(GString) b_str = NULL;
+  g_autofree char *a_read = NULL;
+  g_autofree char *b_read = NULL;
+
+  g_file_get_contents (a_path, &a_read, NULL, &error);
+  g_assert_no_error (error);
+  g_file_get_contents (b_path, &b_read, NULL, &error);
+  g_assert_no_error (error);
+  a_str = g_string_new (a_read);
+  b_str = g_string_new (b_read);
+
+  while (a_str->len < b_str->len)
+    g_string_append_c (a_str, '\n');
+  while (b_str->len < a_str->len)
+    g_string_append_c (b_str, '\n');
+  g_assert_cmpstr (a_str->str, !=, b_str->str);
+
+  *a_contents = g_string_free (g_steal_pointer (&a_str), FALSE);
+  *b_contents = g_string_free (g_steal_pointer (&b_str), FALSE);
+}
+
+/* Rewrites @path in place (the same inode) with @contents, of the size it
+ * has, and sets its access and modification times back: only the change
+ * time tells. */
+static void
+rewrite_in_place (const char *path,
+                  const char *contents)
+{
+  gsize len = strlen (contents);
+  struct timespec times[2];
+  GStatBuf before;
+  GStatBuf after;
+  int fd;
+
+  g_assert_cmpint (g_stat (path, &before), ==, 0);
+  g_assert_cmpuint (before.st_size, ==, len);
+
+  fd = open (path, O_WRONLY | O_TRUNC);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, contents, len), ==, (gssize) len);
+  g_assert_cmpint (close (fd), ==, 0);
+
+  times[0] = before.st_atim;
+  times[1] = before.st_mtim;
+  g_assert_cmpint (utimensat (AT_FDCWD, path, times, 0), ==, 0);
+
+  g_assert_cmpint (g_stat (path, &after), ==, 0);
+  g_assert_cmpuint (after.st_ino, ==, before.st_ino);
+  g_assert_cmpuint (after.st_size, ==, before.st_size);
+  g_assert_cmpint (after.st_mtim.tv_sec, ==, before.st_mtim.tv_sec);
+  g_assert_cmpint (after.st_mtim.tv_nsec, ==, before.st_mtim.tv_nsec);
+}
+
 /* PEM markers around something that is no certificate: passes the cheap
  * check before connecting, fails the real parse. */
 static void
@@ -156,14 +237,64 @@ test_prepared_ca_file_is_taken (void)
   g_autoptr(HeraldSmtpResult) first = NULL;
   g_autoptr(HeraldSmtpResult) second = NULL;
 
+  guint parses = _herald_ca_load_get_n_parses ();
+
   herald_smtp_prepare_tls (ca);
   first = run_implicit (ca);
   assert_trusted (first);
   g_assert_null (_herald_ca_load_take (absolute));
+  /* One parse in all: the early one, which the run used. */
+  g_assert_cmpuint (_herald_ca_load_get_n_parses (), ==, parses + 1);
 
   /* The next run parses the file itself. */
   second = run_implicit (ca);
   assert_trusted (second);
+  g_assert_cmpuint (_herald_ca_load_get_n_parses (), ==, parses + 2);
+}
+
+/* A CA file parsed early, then rewritten in place with the same size and
+ * its modification time set back: the run reads it again (its change time
+ * gives it away). The test CA replaced by a certificate that signed nothing
+ * must no longer be trusted; and the other way round. */
+static void
+test_rewritten_ca_file_is_read_again (void)
+{
+  g_autofree char *good = NULL;
+  g_autofree char *bad = NULL;
+  g_autofree char *path = copy_cert ("ca.pem");
+  g_autoptr(HeraldSmtpResult) untrusted = NULL;
+  g_autoptr(HeraldSmtpResult) trusted = NULL;
+  g_autoptr(GError) error = NULL;
+  guint parses;
+
+  same_size_pems ("ca.pem", "wronghost.pem", &good, &bad);
+  g_file_set_contents (path, good, -1, &error);
+  g_assert_no_error (error);
+
+  /* Trusted file, parsed early; then it trusts nothing we serve. */
+  parses = _herald_ca_load_get_n_parses ();
+  herald_smtp_prepare_tls (path);
+  wait_for_parses (parses + 1);
+  /* The kernel stamps change times with a clock that ticks every few
+   * milliseconds: a rewrite within the same tick cannot be told apart. */
+  g_usleep (50 * G_TIME_SPAN_MILLISECOND);
+  rewrite_in_place (path, bad);
+  untrusted = run_implicit (path);
+  g_assert_false (untrusted->ok);
+  g_assert_cmpint (untrusted->stage, ==, HERALD_STAGE_TLS);
+  g_assert_nonnull (untrusted->tls);
+  g_assert_true (untrusted->tls->flags & G_TLS_CERTIFICATE_UNKNOWN_CA);
+
+  /* And back: the early parse does not trust the server, the run must. */
+  parses = _herald_ca_load_get_n_parses ();
+  herald_smtp_prepare_tls (path);
+  wait_for_parses (parses + 1);
+  g_usleep (50 * G_TIME_SPAN_MILLISECOND);
+  rewrite_in_place (path, good);
+  trusted = run_implicit (path);
+  assert_trusted (trusted);
+
+  g_unlink (path);
 }
 
 /* A CA file prepared ahead and then replaced by a corrupt one: the run
@@ -350,6 +481,8 @@ main (int   argc,
   g_test_add_func ("/herald/engine/prepare/bad-ca-file", test_bad_ca_file_same_error);
   g_test_add_func ("/herald/engine/prepare/missing-ca-file", test_missing_ca_file_same_error);
   g_test_add_func ("/herald/engine/prepare/other-ca-file", test_other_ca_file_not_used);
+  g_test_add_func ("/herald/engine/prepare/rewritten-ca-file",
+                   test_rewritten_ca_file_is_read_again);
   g_test_add_func ("/herald/engine/prepare/cancel", test_cancel_during_preparation);
 
   status = g_test_run ();
