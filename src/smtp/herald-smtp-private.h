@@ -45,13 +45,14 @@ void                   _herald_smtp_system_trust_preload (void);
 /* The user's CA file, parsed on the TLS helper thread. path is absolute. take()
  * returns the load herald_smtp_prepare_tls() started for path, if the file
  * is unchanged since, else NULL; start() starts a new one; wait() blocks
- * until it is parsed and returns the database (a new reference) or NULL with
- * the parser's error. Any thread. */
+ * until it is parsed (or @cancellable is cancelled) and returns the database
+ * (a new reference) or NULL with the parser's error. Any thread. */
 typedef struct _HeraldCaLoad HeraldCaLoad;
 
 HeraldCaLoad          *_herald_ca_load_start (const char    *path);
 HeraldCaLoad          *_herald_ca_load_take  (const char    *path);
 GTlsDatabase          *_herald_ca_load_wait  (HeraldCaLoad  *load,
+                                              GCancellable  *cancellable,
                                               GError       **error) G_GNUC_WARN_UNUSED_RESULT;
 void                   _herald_ca_load_unref (HeraldCaLoad  *load);
 /* For the tests: how many CA file parses the helper thread has finished. */

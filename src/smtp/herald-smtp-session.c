@@ -848,7 +848,8 @@ peer_sent_plain_text (Session *s)
 }
 
 /* Worker thread, at the TLS stage: takes the CA file database the helper
- * thread parsed (waiting for it if needed; a file load is short). */
+ * thread parsed, waiting for it if needed (a file load is short, but one on
+ * a hung mount is not: cancelling the run ends the wait). */
 static gboolean
 await_ca_database (Session  *s,
                    GError  **error)
@@ -858,7 +859,13 @@ await_ca_database (Session  *s,
   if (s->ca_load == NULL || s->ca_database != NULL)
     return TRUE;
 
-  s->ca_database = _herald_ca_load_wait (s->ca_load, &local_error);
+  s->ca_database = _herald_ca_load_wait (s->ca_load, s->cancellable, &local_error);
+  if (s->ca_database == NULL &&
+      g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
   if (s->ca_database == NULL)
     {
       g_set_error (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG,

@@ -411,33 +411,52 @@ _herald_ca_load_start (const char *path)
   return load;
 }
 
-/* Waits for @load's parse. */
-static void
-wait_done (HeraldCaLoad *load)
+/* Waits for @load's parse, in slices so that @cancellable is seen; returns
+ * FALSE when it was cancelled. */
+static gboolean
+wait_done (HeraldCaLoad  *load,
+           GCancellable  *cancellable,
+           GError       **error)
 {
   g_mutex_lock (&load->mutex);
   while (!load->done)
-    g_cond_wait (&load->cond, &load->mutex);
+    {
+      /* A CA file on a hung mount never finishes: the run must still end
+       * when it is cancelled. */
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          g_mutex_unlock (&load->mutex);
+          return FALSE;
+        }
+      g_cond_wait_until (&load->cond, &load->mutex,
+                         g_get_monotonic_time () + 100 * G_TIME_SPAN_MILLISECOND);
+    }
   g_mutex_unlock (&load->mutex);
+
+  return TRUE;
 }
 
 /* Waits for the parse; returns the database (a new reference) or NULL with
- * the parser's error. When the file changed during the parse it is parsed
- * once more, as a run would that had no early parse. */
+ * the parser's error, or G_IO_ERROR_CANCELLED once @cancellable is
+ * cancelled. When the file changed during the parse it is parsed once more,
+ * as a run would that had no early parse. */
 GTlsDatabase *
 _herald_ca_load_wait (HeraldCaLoad  *load,
+                      GCancellable  *cancellable,
                       GError       **error)
 {
   g_autoptr(HeraldCaLoad) again = NULL;
   GTlsDatabase *database = NULL;
 
-  wait_done (load);
+  if (!wait_done (load, cancellable, error))
+    return NULL;
 
   /* load->changed is written once, before done; no lock needed now. */
   if (load->changed)
     {
       again = _herald_ca_load_start (load->path);
-      wait_done (again);
+      if (!wait_done (again, cancellable, error))
+        return NULL;
       load = again;
     }
 

@@ -11,6 +11,7 @@
  * is the one that starts the helper thread. Only 127.0.0.1 is contacted.
  */
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -317,7 +318,7 @@ test_changed_ca_file_is_read_again (void)
   herald_smtp_prepare_tls (path);
   load = _herald_ca_load_take (absolute);
   g_assert_nonnull (load);
-  database = _herald_ca_load_wait (load, &error);
+  database = _herald_ca_load_wait (load, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (database);
   g_clear_object (&database);
@@ -465,6 +466,119 @@ test_cancel_during_preparation (void)
     }
 }
 
+/* Opens @fifo for writing once its reader (the helper thread) has opened
+ * it; the reader then waits for data that does not come, as on a hung
+ * mount. */
+static int
+open_fifo_writer (const char *fifo)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+  for (;;)
+    {
+      int fd = open (fifo, O_WRONLY | O_NONBLOCK);
+
+      if (fd >= 0)
+        return fd;
+      g_assert_cmpint (errno, ==, ENXIO);
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+      g_usleep (2 * G_TIME_SPAN_MILLISECOND);
+    }
+}
+
+/* Feeds @contents to every reader of @fifo until the helper thread has
+ * finished @n parses in all. */
+static void
+feed_fifo (const char *fifo,
+           const char *contents,
+           guint       n)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+  while (_herald_ca_load_get_n_parses () < n)
+    {
+      int fd = open (fifo, O_WRONLY | O_NONBLOCK);
+
+      if (fd >= 0)
+        {
+          g_assert_cmpint (write (fd, contents, strlen (contents)), ==, (gssize) strlen (contents));
+          close (fd);
+        }
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+      g_usleep (2 * G_TIME_SPAN_MILLISECOND);
+    }
+}
+
+/* A CA file whose parse never ends (here a FIFO nobody writes to; in life a
+ * file on a hung network mount) holds up the helper thread, and with it
+ * the run's own CA file queued behind it: cancelling the run still ends it
+ * promptly with CANCELLED, and so does a cancelled wait for the hung file.
+ * Last in this process: the helper thread is blocked until the end. */
+static void
+test_cancel_while_ca_file_hangs (void)
+{
+  g_autofree char *relative = g_build_filename (certdir, "prepare-fifo.pem", NULL);
+  g_autofree char *fifo = g_canonicalize_filename (relative, NULL);
+  g_autofree char *ca = cert_path ("ca.pem");
+  g_autofree char *ca_contents = NULL;
+  g_autoptr(HeraldCaLoad) hung = NULL;
+  g_autoptr(GCancellable) cancelled = g_cancellable_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(GAsyncResult) async_result = NULL;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  g_autoptr(GTlsDatabase) database = NULL;
+  g_autoptr(GError) error = NULL;
+  guint parses = _herald_ca_load_get_n_parses ();
+  gint64 start;
+  int writer;
+
+  g_file_get_contents (ca, &ca_contents, NULL, &error);
+  g_assert_no_error (error);
+  g_unlink (fifo);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+
+  hung = _herald_ca_load_start (fifo);
+  writer = open_fifo_writer (fifo);
+
+  /* A run with a good CA file: its parse waits behind the hung one. */
+  server = herald_test_start_fake_server ("HANG\n", certdir, "localhost", TRUE);
+  config = make_tls_config (herald_fake_server_get_port (server), ca);
+  start = g_get_monotonic_time ();
+  herald_smtp_run_async (config, cancellable, NULL, NULL, NULL,
+                         herald_test_result_cb, &async_result);
+  g_timeout_add_full (G_PRIORITY_HIGH, 500, cancel_cb, g_object_ref (cancellable),
+                      g_object_unref);
+
+  /* Well under the 5 s timeouts: the cancellation ends it. */
+  g_assert_nonnull (herald_test_wait_result (&async_result, 3.0));
+  g_test_message ("cancelled run ended after %" G_GINT64_FORMAT " ms",
+                  (g_get_monotonic_time () - start) / 1000);
+  result = herald_smtp_run_finish (async_result, &error);
+  g_assert_no_error (error);
+  g_assert_false (result->ok);
+  g_assert_cmpint (result->stage, ==, HERALD_STAGE_TLS);
+  g_assert_error (result->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  /* Neither parse has finished: the run did not get past the wait. */
+  g_assert_cmpuint (_herald_ca_load_get_n_parses (), ==, parses);
+  herald_fake_server_wait (server, 5000);
+
+  /* A wait for the hung file itself ends at once when cancelled. */
+  g_clear_error (&error);
+  g_cancellable_cancel (cancelled);
+  database = _herald_ca_load_wait (hung, cancelled, &error);
+  g_assert_null (database);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  /* The mount comes back: both parses finish. */
+  g_assert_cmpint (write (writer, ca_contents, strlen (ca_contents)), ==,
+                   (gssize) strlen (ca_contents));
+  close (writer);
+  feed_fifo (fifo, ca_contents, parses + 2);
+  g_unlink (fifo);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -484,6 +598,8 @@ main (int   argc,
   g_test_add_func ("/herald/engine/prepare/rewritten-ca-file",
                    test_rewritten_ca_file_is_read_again);
   g_test_add_func ("/herald/engine/prepare/cancel", test_cancel_during_preparation);
+  /* Last: it holds up the helper thread for a while. */
+  g_test_add_func ("/herald/engine/prepare/cancel-hung-ca-file", test_cancel_while_ca_file_hangs);
 
   status = g_test_run ();
   g_free (certdir);
