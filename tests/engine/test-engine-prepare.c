@@ -509,6 +509,112 @@ feed_fifo (const char *fifo,
     }
 }
 
+static void
+tls_started_cb (const HeraldProgress *progress,
+                gpointer              user_data)
+{
+  gboolean *started = user_data;
+
+  if (progress->stage == HERALD_STAGE_TLS && progress->state == HERALD_STEP_STARTED)
+    *started = TRUE;
+}
+
+/* A path made into a FIFO the helper thread blocks on until it is fed: it
+ * orders the helper thread's work against the test's. */
+static char *
+make_fifo (const char *name)
+{
+  g_autofree char *relative = g_build_filename (certdir, name, NULL);
+  char *fifo = g_canonicalize_filename (relative, NULL);
+
+  g_unlink (fifo);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  return fifo;
+}
+
+/* A CA file swapped for another while its early parse runs, and swapped
+ * back before the run looks at the result: every stat the run makes sees
+ * the original file, but the parse read the other one. The helper thread's
+ * own stat right after the parse catches it, and the run parses the file
+ * again. Here the other file trusts nothing we serve, so a run that used
+ * the early parse would fail. FIFOs hold the helper thread at each step. */
+static void
+test_swapped_during_parse (void)
+{
+  g_autofree char *fifo1 = make_fifo ("prepare-fifo1.pem");
+  g_autofree char *fifo2 = make_fifo ("prepare-fifo2.pem");
+  g_autofree char *path = copy_cert ("ca.pem");
+  g_autofree char *other = copy_cert ("wronghost.pem");
+  g_autofree char *saved = g_strconcat (path, ".saved", NULL);
+  g_autofree char *ca = cert_path ("ca.pem");
+  g_autofree char *ca_contents = NULL;
+  g_autoptr(HeraldCaLoad) blocker1 = NULL;
+  g_autoptr(HeraldCaLoad) blocker2 = NULL;
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(GAsyncResult) async_result = NULL;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  guint parses = _herald_ca_load_get_n_parses ();
+  gboolean tls_started = FALSE;
+  gint64 end;
+  int writer;
+
+  g_file_get_contents (ca, &ca_contents, NULL, &error);
+  g_assert_no_error (error);
+  g_unlink (saved);
+  g_assert_cmpint (link (path, saved), ==, 0);
+
+  /* The helper thread held on fifo1; behind it the early parse of the
+   * good file, then fifo2. */
+  blocker1 = _herald_ca_load_start (fifo1);
+  writer = open_fifo_writer (fifo1);
+  herald_smtp_prepare_tls (path);
+  blocker2 = _herald_ca_load_start (fifo2);
+
+  /* The run takes the early parse (the file is unchanged so far) and
+   * waits for it at the TLS stage. */
+  server = herald_test_start_fake_server (implicit_ok_script, certdir, "localhost", TRUE);
+  config = make_tls_config (herald_fake_server_get_port (server), path);
+  herald_smtp_run_async (config, NULL, tls_started_cb, &tls_started, NULL,
+                         herald_test_result_cb, &async_result);
+  end = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+  while (!tls_started)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+      g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+    }
+
+  /* Swapped: the early parse reads the other file... */
+  g_assert_cmpint (g_rename (other, path), ==, 0);
+  g_assert_cmpint (write (writer, ca_contents, strlen (ca_contents)), ==,
+                   (gssize) strlen (ca_contents));
+  close (writer);
+  feed_fifo (fifo1, ca_contents, parses + 1);
+  /* ...and is over once the helper thread waits on fifo2. */
+  writer = open_fifo_writer (fifo2);
+  g_assert_cmpuint (_herald_ca_load_get_n_parses (), ==, parses + 2);
+
+  /* Swapped back: the same inode, size and times as when it was taken. */
+  g_assert_cmpint (g_rename (saved, path), ==, 0);
+  g_assert_cmpint (write (writer, ca_contents, strlen (ca_contents)), ==,
+                   (gssize) strlen (ca_contents));
+  close (writer);
+  feed_fifo (fifo2, ca_contents, parses + 3);
+
+  g_assert_nonnull (herald_test_wait_result (&async_result, 10.0));
+  result = herald_smtp_run_finish (async_result, &error);
+  g_assert_no_error (error);
+  assert_trusted (result);
+  /* The early parse, then the run's own. */
+  g_assert_cmpuint (_herald_ca_load_get_n_parses (), ==, parses + 4);
+  herald_fake_server_wait (server, 5000);
+
+  g_unlink (path);
+  g_unlink (fifo1);
+  g_unlink (fifo2);
+}
+
 /* A CA file whose parse never ends (here a FIFO nobody writes to; in life a
  * file on a hung network mount) holds up the helper thread, and with it
  * the run's own CA file queued behind it: cancelling the run still ends it
@@ -598,6 +704,7 @@ main (int   argc,
   g_test_add_func ("/herald/engine/prepare/rewritten-ca-file",
                    test_rewritten_ca_file_is_read_again);
   g_test_add_func ("/herald/engine/prepare/cancel", test_cancel_during_preparation);
+  g_test_add_func ("/herald/engine/prepare/swapped-during-parse", test_swapped_during_parse);
   /* Last: it holds up the helper thread for a while. */
   g_test_add_func ("/herald/engine/prepare/cancel-hung-ca-file", test_cancel_while_ca_file_hangs);
 
