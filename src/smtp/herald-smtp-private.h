@@ -52,6 +52,7 @@ typedef struct _HeraldCaLoad HeraldCaLoad;
 HeraldCaLoad          *_herald_ca_load_start (const char    *path);
 HeraldCaLoad          *_herald_ca_load_take  (const char    *path);
 GTlsDatabase          *_herald_ca_load_wait  (HeraldCaLoad  *load,
+                                              guint          timeout,
                                               GCancellable  *cancellable,
                                               GError       **error) G_GNUC_WARN_UNUSED_RESULT;
 void                   _herald_ca_load_unref (HeraldCaLoad  *load);

@@ -849,7 +849,8 @@ peer_sent_plain_text (Session *s)
 
 /* Worker thread, at the TLS stage: takes the CA file database the helper
  * thread parsed, waiting for it if needed (a file load is short, but one on
- * a hung mount is not: cancelling the run ends the wait). */
+ * a hung mount is not: the reply timeout, or cancelling the run, ends the
+ * wait). */
 static gboolean
 await_ca_database (Session  *s,
                    GError  **error)
@@ -859,7 +860,10 @@ await_ca_database (Session  *s,
   if (s->ca_load == NULL || s->ca_database != NULL)
     return TRUE;
 
-  s->ca_database = _herald_ca_load_wait (s->ca_load, s->cancellable, &local_error);
+  /* A file that takes longer to read than the server may take to answer is
+   * on a hung mount: say so rather than wait until cancelled. */
+  s->ca_database = _herald_ca_load_wait (s->ca_load, s->reply_timeout, s->cancellable,
+                                         &local_error);
   if (s->ca_database == NULL &&
       g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {

@@ -10,6 +10,8 @@
 #include <glib/gstdio.h>
 #include <gmodule.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "herald-smtp-private.h"
 
 /* The system trust store, shared by every connection and looked up only
@@ -411,10 +413,13 @@ _herald_ca_load_start (const char *path)
   return load;
 }
 
-/* Waits for @load's parse, in slices so that @cancellable is seen; returns
- * FALSE when it was cancelled. */
+/* Waits for @load's parse, in slices so that @cancellable is seen, until
+ * @deadline (monotonic; 0: none); returns FALSE when it was cancelled or the
+ * deadline passed. */
 static gboolean
 wait_done (HeraldCaLoad  *load,
+           gint64         deadline,
+           guint          timeout,
            GCancellable  *cancellable,
            GError       **error)
 {
@@ -422,10 +427,17 @@ wait_done (HeraldCaLoad  *load,
   while (!load->done)
     {
       /* A CA file on a hung mount never finishes: the run must still end
-       * when it is cancelled. */
+       * when it is cancelled, or when its time is up. */
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         {
           g_mutex_unlock (&load->mutex);
+          return FALSE;
+        }
+      if (deadline != 0 && g_get_monotonic_time () >= deadline)
+        {
+          g_mutex_unlock (&load->mutex);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                       _("reading it took longer than %u seconds"), timeout);
           return FALSE;
         }
       g_cond_wait_until (&load->cond, &load->mutex,
@@ -436,26 +448,29 @@ wait_done (HeraldCaLoad  *load,
   return TRUE;
 }
 
-/* Waits for the parse; returns the database (a new reference) or NULL with
- * the parser's error, or G_IO_ERROR_CANCELLED once @cancellable is
- * cancelled. When the file changed during the parse it is parsed once more,
+/* Waits for the parse, for at most @timeout seconds (0: no limit); returns
+ * the database (a new reference) or NULL with the parser's error,
+ * G_IO_ERROR_TIMED_OUT when the time is up, or G_IO_ERROR_CANCELLED once
+ * @cancellable is cancelled. When the file changed during the parse it is parsed once more,
  * as a run would that had no early parse. */
 GTlsDatabase *
 _herald_ca_load_wait (HeraldCaLoad  *load,
+                      guint          timeout,
                       GCancellable  *cancellable,
                       GError       **error)
 {
   g_autoptr(HeraldCaLoad) again = NULL;
   GTlsDatabase *database = NULL;
+  gint64 deadline = timeout > 0 ? g_get_monotonic_time () + timeout * G_TIME_SPAN_SECOND : 0;
 
-  if (!wait_done (load, cancellable, error))
+  if (!wait_done (load, deadline, timeout, cancellable, error))
     return NULL;
 
   /* load->changed is written once, before done; no lock needed now. */
   if (load->changed)
     {
       again = _herald_ca_load_start (load->path);
-      if (!wait_done (again, cancellable, error))
+      if (!wait_done (again, deadline, timeout, cancellable, error))
         return NULL;
       load = again;
     }

@@ -318,7 +318,7 @@ test_changed_ca_file_is_read_again (void)
   herald_smtp_prepare_tls (path);
   load = _herald_ca_load_take (absolute);
   g_assert_nonnull (load);
-  database = _herald_ca_load_wait (load, NULL, &error);
+  database = _herald_ca_load_wait (load, 0, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (database);
   g_clear_object (&database);
@@ -673,15 +673,37 @@ test_cancel_while_ca_file_hangs (void)
   /* A wait for the hung file itself ends at once when cancelled. */
   g_clear_error (&error);
   g_cancellable_cancel (cancelled);
-  database = _herald_ca_load_wait (hung, cancelled, &error);
+  database = _herald_ca_load_wait (hung, 0, cancelled, &error);
   g_assert_null (database);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  /* The mount comes back: both parses finish. */
+  /* Nobody cancels: the reply timeout ends the wait, with a sentence that
+   * says why, at the TLS stage. */
+  {
+    g_autoptr(HeraldFakeServer) server2 = NULL;
+    g_autoptr(HeraldSmtpConfig) config2 = NULL;
+    g_autoptr(HeraldSmtpResult) result2 = NULL;
+
+    server2 = herald_test_start_fake_server ("HANG\n", certdir, "localhost", TRUE);
+    config2 = make_tls_config (herald_fake_server_get_port (server2), ca);
+    config2->reply_timeout = 1;
+    start = g_get_monotonic_time ();
+    result2 = herald_smtp_run (config2, NULL, NULL, NULL);
+    g_test_message ("timed-out wait ended after %" G_GINT64_FORMAT " ms",
+                    (g_get_monotonic_time () - start) / 1000);
+    g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_TIME_SPAN_SECOND);
+    g_assert_false (result2->ok);
+    g_assert_cmpint (result2->stage, ==, HERALD_STAGE_TLS);
+    g_assert_error (result2->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG);
+    g_assert_nonnull (strstr (result2->error->message, "longer than 1 seconds"));
+    herald_fake_server_wait (server2, 5000);
+  }
+
+  /* The mount comes back: all three parses finish. */
   g_assert_cmpint (write (writer, ca_contents, strlen (ca_contents)), ==,
                    (gssize) strlen (ca_contents));
   close (writer);
-  feed_fifo (fifo, ca_contents, parses + 2);
+  feed_fifo (fifo, ca_contents, parses + 3);
   g_unlink (fifo);
 }
 
