@@ -722,3 +722,43 @@ fake_idp_assert_no_token_under_home (void)
   scan_dir (home, 0, &n_files);
   g_test_message ("%u files scanned under %s", n_files, home);
 }
+
+static gpointer
+fake_idp_browser_thread (gpointer user_data)
+{
+  FakeIdpBrowser *browser = user_data;
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 20, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", browser->uri);
+  g_autoptr(GBytes) body = soup_session_send_and_read (session, msg, NULL, NULL);
+
+  return NULL;
+}
+
+gboolean
+fake_idp_browser_open (const char  *uri,
+                       gpointer     user_data,
+                       GError     **error)
+{
+  FakeIdpBrowser *browser = user_data;
+
+  g_assert_null (browser->thread);
+  g_free (browser->uri);
+  browser->uri = g_strdup (uri);
+  if (browser->allowed != NULL && !g_str_has_prefix (uri, browser->allowed))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "not the stand-in: %s", uri);
+      return FALSE;
+    }
+  browser->thread = g_thread_new ("browser", fake_idp_browser_thread, browser);
+
+  return TRUE;
+}
+
+void
+fake_idp_browser_finish (FakeIdpBrowser *browser)
+{
+  if (browser->thread != NULL)
+    g_thread_join (browser->thread);
+  browser->thread = NULL;
+  g_clear_pointer (&browser->uri, g_free);
+}

@@ -81,4 +81,22 @@ void        fake_idp_assert_no_token_under_home (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FakeIdp, fake_idp_free)
 
+/* A stand-in for the user's browser, for herald_oauth_set_browser_func():
+ *   FakeIdpBrowser browser = { .allowed = fake_idp_get_base_url (idp) };
+ *   herald_oauth_set_browser_func (fake_idp_browser_open, &browser);
+ * It fetches the authorize URL on a thread of its own with an HTTP client
+ * that follows the redirect back to the loopback listener. With @allowed
+ * set, a URL that does not start with it is refused unfetched (loopback
+ * only). fake_idp_browser_finish() joins the thread and frees the URL. */
+typedef struct {
+  GThread    *thread;
+  char       *uri;       /* what the sign-in asked to open */
+  const char *allowed;   /* NULL: any */
+} FakeIdpBrowser;
+
+gboolean fake_idp_browser_open   (const char      *uri,
+                                  gpointer         user_data,
+                                  GError         **error);
+void     fake_idp_browser_finish (FakeIdpBrowser  *browser);
+
 G_END_DECLS

@@ -20,35 +20,15 @@
  * widget in a real window (Xvfb of the test session), driven through its
  * actions as its buttons would, tokens in the session's keyring. */
 
-typedef struct {
-  GThread *thread;
-  char *uri;
-} Browser;
-
-static gpointer
-browser_thread (gpointer user_data)
-{
-  Browser *browser = user_data;
-  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 20, NULL);
-  g_autoptr(SoupMessage) msg = soup_message_new ("GET", browser->uri);
-  g_autoptr(GBytes) body = soup_session_send_and_read (session, msg, NULL, NULL);
-
-  return NULL;
-}
-
+/* The stand-in browser, checking that the library calls the opener on the
+ * GTK thread (in the caller's context). */
 static gboolean
 browser_open (const char  *uri,
               gpointer     user_data,
               GError     **error)
 {
-  Browser *browser = user_data;
-
-  /* Runs on the GTK thread (the library calls the opener in the caller's context). */
   g_assert_true (g_main_context_is_owner (g_main_context_default ()));
-  browser->uri = g_strdup (uri);
-  browser->thread = g_thread_new ("browser", browser_thread, browser);
-
-  return TRUE;
+  return fake_idp_browser_open (uri, user_data, error);
 }
 
 static void
@@ -100,7 +80,7 @@ test_group (void)
   GtkWidget *account_row;
   GtkWidget *error_row;
   GtkWidget *code_label;
-  Browser browser = { 0 };
+  FakeIdpBrowser browser = { 0 };
   g_autofree char *access = NULL;
 
   g_settings_set_string (settings, "username", "window@contoso.example");
@@ -136,8 +116,7 @@ test_group (void)
   g_assert_true (herald_oauth_group_get_busy (HERALD_OAUTH_GROUP (group)));
   g_assert_true (herald_test_widget_shown (herald_test_find_widget (group, GTK_TYPE_BUTTON, "Cancel")));
   wait_until_idle (HERALD_OAUTH_GROUP (group));
-  g_thread_join (browser.thread);
-  g_free (browser.uri);
+  fake_idp_browser_finish (&browser);
   herald_oauth_set_browser_func (NULL, NULL);
   g_assert_true (herald_oauth_group_get_signed_in (HERALD_OAUTH_GROUP (group)));
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (account_row)), ==,

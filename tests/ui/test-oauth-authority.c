@@ -23,43 +23,6 @@
 #define DEFAULT_AUTHORITY "https://login.microsoftonline.com"
 
 typedef struct {
-  GThread *thread;
-  char *uri;
-  const char *allowed;  /* the stand-in's base URL: nothing else is fetched */
-} Browser;
-
-static gpointer
-browser_thread (gpointer user_data)
-{
-  Browser *browser = user_data;
-  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 20, NULL);
-  g_autoptr(SoupMessage) msg = soup_message_new ("GET", browser->uri);
-  g_autoptr(GBytes) body = soup_session_send_and_read (session, msg, NULL, NULL);
-
-  return NULL;
-}
-
-static gboolean
-browser_open (const char  *uri,
-              gpointer     user_data,
-              GError     **error)
-{
-  Browser *browser = user_data;
-
-  g_assert_null (browser->thread);
-  browser->uri = g_strdup (uri);
-  /* Loopback only: a sign-in sent anywhere else fails here, unfetched. */
-  if (!g_str_has_prefix (uri, browser->allowed))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "not the stand-in: %s", uri);
-      return FALSE;
-    }
-  browser->thread = g_thread_new ("browser", browser_thread, browser);
-
-  return TRUE;
-}
-
-typedef struct {
   GSettings *settings;
   GtkWidget *window;
   GtkWidget *group;
@@ -394,7 +357,7 @@ test_sign_in_goes_there (Fixture       *f,
   g_autofree char *expected = NULL;
   g_autofree char *access = NULL;
   GtkWidget *error_row;
-  Browser browser = { NULL, NULL, fake_idp_get_base_url (idp) };
+  FakeIdpBrowser browser = { .allowed = fake_idp_get_base_url (idp) };
 
   /* The stand-in's address without the tenant, as an administrator types
    * https://login.microsoftonline.us: the tenant is added to it. */
@@ -403,18 +366,17 @@ test_sign_in_goes_there (Fixture       *f,
   wait_until_idle (HERALD_OAUTH_GROUP (f->group));
   g_assert_true (sign_in_allowed (f));
 
-  herald_oauth_set_browser_func (browser_open, &browser);
+  herald_oauth_set_browser_func (fake_idp_browser_open, &browser);
   g_assert_true (gtk_widget_activate_action (f->group, "oauth.sign-in", NULL));
   wait_until_idle (HERALD_OAUTH_GROUP (f->group));
   herald_oauth_set_browser_func (NULL, NULL);
   g_assert_nonnull (browser.uri);
   g_test_message ("browser opened %s", browser.uri);
   g_assert_nonnull (browser.thread);
-  g_thread_join (browser.thread);
 
   expected = g_strdup_printf ("%s/oauth2/v2.0/authorize?", fake_idp_get_authority (idp));
   g_assert_true (g_str_has_prefix (browser.uri, expected));
-  g_clear_pointer (&browser.uri, g_free);
+  fake_idp_browser_finish (&browser);
   g_assert_cmpuint (fake_idp_get_n_code_exchanges (idp), ==, 1);
   g_assert_true (herald_oauth_group_get_signed_in (HERALD_OAUTH_GROUP (f->group)));
   tokens = herald_oauth_tokens_lookup_sync ("microsoft", "alerts@contoso.example", FAKE_IDP_CLIENT_ID,

@@ -1237,44 +1237,11 @@ test_oauth_checking (void)
     }
 }
 
-/* The test's "browser": an HTTP client that follows the authorize page's
- * redirect to the loopback listener, on its own thread. */
-typedef struct {
-  GThread *thread;
-  char    *uri;
-} Browser;
-
-static gpointer
-browser_thread (gpointer user_data)
-{
-  Browser *browser = user_data;
-  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 20, NULL);
-  g_autoptr(SoupMessage) msg = soup_message_new ("GET", browser->uri);
-  g_autoptr(GBytes) body = soup_session_send_and_read (session, msg, NULL, NULL);
-
-  return NULL;
-}
-
-static gboolean
-browser_open (const char  *uri,
-              gpointer     user_data,
-              GError     **error)
-{
-  Browser *browser = user_data;
-
-  g_assert_null (browser->thread);
-  browser->uri = g_strdup (uri);
-  browser->thread = g_thread_new ("browser", browser_thread, browser);
-  return TRUE;
-}
-
+/* The test's "browser" (tests/oauth/fake-idp.h); finishing also unsets it. */
 static void
-browser_finish (Browser *browser)
+browser_finish (FakeIdpBrowser *browser)
 {
-  if (browser->thread != NULL)
-    g_thread_join (browser->thread);
-  browser->thread = NULL;
-  g_clear_pointer (&browser->uri, g_free);
+  fake_idp_browser_finish (browser);
   herald_oauth_set_browser_func (NULL, NULL);
 }
 
@@ -1358,7 +1325,7 @@ test_oauth_sign_in_and_send (void)
   g_autofree char *payload = NULL;
   g_autofree char *escaped = NULL;
   g_autofree char *script = NULL;
-  Browser browser = { 0 };
+  FakeIdpBrowser browser = { 0 };
   HeraldWindow *window;
   GtkWidget *account_row;
   const char *title;
@@ -1372,7 +1339,7 @@ test_oauth_sign_in_and_send (void)
 
   /* Sign In, as the button does: the browser comes back to the loopback
    * listener, the tokens go to the keyring, the window may send. */
-  herald_oauth_set_browser_func (browser_open, &browser);
+  herald_oauth_set_browser_func (fake_idp_browser_open, &browser);
   g_assert_true (gtk_widget_activate_action (field (window, "oauth-group"), "oauth.sign-in", NULL));
   g_assert_true (herald_oauth_group_get_busy (oauth_group (window)));
   g_assert_false (send_enabled (window));
@@ -1452,7 +1419,7 @@ test_oauth_revoked (void)
   g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
   g_autoptr(HeraldFakeServer) server = start_server ("S 220 fake.example ESMTP\nC *\n");
   g_autoptr(GError) error = NULL;
-  Browser browser = { 0 };
+  FakeIdpBrowser browser = { 0 };
   HeraldWindow *window;
   HeraldErrorDialog *dialog;
 
@@ -1462,7 +1429,7 @@ test_oauth_revoked (void)
   g_settings_set_string (settings, "username", USERNAME);
   account = herald_oauth_account_new_from_settings (settings);
   fake_idp_set_expires_in (idp, 10);
-  herald_oauth_set_browser_func (browser_open, &browser);
+  herald_oauth_set_browser_func (fake_idp_browser_open, &browser);
   herald_oauth_sign_in_browser_sync (account, NULL, &error);
   g_assert_no_error (error);
   browser_finish (&browser);
@@ -1494,7 +1461,7 @@ static void
 test_oauth_sign_in_error (void)
 {
   g_autoptr(FakeIdp) idp = fake_idp_new ();
-  Browser browser = { 0 };
+  FakeIdpBrowser browser = { 0 };
   HeraldWindow *window;
   GtkWidget *group;
   GtkWidget *error_row;
@@ -1511,7 +1478,7 @@ test_oauth_sign_in_error (void)
   group = field (window, "oauth-group");
   g_assert_true (wait_for (oauth_signed_out, window, 10000));
 
-  herald_oauth_set_browser_func (browser_open, &browser);
+  herald_oauth_set_browser_func (fake_idp_browser_open, &browser);
   g_assert_true (gtk_widget_activate_action (group, "oauth.sign-in", NULL));
   g_assert_true (herald_oauth_group_get_busy (oauth_group (window)));
   g_assert_true (wait_for (oauth_signed_out, window, 20000));
