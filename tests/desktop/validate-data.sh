@@ -71,14 +71,19 @@ screenshot_checks () {
 # A development build (.Devel app ID) says so in its name, as GNOME apps do;
 # a release build is plain "Herald".
 name_checks () {
-  local id name
+  local id name meta
   id=$(basename "$desktop" .desktop)
   name=$(sed -n 's/^Name=//p' "$desktop")
+  # The metainfo's untranslated <name> says the same.
+  meta=$(sed -n 's|^ *<name>\(.*\)</name>$|\1|p' "$metainfo")
   if [ "${id%.Devel}" != "$id" ]; then
     [ "$name" = "Herald (Development)" ] ||
       { echo "development build named \"$name\", not \"Herald (Development)\""; return 1; }
+    [ "$meta" = "Herald (Development)" ] ||
+      { echo "development metainfo named \"$meta\", not \"Herald (Development)\""; return 1; }
   else
     [ "$name" = "Herald" ] || { echo "release build named \"$name\", not \"Herald\""; return 1; }
+    [ "$meta" = "Herald" ] || { echo "release metainfo named \"$meta\", not \"Herald\""; return 1; }
   fi
 }
 
@@ -92,7 +97,7 @@ check "glib-compile-schemas --strict --dry-run" \
   glib-compile-schemas --strict --dry-run "$schemadir"
 check "screenshots named in the metainfo are PNGs in data/screenshots" screenshot_checks
 check "icons: scalable and symbolic SVGs named after the app ID" icon_checks
-check "desktop file names a development build as such" name_checks
+check "desktop file and metainfo name a development build as such" name_checks
 n=$((n + 1))
 if grep -q "^Exec=herald\b" "$desktop"; then
   echo "ok $n - desktop file runs herald"
