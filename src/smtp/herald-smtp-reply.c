@@ -19,12 +19,12 @@
 
 /* Timeouts. The session sets the reply timeout on the GSocket, and GIO
  * applies it to each read: alone, that lets a server that sends one byte
- * just inside the timeout stretch one reply to 64 KiB times the timeout.
- * So the socket's timeout, as it is when a reply starts, is also the
- * deadline for the whole reply: before each read the socket timeout is
- * lowered to the time left (rounded up to whole seconds, GSocket's unit, so
- * a reply may overrun by less than a second), and restored afterwards. A
- * reply whose bytes are already buffered is never failed. */
+ * just inside the timeout stretch one reply to 64 KiB times the timeout
+ * (and over TLS one read lasts until a whole TLS record is in). So the
+ * socket's timeout, as it is when a reply starts, is also the deadline for
+ * the whole reply: the reply is read without blocking, and in between we
+ * wait for the socket no longer than the time left (reader_read_some()).
+ * A reply whose bytes are already buffered is never failed. */
 
 struct _HeraldLineReader
 {
@@ -32,7 +32,6 @@ struct _HeraldLineReader
   GSocket      *socket;    /* the connection's socket, kept across STARTTLS; may be NULL */
   guint         timeout;   /* seconds for the reply being read; 0: none */
   gint64        deadline;  /* monotonic time; 0: none */
-  guint         armed;     /* the socket timeout set for the current read */
   gboolean      reply_started;  /* bytes of the current reply have arrived */
   gsize         start;
   gsize         end;
@@ -112,40 +111,12 @@ set_deadline_error (HeraldLineReader  *reader,
                reader->timeout);
 }
 
-/* Before a read: lowers the socket's timeout to the time left for this reply,
- * or fails when none is left. */
-static gboolean
-reader_arm_deadline (HeraldLineReader  *reader,
-                     GError           **error)
-{
-  gint64 left;
-
-  if (reader->deadline == 0)
-    return TRUE;
-
-  left = reader->deadline - g_get_monotonic_time ();
-  if (left <= 0)
-    {
-      set_deadline_error (reader, error);
-      return FALSE;
-    }
-
-  reader->armed = (guint) MIN ((left + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC, reader->timeout);
-  g_socket_set_timeout (reader->socket, reader->armed);
-  return TRUE;
-}
-
-/* One read of at most @size bytes within the reply's deadline.
- *
- * A blocking read is not enough, even with the socket timeout lowered to the
- * time left: over TLS one read of the TLS stream is as many socket reads as
- * the server takes to complete a TLS record, each given that timeout, so a
- * server dripping a record a byte at a time could stretch one reply far past
- * the deadline. So the reply is read without blocking, and in between we
- * wait for the socket for no longer than the time left. A read that finds
- * bytes (ours, or a record GnuTLS already holds) is never failed. Streams
- * that cannot poll (tests) read as before, with the socket timeout shortened
- * to the time left. */
+/* One read of at most @size bytes within the reply's deadline: without
+ * blocking, waiting in between for the socket no longer than the time left
+ * (a blocking read of a TLS stream would wait for a whole TLS record, each
+ * of its socket reads given the full timeout). A read that finds bytes
+ * (ours, or a record GnuTLS already holds) is never failed. Without a
+ * deadline (no socket: the unit tests' streams), a plain blocking read. */
 static gssize
 reader_read_some (HeraldLineReader  *reader,
                   guint8            *buffer,
@@ -159,26 +130,10 @@ reader_read_some (HeraldLineReader  *reader,
   GError *local_error = NULL;
   gssize n_read;
 
+  /* Socket and TLS streams can always poll; anything else keeps GIO's
+   * per-read timeout. */
   if (reader->deadline == 0 || pollable == NULL || !g_pollable_input_stream_can_poll (pollable))
-    {
-      if (!reader_arm_deadline (reader, error))
-        return -1;
-
-      n_read = g_input_stream_read (reader->stream, buffer, size, cancellable, &local_error);
-      /* A read shortened to the time left timed out: the reply as a whole
-       * was too slow. A read given the full timeout that times out is a
-       * silent server, reported as GIO says it. */
-      if (n_read < 0 && reader->deadline != 0 && reader->armed < reader->timeout &&
-          g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-        {
-          g_clear_error (&local_error);
-          set_deadline_error (reader, error);
-          return -1;
-        }
-      if (n_read < 0)
-        g_propagate_error (error, local_error);
-      return n_read;
-    }
+    return g_input_stream_read (reader->stream, buffer, size, cancellable, error);
 
   for (;;)
     {
@@ -481,10 +436,6 @@ _herald_smtp_read_reply (HeraldLineReader     *reader,
 
   reply = read_reply_lines (reader, line_func, line_data, cancellable, error);
 
-  /* Give the socket back its timeout: the session reads it for its messages,
-   * and writes use it too. */
-  if (reader->timeout > 0)
-    g_socket_set_timeout (reader->socket, reader->timeout);
   reader->deadline = 0;
 
   return reply;
