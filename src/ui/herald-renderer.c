@@ -142,6 +142,21 @@ get_gl_renderer (GdkDisplay *display)
   return _herald_renderer_gl_renderer_from_context (display);
 }
 
+/* Why the choice is not ours to make, or NULL: the user set GSK_RENDERER
+ * (which GTK reads after the display's choice), or the display has a
+ * renderer chosen already. */
+static const char *
+preset_reason (GdkDisplay *display)
+{
+  const char *user = g_getenv ("GSK_RENDERER");
+
+  if (user != NULL && *user != '\0')
+    return "GSK_RENDERER is set";
+  if (g_object_get_data (G_OBJECT (display), "gsk-renderer") != NULL)
+    return "this display has its renderer chosen already";
+  return NULL;
+}
+
 /* The policy, given the GL_RENDERER string (NULL: no GL). Sets the display's
  * renderer to cairo for a software rasteriser unless GSK_RENDERER is set. */
 HeraldRendererChoice
@@ -149,19 +164,14 @@ _herald_renderer_choose (GdkDisplay *display,
                          const char *gl_renderer)
 {
   HeraldRendererChoice choice;
-  const char *user;
+  const char *preset;
 
   g_return_val_if_fail (GDK_IS_DISPLAY (display), HERALD_RENDERER_CHOICE_DEFAULT);
 
-  user = g_getenv ("GSK_RENDERER");
-  if (user != NULL && *user != '\0')
+  preset = preset_reason (display);
+  if (preset != NULL)
     {
-      g_debug ("Renderer: GSK_RENDERER=%s set, leaving the choice to GTK", user);
-      choice = HERALD_RENDERER_CHOICE_USER;
-    }
-  else if (g_object_get_data (G_OBJECT (display), "gsk-renderer") != NULL)
-    {
-      g_debug ("Renderer: this display has its renderer chosen already");
+      g_debug ("Renderer: %s, leaving the choice to GTK", preset);
       choice = HERALD_RENDERER_CHOICE_USER;
     }
   else if (_herald_gl_renderer_is_software (gl_renderer))
@@ -188,7 +198,6 @@ herald_renderer_ensure (GdkDisplay *display)
 {
   g_autofree char *gl_renderer = NULL;
   HeraldRendererChoice choice;
-  const char *user;
   gpointer known;
   gint64 start;
 
@@ -200,9 +209,7 @@ herald_renderer_ensure (GdkDisplay *display)
 
   start = g_get_monotonic_time ();
   /* Only look at GL when the answer can matter. */
-  user = g_getenv ("GSK_RENDERER");
-  if ((user == NULL || *user == '\0') &&
-      g_object_get_data (G_OBJECT (display), "gsk-renderer") == NULL)
+  if (preset_reason (display) == NULL)
     gl_renderer = get_gl_renderer (display);
   choice = _herald_renderer_choose (display, gl_renderer);
   g_debug ("Renderer: decided in %.2f ms", (g_get_monotonic_time () - start) / 1000.0);
