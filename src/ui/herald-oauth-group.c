@@ -125,8 +125,8 @@ default_authority (HeraldOAuthProvider provider)
 
 /* Why the authority in the settings cannot be used, or NULL when it can
  * (empty means the provider's default). The OAuth code's own check decides,
- * the one sign-in runs; GUri lets spaces through, so they are caught here
- * first, and a missing scheme gets an example rather than GUri's wording. */
+ * the one sign-in runs (spaces included); a missing scheme gets an example
+ * rather than GUri's wording. */
 static char *
 authority_problem (HeraldOAuthGroup *self)
 {
@@ -136,11 +136,6 @@ authority_problem (HeraldOAuthGroup *self)
 
   if (authority == NULL || *authority == '\0')
     return NULL;
-
-  for (const char *p = authority; *p != '\0'; p++)
-    if (g_ascii_isspace (*p) || (guchar) *p < 0x20 || *p == 0x7f)
-      /* Translators: %s is what the user typed as the OAuth authority. */
-      return g_strdup_printf (_("The authority “%s” must not contain spaces."), authority);
 
   if (strstr (authority, "://") == NULL)
     /* Translators: %s is what the user typed as the OAuth authority. */
