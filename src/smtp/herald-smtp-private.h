@@ -45,8 +45,9 @@ void                   _herald_smtp_system_trust_preload (void);
 /* The user's CA file, parsed on the TLS helper thread. path is absolute. take()
  * returns the load herald_smtp_prepare_tls() started for path, if the file
  * is unchanged since, else NULL; start() starts a new one; wait() blocks
- * until it is parsed (or @cancellable is cancelled) and returns the database
- * (a new reference) or NULL with the parser's error. Any thread. */
+ * until it is parsed, for at most @timeout seconds (0: no limit) or until
+ * @cancellable is cancelled, and returns the database (a new reference) or
+ * NULL with the parser's error, G_IO_ERROR_TIMED_OUT or _CANCELLED. Any thread. */
 typedef struct _HeraldCaLoad HeraldCaLoad;
 
 HeraldCaLoad          *_herald_ca_load_start (const char    *path);

@@ -451,8 +451,8 @@ wait_done (HeraldCaLoad  *load,
 /* Waits for the parse, for at most @timeout seconds (0: no limit); returns
  * the database (a new reference) or NULL with the parser's error,
  * G_IO_ERROR_TIMED_OUT when the time is up, or G_IO_ERROR_CANCELLED once
- * @cancellable is cancelled. When the file changed during the parse it is parsed once more,
- * as a run would that had no early parse. */
+ * @cancellable is cancelled. When the file changed during the parse it is
+ * parsed once more, as a run would that had no early parse. */
 GTlsDatabase *
 _herald_ca_load_wait (HeraldCaLoad  *load,
                       guint          timeout,
