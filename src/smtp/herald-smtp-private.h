@@ -4,7 +4,7 @@
 #pragma once
 
 /* Engine internals shared between the engine's files and its unit tests
- * (tests/engine). Not part of the public API.
+ * (tests/smtp). Not part of the public API.
  */
 
 #include "herald-smtp.h"
