@@ -518,8 +518,10 @@ _herald_smtp_caps_parse (const HeraldSmtpReply *ehlo_reply)
   if (ehlo_reply != NULL && ehlo_reply->text != NULL)
     lines = g_strsplit (ehlo_reply->text, "\n", -1);
 
-  /* The first line is the server's name and greeting, not a capability. */
-  for (guint i = 1; lines != NULL && lines[i] != NULL; i++)
+  /* The first line is the server's name and greeting, not a capability. A
+   * bare "250" has no text at all: g_strsplit() then returns an empty
+   * vector, with no line 0 to skip. */
+  for (guint i = 1; lines != NULL && lines[0] != NULL && lines[i] != NULL; i++)
     {
       char *line = g_strstrip (lines[i]);
       gsize kw_len = strcspn (line, " \t=");

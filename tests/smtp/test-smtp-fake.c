@@ -544,6 +544,66 @@ test_no_pipelining (void)
   g_assert_false (herald_fake_server_received_matches (server, "BDAT.*"));
 }
 
+/* A server answering EHLO with a bare "250": no capabilities at all, so
+ * plain MAIL, RCPT, DATA one at a time; and no crash (the capability parser
+ * once wrote through memory past its lines). Also run in a child without
+ * G_DEBUG=gc-friendly, which zero-fills and so hid that memory. */
+static void
+bare_ehlo_run (const char *bare)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  guint16 port;
+
+  greeting (s);
+  herald_test_script_line (s, "C EHLO " HELO);
+  herald_test_script_line (s, "S %s", bare);
+  herald_test_script_line (s, "C MAIL FROM:<" FROM ">");
+  reply (s, 250, "2.1.0 Sender OK");
+  herald_test_script_line (s, "C RCPT TO:<" TO ">");
+  reply (s, 250, "2.1.5 Recipient OK");
+  herald_test_script_line (s, "C DATA");
+  reply (s, 354, "go ahead");
+  herald_test_script_line (s, "DATA");
+  reply (s, 250, "2.0.0 OK");
+  herald_test_script_line (s, "C QUIT");
+  reply (s, 221, "2.0.0 Bye");
+
+  server = start_server (s, NULL, FALSE, &port);
+  config = make_config (port, HERALD_SECURITY_NONE, HERALD_AUTH_NONE);
+  result = herald_smtp_run (config, NULL, NULL, NULL);
+  assert_ok (result);
+  assert_server_passed (server);
+  g_assert_null (result->auth_mechanisms);
+}
+
+static void
+test_bare_ehlo_reply (void)
+{
+  if (g_test_subprocess ())
+    {
+      for (guint i = 0; i < 8; i++)
+        {
+          bare_ehlo_run ("250");
+          bare_ehlo_run ("250 ");
+        }
+      return;
+    }
+
+  bare_ehlo_run ("250");
+  bare_ehlo_run ("250 ");
+
+  g_setenv ("G_DEBUG", "fatal-warnings", TRUE);
+  g_setenv ("MALLOC_PERTURB_", "170", TRUE);
+  g_setenv ("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0", TRUE);
+  g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_setenv ("G_DEBUG", "gc-friendly", TRUE);
+  g_unsetenv ("GLIBC_TUNABLES");
+  g_test_trap_assert_passed ();
+}
+
 /* Multi-line greeting and EHLO replies, with the old AUTH= form too. */
 static void
 test_multiline_replies (void)
@@ -1512,6 +1572,7 @@ main (int   argc,
   g_test_add_func ("/smtp-fake/implicit-tls-pipelining-data", test_implicit_tls_pipelined_data);
   g_test_add_func ("/smtp-fake/no-pipelining", test_no_pipelining);
   g_test_add_func ("/smtp-fake/multiline-replies", test_multiline_replies);
+  g_test_add_func ("/smtp-fake/bare-ehlo-reply", test_bare_ehlo_reply);
   g_test_add_func ("/smtp-fake/auth-login", test_auth_login);
   g_test_add_func ("/smtp-fake/xoauth2", test_xoauth2);
   g_test_add_func ("/smtp-fake/xoauth2-error-challenge", test_xoauth2_error_challenge);
