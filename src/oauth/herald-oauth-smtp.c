@@ -44,11 +44,7 @@ herald_oauth_fill_config_token (HeraldSmtpConfig  *config,
   if (token == NULL)
     return FALSE;
 
-  if (config->oauth_token != NULL)
-    {
-      memset (config->oauth_token, 0, strlen (config->oauth_token));
-      g_free (config->oauth_token);
-    }
+  herald_secret_free (config->oauth_token);
   config->oauth_token = token;
   if (config->username == NULL || *config->username == '\0')
     {

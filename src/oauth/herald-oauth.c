@@ -14,6 +14,7 @@
 
 #include "herald-oauth.h"
 #include "herald-oauth-private.h"
+#include "herald-secret.h"
 #include "herald-secrets.h"
 #include "herald-secrets-oauth.h"
 
@@ -38,20 +39,6 @@ static GMutex refresh_lock;
 static HeraldOAuthBrowserFunc browser_func;
 static gpointer browser_data;
 G_LOCK_DEFINE_STATIC (browser);
-
-static void
-wipe_free (char *str)
-{
-  if (str != NULL)
-    {
-      memset (str, 0, strlen (str));
-      __asm__ __volatile__ ("" : : "r" (str) : "memory");
-    }
-  g_free (str);
-}
-
-typedef char WipedString;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (WipedString, wipe_free)
 
 /* ---------------------------------------------------------------------------
  * Providers and accounts.
@@ -123,7 +110,7 @@ herald_oauth_account_free (HeraldOAuthAccount *account)
     return;
 
   g_free (account->client_id);
-  wipe_free (account->client_secret);
+  herald_secret_free (account->client_secret);
   g_free (account->tenant);
   g_free (account->authority);
   g_free (account->account);
@@ -433,7 +420,7 @@ _herald_oauth_random_urlsafe (gsize    n,
   if (!_herald_oauth_random_bytes (buf, n, error))
     return NULL;
   text = _herald_oauth_base64url (buf, n);
-  memset (buf, 0, n);
+  herald_secret_wipe (buf, n);
 
   return text;
 }
@@ -929,7 +916,7 @@ static GHashTable *
 new_form (void)
 {
   /* Values may be secrets: wiped when the form goes. */
-  return g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) wipe_free);
+  return g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) herald_secret_free);
 }
 
 static void
@@ -1154,7 +1141,7 @@ get_access_token_thread (GTask        *task,
   if (token == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, token, (GDestroyNotify) wipe_free);
+    g_task_return_pointer (task, token, (GDestroyNotify) herald_secret_free);
 }
 
 void
@@ -1377,7 +1364,7 @@ typedef struct {
 static void
 redirect_params_clear (RedirectParams *params)
 {
-  wipe_free (params->code);
+  herald_secret_free (params->code);
   g_free (params->state);
   g_free (params->error);
   g_free (params->error_description);
@@ -1537,7 +1524,7 @@ sign_in_browser (const HeraldOAuthAccount  *account,
   g_autofree char *authorize_url = NULL;
   g_autofree char *token_url = NULL;
   g_autofree char *state = NULL;
-  g_autoptr(WipedString) verifier = NULL;
+  g_autoptr(HeraldSecret) verifier = NULL;
   g_autofree char *challenge = NULL;
   g_autofree char *redirect_uri = NULL;
   g_autofree char *url = NULL;
@@ -1759,7 +1746,7 @@ sign_in_device (const HeraldOAuthAccount   *account,
   g_autoptr(SoupSession) session = NULL;
   g_autoptr(GHashTable) form = NULL;
   g_autoptr(JsonObject) reply = NULL;
-  g_autoptr(WipedString) device_code = NULL;
+  g_autoptr(HeraldSecret) device_code = NULL;
   const char *user_code;
   const char *verification_uri;
   const char *message;

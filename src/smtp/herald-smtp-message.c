@@ -93,8 +93,15 @@ ensure_gmime (void)
   g_once (&once, init_gmime_once, NULL);
 }
 
+/**
+ * herald_smtp_default_subject:
+ * @hostname: (nullable): the machine to name; %NULL: this one
+ *
+ * Returns: (transfer full): the subject of a test message when none is
+ *   given, "Herald test message from HOST" (translated)
+ */
 char *
-_herald_smtp_default_subject (const char *hostname)
+herald_smtp_default_subject (const char *hostname)
 {
   return g_strdup_printf (_("Herald test message from %s"),
                           hostname != NULL ? hostname : g_get_host_name ());
@@ -164,7 +171,7 @@ _herald_smtp_build_message (const HeraldSmtpConfig  *config,
   if (config->subject != NULL && *config->subject != '\0')
     subject = g_strdup (config->subject);
   else
-    subject = _herald_smtp_default_subject (hostname);
+    subject = herald_smtp_default_subject (hostname);
   /* GMime encodes non-ASCII text as RFC 2047 encoded words when writing. */
   g_mime_message_set_subject (message, subject, "utf-8");
 
@@ -222,22 +229,12 @@ _herald_smtp_build_message (const HeraldSmtpConfig  *config,
 
 /* ---- SASL payloads -------------------------------------------------------------- */
 
-static void
-wipe (char   *data,
-      gsize   length)
-{
-  volatile char *p = data;
-
-  while (length-- > 0)
-    *p++ = '\0';
-}
-
 static char *
 encode_and_wipe (GString *raw)
 {
   char *encoded = g_base64_encode ((const guchar *) raw->str, raw->len);
 
-  wipe (raw->str, raw->len);
+  herald_secret_wipe (raw->str, raw->len);
   g_string_free (raw, TRUE);
 
   return encoded;
@@ -337,18 +334,18 @@ base64_core (const char *secret,
 
   memcpy (buf + k, secret, length);
   encoded = g_base64_encode (buf, length + k);
-  wipe ((char *) buf + k, length);
+  herald_secret_wipe ((char *) buf + k, length);
 
   if (full <= skip)
     {
-      wipe (encoded, strlen (encoded));
+      herald_secret_wipe (encoded, strlen (encoded));
       return NULL;
     }
 
   {
     char *core = g_strndup (encoded + skip, full - skip);
 
-    wipe (encoded, strlen (encoded));
+    herald_secret_wipe (encoded, strlen (encoded));
     return core;
   }
 }
@@ -377,7 +374,7 @@ _herald_smtp_scrub (const char         *text,
 
       full = g_base64_encode ((const guchar *) secret, length);
       replace_all (out, full);
-      wipe (full, strlen (full));
+      herald_secret_wipe (full, strlen (full));
 
       for (guint k = 0; k < 3; k++)
         {
@@ -386,7 +383,7 @@ _herald_smtp_scrub (const char         *text,
           if (core != NULL && strlen (core) >= 4)
             replace_all (out, core);
           if (core != NULL)
-            wipe (core, strlen (core));
+            herald_secret_wipe (core, strlen (core));
         }
     }
 

@@ -25,6 +25,9 @@ HeraldSmtpResult      *_herald_smtp_result_new       (void);
  * username and a token. */
 gboolean               _herald_smtp_config_check_credentials (const HeraldSmtpConfig  *config,
                                                               GError                 **error);
+/* A host name or address literal that fits on a command line (no spaces,
+ * no "/@<>()[],;" and the like), at most 253 bytes. */
+gboolean               _herald_smtp_host_is_valid    (const char  *host);
 /* Returns FALSE and sets INVALID_CONFIG when value contains CR or LF. */
 gboolean               _herald_smtp_check_field      (const char  *field_label,
                                                       const char  *value,
@@ -137,7 +140,6 @@ typedef struct {
 GBytes *_herald_smtp_build_message (const HeraldSmtpConfig  *config,
                                     const HeraldMessageInfo *info,
                                     char                   **message_id) G_GNUC_WARN_UNUSED_RESULT;
-char   *_herald_smtp_default_subject (const char *hostname) G_GNUC_WARN_UNUSED_RESULT;
 
 /* ---- redaction ------------------------------------------------------------ */
 

@@ -298,7 +298,7 @@ flight_send (Session  *s,
     s->connection_broken = TRUE;
 
   /* The flight may hold a secret: wipe it before it goes back to the heap. */
-  memset (flight->data->data, 0, flight->data->len);
+  herald_secret_wipe (flight->data->data, flight->data->len);
   g_byte_array_set_size (flight->data, 0);
 
   return ok;
@@ -1211,8 +1211,8 @@ do_auth_exchange (Session     *s,
       g_autofree char *shown = _herald_smtp_redact_client_line (line, FALSE);
 
       reply = login_command (s, line, shown, error);
-      memset (payload, 0, strlen (payload));
-      memset (line, 0, strlen (line));
+      herald_secret_wipe_string (payload);
+      herald_secret_wipe_string (line);
       if (reply == NULL)
         return FALSE;
 
@@ -1237,7 +1237,7 @@ do_auth_exchange (Session     *s,
               reply = login_command (s, pass, "<redacted>", error);
             }
         }
-      memset (pass, 0, strlen (pass));
+      herald_secret_wipe_string (pass);
       if (reply == NULL)
         return FALSE;
 
@@ -1266,7 +1266,7 @@ do_auth_exchange (Session     *s,
 
       g_clear_pointer (&reply, herald_smtp_reply_free);
       reply = login_command (s, payload, "<redacted>", error);
-      memset (payload, 0, strlen (payload));
+      herald_secret_wipe_string (payload);
       if (reply == NULL)
         return FALSE;
 

@@ -189,19 +189,6 @@ herald_transcript_dir_to_string (HeraldTranscriptDir dir)
 
 /* ---- configuration -------------------------------------------------------- */
 
-static void
-wipe_string (char *str)
-{
-  if (str != NULL)
-    {
-      /* volatile so the compiler cannot drop the stores before free(). */
-      volatile char *p = str;
-
-      while (*p != '\0')
-        *p++ = '\0';
-    }
-}
-
 /**
  * herald_smtp_config_new:
  *
@@ -267,8 +254,8 @@ herald_smtp_config_free (HeraldSmtpConfig *config)
   if (config == NULL)
     return;
 
-  wipe_string (config->password);
-  wipe_string (config->oauth_token);
+  herald_secret_wipe_string (config->password);
+  herald_secret_wipe_string (config->oauth_token);
 
   g_free (config->host);
   g_free (config->username);
@@ -348,8 +335,8 @@ check_address_field (const char  *field_label,
   return TRUE;
 }
 
-static gboolean
-host_is_valid (const char *host)
+gboolean
+_herald_smtp_host_is_valid (const char *host)
 {
   gsize len = strlen (host);
 
@@ -401,7 +388,7 @@ herald_smtp_config_validate (const HeraldSmtpConfig  *config,
     }
   if (!_herald_smtp_check_field (_("Server"), config->host, error))
     return FALSE;
-  if (!host_is_valid (config->host))
+  if (!_herald_smtp_host_is_valid (config->host))
     {
       g_set_error (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG,
                    _("The server name “%s” is not a valid host name or address."),
@@ -437,7 +424,7 @@ herald_smtp_config_validate (const HeraldSmtpConfig  *config,
     return FALSE;
 
   if (config->helo_name != NULL && *config->helo_name != '\0' &&
-      !host_is_valid (config->helo_name) &&
+      !_herald_smtp_host_is_valid (config->helo_name) &&
       !(config->helo_name[0] == '[' && strchr (config->helo_name, ' ') == NULL))
     {
       g_set_error (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG,
@@ -797,6 +784,35 @@ _herald_smtp_result_new (void)
   result->transcript = g_ptr_array_new_with_free_func ((GDestroyNotify) _herald_transcript_entry_free);
   for (guint i = 0; i < HERALD_N_STAGES; i++)
     result->stage_ms[i] = -1;
+
+  return result;
+}
+
+/**
+ * herald_smtp_result_new_failed:
+ * @stage: where the run stopped
+ * @error: why (copied; its domain and code are kept, the diagnosis matches
+ *   on them)
+ *
+ * A result for a run that failed before or outside the engine's own
+ * exchange (no password in the keyring, no OAuth token...): no reply, no
+ * transcript entries, no stage reached.
+ *
+ * Returns: (transfer full): a failed result
+ */
+HeraldSmtpResult *
+herald_smtp_result_new_failed (HeraldStage   stage,
+                               const GError *error)
+{
+  HeraldSmtpResult *result;
+
+  g_return_val_if_fail (stage < HERALD_N_STAGES, NULL);
+  g_return_val_if_fail (error != NULL, NULL);
+
+  result = _herald_smtp_result_new ();
+  result->ok = FALSE;
+  result->stage = stage;
+  result->error = g_error_copy (error);
 
   return result;
 }

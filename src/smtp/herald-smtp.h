@@ -9,6 +9,8 @@
 
 #include <gio/gio.h>
 
+#include "herald-secret.h"
+
 G_BEGIN_DECLS
 
 /* ---------------------------------------------------------------------------
@@ -118,6 +120,21 @@ gboolean          herald_smtp_config_validate (const HeraldSmtpConfig *config,
                                                GError                **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldSmtpConfig, herald_smtp_config_free)
 
+/* The subject of a test message when none is given, naming @hostname
+ * (NULL: this machine): "Herald test message from HOST" (translated). */
+char   *herald_smtp_default_subject (const char *hostname) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Checks one setting, named by its GSettings key ("server", "port",
+ * "security", "auth", "username", "from", "to", "cc", "subject",
+ * "extra-text", "ca-file", "timeout", "deadline"), the value as typed
+ * (numbers as text). FALSE with *message (translated, the words the window
+ * shows) when it is not valid; a port outside 1-65535 is an error, never
+ * clamped. Empty required settings (server, from, to) are not valid: their
+ * message asks for them. */
+gboolean herald_smtp_check_field (const char  *key,
+                                  const char  *value,
+                                  char       **message);
+
 /* Address helpers shared with the window and heraldctl. */
 gboolean herald_address_is_valid (const char *address);
 /* Splits "a@x, b@y; c@z" into a NULL-terminated vector (empty items dropped). */
@@ -189,6 +206,11 @@ typedef struct {
 
 #define HERALD_TYPE_SMTP_RESULT (herald_smtp_result_get_type ())
 GType             herald_smtp_result_get_type (void) G_GNUC_CONST;
+/* A failed result with @stage and a copy of @error, and nothing else (no
+ * reply, an empty transcript, no stage reached): for failures found before
+ * the engine ran, e.g. no password in the keyring. */
+HeraldSmtpResult *herald_smtp_result_new_failed (HeraldStage          stage,
+                                                 const GError        *error) G_GNUC_WARN_UNUSED_RESULT;
 HeraldSmtpResult *herald_smtp_result_copy     (const HeraldSmtpResult *result);
 void              herald_smtp_result_free     (HeraldSmtpResult       *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldSmtpResult, herald_smtp_result_free)

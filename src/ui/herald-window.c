@@ -20,7 +20,6 @@
 #include "herald-providers.h"
 #include "herald-renderer.h"
 #include "herald-secrets.h"
-#include "herald-smtp-private.h"  /* _herald_smtp_default_subject () */
 #include "herald-step-list.h"
 
 #define SCHEMA_ID "io.github.heraldmail.Herald"
@@ -738,8 +737,7 @@ lookup_cb (GObject      *object,
       *gtk_editable_get_text (GTK_EDITABLE (self->password_row)) == '\0')
     gtk_editable_set_text (GTK_EDITABLE (self->password_row), password);
 
-  if (password != NULL)
-    explicit_bzero (password, strlen (password));
+  herald_secret_wipe_string (password);
 }
 
 static void
@@ -1153,7 +1151,7 @@ run_cb (GObject      *object,
       return;
     }
 
-  herald_step_list_finish (self->step_list, result->ok);
+  herald_step_list_finish (self->step_list, result);
 
   if (result->ok)
     show_success (self, data->config, result);
@@ -1182,14 +1180,7 @@ show_token_failure (HeraldWindow           *self,
                     const HeraldSmtpConfig *config,
                     const GError           *error)
 {
-  g_autoptr(HeraldSmtpResult) result = g_new0 (HeraldSmtpResult, 1);
-
-  result->ok = FALSE;
-  result->stage = HERALD_STAGE_AUTH;
-  result->error = g_error_copy (error);
-  result->transcript = g_ptr_array_new ();
-  for (guint i = 0; i < HERALD_N_STAGES; i++)
-    result->stage_ms[i] = -1;
+  g_autoptr(HeraldSmtpResult) result = herald_smtp_result_new_failed (HERALD_STAGE_AUTH, error);
 
   herald_step_list_update (self->step_list,
                            &(HeraldProgress) { HERALD_STAGE_AUTH, HERALD_STEP_FAILED, 0, 0 });
@@ -1210,9 +1201,7 @@ token_cb (GObject      *object,
 
   if (!run_is_current (self, data))
     {
-      if (token != NULL)
-        explicit_bzero (token, strlen (token));
-      g_free (token);
+      herald_secret_free (token);
       return;
     }
 
@@ -1264,7 +1253,7 @@ send_activated (GSimpleAction *action,
   if (self->error_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->error_dialog));
   herald_banner_dismiss (self->banner);
-  herald_step_list_reset (self->step_list);
+  herald_step_list_set_security (self->step_list, data->config->security);
   set_running (self, TRUE);
 
   store_password (self, data->config);
@@ -1533,7 +1522,7 @@ static void
 show_default_subject (HeraldWindow *self)
 {
   GtkEditable *text = gtk_editable_get_delegate (GTK_EDITABLE (self->subject_row));
-  g_autofree char *subject = _herald_smtp_default_subject (NULL);
+  g_autofree char *subject = herald_smtp_default_subject (NULL);
 
   if (GTK_IS_TEXT (text))
     gtk_text_set_placeholder_text (GTK_TEXT (text), subject);

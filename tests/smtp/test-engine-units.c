@@ -1398,7 +1398,7 @@ test_message_body (void)
 static void
 test_message_default_subject (void)
 {
-  g_autofree char *subject = _herald_smtp_default_subject ("mailer01");
+  g_autofree char *subject = herald_smtp_default_subject ("mailer01");
 
   g_assert_cmpstr (subject, ==, "Herald test message from mailer01");
 }
