@@ -28,6 +28,15 @@ gboolean               _herald_smtp_config_check_credentials (const HeraldSmtpCo
 /* A host name or address literal that fits on a command line (no spaces,
  * no "/@<>()[],;" and the like), at most 253 bytes. */
 gboolean               _herald_smtp_host_is_valid    (const char  *host);
+/* herald_smtp_config_validate() without the message fields (from, to, cc,
+ * subject, extra text): what a delivery, which brings its own envelopes,
+ * needs. */
+gboolean               _herald_smtp_config_validate_connection (const HeraldSmtpConfig  *config,
+                                                                GError                 **error);
+/* A field check plus a valid address: INVALID_CONFIG naming @field_label. */
+gboolean               _herald_smtp_check_address_field (const char  *field_label,
+                                                         const char  *address,
+                                                         GError     **error);
 /* Returns FALSE and sets INVALID_CONFIG when value contains CR or LF. */
 gboolean               _herald_smtp_check_field      (const char  *field_label,
                                                       const char  *value,
