@@ -101,8 +101,10 @@ HeraldSmtpReply  *_herald_smtp_read_reply (HeraldLineReader     *reader,
                                            GCancellable         *cancellable,
                                            GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 
-/* Valid UTF-8 without control characters (tab becomes a space, the others
- * '?'): what a server sent, made safe for JSON, the UI and terminals. */
+/* Valid UTF-8 without control characters or bidi formatting characters
+ * (tab becomes a space, the others '?'): what a server sent, made safe for
+ * JSON, the UI and terminals. Every server-controlled string goes through
+ * it: replies, certificate names, OAuth challenges. */
 char             *_herald_smtp_make_printable (const char *data,
                                                gsize       length) G_GNUC_WARN_UNUSED_RESULT;
 

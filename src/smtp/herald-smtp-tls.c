@@ -172,9 +172,15 @@ record_tls_info (HeraldSession         *s,
     {
       g_autoptr(GDateTime) not_before = g_tls_certificate_get_not_valid_before (certificate);
       g_autoptr(GDateTime) not_after = g_tls_certificate_get_not_valid_after (certificate);
+      g_autofree char *subject = g_tls_certificate_get_subject_name (certificate);
+      g_autofree char *issuer = g_tls_certificate_get_issuer_name (certificate);
 
-      tls_info->subject = g_tls_certificate_get_subject_name (certificate);
-      tls_info->issuer = g_tls_certificate_get_issuer_name (certificate);
+      /* The names are the server's to choose: a CN with ESC or BEL would
+       * reach terminals, reports and JSON as it is. */
+      if (subject != NULL)
+        tls_info->subject = _herald_smtp_make_printable (subject, strlen (subject));
+      if (issuer != NULL)
+        tls_info->issuer = _herald_smtp_make_printable (issuer, strlen (issuer));
       tls_info->not_before = format_date (not_before);
       tls_info->not_after = format_date (not_after);
       tls_info->sha256 = certificate_sha256 (certificate);

@@ -343,6 +343,23 @@ test_reply_control_characters (void)
   g_assert_cmpstr (reply->text, ==, "?[2J?]0;owned? user unknown ?");
 }
 
+/* Bidi formatting characters (U+202E right-to-left override and the
+ * others) would make a reply read differently from what it is. */
+static void
+test_reply_bidi_controls (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HeraldSmtpReply) reply =
+    parse_reply ("550 5.7.1 file \xe2\x80\xaegnp.exe \xe2\x81\xa6x\xe2\x81\xa9 "
+                 "\xe2\x80\x8f\xd8\x9c \xe2\x80\xaa\xe2\x80\xac caf\xc3\xa9\r\n", &error);
+  g_autofree char *printable = _herald_smtp_make_printable ("a\xe2\x80\xae" "b", 5);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply->text, ==, "5.7.1 file ?gnp.exe ?x? ?? ?? café");
+  g_assert_null (strstr (reply->raw, "\xe2\x80\xae"));
+  g_assert_cmpstr (printable, ==, "a?b");
+}
+
 static void
 test_reply_closed (void)
 {
@@ -1423,6 +1440,7 @@ main (int   argc,
   g_test_add_func ("/herald/engine/reply/inconsistent-codes", test_reply_inconsistent_codes);
   g_test_add_func ("/herald/engine/reply/invalid-utf8", test_reply_invalid_utf8);
   g_test_add_func ("/herald/engine/reply/control-characters", test_reply_control_characters);
+  g_test_add_func ("/herald/engine/reply/bidi-controls", test_reply_bidi_controls);
   g_test_add_func ("/herald/engine/reply/closed", test_reply_closed);
   g_test_add_func ("/herald/engine/reply/line-cap", test_reply_line_cap);
   g_test_add_func ("/herald/engine/reply/no-newline-flood", test_reply_no_newline_flood);

@@ -11,6 +11,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "herald-smtp.h"
 #include "herald-test-util.h"
@@ -602,6 +603,85 @@ test_bare_ehlo_reply (void)
   g_setenv ("G_DEBUG", "gc-friendly", TRUE);
   g_unsetenv ("GLIBC_TUNABLES");
   g_test_trap_assert_passed ();
+}
+
+/* No control character and no bidi override, anywhere. */
+static void
+assert_printable (const char *text)
+{
+  g_assert_true (g_utf8_validate (text, -1, NULL));
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      g_assert_false (c < 0x20 || (c >= 0x7f && c <= 0x9f));
+      g_assert_false ((c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) ||
+                      c == 0x200e || c == 0x200f || c == 0x061c);
+    }
+}
+
+/* A certificate whose names carry ESC, BEL, 0x1F and U+202E: the subject
+ * and issuer reach the result, the transcript, reports and JSON filtered
+ * like reply text (they once changed the terminal title and broke JSON). */
+static void
+test_hostile_certificate_names (void)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_build_filename (g_get_tmp_dir (), "herald-evil-cert-XXXXXX", NULL);
+  g_autofree char *key = NULL;
+  g_autofree char *cert = NULL;
+  g_autofree char *subject = g_strdup ("/CN=localhost\033]0;pwned\007\033[2J/O=Bad\037Org\342\200\256gnp.exe");
+  int status = -1;
+  guint16 port;
+
+  g_assert_nonnull (g_mkdtemp (dir));
+  key = g_build_filename (dir, "evil-key.pem", NULL);
+  cert = g_build_filename (dir, "evil.pem", NULL);
+  {
+    const char *argv[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                           "-keyout", key, "-out", cert, "-days", "2", "-utf8",
+                           "-subj", subject, NULL };
+
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                  G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+
+  greeting (s);
+  herald_test_script_line (s, "C EHLO " HELO);
+  reply (s, 250, "fake.test|STARTTLS");
+  herald_test_script_line (s, "C STARTTLS");
+  reply (s, 220, "go ahead");
+  herald_test_script_line (s, "STARTTLS");
+  herald_test_script_line (s, "HANG");
+
+  server = herald_test_start_fake_server (s->str, dir, "evil", FALSE);
+  port = herald_fake_server_get_port (server);
+  config = make_config (port, HERALD_SECURITY_STARTTLS, HERALD_AUTH_NONE);
+  result = herald_smtp_run (config, NULL, NULL, NULL);
+
+  g_assert_false (result->ok);
+  g_assert_error (result->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_TLS_CERTIFICATE);
+  g_assert_nonnull (result->tls);
+  g_assert_nonnull (result->tls->subject);
+  g_test_message ("subject: %s", result->tls->subject);
+  assert_printable (result->tls->subject);
+  assert_printable (result->tls->issuer);
+  g_assert_nonnull (strstr (result->tls->subject, "localhost"));
+  g_assert_nonnull (strstr (result->tls->subject, "pwned"));
+  assert_printable (result->error->message);
+  for (guint i = 0; i < result->transcript->len; i++)
+    assert_printable (((HeraldTranscriptEntry *) g_ptr_array_index (result->transcript, i))->text);
+
+  herald_fake_server_stop (server);
+  g_unlink (key);
+  g_unlink (cert);
+  g_rmdir (dir);
 }
 
 /* Multi-line greeting and EHLO replies, with the old AUTH= form too. */
@@ -1573,6 +1653,7 @@ main (int   argc,
   g_test_add_func ("/smtp-fake/no-pipelining", test_no_pipelining);
   g_test_add_func ("/smtp-fake/multiline-replies", test_multiline_replies);
   g_test_add_func ("/smtp-fake/bare-ehlo-reply", test_bare_ehlo_reply);
+  g_test_add_func ("/smtp-fake/hostile-certificate-names", test_hostile_certificate_names);
   g_test_add_func ("/smtp-fake/auth-login", test_auth_login);
   g_test_add_func ("/smtp-fake/xoauth2", test_xoauth2);
   g_test_add_func ("/smtp-fake/xoauth2-error-challenge", test_xoauth2_error_challenge);
