@@ -212,6 +212,17 @@ run_cb (GObject      *object,
   g_clear_object (&self->cancellable);
   set_running (self, FALSE);
 
+  /* The form changed while the test ran: its verdict is for settings the
+   * form no longer shows. */
+  if (self->stale_run)
+    {
+      self->stale_run = FALSE;
+      herald_step_list_reset (self->step_list);
+      _herald_window_add_toast (self, _("The settings changed during the test: send it again "
+                                        "to test them"));
+      return;
+    }
+
   if (result == NULL)
     {
       herald_step_list_reset (self->step_list);
@@ -294,7 +305,13 @@ token_cb (GObject      *object,
     {
       g_clear_object (&self->cancellable);
       set_running (self, FALSE);
-      show_token_failure (self, data->config, error);
+      if (self->stale_run)
+        {
+          self->stale_run = FALSE;
+          herald_step_list_reset (self->step_list);
+        }
+      else
+        show_token_failure (self, data->config, error);
       /* A revoked or expired sign-in clears the stored tokens: the group
        * must show "Not signed in" again (and Send follows it). */
       if (g_error_matches (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_SIGN_IN_AGAIN) ||
@@ -339,6 +356,7 @@ send_action (GtkWidget  *widget,
     gtk_window_destroy (GTK_WINDOW (self->error_dialog));
   herald_banner_dismiss (self->banner);
   herald_step_list_reset (self->step_list);
+  self->stale_run = FALSE;
   set_running (self, TRUE);
 
   _herald_window_store_password (self, data->config);
@@ -367,7 +385,8 @@ cancel_action (GtkWidget  *widget,
     return;
 
   /* Back to idle at once; the worker notices the cancellation on its own
-   * and its late result is ignored. */
+   * and its late result is ignored. The steps stay, the running one marked
+   * "Cancelled": where a test hung is what the user needs to know. */
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   herald_step_list_reset (self->step_list);

@@ -69,12 +69,16 @@ struct _HeraldWindow
   guint                 startup_done : 1;
   guint                 applying_preset : 1;
   guint                 keyring_unavailable : 1;
+  guint                 stale_run : 1;        /* a setting changed during the test */
 };
 
 /* herald-window.c */
 void               _herald_window_add_toast               (HeraldWindow           *self,
                                                            const char             *text);
 void               _herald_window_update_validation       (HeraldWindow           *self);
+/* A setting changed: the banner and step ticks on screen would describe
+ * settings the form no longer has, so they go (after a running test). */
+void               _herald_window_mark_results_stale      (HeraldWindow           *self);
 
 /* herald-window-actions.c */
 void               _herald_window_class_add_actions       (GtkWidgetClass         *widget_class);

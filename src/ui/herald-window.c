@@ -482,6 +482,33 @@ spin_changed_cb (GtkSpinButton *spin)
     gtk_spin_button_set_value (spin, value);
 }
 
+void
+_herald_window_mark_results_stale (HeraldWindow *self)
+{
+  g_return_if_fail (HERALD_IS_WINDOW (self));
+
+  /* The running test has its own snapshot; its result is dropped when it
+   * comes (herald-window-actions.c). */
+  if (self->running)
+    {
+      self->stale_run = TRUE;
+      return;
+    }
+
+}
+
+static void
+settings_changed_cb (HeraldWindow *self,
+                     const char   *key,
+                     GSettings    *settings)
+{
+  /* The window's size and the alerts switch are nothing a test tests. */
+  if (g_str_has_prefix (key, "window-") || g_str_equal (key, "alerts-enabled"))
+    return;
+
+  _herald_window_mark_results_stale (self);
+}
+
 static void
 form_changed_cb (HeraldWindow *self)
 {
@@ -873,6 +900,13 @@ herald_window_init (HeraldWindow *self)
                            G_CALLBACK (form_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::provider",
                            G_CALLBACK (provider_changed_cb), self, G_CONNECT_SWAPPED);
+  /* Every setting, whoever writes it (the form, a preset, the OAuth group),
+   * and the password, which is in no setting. */
+  g_signal_connect_object (self->settings, "changed",
+                           G_CALLBACK (settings_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->password_row, "changed",
+                           G_CALLBACK (_herald_window_mark_results_stale), self,
+                           G_CONNECT_SWAPPED);
 
   /* The OAuth 2.0 sign-in shares the window's settings, so the account it
    * signs in (provider, client ID, tenant, authority, username) is the one

@@ -437,6 +437,77 @@ test_send_success (void)
     g_assert_true (saw_auth);
   }
 
+  /* Another port is another test: the green banner and the ticks were for
+   * the old one, and go. */
+  type_text (window, "port", "2526");
+  g_assert_false (herald_banner_get_revealed (banner));
+  for (guint i = 0; i < HERALD_N_STEPS; i++)
+    g_assert_cmpint (herald_step_list_get_state (steps, i), ==, HERALD_STEP_STATE_PENDING);
+
+  destroy_window (window);
+}
+
+/* A result on screen goes with any change of the settings, also one made
+ * by a preset, the OAuth group or in the password; a change while the test
+ * runs drops its verdict when it comes. */
+static void
+test_results_stale (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+  const char *script =
+    STARTTLS_PREFIX
+    "C AUTH PLAIN .*\n"
+    "S 535 5.7.8 Error: authentication failed\n"
+    "C QUIT\n"
+    "S 221 2.0.0 Bye\n";
+  HeraldWindow *window = new_window ();
+  HeraldBanner *banner = _herald_window_get_banner (window);
+  HeraldStepList *steps = _herald_window_get_step_list (window);
+  HeraldStep login = herald_step_for_stage (HERALD_STAGE_AUTH);
+  const char *changes[] = { "password", "oauth-client-id", "alerts-enabled" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (changes); i++)
+    {
+      g_autoptr(HeraldFakeServer) server = start_server (script);
+
+      fill_form (window, herald_fake_server_get_port (server), "STARTTLS", "Password (PLAIN)");
+      gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
+      g_assert_true (wait_for (not_running, window, 15000));
+      g_assert_nonnull (_herald_window_get_error_dialog (window));
+      gtk_window_destroy (GTK_WINDOW (_herald_window_get_error_dialog (window)));
+      g_assert_cmpint (herald_step_list_get_state (steps, login), ==, HERALD_STEP_STATE_FAILED);
+
+      if (g_str_equal (changes[i], "password"))
+        type_text (window, "password", "another password");
+      else if (g_str_equal (changes[i], "oauth-client-id"))
+        g_settings_set_string (settings, "oauth-client-id", "another-client-id");
+      else
+        g_settings_set_boolean (settings, "alerts-enabled", TRUE);
+
+      /* The alerts switch is nothing a test tests: the result stays. */
+      g_assert_cmpint (herald_step_list_get_state (steps, login), ==,
+                       g_str_equal (changes[i], "alerts-enabled") ? HERALD_STEP_STATE_FAILED
+                                                                  : HERALD_STEP_STATE_PENDING);
+      herald_fake_server_wait (server, 5000);
+    }
+
+  /* Changed while running: the failure that comes is for the old settings,
+   * so neither the dialog nor a red step shows; a toast says why. */
+  {
+    g_autoptr(HeraldFakeServer) server = start_server (script);
+
+    fill_form (window, herald_fake_server_get_port (server), "STARTTLS", "Password (PLAIN)");
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
+    g_assert_true (_herald_window_is_running (window));
+    type_text (window, "subject", "Changed while running");
+    g_assert_true (wait_for (not_running, window, 15000));
+    g_assert_null (_herald_window_get_error_dialog (window));
+    g_assert_false (herald_banner_get_revealed (banner));
+    for (guint i = 0; i < HERALD_N_STEPS; i++)
+      g_assert_cmpint (herald_step_list_get_state (steps, i), ==, HERALD_STEP_STATE_PENDING);
+    herald_fake_server_wait (server, 5000);
+  }
+
   destroy_window (window);
 }
 
@@ -738,6 +809,24 @@ greeting_reached (gpointer data)
   return herald_step_list_get_state (steps, HERALD_STEP_CONNECT) == HERALD_STEP_STATE_DONE;
 }
 
+/* The server went silent after EHLO, and Cancel was pressed: the steps
+ * before it are done, the one that hung says "Cancelled", the rest never
+ * ran. */
+static void
+assert_cancelled_at_greeting (HeraldStepList *steps)
+{
+  HeraldStep hung = herald_step_for_stage (HERALD_STAGE_EHLO);
+
+  g_assert_cmpint (herald_step_list_get_state (steps, herald_step_for_stage (HERALD_STAGE_CONNECT)),
+                   ==, HERALD_STEP_STATE_DONE);
+  g_assert_cmpint (herald_step_list_get_state (steps, hung), ==, HERALD_STEP_STATE_CANCELLED);
+  g_assert_true (g_str_has_prefix (herald_step_list_get_status (steps, hung), "Cancelled after "));
+  g_assert_cmpint (herald_step_list_get_state (steps, herald_step_for_stage (HERALD_STAGE_AUTH)),
+                   ==, HERALD_STEP_STATE_PENDING);
+  g_assert_cmpint (herald_step_list_get_state (steps, herald_step_for_stage (HERALD_STAGE_MAIL)),
+                   ==, HERALD_STEP_STATE_PENDING);
+}
+
 static void
 test_cancel (void)
 {
@@ -765,17 +854,16 @@ test_cancel (void)
   g_assert_cmpint (g_get_monotonic_time () - before, <, 100 * G_TIME_SPAN_MILLISECOND);
   g_assert_cmpstr (gtk_button_get_label (button), ==, "Send Test Email");
   g_assert_true (send_enabled (window));
-  for (guint i = 0; i < HERALD_N_STEPS; i++)
-    g_assert_cmpint (herald_step_list_get_state (steps, i), ==, HERALD_STEP_STATE_PENDING);
+  assert_cancelled_at_greeting (steps);
 
-  /* The worker lets go of the connection, and no verdict appears. */
+  /* The worker lets go of the connection, and no verdict appears: the
+   * steps still show where the test stopped. */
   g_assert_true (herald_fake_server_wait (server, 5000));
   g_assert_true (herald_fake_server_get_client_closed (server));
   spin (300);
   g_assert_null (_herald_window_get_error_dialog (window));
   g_assert_false (herald_banner_get_revealed (_herald_window_get_banner (window)));
-  for (guint i = 0; i < HERALD_N_STEPS; i++)
-    g_assert_cmpint (herald_step_list_get_state (steps, i), ==, HERALD_STEP_STATE_PENDING);
+  assert_cancelled_at_greeting (steps);
 
   destroy_window (window);
 }
@@ -1805,6 +1893,7 @@ main (int   argc,
   add_test ("/herald/ui/send/failure-smtp-auth-disabled", test_send_failure);
   add_test ("/herald/ui/error-dialog/long-content", test_error_dialog_long);
   add_test ("/herald/ui/send/cancel", test_cancel);
+  add_test ("/herald/ui/send/results-stale", test_results_stale);
   add_test ("/herald/ui/send/xoauth2", test_send_xoauth2);
   add_test ("/herald/ui/send/xoauth2-not-signed-in", test_send_xoauth2_not_signed_in);
   add_test ("/herald/ui/oauth/group", test_oauth_group);
