@@ -495,6 +495,16 @@ _herald_window_mark_results_stale (HeraldWindow *self)
       return;
     }
 
+  herald_banner_dismiss (self->banner);
+  herald_step_list_reset (self->step_list);
+}
+
+/* A dismissed failure banner takes its Details with it. */
+static void
+banner_revealed_cb (HeraldWindow *self)
+{
+  if (!herald_banner_get_revealed (self->banner))
+    _herald_window_clear_last_failure (self);
 }
 
 static void
@@ -716,6 +726,7 @@ herald_window_finalize (GObject *object)
 {
   HeraldWindow *self = HERALD_WINDOW (object);
 
+  _herald_window_clear_last_failure (self);
   g_free (self->validation_message);
   g_free (self->keyring_message);
   g_free (self->last_security);
@@ -900,6 +911,12 @@ herald_window_init (HeraldWindow *self)
                            G_CALLBACK (form_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::provider",
                            G_CALLBACK (provider_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->banner, "details",
+                           G_CALLBACK (_herald_window_show_failure_details), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->banner, "notify::revealed",
+                           G_CALLBACK (banner_revealed_cb), self, G_CONNECT_SWAPPED);
+
   /* Every setting, whoever writes it (the form, a preset, the OAuth group),
    * and the password, which is in no setting. */
   g_signal_connect_object (self->settings, "changed",
