@@ -11,6 +11,7 @@
 
 #include "herald-window.h"
 #include "herald-banner.h"
+#include "herald-diagnosis.h"
 #include "herald-error-dialog.h"
 #include "herald-oauth-group.h"
 #include "herald-step-list.h"
@@ -26,6 +27,11 @@ struct _HeraldWindow
   GCancellable         *cancellable;          /* of the running test */
   GCancellable         *keyring_cancellable;
   HeraldErrorDialog    *error_dialog;         /* weak */
+  /* The failure the banner shows, for Details; secrets removed. */
+  HeraldSmtpConfig     *failure_config;
+  HeraldSmtpResult     *failure_result;
+  HeraldDiagnosis      *failure_diagnosis;
+  GPtrArray            *failure_notices;
   char                 *validation_message;
   char                 *keyring_message;
   char                 *last_security;
@@ -84,6 +90,9 @@ void               _herald_window_mark_results_stale      (HeraldWindow         
 void               _herald_window_class_add_actions       (GtkWidgetClass         *widget_class);
 /* Enables Send and Cancel as the form and a running test allow. */
 void               _herald_window_update_actions          (HeraldWindow           *self);
+/* The banner's Details: the diagnosis of the failure it shows, again. */
+void               _herald_window_show_failure_details    (HeraldWindow           *self);
+void               _herald_window_clear_last_failure      (HeraldWindow           *self);
 
 /* herald-window-keyring.c (all on the GTK thread) */
 /* Looks the form's password up once the typing of server, port or username

@@ -123,6 +123,49 @@ test_show_and_dismiss (Fixture       *f,
   g_assert_cmpuint (f->n_revealed_notify, ==, 2);
 }
 
+static void
+count_cb (guint *count)
+{
+  (*count)++;
+}
+
+static void
+test_failure_details (Fixture       *f,
+                      gconstpointer  data)
+{
+  HeraldBanner *banner = HERALD_BANNER (f->banner);
+  GtkWidget *details = herald_test_find_widget (f->banner, GTK_TYPE_BUTTON, "Details");
+  GtkWidget *icon = herald_test_find_widget (f->banner, GTK_TYPE_IMAGE, NULL);
+  guint n_details = 0;
+
+  g_signal_connect_swapped (banner, "details", G_CALLBACK (count_cb), &n_details);
+  g_assert_nonnull (details);
+  g_assert_nonnull (icon);
+
+  /* A failure: the error style, an icon named for it, and Details. */
+  herald_banner_show_failure (banner, "The test failed: The mail server rejected the login");
+  g_assert_true (herald_banner_get_revealed (banner));
+  g_assert_true (herald_banner_get_failed (banner));
+  g_assert_cmpstr (herald_banner_get_title (banner), ==,
+                   "The test failed: The mail server rejected the login");
+  g_assert_true (herald_test_widget_shown (details));
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (icon), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Failed");
+  g_assert_true (gtk_widget_has_css_class (gtk_widget_get_parent (icon), "error"));
+  g_assert_false (gtk_widget_has_css_class (gtk_widget_get_parent (icon), "success"));
+  g_signal_emit_by_name (details, "clicked");
+  g_assert_cmpuint (n_details, ==, 1);
+
+  /* A success afterwards has no Details. */
+  herald_banner_show_success (banner, "Test email sent.", NULL);
+  g_assert_false (herald_banner_get_failed (banner));
+  g_assert_false (herald_test_widget_shown (details));
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (icon), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Success");
+  g_assert_true (gtk_widget_has_css_class (gtk_widget_get_parent (icon), "success"));
+  g_assert_false (gtk_widget_has_css_class (gtk_widget_get_parent (icon), "error"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -132,6 +175,9 @@ main (int   argc,
 
   g_test_add ("/herald/ui/banner/show-and-dismiss", Fixture, NULL,
               fixture_set_up, test_show_and_dismiss, fixture_tear_down);
+
+  g_test_add ("/herald/ui/banner/failure-details", Fixture, NULL,
+              fixture_set_up, test_failure_details, fixture_tear_down);
 
   return g_test_run ();
 }

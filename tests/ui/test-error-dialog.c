@@ -117,6 +117,12 @@ read_clipboard (GtkWidget *widget)
 }
 
 static void
+count_cb (guint *count)
+{
+  (*count)++;
+}
+
+static void
 test_failure (void)
 {
   g_autoptr(HeraldSmtpConfig) config = make_config ();
@@ -131,6 +137,7 @@ test_failure (void)
   g_autofree char *details = NULL;
   g_autofree char *report = NULL;
   g_autofree char *copied = NULL;
+  guint n_copied = 0;
 
   g_assert_false (herald_diagnosis_is_fallback (diagnosis));
   gtk_window_present (GTK_WINDOW (parent));
@@ -174,8 +181,13 @@ test_failure (void)
   g_assert_nonnull (strstr (report, "Password: set (not shown)"));
   g_assert_null (strstr (report, PASSWORD));
   g_assert_null (strstr (report, TOKEN));
-  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "copy");
+  g_signal_connect_swapped (dialog, "report-copied", G_CALLBACK (count_cb), &n_copied);
+  g_signal_emit_by_name (herald_test_find_widget (GTK_WIDGET (dialog), GTK_TYPE_BUTTON,
+                                                  "Copy Report"), "clicked");
+  g_assert_cmpuint (n_copied, ==, 1);
   copied = read_clipboard (parent);
+  /* Copying is not an answer: the dialog stays open. */
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
   {
     /* The same report, written a moment later (its Date line differs). */
     g_autoptr(GRegex) date = g_regex_new ("^Date: .*$", G_REGEX_MULTILINE, 0, NULL);

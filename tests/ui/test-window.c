@@ -476,6 +476,7 @@ test_results_stale (void)
       g_assert_nonnull (_herald_window_get_error_dialog (window));
       gtk_window_destroy (GTK_WINDOW (_herald_window_get_error_dialog (window)));
       g_assert_cmpint (herald_step_list_get_state (steps, login), ==, HERALD_STEP_STATE_FAILED);
+      g_assert_true (herald_banner_get_revealed (banner));
 
       if (g_str_equal (changes[i], "password"))
         type_text (window, "password", "another password");
@@ -488,6 +489,8 @@ test_results_stale (void)
       g_assert_cmpint (herald_step_list_get_state (steps, login), ==,
                        g_str_equal (changes[i], "alerts-enabled") ? HERALD_STEP_STATE_FAILED
                                                                   : HERALD_STEP_STATE_PENDING);
+      g_assert_cmpint (herald_banner_get_revealed (banner), ==,
+                       g_str_equal (changes[i], "alerts-enabled"));
       herald_fake_server_wait (server, 5000);
     }
 
@@ -632,18 +635,22 @@ test_send_failure (void)
   g_auto(GStrv) step_texts = NULL;
   g_autofree char *details = NULL;
   g_autofree char *report = NULL;
+  g_autofree char *diagnosis_title = NULL;
 
   fill_form (window, herald_fake_server_get_port (server), "STARTTLS", "Password (PLAIN)");
   gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
   g_assert_true (wait_for (not_running, window, 15000));
 
-  g_assert_false (herald_banner_get_revealed (_herald_window_get_banner (window)));
   dialog = _herald_window_get_error_dialog (window);
   g_assert_nonnull (dialog);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
   g_assert_true (gtk_window_get_modal (GTK_WINDOW (dialog)));
+  /* No success banner: a failure banner, to reopen the diagnosis later. */
+  g_assert_true (herald_banner_get_revealed (_herald_window_get_banner (window)));
+  g_assert_true (herald_banner_get_failed (_herald_window_get_banner (window)));
 
   diagnosis = herald_error_dialog_get_diagnosis (dialog);
+  diagnosis_title = g_strdup (diagnosis->title);
   g_test_message ("diagnosis %s: %s", diagnosis->id, diagnosis->title);
   g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==, diagnosis->title);
   /* This reply has a specific rule: the mailbox has SMTP AUTH turned off. */
@@ -720,8 +727,13 @@ test_send_failure (void)
       break;
     }
 
-  /* Copy Report puts the redacted report on the clipboard. */
-  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "copy");
+  /* Copy Report puts the redacted report on the clipboard, and the dialog
+   * stays open (the admin pastes the report, then reads on). */
+  g_signal_emit_by_name (herald_test_find_widget (GTK_WIDGET (dialog), GTK_TYPE_BUTTON,
+                                                  "Copy Report"), "clicked");
+  spin (50);
+  g_assert_true (_herald_window_get_error_dialog (window) == dialog);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
   {
     g_autofree char *copied = read_clipboard (GTK_WIDGET (window));
 
@@ -738,6 +750,34 @@ test_send_failure (void)
   spin (50);
   g_assert_null (dialog);
   g_assert_null (_herald_window_get_error_dialog (window));
+
+  /* The banner's Details opens the same diagnosis again, without a test. */
+  {
+    HeraldBanner *banner = _herald_window_get_banner (window);
+    GtkWidget *details_button = herald_test_find_widget (GTK_WIDGET (banner), GTK_TYPE_BUTTON,
+                                                         "Details");
+    g_autofree char *title = g_strdup_printf ("The test failed: %s", diagnosis_title);
+    g_autofree char *again = NULL;
+
+    g_assert_cmpstr (herald_banner_get_title (banner), ==, title);
+    g_assert_true (herald_test_widget_shown (details_button));
+    g_signal_emit_by_name (details_button, "clicked");
+    dialog = _herald_window_get_error_dialog (window);
+    g_assert_nonnull (dialog);
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
+    g_assert_cmpstr (herald_error_dialog_get_diagnosis (dialog)->title, ==, diagnosis_title);
+    again = herald_error_dialog_dup_report (dialog);
+    g_assert_nonnull (strstr (again, "535 5.7.139"));
+    g_assert_nonnull (strstr (again, "Password: set (not shown)"));
+    g_assert_null (strstr (again, PASSWORD));
+    g_assert_cmpuint (herald_fake_server_get_n_accepted (server), ==, 1);
+    gtk_window_destroy (GTK_WINDOW (dialog));
+
+    /* Dismissed, the banner takes its Details along. */
+    herald_banner_dismiss (banner);
+    _herald_window_show_failure_details (window);
+    g_assert_null (_herald_window_get_error_dialog (window));
+  }
 
   herald_fake_server_wait (server, 5000);
   destroy_window (window);
