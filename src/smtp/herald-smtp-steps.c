@@ -55,8 +55,14 @@ herald_step_to_string (HeraldStep step)
 }
 
 HeraldStep
-herald_step_for_stage (HeraldStage stage,
-                       gboolean    after_starttls)
+herald_step_for_stage (HeraldStage stage)
+{
+  return herald_step_for_stage_full (stage, FALSE);
+}
+
+HeraldStep
+herald_step_for_stage_full (HeraldStage stage,
+                            gboolean    after_starttls)
 {
   switch (stage)
     {
@@ -96,7 +102,7 @@ herald_step_for_result (const HeraldSmtpResult *result)
     return HERALD_STEP_NONE;
 
   /* stage_ms is -1 for a stage the run never reached. */
-  return herald_step_for_stage (result->stage, result->stage_ms[HERALD_STAGE_STARTTLS] >= 0);
+  return herald_step_for_stage_full (result->stage, result->stage_ms[HERALD_STAGE_STARTTLS] >= 0);
 }
 
 const HeraldStep *
@@ -126,6 +132,7 @@ struct _HeraldStepTracker
   HeraldStepStatus  status[HERALD_N_STEPS];
   gint64            ms[HERALD_N_STEPS];
   gboolean          final[HERALD_N_STEPS];
+  gint64            started_us[HERALD_N_STEPS];  /* monotonic, when it last started */
   gboolean          after_starttls;
 };
 
@@ -172,6 +179,7 @@ herald_step_tracker_reset (HeraldStepTracker *tracker,
       tracker->status[i] = HERALD_STEP_STATE_PENDING;
       tracker->ms[i] = 0;
       tracker->final[i] = FALSE;
+      tracker->started_us[i] = 0;
     }
 }
 
@@ -187,7 +195,7 @@ herald_step_tracker_update (HeraldStepTracker    *tracker,
   if (progress->stage == HERALD_STAGE_STARTTLS)
     tracker->after_starttls = TRUE;
 
-  step = herald_step_for_stage (progress->stage, tracker->after_starttls);
+  step = herald_step_for_stage_full (progress->stage, tracker->after_starttls);
   if (step == HERALD_STEP_NONE)
     return HERALD_STEP_NONE;
 
@@ -208,6 +216,7 @@ herald_step_tracker_update (HeraldStepTracker    *tracker,
           tracker->final[previous] = TRUE;
         }
       tracker->current = step;
+      tracker->started_us[step] = g_get_monotonic_time ();
       if (tracker->status[step] != HERALD_STEP_STATE_FAILED)
         tracker->status[step] = HERALD_STEP_STATE_RUNNING;
       break;
@@ -267,6 +276,24 @@ herald_step_tracker_finish (HeraldStepTracker      *tracker,
 
       if (*status == HERALD_STEP_STATE_DONE || *status == HERALD_STEP_STATE_FAILED)
         tracker->final[i] = TRUE;
+    }
+  tracker->current = HERALD_STEP_NONE;
+}
+
+void
+herald_step_tracker_cancel (HeraldStepTracker *tracker)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  g_return_if_fail (tracker != NULL);
+
+  for (guint i = 0; i < HERALD_N_STEPS; i++)
+    {
+      if (tracker->status[i] != HERALD_STEP_STATE_RUNNING)
+        continue;
+      tracker->ms[i] += MAX ((now - tracker->started_us[i]) / 1000, 0);
+      tracker->status[i] = HERALD_STEP_STATE_CANCELLED;
+      tracker->final[i] = TRUE;
     }
   tracker->current = HERALD_STEP_NONE;
 }

@@ -30,6 +30,7 @@ typedef enum {
   HERALD_STEP_STATE_DONE,
   HERALD_STEP_STATE_FAILED,
   HERALD_STEP_STATE_SKIPPED,  /* the test passed without it (no TLS, no login) */
+  HERALD_STEP_STATE_CANCELLED,/* it was running when the test was cancelled */
 } HeraldStepStatus;
 
 /* Translated title: "Resolve", "Connect", "Greeting", "Encrypt (TLS)"... */
@@ -40,8 +41,10 @@ const char *herald_step_to_string    (HeraldStep      step);
 /* The step @stage belongs to. @after_starttls: a STARTTLS stage came
  * earlier in the run, so EHLO is the one that follows the handshake and
  * belongs to the encryption. */
-HeraldStep  herald_step_for_stage    (HeraldStage     stage,
-                                      gboolean        after_starttls);
+HeraldStep  herald_step_for_stage_full (HeraldStage   stage,
+                                        gboolean      after_starttls);
+/* The same for a stage seen on its own: EHLO is the first one (Greeting). */
+HeraldStep  herald_step_for_stage    (HeraldStage     stage);
 /* The step a finished run failed in (result->stage), or HERALD_STEP_NONE. */
 HeraldStep  herald_step_for_result   (const HeraldSmtpResult *result);
 /* Every step, in the order they happen with @security (implicit TLS
@@ -70,6 +73,10 @@ HeraldStep         herald_step_tracker_update     (HeraldStepTracker    *tracker
  * running steps go back to pending. */
 void               herald_step_tracker_finish     (HeraldStepTracker      *tracker,
                                                    const HeraldSmtpResult *result);
+/* The test was cancelled: the running step becomes cancelled, with the
+ * time it ran so far (a hang shows as a long one); the others keep their
+ * state, so the steps still tell where the test stopped. */
+void               herald_step_tracker_cancel     (HeraldStepTracker    *tracker);
 HeraldStepStatus   herald_step_tracker_get_status (HeraldStepTracker    *tracker,
                                                    HeraldStep            step);
 /* Time spent in the step's stages so far. */

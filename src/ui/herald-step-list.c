@@ -75,6 +75,13 @@ set_row_state (StepRow            *step,
       icon_label = _("Not needed");
       icon_class = "dim-label";
       break;
+    case HERALD_STEP_STATE_CANCELLED:
+      /* Translators: %s is a duration such as "12 ms" */
+      step->status = g_strdup_printf (_("Cancelled after %s"), duration);
+      icon_name = "media-playback-stop-symbolic";
+      icon_label = _("Cancelled");
+      icon_class = "dim-label";
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -275,6 +282,15 @@ herald_step_list_get_step_at (HeraldStepList *self,
     }
 
   return HERALD_STEP_NONE;
+}
+
+void
+herald_step_list_cancel (HeraldStepList *self)
+{
+  g_return_if_fail (HERALD_IS_STEP_LIST (self));
+
+  herald_step_tracker_cancel (self->tracker);
+  sync_rows (self);
 }
 
 HeraldStepRowState

@@ -28,6 +28,9 @@ void                herald_step_list_update        (HeraldStepList       *self,
 /* The run is over (@result NULL: it was cancelled). */
 void                herald_step_list_finish        (HeraldStepList         *self,
                                                     const HeraldSmtpResult *result);
+/* The test was cancelled: the running step says so, the others keep what
+ * they showed, so the list still tells where the test stopped. */
+void                herald_step_list_cancel        (HeraldStepList       *self);
 /* The step shown in row @position (0 at the top). */
 HeraldStep          herald_step_list_get_step_at   (HeraldStepList       *self,
                                                     guint                 position);

@@ -61,11 +61,11 @@ test_steps_order (void)
 static void
 test_steps_mapping (void)
 {
-  g_assert_cmpint (herald_step_for_stage (HERALD_STAGE_EHLO, FALSE), ==, HERALD_STEP_GREETING);
-  g_assert_cmpint (herald_step_for_stage (HERALD_STAGE_EHLO, TRUE), ==, HERALD_STEP_ENCRYPT);
-  g_assert_cmpint (herald_step_for_stage (HERALD_STAGE_TLS, FALSE), ==, HERALD_STEP_ENCRYPT);
-  g_assert_cmpint (herald_step_for_stage (HERALD_STAGE_RCPT, FALSE), ==, HERALD_STEP_SEND);
-  g_assert_cmpint (herald_step_for_stage (HERALD_STAGE_DONE, FALSE), ==, HERALD_STEP_NONE);
+  g_assert_cmpint (herald_step_for_stage (HERALD_STAGE_EHLO), ==, HERALD_STEP_GREETING);
+  g_assert_cmpint (herald_step_for_stage_full (HERALD_STAGE_EHLO, TRUE), ==, HERALD_STEP_ENCRYPT);
+  g_assert_cmpint (herald_step_for_stage (HERALD_STAGE_TLS), ==, HERALD_STEP_ENCRYPT);
+  g_assert_cmpint (herald_step_for_stage (HERALD_STAGE_RCPT), ==, HERALD_STEP_SEND);
+  g_assert_cmpint (herald_step_for_stage (HERALD_STAGE_DONE), ==, HERALD_STEP_NONE);
 }
 
 /* STARTTLS: the EHLO after the handshake is charged to Encrypt, and a
