@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 #define HERALD_SMTP_MAX_LINES       256         /* lines per reply */
 #define HERALD_SMTP_MAX_REPLY       (64 * 1024) /* bytes per reply */
 #define HERALD_SMTP_DEFAULT_TIMEOUT 20          /* seconds */
+#define HERALD_SMTP_DEFAULT_DEADLINE 60         /* seconds, for a whole run */
 
 /* ---- types ---------------------------------------------------------------- */
 
@@ -83,6 +84,9 @@ void              _herald_line_reader_free (HeraldLineReader *reader);
  * which is what STARTTLS requires (RFC 3207: discard what came before). */
 void              _herald_line_reader_set_stream (HeraldLineReader *reader,
                                                   GInputStream     *stream);
+/* TRUE when bytes of the reply being read (or last read) had arrived: a
+ * timeout then means "did not finish its reply", not "did not reply". */
+gboolean          _herald_line_reader_reply_started (HeraldLineReader *reader);
 /* TRUE when bytes are buffered that nobody asked for yet. */
 gboolean          _herald_line_reader_has_pending (HeraldLineReader *reader);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldLineReader, _herald_line_reader_free)
@@ -154,9 +158,11 @@ GBytes *_herald_smtp_build_message (const HeraldSmtpConfig  *config,
 
 /* ---- redaction ------------------------------------------------------------ */
 
-/* Returns a copy of text in which every occurrence of each secret, and of
- * each secret's base64 forms (at the three possible alignments), is replaced
- * with "<redacted>". secrets is NULL-terminated; NULL/empty items ignored. */
+/* Returns a copy of text in which every occurrence of each secret (of any
+ * length), every base64 word that decodes to bytes holding one (a whole
+ * SASL payload), and each secret's base64 forms (at the three possible
+ * alignments) are replaced with "<redacted>". secrets is NULL-terminated;
+ * empty items are ignored. */
 char *_herald_smtp_scrub (const char         *text,
                           const char * const *secrets) G_GNUC_WARN_UNUSED_RESULT;
 

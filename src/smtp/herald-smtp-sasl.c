@@ -2,6 +2,7 @@
  * Copyright 2026 The Herald authors
  */
 #define G_LOG_DOMAIN "herald-smtp"
+#define _GNU_SOURCE  /* memmem() */
 
 #include "config.h"
 
@@ -135,6 +136,69 @@ base64_core (const char *secret,
   }
 }
 
+static gboolean
+is_base64_char (char c)
+{
+  return g_ascii_isalnum (c) || c == '+' || c == '/' || c == '=';
+}
+
+/* Replaces every base64 word of 8 or more characters whose decoded bytes
+ * hold a secret: a whole SASL payload echoed back by a server, even when
+ * the secret is too short for its own base64 pieces to be told apart from
+ * ordinary text. (Shorter words are left alone: they would match short
+ * secrets by chance; a secret encoded on its own is caught below.) */
+static void
+redact_base64_words (GString            *text,
+                     const char * const *secrets)
+{
+  gsize pos = 0;
+
+  while (pos < text->len)
+    {
+      gsize start = pos;
+      gsize length;
+      g_autofree char *word = NULL;
+      g_autofree guchar *decoded = NULL;
+      gsize decoded_length = 0;
+      gboolean holds_secret = FALSE;
+
+      while (start < text->len && !is_base64_char (text->str[start]))
+        start++;
+      pos = start;
+      while (pos < text->len && is_base64_char (text->str[pos]))
+        pos++;
+      length = pos - start;
+      if (length < 8)
+        continue;
+
+      /* g_base64_decode() wants padding to a multiple of 4. */
+      word = g_malloc0 (length + 4);
+      memcpy (word, text->str + start, length);
+      while (strlen (word) % 4 != 0)
+        strcat (word, "=");
+      decoded = g_base64_decode (word, &decoded_length);
+
+      for (guint i = 0; decoded != NULL && secrets[i] != NULL; i++)
+        {
+          gsize secret_length = strlen (secrets[i]);
+
+          if (secret_length > 0 && secret_length <= decoded_length &&
+              memmem (decoded, decoded_length, secrets[i], secret_length) != NULL)
+            holds_secret = TRUE;
+        }
+      if (decoded != NULL)
+        herald_secret_wipe (decoded, decoded_length);
+      herald_secret_wipe (word, length);
+
+      if (holds_secret)
+        {
+          g_string_erase (text, start, length);
+          g_string_insert (text, start, REDACTED);
+          pos = start + strlen (REDACTED);
+        }
+    }
+}
+
 char *
 _herald_smtp_scrub (const char         *text,
                     const char * const *secrets)
@@ -145,14 +209,21 @@ _herald_smtp_scrub (const char         *text,
     return NULL;
 
   out = g_string_new (text);
+  if (secrets == NULL)
+    return g_string_free (out, FALSE);
 
-  for (guint i = 0; secrets != NULL && secrets[i] != NULL; i++)
+  /* Whole base64 payloads first, while the secrets inside them are intact. */
+  redact_base64_words (out, secrets);
+
+  for (guint i = 0; secrets[i] != NULL; i++)
     {
       const char *secret = secrets[i];
       gsize length = strlen (secret);
       g_autofree char *full = NULL;
 
-      if (length < 3)
+      /* Every secret, whatever its length: a one-character password is
+       * still a password (the text around it suffers, the secret does not). */
+      if (length == 0)
         continue;
 
       replace_all (out, secret);
@@ -161,6 +232,9 @@ _herald_smtp_scrub (const char         *text,
       replace_all (out, full);
       herald_secret_wipe (full, strlen (full));
 
+      /* A secret's base64 pieces inside larger payloads; pieces shorter
+       * than 4 characters would match ordinary words, and the payloads that
+       * carry them were redacted whole above. */
       for (guint k = 0; k < 3; k++)
         {
           g_autofree char *core = base64_core (secret, length, k);

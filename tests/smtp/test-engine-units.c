@@ -821,6 +821,33 @@ test_redact_scrub (void)
   g_assert_cmpstr (no_secrets, ==, text);
 }
 
+/* Short secrets are redacted too, whatever their length, and so are the
+ * whole base64 payloads that carry them (issue 15, item 6): a server
+ * echoing a 2-character password, or an AUTH PLAIN payload with a
+ * 3-character one, once showed them. */
+static void
+test_redact_short_secrets (void)
+{
+  const char * const two[] = { "Qz", NULL };
+  const char * const three[] = { "k7!", NULL };
+  const char * const one[] = { "#", NULL };
+  g_autofree char *plain = _herald_sasl_plain ("alerts@example.com", "k7!");
+  g_autofree char *login = g_base64_encode ((const guchar *) "k7!", 3);
+  g_autofree char *echo_plain = g_strdup_printf ("535 5.7.8 bad payload %s, try again", plain);
+  g_autofree char *echo_login = g_strdup_printf ("535 5.7.8 bad password %s", login);
+  g_autofree char *two_scrubbed = _herald_smtp_scrub ("535 5.7.8 password Qz rejected", two);
+  g_autofree char *plain_scrubbed = _herald_smtp_scrub (echo_plain, three);
+  g_autofree char *login_scrubbed = _herald_smtp_scrub (echo_login, three);
+  g_autofree char *one_scrubbed = _herald_smtp_scrub ("pass # word", one);
+  g_autofree char *untouched = _herald_smtp_scrub ("250 2.0.0 Ok: queued as 4FbXYZ", three);
+
+  g_assert_cmpstr (two_scrubbed, ==, "535 5.7.8 password <redacted> rejected");
+  g_assert_cmpstr (plain_scrubbed, ==, "535 5.7.8 bad payload <redacted>, try again");
+  g_assert_cmpstr (login_scrubbed, ==, "535 5.7.8 bad password <redacted>");
+  g_assert_cmpstr (one_scrubbed, ==, "pass <redacted> word");
+  g_assert_cmpstr (untouched, ==, "250 2.0.0 Ok: queued as 4FbXYZ");
+}
+
 static void
 test_sasl_payloads (void)
 {
@@ -1460,6 +1487,7 @@ main (int   argc,
 
   g_test_add_func ("/herald/engine/redact/client-lines", test_redact_client_lines);
   g_test_add_func ("/herald/engine/redact/scrub", test_redact_scrub);
+  g_test_add_func ("/herald/engine/redact/short-secrets", test_redact_short_secrets);
   g_test_add_func ("/herald/engine/redact/sasl-payloads", test_sasl_payloads);
 
   g_test_add_func ("/herald/engine/validate/addresses", test_address_valid);
