@@ -182,6 +182,12 @@ connection_broken (Batch        *b,
                    guint         first,
                    const GError *error)
 {
+  g_autoptr(GError) deadline = _herald_session_deadline_error (b->s);
+
+  /* Cut short by the deadline: that is the reason, not the cancelled read. */
+  if (deadline != NULL)
+    error = deadline;
+
   if (b->broken == NULL)
     b->broken = g_error_copy (error);
   b->s->connection_broken = TRUE;

@@ -93,6 +93,14 @@ _herald_line_reader_set_stream (HeraldLineReader *reader,
 }
 
 gboolean
+_herald_line_reader_reply_started (HeraldLineReader *reader)
+{
+  g_return_val_if_fail (reader != NULL, FALSE);
+
+  return reader->reply_started;
+}
+
+gboolean
 _herald_line_reader_has_pending (HeraldLineReader *reader)
 {
   g_return_val_if_fail (reader != NULL, FALSE);

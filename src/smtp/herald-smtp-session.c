@@ -15,6 +15,107 @@
  * login; then its end. The network is in herald-smtp-net.c, TLS in
  * herald-smtp-tls.c, the mail itself in herald-smtp-deliver.c. */
 
+/* The overall deadline (issue 15): a per-reply timeout alone lets a server
+ * that answers every reply just in time stretch a run to many times it. A
+ * helper thread waits until the deadline and cancels the run's own
+ * cancellable; every blocking step (lookup, connect, handshake, reads,
+ * writes) returns at once, and the run reports "took longer than N s" at
+ * the stage it was in. */
+struct _HeraldDeadline
+{
+  GMutex        mutex;
+  GCond         cond;
+  GThread      *thread;
+  GCancellable *cancellable;
+  gint64        end_us;
+  gboolean      stop;
+  gboolean      passed;
+};
+
+static gpointer
+deadline_thread (gpointer data)
+{
+  HeraldDeadline *watch = data;
+
+  g_mutex_lock (&watch->mutex);
+  while (!watch->stop)
+    {
+      if (!g_cond_wait_until (&watch->cond, &watch->mutex, watch->end_us) && !watch->stop)
+        {
+          watch->passed = TRUE;
+          g_mutex_unlock (&watch->mutex);
+          g_cancellable_cancel (watch->cancellable);
+          return NULL;
+        }
+    }
+  g_mutex_unlock (&watch->mutex);
+
+  return NULL;
+}
+
+static HeraldDeadline *
+deadline_start (GCancellable *cancellable,
+                guint         seconds)
+{
+  HeraldDeadline *watch = g_new0 (HeraldDeadline, 1);
+
+  g_mutex_init (&watch->mutex);
+  g_cond_init (&watch->cond);
+  watch->cancellable = g_object_ref (cancellable);
+  watch->end_us = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
+  watch->thread = g_thread_new ("herald-deadline", deadline_thread, watch);
+
+  return watch;
+}
+
+static gboolean
+deadline_passed (HeraldDeadline *watch)
+{
+  gboolean passed;
+
+  g_mutex_lock (&watch->mutex);
+  passed = watch->passed;
+  g_mutex_unlock (&watch->mutex);
+
+  return passed;
+}
+
+static void
+deadline_stop (HeraldDeadline *watch)
+{
+  g_mutex_lock (&watch->mutex);
+  watch->stop = TRUE;
+  g_cond_signal (&watch->cond);
+  g_mutex_unlock (&watch->mutex);
+  g_thread_join (watch->thread);
+
+  g_object_unref (watch->cancellable);
+  g_mutex_clear (&watch->mutex);
+  g_cond_clear (&watch->cond);
+  g_free (watch);
+}
+
+static void
+forward_cancel_cb (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
+
+GError *
+_herald_session_deadline_error (HeraldSession *s)
+{
+  if (s->watch == NULL || !deadline_passed (s->watch))
+    return NULL;
+
+  return g_error_new (HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_DEADLINE,
+                      s->is_test ? _("The test took longer than %u s (its deadline) and was "
+                                     "stopped at stage %s.")
+                                 : _("The delivery took longer than %u s (its deadline) and "
+                                     "was stopped at stage %s."),
+                      s->deadline, herald_stage_to_string (s->stage));
+}
+
 void
 _herald_session_init (HeraldSession          *s,
                       const HeraldSmtpConfig *config,
@@ -24,7 +125,13 @@ _herald_session_init (HeraldSession          *s,
 {
   memset (s, 0, sizeof *s);
   s->config = config;
-  s->cancellable = cancellable;
+  s->user_cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  s->cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    s->user_handler = g_cancellable_connect (cancellable, G_CALLBACK (forward_cancel_cb),
+                                             g_object_ref (s->cancellable), g_object_unref);
+  s->deadline = config->deadline ? config->deadline : HERALD_SMTP_DEFAULT_DEADLINE;
+  s->watch = deadline_start (s->cancellable, s->deadline);
   s->progress = progress;
   s->progress_data = progress_data;
   s->result = _herald_smtp_result_new ();
@@ -149,8 +256,11 @@ _herald_session_read_reply (HeraldSession   *s,
   reply = _herald_smtp_read_reply (s->reader, server_line_cb, s, s->cancellable, &local_error);
   if (reply == NULL)
     {
-      /* Same domain and code, clearer words than "Socket I/O timed out". */
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+      /* Same domain and code, clearer words than "Socket I/O timed out";
+       * but a reply that began and did not end keeps the reader's words
+       * ("did not finish its reply"): a dripping server is not a silent one. */
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) &&
+          !_herald_line_reader_reply_started (s->reader))
         {
           guint timeout = s->socket ? g_socket_get_timeout (s->socket) : s->reply_timeout;
 
@@ -365,7 +475,10 @@ do_greeting (HeraldSession  *s,
   reply = _herald_session_read_reply (s, TRUE, &local_error);
   if (reply == NULL)
     {
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+      /* Only when nothing of the greeting came: one that started and
+       * never ended keeps the reader's error. */
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) &&
+          !_herald_line_reader_reply_started (s->reader))
         {
           g_set_error (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_NO_GREETING,
                        _("Connected to %s, but the server sent no greeting within %u seconds."),
@@ -873,14 +986,23 @@ _herald_session_finish (HeraldSession *s,
                         GError        *error)
 {
   HeraldSmtpResult *result;
+  GError *deadline_error = NULL;
 
   if (!ok && error == NULL)
     g_set_error_literal (&error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_PROTOCOL,
                          "Internal error: the run failed without a reason");
 
+  /* Past the deadline, whatever the interrupted step said (cancelled, or a
+   * half-closed stream): the deadline is the reason. */
+  deadline_error = !ok ? _herald_session_deadline_error (s) : NULL;
+  if (deadline_error != NULL)
+    {
+      g_clear_error (&error);
+      error = deadline_error;
+    }
   /* A cancellation may surface as another error from a half-closed stream. */
-  if (!ok && g_cancellable_is_cancelled (s->cancellable) &&
-      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  else if (!ok && g_cancellable_is_cancelled (s->user_cancellable) &&
+           !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       g_clear_error (&error);
       g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
@@ -929,6 +1051,12 @@ _herald_session_finish (HeraldSession *s,
   g_clear_pointer (&s->message_id, g_free);
   g_clear_pointer (&s->hostname, g_free);
   g_clear_pointer (&s->helo, g_free);
+
+  deadline_stop (g_steal_pointer (&s->watch));
+  if (s->user_handler != 0)
+    g_cancellable_disconnect (s->user_cancellable, s->user_handler);
+  g_clear_object (&s->user_cancellable);
+  g_clear_object (&s->cancellable);
 
   return result;
 }

@@ -22,6 +22,7 @@ G_BEGIN_DECLS
 #define HERALD_QUIT_REPLY_TIMEOUT 1
 
 typedef struct _HeraldSession HeraldSession;
+typedef struct _HeraldDeadline HeraldDeadline;
 
 /* Called right after the last line of the login went out, while the server
  * checks it: the test builds its message there. */
@@ -30,7 +31,10 @@ typedef void (*HeraldSessionHook) (HeraldSession *s);
 struct _HeraldSession
 {
   const HeraldSmtpConfig *config;
-  GCancellable           *cancellable;
+  GCancellable           *cancellable;  /* ours: the caller's, or the deadline, cancel it */
+  GCancellable           *user_cancellable;
+  gulong                  user_handler;
+  HeraldDeadline         *watch;
   HeraldProgressFunc      progress;
   gpointer                progress_data;
   HeraldSmtpResult       *result;
@@ -38,8 +42,7 @@ struct _HeraldSession
   gpointer                hook_data;
 
   gint64                  start_us;
-  gint64                  deadline_us;  /* monotonic end of the whole run; 0: none */
-  guint                   deadline;     /* seconds, for the message */
+  guint                   deadline;     /* seconds for the whole run */
   HeraldStage             stage;
   gint64                  stage_start_us;
 
@@ -162,6 +165,9 @@ gboolean          _herald_session_rejected     (HeraldSession          *s,
                                                 GError                **error);
 /* _herald_session_rejected(), then _herald_session_quit(): the one way a
  * command's refusal ends the session. Returns FALSE. */
+/* The run passed its deadline: the error saying so at the current stage
+ * (a new one), or NULL while it has not. */
+GError           *_herald_session_deadline_error (HeraldSession        *s) G_GNUC_WARN_UNUSED_RESULT;
 gboolean          _herald_session_fail_and_quit (HeraldSession         *s,
                                                  const HeraldSmtpReply *reply,
                                                  const char            *what,

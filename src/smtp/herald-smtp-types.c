@@ -238,6 +238,7 @@ herald_smtp_config_copy (const HeraldSmtpConfig *config)
   copy->helo_name = g_strdup (config->helo_name);
   copy->connect_timeout = config->connect_timeout;
   copy->reply_timeout = config->reply_timeout;
+  copy->deadline = config->deadline;
 
   return copy;
 }

@@ -82,7 +82,8 @@ typedef enum {
   HERALD_SMTP_ERROR_TLS_CERTIFICATE,       /* certificate not accepted; see HeraldTlsInfo */
   HERALD_SMTP_ERROR_8BIT_NOT_OFFERED,      /* 8-bit message, no 8BITMIME: re-encode it (delivery) */
   HERALD_SMTP_ERROR_NOT_ATTEMPTED,         /* the session ended before this message's turn */
-  HERALD_SMTP_ERROR_DEADLINE,              /* the whole run took longer than its deadline */
+  HERALD_SMTP_ERROR_DEADLINE,              /* the whole run took longer than config->deadline;
+                                            * result->stage is where it was */
 } HeraldSmtpErrorCode;
 
 /* ---------------------------------------------------------------------------
@@ -108,6 +109,8 @@ typedef struct {
   char             *helo_name;             /* NULL: this machine's host name */
   guint             connect_timeout;       /* seconds; 0 means the default (20) */
   guint             reply_timeout;         /* seconds; 0 means the default (20) */
+  guint             deadline;              /* seconds for the whole run (test or delivery);
+                                            * 0 means the default (60) */
 } HeraldSmtpConfig;
 
 #define HERALD_TYPE_SMTP_CONFIG (herald_smtp_config_get_type ())
