@@ -220,6 +220,7 @@ typedef struct {
   char     *extra_text;
   char     *ca_file;
   char     *timeout;
+  char     *deadline;
   gboolean  json;
   gboolean  allow_plaintext_auth;
 } TestOptions;
@@ -239,6 +240,7 @@ test_options_clear (TestOptions *o)
   g_clear_pointer (&o->extra_text, g_free);
   g_clear_pointer (&o->ca_file, g_free);
   g_clear_pointer (&o->timeout, g_free);
+  g_clear_pointer (&o->deadline, g_free);
 }
 
 /* Every usage error here is the test command's. */
@@ -615,6 +617,18 @@ build_config (TestOptions      *o,
       config->connect_timeout = config->reply_timeout = g_settings_get_uint (settings, "timeout");
     }
 
+  /* The whole run's deadline. */
+  if (o->deadline != NULL)
+    {
+      if (!parse_number (o->deadline, 1, 3600, &number))
+        return usage_error (_("invalid --deadline “%s”: give seconds from 1 to 3600"), o->deadline);
+      config->deadline = (guint) number;
+    }
+  else if (settings != NULL)
+    {
+      config->deadline = g_settings_get_uint (settings, "deadline");
+    }
+
   *needs_keyring = config->username != NULL && auth_uses_password (config->auth);
   return HERALD_EXIT_OK;
 }
@@ -654,6 +668,8 @@ herald_cli_test (int    argc,
       N_("Also trust the CA certificates in this PEM file"), N_("PEM") },
     { "timeout", 0, 0, G_OPTION_ARG_STRING, &o.timeout,
       N_("Connect and reply timeout in seconds (default 20)"), N_("SECONDS") },
+    { "deadline", 0, 0, G_OPTION_ARG_STRING, &o.deadline,
+      N_("Longest the whole test may take, in seconds (default 60)"), N_("SECONDS") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &o.json,
       N_("Print one JSON object with the result instead of the step list"), NULL },
     { "allow-plaintext-auth", 0, 0, G_OPTION_ARG_NONE, &o.allow_plaintext_auth,

@@ -239,9 +239,19 @@ herald_step_list_set_security (HeraldStepList *self,
 {
   g_return_if_fail (HERALD_IS_STEP_LIST (self));
 
-  self->security = security;
-  herald_step_tracker_reset (self->tracker, security);
-  order_rows (self);
+  /* Moving rows rebuilds their part of the accessibility tree: only when
+   * the order really changes (implicit TLS and back). */
+  if (herald_step_order (security) != herald_step_order (self->security))
+    {
+      self->security = security;
+      herald_step_tracker_reset (self->tracker, security);
+      order_rows (self);
+    }
+  else
+    {
+      self->security = security;
+      herald_step_tracker_reset (self->tracker, security);
+    }
   sync_rows (self);
 }
 
