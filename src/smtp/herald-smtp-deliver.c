@@ -332,10 +332,10 @@ read_quit_reply (HeraldSession *s)
 
 /* Reads the verdict on a message's data (BDAT LAST or the final "."). */
 static gboolean
-read_verdict (Batch      *b,
-              guint       index,
-              const char *what,
-              GError    **error)
+read_verdict (Batch       *b,
+              guint        index,
+              const char  *what,
+              GError     **error)
 {
   g_autoptr(HeraldSmtpReply) reply = NULL;
 
@@ -355,10 +355,10 @@ read_verdict (Batch      *b,
  * the verdict. With PIPELINING, QUIT follows in the same flight when this
  * is the last message. */
 static gboolean
-body_data (Batch    *b,
-           guint     index,
-           gboolean  last,
-           GError  **error)
+body_data (Batch     *b,
+           guint      index,
+           gboolean   last,
+           GError   **error)
 {
   HeraldSession *s = b->s;
   GBytes *message = message_at (b, index)->data;
@@ -402,11 +402,11 @@ add_bdat (Batch        *b,
  * every RCPT, and BDAT LAST with the data (CHUNKING) or DATA. QUIT joins
  * the last message's BDAT. */
 static gboolean
-envelope_pipelined_send (Batch    *b,
-                         guint     index,
-                         gboolean  last,
-                         Sent     *sent,
-                         GError  **error)
+envelope_pipelined_send (Batch     *b,
+                         guint      index,
+                         gboolean   last,
+                         Sent      *sent,
+                         GError   **error)
 {
   HeraldSession *s = b->s;
   const HeraldSmtpMessage *message = message_at (b, index);
@@ -611,10 +611,10 @@ envelope_pipelined_read (Batch       *b,
 /* ---- envelopes: one command at a time ----------------------------------------------- */
 
 static gboolean
-envelope_serial (Batch    *b,
-                 guint     index,
-                 gboolean  last,
-                 GError  **error)
+envelope_serial (Batch     *b,
+                 guint      index,
+                 gboolean   last,
+                 GError   **error)
 {
   HeraldSession *s = b->s;
   const HeraldSmtpMessage *message = message_at (b, index);

@@ -57,7 +57,7 @@ forward_cancel_cb (GCancellable *cancellable,
  * private main context of this thread, next to a timeout source. */
 static GList *
 resolve (HeraldSession  *s,
-         GError  **error)
+         GError        **error)
 {
   g_autoptr(GMainContext) context = g_main_context_new ();
   g_autoptr(GResolver) resolver = g_resolver_get_default ();
@@ -131,7 +131,7 @@ error_is_weak (const GError *error)
 
 gboolean
 _herald_session_connect (HeraldSession  *s,
-                        GError  **error)
+                         GError        **error)
 {
   g_autoptr(GInetAddress) literal = NULL;
   g_autoptr(GSocketClient) client = NULL;

@@ -153,9 +153,9 @@ elapsed_ms (HeraldSession *s)
 }
 
 void
-_herald_session_add_entry (HeraldSession             *s,
-           HeraldTranscriptDir  dir,
-           const char          *text)
+_herald_session_add_entry (HeraldSession       *s,
+                           HeraldTranscriptDir  dir,
+                           const char          *text)
 {
   HeraldTranscriptEntry *entry = g_new0 (HeraldTranscriptEntry, 1);
 
@@ -184,7 +184,7 @@ _herald_session_info (HeraldSession    *s,
 }
 
 static void
-emit_progress (HeraldSession         *s,
+emit_progress (HeraldSession   *s,
                HeraldStage      stage,
                HeraldStepState  state,
                gint64           duration)
@@ -202,8 +202,8 @@ emit_progress (HeraldSession         *s,
 }
 
 void
-_herald_session_stage_end (HeraldSession  *s,
-           gboolean  ok)
+_herald_session_stage_end (HeraldSession *s,
+                           gboolean       ok)
 {
   gint64 duration;
 
@@ -220,8 +220,8 @@ _herald_session_stage_end (HeraldSession  *s,
 }
 
 void
-_herald_session_stage_begin (HeraldSession     *s,
-             HeraldStage  stage)
+_herald_session_stage_begin (HeraldSession *s,
+                             HeraldStage    stage)
 {
   _herald_session_stage_end (s, TRUE);
 
@@ -246,9 +246,9 @@ server_line_cb (const char *line,
 
 /* Reads one reply. When remember is TRUE it becomes result->reply. */
 HeraldSmtpReply *
-_herald_session_read_reply (HeraldSession   *s,
-            gboolean   remember,
-            GError   **error)
+_herald_session_read_reply (HeraldSession  *s,
+                            gboolean        remember,
+                            GError        **error)
 {
   HeraldSmtpReply *reply;
   GError *local_error = NULL;
@@ -309,10 +309,10 @@ _herald_flight_clear (HeraldFlight *flight)
 
 /* Queues a command line; shown is what the transcript gets (NULL: the line). */
 void
-_herald_flight_add_line (HeraldSession    *s,
-                 HeraldFlight     *flight,
-                 const char *line,
-                 const char *shown)
+_herald_flight_add_line (HeraldSession *s,
+                         HeraldFlight  *flight,
+                         const char    *line,
+                         const char    *shown)
 {
   g_byte_array_append (flight->data, (const guint8 *) line, strlen (line));
   g_byte_array_append (flight->data, (const guint8 *) "\r\n", 2);
@@ -322,11 +322,11 @@ _herald_flight_add_line (HeraldSession    *s,
 /* Queues message data; the transcript gets "<message: N bytes>" (and the
  * final "." when dot_line is set), never the body. */
 void
-_herald_flight_add_data (HeraldSession  *s,
-                 HeraldFlight   *flight,
-                 GBytes   *bytes,
-                 gsize     message_size,
-                 gboolean  dot_line)
+_herald_flight_add_data (HeraldSession *s,
+                         HeraldFlight  *flight,
+                         GBytes        *bytes,
+                         gsize          message_size,
+                         gboolean       dot_line)
 {
   gsize length;
   const guint8 *data = g_bytes_get_data (bytes, &length);
@@ -340,8 +340,8 @@ _herald_flight_add_data (HeraldSession  *s,
 
 gboolean
 _herald_flight_send (HeraldSession  *s,
-             HeraldFlight   *flight,
-             GError  **error)
+                     HeraldFlight   *flight,
+                     GError        **error)
 {
   GOutputStream *out = g_io_stream_get_output_stream (s->stream);
   gboolean ok;
@@ -361,10 +361,10 @@ _herald_flight_send (HeraldSession  *s,
 }
 
 gboolean
-_herald_session_send_line (HeraldSession     *s,
-           const char  *line,
-           const char  *shown,
-           GError     **error)
+_herald_session_send_line (HeraldSession  *s,
+                           const char     *line,
+                           const char     *shown,
+                           GError        **error)
 {
   HeraldFlight flight;
   gboolean ok;
@@ -379,10 +379,10 @@ _herald_session_send_line (HeraldSession     *s,
 
 /* Sends a command and reads its reply. */
 HeraldSmtpReply *
-_herald_session_command (HeraldSession     *s,
-         const char  *line,
-         const char  *shown,
-         GError     **error)
+_herald_session_command (HeraldSession  *s,
+                         const char     *line,
+                         const char     *shown,
+                         GError        **error)
 {
   if (!_herald_session_send_line (s, line, shown, error))
     return NULL;
@@ -393,10 +393,10 @@ _herald_session_command (HeraldSession     *s,
 /* _herald_session_command() for the last line of a login: the run's hook
  * (the test builds its message there) runs while the reply is on its way. */
 static HeraldSmtpReply *
-login_command (HeraldSession     *s,
-               const char  *line,
-               const char  *shown,
-               GError     **error)
+login_command (HeraldSession  *s,
+               const char     *line,
+               const char     *shown,
+               GError        **error)
 {
   if (!_herald_session_send_line (s, line, shown, error))
     return NULL;
@@ -408,7 +408,7 @@ login_command (HeraldSession     *s,
 
 void
 _herald_session_set_timeout (HeraldSession *s,
-                   guint    seconds)
+                             guint          seconds)
 {
   if (s->socket != NULL)
     g_socket_set_timeout (s->socket, seconds);
@@ -436,10 +436,10 @@ _herald_session_quit (HeraldSession *s)
 }
 
 gboolean
-_herald_session_rejected (HeraldSession               *s,
-                const HeraldSmtpReply *reply,
-                const char            *what,
-                GError               **error)
+_herald_session_rejected (HeraldSession          *s,
+                          const HeraldSmtpReply  *reply,
+                          const char             *what,
+                          GError                **error)
 {
   g_autofree char *oneline = g_strdup (reply->text);
 
@@ -450,22 +450,21 @@ _herald_session_rejected (HeraldSession               *s,
 }
 
 gboolean
-_herald_session_fail_and_quit (HeraldSession         *s,
-                               const HeraldSmtpReply *reply,
-                               const char            *what,
-                               GError               **error)
+_herald_session_fail_and_quit (HeraldSession          *s,
+                               const HeraldSmtpReply  *reply,
+                               const char             *what,
+                               GError                **error)
 {
   _herald_session_rejected (s, reply, what, error);
   _herald_session_quit (s);
   return FALSE;
 }
 
-
 /* ---- greeting, EHLO, STARTTLS ---------------------------------------------- */
 
 static gboolean
 do_greeting (HeraldSession  *s,
-             GError  **error)
+             GError        **error)
 {
   g_autoptr(HeraldSmtpReply) reply = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -494,9 +493,7 @@ do_greeting (HeraldSession  *s,
 
   if (reply->code != 220)
     {
-      _herald_session_rejected (s, reply, _("the connection"), error);
-      _herald_session_quit (s);
-      return FALSE;
+      return _herald_session_fail_and_quit (s, reply, _("the connection"), error);
     }
 
   return TRUE;
@@ -504,7 +501,7 @@ do_greeting (HeraldSession  *s,
 
 static gboolean
 do_ehlo (HeraldSession  *s,
-         GError  **error)
+         GError        **error)
 {
   g_autoptr(HeraldSmtpReply) reply = NULL;
   g_autofree char *line = g_strdup_printf ("EHLO %s", s->helo);
@@ -526,9 +523,7 @@ do_ehlo (HeraldSession  *s,
         return FALSE;
       if (!_herald_reply_is (reply, 2))
         {
-          _herald_session_rejected (s, reply, "HELO", error);
-          _herald_session_quit (s);
-          return FALSE;
+          return _herald_session_fail_and_quit (s, reply, "HELO", error);
         }
 
       /* HELO: no extensions at all. */
@@ -537,9 +532,7 @@ do_ehlo (HeraldSession  *s,
     }
   else if (reply->code != 250)
     {
-      _herald_session_rejected (s, reply, "EHLO", error);
-      _herald_session_quit (s);
-      return FALSE;
+      return _herald_session_fail_and_quit (s, reply, "EHLO", error);
     }
   else
     {
@@ -555,7 +548,7 @@ do_ehlo (HeraldSession  *s,
 
 static gboolean
 do_starttls (HeraldSession  *s,
-             GError  **error)
+             GError        **error)
 {
   g_autoptr(HeraldSmtpReply) reply = NULL;
 
@@ -577,9 +570,7 @@ do_starttls (HeraldSession  *s,
 
   if (reply->code != 220)
     {
-      _herald_session_rejected (s, reply, "STARTTLS", error);
-      _herald_session_quit (s);
-      return FALSE;
+      return _herald_session_fail_and_quit (s, reply, "STARTTLS", error);
     }
 
   /* Anything the server sent after its 220 and before the handshake would
@@ -610,7 +601,7 @@ abort_sasl (HeraldSession *s)
 }
 
 static gboolean
-auth_finish (HeraldSession          *s,
+auth_finish (HeraldSession    *s,
              HeraldSmtpReply  *reply,
              const char       *mechanism,
              GError          **error)
@@ -627,14 +618,12 @@ auth_finish (HeraldSession          *s,
   {
     g_autofree char *what = g_strdup_printf (_("the login (AUTH %s)"), mechanism);
 
-    _herald_session_rejected (s, reply, what, error);
+    return _herald_session_fail_and_quit (s, reply, what, error);
   }
-  _herald_session_quit (s);
-  return FALSE;
 }
 
 static void
-log_oauth_challenge (HeraldSession               *s,
+log_oauth_challenge (HeraldSession         *s,
                      const HeraldSmtpReply *reply)
 {
   g_autofree guchar *decoded = NULL;
@@ -653,9 +642,9 @@ log_oauth_challenge (HeraldSession               *s,
 }
 
 static gboolean
-do_auth_exchange (HeraldSession     *s,
-                  const char  *mechanism,
-                  GError     **error)
+do_auth_exchange (HeraldSession  *s,
+                  const char     *mechanism,
+                  GError        **error)
 {
   const HeraldSmtpConfig *config = s->config;
   g_autoptr(HeraldSmtpReply) reply = NULL;
@@ -740,9 +729,7 @@ do_auth_exchange (HeraldSession     *s,
           if (reply->code == 235)
             {
               /* Success after an error challenge would be a server bug. */
-              _herald_session_rejected (s, challenge, first, error);
-              _herald_session_quit (s);
-              return FALSE;
+              return _herald_session_fail_and_quit (s, challenge, first, error);
             }
         }
 
@@ -754,7 +741,7 @@ do_auth_exchange (HeraldSession     *s,
 
 static gboolean
 do_auth (HeraldSession  *s,
-         GError  **error)
+         GError        **error)
 {
   const HeraldSmtpConfig *config = s->config;
   gboolean have_password = _herald_is_set (config->username) && _herald_is_set (config->password);
@@ -899,7 +886,7 @@ choose_helo (HeraldSession *s)
 
 static gboolean
 prepare (HeraldSession  *s,
-         GError  **error)
+         GError        **error)
 {
   _herald_session_stage_begin (s, HERALD_STAGE_RESOLVE);
 
@@ -964,7 +951,7 @@ _herald_session_open (HeraldSession  *s,
 
 static void
 close_connection (HeraldSession *s,
-                  gboolean ok)
+                  gboolean       ok)
 {
   if (s->connection == NULL)
     return;

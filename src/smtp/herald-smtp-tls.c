@@ -149,9 +149,9 @@ accept_certificate_cb (GTlsConnection       *connection,
 }
 
 static void
-record_tls_info (HeraldSession         *s,
-                 GTlsConnection  *tls,
-                 gboolean         handshake_ok)
+record_tls_info (HeraldSession  *s,
+                 GTlsConnection *tls,
+                 gboolean        handshake_ok)
 {
   HeraldTlsInfo *tls_info = g_new0 (HeraldTlsInfo, 1);
   GTlsCertificate *certificate = s->peer_certificate;
@@ -231,7 +231,7 @@ peer_sent_plain_text (HeraldSession *s)
  * wait). */
 static gboolean
 await_ca_database (HeraldSession  *s,
-                   GError  **error)
+                   GError        **error)
 {
   g_autoptr(GError) local_error = NULL;
 
@@ -266,7 +266,7 @@ await_ca_database (HeraldSession  *s,
  * ClientHello. */
 static GIOStream *
 new_client_connection (HeraldSession  *s,
-                       GError  **error)
+                       GError        **error)
 {
   GTlsBackend *backend = g_tls_backend_get_default ();
   g_autoptr(GTlsDatabase) trust = NULL;
@@ -286,7 +286,7 @@ new_client_connection (HeraldSession  *s,
 
 gboolean
 _herald_session_tls_handshake (HeraldSession  *s,
-                  GError  **error)
+                               GError        **error)
 {
   g_autoptr(GIOStream) tls = NULL;
   g_autoptr(GError) local_error = NULL;
