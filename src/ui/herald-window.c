@@ -189,6 +189,8 @@ snapshot_config (HeraldWindow *self)
     timeout = gtk_spin_button_get_value_as_int (self->timeout_spin);
   config->connect_timeout = (guint) timeout;
   config->reply_timeout = (guint) timeout;
+  /* No row of its own: the setting (heraldctl and dconf set it). */
+  config->deadline = g_settings_get_uint (self->settings, "deadline");
 
   return g_steal_pointer (&config);
 }
