@@ -54,4 +54,21 @@ gboolean _herald_error_from_name (const char *name,
                                   GQuark     *domain,
                                   int        *code);
 
+/* HeraldLink helpers shared by the rules loader and the diagnosis. */
+HeraldLink *_herald_link_new  (const char *title,
+                               const char *url) G_GNUC_WARN_UNUSED_RESULT;
+void        _herald_link_free (gpointer    link);
+
+/* A regex compiled once, caseless, from a constant pattern (thread-safe). */
+GRegex *_herald_static_regex (GRegex    **slot,
+                              const char *pattern);
+
+#define DEFINE_REGEX(name, pattern)            \
+  static GRegex *                              \
+  name (void)                                  \
+  {                                            \
+    static GRegex *regex;                      \
+    return _herald_static_regex (&regex, pattern);     \
+  }
+
 G_END_DECLS
