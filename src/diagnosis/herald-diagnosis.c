@@ -17,6 +17,33 @@
  * Enumerations
  * ------------------------------------------------------------------------- */
 
+static const char *action_names[] = {
+  NULL, "switch-to-oauth", "switch-to-tls", "switch-to-starttls", "use-port-587",
+};
+
+const char *
+herald_action_to_string (HeraldAction action)
+{
+  if ((guint) action < G_N_ELEMENTS (action_names))
+    return action_names[action];
+  return NULL;
+}
+
+gboolean
+herald_action_from_string (const char   *name,
+                           HeraldAction *action)
+{
+  g_return_val_if_fail (action != NULL, FALSE);
+
+  for (guint i = 1; name != NULL && i < G_N_ELEMENTS (action_names); i++)
+    if (g_str_equal (name, action_names[i]))
+      {
+        *action = (HeraldAction) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
 const char *
 herald_severity_to_string (HeraldSeverity severity)
 {
@@ -122,6 +149,7 @@ herald_diagnosis_copy (const HeraldDiagnosis *diagnosis)
   copy->explanation = g_strdup (diagnosis->explanation);
   copy->actor = diagnosis->actor;
   copy->severity = diagnosis->severity;
+  copy->action = diagnosis->action;
   copy->details = g_strdup (diagnosis->details);
   for (guint i = 0; diagnosis->steps != NULL && i < diagnosis->steps->len; i++)
     {
@@ -526,6 +554,7 @@ diagnosis_from_texts (const char         *id,
   d->explanation = expand (texts->explanation, ctx, FALSE);
   d->actor = texts->actor;
   d->severity = texts->severity;
+  d->action = texts->action;
   for (guint i = 0; texts->steps != NULL && i < texts->steps->len; i++)
     {
       const StepTemplate *tmpl = g_ptr_array_index (texts->steps, i);
@@ -653,6 +682,7 @@ herald_diagnose (const HeraldSmtpResult *result,
   MatchContext ctx = { 0, };
   g_autofree char *normalised = NULL;
   g_autofree char *server = NULL;
+  HeraldDiagnosis *diagnosis;
 
   g_return_val_if_fail (result != NULL, NULL);
 
@@ -686,15 +716,46 @@ herald_diagnose (const HeraldSmtpResult *result,
     server = g_strjoin (" ", ctx.host ? ctx.host : "", result->greeting ? result->greeting : "", NULL);
   ctx.server = server;
 
-  return diagnose_context (&ctx);
+  diagnosis = diagnose_context (&ctx);
+
+  /* Only the fallback matched: the error's own words may still name the
+   * cause. A failed OAuth sign-in carries the identity provider's codes
+   * (AADSTS…, invalid_grant) in its message, and a wrapper's message the
+   * reply it got; the text rules know those. */
+  if (herald_diagnosis_is_fallback (diagnosis) && result->error != NULL &&
+      result->error->message != NULL && *result->error->message != '\0')
+    {
+      g_autoptr(HeraldDiagnosis) by_text = herald_diagnose_text (result->error->message,
+                                                                 result->stage, ctx.host);
+
+      if (!herald_diagnosis_is_fallback (by_text))
+        {
+          herald_diagnosis_free (diagnosis);
+          diagnosis = g_steal_pointer (&by_text);
+        }
+    }
+
+  return diagnosis;
 }
 
-HeraldDiagnosis *
-herald_diagnose_text (const char  *text,
-                      HeraldStage  stage,
-                      const char  *host)
+void
+herald_explanation_free (HeraldExplanation *explanation)
+{
+  if (explanation == NULL)
+    return;
+  g_clear_pointer (&explanation->diagnosis, herald_diagnosis_free);
+  g_free (explanation->enhanced);
+  g_free (explanation->reply);
+  g_free (explanation);
+}
+
+HeraldExplanation *
+herald_explain (const char  *text,
+                HeraldStage  stage,
+                const char  *host)
 {
   g_autoptr(HeraldExtractedReply) extracted = NULL;
+  HeraldExplanation *explanation;
   MatchContext ctx = { 0, };
 
   g_return_val_if_fail (text != NULL, NULL);
@@ -710,7 +771,26 @@ herald_diagnose_text (const char  *text,
   ctx.host = host;
   ctx.server = host;
 
-  return diagnose_context (&ctx);
+  explanation = g_new0 (HeraldExplanation, 1);
+  explanation->diagnosis = diagnose_context (&ctx);
+  explanation->stage = ctx.stage;
+  explanation->code = extracted->code;
+  explanation->enhanced = g_steal_pointer (&extracted->enhanced);
+  explanation->reply = g_strdup (extracted->normalised ? extracted->normalised : "");
+  return explanation;
+}
+
+HeraldDiagnosis *
+herald_diagnose_text (const char  *text,
+                      HeraldStage  stage,
+                      const char  *host)
+{
+  g_autoptr(HeraldExplanation) explanation = NULL;
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  explanation = herald_explain (text, stage, host);
+  return g_steal_pointer (&explanation->diagnosis);
 }
 
 /* ---------------------------------------------------------------------------

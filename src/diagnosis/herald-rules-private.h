@@ -31,6 +31,7 @@ typedef struct {
   char           *explanation;
   HeraldActor     actor;
   HeraldSeverity  severity;
+  HeraldAction    action;
   GPtrArray      *steps;   /* of StepTemplate */
   GPtrArray      *links;   /* of HeraldLink */
 } Texts;

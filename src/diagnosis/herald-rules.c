@@ -279,6 +279,7 @@ load_texts (JsonObject *object,
   const char *severity = json_object_get_string_member_with_default (object, "severity", "error");
   const char *title = json_object_get_string_member_with_default (object, "title", NULL);
   const char *explanation = json_object_get_string_member_with_default (object, "explanation", NULL);
+  const char *action;
   JsonArray *steps = NULL;
   JsonArray *links = NULL;
   guint actor_value, severity_value;
@@ -296,6 +297,12 @@ load_texts (JsonObject *object,
   if (!enum_from_string (severity, severity_names, G_N_ELEMENTS (severity_names), &severity_value))
     {
       g_critical ("diagnosis-rules.json: “%s”: unknown severity “%s”", id, severity);
+      return FALSE;
+    }
+  action = json_object_get_string_member_with_default (object, "action", NULL);
+  if (action != NULL && !herald_action_from_string (action, &texts->action))
+    {
+      g_critical ("diagnosis-rules.json: “%s”: unknown action “%s”", id, action);
       return FALSE;
     }
   texts->actor = (HeraldActor) actor_value;
