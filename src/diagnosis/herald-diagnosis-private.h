@@ -9,6 +9,10 @@
 
 G_BEGIN_DECLS
 
+/* The most of a pasted text the rules search: what the engine accepts in
+ * one reply it reads. */
+#define HERALD_DIAGNOSIS_MAX_TEXT (64 * 1024)
+
 /* A server reply lifted out of a pasted text. */
 typedef struct {
   int    code;        /* 0 when the text carries no three-digit code */
@@ -31,6 +35,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldExtractedReply, _herald_extracted_reply_fre
  * in Python's tuples). The reply taken is at most 256 lines and 64 KiB, and
  * the work is linear in the length of the text. */
 HeraldExtractedReply *_herald_extract_reply (const char *text) G_GNUC_WARN_UNUSED_RESULT;
+
+/* @text as valid UTF-8 with line breaks kept, a tab as a space and every
+ * other control or bidirectional character as "?", cut to at most
+ * @max_bytes on a character boundary. */
+char *_herald_printable_text (const char *text,
+                              gsize       max_bytes) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Joins the lines of a (multi-line) reply with one space after stripping
  * each line's "NNN-"/"NNN " prefix and, on lines 2..n, a repeated enhanced

@@ -136,7 +136,7 @@ DEFINE_REGEX (refusal_enhanced_regex,
 /* The most of a pasted text taken as the reply: what the engine accepts in
  * one reply it reads. */
 #define MAX_REPLY_LINES 256
-#define MAX_REPLY_BYTES (64 * 1024)
+#define MAX_REPLY_BYTES HERALD_DIAGNOSIS_MAX_TEXT
 
 /* The first match of @regex in @text (of @length bytes), or -1. Every search
  * of a pasted text goes through here: one call looks at the text once, and
@@ -374,6 +374,20 @@ find_reply_start (const char *text,
                    search (enhanced_start_regex (), text, length, work, NULL));
 }
 
+/* The length of @text (of @length bytes) cut to at most @max bytes, on a
+ * character boundary. */
+static gsize
+cut_length (const char *text,
+            gsize       length,
+            gsize       max)
+{
+  if (length <= max)
+    return length;
+  while (max > 0 && (text[max] & 0xc0) == 0x80)
+    max--;
+  return max;
+}
+
 /* Pasted text and the unescaped body of a Python tuple go into reports, JSON
  * and terminals: valid UTF-8, line breaks kept, a tab as a space, and every
  * other control character (C0, DEL, C1) and bidirectional control replaced
@@ -402,6 +416,18 @@ make_printable_text (const char *text,
         g_string_append_len (out, p, g_utf8_next_char (p) - p);
     }
   return g_string_free (out, FALSE);
+}
+
+char *
+_herald_printable_text (const char *text,
+                        gsize       max_bytes)
+{
+  g_autofree char *printable = NULL;
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  printable = make_printable_text (text, -1);
+  return g_strndup (printable, cut_length (printable, strlen (printable), max_bytes));
 }
 
 HeraldExtractedReply *
@@ -468,17 +494,7 @@ _herald_extract_reply (const char *text)
   /* No code at all: match the words alone, as much of them as a reply
    * could hold. */
   extracted = g_new0 (HeraldExtractedReply, 1);
-  if (length > MAX_REPLY_BYTES)
-    {
-      const char *end = clean + MAX_REPLY_BYTES;
-
-      /* Cut on a character boundary. */
-      while (end > clean && (*end & 0xc0) == 0x80)
-        end--;
-      extracted->reply = g_strstrip (g_strndup (clean, end - clean));
-    }
-  else
-    extracted->reply = g_strstrip (g_strdup (clean));
+  extracted->reply = g_strstrip (g_strndup (clean, cut_length (clean, length, MAX_REPLY_BYTES)));
   extracted->normalised = _herald_normalise_reply (extracted->reply);
   extracted->stage = find_stage (clean, -1, &work);
   extracted->searched = work;
