@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fake-graph.h"
+#include "herald-diagnosis.h"
 #include "herald-graph.h"
 #include "herald-graph-private.h"
 #include "herald-test-util.h"
@@ -438,6 +439,7 @@ typedef struct {
   const char  *text;        /* reply->text */
   HeraldStage  stage;
   gboolean     temporary;
+  const char  *rule;        /* the diagnosis of the result */
 } ErrorCase;
 
 static void
@@ -445,26 +447,26 @@ test_send_errors (void)
 {
   const ErrorCase cases[] = {
     { 403, FAKE_GRAPH_ACCESS_DENIED, "ErrorAccessDenied: Access is denied. Check credentials and try again.",
-      HERALD_STAGE_DATA, FALSE },
+      HERALD_STAGE_DATA, FALSE, "graph-access-denied" },
     { 404, FAKE_GRAPH_MAILBOX_NOT_ENABLED,
       "MailboxNotEnabledForRESTAPI: The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
-      HERALD_STAGE_DATA, FALSE },
+      HERALD_STAGE_DATA, FALSE, "graph-mailbox-not-enabled" },
     { 404, FAKE_GRAPH_INVALID_USER, "ErrorInvalidUser: The requested user 'alerts@contoso.com' is invalid.",
-      HERALD_STAGE_DATA, FALSE },
+      HERALD_STAGE_DATA, FALSE, "graph-invalid-user" },
     { 400, FAKE_GRAPH_INVALID_RECIPIENTS, "ErrorInvalidRecipients: At least one recipient is not valid.",
-      HERALD_STAGE_RCPT, FALSE },
+      HERALD_STAGE_RCPT, FALSE, "graph-invalid-recipients" },
     { 400, FAKE_GRAPH_INVALID_BASE64,
       "ErrorMimeContentInvalidBase64String: Invalid base64 string for MIME content.",
-      HERALD_STAGE_DATA, FALSE },
+      HERALD_STAGE_DATA, FALSE, "graph-mime-invalid" },
     { 401, FAKE_GRAPH_INVALID_TOKEN,
       "InvalidAuthenticationToken: Access token has expired or is not yet valid.",
-      HERALD_STAGE_AUTH, FALSE },
-    { 413, NULL, "Request Entity Too Large", HERALD_STAGE_DATA, FALSE },
+      HERALD_STAGE_AUTH, FALSE, "graph-token-invalid" },
+    { 413, NULL, "Request Entity Too Large", HERALD_STAGE_DATA, FALSE, "graph-too-large" },
     { 429, FAKE_GRAPH_THROTTLED, "ApplicationThrottled: Application is over its MailboxConcurrency limit.",
-      HERALD_STAGE_DATA, TRUE },
+      HERALD_STAGE_DATA, TRUE, "graph-throttled" },
     { 503, FAKE_GRAPH_UNAVAILABLE, "ServiceNotAvailable: The service is temporarily unavailable.",
-      HERALD_STAGE_DATA, TRUE },
-    { 500, "not json at all", "Internal Server Error", HERALD_STAGE_DATA, TRUE },
+      HERALD_STAGE_DATA, TRUE, "graph-unavailable" },
+    { 500, "not json at all", "Internal Server Error", HERALD_STAGE_DATA, TRUE, "graph-unavailable" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -495,6 +497,14 @@ test_send_errors (void)
       g_assert_cmpuint (fake_graph_get_n_requests (graph), ==, 1);
       if (cases[i].body != NULL && cases[i].body[0] == '{')
         g_assert_true (transcript_has (result, HERALD_TRANSCRIPT_SERVER, cases[i].body));
+
+      /* The result, as it is, gets the Graph diagnosis. */
+      {
+        g_autoptr(HeraldDiagnosis) d = herald_diagnose (result, NULL);
+
+        g_assert_nonnull (d);
+        g_assert_cmpstr (d->id, ==, cases[i].rule);
+      }
     }
 }
 
