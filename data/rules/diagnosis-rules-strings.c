@@ -721,68 +721,6 @@ static const char *diagnosis_rule_strings[] = {
   N_("Start again (Use a Code Instead in the window, or heraldctl login --device), then open the address shown and enter the new code straight away."),
   /* Translators: diagnosis “oauth-device-code-expired”, link 1. */
   N_("Microsoft: the device code flow"),
-  /* Translators: diagnosis “graph-access-denied”, title. */
-  N_("Microsoft Graph does not let this app send as this mailbox"),
-  /* Translators: diagnosis “graph-access-denied”, explanation. */
-  N_("Microsoft Graph accepted the sign-in but refused to send: the app registration lacks the Mail.Send permission, nobody has consented to it, or, for an app that signs in as itself, an Exchange scope keeps the app away from this mailbox."),
-  /* Translators: diagnosis “graph-access-denied”, step 1. */
-  N_("In the Microsoft Entra admin center, open Entra ID › App registrations › the app Herald uses › API permissions. Sending as the signed-in user needs Microsoft Graph › Mail.Send of type Delegated; an app that signs in as itself (app-only) needs Mail.Send of type Application."),
-  /* Translators: diagnosis “graph-access-denied”, step 2. */
-  N_("If the Status column does not say “Granted”, press “Grant admin consent for” your organisation, then sign in again in Herald."),
-  /* Translators: diagnosis “graph-access-denied”, step 3. */
-  N_("App-only, limited with Exchange RBAC for Applications: check that this mailbox is inside the app’s scope (InScope must be True):"),
-  /* Translators: diagnosis “graph-access-denied”, step 4. */
-  N_("Signed in as a user: that user must be the sending mailbox itself or hold Send As permission on it."),
-  /* Translators: diagnosis “graph-access-denied”, link 1. */
-  N_("Microsoft: user: sendMail (Microsoft Graph)"),
-  /* Translators: diagnosis “graph-access-denied”, link 2. */
-  N_("Microsoft: role based access control for applications in Exchange Online"),
-  /* Translators: diagnosis “graph-mailbox-not-enabled”, title. */
-  N_("The sending account has no mailbox Microsoft Graph can use"),
-  /* Translators: diagnosis “graph-mailbox-not-enabled”, explanation. */
-  N_("Microsoft Graph sends only from a mailbox in Exchange Online. This account has none that Graph can reach: it has no licence that includes Exchange Online, its mailbox is on-premises, inactive or soft-deleted, or it is a guest account."),
-  /* Translators: diagnosis “graph-mailbox-not-enabled”, step 1. */
-  N_("In the Microsoft 365 admin center, open Users › Active users › the sending account › Licenses and apps and check that a licence with Exchange Online is assigned (a new licence takes a few minutes to create the mailbox)."),
-  /* Translators: diagnosis “graph-mailbox-not-enabled”, step 2. */
-  N_("Check the mailbox in Exchange Online PowerShell:"),
-  /* Translators: diagnosis “graph-mailbox-not-enabled”, step 3. */
-  N_("A mailbox on an on-premises Exchange server cannot send through Graph: send from a mailbox in Exchange Online, or use the SMTP transport with your own server."),
-  /* Translators: diagnosis “graph-mailbox-not-enabled”, step 4. */
-  N_("A guest account has no mailbox in this tenant: send from a member account of the tenant."),
-  /* Translators: diagnosis “graph-mailbox-not-enabled”, link 1. */
-  N_("Microsoft: the Outlook mail API in Microsoft Graph"),
-  /* Translators: diagnosis “graph-mailbox-not-enabled”, link 2. */
-  N_("Microsoft: user: sendMail (Microsoft Graph)"),
-  /* Translators: diagnosis “graph-invalid-user”, title. */
-  N_("Microsoft Graph does not know the sending mailbox"),
-  /* Translators: diagnosis “graph-invalid-user”, explanation. */
-  N_("The address Herald sends as is not a user or mailbox of the tenant the app signed in to. An app that signs in as itself names the mailbox in its request, so the From address must be that mailbox’s address."),
-  /* Translators: diagnosis “graph-invalid-user”, step 1. */
-  N_("Set From to the mailbox’s primary SMTP address or user principal name, as Exchange Online shows them:"),
-  /* Translators: diagnosis “graph-invalid-user”, step 2. */
-  N_("Check that the app signed in to the tenant that holds this mailbox (the tenant ID given at sign-in)."),
-  /* Translators: diagnosis “graph-invalid-user”, link 1. */
-  N_("Microsoft: user: sendMail (Microsoft Graph)"),
-  /* Translators: diagnosis “graph-invalid-recipients”, title. */
-  N_("Microsoft Graph refused a recipient address"),
-  /* Translators: diagnosis “graph-invalid-recipients”, explanation. */
-  N_("Exchange Online could not resolve at least one address in To, Cc or Bcc, so it did not accept the message. Nothing was sent."),
-  /* Translators: diagnosis “graph-invalid-recipients”, step 1. */
-  N_("Check every recipient for typing errors: each must be a complete address such as ops@contoso.com."),
-  /* Translators: diagnosis “graph-invalid-recipients”, step 2. */
-  N_("If that does not show it, send a test to one recipient at a time to find the one refused."),
-  /* Translators: diagnosis “graph-invalid-recipients”, link 1. */
-  N_("Microsoft: user: sendMail (Microsoft Graph)"),
-  /* Translators: diagnosis “graph-token-invalid”, title. */
-  N_("Microsoft Graph did not accept the sign-in"),
-  /* Translators: diagnosis “graph-token-invalid”, explanation. */
-  N_("The access token was expired, or it was issued for another service or cloud: a token for SMTP, or one from the global cloud while the Graph endpoint is a national cloud. Herald refreshed it once and tried again before giving up."),
-  /* Translators: diagnosis “graph-token-invalid”, step 1. */
-  N_("Sign in again with Microsoft Graph chosen as the transport, so that the token is issued for Microsoft Graph."),
-  /* Translators: diagnosis “graph-token-invalid”, step 2. */
-  N_("For a national cloud, the sign-in authority and the Graph endpoint must belong to the same cloud, for example https://login.microsoftonline.us with https://graph.microsoft.us."),
-  /* Translators: diagnosis “graph-token-invalid”, link 1. */
-  N_("Microsoft: national cloud deployments of Microsoft Graph"),
   /* Translators: diagnosis “graph-mime-invalid”, title. */
   N_("Microsoft Graph could not read the message"),
   /* Translators: diagnosis “graph-mime-invalid”, explanation. */
@@ -1428,6 +1366,8 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “graph-access-denied”, step 2. */
   N_("If an application access policy restricts the app, check that it allows this mailbox:"),
   /* Translators: diagnosis “graph-access-denied”, step 3. */
+  N_("If the app is limited with Exchange RBAC for Applications (which replaces application access policies), check that its scope includes this mailbox (InScope must be True):"),
+  /* Translators: diagnosis “graph-access-denied”, step 4. */
   N_("Get a new token (sign in again) so that it carries the new permission, then run the test again."),
   /* Translators: diagnosis “graph-access-denied”, link 1. */
   N_("Microsoft Graph permissions reference"),
