@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <glib/gi18n.h>
-#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <string.h>
 #include <sys/random.h>

@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "herald-oauth-private.h"
 #include "herald-oauth-smtp.h"
 
 gboolean
