@@ -100,6 +100,47 @@ index_to_provider_mapping (const GValue       *value,
   return g_variant_new_string (herald_providers_get_nth (index)->id);
 }
 
+/* The spin buttons take any whole number (their adjustments reach far past
+ * the valid range), so that a typo such as 70000 stays as typed and the form
+ * says why it is wrong; it is never clamped into range and saved (GTK would
+ * clamp it to the adjustment's bounds, GSettings then store that). Only a
+ * value in range reaches GSettings. */
+typedef struct {
+  gint64              min;
+  gint64              max;
+  const GVariantType *type;
+} IntRange;
+
+static const IntRange port_range = { 1, 65535, G_VARIANT_TYPE_INT32 };
+static const IntRange timeout_range = { 1, 600, G_VARIANT_TYPE_UINT32 };
+
+static gboolean
+int_to_value_mapping (GValue   *value,
+                      GVariant *variant,
+                      gpointer  user_data)
+{
+  if (g_variant_is_of_type (variant, G_VARIANT_TYPE_INT32))
+    g_value_set_double (value, g_variant_get_int32 (variant));
+  else
+    g_value_set_double (value, g_variant_get_uint32 (variant));
+  return TRUE;
+}
+
+static GVariant *
+value_to_int_mapping (const GValue       *value,
+                      const GVariantType *expected_type,
+                      gpointer            user_data)
+{
+  const IntRange *range = user_data;
+  double number = g_value_get_double (value);
+
+  if (number < range->min || number > range->max)
+    return NULL;
+  if (g_variant_type_equal (range->type, G_VARIANT_TYPE_INT32))
+    return g_variant_new_int32 ((gint32) number);
+  return g_variant_new_uint32 ((guint32) number);
+}
+
 static const char *
 combo_id (AdwComboRow        *row,
           const char * const *ids)
@@ -154,10 +195,10 @@ snapshot_config (HeraldWindow *self)
 
   config->host = dup_stripped (self->server_row);
 
+  /* Out of range is never brought into range: the form says the port is
+   * wrong, and the config has none (the engine refuses port 0). */
   port = spin_text_value (self->port_spin);
-  if (port < 1 || port > 65535)
-    port = gtk_spin_button_get_value_as_int (self->port_spin);
-  config->port = (guint16) CLAMP (port, 0, 65535);
+  config->port = port >= 1 && port <= 65535 ? (guint16) port : 0;
 
   herald_security_from_string (combo_id (self->security_row, security_ids), &config->security);
   herald_auth_method_from_string (combo_id (self->auth_row, auth_ids), &config->auth);
@@ -185,9 +226,10 @@ snapshot_config (HeraldWindow *self)
   config->extra_text = dup_or_null (self->extra_text_row);
   config->ca_file = dup_or_null (self->ca_file_row);
 
+  /* 0 is the engine's default; the form shows why a bad value is bad. */
   timeout = spin_text_value (self->timeout_spin);
   if (timeout < 1 || timeout > 600)
-    timeout = gtk_spin_button_get_value_as_int (self->timeout_spin);
+    timeout = 0;
   config->connect_timeout = (guint) timeout;
   config->reply_timeout = (guint) timeout;
 
@@ -469,19 +511,6 @@ auth_selected_cb (HeraldWindow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->username_row), !none);
 }
 
-/* GtkSpinButton only takes typed text on activation or focus out; commit
- * it as it is typed, so that GSettings (bound to "value") has it at once. */
-static void
-spin_changed_cb (GtkSpinButton *spin)
-{
-  gint64 value = spin_text_value (spin);
-  double lower, upper;
-
-  gtk_spin_button_get_range (spin, &lower, &upper);
-  if (value >= lower && value <= upper && value != gtk_spin_button_get_value_as_int (spin))
-    gtk_spin_button_set_value (spin, value);
-}
-
 void
 _herald_window_mark_results_stale (HeraldWindow *self)
 {
@@ -678,8 +707,13 @@ static gboolean
 herald_window_close_request (GtkWindow *window)
 {
   HeraldWindow *self = HERALD_WINDOW (window);
-  g_autoptr(HeraldSmtpConfig) config = snapshot_config (self);
+  g_autoptr(HeraldSmtpConfig) config = NULL;
   int width, height;
+
+  /* What is typed in a spin button and still valid is saved on the way out. */
+  gtk_spin_button_update (self->port_spin);
+  gtk_spin_button_update (self->timeout_spin);
+  config = snapshot_config (self);
 
   gtk_window_get_default_size (window, &width, &height);
   g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
@@ -805,6 +839,54 @@ set_accessible_label (GtkWidget  *widget,
                                   -1);
 }
 
+/* The button of AdwPasswordEntryRow 1.2 that shows or hides the text: the
+ * one whose icon is view-reveal or view-conceal. */
+static GtkWidget *
+find_show_text_button (GtkWidget *widget)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      const char *icon = GTK_IS_BUTTON (child) ? gtk_button_get_icon_name (GTK_BUTTON (child))
+                                               : NULL;
+      GtkWidget *found;
+
+      if (icon != NULL && g_str_has_prefix (icon, "view-"))
+        return child;
+      if ((found = find_show_text_button (child)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+update_password_toggle_name (GtkWidget *button,
+                             GParamSpec *pspec,
+                             GtkText    *text)
+{
+  gtk_accessible_update_property (GTK_ACCESSIBLE (button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  gtk_text_get_visibility (text) ? _("Hide Password")
+                                                                 : _("Show Password"),
+                                  -1);
+}
+
+/* That button has only an icon, which GTK 4.8 announces as "GtkImage":
+ * name it for what pressing it does, as its tooltip does. */
+static void
+name_password_toggle (HeraldWindow *self)
+{
+  GtkWidget *button = find_show_text_button (GTK_WIDGET (self->password_row));
+  GtkEditable *text = gtk_editable_get_delegate (GTK_EDITABLE (self->password_row));
+
+  if (button == NULL || !GTK_IS_TEXT (text))
+    return;
+  g_signal_connect_object (text, "notify::visibility",
+                           G_CALLBACK (update_password_toggle_name), button, G_CONNECT_SWAPPED);
+  update_password_toggle_name (button, NULL, GTK_TEXT (text));
+}
+
 /* An empty Subject sends the engine's default subject: show it as the
  * placeholder of the row's text (AdwEntryRow 1.2 has no placeholder of its
  * own; its title stands in for one until the row is focused). */
@@ -844,6 +926,7 @@ herald_window_init (HeraldWindow *self)
   set_accessible_label (GTK_WIDGET (self->alerts_switch), _("Send email alerts"));
   set_accessible_label (GTK_WIDGET (self->port_spin), _("Port"));
   set_accessible_label (GTK_WIDGET (self->timeout_spin), _("Timeout (seconds)"));
+  name_password_toggle (self);
 
   for (guint i = 0; i < herald_providers_get_n (); i++)
     gtk_string_list_append (providers, herald_provider_get_name (herald_providers_get_nth (i)));
@@ -865,7 +948,10 @@ herald_window_init (HeraldWindow *self)
                                 provider_to_index_mapping, index_to_provider_mapping,
                                 NULL, NULL);
   bind_text (self, "server", self->server_row);
-  g_settings_bind (self->settings, "port", self->port_spin, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind_with_mapping (self->settings, "port", self->port_spin, "value",
+                                G_SETTINGS_BIND_DEFAULT,
+                                int_to_value_mapping, value_to_int_mapping,
+                                (gpointer) &port_range, NULL);
   g_settings_bind_with_mapping (self->settings, "security", self->security_row, "selected",
                                 G_SETTINGS_BIND_DEFAULT,
                                 string_to_index_mapping, index_to_string_mapping,
@@ -882,21 +968,32 @@ herald_window_init (HeraldWindow *self)
   show_default_subject (self);
   bind_text (self, "extra-text", self->extra_text_row);
   bind_text (self, "ca-file", self->ca_file_row);
-  g_settings_bind (self->settings, "timeout", self->timeout_spin, "value",
-                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind_with_mapping (self->settings, "timeout", self->timeout_spin, "value",
+                                G_SETTINGS_BIND_DEFAULT,
+                                int_to_value_mapping, value_to_int_mapping,
+                                (gpointer) &timeout_range, NULL);
 
   self->last_security = g_strdup (combo_id (self->security_row, security_ids));
 
   g_signal_connect_object (self->password_row, "changed", G_CALLBACK (form_changed_cb), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect (self->port_spin, "changed", G_CALLBACK (spin_changed_cb), NULL);
+  /* The spin buttons commit what is typed (to their value, so to GSettings)
+   * when the user leaves them or presses Enter, as GtkSpinButton does, and
+   * so does Send or closing the window: a port typed digit by digit never
+   * saves its prefixes ("7000" on the way to a wrong "70000"). A result on
+   * screen goes at the first keystroke all the same. */
+  g_signal_connect_object (self->port_spin, "changed",
+                           G_CALLBACK (_herald_window_mark_results_stale), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->timeout_spin, "changed",
+                           G_CALLBACK (_herald_window_mark_results_stale), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->server_row, "changed", G_CALLBACK (_herald_window_account_changed), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->username_row, "changed", G_CALLBACK (_herald_window_account_changed), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->port_spin, "value-changed", G_CALLBACK (_herald_window_account_changed),
                            self, G_CONNECT_SWAPPED);
-  g_signal_connect (self->timeout_spin, "changed", G_CALLBACK (spin_changed_cb), NULL);
   g_signal_connect_object (self->port_spin, "changed", G_CALLBACK (form_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->timeout_spin, "changed", G_CALLBACK (form_changed_cb), self,
