@@ -82,6 +82,8 @@ struct _HeraldWindow
 void               _herald_window_add_toast               (HeraldWindow           *self,
                                                            const char             *text);
 void               _herald_window_update_validation       (HeraldWindow           *self);
+/* Every row judged, as once the user has left each: every reason shows. */
+void               _herald_window_judge_all               (HeraldWindow           *self);
 /* A setting changed: the banner and step ticks on screen would describe
  * settings the form no longer has, so they go (after a running test). */
 void               _herald_window_mark_results_stale      (HeraldWindow           *self);
@@ -120,6 +122,10 @@ HeraldStepList    *_herald_window_get_step_list           (HeraldWindow *self);
 /* The error dialog of the last failed test while it is open, or NULL. */
 HeraldErrorDialog *_herald_window_get_error_dialog        (HeraldWindow *self);
 gboolean           _herald_window_is_running              (HeraldWindow *self);
+/* The reason shown under the row of field @name (a name as above), or NULL
+ * when none shows. */
+const char        *_herald_window_get_row_reason          (HeraldWindow *self,
+                                                           const char   *name);
 /* The reason Send Test Email is disabled, or NULL when the form is valid. */
 const char        *_herald_window_get_validation_message  (HeraldWindow *self);
 /* The keyring message shown in the window, or NULL. */

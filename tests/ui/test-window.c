@@ -917,6 +917,9 @@ test_cancel (void)
   destroy_window (window);
 }
 
+/* The form is invalid for a reason that mentions fragment: Send is off, and
+ * once every field is judged (as after leaving each one) the list shows
+ * every reason. */
 static void
 assert_invalid (HeraldWindow *window,
                 const char   *fragment)
@@ -929,8 +932,102 @@ assert_invalid (HeraldWindow *window,
     g_error ("Validation message “%s” does not mention “%s”", message, fragment);
   g_assert_false (send_enabled (window));
   g_assert_false (gtk_widget_is_sensitive (field (window, "send")));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
+  g_assert_false (_herald_window_is_running (window));
+  _herald_window_judge_all (window);
+  message = _herald_window_get_validation_message (window);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (label)));
   g_assert_cmpstr (gtk_label_get_text (label), ==, message);
+}
+
+/* Focus into the field and out again, as Tab would move it. */
+static void
+leave_field (HeraldWindow *window,
+             const char   *name)
+{
+  g_assert_true (gtk_widget_grab_focus (field (window, name)));
+  gtk_window_set_focus (GTK_WINDOW (window), NULL);
+}
+
+static void
+assert_no_reason_shown (HeraldWindow *window)
+{
+  const char *names[] = { "server", "port", "username", "password", "from", "to", "cc",
+                          "subject", "extra-text", "ca-file", "timeout" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      GtkWidget *widget = field (window, names[i]);
+      GtkWidget *row = GTK_IS_SPIN_BUTTON (widget) ? gtk_widget_get_ancestor (widget,
+                                                                              ADW_TYPE_ACTION_ROW)
+                                                   : widget;
+
+      if (_herald_window_get_row_reason (window, names[i]) != NULL)
+        g_error ("%s shows “%s”", names[i], _herald_window_get_row_reason (window, names[i]));
+      g_assert_false (gtk_widget_has_css_class (row, "error"));
+    }
+}
+
+/* Each reason shows under the row that is wrong, once the user has left
+ * that row: a fresh form shows none, "ops@" is not judged while typed. */
+static void
+test_validation_beside_row (void)
+{
+  HeraldWindow *window = new_window ();
+  GtkWidget *to_row = field (window, "to");
+
+  /* Untouched: Send is off and says why (its tooltip), nothing is red. */
+  g_assert_nonnull (strstr (_herald_window_get_validation_message (window), "host name"));
+  g_assert_false (send_enabled (window));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (field (window, "send")), ==,
+                   _herald_window_get_validation_message (window));
+  assert_no_reason_shown (window);
+  g_assert_false (gtk_widget_get_visible (field (window, "validation")));
+
+  /* Typing an unfinished address judges nothing yet... */
+  type_text (window, "to", "ops@");
+  g_assert_nonnull (strstr (_herald_window_get_validation_message (window), "“ops@”"));
+  assert_no_reason_shown (window);
+
+  /* ...leaving the field does, under its row and no other. */
+  leave_field (window, "to");
+  g_assert_cmpstr (_herald_window_get_row_reason (window, "to"), ==,
+                   "To: “ops@” is not a valid email address.");
+  g_assert_true (gtk_widget_has_css_class (to_row, "error"));
+  gtk_test_accessible_assert_state (GTK_ACCESSIBLE (to_row), GTK_ACCESSIBLE_STATE_INVALID,
+                                    GTK_ACCESSIBLE_INVALID_TRUE);
+  g_assert_null (_herald_window_get_row_reason (window, "from"));
+  g_assert_null (_herald_window_get_row_reason (window, "cc"));
+  g_assert_null (_herald_window_get_row_reason (window, "server"));
+  /* The row's own reason shows in the list too; the untouched ones do not. */
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (field (window, "validation"))), ==,
+                   "To: “ops@” is not a valid email address.");
+
+  /* Fixed, the reason goes at once. */
+  type_text (window, "to", "ops@example.com");
+  g_assert_null (_herald_window_get_row_reason (window, "to"));
+  g_assert_false (gtk_widget_has_css_class (to_row, "error"));
+  gtk_test_accessible_assert_state (GTK_ACCESSIBLE (to_row), GTK_ACCESSIBLE_STATE_INVALID,
+                                    GTK_ACCESSIBLE_INVALID_FALSE);
+
+  /* The port says why under the port's row. */
+  type_text (window, "port", "70000");
+  leave_field (window, "port");
+  g_assert_cmpstr (_herald_window_get_row_reason (window, "port"), ==,
+                   "The port must be a number from 1 to 65535.");
+  g_assert_null (_herald_window_get_row_reason (window, "timeout"));
+  type_text (window, "port", "587");
+  g_assert_null (_herald_window_get_row_reason (window, "port"));
+
+  /* Every field left once: each missing one says so under its row. */
+  _herald_window_judge_all (window);
+  g_assert_cmpstr (_herald_window_get_row_reason (window, "server"), ==,
+                   "Enter the server’s host name.");
+  g_assert_cmpstr (_herald_window_get_row_reason (window, "from"), ==,
+                   "Enter the sender address (From).");
+  g_assert_null (_herald_window_get_row_reason (window, "to"));
+
+  destroy_window (window);
 }
 
 static guint
@@ -2020,6 +2117,7 @@ main (int   argc,
   add_test ("/herald/ui/oauth/revoked", test_oauth_revoked);
   add_test ("/herald/ui/oauth/sign-in-error", test_oauth_sign_in_error);
   add_test ("/herald/ui/validation", test_validation);
+  add_test ("/herald/ui/validation/beside-row", test_validation_beside_row);
   add_test ("/herald/ui/password-toggle-name", test_password_toggle_name);
   add_test ("/herald/ui/provider-preset", test_provider_preset);
   add_test ("/herald/ui/port-follows-security", test_port_follows_security);
