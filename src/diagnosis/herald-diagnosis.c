@@ -1844,6 +1844,7 @@ herald_diagnose_text (const char  *text,
 {
   g_autoptr(HeraldExtractedReply) extracted = NULL;
   MatchContext ctx = { 0, };
+  HeraldDiagnosis *d;
 
   g_return_val_if_fail (text != NULL, NULL);
 
@@ -1858,7 +1859,32 @@ herald_diagnose_text (const char  *text,
   ctx.host = host;
   ctx.server = host;
 
-  return diagnose_context (&ctx);
+  d = diagnose_context (&ctx);
+  if (herald_diagnosis_is_fallback (d))
+    {
+      /* The part taken as the reply can miss the refusal: an HTTP status or
+       * a trace ID in another program's words looks like a reply code, and
+       * identity-platform (AADSTS) or Graph errors carry no SMTP reply at
+       * all. When that part explains nothing, match the words of the whole
+       * text once more; only a specific rule may answer then. The code
+       * found stays, so that a rule for texts without any code (a
+       * program's own "connection timed out") cannot take a server's
+       * "451 4.4.1 Connection timed out" this way. */
+      g_autofree char *clean = g_utf8_make_valid (text, -1);
+      g_autofree char *whole_normalised = _herald_normalise_reply (clean);
+      MatchContext whole = ctx;
+      const Rule *rule;
+
+      whole.raw = clean;
+      whole.normalised = whole_normalised;
+      rule = best_rule (&whole);
+      if (rule != NULL && !rule->fallback)
+        {
+          herald_diagnosis_free (d);
+          d = diagnose_context (&whole);
+        }
+    }
+  return d;
 }
 
 /* ---------------------------------------------------------------------------
