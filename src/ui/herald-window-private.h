@@ -4,10 +4,11 @@
 #pragma once
 
 /* The window's instance struct and what its files share, as GNOME Text
- * Editor splits its window: herald-window.c (template, bindings, validation,
- * notices), herald-window-actions.c (send, cancel, forget password, the CA
- * chooser, shortcuts) and herald-window-keyring.c (the password in the
- * keyring). The accessors at the end are for the widget tests. */
+ * Editor splits its window: herald-window.c (template, bindings, notices),
+ * herald-window-validation.c (which field is wrong and why, beside it),
+ * herald-window-actions.c (send, cancel, forget password, the CA chooser,
+ * shortcuts) and herald-window-keyring.c (the password in the keyring). The
+ * accessors at the end are for the widget tests. */
 
 #include "herald-window.h"
 #include "herald-banner.h"
@@ -76,11 +77,23 @@ struct _HeraldWindow
   guint                 applying_preset : 1;
   guint                 keyring_unavailable : 1;
   guint                 stale_run : 1;        /* a setting changed during the test */
+  guint                 disposed : 1;         /* no template children any more */
 };
 
 /* herald-window.c */
 void               _herald_window_add_toast               (HeraldWindow           *self,
                                                            const char             *text);
+/* A row's text without surrounding spaces. */
+char              *_herald_window_dup_text                (AdwEntryRow            *row) G_GNUC_WARN_UNUSED_RESULT;
+/* A spin button's text as typed (its value only follows when the user
+ * leaves it); -1 when it is not a whole number. */
+gint64             _herald_window_spin_value              (GtkSpinButton          *spin);
+/* The chosen authentication as the engine names it ("auto", "xoauth2"...). */
+const char        *_herald_window_get_auth_id             (HeraldWindow           *self);
+
+/* herald-window-validation.c */
+/* Watches the fields the user leaves; called once from init. */
+void               _herald_window_init_validation         (HeraldWindow           *self);
 void               _herald_window_update_validation       (HeraldWindow           *self);
 /* Every row judged, as once the user has left each: every reason shows. */
 void               _herald_window_judge_all               (HeraldWindow           *self);
