@@ -323,7 +323,8 @@ try:
     noks = FakeServer(fakesrv, success_script(USER, password2), work, cert=cert, key=key,
                       connections=1, timeout=200)
     argv = ["timeout", "--kill-after=5", "120", "dbus-run-session",
-            "--config-file=" + os.path.join(HERE, "session-no-services.conf"), "--", herald]
+            "--config-file=" + os.path.join(HERE, "..", "secrets", "session-no-services.conf"),
+            "--", herald]
 
     def run4():
         app4 = App(argv, app_env({"AT_SPI_BUS_ADDRESS": a11y}), os.path.join(work, "run4.log"))

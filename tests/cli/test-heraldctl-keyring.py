@@ -16,7 +16,8 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The Python helpers of the desktop tests (Tap, the fake server, leak scans).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "desktop"))
 from desktoptest import (Tap, FakeServer, files_containing, keyring_dir,  # noqa: E402
                          regex_escape, secret_forms)
 

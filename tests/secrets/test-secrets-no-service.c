@@ -11,7 +11,7 @@
 #include "herald-test-util.h"
 
 /* Runs on a private session bus with no Secret Service and nothing that could
- * be activated as one (tests/desktop/run-no-service.sh starts it). Every call
+ * be activated as one (tests/secrets/run-no-service.sh starts it). Every call
  * must fail quickly with HERALD_SECRETS_ERROR_NO_SERVICE and a message that
  * says what is wrong, instead of crashing or hanging. */
 

@@ -20,8 +20,7 @@
 static char *
 module_path (const char *name)
 {
-  /* Next to this program (G_TEST_BUILDDIR is the top of the build tree in
-   * the suite's environment). */
+  /* Next to this program: FAKE_MODULE_DIR is tests/cli in the build tree. */
   return g_build_filename (FAKE_MODULE_DIR, name, NULL);
 }
 

@@ -556,7 +556,7 @@ main (int    argc,
     g_assert_cmpint (g_mkdir_with_parents (data_dirs, 0700), ==, 0);
     g_assert_cmpint (symlink ("/usr/share/glib-2.0", link), ==, 0);
   }
-  cert_dir = g_build_filename (build_dir, "tests", "oauth", "certs-cli", NULL);
+  cert_dir = g_build_filename (build_dir, "tests", "cli", "certs-cli", NULL);
   certs_script = g_build_filename (source_dir, "tests", "fixtures", "make-test-certs.sh", NULL);
   {
     const char *args[] = { certs_script, cert_dir, NULL };
