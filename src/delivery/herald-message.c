@@ -330,6 +330,9 @@ build_body_mode (const char                 *input,
   /* Bare LF and CR become CRLF on the way out (format options below). */
   text = g_strndup (input, length);
   g_mime_text_part_set_text (part, text);
+  /* GMime picks the smallest charset that fits (ISO-8859-1 for French);
+   * UTF-8 is what every alert reader expects. */
+  g_mime_text_part_set_charset (part, "utf-8");
   g_mime_part_set_content_encoding (GMIME_PART (part),
     g_mime_part_get_best_content_encoding (GMIME_PART (part), GMIME_ENCODING_CONSTRAINT_7BIT));
   g_mime_message_set_mime_part (message, GMIME_OBJECT (part));
