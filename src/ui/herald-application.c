@@ -9,7 +9,7 @@
 
 #include "herald-application.h"
 #include "herald-renderer.h"
-#include "herald-ui-resources.h"
+#include "herald-ui-private.h"
 #include "herald-window.h"
 
 struct _HeraldApplication
@@ -18,18 +18,6 @@ struct _HeraldApplication
 };
 
 G_DEFINE_FINAL_TYPE (HeraldApplication, herald_application, ADW_TYPE_APPLICATION)
-
-void
-herald_ui_ensure_resources (void)
-{
-  static gsize registered = 0;
-
-  if (g_once_init_enter (&registered))
-    {
-      herald_ui_register_resource ();
-      g_once_init_leave (&registered, 1);
-    }
-}
 
 static void
 herald_application_activate (GApplication *application)
@@ -124,7 +112,7 @@ herald_application_class_init (HeraldApplicationClass *klass)
 static void
 herald_application_init (HeraldApplication *self)
 {
-  herald_ui_ensure_resources ();
+  _herald_ui_ensure_resources ();
 }
 
 HeraldApplication *

@@ -13,8 +13,4 @@ G_DECLARE_FINAL_TYPE (HeraldApplication, herald_application, HERALD, APPLICATION
 
 HeraldApplication *herald_application_new (void);
 
-/* Registers the window's GResource (templates, styles, shortcuts). Called by
- * the classes that need it; safe to call more than once. */
-void               herald_ui_ensure_resources (void);
-
 G_END_DECLS

@@ -7,10 +7,9 @@
 
 #include <glib/gi18n.h>
 
-#include "herald-application.h"
-
 #include "herald-banner.h"
 #include "herald-diagnosis.h"
+#include "herald-ui-private.h"
 
 /* The persistent success banner at the top of the window: a GtkRevealer
  * holding a box with the "success" style, the result sentence, the notices
@@ -90,7 +89,7 @@ herald_banner_class_init (HeraldBannerClass *klass)
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  herald_ui_ensure_resources ();
+  _herald_ui_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/heraldmail/Herald/herald-banner.ui");
   gtk_widget_class_bind_template_child (widget_class, HeraldBanner, revealer);

@@ -8,10 +8,9 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
-#include "herald-application.h"
-
 #include "herald-error-dialog.h"
 #include "herald-report.h"
+#include "herald-ui-private.h"
 
 struct _HeraldErrorDialog
 {
@@ -362,7 +361,7 @@ herald_error_dialog_class_init (HeraldErrorDialogClass *klass)
   widget_class->show = herald_error_dialog_show;
   widget_class->size_allocate = herald_error_dialog_size_allocate;
 
-  herald_ui_ensure_resources ();
+  _herald_ui_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/heraldmail/Herald/herald-error-dialog.ui");
   gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, content_scroller);

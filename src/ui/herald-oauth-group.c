@@ -11,7 +11,7 @@
 #include "herald-diagnosis.h"
 #include "herald-oauth.h"
 #include "herald-oauth-group.h"
-#include "herald-oauth-ui-resources.h"
+#include "herald-ui-private.h"
 
 struct _HeraldOAuthGroup
 {
@@ -818,10 +818,9 @@ herald_oauth_group_class_init (HeraldOAuthGroupClass *klass)
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  /* Registered here, once: the resource comes from our own static library. */
-  herald_oauth_ui_register_resource ();
+  _herald_ui_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
-                                               "/io/github/heraldmail/Herald/oauth/herald-oauth-group.ui");
+                                               "/io/github/heraldmail/Herald/herald-oauth-group.ui");
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, provider_row);
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, client_id_row);
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, tenant_row);

@@ -9,8 +9,7 @@
  * signed-in account and Sign Out, and a guide to registering a client ID.
  * Settings are bound to the app's GSettings (oauth-provider, oauth-client-id,
  * oauth-tenant, oauth-authority; the account is the "username" key); tokens
- * go to the keyring only. Self-contained: its template comes from its own
- * GResource (library herald-oauth-ui in src/oauth/meson.build). */
+ * go to the keyring only. Its template is in the window's GResource. */
 
 #include <adwaita.h>
 

@@ -64,8 +64,8 @@ _herald_gl_renderer_is_software (const char *gl_renderer)
 
 /* The GL_RENDERER string of a GL context on @display, made current once;
  * NULL without GL. GDK 4.8 has set up GL for the display when it opened it
- * (it needs GL to pick the X visual), so this costs one more context, which
- * llvmpipe takes 10-15 ms to create and make current. */
+ * (it needs GL to pick the X visual), so this costs one more context, made
+ * current once (what that costs on llvmpipe: bench/results). */
 char *
 _herald_renderer_gl_renderer_from_context (GdkDisplay *display)
 {

@@ -3,17 +3,100 @@
  */
 #pragma once
 
-/* Internal state of the window, for the widget tests. */
+/* The window's instance struct and what its files share, as GNOME Text
+ * Editor splits its window: herald-window.c (template, bindings, validation,
+ * notices), herald-window-actions.c (send, cancel, forget password, the CA
+ * chooser, shortcuts) and herald-window-keyring.c (the password in the
+ * keyring). The accessors at the end are for the widget tests. */
 
 #include "herald-window.h"
 #include "herald-banner.h"
 #include "herald-error-dialog.h"
+#include "herald-oauth-group.h"
 #include "herald-step-list.h"
 #include "herald-smtp.h"
 
 G_BEGIN_DECLS
 
-/* One of: "alerts", "provider", "server", "port", "security", "auth",
+struct _HeraldWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  GSettings            *settings;
+  GCancellable         *cancellable;          /* of the running test */
+  GCancellable         *keyring_cancellable;
+  HeraldErrorDialog    *error_dialog;         /* weak */
+  char                 *validation_message;
+  char                 *keyring_message;
+  char                 *last_security;
+  gulong                after_paint_id;
+  guint                 notices_idle_id;
+  guint                 lookup_timeout_id;
+  guint                 n_keyring_ops;
+
+  /* Template children */
+  AdwToastOverlay      *toast_overlay;
+  HeraldBanner         *banner;
+  GtkSwitch            *alerts_switch;
+  AdwComboRow          *provider_row;
+  AdwEntryRow          *server_row;
+  AdwActionRow         *port_row;
+  GtkSpinButton        *port_spin;
+  AdwComboRow          *security_row;
+  AdwPreferencesGroup  *auth_group;
+  AdwComboRow          *auth_row;
+  AdwEntryRow          *username_row;
+  AdwPasswordEntryRow  *password_row;
+  AdwActionRow         *keyring_row;
+  GtkBox               *oauth_slot;
+  HeraldOAuthGroup     *oauth_group;          /* in oauth_slot */
+  AdwEntryRow          *from_row;
+  AdwEntryRow          *to_row;
+  AdwEntryRow          *cc_row;
+  AdwEntryRow          *subject_row;
+  AdwEntryRow          *extra_text_row;
+  AdwExpanderRow       *advanced_row;
+  AdwEntryRow          *ca_file_row;
+  AdwActionRow         *timeout_row;
+  GtkSpinButton        *timeout_spin;
+  GtkBox               *notices_box;
+  HeraldStepList       *step_list;
+  GtkButton            *send_button;
+  GtkLabel             *validation_label;
+
+  guint                 running : 1;
+  guint                 valid : 1;
+  guint                 startup_done : 1;
+  guint                 applying_preset : 1;
+  guint                 keyring_unavailable : 1;
+};
+
+/* herald-window.c */
+void               _herald_window_add_toast               (HeraldWindow           *self,
+                                                           const char             *text);
+void               _herald_window_update_validation       (HeraldWindow           *self);
+
+/* herald-window-actions.c */
+void               _herald_window_class_add_actions       (GtkWidgetClass         *widget_class);
+/* Enables Send and Cancel as the form and a running test allow. */
+void               _herald_window_update_actions          (HeraldWindow           *self);
+
+/* herald-window-keyring.c (all on the GTK thread) */
+/* Looks the form's password up once the typing of server, port or username
+ * pauses (connected to their "changed"). */
+void               _herald_window_account_changed         (HeraldWindow           *self);
+void               _herald_window_lookup_password         (HeraldWindow           *self);
+void               _herald_window_store_password          (HeraldWindow           *self,
+                                                           const HeraldSmtpConfig *config);
+/* The same while the window closes: the application is held until done. */
+void               _herald_window_store_password_on_close (HeraldWindow           *self,
+                                                           const HeraldSmtpConfig *config);
+/* Clears the password row and the keyring entry of the form's account. */
+void               _herald_window_forget_password         (HeraldWindow           *self);
+
+/* For the widget tests.
+ *
+ * One of: "alerts", "provider", "server", "port", "security", "auth",
  * "username", "password", "from", "to", "cc", "subject", "extra-text",
  * "ca-file", "timeout", "send", "validation", "keyring", "oauth-slot",
  * "oauth-group" (the HeraldOAuthGroup inside the slot), "notices". */

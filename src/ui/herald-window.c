@@ -8,20 +8,13 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
-#include "herald-application.h"
-
 #include "herald-window.h"
 #include "herald-window-private.h"
-#include "herald-banner.h"
 #include "herald-diagnosis.h"
-#include "herald-error-dialog.h"
-#include "herald-oauth.h"
-#include "herald-oauth-group.h"
 #include "herald-providers.h"
 #include "herald-renderer.h"
-#include "herald-secrets.h"
 #include "herald-smtp-private.h"  /* _herald_smtp_default_subject () */
-#include "herald-step-list.h"
+#include "herald-ui-private.h"
 
 #define SCHEMA_ID "io.github.heraldmail.Herald"
 
@@ -29,85 +22,16 @@
 static const char * const security_ids[] = { "starttls", "tls", "none", NULL };
 static const char * const auth_ids[] = { "auto", "plain", "login", "none", "xoauth2", NULL };
 
-typedef struct {
-  HeraldWindow     *self;         /* strong */
-  GCancellable     *cancellable;
-  HeraldSmtpConfig *config;       /* snapshot taken on the main thread */
-} RunData;
-
-struct _HeraldWindow
-{
-  AdwApplicationWindow  parent_instance;
-
-  GSettings            *settings;
-  GCancellable         *cancellable;          /* of the running test */
-  GCancellable         *keyring_cancellable;
-  HeraldErrorDialog    *error_dialog;         /* weak */
-  char                 *validation_message;
-  char                 *keyring_message;
-  char                 *last_security;
-  gulong                after_paint_id;
-  guint                 notices_idle_id;
-  guint                 lookup_timeout_id;
-  guint                 n_keyring_ops;
-
-  /* Template children */
-  AdwToastOverlay      *toast_overlay;
-  HeraldBanner         *banner;
-  GtkSwitch            *alerts_switch;
-  AdwComboRow          *provider_row;
-  AdwEntryRow          *server_row;
-  AdwActionRow         *port_row;
-  GtkSpinButton        *port_spin;
-  AdwComboRow          *security_row;
-  AdwPreferencesGroup  *auth_group;
-  AdwComboRow          *auth_row;
-  AdwEntryRow          *username_row;
-  AdwPasswordEntryRow  *password_row;
-  AdwActionRow         *keyring_row;
-  GtkBox               *oauth_slot;
-  HeraldOAuthGroup     *oauth_group;          /* in oauth_slot */
-  AdwEntryRow          *from_row;
-  AdwEntryRow          *to_row;
-  AdwEntryRow          *cc_row;
-  AdwEntryRow          *subject_row;
-  AdwEntryRow          *extra_text_row;
-  AdwExpanderRow       *advanced_row;
-  AdwEntryRow          *ca_file_row;
-  AdwActionRow         *timeout_row;
-  GtkSpinButton        *timeout_spin;
-  GtkBox               *notices_box;
-  HeraldStepList       *step_list;
-  GtkButton            *send_button;
-  GtkLabel             *validation_label;
-
-  guint                 running : 1;
-  guint                 valid : 1;
-  guint                 startup_done : 1;
-  guint                 applying_preset : 1;
-  guint                 keyring_unavailable : 1;
-};
-
 G_DEFINE_FINAL_TYPE (HeraldWindow, herald_window, ADW_TYPE_APPLICATION_WINDOW)
 
-static void update_validation   (HeraldWindow *self);
-static void queue_notices       (HeraldWindow *self);
+static void queue_notices (HeraldWindow *self);
 
-static void
-run_data_free (RunData *data)
+void
+_herald_window_add_toast (HeraldWindow *self,
+                          const char   *text)
 {
-  g_clear_object (&data->self);
-  g_clear_object (&data->cancellable);
-  g_clear_pointer (&data->config, herald_smtp_config_free);
-  g_free (data);
-}
+  g_return_if_fail (HERALD_IS_WINDOW (self));
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (RunData, run_data_free)
-
-static void
-add_toast (HeraldWindow *self,
-           const char   *text)
-{
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
 }
 
@@ -314,18 +238,8 @@ add_reason (GPtrArray  *reasons,
   g_ptr_array_add (reasons, reason);
 }
 
-static void
-update_actions (HeraldWindow *self)
-{
-  GAction *send = g_action_map_lookup_action (G_ACTION_MAP (self), "send");
-  GAction *cancel = g_action_map_lookup_action (G_ACTION_MAP (self), "cancel");
-
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (send), self->valid && !self->running);
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (cancel), self->running);
-}
-
-static void
-update_validation (HeraldWindow *self)
+void
+_herald_window_update_validation (HeraldWindow *self)
 {
   g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
   struct { gpointer row; const char *label; } text_rows[] = {
@@ -434,15 +348,12 @@ update_validation (HeraldWindow *self)
     }
 
   /* Whatever the checks above missed, the engine's own validation catches:
-   * it is the same function the worker runs before connecting. */
+   * it is the same function the worker runs before connecting. It checks the
+   * form only; credentials are the sign-in's and the keyring's business. */
   if (reasons->len == 0)
     {
       g_autoptr(HeraldSmtpConfig) config = snapshot_config (self);
       g_autoptr(GError) error = NULL;
-
-      /* The access token is fetched when the test starts; stand in for it. */
-      if (config->auth == HERALD_AUTH_XOAUTH2 || config->auth == HERALD_AUTH_OAUTHBEARER)
-        config->oauth_token = g_strdup ("token-fetched-at-send-time");
 
       if (!herald_smtp_config_validate (config, &error))
         add_reason (reasons, g_strdup (error->message));
@@ -468,7 +379,7 @@ update_validation (HeraldWindow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->validation_label), !self->valid && !self->running);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->send_button),
                                self->running ? NULL : self->validation_message);
-  update_actions (self);
+  _herald_window_update_actions (self);
 }
 
 /* ---------------------------------------------------------------------------
@@ -520,7 +431,7 @@ provider_changed_cb (HeraldWindow *self,
     }
 
   update_provider_subtitle (self);
-  update_validation (self);
+  _herald_window_update_validation (self);
   queue_notices (self);
 }
 
@@ -575,7 +486,7 @@ static void
 form_changed_cb (HeraldWindow *self)
 {
   update_provider_subtitle (self);
-  update_validation (self);
+  _herald_window_update_validation (self);
   queue_notices (self);
 }
 
@@ -672,252 +583,6 @@ queue_notices (HeraldWindow *self)
 }
 
 /* ---------------------------------------------------------------------------
- * Keyring
- * ------------------------------------------------------------------------- */
-
-static void
-show_keyring_problem (HeraldWindow *self,
-                      const GError *error)
-{
-  self->keyring_unavailable = TRUE;
-  g_free (self->keyring_message);
-  self->keyring_message =
-    g_strdup (_("The password cannot be saved: no keyring is available or it is locked. "
-                "It is kept for this session only."));
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->keyring_row),
-                                 _("Keyring unavailable"));
-  adw_action_row_set_subtitle (self->keyring_row, self->keyring_message);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->keyring_row), error ? error->message : NULL);
-  gtk_widget_set_visible (GTK_WIDGET (self->keyring_row), TRUE);
-  g_debug ("Keyring: %s", error ? error->message : "unavailable");
-}
-
-typedef struct {
-  HeraldWindow *self;  /* strong */
-  char         *key;   /* server, port and username the lookup was for */
-} LookupData;
-
-static char *
-dup_keyring_key (const HeraldSmtpConfig *config)
-{
-  return g_strdup_printf ("%s\n%u\n%s", config->host ? config->host : "", config->port,
-                          config->username ? config->username : "");
-}
-
-static void
-lookup_cb (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  LookupData *data = user_data;
-  g_autoptr(HeraldWindow) self = data->self;
-  g_autofree char *key = data->key;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *password = herald_password_lookup_finish (result, &error);
-  g_autoptr(HeraldSmtpConfig) config = NULL;
-  g_autofree char *current_key = NULL;
-
-  g_free (data);
-  self->n_keyring_ops--;
-
-  if (error != NULL)
-    {
-      /* No Secret Service, a locked collection, a broken bus: whatever
-       * the reason, the password now lives in this window only. */
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        show_keyring_problem (self, error);
-      return;
-    }
-
-  config = snapshot_config (self);
-  current_key = dup_keyring_key (config);
-
-  /* Never overwrite what the user has typed meanwhile, and only fill in the
-   * password of the account the form still shows. */
-  if (password != NULL && g_str_equal (key, current_key) &&
-      *gtk_editable_get_text (GTK_EDITABLE (self->password_row)) == '\0')
-    gtk_editable_set_text (GTK_EDITABLE (self->password_row), password);
-
-  if (password != NULL)
-    explicit_bzero (password, strlen (password));
-}
-
-static void
-lookup_password (HeraldWindow *self)
-{
-  g_autoptr(HeraldSmtpConfig) config = snapshot_config (self);
-  LookupData *data;
-
-  if (config->host == NULL || *config->host == '\0' || config->username == NULL)
-    return;
-
-  data = g_new0 (LookupData, 1);
-  data->self = g_object_ref (self);
-  data->key = dup_keyring_key (config);
-
-  self->n_keyring_ops++;
-  herald_password_lookup_async (config->host, config->port, config->username,
-                                self->keyring_cancellable, lookup_cb, data);
-}
-
-static gboolean
-lookup_timeout_cb (gpointer user_data)
-{
-  HeraldWindow *self = user_data;
-
-  self->lookup_timeout_id = 0;
-  if (*gtk_editable_get_text (GTK_EDITABLE (self->password_row)) == '\0')
-    lookup_password (self);
-  return G_SOURCE_REMOVE;
-}
-
-/* The account changed (server, port or username): once the typing pauses,
- * look for its password, unless one is already in the field. */
-static void
-account_changed_cb (HeraldWindow *self)
-{
-  g_clear_handle_id (&self->lookup_timeout_id, g_source_remove);
-
-  if (!self->startup_done || self->keyring_unavailable ||
-      *gtk_editable_get_text (GTK_EDITABLE (self->password_row)) != '\0')
-    return;
-
-  self->lookup_timeout_id = g_timeout_add (600, lookup_timeout_cb, self);
-}
-
-static void
-store_cb (GObject      *object,
-          GAsyncResult *result,
-          gpointer      user_data)
-{
-  g_autoptr(HeraldWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  self->n_keyring_ops--;
-
-  if (!herald_password_store_finish (result, &error) &&
-      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    show_keyring_problem (self, error);
-}
-
-static void
-close_store_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(GApplication) application = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!herald_password_store_finish (result, &error))
-    g_debug ("Could not store the password on close: %s", error->message);
-
-  if (application != NULL)
-    g_application_release (application);
-}
-
-static gboolean
-config_uses_password (const HeraldSmtpConfig *config)
-{
-  return config->host != NULL && *config->host != '\0' &&
-         config->username != NULL && config->password != NULL &&
-         config->auth != HERALD_AUTH_NONE && config->auth != HERALD_AUTH_XOAUTH2;
-}
-
-static void
-store_password (HeraldWindow           *self,
-                const HeraldSmtpConfig *config)
-{
-  if (!config_uses_password (config) || self->keyring_unavailable)
-    return;
-
-  self->n_keyring_ops++;
-  herald_password_store_async (config->host, config->port, config->username, config->password,
-                               NULL, store_cb, g_object_ref (self));
-}
-
-typedef struct {
-  char    *host;
-  guint16  port;
-  char    *username;
-} ClearData;
-
-static void
-clear_data_free (ClearData *data)
-{
-  g_free (data->host);
-  g_free (data->username);
-  g_free (data);
-}
-
-/* Worker thread: libsecret's synchronous clear, off the GTK thread. */
-static void
-clear_password_thread (GTask        *task,
-                       gpointer      source_object,
-                       gpointer      task_data,
-                       GCancellable *cancellable)
-{
-  ClearData *data = task_data;
-  GError *error = NULL;
-
-  if (herald_password_clear_sync (data->host, data->port, data->username, cancellable, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-static void
-clear_password_cb (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  HeraldWindow *self = HERALD_WINDOW (object);
-  g_autoptr(GError) error = NULL;
-
-  self->n_keyring_ops--;
-
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      show_keyring_problem (self, error);
-      add_toast (self, _("The password was cleared from this window; the keyring could not be reached"));
-      return;
-    }
-
-  add_toast (self, _("Password forgotten"));
-}
-
-static void
-forget_password_activated (GSimpleAction *action,
-                           GVariant      *parameter,
-                           gpointer       user_data)
-{
-  HeraldWindow *self = user_data;
-  g_autoptr(HeraldSmtpConfig) config = snapshot_config (self);
-  g_autoptr(GTask) task = NULL;
-  ClearData *data;
-
-  gtk_editable_set_text (GTK_EDITABLE (self->password_row), "");
-
-  if (config->host == NULL || *config->host == '\0' || config->username == NULL)
-    {
-      add_toast (self, _("Password forgotten"));
-      return;
-    }
-
-  data = g_new0 (ClearData, 1);
-  data->host = g_strdup (config->host);
-  data->port = config->port;
-  data->username = g_strdup (config->username);
-
-  self->n_keyring_ops++;
-  task = g_task_new (self, self->keyring_cancellable, clear_password_cb, NULL);
-  g_task_set_source_tag (task, forget_password_activated);
-  g_task_set_task_data (task, data, (GDestroyNotify) clear_data_free);
-  g_task_run_in_thread (task, clear_password_thread);
-}
-
-/* ---------------------------------------------------------------------------
  * Deferred start-up: after the first frame
  * ------------------------------------------------------------------------- */
 
@@ -931,7 +596,7 @@ _herald_window_run_deferred_startup (HeraldWindow *self)
   self->startup_done = TRUE;
 
   queue_notices (self);
-  lookup_password (self);
+  _herald_window_lookup_password (self);
 }
 
 static void
@@ -969,387 +634,6 @@ herald_window_unrealize (GtkWidget *widget)
 }
 
 /* ---------------------------------------------------------------------------
- * Sending
- * ------------------------------------------------------------------------- */
-
-static void
-set_running (HeraldWindow *self,
-             gboolean      running)
-{
-  self->running = !!running;
-
-  if (running)
-    {
-      gtk_button_set_label (self->send_button, _("Cancel"));
-      gtk_actionable_set_action_name (GTK_ACTIONABLE (self->send_button), "win.cancel");
-      gtk_widget_remove_css_class (GTK_WIDGET (self->send_button), "suggested-action");
-    }
-  else
-    {
-      gtk_button_set_label (self->send_button, _("Send Test Email"));
-      gtk_actionable_set_action_name (GTK_ACTIONABLE (self->send_button), "win.send");
-      gtk_widget_add_css_class (GTK_WIDGET (self->send_button), "suggested-action");
-    }
-
-  update_validation (self);
-}
-
-static gboolean
-run_is_current (HeraldWindow *self,
-                RunData      *data)
-{
-  return self->cancellable == data->cancellable &&
-         !g_cancellable_is_cancelled (data->cancellable);
-}
-
-static void
-progress_cb (const HeraldProgress *progress,
-             gpointer              user_data)
-{
-  RunData *data = user_data;
-
-  if (run_is_current (data->self, data))
-    herald_step_list_update (data->self->step_list, progress);
-}
-
-/* The reply that accepted the message: the last 250 the server sent, which
- * is not the reply to QUIT when the engine ends politely. */
-static char *
-dup_final_reply (const HeraldSmtpResult *result)
-{
-  if (result->transcript != NULL)
-    {
-      for (guint i = result->transcript->len; i > 0; i--)
-        {
-          const HeraldTranscriptEntry *entry = g_ptr_array_index (result->transcript, i - 1);
-
-          if (entry->dir == HERALD_TRANSCRIPT_SERVER && entry->text != NULL &&
-              g_str_has_prefix (entry->text, "250"))
-            return g_strdup (entry->text);
-        }
-    }
-
-  if (result->reply != NULL && result->reply->raw != NULL)
-    return g_strdup (result->reply->raw);
-
-  return g_strdup (_("(no reply)"));
-}
-
-static char *
-dup_recipients (const HeraldSmtpConfig *config)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto(GStrv) all = NULL;
-
-  if (config->to != NULL)
-    g_strv_builder_addv (builder, (const char **) config->to);
-  if (config->cc != NULL)
-    g_strv_builder_addv (builder, (const char **) config->cc);
-  all = g_strv_builder_end (builder);
-  return g_strjoinv (", ", all);
-}
-
-static void
-error_dialog_response_cb (HeraldWindow *self,
-                          const char   *response)
-{
-  if (g_strcmp0 (response, "copy") == 0)
-    add_toast (self, _("Report copied to the clipboard"));
-}
-
-static void
-show_failure (HeraldWindow           *self,
-              const HeraldSmtpConfig *config,
-              const HeraldSmtpResult *result)
-{
-  g_autoptr(HeraldDiagnosis) diagnosis = herald_diagnose (result, config);
-  g_autoptr(GPtrArray) notices = herald_notices (config, result);
-  HeraldErrorDialog *dialog;
-
-  if (diagnosis == NULL)
-    diagnosis = herald_diagnose_text (result->error ? result->error->message : "",
-                                      result->stage, config->host);
-
-  /* Errors from the identity provider (OAuth) carry their AADSTS code and
-   * description in the message; the text rules may know them. */
-  if (herald_diagnosis_is_fallback (diagnosis) && result->error != NULL &&
-      result->error->domain == HERALD_OAUTH_ERROR)
-    {
-      g_autoptr(HeraldDiagnosis) by_text = herald_diagnose_text (result->error->message,
-                                                                 result->stage, config->host);
-
-      if (!herald_diagnosis_is_fallback (by_text))
-        {
-          g_clear_pointer (&diagnosis, herald_diagnosis_free);
-          diagnosis = g_steal_pointer (&by_text);
-        }
-    }
-
-  /* One dialog at a time; a new failure refills the open one. */
-  if (self->error_dialog != NULL)
-    {
-      dialog = self->error_dialog;
-      herald_error_dialog_set_failure (dialog, config, result, diagnosis, notices);
-    }
-  else
-    {
-      dialog = herald_error_dialog_new (GTK_WINDOW (self), config, result, diagnosis, notices);
-      g_set_weak_pointer (&self->error_dialog, dialog);
-      g_signal_connect_object (dialog, "response", G_CALLBACK (error_dialog_response_cb),
-                               self, G_CONNECT_SWAPPED);
-    }
-  gtk_window_present (GTK_WINDOW (dialog));
-}
-
-static void
-show_success (HeraldWindow           *self,
-              const HeraldSmtpConfig *config,
-              const HeraldSmtpResult *result)
-{
-  g_autoptr(GPtrArray) notices = herald_notices (config, result);
-  g_autofree char *recipients = dup_recipients (config);
-  g_autofree char *reply = dup_final_reply (result);
-  g_autofree char *elapsed = herald_format_duration (result->elapsed_ms);
-  g_autofree char *title = NULL;
-
-  /* Translators: the first %s are the recipients, the second the server's
-   * reply (e.g. "250 2.0.0 OK <id>"), the third a duration */
-  title = g_strdup_printf (_("Test email sent to %s. The server replied “%s”. Total time: %s."),
-                           recipients, reply, elapsed);
-  herald_banner_show_success (self->banner, title, notices);
-}
-
-static void
-run_cb (GObject      *object,
-        GAsyncResult *res,
-        gpointer      user_data)
-{
-  g_autoptr(RunData) data = user_data;
-  HeraldWindow *self = data->self;
-  g_autoptr(HeraldSmtpResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  result = herald_smtp_run_finish (res, &error);
-
-  /* A cancelled test was already put back to idle by Cancel. */
-  if (!run_is_current (self, data))
-    return;
-
-  g_clear_object (&self->cancellable);
-  set_running (self, FALSE);
-
-  if (result == NULL)
-    {
-      herald_step_list_reset (self->step_list);
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        add_toast (self, error->message);
-      return;
-    }
-
-  if (result->error != NULL &&
-      g_error_matches (result->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      herald_step_list_reset (self->step_list);
-      return;
-    }
-
-  herald_step_list_finish (self->step_list, result->ok);
-
-  if (result->ok)
-    show_success (self, data->config, result);
-  else
-    show_failure (self, data->config, result);
-}
-
-static void
-start_engine (HeraldWindow *self,
-              RunData      *data)
-{
-  RunData *progress_data;
-
-  progress_data = g_new0 (RunData, 1);
-  progress_data->self = g_object_ref (self);
-  progress_data->cancellable = g_object_ref (data->cancellable);
-
-  herald_smtp_run_async (data->config, data->cancellable,
-                         progress_cb, progress_data, (GDestroyNotify) run_data_free,
-                         run_cb, data);
-}
-
-/* The sign-in could not give a token: diagnose it like a failed AUTH. */
-static void
-show_token_failure (HeraldWindow           *self,
-                    const HeraldSmtpConfig *config,
-                    const GError           *error)
-{
-  g_autoptr(HeraldSmtpResult) result = g_new0 (HeraldSmtpResult, 1);
-
-  result->ok = FALSE;
-  result->stage = HERALD_STAGE_AUTH;
-  result->error = g_error_copy (error);
-  result->transcript = g_ptr_array_new ();
-  for (guint i = 0; i < HERALD_N_STAGES; i++)
-    result->stage_ms[i] = -1;
-
-  herald_step_list_update (self->step_list,
-                           &(HeraldProgress) { HERALD_STAGE_AUTH, HERALD_STEP_FAILED, 0, 0 });
-  show_failure (self, config, result);
-}
-
-static void
-token_cb (GObject      *object,
-          GAsyncResult *res,
-          gpointer      user_data)
-{
-  g_autoptr(RunData) data = user_data;
-  HeraldWindow *self = data->self;
-  g_autoptr(GError) error = NULL;
-  char *token;
-
-  token = herald_oauth_get_access_token_finish (res, &error);
-
-  if (!run_is_current (self, data))
-    {
-      if (token != NULL)
-        explicit_bzero (token, strlen (token));
-      g_free (token);
-      return;
-    }
-
-  if (token == NULL)
-    {
-      g_clear_object (&self->cancellable);
-      set_running (self, FALSE);
-      show_token_failure (self, data->config, error);
-      /* A revoked or expired sign-in clears the stored tokens: the group
-       * must show "Not signed in" again (and Send follows it). */
-      if (g_error_matches (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_SIGN_IN_AGAIN) ||
-          g_error_matches (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_NOT_SIGNED_IN))
-        herald_oauth_group_recheck (self->oauth_group);
-      return;
-    }
-
-  data->config->oauth_token = token;
-  start_engine (self, g_steal_pointer (&data));
-}
-
-static void
-send_activated (GSimpleAction *action,
-                GVariant      *parameter,
-                gpointer       user_data)
-{
-  HeraldWindow *self = user_data;
-  RunData *data;
-
-  if (self->running)
-    return;
-
-  /* Commit what is typed in the spin buttons to their values. */
-  gtk_spin_button_update (self->port_spin);
-  gtk_spin_button_update (self->timeout_spin);
-
-  update_validation (self);
-  if (!self->valid)
-    return;
-
-  data = g_new0 (RunData, 1);
-  data->self = g_object_ref (self);
-  data->config = snapshot_config (self);
-  data->cancellable = g_cancellable_new ();
-
-  g_set_object (&self->cancellable, data->cancellable);
-
-  /* Destroyed, not hidden: a hidden toplevel is what GTK 4.8's AT-SPI code
-   * trips over (see show_shortcuts_activated). */
-  if (self->error_dialog != NULL)
-    gtk_window_destroy (GTK_WINDOW (self->error_dialog));
-  herald_banner_dismiss (self->banner);
-  herald_step_list_reset (self->step_list);
-  set_running (self, TRUE);
-
-  store_password (self, data->config);
-
-  if (data->config->auth == HERALD_AUTH_XOAUTH2)
-    {
-      g_autoptr(HeraldOAuthAccount) account = herald_oauth_account_new_from_settings (self->settings);
-
-      herald_step_list_update (self->step_list,
-                               &(HeraldProgress) { HERALD_STAGE_AUTH, HERALD_STEP_STARTED, 0, 0 });
-      herald_oauth_get_access_token_async (account, data->cancellable, token_cb, data);
-      return;
-    }
-
-  start_engine (self, data);
-}
-
-static void
-cancel_activated (GSimpleAction *action,
-                  GVariant      *parameter,
-                  gpointer       user_data)
-{
-  HeraldWindow *self = user_data;
-
-  if (!self->running)
-    return;
-
-  /* Back to idle at once; the worker notices the cancellation on its own
-   * and its late result is ignored. */
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-  herald_step_list_reset (self->step_list);
-  set_running (self, FALSE);
-}
-
-/* ---------------------------------------------------------------------------
- * CA file chooser
- * ------------------------------------------------------------------------- */
-
-static void
-ca_file_response_cb (GtkNativeDialog *native,
-                     int              response,
-                     HeraldWindow    *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (native));
-      g_autofree char *path = file ? g_file_get_path (file) : NULL;
-
-      if (path != NULL)
-        gtk_editable_set_text (GTK_EDITABLE (self->ca_file_row), path);
-    }
-
-  gtk_native_dialog_destroy (native);
-  g_object_unref (native);
-}
-
-static void
-choose_ca_file_activated (GSimpleAction *action,
-                          GVariant      *parameter,
-                          gpointer       user_data)
-{
-  HeraldWindow *self = user_data;
-  GtkFileChooserNative *native;
-  g_autoptr(GtkFileFilter) pem = gtk_file_filter_new ();
-  g_autoptr(GtkFileFilter) all = gtk_file_filter_new ();
-
-  native = gtk_file_chooser_native_new (_("Choose a CA Certificate File"), GTK_WINDOW (self),
-                                        GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (native), TRUE);
-
-  gtk_file_filter_set_name (pem, _("PEM certificates"));
-  gtk_file_filter_add_pattern (pem, "*.pem");
-  gtk_file_filter_add_pattern (pem, "*.crt");
-  gtk_file_filter_add_mime_type (pem, "application/x-x509-ca-cert");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), pem);
-  gtk_file_filter_set_name (all, _("All files"));
-  gtk_file_filter_add_pattern (all, "*");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), all);
-
-  g_signal_connect (native, "response", G_CALLBACK (ca_file_response_cb), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
-}
-
-/* ---------------------------------------------------------------------------
  * Window
  * ------------------------------------------------------------------------- */
 
@@ -1371,17 +655,7 @@ herald_window_close_request (GtkWindow *window)
   if (self->running)
     g_cancellable_cancel (self->cancellable);
 
-  /* The application stays alive until the keyring has the password. */
-  if (config_uses_password (config) && !self->keyring_unavailable)
-    {
-      GApplication *application = G_APPLICATION (gtk_window_get_application (window));
-
-      if (application != NULL)
-        g_application_hold (application);
-      herald_password_store_async (config->host, config->port, config->username,
-                                   config->password, NULL, close_store_cb,
-                                   application ? g_object_ref (application) : NULL);
-    }
+  _herald_window_store_password_on_close (self, config);
 
   return GTK_WINDOW_CLASS (herald_window_parent_class)->close_request (window);
 }
@@ -1438,7 +712,7 @@ herald_window_class_init (HeraldWindowClass *klass)
   g_type_ensure (HERALD_TYPE_BANNER);
   g_type_ensure (HERALD_TYPE_STEP_LIST);
 
-  herald_ui_ensure_resources ();
+  _herald_ui_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/heraldmail/Herald/herald-window.ui");
   gtk_widget_class_bind_template_child (widget_class, HeraldWindow, toast_overlay);
@@ -1469,42 +743,9 @@ herald_window_class_init (HeraldWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HeraldWindow, send_button);
   gtk_widget_class_bind_template_child (widget_class, HeraldWindow, validation_label);
 
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK,
-                                       "win.send", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, GDK_CONTROL_MASK,
-                                       "win.send", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
+
+  _herald_window_class_add_actions (widget_class);
 }
-
-/* The shortcuts window is built when asked for and destroyed on close. A
- * never-shown toplevel (what GtkApplication's automatic help overlay is)
- * crashes GTK 4.8's AT-SPI code when an assistive technology asks the
- * application for a window index that just went stale, e.g. right after a
- * dialog closed: GTK then answers with the last toplevel, which has no
- * object path. */
-static void
-show_shortcuts_activated (GSimpleAction *action,
-                          GVariant      *parameter,
-                          gpointer       user_data)
-{
-  HeraldWindow *self = user_data;
-  g_autoptr(GtkBuilder) builder = NULL;
-  GtkWindow *shortcuts;
-
-  builder = gtk_builder_new_from_resource ("/io/github/heraldmail/Herald/herald-shortcuts-window.ui");
-  shortcuts = GTK_WINDOW (gtk_builder_get_object (builder, "shortcuts_window"));
-  gtk_window_set_transient_for (shortcuts, GTK_WINDOW (self));
-  gtk_window_set_destroy_with_parent (shortcuts, TRUE);
-  gtk_window_present (shortcuts);
-}
-
-static const GActionEntry win_actions[] = {
-  { "show-help-overlay", show_shortcuts_activated },
-  { "send", send_activated },
-  { "cancel", cancel_activated },
-  { "forget-password", forget_password_activated },
-  { "choose-ca-file", choose_ca_file_activated },
-};
 
 static void
 bind_text (HeraldWindow *self,
@@ -1557,9 +798,6 @@ herald_window_init (HeraldWindow *self)
 
   self->settings = g_settings_new (SCHEMA_ID);
   self->keyring_cancellable = g_cancellable_new ();
-
-  g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions,
-                                   G_N_ELEMENTS (win_actions), self);
 
   /* The switch and the spin buttons have no label of their own. Their rows
    * point at them with labelled-by, which GTK 4.8 appends to the label
@@ -1614,11 +852,11 @@ herald_window_init (HeraldWindow *self)
   g_signal_connect_object (self->password_row, "changed", G_CALLBACK (form_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect (self->port_spin, "changed", G_CALLBACK (spin_changed_cb), NULL);
-  g_signal_connect_object (self->server_row, "changed", G_CALLBACK (account_changed_cb), self,
+  g_signal_connect_object (self->server_row, "changed", G_CALLBACK (_herald_window_account_changed), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->username_row, "changed", G_CALLBACK (account_changed_cb), self,
+  g_signal_connect_object (self->username_row, "changed", G_CALLBACK (_herald_window_account_changed), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->port_spin, "value-changed", G_CALLBACK (account_changed_cb),
+  g_signal_connect_object (self->port_spin, "value-changed", G_CALLBACK (_herald_window_account_changed),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect (self->timeout_spin, "changed", G_CALLBACK (spin_changed_cb), NULL);
   g_signal_connect_object (self->port_spin, "changed", G_CALLBACK (form_changed_cb), self,
@@ -1648,7 +886,7 @@ herald_window_init (HeraldWindow *self)
 
   auth_selected_cb (self);
   update_provider_subtitle (self);
-  update_validation (self);
+  _herald_window_update_validation (self);
 }
 
 HeraldWindow *
@@ -1657,14 +895,6 @@ herald_window_new (HeraldApplication *application)
   return g_object_new (HERALD_TYPE_WINDOW,
                        "application", application,
                        NULL);
-}
-
-GtkBox *
-herald_window_get_oauth_slot (HeraldWindow *self)
-{
-  g_return_val_if_fail (HERALD_IS_WINDOW (self), NULL);
-
-  return self->oauth_slot;
 }
 
 /* ---------------------------------------------------------------------------
@@ -1754,7 +984,6 @@ _herald_window_dup_notice_titles (HeraldWindow *self)
   if (self->notices_idle_id != 0)
     {
       g_clear_handle_id (&self->notices_idle_id, g_source_remove);
-  g_clear_handle_id (&self->lookup_timeout_id, g_source_remove);
       update_notices (self);
     }
 

@@ -13,9 +13,6 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (HeraldWindow, herald_window, HERALD, WINDOW, AdwApplicationWindow)
 
-HeraldWindow *herald_window_new            (HeraldApplication *application);
-/* The empty box shown under the Authentication group when "OAuth 2.0" is
- * chosen; the OAuth sign-in group goes there. */
-GtkBox       *herald_window_get_oauth_slot (HeraldWindow      *self);
+HeraldWindow *herald_window_new (HeraldApplication *application);
 
 G_END_DECLS

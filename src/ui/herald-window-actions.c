@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#define G_LOG_DOMAIN "herald-ui"
+
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n.h>
+
+#include "herald-diagnosis.h"
+#include "herald-oauth.h"
+#include "herald-window-private.h"
+
+/* The window's actions, installed on the class (win.send, win.cancel,
+ * win.forget-password, win.choose-ca-file, win.show-help-overlay): a button
+ * bound to one is insensitive while the action is disabled, so Send and
+ * Cancel follow the form and the running test without flags of their own.
+ * Sending runs the engine in a worker (herald_smtp_run_async) with a
+ * snapshot of the form; progress and the result come back on the GTK
+ * thread. */
+
+typedef struct {
+  HeraldWindow     *self;         /* strong */
+  GCancellable     *cancellable;
+  HeraldSmtpConfig *config;       /* snapshot taken on the main thread */
+} RunData;
+
+static void
+run_data_free (RunData *data)
+{
+  g_clear_object (&data->self);
+  g_clear_object (&data->cancellable);
+  g_clear_pointer (&data->config, herald_smtp_config_free);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RunData, run_data_free)
+
+void
+_herald_window_update_actions (HeraldWindow *self)
+{
+  g_return_if_fail (HERALD_IS_WINDOW (self));
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.send", self->valid && !self->running);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel", self->running);
+}
+
+static void
+set_running (HeraldWindow *self,
+             gboolean      running)
+{
+  self->running = !!running;
+
+  if (running)
+    {
+      gtk_button_set_label (self->send_button, _("Cancel"));
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (self->send_button), "win.cancel");
+      gtk_widget_remove_css_class (GTK_WIDGET (self->send_button), "suggested-action");
+    }
+  else
+    {
+      gtk_button_set_label (self->send_button, _("Send Test Email"));
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (self->send_button), "win.send");
+      gtk_widget_add_css_class (GTK_WIDGET (self->send_button), "suggested-action");
+    }
+
+  _herald_window_update_validation (self);
+}
+
+static gboolean
+run_is_current (HeraldWindow *self,
+                RunData      *data)
+{
+  return self->cancellable == data->cancellable &&
+         !g_cancellable_is_cancelled (data->cancellable);
+}
+
+static void
+progress_cb (const HeraldProgress *progress,
+             gpointer              user_data)
+{
+  RunData *data = user_data;
+
+  if (run_is_current (data->self, data))
+    herald_step_list_update (data->self->step_list, progress);
+}
+
+/* The reply that accepted the message: the last 250 the server sent, which
+ * is not the reply to QUIT when the engine ends politely. */
+static char *
+dup_final_reply (const HeraldSmtpResult *result)
+{
+  if (result->transcript != NULL)
+    {
+      for (guint i = result->transcript->len; i > 0; i--)
+        {
+          const HeraldTranscriptEntry *entry = g_ptr_array_index (result->transcript, i - 1);
+
+          if (entry->dir == HERALD_TRANSCRIPT_SERVER && entry->text != NULL &&
+              g_str_has_prefix (entry->text, "250"))
+            return g_strdup (entry->text);
+        }
+    }
+
+  if (result->reply != NULL && result->reply->raw != NULL)
+    return g_strdup (result->reply->raw);
+
+  return g_strdup (_("(no reply)"));
+}
+
+static char *
+dup_recipients (const HeraldSmtpConfig *config)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) all = NULL;
+
+  if (config->to != NULL)
+    g_strv_builder_addv (builder, (const char **) config->to);
+  if (config->cc != NULL)
+    g_strv_builder_addv (builder, (const char **) config->cc);
+  all = g_strv_builder_end (builder);
+  return g_strjoinv (", ", all);
+}
+
+static void
+error_dialog_response_cb (HeraldWindow *self,
+                          const char   *response)
+{
+  if (g_strcmp0 (response, "copy") == 0)
+    _herald_window_add_toast (self, _("Report copied to the clipboard"));
+}
+
+static void
+show_failure (HeraldWindow           *self,
+              const HeraldSmtpConfig *config,
+              const HeraldSmtpResult *result)
+{
+  g_autoptr(HeraldDiagnosis) diagnosis = herald_diagnose (result, config);
+  g_autoptr(GPtrArray) notices = herald_notices (config, result);
+  HeraldErrorDialog *dialog;
+
+  if (diagnosis == NULL)
+    diagnosis = herald_diagnose_text (result->error ? result->error->message : "",
+                                      result->stage, config->host);
+
+  /* Errors from the identity provider (OAuth) carry their AADSTS code and
+   * description in the message; the text rules may know them. */
+  if (herald_diagnosis_is_fallback (diagnosis) && result->error != NULL &&
+      result->error->domain == HERALD_OAUTH_ERROR)
+    {
+      g_autoptr(HeraldDiagnosis) by_text = herald_diagnose_text (result->error->message,
+                                                                 result->stage, config->host);
+
+      if (!herald_diagnosis_is_fallback (by_text))
+        {
+          g_clear_pointer (&diagnosis, herald_diagnosis_free);
+          diagnosis = g_steal_pointer (&by_text);
+        }
+    }
+
+  /* One dialog at a time; a new failure refills the open one. */
+  if (self->error_dialog != NULL)
+    {
+      dialog = self->error_dialog;
+      herald_error_dialog_set_failure (dialog, config, result, diagnosis, notices);
+    }
+  else
+    {
+      dialog = herald_error_dialog_new (GTK_WINDOW (self), config, result, diagnosis, notices);
+      g_set_weak_pointer (&self->error_dialog, dialog);
+      g_signal_connect_object (dialog, "response", G_CALLBACK (error_dialog_response_cb),
+                               self, G_CONNECT_SWAPPED);
+    }
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+show_success (HeraldWindow           *self,
+              const HeraldSmtpConfig *config,
+              const HeraldSmtpResult *result)
+{
+  g_autoptr(GPtrArray) notices = herald_notices (config, result);
+  g_autofree char *recipients = dup_recipients (config);
+  g_autofree char *reply = dup_final_reply (result);
+  g_autofree char *elapsed = herald_format_duration (result->elapsed_ms);
+  g_autofree char *title = NULL;
+
+  /* Translators: the first %s are the recipients, the second the server's
+   * reply (e.g. "250 2.0.0 OK <id>"), the third a duration */
+  title = g_strdup_printf (_("Test email sent to %s. The server replied “%s”. Total time: %s."),
+                           recipients, reply, elapsed);
+  herald_banner_show_success (self->banner, title, notices);
+}
+
+static void
+run_cb (GObject      *object,
+        GAsyncResult *res,
+        gpointer      user_data)
+{
+  g_autoptr(RunData) data = user_data;
+  HeraldWindow *self = data->self;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  result = herald_smtp_run_finish (res, &error);
+
+  /* A cancelled test was already put back to idle by Cancel. */
+  if (!run_is_current (self, data))
+    return;
+
+  g_clear_object (&self->cancellable);
+  set_running (self, FALSE);
+
+  if (result == NULL)
+    {
+      herald_step_list_reset (self->step_list);
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        _herald_window_add_toast (self, error->message);
+      return;
+    }
+
+  if (result->error != NULL &&
+      g_error_matches (result->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      herald_step_list_reset (self->step_list);
+      return;
+    }
+
+  herald_step_list_finish (self->step_list, result->ok);
+
+  if (result->ok)
+    show_success (self, data->config, result);
+  else
+    show_failure (self, data->config, result);
+}
+
+static void
+start_engine (HeraldWindow *self,
+              RunData      *data)
+{
+  RunData *progress_data;
+
+  progress_data = g_new0 (RunData, 1);
+  progress_data->self = g_object_ref (self);
+  progress_data->cancellable = g_object_ref (data->cancellable);
+
+  herald_smtp_run_async (data->config, data->cancellable,
+                         progress_cb, progress_data, (GDestroyNotify) run_data_free,
+                         run_cb, data);
+}
+
+/* The sign-in could not give a token: diagnose it like a failed AUTH. */
+static void
+show_token_failure (HeraldWindow           *self,
+                    const HeraldSmtpConfig *config,
+                    const GError           *error)
+{
+  g_autoptr(HeraldSmtpResult) result = g_new0 (HeraldSmtpResult, 1);
+
+  result->ok = FALSE;
+  result->stage = HERALD_STAGE_AUTH;
+  result->error = g_error_copy (error);
+  result->transcript = g_ptr_array_new ();
+  for (guint i = 0; i < HERALD_N_STAGES; i++)
+    result->stage_ms[i] = -1;
+
+  herald_step_list_update (self->step_list,
+                           &(HeraldProgress) { HERALD_STAGE_AUTH, HERALD_STEP_FAILED, 0, 0 });
+  show_failure (self, config, result);
+}
+
+static void
+token_cb (GObject      *object,
+          GAsyncResult *res,
+          gpointer      user_data)
+{
+  g_autoptr(RunData) data = user_data;
+  HeraldWindow *self = data->self;
+  g_autoptr(GError) error = NULL;
+  char *token;
+
+  token = herald_oauth_get_access_token_finish (res, &error);
+
+  if (!run_is_current (self, data))
+    {
+      if (token != NULL)
+        explicit_bzero (token, strlen (token));
+      g_free (token);
+      return;
+    }
+
+  if (token == NULL)
+    {
+      g_clear_object (&self->cancellable);
+      set_running (self, FALSE);
+      show_token_failure (self, data->config, error);
+      /* A revoked or expired sign-in clears the stored tokens: the group
+       * must show "Not signed in" again (and Send follows it). */
+      if (g_error_matches (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_SIGN_IN_AGAIN) ||
+          g_error_matches (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_NOT_SIGNED_IN))
+        herald_oauth_group_recheck (self->oauth_group);
+      return;
+    }
+
+  data->config->oauth_token = token;
+  start_engine (self, g_steal_pointer (&data));
+}
+
+static void
+send_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  HeraldWindow *self = HERALD_WINDOW (widget);
+  RunData *data;
+
+  if (self->running)
+    return;
+
+  /* Commit what is typed in the spin buttons to their values. */
+  gtk_spin_button_update (self->port_spin);
+  gtk_spin_button_update (self->timeout_spin);
+
+  _herald_window_update_validation (self);
+  if (!self->valid)
+    return;
+
+  data = g_new0 (RunData, 1);
+  data->self = g_object_ref (self);
+  data->config = _herald_window_snapshot_config (self);
+  data->cancellable = g_cancellable_new ();
+
+  g_set_object (&self->cancellable, data->cancellable);
+
+  /* Destroyed, not hidden: a hidden toplevel is what GTK 4.8's AT-SPI code
+   * trips over (see show_shortcuts_action). */
+  if (self->error_dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->error_dialog));
+  herald_banner_dismiss (self->banner);
+  herald_step_list_reset (self->step_list);
+  set_running (self, TRUE);
+
+  _herald_window_store_password (self, data->config);
+
+  if (data->config->auth == HERALD_AUTH_XOAUTH2)
+    {
+      g_autoptr(HeraldOAuthAccount) account = herald_oauth_account_new_from_settings (self->settings);
+
+      herald_step_list_update (self->step_list,
+                               &(HeraldProgress) { HERALD_STAGE_AUTH, HERALD_STEP_STARTED, 0, 0 });
+      herald_oauth_get_access_token_async (account, data->cancellable, token_cb, data);
+      return;
+    }
+
+  start_engine (self, data);
+}
+
+static void
+cancel_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  HeraldWindow *self = HERALD_WINDOW (widget);
+
+  if (!self->running)
+    return;
+
+  /* Back to idle at once; the worker notices the cancellation on its own
+   * and its late result is ignored. */
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  herald_step_list_reset (self->step_list);
+  set_running (self, FALSE);
+}
+
+
+static void
+ca_file_response_cb (GtkNativeDialog *native,
+                     int              response,
+                     HeraldWindow    *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (native));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+
+      if (path != NULL)
+        gtk_editable_set_text (GTK_EDITABLE (self->ca_file_row), path);
+    }
+
+  gtk_native_dialog_destroy (native);
+  g_object_unref (native);
+}
+
+static void
+choose_ca_file_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  HeraldWindow *self = HERALD_WINDOW (widget);
+  GtkFileChooserNative *native;
+  g_autoptr(GtkFileFilter) pem = gtk_file_filter_new ();
+  g_autoptr(GtkFileFilter) all = gtk_file_filter_new ();
+
+  native = gtk_file_chooser_native_new (_("Choose a CA Certificate File"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (native), TRUE);
+
+  gtk_file_filter_set_name (pem, _("PEM certificates"));
+  gtk_file_filter_add_pattern (pem, "*.pem");
+  gtk_file_filter_add_pattern (pem, "*.crt");
+  gtk_file_filter_add_mime_type (pem, "application/x-x509-ca-cert");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), pem);
+  gtk_file_filter_set_name (all, _("All files"));
+  gtk_file_filter_add_pattern (all, "*");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), all);
+
+  g_signal_connect (native, "response", G_CALLBACK (ca_file_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
+}
+
+/* The shortcuts window is built when asked for and destroyed on close. A
+ * never-shown toplevel (what GtkApplication's automatic help overlay is)
+ * crashes GTK 4.8's AT-SPI code when an assistive technology asks the
+ * application for a window index that just went stale, e.g. right after a
+ * dialog closed: GTK then answers with the last toplevel, which has no
+ * object path. */
+static void
+show_shortcuts_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  HeraldWindow *self = HERALD_WINDOW (widget);
+  g_autoptr(GtkBuilder) builder = NULL;
+  GtkWindow *shortcuts;
+
+  builder = gtk_builder_new_from_resource ("/io/github/heraldmail/Herald/herald-shortcuts-window.ui");
+  shortcuts = GTK_WINDOW (gtk_builder_get_object (builder, "shortcuts_window"));
+  gtk_window_set_transient_for (shortcuts, GTK_WINDOW (self));
+  gtk_window_set_destroy_with_parent (shortcuts, TRUE);
+  gtk_window_present (shortcuts);
+}
+
+static void
+forget_password_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  _herald_window_forget_password (HERALD_WINDOW (widget));
+}
+
+void
+_herald_window_class_add_actions (GtkWidgetClass *widget_class)
+{
+  gtk_widget_class_install_action (widget_class, "win.send", NULL, send_action);
+  gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);
+  gtk_widget_class_install_action (widget_class, "win.forget-password", NULL,
+                                   forget_password_action);
+  gtk_widget_class_install_action (widget_class, "win.choose-ca-file", NULL,
+                                   choose_ca_file_action);
+  gtk_widget_class_install_action (widget_class, "win.show-help-overlay", NULL,
+                                   show_shortcuts_action);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK,
+                                       "win.send", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, GDK_CONTROL_MASK,
+                                       "win.send", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
+}
