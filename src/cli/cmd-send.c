@@ -175,9 +175,9 @@ _herald_cli_print_outcome_line (const char                 *id,
                       : report->result->error != NULL ? report->result->error->message
                       : _("unknown error");
 
-  fprintf (stderr, "herald: %s %s: %s\n", herald_delivery_outcome_to_string (report->outcome),
+  fprintf (stderr, "herald: %s %s: %s\n", herald_outcome_to_string (report->outcome),
            id != NULL ? id : "-", title);
-  if (report->outcome != HERALD_DELIVERY_QUEUED && report->diagnosis != NULL)
+  if (report->outcome != HERALD_OUTCOME_QUEUED && report->diagnosis != NULL)
     fprintf (stderr, "herald: %s\n", herald_actor_describe (report->diagnosis->actor));
 }
 
@@ -430,7 +430,7 @@ herald_cli_send (int    argc,
       report = g_steal_pointer (&g_ptr_array_index (reports, 0));
     }
 
-  if (report->outcome == HERALD_DELIVERY_SENT)
+  if (report->outcome == HERALD_OUTCOME_SENT)
     {
       /* sendmail is silent when all went well. */
       if (args->json)
@@ -441,8 +441,8 @@ herald_cli_send (int    argc,
   /* Not sent: the queue keeps it, whatever the reason (failed ones for the
    * record). */
   id = herald_queue_store (queue, message, report,
-                           report->outcome == HERALD_DELIVERY_HELD ? HERALD_QUEUE_STATE_HELD
-                           : report->outcome == HERALD_DELIVERY_QUEUED ? HERALD_QUEUE_STATE_QUEUED
+                           report->outcome == HERALD_OUTCOME_HELD ? HERALD_QUEUE_STATE_HELD
+                           : report->outcome == HERALD_OUTCOME_QUEUED ? HERALD_QUEUE_STATE_QUEUED
                            : HERALD_QUEUE_STATE_FAILED,
                            &error);
   if (id == NULL)
@@ -456,15 +456,15 @@ herald_cli_send (int    argc,
     }
 
   if (args->json)
-    print_send_json (herald_delivery_outcome_to_string (report->outcome), id, message, report,
+    print_send_json (herald_outcome_to_string (report->outcome), id, message, report,
                      report->last_byte_sent);
   _herald_cli_print_outcome_line (id, report);
-  if (report->outcome == HERALD_DELIVERY_FAILED_RECIPIENTS ||
-      report->outcome == HERALD_DELIVERY_FAILED_CONTENT)
+  if (report->outcome == HERALD_OUTCOME_FAILED_RECIPIENTS ||
+      report->outcome == HERALD_OUTCOME_FAILED_CONTENT)
     {
       if (report->diagnosis != NULL && !args->json)
         herald_diagnosis_print (report->diagnosis, stderr);
     }
 
-  return herald_delivery_outcome_exit_status (report->outcome);
+  return herald_outcome_exit_status (report->outcome);
 }

@@ -12,35 +12,35 @@
 #include "herald-smtp-private.h"
 
 const char *
-herald_delivery_outcome_to_string (HeraldDeliveryOutcome outcome)
+herald_outcome_to_string (HeraldOutcome outcome)
 {
   switch (outcome)
     {
-    case HERALD_DELIVERY_SENT:
+    case HERALD_OUTCOME_SENT:
       return "sent";
-    case HERALD_DELIVERY_QUEUED:
+    case HERALD_OUTCOME_QUEUED:
       return "queued";
-    case HERALD_DELIVERY_HELD:
+    case HERALD_OUTCOME_HELD:
       return "held";
-    case HERALD_DELIVERY_FAILED_RECIPIENTS:
-    case HERALD_DELIVERY_FAILED_CONTENT:
+    case HERALD_OUTCOME_FAILED_RECIPIENTS:
+    case HERALD_OUTCOME_FAILED_CONTENT:
     default:
       return "failed";
     }
 }
 
 int
-herald_delivery_outcome_exit_status (HeraldDeliveryOutcome outcome)
+herald_outcome_exit_status (HeraldOutcome outcome)
 {
   switch (outcome)
     {
-    case HERALD_DELIVERY_FAILED_RECIPIENTS:
+    case HERALD_OUTCOME_FAILED_RECIPIENTS:
       return HERALD_EX_NOUSER;
-    case HERALD_DELIVERY_FAILED_CONTENT:
+    case HERALD_OUTCOME_FAILED_CONTENT:
       return HERALD_EX_DATAERR;
-    case HERALD_DELIVERY_SENT:
-    case HERALD_DELIVERY_QUEUED:
-    case HERALD_DELIVERY_HELD:
+    case HERALD_OUTCOME_SENT:
+    case HERALD_OUTCOME_QUEUED:
+    case HERALD_OUTCOME_HELD:
     default:
       return HERALD_EX_OK;
     }
@@ -98,52 +98,52 @@ enhanced_is (const HeraldSmtpReply *reply,
  * (5.3.4 too big, 5.6.x, 552) are final; everything that names the sender,
  * the login or a policy is for someone to fix in the settings or at the
  * provider, so the message is held and goes out once that is done. */
-static HeraldDeliveryOutcome
+static HeraldOutcome
 classify_permanent (HeraldStage            stage,
                     const HeraldSmtpReply *reply)
 {
   if (text_contains (reply, "SendAs") || text_contains (reply, "relay access denied") ||
       text_contains (reply, "relaying denied"))
-    return HERALD_DELIVERY_HELD;
+    return HERALD_OUTCOME_HELD;
 
   switch (stage)
     {
     case HERALD_STAGE_RCPT:
       if (enhanced_is (reply, "5.7.") || enhanced_is (reply, "5.3.") || enhanced_is (reply, "5.5.") ||
           enhanced_is (reply, "5.4."))
-        return HERALD_DELIVERY_HELD;
-      return HERALD_DELIVERY_FAILED_RECIPIENTS;
+        return HERALD_OUTCOME_HELD;
+      return HERALD_OUTCOME_FAILED_RECIPIENTS;
 
     case HERALD_STAGE_DATA:
       if (enhanced_is (reply, "5.3.4") || enhanced_is (reply, "5.6.") || reply->code == 552 ||
           enhanced_is (reply, "5.2.3"))
-        return HERALD_DELIVERY_FAILED_CONTENT;
+        return HERALD_OUTCOME_FAILED_CONTENT;
       if (enhanced_is (reply, "5.1.") || enhanced_is (reply, "5.2.1") ||
           enhanced_is (reply, "5.2.2"))
-        return HERALD_DELIVERY_FAILED_RECIPIENTS;
+        return HERALD_OUTCOME_FAILED_RECIPIENTS;
       if (enhanced_is (reply, "5.7.") || enhanced_is (reply, "5.2.") || enhanced_is (reply, "5.4."))
-        return HERALD_DELIVERY_HELD;
-      return HERALD_DELIVERY_FAILED_CONTENT;
+        return HERALD_OUTCOME_HELD;
+      return HERALD_OUTCOME_FAILED_CONTENT;
 
     default:
       /* Greeting, EHLO, STARTTLS, AUTH, MAIL FROM: the server, the login
        * or the sender. */
-      return HERALD_DELIVERY_HELD;
+      return HERALD_OUTCOME_HELD;
     }
 }
 
-HeraldDeliveryOutcome
-herald_delivery_classify (const HeraldSmtpResult *result,
+HeraldOutcome
+herald_outcome_classify (const HeraldSmtpResult *result,
                           gboolean               *slow_down)
 {
   const GError *error;
 
-  g_return_val_if_fail (result != NULL, HERALD_DELIVERY_QUEUED);
+  g_return_val_if_fail (result != NULL, HERALD_OUTCOME_QUEUED);
 
   if (slow_down != NULL)
     *slow_down = FALSE;
   if (result->ok)
-    return HERALD_DELIVERY_SENT;
+    return HERALD_OUTCOME_SENT;
 
   error = result->error;
   if (result->reply != NULL && result->reply->code >= 400 &&
@@ -159,43 +159,41 @@ herald_delivery_classify (const HeraldSmtpResult *result,
                text_contains (reply, "sender thread limit exceeded") ||
                text_contains (reply, "message submission rate")))
             *slow_down = TRUE;
-          return HERALD_DELIVERY_QUEUED;
+          return HERALD_OUTCOME_QUEUED;
         }
       return classify_permanent (result->stage, reply);
     }
 
   if (error == NULL)
-    return HERALD_DELIVERY_QUEUED;
+    return HERALD_OUTCOME_QUEUED;
 
   if (error->domain == HERALD_SMTP_ERROR)
     {
-      switch ((HeraldSmtpErrorCode) error->code)
+      switch (error->code)
         {
-        case HERALD_SMTP_ERROR_PROTOCOL:
-        case HERALD_SMTP_ERROR_REPLY_TOO_LONG:
-        case HERALD_SMTP_ERROR_CLOSED:
-        case HERALD_SMTP_ERROR_NO_GREETING:
-        case HERALD_SMTP_ERROR_REJECTED:
-          return HERALD_DELIVERY_QUEUED;
         case HERALD_SMTP_ERROR_INVALID_CONFIG:
         case HERALD_SMTP_ERROR_STARTTLS_NOT_OFFERED:
         case HERALD_SMTP_ERROR_AUTH_NOT_OFFERED:
         case HERALD_SMTP_ERROR_MECHANISM_NOT_OFFERED:
         case HERALD_SMTP_ERROR_PLAINTEXT_AUTH_REFUSED:
         case HERALD_SMTP_ERROR_TLS_CERTIFICATE:
+          return HERALD_OUTCOME_HELD;
         default:
-          return HERALD_DELIVERY_HELD;
+          /* A protocol error, a reply too long, a closed connection, no
+           * greeting, a message not attempted because the session ended,
+           * the deadline: the next run may do better. */
+          return HERALD_OUTCOME_QUEUED;
         }
     }
 
   /* No network, refused, timed out, name lookup failed, cancelled: try
    * again later. */
   if (error->domain == G_IO_ERROR || error->domain == G_RESOLVER_ERROR)
-    return HERALD_DELIVERY_QUEUED;
+    return HERALD_OUTCOME_QUEUED;
 
   /* TLS handshake failures (wrong security mode, no common protocol),
    * keyring and sign-in problems: someone must act. */
-  return HERALD_DELIVERY_HELD;
+  return HERALD_OUTCOME_HELD;
 }
 
 /* ---- delivering --------------------------------------------------------------------- */
@@ -227,7 +225,7 @@ make_report (const HeraldTransport  *transport,
 
   report->transport = transport->name;
   report->result = result;
-  report->outcome = herald_delivery_classify (result, &report->slow_down);
+  report->outcome = herald_outcome_classify (result, &report->slow_down);
   if (!result->ok)
     report->diagnosis = herald_diagnose (result, config);
   return report;

@@ -17,15 +17,15 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  HERALD_DELIVERY_SENT,               /* "sent": the server's final 2xx */
-  HERALD_DELIVERY_QUEUED,             /* "queued": temporary; retry with back-off */
-  HERALD_DELIVERY_HELD,               /* "held": settings or provider must change */
-  HERALD_DELIVERY_FAILED_RECIPIENTS,  /* "failed": every recipient refused for good */
-  HERALD_DELIVERY_FAILED_CONTENT,     /* "failed": the message refused for good */
-} HeraldDeliveryOutcome;
+  HERALD_OUTCOME_SENT,               /* "sent": the server's final 2xx */
+  HERALD_OUTCOME_QUEUED,             /* "queued": temporary; retry with back-off */
+  HERALD_OUTCOME_HELD,               /* "held": settings or provider must change */
+  HERALD_OUTCOME_FAILED_RECIPIENTS,  /* "failed": every recipient refused for good */
+  HERALD_OUTCOME_FAILED_CONTENT,     /* "failed": the message refused for good */
+} HeraldOutcome;
 
 /* "sent", "queued", "held" or "failed". */
-const char *herald_delivery_outcome_to_string (HeraldDeliveryOutcome outcome);
+const char *herald_outcome_to_string (HeraldOutcome outcome);
 
 typedef struct {
   GBytes              *data;        /* CRLF, not dot-stuffed */
@@ -35,7 +35,7 @@ typedef struct {
 } HeraldDeliveryMessage;
 
 typedef struct {
-  HeraldDeliveryOutcome  outcome;
+  HeraldOutcome  outcome;
   const char            *transport;       /* "smtp" */
   HeraldSmtpResult      *result;          /* never NULL */
   HeraldDiagnosis       *diagnosis;       /* NULL when sent */
@@ -90,12 +90,12 @@ HeraldDeliveryReport *herald_delivery_report_new_local (const HeraldTransport  *
 HeraldDeliveryReport *herald_delivery_report_copy (const HeraldDeliveryReport *report) G_GNUC_WARN_UNUSED_RESULT;
 
 /* The class of a failed (or successful) engine result; exposed for tests. */
-HeraldDeliveryOutcome herald_delivery_classify (const HeraldSmtpResult *result,
+HeraldOutcome herald_outcome_classify (const HeraldSmtpResult *result,
                                                 gboolean               *slow_down);
 
 /* The sysexits status for an outcome of heraldctl send: 0 for sent,
  * queued and held, 67 for refused recipients, 65 for refused content. */
-int herald_delivery_outcome_exit_status (HeraldDeliveryOutcome outcome);
+int herald_outcome_exit_status (HeraldOutcome outcome);
 
 /* sysexits.h, as sendmail callers expect them. */
 enum {

@@ -22,7 +22,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeFormatOptions, g_mime_format_options_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeStream, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (InternetAddressList, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (InternetAddress, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeParserOptions, g_mime_parser_options_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeParser, g_object_unref)
 
 /* Headers a sendmail drops from what it sends (Postfix does the same). */
 static const char * const dropped_headers[] = {
@@ -589,4 +589,62 @@ herald_message_prepare (const char                 *input,
     }
 
   return g_steal_pointer (&prepared);
+}
+
+/* ---- re-encoding for servers without 8BITMIME ---------------------------------- */
+
+static void
+encode_part_cb (GMimeObject *parent,
+                GMimeObject *part,
+                gpointer     user_data)
+{
+  GMimeContentEncoding encoding;
+
+  if (!GMIME_IS_PART (part) || GMIME_IS_MULTIPART (part))
+    return;
+  encoding = g_mime_part_get_content_encoding (GMIME_PART (part));
+  if (encoding == GMIME_CONTENT_ENCODING_BASE64 ||
+      encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+      encoding == GMIME_CONTENT_ENCODING_UUENCODE)
+    return;
+  /* Text stays readable as quoted-printable (GMime would pick base64 for
+   * text with many 8-bit characters). */
+  if (g_mime_content_type_is_type (g_mime_object_get_content_type (part), "text", "*"))
+    g_mime_part_set_content_encoding (GMIME_PART (part), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+  else
+    g_mime_part_set_content_encoding (GMIME_PART (part),
+      g_mime_part_get_best_content_encoding (GMIME_PART (part), GMIME_ENCODING_CONSTRAINT_7BIT));
+}
+
+GBytes *
+herald_message_encode_7bit (GBytes *data)
+{
+  g_autoptr(GMimeStream) in = NULL;
+  g_autoptr(GMimeStream) out = g_mime_stream_mem_new ();
+  g_autoptr(GMimeFormatOptions) format = g_mime_format_options_new ();
+  g_autoptr(GMimeParser) parser = NULL;
+  g_autoptr(GMimeMessage) message = NULL;
+  GByteArray *bytes;
+  gsize length;
+  const guint8 *raw;
+
+  g_return_val_if_fail (data != NULL, NULL);
+
+  init_gmime ();
+  raw = g_bytes_get_data (data, &length);
+  in = g_mime_stream_mem_new_with_buffer ((const char *) raw, length);
+  parser = g_mime_parser_new_with_stream (in);
+  message = g_mime_parser_construct_message (parser, NULL);
+  if (message == NULL)
+    return NULL;
+
+  if (GMIME_IS_PART (g_mime_message_get_mime_part (message)))
+    encode_part_cb (NULL, g_mime_message_get_mime_part (message), NULL);
+  else
+    g_mime_message_foreach (message, encode_part_cb, NULL);
+
+  g_mime_format_options_set_newline_format (format, GMIME_NEWLINE_FORMAT_DOS);
+  g_mime_object_write_to_stream (GMIME_OBJECT (message), format, out);
+  bytes = g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (out));
+  return _herald_smtp_normalize_crlf ((const char *) bytes->data, bytes->len);
 }

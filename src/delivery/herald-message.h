@@ -67,4 +67,9 @@ HeraldPreparedMessage *herald_message_prepare (const char                 *input
                                                const HeraldMessageOptions *options,
                                                GError                    **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* The same message with every 8-bit part re-encoded (quoted-printable or
+ * base64, as GMime finds best), for a server that does not offer 8BITMIME.
+ * Headers are left as they are. Returns NULL when @data cannot be parsed. */
+GBytes *herald_message_encode_7bit (GBytes *data) G_GNUC_WARN_UNUSED_RESULT;
+
 G_END_DECLS

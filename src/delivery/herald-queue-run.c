@@ -38,17 +38,17 @@ herald_queue_error_from_report (const HeraldDeliveryReport *report)
 }
 
 static HeraldQueueState
-state_for_outcome (HeraldDeliveryOutcome outcome)
+state_for_outcome (HeraldOutcome outcome)
 {
   switch (outcome)
     {
-    case HERALD_DELIVERY_HELD:
+    case HERALD_OUTCOME_HELD:
       return HERALD_QUEUE_STATE_HELD;
-    case HERALD_DELIVERY_FAILED_RECIPIENTS:
-    case HERALD_DELIVERY_FAILED_CONTENT:
+    case HERALD_OUTCOME_FAILED_RECIPIENTS:
+    case HERALD_OUTCOME_FAILED_CONTENT:
       return HERALD_QUEUE_STATE_FAILED;
-    case HERALD_DELIVERY_SENT:
-    case HERALD_DELIVERY_QUEUED:
+    case HERALD_OUTCOME_SENT:
+    case HERALD_OUTCOME_QUEUED:
     default:
       return HERALD_QUEUE_STATE_QUEUED;
     }
@@ -318,7 +318,7 @@ herald_queue_flush (HeraldQueue                *queue,
       g_autoptr(GError) update_error = NULL;
       gboolean ok;
 
-      if (report->outcome == HERALD_DELIVERY_SENT)
+      if (report->outcome == HERALD_OUTCOME_SENT)
         {
           ok = herald_queue_remove (queue, entry->id, &update_error);
           summary->delivered++;
@@ -336,7 +336,7 @@ herald_queue_flush (HeraldQueue                *queue,
         }
       if (!ok)
         g_warning ("cannot record the outcome of %s: %s", entry->id, update_error->message);
-      add_item (summary, entry->id, herald_delivery_outcome_to_string (report->outcome), report,
+      add_item (summary, entry->id, herald_outcome_to_string (report->outcome), report,
                 entry->maybe_duplicate);
     }
 

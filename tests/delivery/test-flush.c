@@ -429,7 +429,7 @@ test_local_failure (Fixture       *f,
   g_autoptr(HeraldQueueEntry) ea = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_assert_cmpint (report->outcome, ==, HERALD_DELIVERY_HELD);
+  g_assert_cmpint (report->outcome, ==, HERALD_OUTCOME_HELD);
   summary = herald_queue_flush (f->queue, &fake_transport, config, report, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (f->calls, ==, 0);
@@ -451,8 +451,8 @@ test_local_failure (Fixture       *f,
                                                                             HERALD_STAGE_AUTH,
                                                                             unreachable);
 
-    g_assert_cmpint (net->outcome, ==, HERALD_DELIVERY_QUEUED);
-    g_assert_cmpint (dns->outcome, ==, HERALD_DELIVERY_QUEUED);
+    g_assert_cmpint (net->outcome, ==, HERALD_OUTCOME_QUEUED);
+    g_assert_cmpint (dns->outcome, ==, HERALD_OUTCOME_QUEUED);
   }
 }
 
@@ -464,21 +464,21 @@ test_classify (void)
     int code;
     const char *enhanced;
     const char *text;
-    HeraldDeliveryOutcome outcome;
+    HeraldOutcome outcome;
   } cases[] = {
-    { HERALD_STAGE_GREETING, 421, "4.3.2", "Service not available", HERALD_DELIVERY_QUEUED },
-    { HERALD_STAGE_AUTH, 535, "5.7.139", "Authentication unsuccessful", HERALD_DELIVERY_HELD },
-    { HERALD_STAGE_AUTH, 535, "5.7.3", "Authentication unsuccessful", HERALD_DELIVERY_HELD },
+    { HERALD_STAGE_GREETING, 421, "4.3.2", "Service not available", HERALD_OUTCOME_QUEUED },
+    { HERALD_STAGE_AUTH, 535, "5.7.139", "Authentication unsuccessful", HERALD_OUTCOME_HELD },
+    { HERALD_STAGE_AUTH, 535, "5.7.3", "Authentication unsuccessful", HERALD_OUTCOME_HELD },
     { HERALD_STAGE_MAIL, 550, "5.7.60", "SMTP; Client does not have permissions to send as this "
-      "sender", HERALD_DELIVERY_HELD },
+      "sender", HERALD_OUTCOME_HELD },
     { HERALD_STAGE_DATA, 554, "5.2.252", "SendAsDenied; alerts@contoso.com not allowed to send "
-      "as root@web1", HERALD_DELIVERY_HELD },
-    { HERALD_STAGE_RCPT, 554, "5.7.1", "<x@y.z>: Relay access denied", HERALD_DELIVERY_HELD },
-    { HERALD_STAGE_RCPT, 550, "5.1.1", "User unknown", HERALD_DELIVERY_FAILED_RECIPIENTS },
-    { HERALD_STAGE_RCPT, 550, NULL, "No such user", HERALD_DELIVERY_FAILED_RECIPIENTS },
-    { HERALD_STAGE_DATA, 552, "5.3.4", "Message too big", HERALD_DELIVERY_FAILED_CONTENT },
-    { HERALD_STAGE_DATA, 550, "5.6.0", "Content rejected", HERALD_DELIVERY_FAILED_CONTENT },
-    { HERALD_STAGE_DATA, 451, "4.3.2", "sender thread limit exceeded", HERALD_DELIVERY_QUEUED },
+      "as root@web1", HERALD_OUTCOME_HELD },
+    { HERALD_STAGE_RCPT, 554, "5.7.1", "<x@y.z>: Relay access denied", HERALD_OUTCOME_HELD },
+    { HERALD_STAGE_RCPT, 550, "5.1.1", "User unknown", HERALD_OUTCOME_FAILED_RECIPIENTS },
+    { HERALD_STAGE_RCPT, 550, NULL, "No such user", HERALD_OUTCOME_FAILED_RECIPIENTS },
+    { HERALD_STAGE_DATA, 552, "5.3.4", "Message too big", HERALD_OUTCOME_FAILED_CONTENT },
+    { HERALD_STAGE_DATA, 550, "5.6.0", "Content rejected", HERALD_OUTCOME_FAILED_CONTENT },
+    { HERALD_STAGE_DATA, 451, "4.3.2", "sender thread limit exceeded", HERALD_OUTCOME_QUEUED },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -487,7 +487,7 @@ test_classify (void)
                                                     cases[i].enhanced, cases[i].text);
 
       g_test_message ("case %u: %d %s", i, cases[i].code, cases[i].text);
-      g_assert_cmpint (herald_delivery_classify (r, NULL), ==, cases[i].outcome);
+      g_assert_cmpint (herald_outcome_classify (r, NULL), ==, cases[i].outcome);
     }
 
   {
@@ -496,29 +496,29 @@ test_classify (void)
 
     r->stage = HERALD_STAGE_CONNECT;
     r->error = g_error_new (G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "refused");
-    g_assert_cmpint (herald_delivery_classify (r, NULL), ==, HERALD_DELIVERY_QUEUED);
+    g_assert_cmpint (herald_outcome_classify (r, NULL), ==, HERALD_OUTCOME_QUEUED);
     g_clear_error (&r->error);
     r->stage = HERALD_STAGE_TLS;
     r->error = g_error_new (HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_TLS_CERTIFICATE, "bad cert");
-    g_assert_cmpint (herald_delivery_classify (r, NULL), ==, HERALD_DELIVERY_HELD);
+    g_assert_cmpint (herald_outcome_classify (r, NULL), ==, HERALD_OUTCOME_HELD);
     g_clear_error (&r->error);
     r->error = g_error_new (HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_STARTTLS_NOT_OFFERED, "no");
-    g_assert_cmpint (herald_delivery_classify (r, NULL), ==, HERALD_DELIVERY_HELD);
+    g_assert_cmpint (herald_outcome_classify (r, NULL), ==, HERALD_OUTCOME_HELD);
 
     {
       g_autoptr(HeraldSmtpResult) t = reply_result (HERALD_STAGE_DATA, 451, "4.3.2",
                                                     "SubmissionQuotaExceeded");
 
-      g_assert_cmpint (herald_delivery_classify (t, &slow), ==, HERALD_DELIVERY_QUEUED);
+      g_assert_cmpint (herald_outcome_classify (t, &slow), ==, HERALD_OUTCOME_QUEUED);
       g_assert_true (slow);
     }
   }
 
-  g_assert_cmpint (herald_delivery_outcome_exit_status (HERALD_DELIVERY_SENT), ==, 0);
-  g_assert_cmpint (herald_delivery_outcome_exit_status (HERALD_DELIVERY_QUEUED), ==, 0);
-  g_assert_cmpint (herald_delivery_outcome_exit_status (HERALD_DELIVERY_HELD), ==, 0);
-  g_assert_cmpint (herald_delivery_outcome_exit_status (HERALD_DELIVERY_FAILED_RECIPIENTS), ==, 67);
-  g_assert_cmpint (herald_delivery_outcome_exit_status (HERALD_DELIVERY_FAILED_CONTENT), ==, 65);
+  g_assert_cmpint (herald_outcome_exit_status (HERALD_OUTCOME_SENT), ==, 0);
+  g_assert_cmpint (herald_outcome_exit_status (HERALD_OUTCOME_QUEUED), ==, 0);
+  g_assert_cmpint (herald_outcome_exit_status (HERALD_OUTCOME_HELD), ==, 0);
+  g_assert_cmpint (herald_outcome_exit_status (HERALD_OUTCOME_FAILED_RECIPIENTS), ==, 67);
+  g_assert_cmpint (herald_outcome_exit_status (HERALD_OUTCOME_FAILED_CONTENT), ==, 65);
 }
 
 int

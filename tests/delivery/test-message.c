@@ -469,6 +469,33 @@ test_prepare_errors (void)
   g_assert_error (error, HERALD_MESSAGE_ERROR, HERALD_MESSAGE_ERROR_BAD_INPUT);
 }
 
+/* For a server without 8BITMIME: the body re-encoded, nothing 8-bit left,
+ * the text the same once decoded. */
+static void
+test_encode_7bit (void)
+{
+  HeraldMessageOptions o = default_options ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HeraldPreparedMessage) m = prepare ("Subject: x\n\nTempérature élevée: 92 °C\n", &o,
+                                                &error);
+  g_autoptr(GBytes) encoded = NULL;
+  g_autofree char *text = NULL;
+  gsize n;
+  const char *data;
+
+  g_assert_no_error (error);
+  encoded = herald_message_encode_7bit (m->data);
+  g_assert_nonnull (encoded);
+  data = g_bytes_get_data (encoded, &n);
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpint ((guint8) data[i], <, 0x80);
+  text = g_strndup (data, n);
+  g_assert_nonnull (strstr (text, "Content-Transfer-Encoding: quoted-printable"));
+  g_assert_nonnull (strstr (text, "Temp=C3=A9rature =C3=A9lev=C3=A9e"));
+  g_assert_nonnull (strstr (text, "Subject: x"));
+  g_assert_false (has_bare_lf (text));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -485,6 +512,7 @@ main (int    argc,
   g_test_add_func ("/herald/delivery/prepare/body-mode", test_prepare_body_mode);
   g_test_add_func ("/herald/delivery/prepare/eight-bit", test_prepare_eight_bit);
   g_test_add_func ("/herald/delivery/prepare/errors", test_prepare_errors);
+  g_test_add_func ("/herald/delivery/prepare/encode-7bit", test_encode_7bit);
 
   return g_test_run ();
 }
