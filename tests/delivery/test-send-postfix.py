@@ -226,7 +226,7 @@ def test_config(ctx):
     shown = ctx.json(['config', 'show'])
     check(shown['credentials']['state'] == 'stored', f'credentials: {shown["credentials"]}')
     p = subprocess.run(['secret-tool', 'lookup', 'server', 'localhost', 'port',
-                        ctx.peer['SUBMISSION_PORT'], 'user', 'alice'],
+                        ctx.peer['SUBMISSION_PORT'], 'username', 'alice'],
                        capture_output=True, timeout=30)
     check(p.stdout.decode() == ctx.password,
           'the keyring does not hold the password under the window\'s attributes')
@@ -284,10 +284,14 @@ def test_extract_bcc(ctx):
     check(len(copies) == 3, f'{len(copies)} copies')
     check(recipients_of(copies) == ['cc@example.org', 'hidden@example.net', 'to@example.com'],
           f'delivered to {recipients_of(copies)}')
+    # Postfix itself names each copy's own recipient (Delivered-To,
+    # X-Original-To, Received ... for <…>); nothing Herald sent may.
+    envelope = {'delivered-to', 'x-original-to', 'received', 'return-path'}
     for msg, raw in copies:
-        check(b'hidden@example.net' not in raw.split(b'\n\n', 1)[0].replace(
-                  b'Delivered-To: hidden@example.net', b''),
-              'the Bcc recipient shows in a delivered copy')
+        for name, value in msg.items():
+            check(name.lower() in envelope or 'hidden@example.net' not in str(value),
+                  f'the Bcc recipient shows in a delivered copy: {name}: {value}')
+        check('hidden@example.net' not in msg.get_content(), 'the Bcc recipient is in the body')
         check(msg['Bcc'] is None, 'a Bcc header was delivered')
         check(msg['From'].addresses[0].addr_spec == 'alice@localhost', f'From: {msg["From"]}')
         check(msg['From'].addresses[0].display_name == 'Monitor', f'From: {msg["From"]}')
@@ -417,12 +421,12 @@ def test_held_until_fixed(ctx):
 def test_kill_flush(ctx):
     """SIGKILL the flush at many points: every message arrives at least once,
     a second copy only of entries that a later run found "sending"."""
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 90
     rounds = 0
     kills = 0
     all_tags = []
     maybe_duplicate_ids = set()   # Message-IDs found "sending" after a kill
-    while rounds < 8 and time.monotonic() < deadline:
+    while rounds < 6 and time.monotonic() < deadline:
         rounds += 1
         tags = [f'kill{rounds}-{i}-' + secrets.token_hex(3) for i in range(4)]
         all_tags += tags
@@ -464,7 +468,10 @@ def test_kill_flush(ctx):
 
 def test_file_size_limit(ctx):
     big = message('fsize-' + secrets.token_hex(4), '', 'x' * 200 * 1024 + '\n')
+    tmp = os.path.join(ctx.queue_dir, 'tmp')
     before = sorted(os.listdir(ctx.queue_dir))
+    # Killed flushes may have left metadata drafts (cleaned once stale).
+    before_tmp = sorted(os.listdir(tmp))
 
     def limit():
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
@@ -473,7 +480,7 @@ def test_file_size_limit(ctx):
     check(p.returncode in (73, 75), f'exit {p.returncode}, stderr {p.err}')
     check('could not be queued' in p.err, f'stderr: {p.err}')
     check(sorted(os.listdir(ctx.queue_dir)) == before, 'a partial entry was left in the queue')
-    check(os.listdir(os.path.join(ctx.queue_dir, 'tmp')) == [], 'a partial file was left in tmp/')
+    check(sorted(os.listdir(tmp)) == before_tmp, 'a partial file was left in tmp/')
 
 
 def test_concurrent_senders(ctx):
