@@ -68,7 +68,8 @@ def main():
     password = 'Hb-' + secrets.token_urlsafe(18)
     tmp = tempfile.mkdtemp(prefix='herald-sb-')
     os.chmod(tmp, 0o700)
-    base = os.path.join(tmp, 'postfix')
+    # Postfix's own users must reach its directory: not under the 0700 one.
+    base = tempfile.mkdtemp(prefix='herald-postfix-')
     env = dict(os.environ, GSETTINGS_BACKEND='keyfile', LC_ALL='C.UTF-8',
                XDG_CONFIG_HOME=os.path.join(tmp, 'config'),
                XDG_STATE_HOME=os.path.join(tmp, 'state'))
@@ -181,6 +182,7 @@ def main():
         if proxy:
             proxy.stop()
         subprocess.run([PEER, 'stop', base], capture_output=True, timeout=90)
+        shutil.rmtree(base, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

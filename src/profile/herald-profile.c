@@ -226,7 +226,7 @@ herald_profile_new_user (GError **error)
   self->source = &gsettings_source;
   self->credentials = &keyring_store_table;
   self->scope = g_strdup ("user");
-  self->queue_dir = g_build_filename (g_get_user_state_dir (), "herald", "queue", NULL);
+  self->queue_dir = herald_profile_dup_user_queue_dir ();
   collect_keys (self);
 
   return g_steal_pointer (&self);
@@ -273,6 +273,12 @@ herald_profile_get_settings (HeraldProfile *self)
 {
   g_return_val_if_fail (HERALD_IS_PROFILE (self), NULL);
   return self->settings;
+}
+
+char *
+herald_profile_dup_user_queue_dir (void)
+{
+  return g_build_filename (g_get_user_state_dir (), "herald", "queue", NULL);
 }
 
 const char *

@@ -125,6 +125,10 @@ HeraldCredentialState herald_profile_get_credential_state (HeraldProfile  *self,
 
 /* ---- queue ---------------------------------------------------------------- */
 
+/* The user profile's queue directory, $XDG_STATE_HOME/herald/queue, without
+ * opening the profile (the window shows it). */
+char          *herald_profile_dup_user_queue_dir (void) G_GNUC_WARN_UNUSED_RESULT;
+
 /* The profile's queue directory (not created here). */
 const char    *herald_profile_get_queue_dir   (HeraldProfile *self);
 
