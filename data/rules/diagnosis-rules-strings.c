@@ -1049,6 +1049,688 @@ static const char *diagnosis_rule_strings[] = {
   N_("Use smtp.mail.me.com, port 587, STARTTLS."),
   /* Translators: diagnosis “icloud-auth-failed”, link 1. */
   N_("Apple: iCloud Mail server settings"),
+  /* Translators: diagnosis “qq-authorization-code”, title. */
+  N_("QQ Mail wants an authorization code, not the account password"),
+  /* Translators: diagnosis “qq-authorization-code”, explanation. */
+  N_("QQ Mail refuses the QQ password from mail programs. It accepts only an authorization code (授权码) created for the mailbox after its IMAP/SMTP service is turned on. The reply’s Chinese text often arrives garbled; the help link in it identifies this case."),
+  /* Translators: diagnosis “qq-authorization-code”, step 1. */
+  N_("Sign in to QQ Mail on the web and open Settings › Account › POP3/IMAP/SMTP service."),
+  /* Translators: diagnosis “qq-authorization-code”, step 2. */
+  N_("Turn on the IMAP/SMTP service and generate an authorization code (this asks for a confirmation by phone)."),
+  /* Translators: diagnosis “qq-authorization-code”, step 3. */
+  N_("In Herald, use the full QQ Mail address as the user name and the authorization code as the password; server smtp.qq.com, port 465 with SSL/TLS or 587 with STARTTLS."),
+  /* Translators: diagnosis “qq-authorization-code”, step 4. */
+  N_("If the code worked before and fails now, generate a new one: QQ Mail withdraws codes, for example after a password change or a sign-in from an unusual place."),
+  /* Translators: diagnosis “qq-authorization-code”, link 1. */
+  N_("QQ Mail: authorization codes for mail programs"),
+  /* Translators: diagnosis “netease-smtp-not-enabled”, title. */
+  N_("SMTP access is not turned on for this NetEase mailbox (163, 126, yeah.net)"),
+  /* Translators: diagnosis “netease-smtp-not-enabled”, explanation. */
+  N_("NetEase Mail (and other Coremail-based services) answer “550 User has no permission” when the mailbox has not enabled its POP3/SMTP/IMAP service, or when the password given is the web password rather than an authorization code."),
+  /* Translators: diagnosis “netease-smtp-not-enabled”, step 1. */
+  N_("Sign in to the mailbox on the web and open Settings › POP3/SMTP/IMAP."),
+  /* Translators: diagnosis “netease-smtp-not-enabled”, step 2. */
+  N_("Turn on the IMAP/SMTP service and create an authorization code (授权码)."),
+  /* Translators: diagnosis “netease-smtp-not-enabled”, step 3. */
+  N_("In Herald, use the full address as the user name and the authorization code as the password; server smtp.163.com (smtp.126.com, smtp.yeah.net), port 465 with SSL/TLS."),
+  /* Translators: diagnosis “netease-spam-rejected”, title. */
+  N_("NetEase’s spam filter refused the message"),
+  /* Translators: diagnosis “netease-spam-rejected”, explanation. */
+  N_("“554 DT:SPM” means NetEase Mail’s content filter classified the message as spam. Short test messages with a generic subject, many identical messages in a row, and mail to many recipients at once trigger it."),
+  /* Translators: diagnosis “netease-spam-rejected”, step 1. */
+  N_("Give the test a specific subject and some real text (Herald’s additional text), and send it to one recipient."),
+  /* Translators: diagnosis “netease-spam-rejected”, step 2. */
+  N_("Wait a while before retrying: repeated identical messages keep the filter triggered."),
+  /* Translators: diagnosis “netease-spam-rejected”, step 3. */
+  N_("If every message is refused, check the mailbox for messages you did not send (a leaked authorization code) and create a new authorization code."),
+  /* Translators: diagnosis “mailru-app-password”, title. */
+  N_("Mail.ru needs an app password for mail programs"),
+  /* Translators: diagnosis “mailru-app-password”, explanation. */
+  N_("Mail.ru refuses the account password from external mail programs. They must log in with a password created for the application (“Пароль для внешнего приложения”)."),
+  /* Translators: diagnosis “mailru-app-password”, step 1. */
+  N_("In the Mail.ru account settings, open Security › Passwords for external applications and create one for mail (SMTP)."),
+  /* Translators: diagnosis “mailru-app-password”, step 2. */
+  N_("In Herald, use the full Mail.ru address as the user name and the new app password as the password; server smtp.mail.ru, port 465 with SSL/TLS."),
+  /* Translators: diagnosis “mailru-app-password”, link 1. */
+  N_("Mail.ru: passwords for external applications"),
+  /* Translators: diagnosis “yandex-robot-check”, title. */
+  N_("Yandex wants the account owner to confirm they are not a spammer"),
+  /* Translators: diagnosis “yandex-robot-check”, explanation. */
+  N_("Yandex suspected the account or the message and stopped sending from mail programs until the owner passes a check on the web (the link in the reply). New accounts and messages that look like mass mail trigger it."),
+  /* Translators: diagnosis “yandex-robot-check”, step 1. */
+  N_("Open the link from the reply in a browser signed in to the Yandex account and complete the check; send one message from the web interface."),
+  /* Translators: diagnosis “yandex-robot-check”, step 2. */
+  N_("Use an app password for Herald (Yandex ID › Security › App passwords, type Mail) rather than the account password."),
+  /* Translators: diagnosis “yandex-robot-check”, step 3. */
+  N_("Give the test a specific subject and some real text, then run the test again."),
+  /* Translators: diagnosis “yandex-robot-check”, link 1. */
+  N_("Yandex Mail: setting up mail programs"),
+  /* Translators: diagnosis “yandex-spam-suspicion”, title. */
+  N_("Yandex refused the message as suspected spam"),
+  /* Translators: diagnosis “yandex-spam-suspicion”, explanation. */
+  N_("Yandex’s outgoing filter judged this message to be spam. Repeated attempts can block sending from the account for up to a day."),
+  /* Translators: diagnosis “yandex-spam-suspicion”, step 1. */
+  N_("Give the test a specific subject and some real text (Herald’s additional text), and send it to one recipient."),
+  /* Translators: diagnosis “yandex-spam-suspicion”, step 2. */
+  N_("Wait before retrying; do not run the test in a loop."),
+  /* Translators: diagnosis “yandex-spam-suspicion”, step 3. */
+  N_("If it persists, send one message from the web interface and contact Yandex support with the ID at the end of the reply."),
+  /* Translators: diagnosis “yandex-spam-suspicion”, link 1. */
+  N_("Yandex Mail: setting up mail programs"),
+  /* Translators: diagnosis “united-internet-policy-reject”, title. */
+  N_("GMX, WEB.DE or IONOS refused the message under their sending policy"),
+  /* Translators: diagnosis “united-internet-policy-reject”, explanation. */
+  N_("The mail platform of IONOS, GMX, WEB.DE and mail.com refuses messages that break its rules: missing or malformed headers (Date, Message-ID, To, unencoded non-ASCII names), a From address that is not the account’s own, or a sending server without static IP and matching reverse DNS. The link in the reply names the exact case (its c= value)."),
+  /* Translators: diagnosis “united-internet-policy-reject”, step 1. */
+  N_("Open the explanation link from the reply; it names the rule that was broken."),
+  /* Translators: diagnosis “united-internet-policy-reject”, step 2. */
+  N_("Set From to the address of the account you log in with (or one of its configured aliases)."),
+  /* Translators: diagnosis “united-internet-policy-reject”, step 3. */
+  N_("If the refusal came from GMX or WEB.DE as recipient and you send from your own server, give it a static IP with a reverse DNS name that is not a generic dial-up name, and publish SPF for the From domain."),
+  /* Translators: diagnosis “united-internet-policy-reject”, link 1. */
+  N_("GMX postmaster: error messages"),
+  /* Translators: diagnosis “united-internet-policy-reject”, link 2. */
+  N_("WEB.DE postmaster: error messages"),
+  /* Translators: diagnosis “gmail-ip-not-authorized”, title. */
+  N_("Gmail does not accept mail sent directly from this IP address"),
+  /* Translators: diagnosis “gmail-ip-not-authorized”, explanation. */
+  N_("The message went straight to Gmail’s receiving servers from an address Gmail does not take direct mail from: typically a home, dynamic or cloud address without reverse DNS, or one the From domain’s SPF does not list. Alert mail should be handed to a submission server with a login instead."),
+  /* Translators: diagnosis “gmail-ip-not-authorized”, step 1. */
+  N_("Send through your mail provider’s submission server with a login (for example smtp.gmail.com, port 587, STARTTLS, with an app password) instead of directly to the recipient’s server."),
+  /* Translators: diagnosis “gmail-ip-not-authorized”, step 2. */
+  N_("If this machine is meant to deliver mail itself, give it a static IP whose reverse DNS name matches its EHLO name, and list it in the SPF record of the From domain."),
+  /* Translators: diagnosis “gmail-ip-not-authorized”, link 1. */
+  N_("Google: why the IP is not authorized"),
+  /* Translators: diagnosis “gmail-ip-not-authorized”, link 2. */
+  N_("Google: SMTP errors and reply codes"),
+  /* Translators: diagnosis “gmail-credentials-not-accepted”, title. */
+  N_("Google rejected the user name or password"),
+  /* Translators: diagnosis “gmail-credentials-not-accepted”, explanation. */
+  N_("Google refused the login. Google accounts no longer take the normal password from mail programs: they need an app password (with 2-Step Verification) or OAuth 2.0."),
+  /* Translators: diagnosis “gmail-credentials-not-accepted”, step 1. */
+  N_("Use the full Gmail or Workspace address as the user name."),
+  /* Translators: diagnosis “gmail-credentials-not-accepted”, step 2. */
+  N_("Create an app password (Google Account › Security › 2-Step Verification › App passwords) and use it as the password, or switch Herald to OAuth 2.0 (Google)."),
+  /* Translators: diagnosis “gmail-credentials-not-accepted”, step 3. */
+  N_("Workspace: an administrator may have turned off app passwords or SMTP access; ask them, or use OAuth 2.0."),
+  /* Translators: diagnosis “gmail-credentials-not-accepted”, link 1. */
+  N_("Google: sign in with app passwords"),
+  /* Translators: diagnosis “gmail-credentials-not-accepted”, link 2. */
+  N_("Google: “Username and Password not accepted”"),
+  /* Translators: diagnosis “gmail-recipient-rate-limited”, title. */
+  N_("The recipient’s Gmail mailbox is receiving too much mail right now"),
+  /* Translators: diagnosis “gmail-recipient-rate-limited”, explanation. */
+  N_("Gmail is slowing down delivery to this one recipient, who is receiving mail faster than Gmail allows. Nothing is wrong with your settings; the message can be retried later."),
+  /* Translators: diagnosis “gmail-recipient-rate-limited”, step 1. */
+  N_("Run the test again later, or test with another recipient."),
+  /* Translators: diagnosis “gmail-recipient-rate-limited”, step 2. */
+  N_("If alerts go to this mailbox in bursts, send fewer messages (for example one summary instead of many alerts)."),
+  /* Translators: diagnosis “gmail-recipient-rate-limited”, link 1. */
+  N_("Google: SMTP errors and reply codes"),
+  /* Translators: diagnosis “gmail-unusual-rate”, title. */
+  N_("Gmail is limiting mail from your IP address"),
+  /* Translators: diagnosis “gmail-unusual-rate”, explanation. */
+  N_("Gmail saw an unusual amount of unwanted mail from the sending address and is deferring its messages for now. Shared or cloud addresses, a compromised account on the same server, or missing SPF/DKIM for the From domain lead to this."),
+  /* Translators: diagnosis “gmail-unusual-rate”, step 1. */
+  N_("Check that nothing else on the sending server is sending spam (mail queue, web forms, compromised accounts)."),
+  /* Translators: diagnosis “gmail-unusual-rate”, step 2. */
+  N_("Publish SPF and DKIM for the From domain, and send through your provider’s submission server with a login rather than directly."),
+  /* Translators: diagnosis “gmail-unusual-rate”, step 3. */
+  N_("Wait and retry: the deferral lifts when the rate of unwanted mail drops."),
+  /* Translators: diagnosis “gmail-unusual-rate”, link 1. */
+  N_("Google: SMTP errors and reply codes"),
+  /* Translators: diagnosis “sendgrid-api-key-invalid”, title. */
+  N_("SendGrid refused the API key: it is wrong, deleted or not allowed to send"),
+  /* Translators: diagnosis “sendgrid-api-key-invalid”, explanation. */
+  N_("SendGrid logs mail programs in with an API key. The key given does not exist (mistyped, cut off, deleted, or from another account) or lacks the Mail Send permission."),
+  /* Translators: diagnosis “sendgrid-api-key-invalid”, step 1. */
+  N_("Use the literal user name apikey (not your e-mail address)."),
+  /* Translators: diagnosis “sendgrid-api-key-invalid”, step 2. */
+  N_("In SendGrid, open Settings › API Keys and create a key with at least Mail Send permission; SendGrid shows it only once."),
+  /* Translators: diagnosis “sendgrid-api-key-invalid”, step 3. */
+  N_("Paste the whole key (it starts with SG.) as the password, without quotes or spaces, and run the test again."),
+  /* Translators: diagnosis “sendgrid-api-key-invalid”, link 1. */
+  N_("SendGrid: authenticate with API keys"),
+  /* Translators: diagnosis “sendgrid-unauthenticated”, title. */
+  N_("SendGrid got no login before the message"),
+  /* Translators: diagnosis “sendgrid-unauthenticated”, explanation. */
+  N_("SendGrid accepts mail only after a login with an API key, and this connection sent the message without one (authentication off, or the program skipped AUTH)."),
+  /* Translators: diagnosis “sendgrid-unauthenticated”, step 1. */
+  N_("Turn authentication on in Herald: user name apikey, password an API key with Mail Send permission."),
+  /* Translators: diagnosis “sendgrid-unauthenticated”, step 2. */
+  N_("Use smtp.sendgrid.net, port 587 with STARTTLS (or 465 with SSL/TLS)."),
+  /* Translators: diagnosis “sendgrid-unauthenticated”, link 1. */
+  N_("SendGrid: authenticate with API keys"),
+  /* Translators: diagnosis “mailgun-account-not-activated”, title. */
+  N_("The Mailgun account is not activated yet"),
+  /* Translators: diagnosis “mailgun-account-not-activated”, explanation. */
+  N_("Mailgun does not send anything for an account that has not completed its activation (the confirmation e-mail and, for new accounts, a verification by phone)."),
+  /* Translators: diagnosis “mailgun-account-not-activated”, step 1. */
+  N_("Open the activation e-mail from Mailgun, or sign in to the Mailgun control panel and resend it; complete any verification it asks for."),
+  /* Translators: diagnosis “mailgun-account-not-activated”, step 2. */
+  N_("Run the test again once the account shows as active."),
+  /* Translators: diagnosis “ses-iam-not-authorized”, title. */
+  N_("The AWS user behind these SES credentials may not send mail"),
+  /* Translators: diagnosis “ses-iam-not-authorized”, explanation. */
+  N_("Amazon SES SMTP credentials belong to an IAM user. The login worked, but that user’s policy does not allow ses:SendRawEmail for this sender identity (or in this region)."),
+  /* Translators: diagnosis “ses-iam-not-authorized”, step 1. */
+  N_("In the IAM console, open the user named in the reply and add a policy that allows ses:SendRawEmail for the identity ARN in the reply (or attach AmazonSesSendingAccess)."),
+  /* Translators: diagnosis “ses-iam-not-authorized”, step 2. */
+  N_("Or create new SMTP credentials in the SES console of the same region (Account dashboard › SMTP settings › Create SMTP credentials); they come with a sending policy."),
+  /* Translators: diagnosis “ses-iam-not-authorized”, step 3. */
+  N_("Wait a minute for the policy to apply, then run the test again."),
+  /* Translators: diagnosis “ses-iam-not-authorized”, link 1. */
+  N_("Amazon SES: obtaining SMTP credentials"),
+  /* Translators: diagnosis “sparkpost-auth-failed”, title. */
+  N_("SparkPost rejected the SMTP login"),
+  /* Translators: diagnosis “sparkpost-auth-failed”, explanation. */
+  N_("SparkPost answers “535 5.7.8 Sorry.” when the login fails: the user name must be SMTP_Injection and the password an API key that has the “Send via SMTP” permission."),
+  /* Translators: diagnosis “sparkpost-auth-failed”, step 1. */
+  N_("Use the user name SMTP_Injection."),
+  /* Translators: diagnosis “sparkpost-auth-failed”, step 2. */
+  N_("Create an API key with the “Send via SMTP” permission in SparkPost and use it as the password."),
+  /* Translators: diagnosis “sparkpost-auth-failed”, step 3. */
+  N_("Use smtp.sparkpostmail.com (EU accounts: smtp.eu.sparkpostmail.com), port 587 with STARTTLS."),
+  /* Translators: diagnosis “sparkpost-auth-failed”, link 1. */
+  N_("RFC 4954: SMTP Service Extension for Authentication"),
+  /* Translators: diagnosis “proton-bridge-account-unavailable”, title. */
+  N_("Proton Mail Bridge does not know this account"),
+  /* Translators: diagnosis “proton-bridge-account-unavailable”, explanation. */
+  N_("Herald reached Proton Mail Bridge, but Bridge has no signed-in account matching the user name, or the account is signed out or still synchronising."),
+  /* Translators: diagnosis “proton-bridge-account-unavailable”, step 1. */
+  N_("Open Proton Mail Bridge and check that the account is signed in and connected."),
+  /* Translators: diagnosis “proton-bridge-account-unavailable”, step 2. */
+  N_("Copy the SMTP settings from the account’s mailbox details in Bridge: the user name, the Bridge password (not the Proton password), 127.0.0.1 and the port Bridge shows (1025 by default, STARTTLS)."),
+  /* Translators: diagnosis “proton-bridge-account-unavailable”, step 3. */
+  N_("Set From to an address of that Proton account."),
+  /* Translators: diagnosis “proton-bridge-password”, title. */
+  N_("Proton Mail Bridge rejected the password: use the Bridge password"),
+  /* Translators: diagnosis “proton-bridge-password”, explanation. */
+  N_("Proton Mail Bridge accepts only the password it generated for the account, not the Proton account password."),
+  /* Translators: diagnosis “proton-bridge-password”, step 1. */
+  N_("Open Proton Mail Bridge, select the account and copy the password shown in its mailbox details."),
+  /* Translators: diagnosis “proton-bridge-password”, step 2. */
+  N_("Enter it as the password in Herald, with the user name shown there."),
+  /* Translators: diagnosis “exo-sender-authentication-level”, title. */
+  N_("Microsoft refused mail whose From domain fails SPF, DKIM or DMARC"),
+  /* Translators: diagnosis “exo-sender-authentication-level”, explanation. */
+  N_("Outlook.com and Microsoft 365 now refuse mail from domains that do not pass the required authentication: SPF and DKIM for the From domain, and a DMARC record that aligns with them. The reply lists the results (Spf=, Dkim=, DMARC=)."),
+  /* Translators: diagnosis “exo-sender-authentication-level”, step 1. */
+  N_("Publish an SPF record for the From domain that includes the server or service Herald sends through."),
+  /* Translators: diagnosis “exo-sender-authentication-level”, step 2. */
+  N_("Turn on DKIM signing for the From domain at that service and publish its key."),
+  /* Translators: diagnosis “exo-sender-authentication-level”, step 3. */
+  N_("Publish a DMARC record (at least p=none) for the From domain, then run the test again."),
+  /* Translators: diagnosis “exo-sender-authentication-level”, link 1. */
+  N_("Microsoft: 5.7.515 and sender authentication requirements"),
+  /* Translators: diagnosis “graph-access-denied”, title. */
+  N_("Microsoft Graph refused to send from this mailbox"),
+  /* Translators: diagnosis “graph-access-denied”, explanation. */
+  N_("Graph accepted the token but refused the action. The app lacks Mail.Send of the right kind (Application for an app-only token, Delegated for a signed-in user), nobody granted admin consent, or an Exchange application access policy limits the app to other mailboxes."),
+  /* Translators: diagnosis “graph-access-denied”, step 1. */
+  N_("In the Microsoft Entra admin center, open App registrations › the app › API permissions and add Microsoft Graph › Mail.Send of the type the app uses; then press “Grant admin consent”."),
+  /* Translators: diagnosis “graph-access-denied”, step 2. */
+  N_("If an application access policy restricts the app, check that it allows this mailbox:"),
+  /* Translators: diagnosis “graph-access-denied”, step 3. */
+  N_("Get a new token (sign in again) so that it carries the new permission, then run the test again."),
+  /* Translators: diagnosis “graph-access-denied”, link 1. */
+  N_("Microsoft Graph permissions reference"),
+  /* Translators: diagnosis “graph-access-denied”, link 2. */
+  N_("Microsoft Graph: user: sendMail"),
+  /* Translators: diagnosis “graph-mailbox-not-enabled”, title. */
+  N_("This account has no Exchange Online mailbox that Graph can use"),
+  /* Translators: diagnosis “graph-mailbox-not-enabled”, explanation. */
+  N_("Graph sends only from an active Exchange Online mailbox. This account has no Exchange Online licence, its mailbox is inactive or deleted, it is a guest account, or the mailbox is still on an on-premises Exchange server."),
+  /* Translators: diagnosis “graph-mailbox-not-enabled”, step 1. */
+  N_("In the Microsoft 365 admin center, open Users › Active users › the account › Licenses and apps, and assign a licence that includes Exchange Online; the mailbox can take a while to appear."),
+  /* Translators: diagnosis “graph-mailbox-not-enabled”, step 2. */
+  N_("Check that the mailbox exists in Exchange Online:"),
+  /* Translators: diagnosis “graph-mailbox-not-enabled”, step 3. */
+  N_("A guest account or an on-premises mailbox cannot send through Graph: use a cloud mailbox of your organisation, or SMTP to your own Exchange server."),
+  /* Translators: diagnosis “graph-mailbox-not-enabled”, link 1. */
+  N_("Microsoft Graph: mailboxes in Exchange hybrid deployments"),
+  /* Translators: diagnosis “graph-mailbox-not-enabled”, link 2. */
+  N_("Microsoft Graph: user: sendMail"),
+  /* Translators: diagnosis “graph-invalid-user”, title. */
+  N_("Microsoft Graph does not know the sending mailbox"),
+  /* Translators: diagnosis “graph-invalid-user”, explanation. */
+  N_("The address Graph was asked to send from does not match a mailbox in the tenant the token belongs to. It must be the mailbox’s primary address or user principal name, in the same tenant as the app."),
+  /* Translators: diagnosis “graph-invalid-user”, step 1. */
+  N_("Look up the mailbox’s primary address and user principal name:"),
+  /* Translators: diagnosis “graph-invalid-user”, step 2. */
+  N_("Use one of them as the sender, and make sure the app registration and the token are for the same tenant."),
+  /* Translators: diagnosis “graph-invalid-user”, link 1. */
+  N_("Microsoft Graph: user: sendMail"),
+  /* Translators: diagnosis “graph-no-permissions-in-token”, title. */
+  N_("The Graph token carries no permissions"),
+  /* Translators: diagnosis “graph-no-permissions-in-token”, explanation. */
+  N_("The access token has neither delegated scopes nor application roles Graph understands. For an app-only (client credentials) sign-in this means the app has no Application permission with admin consent, or the token was requested for another resource."),
+  /* Translators: diagnosis “graph-no-permissions-in-token”, step 1. */
+  N_("In App registrations › the app › API permissions, add Microsoft Graph › Application permissions › Mail.Send and press “Grant admin consent”."),
+  /* Translators: diagnosis “graph-no-permissions-in-token”, step 2. */
+  N_("Request the token with the scope https://graph.microsoft.com/.default, then run the test again."),
+  /* Translators: diagnosis “graph-no-permissions-in-token”, link 1. */
+  N_("Microsoft Graph permissions reference"),
+  /* Translators: diagnosis “graph-me-needs-user”, title. */
+  N_("An app-only token cannot send as “me”"),
+  /* Translators: diagnosis “graph-me-needs-user”, explanation. */
+  N_("The request used /me, which means the signed-in user, but the token belongs to the app itself (client credentials) and has no user."),
+  /* Translators: diagnosis “graph-me-needs-user”, step 1. */
+  N_("Send to /users/<mailbox>/sendMail with the sending mailbox’s address instead of /me."),
+  /* Translators: diagnosis “graph-me-needs-user”, step 2. */
+  N_("Or sign in as the user (delegated permission Mail.Send) if you want to send as the signed-in account."),
+  /* Translators: diagnosis “graph-me-needs-user”, link 1. */
+  N_("Microsoft Graph: user: sendMail"),
+  /* Translators: diagnosis “graph-invalid-recipients”, title. */
+  N_("Microsoft Graph refused a recipient address"),
+  /* Translators: diagnosis “graph-invalid-recipients”, explanation. */
+  N_("At least one To, Cc or Bcc address of the message is not a valid e-mail address."),
+  /* Translators: diagnosis “graph-invalid-recipients”, step 1. */
+  N_("Check the recipient addresses for typos, stray spaces or missing parts."),
+  /* Translators: diagnosis “graph-invalid-recipients”, link 1. */
+  N_("Microsoft Graph: user: sendMail"),
+  /* Translators: diagnosis “oauth-sign-in-frequency”, title. */
+  N_("A Conditional Access policy limits how long a sign-in lasts"),
+  /* Translators: diagnosis “oauth-sign-in-frequency”, explanation. */
+  N_("Your organisation’s Conditional Access “sign-in frequency” setting ended the stored sign-in (the error names the maximum lifetime in seconds). Herald must sign in interactively again, and will have to each time that period runs out."),
+  /* Translators: diagnosis “oauth-sign-in-frequency”, step 1. */
+  N_("Sign in again: press Sign In in the window, or run:"),
+  /* Translators: diagnosis “oauth-sign-in-frequency”, step 2. */
+  N_("For an unattended alert sender, ask the Entra administrator to exclude this service account (or the app) from the sign-in frequency policy, or to set up app-only sending (Graph with an application permission) instead of a user sign-in."),
+  /* Translators: diagnosis “oauth-sign-in-frequency”, link 1. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-public-client-secret-sent”, title. */
+  N_("A client secret was sent for an app registered as a public client"),
+  /* Translators: diagnosis “oauth-public-client-secret-sent”, explanation. */
+  N_("The app registration is a public client (a desktop or mobile app), and Microsoft Entra refuses any client secret for it. A secret was sent anyway, for example with heraldctl login --client-secret-stdin."),
+  /* Translators: diagnosis “oauth-public-client-secret-sent”, step 1. */
+  N_("Sign in without a client secret: Herald’s desktop sign-in needs none."),
+  /* Translators: diagnosis “oauth-public-client-secret-sent”, step 2. */
+  N_("Only if the app must be a confidential client: in App registrations › the app › Authentication, set “Allow public client flows” to No and use a Web redirect URI with a client secret."),
+  /* Translators: diagnosis “oauth-public-client-secret-sent”, link 1. */
+  N_("Microsoft: register a desktop app"),
+  /* Translators: diagnosis “oauth-public-client-secret-sent”, link 2. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-secret-expected”, title. */
+  N_("The app registration expects a client secret"),
+  /* Translators: diagnosis “oauth-secret-expected”, explanation. */
+  N_("Microsoft Entra treats the app as a confidential (web) client and wants a secret, but the sign-in sent none. Herald signs in as a desktop app (a public client), which needs “Allow public client flows” turned on."),
+  /* Translators: diagnosis “oauth-secret-expected”, step 1. */
+  N_("In the Microsoft Entra admin center, open App registrations › the app › Authentication."),
+  /* Translators: diagnosis “oauth-secret-expected”, step 2. */
+  N_("Set “Allow public client flows” to Yes and make sure http://localhost is listed under “Mobile and desktop applications”, not under “Web”; save."),
+  /* Translators: diagnosis “oauth-secret-expected”, step 3. */
+  N_("Wait a few minutes, then sign in again."),
+  /* Translators: diagnosis “oauth-secret-expected”, link 1. */
+  N_("Microsoft: register a desktop app"),
+  /* Translators: diagnosis “oauth-secret-expected”, link 2. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-request-missing-parameter”, title. */
+  N_("The sign-in request lacked a required value"),
+  /* Translators: diagnosis “oauth-request-missing-parameter”, explanation. */
+  N_("Microsoft’s sign-in service received a request without a required parameter, named in the error (usually client_id). For Herald this means no application (client) ID was set for the sign-in."),
+  /* Translators: diagnosis “oauth-request-missing-parameter”, step 1. */
+  N_("Give the app registration’s Application (client) ID, a GUID shown on its Overview page:"),
+  /* Translators: diagnosis “oauth-request-missing-parameter”, link 1. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-conditional-access-token-blocked”, title. */
+  N_("A Conditional Access policy blocked the sign-in"),
+  /* Translators: diagnosis “oauth-conditional-access-token-blocked”, explanation. */
+  N_("The credentials were fine, but a Conditional Access policy of your organisation does not allow this sign-in to get a token (from this location, device or app)."),
+  /* Translators: diagnosis “oauth-conditional-access-token-blocked”, step 1. */
+  N_("Ask the Entra administrator to look up the attempt in Microsoft Entra admin center › Sign-in logs and read which Conditional Access policy blocked it."),
+  /* Translators: diagnosis “oauth-conditional-access-token-blocked”, step 2. */
+  N_("The administrator can exclude this service account or app from that policy, or allow this machine’s network location."),
+  /* Translators: diagnosis “oauth-conditional-access-token-blocked”, link 1. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-app-not-found-legacy”, title. */
+  N_("The client ID is not known in this tenant"),
+  /* Translators: diagnosis “oauth-app-not-found-legacy”, explanation. */
+  N_("Microsoft Entra has no app with this client ID in the tenant the sign-in went to: the ID is mistyped or a placeholder, the app was registered in another tenant, or it is not multi-tenant."),
+  /* Translators: diagnosis “oauth-app-not-found-legacy”, step 1. */
+  N_("Copy the Application (client) ID from the app’s Overview page in App registrations and give it again."),
+  /* Translators: diagnosis “oauth-app-not-found-legacy”, step 2. */
+  N_("Sign in against the tenant the app belongs to (heraldctl login --tenant <tenant-id>), or make the app available to other organisations."),
+  /* Translators: diagnosis “oauth-app-not-found-legacy”, link 1. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “gen-relay-denied-variants”, title. */
+  N_("The server will not pass the message on for you"),
+  /* Translators: diagnosis “gen-relay-denied-variants”, explanation. */
+  N_("The server forwards mail to other domains only for logged-in users or trusted networks, and this connection is neither. Usually the login is missing, or the test went to a receiving server (MX) instead of a submission server."),
+  /* Translators: diagnosis “gen-relay-denied-variants”, step 1. */
+  N_("Turn authentication on in Herald with a valid user name and password, on the provider’s submission port (587 with STARTTLS or 465 with SSL/TLS)."),
+  /* Translators: diagnosis “gen-relay-denied-variants”, step 2. */
+  N_("Check the server name: it must be your provider’s outgoing (SMTP) server, not the recipient domain’s mail exchanger."),
+  /* Translators: diagnosis “gen-relay-denied-variants”, step 3. */
+  N_("For an internal relay that trusts addresses instead of logins, ask the mail administrator to allow this machine’s address."),
+  /* Translators: diagnosis “gen-relay-denied-variants”, link 1. */
+  N_("RFC 4954: SMTP Service Extension for Authentication"),
+  /* Translators: diagnosis “gen-auth-required-variants”, title. */
+  N_("The server wants a login before it accepts mail"),
+  /* Translators: diagnosis “gen-auth-required-variants”, explanation. */
+  N_("The server refused the message because the connection did not log in. Authentication is off in the sending program, or it skipped the login (for example because the server offered none before STARTTLS)."),
+  /* Translators: diagnosis “gen-auth-required-variants”, step 1. */
+  N_("Turn authentication on in Herald and enter the mailbox’s user name and password."),
+  /* Translators: diagnosis “gen-auth-required-variants”, step 2. */
+  N_("Use port 587 with STARTTLS (or 465 with SSL/TLS): many servers offer the login only on an encrypted connection."),
+  /* Translators: diagnosis “gen-auth-required-variants”, step 3. */
+  N_("For an Exchange relay that should accept anonymous mail from this machine, ask the mail administrator to allow it on the receive connector."),
+  /* Translators: diagnosis “gen-auth-required-variants”, link 1. */
+  N_("RFC 4954: SMTP Service Extension for Authentication"),
+  /* Translators: diagnosis “gen-sender-not-allowed”, title. */
+  N_("The server does not let this login send from the From address"),
+  /* Translators: diagnosis “gen-sender-not-allowed”, explanation. */
+  N_("Many providers (Yandex, Mail.ru, NetEase, Zoho, Proton Mail Bridge and others) let a login send only from its own address, its configured aliases, or verified domains. The From address (or the envelope sender) is not one of them."),
+  /* Translators: diagnosis “gen-sender-not-allowed”, step 1. Keep the {words} in braces unchanged. */
+  N_("Set From to the address you log in with ({user}), or to an alias or verified domain configured for that account at the provider."),
+  /* Translators: diagnosis “gen-sender-not-allowed”, step 2. */
+  N_("Zoho: add the address as an alias (Mail settings › Send mail as) or send from the account address; the reply names the address it refused."),
+  /* Translators: diagnosis “gen-sender-not-allowed”, step 3. */
+  N_("Sending services (for example Plunk or Postmark): add and verify the From domain in the service before sending from it."),
+  /* Translators: diagnosis “gen-sender-domain-unknown”, title. */
+  N_("The From address’s domain does not exist in DNS"),
+  /* Translators: diagnosis “gen-sender-domain-unknown”, explanation. */
+  N_("The receiving server looked up the domain of the sender address and found no DNS records for it (no MX and no A record), so it refuses mail claiming to come from it."),
+  /* Translators: diagnosis “gen-sender-domain-unknown”, step 1. */
+  N_("Check the From address for typos in the domain."),
+  /* Translators: diagnosis “gen-sender-domain-unknown”, step 2. */
+  N_("If the domain is yours, make sure it has an MX (or A) record in public DNS:"),
+  /* Translators: diagnosis “gen-client-host-rejected”, title. */
+  N_("The server does not accept connections from this machine’s address"),
+  /* Translators: diagnosis “gen-client-host-rejected”, explanation. */
+  N_("The server’s access rules refuse this client address for sending without a login (Postfix “Client host rejected”). Logged-in users are usually allowed."),
+  /* Translators: diagnosis “gen-client-host-rejected”, step 1. */
+  N_("Turn authentication on in Herald and use the submission port (587 with STARTTLS)."),
+  /* Translators: diagnosis “gen-client-host-rejected”, step 2. */
+  N_("If this machine should be trusted without a login, ask the mail administrator to add its address (mynetworks or the client access table in Postfix)."),
+  /* Translators: diagnosis “gen-client-host-rejected”, link 1. */
+  N_("RFC 4954: SMTP Service Extension for Authentication"),
+  /* Translators: diagnosis “gen-blocklist-open-resolver”, title. */
+  N_("The receiving server’s blocklist check is broken, not your address"),
+  /* Translators: diagnosis “gen-blocklist-open-resolver”, explanation. */
+  N_("The refusal says “open resolver”: the receiving server asks Spamhaus through a public DNS resolver, which Spamhaus refuses to answer, and then rejects every sender. Your address is not listed; the receiving side must fix its DNS setup."),
+  /* Translators: diagnosis “gen-blocklist-open-resolver”, step 1. */
+  N_("Tell the recipient’s mail administrator, quoting the reply: their server must query Spamhaus through its own DNS resolver (or Spamhaus’s Data Query Service)."),
+  /* Translators: diagnosis “gen-blocklist-open-resolver”, step 2. */
+  N_("Meanwhile, test with a recipient on another mail system."),
+  /* Translators: diagnosis “gen-blocklist-open-resolver”, link 1. */
+  N_("Spamhaus: using the public mirrors (return codes)"),
+  /* Translators: diagnosis “gen-ip-blocklisted”, title. */
+  N_("The sending IP address is on a blocklist"),
+  /* Translators: diagnosis “gen-ip-blocklisted”, explanation. */
+  N_("The receiving server checked the address that delivered the message against a public blocklist (Spamhaus, Barracuda…) and found it. Home and dynamic addresses are listed on purpose; other addresses get listed after spam from them or their neighbours."),
+  /* Translators: diagnosis “gen-ip-blocklisted”, step 1. */
+  N_("Look up the address named in the reply on the blocklist’s site to see which list it is on and why."),
+  /* Translators: diagnosis “gen-ip-blocklisted”, step 2. */
+  N_("If it is a home, dynamic or cloud address, send through your provider’s submission server with a login (port 587) instead of delivering directly."),
+  /* Translators: diagnosis “gen-ip-blocklisted”, step 3. */
+  N_("If it is your mail server’s address, stop the cause (compromised account, open relay, infected host) and then request removal from the list."),
+  /* Translators: diagnosis “gen-ip-blocklisted”, link 1. */
+  N_("Spamhaus: DNSBL usage FAQ"),
+  /* Translators: diagnosis “gen-ip-not-allowed”, title. */
+  N_("The server does not accept mail from this machine’s IP address"),
+  /* Translators: diagnosis “gen-ip-not-allowed”, explanation. */
+  N_("Some sending services (SMTP2GO, Brevo and others) accept mail only from addresses listed in the account, and some servers refuse mail without a login from whole address ranges."),
+  /* Translators: diagnosis “gen-ip-not-allowed”, step 1. */
+  N_("Log in with the account’s SMTP user name and password (or API key) rather than relying on the IP address."),
+  /* Translators: diagnosis “gen-ip-not-allowed”, step 2. */
+  N_("Or add this machine’s public IP address to the service’s list of allowed IP addresses."),
+  /* Translators: diagnosis “gen-helo-rejected”, title. */
+  N_("The server refused the name this machine introduced itself with"),
+  /* Translators: diagnosis “gen-helo-rejected”, explanation. */
+  N_("At the start of the conversation the client names itself (EHLO/HELO). Herald uses the machine’s fully qualified host name, or its IP address in brackets when it has none; this server wants a proper, resolvable host name."),
+  /* Translators: diagnosis “gen-helo-rejected”, step 1. */
+  N_("Give this machine a fully qualified host name that resolves in DNS:"),
+  /* Translators: diagnosis “gen-helo-rejected”, step 2. */
+  N_("Or send through a submission server with a login (port 587), which usually does not check the name."),
+  /* Translators: diagnosis “gen-helo-rejected”, link 1. */
+  N_("RFC 5321: Simple Mail Transfer Protocol"),
+  /* Translators: diagnosis “gen-tls-required-variants”, title. */
+  N_("This server accepts logins and mail only over an encrypted connection"),
+  /* Translators: diagnosis “gen-tls-required-variants”, explanation. */
+  N_("The connection was not encrypted (no STARTTLS, or security set to none), and the server refuses to continue without encryption."),
+  /* Translators: diagnosis “gen-tls-required-variants”, step 1. */
+  N_("Set security to STARTTLS with port 587, or SSL/TLS with port 465."),
+  /* Translators: diagnosis “gen-tls-required-variants”, link 1. */
+  N_("RFC 3207: SMTP over TLS (STARTTLS)"),
+  /* Translators: diagnosis “gen-tls-required-variants”, link 2. */
+  N_("RFC 8314: implicit TLS for mail submission"),
+  /* Translators: diagnosis “gen-rate-limited”, title. */
+  N_("The server is limiting how much or how fast this account sends"),
+  /* Translators: diagnosis “gen-rate-limited”, explanation. */
+  N_("The refusal is a sending limit: too many messages, recipients or connections in a short time, per account or per address. It clears by itself after a while."),
+  /* Translators: diagnosis “gen-rate-limited”, step 1. */
+  N_("Wait and run the test again later; the reply may say how long."),
+  /* Translators: diagnosis “gen-rate-limited”, step 2. */
+  N_("Send fewer messages: do not test in a loop, and combine alerts where you can."),
+  /* Translators: diagnosis “gen-rate-limited”, step 3. */
+  N_("Check whether other programs send through the same account, and look for messages you did not send (a leaked password)."),
+  /* Translators: diagnosis “gen-rate-limited”, step 4. */
+  N_("If the limit is too low for your alerts, ask the provider to raise it."),
+  /* Translators: diagnosis “gen-spam-rejected”, title. */
+  N_("A spam filter refused the test message"),
+  /* Translators: diagnosis “gen-spam-rejected”, explanation. */
+  N_("The server accepted the login and the addresses, then refused the content as spam. Short test messages with generic subjects trip content filters, as do From domains without SPF or DKIM, and accounts that have been sending spam."),
+  /* Translators: diagnosis “gen-spam-rejected”, step 1. */
+  N_("Give the test a specific subject and some real text (Herald’s additional text)."),
+  /* Translators: diagnosis “gen-spam-rejected”, step 2. */
+  N_("Publish SPF and DKIM for the From domain."),
+  /* Translators: diagnosis “gen-spam-rejected”, step 3. */
+  N_("Check the account’s sent mail for messages you did not send, and change the password if there are any."),
+  /* Translators: diagnosis “gen-spam-rejected”, step 4. */
+  N_("If it persists, send the reply (with its ID) to the provider’s support."),
+  /* Translators: diagnosis “gen-auth-required-wrapped”, title. */
+  N_("The server wants a login before it accepts mail"),
+  /* Translators: diagnosis “gen-auth-required-wrapped”, explanation. */
+  N_("The server refused because the connection did not log in. Some programs report every 530 reply as a failed login (Ruby’s Net::SMTPAuthenticationError, for example), although the login was never sent."),
+  /* Translators: diagnosis “gen-auth-required-wrapped”, step 1. */
+  N_("Turn authentication on in the sending program and enter the mailbox’s user name and password (or app password)."),
+  /* Translators: diagnosis “gen-auth-required-wrapped”, step 2. */
+  N_("Use port 587 with STARTTLS (or 465 with SSL/TLS): many servers offer the login only on an encrypted connection."),
+  /* Translators: diagnosis “gen-auth-required-wrapped”, link 1. */
+  N_("RFC 4954: SMTP Service Extension for Authentication"),
+  /* Translators: diagnosis “hmailserver-route-recipient”, title. */
+  N_("The server’s route for this domain does not include the recipient"),
+  /* Translators: diagnosis “hmailserver-route-recipient”, explanation. */
+  N_("hMailServer has a route for the recipient’s domain that delivers only to listed addresses, and this recipient is not on the list. It answers with a temporary code (421), but retrying does not help."),
+  /* Translators: diagnosis “hmailserver-route-recipient”, step 1. */
+  N_("In hMailServer Administrator, open Settings › Routes › the route for this domain › Addresses, and add the recipient, or let the route deliver to all addresses."),
+  /* Translators: diagnosis “hmailserver-route-recipient”, step 2. */
+  N_("Or test with a recipient the route lists."),
+  /* Translators: diagnosis “gen-sender-authentication-failed”, title. */
+  N_("The recipient refused the message: the From domain failed SPF, DKIM or DMARC"),
+  /* Translators: diagnosis “gen-sender-authentication-failed”, explanation. */
+  N_("The receiving server checked whether the sending server may send for the From domain (SPF), whether the message is signed for it (DKIM), and the domain’s DMARC policy, and the message failed. Typical when From is an address of a domain whose records do not list the server that sent it."),
+  /* Translators: diagnosis “gen-sender-authentication-failed”, step 1. */
+  N_("Send from an address of a domain the sending server is allowed to send for (usually the mailbox you log in with)."),
+  /* Translators: diagnosis “gen-sender-authentication-failed”, step 2. */
+  N_("For your own domain, list the sending server or service in its SPF record and turn on DKIM signing there; check the domain’s DMARC record:"),
+  /* Translators: diagnosis “gen-sender-authentication-failed”, link 1. */
+  N_("Google: SMTP errors and reply codes"),
+  /* Translators: diagnosis “exo-recipient-not-found-edge”, title. */
+  N_("The recipient does not exist in the receiving Microsoft 365 organisation"),
+  /* Translators: diagnosis “exo-recipient-not-found-edge”, explanation. */
+  N_("Microsoft 365 checks recipients at the edge (directory-based edge blocking) and refuses addresses that do not exist in the organisation’s directory."),
+  /* Translators: diagnosis “exo-recipient-not-found-edge”, step 1. */
+  N_("Check the recipient address for typos."),
+  /* Translators: diagnosis “exo-recipient-not-found-edge”, step 2. */
+  N_("If the address should exist, ask the recipient’s administrator to create it (or make it an accepted address of a mailbox or group)."),
+  /* Translators: diagnosis “exo-recipient-not-found-edge”, link 1. */
+  N_("Microsoft: non-delivery reports in Exchange Online"),
+  /* Translators: diagnosis “gmail-content-blocked”, title. */
+  N_("Gmail blocked the message content as a possible security risk"),
+  /* Translators: diagnosis “gmail-content-blocked”, explanation. */
+  N_("Gmail refuses messages with content it considers dangerous, most often attachments of blocked types (executables, scripts, archives containing them) or links it distrusts."),
+  /* Translators: diagnosis “gmail-content-blocked”, step 1. */
+  N_("Remove attachments from the alert, or send a link to the file instead of the file."),
+  /* Translators: diagnosis “gmail-content-blocked”, step 2. */
+  N_("Check the message text for links to suspicious or shortened addresses."),
+  /* Translators: diagnosis “gmail-content-blocked”, link 1. */
+  N_("Google: SMTP errors and reply codes"),
+  /* Translators: diagnosis “gen-account-sending-blocked”, title. */
+  N_("The provider has blocked sending from this account"),
+  /* Translators: diagnosis “gen-account-sending-blocked”, explanation. */
+  N_("The provider saw unusual sending from this account (many messages, messages reported as spam, or a sign-in it distrusts) and stopped outgoing mail until the owner acts."),
+  /* Translators: diagnosis “gen-account-sending-blocked”, step 1. */
+  N_("Sign in to the webmail of the account: the provider usually shows why it blocked sending and how to unblock it."),
+  /* Translators: diagnosis “gen-account-sending-blocked”, step 2. */
+  N_("Change the password (and any app passwords) if messages were sent that you did not send."),
+  /* Translators: diagnosis “gen-account-sending-blocked”, step 3. */
+  N_("If the block stays, contact the provider’s support with the reply."),
+  /* Translators: diagnosis “graph-token-invalid”, title. */
+  N_("Microsoft Graph rejected the access token"),
+  /* Translators: diagnosis “graph-token-invalid”, explanation. */
+  N_("The token sent to Graph has expired, is malformed, or was issued for another service (for example an Outlook SMTP token instead of a Graph token)."),
+  /* Translators: diagnosis “graph-token-invalid”, step 1. */
+  N_("Get a new token: sign in again, or let the program refresh it before each request."),
+  /* Translators: diagnosis “graph-token-invalid”, step 2. */
+  N_("Request Graph tokens with a Graph scope (Mail.Send, or https://graph.microsoft.com/.default for app-only), not https://outlook.office.com/SMTP.Send."),
+  /* Translators: diagnosis “graph-token-invalid”, link 1. */
+  N_("Microsoft Graph: user: sendMail"),
+  /* Translators: diagnosis “graph-token-invalid”, link 2. */
+  N_("Microsoft Graph permissions reference"),
+  /* Translators: diagnosis “oauth-wrong-password”, title. */
+  N_("Microsoft rejected the user name or password"),
+  /* Translators: diagnosis “oauth-wrong-password”, explanation. */
+  N_("The program signed in with a user name and password (the resource-owner password flow) and Microsoft Entra refused them: the password is wrong, or the account signs in through a federated or passwordless method this flow cannot use."),
+  /* Translators: diagnosis “oauth-wrong-password”, step 1. */
+  N_("Check the user name (the full sign-in address) and the password by signing in at https://mysignins.microsoft.com."),
+  /* Translators: diagnosis “oauth-wrong-password”, step 2. */
+  N_("Prefer an interactive sign-in (browser or device code): Herald’s sign-in never sends the password to the program."),
+  /* Translators: diagnosis “oauth-wrong-password”, link 1. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-user-not-found”, title. */
+  N_("This account does not exist in the organisation signed in to"),
+  /* Translators: diagnosis “oauth-user-not-found”, explanation. */
+  N_("Microsoft Entra found no such user in the tenant used for the sign-in: the address is mistyped, the account is a personal Microsoft account or belongs to another organisation, or the sign-in went to the wrong tenant."),
+  /* Translators: diagnosis “oauth-user-not-found”, step 1. */
+  N_("Check the address you sign in with."),
+  /* Translators: diagnosis “oauth-user-not-found”, step 2. */
+  N_("Sign in against the organisation the account belongs to (heraldctl login --tenant <tenant-id>), or have the administrator invite the account."),
+  /* Translators: diagnosis “oauth-user-not-found”, link 1. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-account-disabled”, title. */
+  N_("The Microsoft account is disabled"),
+  /* Translators: diagnosis “oauth-account-disabled”, explanation. */
+  N_("An administrator blocked sign-in for this account, so Microsoft Entra refuses every sign-in."),
+  /* Translators: diagnosis “oauth-account-disabled”, step 1. */
+  N_("Ask the administrator to unblock sign-in (Microsoft 365 admin center › Users › Active users › the account › Block sign-in), or use another sending account."),
+  /* Translators: diagnosis “oauth-account-disabled”, link 1. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-password-expired”, title. */
+  N_("The account’s password has expired"),
+  /* Translators: diagnosis “oauth-password-expired”, explanation. */
+  N_("Microsoft Entra requires a new password for this account before it signs in again."),
+  /* Translators: diagnosis “oauth-password-expired”, step 1. */
+  N_("Sign in at https://mysignins.microsoft.com and change the password, then sign in again in Herald."),
+  /* Translators: diagnosis “oauth-password-expired”, link 1. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-account-locked”, title. */
+  N_("The Microsoft account is locked after too many failed sign-ins"),
+  /* Translators: diagnosis “oauth-account-locked”, explanation. */
+  N_("Microsoft Entra smart lockout blocked sign-ins for this account for a while, after repeated wrong passwords (possibly from another program still using an old password)."),
+  /* Translators: diagnosis “oauth-account-locked”, step 1. */
+  N_("Stop every program that signs in with an old password, wait for the lockout to end, then sign in again."),
+  /* Translators: diagnosis “oauth-account-locked”, step 2. */
+  N_("If it keeps happening, ask the administrator to check the sign-in logs for the source of the failed attempts."),
+  /* Translators: diagnosis “oauth-account-locked”, link 1. */
+  N_("Microsoft: Entra smart lockout"),
+  /* Translators: diagnosis “oauth-account-locked”, link 2. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “client-login-failed”, title. */
+  N_("The server rejected the login (the program did not quote its reply)"),
+  /* Translators: diagnosis “client-login-failed”, explanation. */
+  N_("The sending program reports a failed login but not the server’s reply, so the exact reason is unknown. Most often the user name or password is wrong, or the provider wants an app password or OAuth 2.0 instead of the account password."),
+  /* Translators: diagnosis “client-login-failed”, step 1. */
+  N_("Check the user name (often the full e-mail address) and type the password again."),
+  /* Translators: diagnosis “client-login-failed”, step 2. */
+  N_("Gmail, Yahoo, iCloud, Mail.ru, QQ and NetEase need an app password or authorization code; Microsoft 365 may need OAuth 2.0."),
+  /* Translators: diagnosis “client-login-failed”, step 3. */
+  N_("Run the same settings in Herald (Send Test Email or heraldctl test): it shows the server’s own reply and explains it."),
+  /* Translators: diagnosis “client-login-failed”, link 1. */
+  N_("RFC 4954: SMTP Service Extension for Authentication"),
+  /* Translators: diagnosis “client-auth-not-offered”, title. */
+  N_("The server offered no login method the program could use"),
+  /* Translators: diagnosis “client-auth-not-offered”, explanation. */
+  N_("The server’s greeting listed no login (AUTH) method the program knows. Many servers offer the login only after STARTTLS, and port 25 is often meant for server-to-server mail without logins."),
+  /* Translators: diagnosis “client-auth-not-offered”, step 1. */
+  N_("Use the submission port 587 with STARTTLS (or 465 with SSL/TLS): the login usually appears once the connection is encrypted."),
+  /* Translators: diagnosis “client-auth-not-offered”, step 2. */
+  N_("If the server is an internal relay that trusts this machine’s address, turn authentication off."),
+  /* Translators: diagnosis “client-auth-not-offered”, link 1. */
+  N_("RFC 4954: SMTP Service Extension for Authentication"),
+  /* Translators: diagnosis “client-connection-closed”, title. */
+  N_("The server closed the connection without a reply"),
+  /* Translators: diagnosis “client-connection-closed”, explanation. */
+  N_("The connection ended without an SMTP reply the program could show. A mismatch of port and security mode, a firewall, or a server that drops clients it refuses (blocked address, too many connections) can cause it."),
+  /* Translators: diagnosis “client-connection-closed”, step 1. */
+  N_("Check that port and security match: 587 with STARTTLS, or 465 with SSL/TLS."),
+  /* Translators: diagnosis “client-connection-closed”, step 2. */
+  N_("Run the same settings in Herald (Send Test Email or heraldctl test): its transcript shows the last reply before the server hung up."),
+  /* Translators: diagnosis “client-connection-closed”, link 1. */
+  N_("RFC 8314: implicit TLS for mail submission"),
+  /* Translators: diagnosis “client-go-unencrypted”, title. */
+  N_("The program refused to send the password unencrypted"),
+  /* Translators: diagnosis “client-go-unencrypted”, explanation. */
+  N_("The sending program (Go’s net/smtp reports it this way) would not send the password because the connection was not encrypted: STARTTLS was not used, or the server did not offer it."),
+  /* Translators: diagnosis “client-go-unencrypted”, step 1. */
+  N_("Use port 587 with STARTTLS, or 465 with SSL/TLS, so that the login happens after encryption starts."),
+  /* Translators: diagnosis “client-go-unencrypted”, link 1. */
+  N_("RFC 3207: SMTP over TLS (STARTTLS)"),
+  /* Translators: diagnosis “client-missing-credentials”, title. */
+  N_("The program had no password to log in with"),
+  /* Translators: diagnosis “client-missing-credentials”, explanation. */
+  N_("The sending program was told to log in but has no user name or password configured (nodemailer reports “Missing credentials”), so it never contacted the server’s login."),
+  /* Translators: diagnosis “client-missing-credentials”, step 1. */
+  N_("Fill in the user name and password (or app password) in the program’s SMTP settings; check that the environment variables holding them are set where the program runs."),
+  /* Translators: diagnosis “client-missing-credentials”, link 1. */
+  N_("RFC 4954: SMTP Service Extension for Authentication"),
+  /* Translators: diagnosis “client-could-not-connect”, title. */
+  N_("The program could not connect to the mail server"),
+  /* Translators: diagnosis “client-could-not-connect”, explanation. */
+  N_("The connection to the server failed before any reply; the program does not say why. Usually the server name or port is wrong, or a firewall blocks the port (many hosting and cloud providers block port 25)."),
+  /* Translators: diagnosis “client-could-not-connect”, step 1. */
+  N_("Check the server name and port: 587 with STARTTLS or 465 with SSL/TLS for submission."),
+  /* Translators: diagnosis “client-could-not-connect”, step 2. */
+  N_("Test the connection from the same machine:"),
+  /* Translators: diagnosis “client-could-not-connect”, step 3. */
+  N_("If nothing answers, ask whoever runs the network or hosting whether outgoing connections to that port are allowed."),
+  /* Translators: diagnosis “client-could-not-connect”, link 1. */
+  N_("RFC 8314: implicit TLS for mail submission"),
+  /* Translators: diagnosis “client-tls-unexpected-packet”, title. */
+  N_("SSL/TLS was used on a port that starts in plain text: use STARTTLS"),
+  /* Translators: diagnosis “client-tls-unexpected-packet”, explanation. */
+  N_("The program started encryption immediately, but the server answered in plain text, as ports 587 and 25 do before STARTTLS. GnuTLS reports this as an unexpected TLS packet."),
+  /* Translators: diagnosis “client-tls-unexpected-packet”, step 1. */
+  N_("Set the program’s security to STARTTLS with port 587 (msmtp: tls_starttls on)."),
+  /* Translators: diagnosis “client-tls-unexpected-packet”, step 2. */
+  N_("Or use SSL/TLS with port 465, if the provider offers it."),
+  /* Translators: diagnosis “client-tls-unexpected-packet”, link 1. */
+  N_("RFC 3207: SMTP over TLS (STARTTLS)"),
+  /* Translators: diagnosis “client-tls-unexpected-packet”, link 2. */
+  N_("RFC 8314: implicit TLS for mail submission"),
+  /* Translators: diagnosis “client-tls-version-mismatch”, title. */
+  N_("The program and the server have no TLS version in common"),
+  /* Translators: diagnosis “client-tls-version-mismatch”, explanation. */
+  N_("The encryption handshake failed on the protocol version: one side offers only versions the other refuses (for example a server limited to TLS 1.0 against a client that requires TLS 1.2)."),
+  /* Translators: diagnosis “client-tls-version-mismatch”, step 1. */
+  N_("Update the sending program or its TLS library so that it supports TLS 1.2 and 1.3."),
+  /* Translators: diagnosis “client-tls-version-mismatch”, step 2. */
+  N_("If the server offers only TLS 1.0 or 1.1, ask its administrator to enable TLS 1.2."),
+  /* Translators: diagnosis “client-tls-version-mismatch”, link 1. */
+  N_("RFC 8314: implicit TLS for mail submission"),
+  /* Translators: diagnosis “client-tls-handshake-failure”, title. */
+  N_("Encryption could not be set up"),
+  /* Translators: diagnosis “client-tls-handshake-failure”, explanation. */
+  N_("The TLS handshake with the server failed before any mail command. The program does not say why; common causes are a port and security mode that do not match, or no common TLS version or cipher."),
+  /* Translators: diagnosis “client-tls-handshake-failure”, step 1. */
+  N_("Check that port and security match: 587 with STARTTLS, or 465 with SSL/TLS."),
+  /* Translators: diagnosis “client-tls-handshake-failure”, step 2. */
+  N_("Run the same settings in Herald (Send Test Email or heraldctl test): it reports the TLS error and the certificate in detail."),
+  /* Translators: diagnosis “client-tls-handshake-failure”, link 1. */
+  N_("RFC 3207: SMTP over TLS (STARTTLS)"),
+  /* Translators: diagnosis “client-tls-handshake-failure”, link 2. */
+  N_("RFC 8314: implicit TLS for mail submission"),
   /* Translators: diagnosis “net-host-not-found”, title. */
   N_("The server name does not exist"),
   /* Translators: diagnosis “net-host-not-found”, explanation. Keep the {words} in braces unchanged. */

@@ -11,6 +11,7 @@
 #include "herald-cli.h"
 #include "herald-diagnosis.h"
 #include "herald-diagnosis-private.h"
+#include "herald-json.h"
 #include "herald-report.h"
 
 /* Pasted error texts are small; this only bounds what we read from a pipe. */

@@ -17,6 +17,7 @@
 #include "herald-cli.h"
 #include "herald-cli-util.h"
 #include "herald-diagnosis.h"
+#include "herald-json.h"
 #include "herald-oauth-smtp.h"
 #include "herald-report.h"
 #include "herald-secrets.h"
@@ -379,13 +380,8 @@ print_json (const HeraldSmtpResult *result,
             GPtrArray              *notices)
 {
   g_autoptr(JsonNode) node = herald_result_to_json (result, diagnosis, notices);
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autofree char *text = NULL;
+  g_autofree char *text = herald_json_to_string (node, TRUE);
 
-  json_generator_set_pretty (generator, TRUE);
-  json_generator_set_indent (generator, 2);
-  json_generator_set_root (generator, node);
-  text = json_generator_to_data (generator, NULL);
   fputs (text, stdout);
   fputc ('\n', stdout);
   fflush (stdout);

@@ -17,6 +17,8 @@ typedef struct {
   char  *normalised;  /* lines joined, NNN-/NNN prefixes and repeated enhanced codes stripped */
   HeraldStage stage;  /* the step the text names (PHPMailer's "MAIL FROM command failed",
                        * a transcript's last command...), or HERALD_N_STAGES */
+  gsize  searched;    /* bytes handed to the regex engine to find all this (for tests:
+                       * it must grow linearly with the text) */
 } HeraldExtractedReply;
 
 void _herald_extracted_reply_free (HeraldExtractedReply *extracted);
@@ -24,7 +26,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldExtractedReply, _herald_extracted_reply_fre
 
 /* Finds the SMTP reply inside another program's message (.NET, PHPMailer,
  * nodemailer, Python's smtplib, JavaMail...), or returns the whole text
- * normalised with code 0 when no reply can be recognised. */
+ * normalised with code 0 when no reply can be recognised. The text need not
+ * be valid UTF-8; control characters are replaced by "?" (after unescaping,
+ * in Python's tuples). The reply taken is at most 256 lines and 64 KiB, and
+ * the work is linear in the length of the text. */
 HeraldExtractedReply *_herald_extract_reply (const char *text) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Joins the lines of a (multi-line) reply with one space after stripping

@@ -953,6 +953,41 @@ DEFINE_REGEX (reply_start_regex,
               "(?<![0-9.:])([2-5][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))")
 DEFINE_REGEX (enhanced_start_regex,
               "(?<![0-9.])([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s")
+/* The same two for refusals only (4xx/5xx). */
+DEFINE_REGEX (refusal_start_regex,
+              "(?<![0-9.:])([45][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))")
+DEFINE_REGEX (refusal_enhanced_regex,
+              "(?<![0-9.])([45]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s")
+
+/* The most of a pasted text taken as the reply: what the engine accepts in
+ * one reply it reads. */
+#define MAX_REPLY_LINES 256
+#define MAX_REPLY_BYTES (64 * 1024)
+
+/* The first match of @regex in @text (of @length bytes), or -1. Every search
+ * of a pasted text goes through here: one call looks at the text once, and
+ * @work counts the bytes handed to the regex engine (which checks the UTF-8
+ * of the whole subject on every call), so a test can check that the work
+ * stays linear in the size of the text. */
+static int
+search (GRegex      *regex,
+        const char  *text,
+        gssize       length,
+        gsize       *work,
+        GMatchInfo **match_out)
+{
+  g_autoptr(GMatchInfo) match = NULL;
+  int pos = -1;
+
+  if (length < 0)
+    length = (gssize) strlen (text);
+  *work += (gsize) length;
+  if (g_regex_match_full (regex, text, length, 0, 0, &match, NULL))
+    g_match_info_fetch_pos (match, 0, &pos, NULL);
+  if (match_out != NULL)
+    *match_out = g_steal_pointer (&match);
+  return pos;
+}
 
 /* Log and transcript prefixes before a reply line: swaks ("<-  ", "<~* "),
  * "S: ", "<<< ", "> ". */
@@ -987,24 +1022,28 @@ continues_reply (const char *line,
 
 static HeraldExtractedReply *
 extract_from (const char *text,
-              gsize       start)
+              gsize       start,
+              gsize      *work)
 {
   HeraldExtractedReply *extracted = g_new0 (HeraldExtractedReply, 1);
   g_auto(GStrv) lines = g_strsplit_set (text + start, "\r\n", -1);
-
-  extracted->stage = HERALD_N_STAGES;
   g_autoptr(GMatchInfo) match = NULL;
   GString *reply = g_string_new (NULL);
+  guint n_lines = 0;
 
-  if (g_regex_match (code_prefix_regex (), text + start, 0, &match))
+  extracted->stage = HERALD_N_STAGES;
+  if (search (code_prefix_regex (), text + start, -1, work, &match) >= 0)
     {
       g_autofree char *code = g_match_info_fetch (match, 1);
       extracted->code = atoi (code);
     }
   g_clear_pointer (&match, g_match_info_free);
 
-  for (guint i = 0; lines[i] != NULL; i++)
+  /* A reply is bounded as the engine bounds one it reads; the rules then
+   * search at most that much text, whatever was pasted. */
+  for (guint i = 0; lines[i] != NULL && n_lines < MAX_REPLY_LINES && reply->len < MAX_REPLY_BYTES; i++)
     {
+      *work += strlen (lines[i]);
       if (i == 0)
         {
           const char *p = lines[0];
@@ -1038,6 +1077,16 @@ extract_from (const char *text,
       if (reply->len > 0)
         g_string_append_c (reply, '\n');
       g_string_append (reply, g_strstrip (lines[i]));
+      n_lines++;
+      if (reply->len > MAX_REPLY_BYTES)
+        {
+          /* One very long line: cut it on a character boundary. */
+          gsize cut = MAX_REPLY_BYTES;
+
+          while (cut > 0 && (reply->str[cut] & 0xc0) == 0x80)
+            cut--;
+          g_string_truncate (reply, cut);
+        }
     }
 
   extracted->reply = g_string_free (reply, FALSE);
@@ -1083,7 +1132,8 @@ stage_from_command (const char *command)
 
 static HeraldStage
 find_stage (const char *text,
-            int         reply_start)
+            int         reply_start,
+            gsize      *work)
 {
   GRegex *anywhere[] = { phpmailer_command_regex (), nodemailer_command_regex (), exception_regex () };
   HeraldStage stage = HERALD_N_STAGES;
@@ -1094,7 +1144,7 @@ find_stage (const char *text,
     {
       g_autoptr(GMatchInfo) match = NULL;
 
-      if (g_regex_match (anywhere[r], text, 0, &match))
+      if (search (anywhere[r], text, -1, work, &match) >= 0)
         {
           g_autofree char *command = g_match_info_fetch (match, 1);
 
@@ -1110,7 +1160,7 @@ find_stage (const char *text,
     {
       g_autoptr(GMatchInfo) match = NULL;
 
-      if (g_regex_match (client_line_regex (), lines[i], 0, &match))
+      if (search (client_line_regex (), lines[i], -1, work, &match) >= 0)
         {
           g_autofree char *command = g_match_info_fetch (match, 1);
           stage = stage_from_command (command);
@@ -1121,31 +1171,63 @@ find_stage (const char *text,
 }
 
 static int
-find_reply_start (const char *text)
+earliest (int a,
+          int b)
 {
-  GRegex *regexes[] = { reply_start_regex (), enhanced_start_regex () };
-  int earliest = -1;
-  int refusal = -1;
+  if (a < 0)
+    return b;
+  if (b < 0)
+    return a;
+  return MIN (a, b);
+}
 
-  for (guint r = 0; r < G_N_ELEMENTS (regexes); r++)
+/* The first refusal (4xx/5xx), or else the earliest start of a reply. Each
+ * answer is the first match of a regex, so the text is searched four times
+ * in all, never once per match (walking every match of a text of "250-"
+ * lines made the regex engine check the rest of the text again for each,
+ * which was quadratic). */
+static int
+find_reply_start (const char *text,
+                  gsize       length,
+                  gsize      *work)
+{
+  int refusal = earliest (search (refusal_start_regex (), text, length, work, NULL),
+                          search (refusal_enhanced_regex (), text, length, work, NULL));
+
+  if (refusal >= 0)
+    return refusal;
+  return earliest (search (reply_start_regex (), text, length, work, NULL),
+                   search (enhanced_start_regex (), text, length, work, NULL));
+}
+
+/* Pasted text and the unescaped body of a Python tuple go into reports, JSON
+ * and terminals: valid UTF-8, line breaks kept, a tab as a space, and every
+ * other control character (C0, DEL, C1) and bidirectional control replaced
+ * by "?", so that escapes like \033 or \u202e in a paste cannot reach a
+ * terminal or make a reply read differently from what it is. */
+static char *
+make_printable_text (const char *text,
+                     gssize      length)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, length);
+  GString *out = g_string_sized_new (strlen (valid));
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
     {
-      g_autoptr(GMatchInfo) match = NULL;
+      gunichar c = g_utf8_get_char (p);
 
-      g_regex_match (regexes[r], text, 0, &match);
-      for (; g_match_info_matches (match); g_match_info_next (match, NULL))
-        {
-          g_autofree char *code = g_match_info_fetch (match, 1);
-          int pos;
-
-          g_match_info_fetch_pos (match, 0, &pos, NULL);
-          if (earliest < 0 || pos < earliest)
-            earliest = pos;
-          if ((code[0] == '4' || code[0] == '5') && (refusal < 0 || pos < refusal))
-            refusal = pos;
-        }
+      if (c == '\n' || c == '\r')
+        g_string_append_c (out, (char) c);
+      else if (c == '\t')
+        g_string_append_c (out, ' ');
+      else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f ||
+               c == 0x2028 || c == 0x2029 || (c >= 0x202a && c <= 0x202e) ||
+               (c >= 0x2066 && c <= 0x2069))
+        g_string_append_c (out, '?');
+      else
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
     }
-
-  return refusal >= 0 ? refusal : earliest;
+  return g_string_free (out, FALSE);
 }
 
 HeraldExtractedReply *
@@ -1154,20 +1236,26 @@ _herald_extract_reply (const char *text)
   g_autoptr(GMatchInfo) match = NULL;
   g_autofree char *clean = NULL;
   HeraldExtractedReply *extracted;
+  gsize work = 0;
+  gsize length;
   int start;
 
   g_return_val_if_fail (text != NULL, NULL);
 
-  clean = g_utf8_make_valid (text, -1);
+  clean = make_printable_text (text, -1);
+  length = strlen (clean);
 
   /* Python's smtplib wraps the code and the text in a tuple, with the lines'
    * codes removed and the line breaks escaped. */
-  if (g_regex_match (python_tuple_regex (), clean, 0, &match))
+  if (search (python_tuple_regex (), clean, length, &work, &match) >= 0)
     {
       g_autofree char *code = g_match_info_fetch (match, 1);
       g_autofree char *body = g_match_info_fetch (match, 3);
       g_autofree char *unescaped = g_strcompress (body);
-      g_auto(GStrv) lines = g_strsplit (unescaped, "\n", -1);
+      /* Unescaping can bring back what the first pass removed ("\377",
+       * "\033"): validate and filter the result, not only the input. */
+      g_autofree char *printable = make_printable_text (unescaped, -1);
+      g_auto(GStrv) lines = g_strsplit (printable, "\n", -1);
       g_autoptr(GString) rebuilt = g_string_new (NULL);
 
       for (guint i = 0; lines[i] != NULL; i++)
@@ -1179,8 +1267,9 @@ _herald_extract_reply (const char *text)
           g_string_append_printf (rebuilt, "%s%c%s", code,
                                   lines[i + 1] != NULL ? '-' : ' ', lines[i]);
         }
-      extracted = extract_from (rebuilt->str, 0);
-      extracted->stage = find_stage (clean, -1);
+      extracted = extract_from (rebuilt->str, 0, &work);
+      extracted->stage = find_stage (clean, -1, &work);
+      extracted->searched = work;
       return extracted;
     }
   g_clear_pointer (&match, g_match_info_free);
@@ -1193,19 +1282,32 @@ _herald_extract_reply (const char *text)
    * refusal. Text after the reply (a stack trace) is cut off by
    * extract_from(). A later "Error: 535 ..." inside the reply is Exchange's
    * embedded earlier failure, handled when matching. */
-  start = find_reply_start (clean);
+  start = find_reply_start (clean, length, &work);
   if (start >= 0)
     {
-      extracted = extract_from (clean, start);
-      extracted->stage = find_stage (clean, start);
+      extracted = extract_from (clean, start, &work);
+      extracted->stage = find_stage (clean, start, &work);
+      extracted->searched = work;
       return extracted;
     }
 
-  /* No code at all: match the words alone. */
+  /* No code at all: match the words alone, as much of them as a reply
+   * could hold. */
   extracted = g_new0 (HeraldExtractedReply, 1);
-  extracted->reply = g_strstrip (g_strdup (clean));
+  if (length > MAX_REPLY_BYTES)
+    {
+      const char *end = clean + MAX_REPLY_BYTES;
+
+      /* Cut on a character boundary. */
+      while (end > clean && (*end & 0xc0) == 0x80)
+        end--;
+      extracted->reply = g_strstrip (g_strndup (clean, end - clean));
+    }
+  else
+    extracted->reply = g_strstrip (g_strdup (clean));
   extracted->normalised = _herald_normalise_reply (extracted->reply);
-  extracted->stage = find_stage (clean, -1);
+  extracted->stage = find_stage (clean, -1, &work);
+  extracted->searched = work;
   return extracted;
 }
 
@@ -1742,6 +1844,7 @@ herald_diagnose_text (const char  *text,
 {
   g_autoptr(HeraldExtractedReply) extracted = NULL;
   MatchContext ctx = { 0, };
+  HeraldDiagnosis *d;
 
   g_return_val_if_fail (text != NULL, NULL);
 
@@ -1756,7 +1859,32 @@ herald_diagnose_text (const char  *text,
   ctx.host = host;
   ctx.server = host;
 
-  return diagnose_context (&ctx);
+  d = diagnose_context (&ctx);
+  if (herald_diagnosis_is_fallback (d))
+    {
+      /* The part taken as the reply can miss the refusal: an HTTP status or
+       * a trace ID in another program's words looks like a reply code, and
+       * identity-platform (AADSTS) or Graph errors carry no SMTP reply at
+       * all. When that part explains nothing, match the words of the whole
+       * text once more; only a specific rule may answer then. The code
+       * found stays, so that a rule for texts without any code (a
+       * program's own "connection timed out") cannot take a server's
+       * "451 4.4.1 Connection timed out" this way. */
+      g_autofree char *clean = g_utf8_make_valid (text, -1);
+      g_autofree char *whole_normalised = _herald_normalise_reply (clean);
+      MatchContext whole = ctx;
+      const Rule *rule;
+
+      whole.raw = clean;
+      whole.normalised = whole_normalised;
+      rule = best_rule (&whole);
+      if (rule != NULL && !rule->fallback)
+        {
+          herald_diagnosis_free (d);
+          d = diagnose_context (&whole);
+        }
+    }
+  return d;
 }
 
 /* ---------------------------------------------------------------------------

@@ -179,20 +179,6 @@ herald_result_to_json (const HeraldSmtpResult *r,
   return json_builder_get_root (builder);
 }
 
-char *
-herald_json_to_string (JsonNode *node,
-                       gboolean  pretty)
-{
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-
-  g_return_val_if_fail (node != NULL, NULL);
-
-  json_generator_set_root (generator, node);
-  json_generator_set_pretty (generator, pretty);
-  json_generator_set_indent (generator, 2);
-  return json_generator_to_data (generator, NULL);
-}
-
 /* ---------------------------------------------------------------------------
  * Text
  * ------------------------------------------------------------------------- */

@@ -6,12 +6,14 @@
 /* Serialises results and diagnoses for heraldctl (--json, human output) and
  * for the window's "Copy Report". Nothing here ever writes a secret: the
  * config's password and token are only reported as set / not set, and the
- * engine's transcript is already redacted. */
+ * engine's transcript is already redacted. JSON is written with
+ * herald_json_to_string() (herald-json.h). */
 
 #include <stdio.h>
 #include <json-glib/json-glib.h>
 
 #include "herald-diagnosis.h"
+#include "herald-json.h"
 
 G_BEGIN_DECLS
 
@@ -38,9 +40,5 @@ char *herald_report_to_text (const HeraldSmtpConfig *c,
  * their commands indented, links, and the technical details. */
 void herald_diagnosis_print (const HeraldDiagnosis *d,
                              FILE                  *out);
-
-/* Serialises a node as one line (pretty = FALSE) or indented. */
-char *herald_json_to_string (JsonNode *node,
-                             gboolean  pretty) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

@@ -11,16 +11,21 @@
 #include "herald-diagnosis.h"
 #include "herald-ui-private.h"
 
-/* The persistent success banner at the top of the window: a GtkRevealer
- * holding a box with the "success" style, the result sentence, the notices
- * and a dismiss button. AdwBanner does not exist in libadwaita 1.2. */
+/* The persistent banner at the top of the window, for the outcome of the
+ * last test: a GtkRevealer holding a box with the "success" or "error"
+ * style, the result sentence, the notices, for a failure a Details button
+ * (signal "details") and a dismiss button. AdwBanner does not exist in
+ * libadwaita 1.2. */
 struct _HeraldBanner
 {
   GtkWidget    parent_instance;
 
   GtkRevealer *revealer;
+  GtkWidget   *box;
+  GtkImage    *icon;
   GtkLabel    *title_label;
   GtkBox      *notices_box;
+  GtkWidget   *details_button;
 };
 
 G_DEFINE_FINAL_TYPE (HeraldBanner, herald_banner, GTK_TYPE_WIDGET)
@@ -33,10 +38,23 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+enum {
+  DETAILS,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static void
 dismiss_clicked_cb (HeraldBanner *self)
 {
   herald_banner_dismiss (self);
+}
+
+static void
+details_clicked_cb (HeraldBanner *self)
+{
+  g_signal_emit (self, signals[DETAILS], 0);
 }
 
 static void
@@ -93,9 +111,18 @@ herald_banner_class_init (HeraldBannerClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/heraldmail/Herald/herald-banner.ui");
   gtk_widget_class_bind_template_child (widget_class, HeraldBanner, revealer);
+  gtk_widget_class_bind_template_child (widget_class, HeraldBanner, box);
+  gtk_widget_class_bind_template_child (widget_class, HeraldBanner, icon);
   gtk_widget_class_bind_template_child (widget_class, HeraldBanner, title_label);
   gtk_widget_class_bind_template_child (widget_class, HeraldBanner, notices_box);
+  gtk_widget_class_bind_template_child (widget_class, HeraldBanner, details_button);
   gtk_widget_class_bind_template_callback (widget_class, dismiss_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, details_clicked_cb);
+
+  /* Details was pressed on a failure banner. */
+  signals[DETAILS] =
+    g_signal_new ("details", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "heraldbanner");
@@ -113,6 +140,52 @@ herald_banner_new (void)
   return g_object_new (HERALD_TYPE_BANNER, NULL);
 }
 
+static void
+set_failed (HeraldBanner *self,
+            gboolean      failed)
+{
+  gtk_widget_remove_css_class (self->box, failed ? "success" : "error");
+  gtk_widget_add_css_class (self->box, failed ? "error" : "success");
+  gtk_image_set_from_icon_name (self->icon, failed ? "dialog-error-symbolic"
+                                                   : "emblem-ok-symbolic");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->icon),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  failed ? _("Failed") : _("Success"),
+                                  -1);
+  gtk_widget_set_visible (self->details_button, failed);
+}
+
+static void
+reveal (HeraldBanner *self)
+{
+  if (!gtk_revealer_get_reveal_child (self->revealer))
+    {
+      gtk_revealer_set_reveal_child (self->revealer, TRUE);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REVEALED]);
+    }
+}
+
+void
+herald_banner_show_failure (HeraldBanner *self,
+                            const char   *title)
+{
+  g_return_if_fail (HERALD_IS_BANNER (self));
+  g_return_if_fail (title != NULL);
+
+  gtk_label_set_text (self->title_label, title);
+  clear_notices (self);
+  set_failed (self, TRUE);
+  reveal (self);
+}
+
+gboolean
+herald_banner_get_failed (HeraldBanner *self)
+{
+  g_return_val_if_fail (HERALD_IS_BANNER (self), FALSE);
+
+  return gtk_widget_has_css_class (self->box, "error");
+}
+
 void
 herald_banner_show_success (HeraldBanner *self,
                             const char   *title,
@@ -123,6 +196,7 @@ herald_banner_show_success (HeraldBanner *self,
 
   gtk_label_set_text (self->title_label, title);
   clear_notices (self);
+  set_failed (self, FALSE);
 
   for (guint i = 0; notices != NULL && i < notices->len; i++)
     {
@@ -146,11 +220,7 @@ herald_banner_show_success (HeraldBanner *self,
       gtk_widget_set_visible (GTK_WIDGET (self->notices_box), TRUE);
     }
 
-  if (!gtk_revealer_get_reveal_child (self->revealer))
-    {
-      gtk_revealer_set_reveal_child (self->revealer, TRUE);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REVEALED]);
-    }
+  reveal (self);
 }
 
 void

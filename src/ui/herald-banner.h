@@ -17,6 +17,13 @@ GtkWidget  *herald_banner_new          (void);
 void        herald_banner_show_success (HeraldBanner *self,
                                         const char   *title,
                                         GPtrArray    *notices);
+/* Shows the banner for a failed test with title (what went wrong) and a
+ * Details button, which emits "details": the window opens the diagnosis
+ * again, without running the test again. */
+void        herald_banner_show_failure (HeraldBanner *self,
+                                        const char   *title);
+/* Whether the banner shows a failure (else a success). */
+gboolean    herald_banner_get_failed   (HeraldBanner *self);
 void        herald_banner_dismiss      (HeraldBanner *self);
 gboolean    herald_banner_get_revealed (HeraldBanner *self);
 const char *herald_banner_get_title    (HeraldBanner *self);

@@ -224,23 +224,27 @@ append_details (GString                *out,
     }
 }
 
-static void
-response_cb (HeraldErrorDialog *self,
-             const char        *response)
-{
-  if (g_strcmp0 (response, "copy") == 0)
-    {
-      g_autofree char *report = herald_error_dialog_dup_report (self);
+enum {
+  REPORT_COPIED,
+  N_SIGNALS
+};
 
-      gdk_clipboard_set_text (self->clipboard, report);
-    }
+static guint signals[N_SIGNALS];
+
+static void
+copy_report_clicked_cb (HeraldErrorDialog *self)
+{
+  g_autofree char *report = herald_error_dialog_dup_report (self);
+
+  gdk_clipboard_set_text (self->clipboard, report);
+  g_signal_emit (self, signals[REPORT_COPIED], 0);
 }
 
 /* AdwMessageDialog does not scroll, and a diagnosis with many steps would
  * make the dialog taller than the window (or the screen). The steps, links
  * and details scroll instead, in what is left of the parent's height once
  * the heading, explanation and responses are placed. */
-#define OUTSIDE_CONTENT_HEIGHT 320
+#define OUTSIDE_CONTENT_HEIGHT 370
 #define MIN_CONTENT_HEIGHT     160
 #define FALLBACK_HEIGHT        720
 
@@ -371,6 +375,12 @@ herald_error_dialog_class_init (HeraldErrorDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, links_box);
   gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, details_expander);
   gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, details_view);
+  gtk_widget_class_bind_template_callback (widget_class, copy_report_clicked_cb);
+
+  /* Copy Report put the report on the clipboard (the dialog stays open). */
+  signals[REPORT_COPIED] =
+    g_signal_new ("report-copied", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 /* GTK 4.8 names a button made with a mnemonic label twice, its label
@@ -394,7 +404,6 @@ herald_error_dialog_init (HeraldErrorDialog *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   fix_button_names (GTK_WIDGET (self));
 
-  g_signal_connect (self, "response", G_CALLBACK (response_cb), NULL);
   /* Opening the details makes the content taller at the same width. */
   g_signal_connect_swapped (self->details_expander, "notify::expanded",
                             G_CALLBACK (queue_fit_content_height), self);

@@ -16,8 +16,9 @@ G_DECLARE_FINAL_TYPE (HeraldErrorDialog, herald_error_dialog, HERALD, ERROR_DIAL
 
 /* A modal dialog explaining a failed test: diagnosis title as heading, the
  * explanation, who must act, numbered steps with copyable commands, links,
- * "Technical details", and the responses "copy" (Copy Report) and "close".
- * config's secrets are not kept. notices may be NULL. */
+ * "Technical details", a Copy Report button (signal "report-copied"; the
+ * dialog stays open) and the response "close". config's secrets are not
+ * kept. notices may be NULL. */
 HeraldErrorDialog *herald_error_dialog_new (GtkWindow              *parent,
                                             const HeraldSmtpConfig *config,
                                             const HeraldSmtpResult *result,

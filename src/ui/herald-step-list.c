@@ -20,6 +20,7 @@ typedef struct {
   GtkImage           *icon;
   HeraldStepRowState  state;
   gint64              total_ms;
+  gint64              started_ms;  /* monotonic, when it last started running */
   char               *status;
 } StepRow;
 
@@ -120,6 +121,13 @@ set_row_state (StepRow            *step,
       step->status = g_strdup (_("Not needed"));
       icon_name = "list-remove-symbolic";
       icon_label = _("Not needed");
+      icon_class = "dim-label";
+      break;
+    case HERALD_STEP_STATE_CANCELLED:
+      /* Translators: %s is a duration such as "12 ms" */
+      step->status = g_strdup_printf (_("Cancelled after %s"), duration);
+      icon_name = "media-playback-stop-symbolic";
+      icon_label = _("Cancelled");
       icon_class = "dim-label";
       break;
     default:
@@ -256,6 +264,7 @@ herald_step_list_update (HeraldStepList       *self,
   switch (progress->state)
     {
     case HERALD_STEP_STARTED:
+      step->started_ms = g_get_monotonic_time () / 1000;
       if (step->state != HERALD_STEP_STATE_FAILED)
         set_row_state (step, HERALD_STEP_STATE_RUNNING);
       break;
@@ -287,6 +296,24 @@ herald_step_list_finish (HeraldStepList *self,
         set_row_state (step, ok ? HERALD_STEP_STATE_DONE : HERALD_STEP_STATE_FAILED);
       else if (step->state == HERALD_STEP_STATE_PENDING && ok)
         set_row_state (step, HERALD_STEP_STATE_SKIPPED);
+    }
+}
+
+void
+herald_step_list_cancel (HeraldStepList *self)
+{
+  g_return_if_fail (HERALD_IS_STEP_LIST (self));
+
+  for (guint i = 0; i < HERALD_N_STEPS; i++)
+    {
+      StepRow *step = &self->rows[i];
+
+      if (step->state == HERALD_STEP_STATE_RUNNING)
+        {
+          /* The time it ran so far: a hang shows as a long one. */
+          step->total_ms += MAX (g_get_monotonic_time () / 1000 - step->started_ms, 0);
+          set_row_state (step, HERALD_STEP_STATE_CANCELLED);
+        }
     }
 }
 

@@ -26,6 +26,7 @@ typedef enum {
   HERALD_STEP_STATE_DONE,
   HERALD_STEP_STATE_FAILED,
   HERALD_STEP_STATE_SKIPPED,
+  HERALD_STEP_STATE_CANCELLED,
 } HeraldStepRowState;
 
 #define HERALD_TYPE_STEP_LIST (herald_step_list_get_type ())
@@ -39,6 +40,9 @@ void                herald_step_list_update        (HeraldStepList       *self,
                                                     const HeraldProgress *progress);
 void                herald_step_list_finish        (HeraldStepList       *self,
                                                     gboolean              ok);
+/* The test was cancelled: the running step says so, the others keep what
+ * they showed, so the list still tells where the test stopped. */
+void                herald_step_list_cancel        (HeraldStepList       *self);
 HeraldStepRowState  herald_step_list_get_state     (HeraldStepList       *self,
                                                     HeraldStep            step);
 const char         *herald_step_list_get_title     (HeraldStepList       *self,

@@ -124,11 +124,71 @@ dup_recipients (const HeraldSmtpConfig *config)
 }
 
 static void
-error_dialog_response_cb (HeraldWindow *self,
-                          const char   *response)
+report_copied_cb (HeraldWindow *self)
 {
-  if (g_strcmp0 (response, "copy") == 0)
-    _herald_window_add_toast (self, _("Report copied to the clipboard"));
+  _herald_window_add_toast (self, _("Report copied to the clipboard"));
+}
+
+/* Keeps whether a secret was set (the report says so) but not its value. */
+static void
+replace_secret (char **str)
+{
+  gboolean was_set = *str != NULL && **str != '\0';
+
+  if (*str != NULL)
+    {
+      explicit_bzero (*str, strlen (*str));
+      g_clear_pointer (str, g_free);
+    }
+  if (was_set)
+    *str = g_strdup ("(set)");
+}
+
+void
+_herald_window_clear_last_failure (HeraldWindow *self)
+{
+  g_return_if_fail (HERALD_IS_WINDOW (self));
+
+  g_clear_pointer (&self->failure_config, herald_smtp_config_free);
+  g_clear_pointer (&self->failure_result, herald_smtp_result_free);
+  g_clear_pointer (&self->failure_diagnosis, herald_diagnosis_free);
+  g_clear_pointer (&self->failure_notices, g_ptr_array_unref);
+}
+
+/* Opens the error dialog on the failure the banner shows. One dialog at a
+ * time: a new failure refills the open one. */
+static void
+present_error_dialog (HeraldWindow *self)
+{
+  HeraldErrorDialog *dialog;
+
+  g_assert (self->failure_diagnosis != NULL);
+
+  if (self->error_dialog != NULL)
+    {
+      dialog = self->error_dialog;
+      herald_error_dialog_set_failure (dialog, self->failure_config, self->failure_result,
+                                       self->failure_diagnosis, self->failure_notices);
+    }
+  else
+    {
+      dialog = herald_error_dialog_new (GTK_WINDOW (self), self->failure_config,
+                                        self->failure_result, self->failure_diagnosis,
+                                        self->failure_notices);
+      g_set_weak_pointer (&self->error_dialog, dialog);
+      g_signal_connect_object (dialog, "report-copied", G_CALLBACK (report_copied_cb),
+                               self, G_CONNECT_SWAPPED);
+    }
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+void
+_herald_window_show_failure_details (HeraldWindow *self)
+{
+  g_return_if_fail (HERALD_IS_WINDOW (self));
+
+  if (self->failure_diagnosis != NULL)
+    present_error_dialog (self);
 }
 
 static void
@@ -138,7 +198,7 @@ show_failure (HeraldWindow           *self,
 {
   g_autoptr(HeraldDiagnosis) diagnosis = herald_diagnose (result, config);
   g_autoptr(GPtrArray) notices = herald_notices (config, result);
-  HeraldErrorDialog *dialog;
+  g_autofree char *title = NULL;
 
   if (diagnosis == NULL)
     diagnosis = herald_diagnose_text (result->error ? result->error->message : "",
@@ -159,20 +219,21 @@ show_failure (HeraldWindow           *self,
         }
     }
 
-  /* One dialog at a time; a new failure refills the open one. */
-  if (self->error_dialog != NULL)
-    {
-      dialog = self->error_dialog;
-      herald_error_dialog_set_failure (dialog, config, result, diagnosis, notices);
-    }
-  else
-    {
-      dialog = herald_error_dialog_new (GTK_WINDOW (self), config, result, diagnosis, notices);
-      g_set_weak_pointer (&self->error_dialog, dialog);
-      g_signal_connect_object (dialog, "response", G_CALLBACK (error_dialog_response_cb),
-                               self, G_CONNECT_SWAPPED);
-    }
-  gtk_window_present (GTK_WINDOW (dialog));
+  /* Kept while the banner shows the failure, so Details can open the
+   * diagnosis again without a second test; the password and the token are
+   * not kept. */
+  _herald_window_clear_last_failure (self);
+  self->failure_config = herald_smtp_config_copy (config);
+  replace_secret (&self->failure_config->password);
+  replace_secret (&self->failure_config->oauth_token);
+  self->failure_result = herald_smtp_result_copy (result);
+  self->failure_diagnosis = g_steal_pointer (&diagnosis);
+  self->failure_notices = g_steal_pointer (&notices);
+
+  /* Translators: %s says what went wrong, e.g. "The mail server rejected the login" */
+  title = g_strdup_printf (_("The test failed: %s"), self->failure_diagnosis->title);
+  herald_banner_show_failure (self->banner, title);
+  present_error_dialog (self);
 }
 
 static void
@@ -211,6 +272,17 @@ run_cb (GObject      *object,
 
   g_clear_object (&self->cancellable);
   set_running (self, FALSE);
+
+  /* The form changed while the test ran: its verdict is for settings the
+   * form no longer shows. */
+  if (self->stale_run)
+    {
+      self->stale_run = FALSE;
+      herald_step_list_reset (self->step_list);
+      _herald_window_add_toast (self, _("The settings changed during the test: send it again "
+                                        "to test them"));
+      return;
+    }
 
   if (result == NULL)
     {
@@ -294,7 +366,13 @@ token_cb (GObject      *object,
     {
       g_clear_object (&self->cancellable);
       set_running (self, FALSE);
-      show_token_failure (self, data->config, error);
+      if (self->stale_run)
+        {
+          self->stale_run = FALSE;
+          herald_step_list_reset (self->step_list);
+        }
+      else
+        show_token_failure (self, data->config, error);
       /* A revoked or expired sign-in clears the stored tokens: the group
        * must show "Not signed in" again (and Send follows it). */
       if (g_error_matches (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_SIGN_IN_AGAIN) ||
@@ -339,6 +417,7 @@ send_action (GtkWidget  *widget,
     gtk_window_destroy (GTK_WINDOW (self->error_dialog));
   herald_banner_dismiss (self->banner);
   herald_step_list_reset (self->step_list);
+  self->stale_run = FALSE;
   set_running (self, TRUE);
 
   _herald_window_store_password (self, data->config);
@@ -367,10 +446,11 @@ cancel_action (GtkWidget  *widget,
     return;
 
   /* Back to idle at once; the worker notices the cancellation on its own
-   * and its late result is ignored. */
+   * and its late result is ignored. The steps stay, the running one marked
+   * "Cancelled": where a test hung is what the user needs to know. */
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  herald_step_list_reset (self->step_list);
+  herald_step_list_cancel (self->step_list);
   set_running (self, FALSE);
 }
 

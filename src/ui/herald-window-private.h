@@ -11,6 +11,7 @@
 
 #include "herald-window.h"
 #include "herald-banner.h"
+#include "herald-diagnosis.h"
 #include "herald-error-dialog.h"
 #include "herald-oauth-group.h"
 #include "herald-step-list.h"
@@ -26,6 +27,11 @@ struct _HeraldWindow
   GCancellable         *cancellable;          /* of the running test */
   GCancellable         *keyring_cancellable;
   HeraldErrorDialog    *error_dialog;         /* weak */
+  /* The failure the banner shows, for Details; secrets removed. */
+  HeraldSmtpConfig     *failure_config;
+  HeraldSmtpResult     *failure_result;
+  HeraldDiagnosis      *failure_diagnosis;
+  GPtrArray            *failure_notices;
   char                 *validation_message;
   char                 *keyring_message;
   char                 *last_security;
@@ -70,17 +76,24 @@ struct _HeraldWindow
   guint                 startup_done : 1;
   guint                 applying_preset : 1;
   guint                 keyring_unavailable : 1;
+  guint                 stale_run : 1;        /* a setting changed during the test */
 };
 
 /* herald-window.c */
 void               _herald_window_add_toast               (HeraldWindow           *self,
                                                            const char             *text);
 void               _herald_window_update_validation       (HeraldWindow           *self);
+/* A setting changed: the banner and step ticks on screen would describe
+ * settings the form no longer has, so they go (after a running test). */
+void               _herald_window_mark_results_stale      (HeraldWindow           *self);
 
 /* herald-window-actions.c */
 void               _herald_window_class_add_actions       (GtkWidgetClass         *widget_class);
 /* Enables Send and Cancel as the form and a running test allow. */
 void               _herald_window_update_actions          (HeraldWindow           *self);
+/* The banner's Details: the diagnosis of the failure it shows, again. */
+void               _herald_window_show_failure_details    (HeraldWindow           *self);
+void               _herald_window_clear_last_failure      (HeraldWindow           *self);
 
 /* herald-window-keyring.c (all on the GTK thread) */
 /* Looks the form's password up once the typing of server, port or username

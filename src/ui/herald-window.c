@@ -484,6 +484,43 @@ spin_changed_cb (GtkSpinButton *spin)
     gtk_spin_button_set_value (spin, value);
 }
 
+void
+_herald_window_mark_results_stale (HeraldWindow *self)
+{
+  g_return_if_fail (HERALD_IS_WINDOW (self));
+
+  /* The running test has its own snapshot; its result is dropped when it
+   * comes (herald-window-actions.c). */
+  if (self->running)
+    {
+      self->stale_run = TRUE;
+      return;
+    }
+
+  herald_banner_dismiss (self->banner);
+  herald_step_list_reset (self->step_list);
+}
+
+/* A dismissed failure banner takes its Details with it. */
+static void
+banner_revealed_cb (HeraldWindow *self)
+{
+  if (!herald_banner_get_revealed (self->banner))
+    _herald_window_clear_last_failure (self);
+}
+
+static void
+settings_changed_cb (HeraldWindow *self,
+                     const char   *key,
+                     GSettings    *settings)
+{
+  /* The window's size and the alerts switch are nothing a test tests. */
+  if (g_str_has_prefix (key, "window-") || g_str_equal (key, "alerts-enabled"))
+    return;
+
+  _herald_window_mark_results_stale (self);
+}
+
 static void
 form_changed_cb (HeraldWindow *self)
 {
@@ -691,6 +728,7 @@ herald_window_finalize (GObject *object)
 {
   HeraldWindow *self = HERALD_WINDOW (object);
 
+  _herald_window_clear_last_failure (self);
   g_free (self->validation_message);
   g_free (self->keyring_message);
   g_free (self->last_security);
@@ -883,6 +921,19 @@ herald_window_init (HeraldWindow *self)
                            G_CALLBACK (form_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::provider",
                            G_CALLBACK (provider_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->banner, "details",
+                           G_CALLBACK (_herald_window_show_failure_details), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->banner, "notify::revealed",
+                           G_CALLBACK (banner_revealed_cb), self, G_CONNECT_SWAPPED);
+
+  /* Every setting, whoever writes it (the form, a preset, the OAuth group),
+   * and the password, which is in no setting. */
+  g_signal_connect_object (self->settings, "changed",
+                           G_CALLBACK (settings_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->password_row, "changed",
+                           G_CALLBACK (_herald_window_mark_results_stale), self,
+                           G_CONNECT_SWAPPED);
 
   /* The OAuth 2.0 sign-in shares the window's settings, so the account it
    * signs in (provider, client ID, tenant, authority, username) is the one

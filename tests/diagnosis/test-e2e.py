@@ -222,6 +222,23 @@ if data is not None:
     check("gmail: no Exchange notice", "exo-basic-auth-retirement" not in notice_ids(data), notice_ids(data))
     check("gmail: no MAIL FROM after the failed AUTH", "MAIL FROM" not in log.upper())
 
+# -- A hostile server: control and bidi characters in every line it sends ----
+# The engine's printable filter and herald_json_to_string() both stand
+# between them and the JSON: it parses strictly and carries none of them raw.
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J unit\x1fsep del\x7f c1\x85 rlo\u202eexe.txt ls\u2028"
+hostile_script = (EXO_GREETING + " " + HOSTILE + "\n" +
+                  EXO_EHLO_PLAIN.replace("Hello [203.0.113.7]", "Hello [203.0.113.7] " + HOSTILE) +
+                  "C AUTH LOGIN.*\nS 334 VXNlcm5hbWU6\nC .*\nS 334 UGFzc3dvcmQ6\nC .*\n"
+                  "S 535-5.7.139 Authentication unsuccessful " + HOSTILE + "\n"
+                  "S 535 5.7.139 " + HOSTILE + "\nC QUIT\nS 221 2.0.0 bye " + HOSTILE + "\n")
+rc, data, output, log = run("hostile-server", hostile_script)
+if data is not None:
+    check("hostile-server: exit 1 at auth", rc == 1 and data.get("stage") == "auth", (rc, data.get("stage")))
+    raw = [c for c in ("\x1b", "\x07", "\x1f", "\x7f", "\x85", "\u202e", "\u2028") if c in output]
+    check("hostile-server: no raw control or bidi character in the output", not raw, raw)
+    check("hostile-server: the reply is still there", "Authentication unsuccessful" in
+          ((data.get("reply") or {}).get("text") or ""), data.get("reply"))
+
 # -- Human output of the same failure -----------------------------------------
 script_path = os.path.join(TMP, "human.script")
 with open(script_path, "w") as f:

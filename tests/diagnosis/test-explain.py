@@ -195,6 +195,46 @@ proc = subprocess.run([HERALDCTL, "explain", "-"], input=b"\xff\xfe\x00535 \xc3(
                       capture_output=True, timeout=60)
 check("garbage input: exit 0 or 1", proc.returncode in (0, 1), proc.returncode)
 
+# Hostile strings in every field explain prints (the pasted text, a Python
+# tuple's escapes, the host): the JSON parses strictly (no raw control
+# characters, valid UTF-8) and carries no raw ESC, BEL, U+001F or U+202E.
+HOSTILE = [b"\x1b]0;pwned\x07\x1b[2J", b"unit\x1fsep", b"\xe2\x80\xaeexe.txt", b"bad \xff\xfe utf-8 \xe2\x80",
+           b"del\x7f c1\xc2\x85"]
+for i, h in enumerate(HOSTILE):
+    for form, text in [("bare reply", b"535 5.7.8 Username " + h + b" not accepted"),
+                       ("words only", b"login failed " + h),
+                       # The escapes Python writes come back when unescaped.
+                       ("Python tuple", b"smtplib.SMTPAuthenticationError: (535, b'5.7.8 bad " + h +
+                        b" \\033]0;x\\007 \\037 \\377 \\342\\200\\256 creds')"),
+                       ("transcript", b"<- 220 " + h + b"\n -> AUTH LOGIN\n<- 535 5.7.3 " + h)]:
+        name = "hostile %d (%s)" % (i + 1, form)
+        for host_name, extra in [("", []), (", hostile host", [b"--host", b"mx" + h + b".example"])]:
+            proc = subprocess.run([HERALDCTL.encode(), b"explain", b"--json"] + extra + [b"-"], input=text,
+                                  capture_output=True, timeout=60)
+            if extra and b"\xff" in h:
+                # An option value that is not UTF-8 is bad usage, said on stderr.
+                check(name + host_name + ": exit 2, nothing on stdout", proc.returncode == 2 and not proc.stdout,
+                      (proc.returncode, proc.stdout[:100]))
+                continue
+            check(name + host_name + ": exit 0 or 1", proc.returncode in (0, 1), (proc.returncode, proc.stderr))
+            raw = [b for b in (b"\x1b", b"\x07", b"\x1f", b"\x7f", b"\xc2\x85", b"\xe2\x80\xae") if b in proc.stdout]
+            check(name + host_name + ": no raw control character", not raw, raw)
+            try:
+                data = json.loads(proc.stdout)   # strict: raw controls and invalid UTF-8 fail
+                check(name + host_name + ": strict JSON", set(data) == {"matched", "stage", "reply", "diagnosis"})
+            except ValueError as e:
+                check(name + host_name + ": strict JSON", False, "%s: %r" % (e, proc.stdout[:300]))
+
+# Human output of a Python tuple whose escapes unescape to ESC and BEL: they
+# are filtered after unescaping, so none reaches the terminal.
+proc = subprocess.run([HERALDCTL, "explain", "-"], capture_output=True, timeout=60,
+                      input=b"smtplib.SMTPAuthenticationError: (535, b'5.7.8 Username and Password not accepted "
+                            b"\\033]0;pwned\\007\\033[2J \\377')")
+check("Python tuple escapes: exit 0 or 1", proc.returncode in (0, 1), proc.returncode)
+check("Python tuple escapes: no ESC or BEL in the human output",
+      b"\x1b" not in proc.stdout and b"\x07" not in proc.stdout and b"Username and Password" in proc.stdout,
+      proc.stdout[:300])
+
 print("1..%d" % len(results))
 for i, (name, ok, detail) in enumerate(results, 1):
     print("%s %d - %s" % ("ok" if ok else "not ok", i, name))

@@ -437,6 +437,80 @@ test_send_success (void)
     g_assert_true (saw_auth);
   }
 
+  /* Another port is another test: the green banner and the ticks were for
+   * the old one, and go. */
+  type_text (window, "port", "2526");
+  g_assert_false (herald_banner_get_revealed (banner));
+  for (guint i = 0; i < HERALD_N_STEPS; i++)
+    g_assert_cmpint (herald_step_list_get_state (steps, i), ==, HERALD_STEP_STATE_PENDING);
+
+  destroy_window (window);
+}
+
+/* A result on screen goes with any change of the settings, also one made
+ * by a preset, the OAuth group or in the password; a change while the test
+ * runs drops its verdict when it comes. */
+static void
+test_results_stale (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+  const char *script =
+    STARTTLS_PREFIX
+    "C AUTH PLAIN .*\n"
+    "S 535 5.7.8 Error: authentication failed\n"
+    "C QUIT\n"
+    "S 221 2.0.0 Bye\n";
+  HeraldWindow *window = new_window ();
+  HeraldBanner *banner = _herald_window_get_banner (window);
+  HeraldStepList *steps = _herald_window_get_step_list (window);
+  HeraldStep login = herald_step_for_stage (HERALD_STAGE_AUTH);
+  const char *changes[] = { "password", "oauth-client-id", "alerts-enabled" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (changes); i++)
+    {
+      g_autoptr(HeraldFakeServer) server = start_server (script);
+
+      fill_form (window, herald_fake_server_get_port (server), "STARTTLS", "Password (PLAIN)");
+      gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
+      g_assert_true (wait_for (not_running, window, 15000));
+      g_assert_nonnull (_herald_window_get_error_dialog (window));
+      gtk_window_destroy (GTK_WINDOW (_herald_window_get_error_dialog (window)));
+      g_assert_cmpint (herald_step_list_get_state (steps, login), ==, HERALD_STEP_STATE_FAILED);
+      g_assert_true (herald_banner_get_revealed (banner));
+
+      if (g_str_equal (changes[i], "password"))
+        type_text (window, "password", "another password");
+      else if (g_str_equal (changes[i], "oauth-client-id"))
+        g_settings_set_string (settings, "oauth-client-id", "another-client-id");
+      else
+        g_settings_set_boolean (settings, "alerts-enabled", TRUE);
+
+      /* The alerts switch is nothing a test tests: the result stays. */
+      g_assert_cmpint (herald_step_list_get_state (steps, login), ==,
+                       g_str_equal (changes[i], "alerts-enabled") ? HERALD_STEP_STATE_FAILED
+                                                                  : HERALD_STEP_STATE_PENDING);
+      g_assert_cmpint (herald_banner_get_revealed (banner), ==,
+                       g_str_equal (changes[i], "alerts-enabled"));
+      herald_fake_server_wait (server, 5000);
+    }
+
+  /* Changed while running: the failure that comes is for the old settings,
+   * so neither the dialog nor a red step shows; a toast says why. */
+  {
+    g_autoptr(HeraldFakeServer) server = start_server (script);
+
+    fill_form (window, herald_fake_server_get_port (server), "STARTTLS", "Password (PLAIN)");
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
+    g_assert_true (_herald_window_is_running (window));
+    type_text (window, "subject", "Changed while running");
+    g_assert_true (wait_for (not_running, window, 15000));
+    g_assert_null (_herald_window_get_error_dialog (window));
+    g_assert_false (herald_banner_get_revealed (banner));
+    for (guint i = 0; i < HERALD_N_STEPS; i++)
+      g_assert_cmpint (herald_step_list_get_state (steps, i), ==, HERALD_STEP_STATE_PENDING);
+    herald_fake_server_wait (server, 5000);
+  }
+
   destroy_window (window);
 }
 
@@ -561,18 +635,22 @@ test_send_failure (void)
   g_auto(GStrv) step_texts = NULL;
   g_autofree char *details = NULL;
   g_autofree char *report = NULL;
+  g_autofree char *diagnosis_title = NULL;
 
   fill_form (window, herald_fake_server_get_port (server), "STARTTLS", "Password (PLAIN)");
   gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
   g_assert_true (wait_for (not_running, window, 15000));
 
-  g_assert_false (herald_banner_get_revealed (_herald_window_get_banner (window)));
   dialog = _herald_window_get_error_dialog (window);
   g_assert_nonnull (dialog);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
   g_assert_true (gtk_window_get_modal (GTK_WINDOW (dialog)));
+  /* No success banner: a failure banner, to reopen the diagnosis later. */
+  g_assert_true (herald_banner_get_revealed (_herald_window_get_banner (window)));
+  g_assert_true (herald_banner_get_failed (_herald_window_get_banner (window)));
 
   diagnosis = herald_error_dialog_get_diagnosis (dialog);
+  diagnosis_title = g_strdup (diagnosis->title);
   g_test_message ("diagnosis %s: %s", diagnosis->id, diagnosis->title);
   g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==, diagnosis->title);
   /* This reply has a specific rule: the mailbox has SMTP AUTH turned off. */
@@ -649,8 +727,13 @@ test_send_failure (void)
       break;
     }
 
-  /* Copy Report puts the redacted report on the clipboard. */
-  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "copy");
+  /* Copy Report puts the redacted report on the clipboard, and the dialog
+   * stays open (the admin pastes the report, then reads on). */
+  g_signal_emit_by_name (herald_test_find_widget (GTK_WIDGET (dialog), GTK_TYPE_BUTTON,
+                                                  "Copy Report"), "clicked");
+  spin (50);
+  g_assert_true (_herald_window_get_error_dialog (window) == dialog);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
   {
     g_autofree char *copied = read_clipboard (GTK_WIDGET (window));
 
@@ -667,6 +750,34 @@ test_send_failure (void)
   spin (50);
   g_assert_null (dialog);
   g_assert_null (_herald_window_get_error_dialog (window));
+
+  /* The banner's Details opens the same diagnosis again, without a test. */
+  {
+    HeraldBanner *banner = _herald_window_get_banner (window);
+    GtkWidget *details_button = herald_test_find_widget (GTK_WIDGET (banner), GTK_TYPE_BUTTON,
+                                                         "Details");
+    g_autofree char *title = g_strdup_printf ("The test failed: %s", diagnosis_title);
+    g_autofree char *again = NULL;
+
+    g_assert_cmpstr (herald_banner_get_title (banner), ==, title);
+    g_assert_true (herald_test_widget_shown (details_button));
+    g_signal_emit_by_name (details_button, "clicked");
+    dialog = _herald_window_get_error_dialog (window);
+    g_assert_nonnull (dialog);
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
+    g_assert_cmpstr (herald_error_dialog_get_diagnosis (dialog)->title, ==, diagnosis_title);
+    again = herald_error_dialog_dup_report (dialog);
+    g_assert_nonnull (strstr (again, "535 5.7.139"));
+    g_assert_nonnull (strstr (again, "Password: set (not shown)"));
+    g_assert_null (strstr (again, PASSWORD));
+    g_assert_cmpuint (herald_fake_server_get_n_accepted (server), ==, 1);
+    gtk_window_destroy (GTK_WINDOW (dialog));
+
+    /* Dismissed, the banner takes its Details along. */
+    herald_banner_dismiss (banner);
+    _herald_window_show_failure_details (window);
+    g_assert_null (_herald_window_get_error_dialog (window));
+  }
 
   herald_fake_server_wait (server, 5000);
   destroy_window (window);
@@ -738,6 +849,24 @@ greeting_reached (gpointer data)
   return herald_step_list_get_state (steps, HERALD_STEP_CONNECT) == HERALD_STEP_STATE_DONE;
 }
 
+/* The server went silent after EHLO, and Cancel was pressed: the steps
+ * before it are done, the one that hung says "Cancelled", the rest never
+ * ran. */
+static void
+assert_cancelled_at_greeting (HeraldStepList *steps)
+{
+  HeraldStep hung = herald_step_for_stage (HERALD_STAGE_EHLO);
+
+  g_assert_cmpint (herald_step_list_get_state (steps, herald_step_for_stage (HERALD_STAGE_CONNECT)),
+                   ==, HERALD_STEP_STATE_DONE);
+  g_assert_cmpint (herald_step_list_get_state (steps, hung), ==, HERALD_STEP_STATE_CANCELLED);
+  g_assert_true (g_str_has_prefix (herald_step_list_get_status (steps, hung), "Cancelled after "));
+  g_assert_cmpint (herald_step_list_get_state (steps, herald_step_for_stage (HERALD_STAGE_AUTH)),
+                   ==, HERALD_STEP_STATE_PENDING);
+  g_assert_cmpint (herald_step_list_get_state (steps, herald_step_for_stage (HERALD_STAGE_MAIL)),
+                   ==, HERALD_STEP_STATE_PENDING);
+}
+
 static void
 test_cancel (void)
 {
@@ -765,17 +894,16 @@ test_cancel (void)
   g_assert_cmpint (g_get_monotonic_time () - before, <, 100 * G_TIME_SPAN_MILLISECOND);
   g_assert_cmpstr (gtk_button_get_label (button), ==, "Send Test Email");
   g_assert_true (send_enabled (window));
-  for (guint i = 0; i < HERALD_N_STEPS; i++)
-    g_assert_cmpint (herald_step_list_get_state (steps, i), ==, HERALD_STEP_STATE_PENDING);
+  assert_cancelled_at_greeting (steps);
 
-  /* The worker lets go of the connection, and no verdict appears. */
+  /* The worker lets go of the connection, and no verdict appears: the
+   * steps still show where the test stopped. */
   g_assert_true (herald_fake_server_wait (server, 5000));
   g_assert_true (herald_fake_server_get_client_closed (server));
   spin (300);
   g_assert_null (_herald_window_get_error_dialog (window));
   g_assert_false (herald_banner_get_revealed (_herald_window_get_banner (window)));
-  for (guint i = 0; i < HERALD_N_STEPS; i++)
-    g_assert_cmpint (herald_step_list_get_state (steps, i), ==, HERALD_STEP_STATE_PENDING);
+  assert_cancelled_at_greeting (steps);
 
   destroy_window (window);
 }
@@ -1805,6 +1933,7 @@ main (int   argc,
   add_test ("/herald/ui/send/failure-smtp-auth-disabled", test_send_failure);
   add_test ("/herald/ui/error-dialog/long-content", test_error_dialog_long);
   add_test ("/herald/ui/send/cancel", test_cancel);
+  add_test ("/herald/ui/send/results-stale", test_results_stale);
   add_test ("/herald/ui/send/xoauth2", test_send_xoauth2);
   add_test ("/herald/ui/send/xoauth2-not-signed-in", test_send_xoauth2_not_signed_in);
   add_test ("/herald/ui/oauth/group", test_oauth_group);

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#define G_LOG_DOMAIN "herald-test"
+
+#include <string.h>
+
+#include "herald-diagnosis.h"
+#include "herald-diagnosis-private.h"
+
+/* `heraldctl explain` accepts up to 1 MiB. */
+#define INPUT_SIZE (1024 * 1024)
+
+static char *
+repeat (const char *unit,
+        gsize       size)
+{
+  GString *out = g_string_sized_new (size + strlen (unit));
+
+  while (out->len + strlen (unit) <= size)
+    g_string_append (out, unit);
+  return g_string_free (out, FALSE);
+}
+
+static void
+assert_printable (const char *text)
+{
+  g_assert_true (g_utf8_validate (text, -1, NULL));
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == '\n')
+        continue;
+      if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x202e)
+        g_error ("U+%04X left in “%s”", c, text);
+    }
+}
+
+/* 1 MiB of texts that made the extraction quadratic (every "250-" a match
+ * whose search checked the rest of the text again), or that could make the
+ * rules search a megabyte: the regex engine is handed a bounded multiple of
+ * the text, and the reply the rules search is bounded as the engine bounds
+ * one it reads. The time this takes is measured by bench/explain-bench.py. */
+static void
+test_work_is_linear (void)
+{
+  const char *units[] = {
+    "250-x\n",
+    "250 ",
+    "5.7.1 ",
+    "535 5.7.1 x ",
+    "535-5.7.8 no\n",
+    "<- 250-x\n -> AUTH LOGIN\n",
+    "(250, '",
+    "words without any code ",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+    {
+      g_autofree char *text = repeat (units[i], INPUT_SIZE);
+      g_autoptr(HeraldExtractedReply) extracted = _herald_extract_reply (text);
+
+      g_test_message ("%s x %zu: %" G_GSIZE_FORMAT " bytes searched", units[i],
+                      strlen (text) / strlen (units[i]), extracted->searched);
+      g_assert_cmpuint (extracted->searched, <=, 16 * strlen (text));
+      g_assert_cmpuint (strlen (extracted->reply), <=, 64 * 1024);
+      g_assert_cmpuint (strlen (extracted->normalised), <=, 64 * 1024);
+    }
+}
+
+/* A refusal after a long run of 2xx lines is still the one found. */
+static void
+test_refusal_after_long_transcript (void)
+{
+  g_autofree char *head = repeat ("<~  250-PIPELINING\n", INPUT_SIZE / 2);
+  g_autofree char *text = g_strconcat (head, " ~> AUTH LOGIN\n<~* 535 5.7.139 Authentication unsuccessful\n",
+                                       NULL);
+  g_autoptr(HeraldExtractedReply) extracted = _herald_extract_reply (text);
+
+  g_assert_cmpint (extracted->code, ==, 535);
+  g_assert_cmpstr (extracted->enhanced, ==, "5.7.139");
+  g_assert_cmpint (extracted->stage, ==, HERALD_STAGE_AUTH);
+  g_assert_cmpuint (extracted->searched, <=, 16 * strlen (text));
+}
+
+/* Python's bytes repr escapes what it cannot print; unescaping it must not
+ * bring back control characters or invalid UTF-8 ("\033" ESC, "\007" BEL,
+ * "\377" a lone byte), in the reply, the normalised text or the diagnosis. */
+static void
+test_python_tuple_filtered_after_unescaping (void)
+{
+  const char *text = "smtplib.SMTPAuthenticationError: (535, b'5.7.8 Username and Password not "
+                     "accepted \\033]0;pwned\\007\\033[2J \\377\\376 \\037 end\\n5.7.8 more')";
+  g_autoptr(HeraldExtractedReply) extracted = _herald_extract_reply (text);
+  g_autoptr(HeraldDiagnosis) d = herald_diagnose_text (text, HERALD_N_STAGES, NULL);
+
+  g_assert_cmpint (extracted->code, ==, 535);
+  g_assert_cmpstr (extracted->enhanced, ==, "5.7.8");
+  g_assert_nonnull (strstr (extracted->normalised, "Username and Password not accepted"));
+  g_assert_nonnull (strstr (extracted->normalised, "more"));
+  assert_printable (extracted->reply);
+  assert_printable (extracted->normalised);
+  assert_printable (d->explanation);
+  assert_printable (d->details);
+}
+
+/* The same for a paste that carries the bytes themselves. */
+static void
+test_raw_controls_filtered (void)
+{
+  const char *text = "535 5.7.8 bad \033]0;pwned\007 \237 \342\200\256gnp.exe \377 login";
+  g_autoptr(HeraldExtractedReply) extracted = _herald_extract_reply (text);
+
+  g_assert_cmpint (extracted->code, ==, 535);
+  assert_printable (extracted->reply);
+  assert_printable (extracted->normalised);
+  g_assert_nonnull (strstr (extracted->normalised, "login"));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/herald/extract/work-is-linear", test_work_is_linear);
+  g_test_add_func ("/herald/extract/refusal-after-long-transcript", test_refusal_after_long_transcript);
+  g_test_add_func ("/herald/extract/python-tuple-filtered-after-unescaping",
+                   test_python_tuple_filtered_after_unescaping);
+  g_test_add_func ("/herald/extract/raw-controls-filtered", test_raw_controls_filtered);
+
+  return g_test_run ();
+}
