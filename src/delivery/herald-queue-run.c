@@ -153,7 +153,10 @@ mark_sending_cb (guint    index,
   HeraldQueueState saved = entry->state;
 
   entry->state = HERALD_QUEUE_STATE_SENDING;
-  if (!herald_queue_update (run->queue, entry, &error))
+  /* Not waiting for the disk here: this runs between two messages on one
+   * connection, a few hundred times for a backlog (herald-queue.h says why
+   * that is safe). */
+  if (!herald_queue_update_unsynced (run->queue, entry, &error))
     {
       g_warning ("cannot mark %s as sending, not sending it: %s", entry->id, error->message);
       entry->state = saved;
@@ -320,7 +323,7 @@ herald_queue_flush (HeraldQueue                *queue,
 
       if (report->outcome == HERALD_OUTCOME_SENT)
         {
-          ok = herald_queue_remove (queue, entry->id, &update_error);
+          ok = herald_queue_remove_unsynced (queue, entry->id, &update_error);
           summary->delivered++;
         }
       else
@@ -340,6 +343,12 @@ herald_queue_flush (HeraldQueue                *queue,
                 entry->maybe_duplicate);
     }
 
+  {
+    g_autoptr(GError) sync_error = NULL;
+
+    if (!herald_queue_sync (queue, &sync_error))
+      g_warning ("cannot sync the queue: %s", sync_error->message);
+  }
   herald_queue_unlock (queue);
   return g_steal_pointer (&summary);
 

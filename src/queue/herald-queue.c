@@ -2,6 +2,7 @@
  * Copyright 2026 The Herald authors
  */
 #define G_LOG_DOMAIN "herald-queue"
+#define _GNU_SOURCE  /* syncfs() */
 
 #include "config.h"
 
@@ -471,10 +472,11 @@ herald_queue_ensure (HeraldQueue  *self,
 /* Writes @data to a new file @path (which must not exist) and fsyncs it.
  * On error the file is removed. */
 static gboolean
-write_durable (const char  *path,
-               const void  *data,
-               gsize        length,
-               GError     **error)
+write_file (const char  *path,
+            const void  *data,
+            gsize        length,
+            gboolean     sync,
+            GError     **error)
 {
   const guint8 *p = data;
   int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -497,7 +499,7 @@ write_durable (const char  *path,
       p += n;
       length -= (gsize) n;
     }
-  if (fsync (fd) != 0)
+  if (sync && fsync (fd) != 0)
     {
       saved = errno;
       goto fail;
@@ -515,6 +517,15 @@ fail:
     close (fd);
   g_unlink (path);
   return set_errno_error (error, saved, _("cannot write %s"), path);
+}
+
+static gboolean
+write_durable (const char  *path,
+               const void  *data,
+               gsize        length,
+               GError     **error)
+{
+  return write_file (path, data, length, TRUE, error);
 }
 
 static char *
@@ -758,10 +769,11 @@ herald_queue_list (HeraldQueue  *self,
   return g_steal_pointer (&entries);
 }
 
-gboolean
-herald_queue_update (HeraldQueue             *self,
-                     const HeraldQueueEntry  *entry,
-                     GError                 **error)
+static gboolean
+update (HeraldQueue             *self,
+        const HeraldQueueEntry  *entry,
+        gboolean                 sync,
+        GError                 **error)
 {
   g_autofree char *text = NULL;
   g_autofree char *tmp = NULL, *meta = NULL, *tmp_name = NULL;
@@ -778,7 +790,7 @@ herald_queue_update (HeraldQueue             *self,
   tmp = g_build_filename (self->tmp_directory, tmp_name, NULL);
   meta = entry_path (self, entry->id, ".meta");
 
-  if (!write_durable (tmp, text, length, error))
+  if (!write_file (tmp, text, length, sync, error))
     return FALSE;
   if (g_rename (tmp, meta) != 0)
     {
@@ -786,13 +798,30 @@ herald_queue_update (HeraldQueue             *self,
       g_unlink (tmp);
       return FALSE;
     }
-  return fsync_directory (self->directory, error);
+  return !sync || fsync_directory (self->directory, error);
 }
 
 gboolean
-herald_queue_remove (HeraldQueue  *self,
-                     const char   *id,
-                     GError      **error)
+herald_queue_update (HeraldQueue             *self,
+                     const HeraldQueueEntry  *entry,
+                     GError                 **error)
+{
+  return update (self, entry, TRUE, error);
+}
+
+gboolean
+herald_queue_update_unsynced (HeraldQueue             *self,
+                              const HeraldQueueEntry  *entry,
+                              GError                 **error)
+{
+  return update (self, entry, FALSE, error);
+}
+
+static gboolean
+remove_entry (HeraldQueue  *self,
+              const char   *id,
+              gboolean      sync,
+              GError      **error)
 {
   g_autofree char *meta = NULL, *msg = NULL;
 
@@ -815,7 +844,46 @@ herald_queue_remove (HeraldQueue  *self,
       return FALSE;
     }
   g_unlink (msg);
-  return fsync_directory (self->directory, error);
+  return !sync || fsync_directory (self->directory, error);
+}
+
+gboolean
+herald_queue_remove (HeraldQueue  *self,
+                     const char   *id,
+                     GError      **error)
+{
+  return remove_entry (self, id, TRUE, error);
+}
+
+gboolean
+herald_queue_remove_unsynced (HeraldQueue  *self,
+                              const char   *id,
+                              GError      **error)
+{
+  return remove_entry (self, id, FALSE, error);
+}
+
+gboolean
+herald_queue_sync (HeraldQueue  *self,
+                   GError      **error)
+{
+  int fd;
+
+  g_return_val_if_fail (HERALD_IS_QUEUE (self), FALSE);
+
+  /* One syncfs() for the whole run instead of one fsync() per file. */
+  fd = open (self->directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return set_errno_error (error, errno, _("cannot open %s"), self->directory);
+  if (syncfs (fd) != 0)
+    {
+      int saved = errno;
+
+      close (fd);
+      return set_errno_error (error, saved, _("cannot sync %s"), self->directory);
+    }
+  close (fd);
+  return TRUE;
 }
 
 static void

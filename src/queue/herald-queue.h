@@ -122,6 +122,21 @@ gboolean          herald_queue_update       (HeraldQueue            *self,
 gboolean          herald_queue_remove       (HeraldQueue   *self,
                                              const char    *id,
                                              GError       **error);
+/* The same without waiting for the disk (no fsync): for the in-flight
+ * "sending" mark and the removal of delivered messages during a flush, a
+ * few hundred per run. The kernel has the change once these return, so a
+ * killed or crashed process loses nothing; only a power cut in the next
+ * seconds could undo one, which at worst sends a message again. The flush
+ * calls herald_queue_sync() once at its end. */
+gboolean          herald_queue_update_unsynced (HeraldQueue            *self,
+                                                const HeraldQueueEntry *entry,
+                                                GError                **error);
+gboolean          herald_queue_remove_unsynced (HeraldQueue            *self,
+                                                const char             *id,
+                                                GError                **error);
+/* Makes every change so far durable (syncs the file system of the queue). */
+gboolean          herald_queue_sync         (HeraldQueue   *self,
+                                             GError       **error);
 /* Removes what interrupted writers left: temporary files and message files
  * without metadata, older than an hour (a writer still at work is younger). */
 void              herald_queue_clean        (HeraldQueue   *self);
