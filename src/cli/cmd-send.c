@@ -426,7 +426,7 @@ herald_cli_send (int    argc,
         message->eight_bit
       };
 
-      reports = herald_deliver (herald_transport_smtp (), config, &m, 1, NULL, NULL, NULL);
+      reports = herald_deliver (herald_transport_smtp (), config, &m, 1, NULL, NULL, NULL, NULL);
       report = g_steal_pointer (&g_ptr_array_index (reports, 0));
     }
 

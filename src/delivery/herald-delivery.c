@@ -200,7 +200,8 @@ herald_outcome_classify (const HeraldSmtpResult *result,
 
 typedef struct {
   HeraldDeliveryCommitFunc  commit;
-  gpointer                  commit_data;
+  HeraldDeliveryDoneFunc    done;
+  gpointer                  callback_data;
   gboolean                 *committed;
 } CommitProxy;
 
@@ -210,10 +211,21 @@ commit_proxy_cb (guint    index,
 {
   CommitProxy *proxy = user_data;
 
-  if (proxy->commit != NULL && !proxy->commit (index, proxy->commit_data))
+  if (proxy->commit != NULL && !proxy->commit (index, proxy->callback_data))
     return FALSE;
   proxy->committed[index] = TRUE;
   return TRUE;
+}
+
+static void
+done_proxy_cb (guint    index,
+               gboolean sent,
+               gpointer user_data)
+{
+  CommitProxy *proxy = user_data;
+
+  if (proxy->done != NULL)
+    proxy->done (index, sent, proxy->callback_data);
 }
 
 static HeraldDeliveryReport *
@@ -237,11 +249,12 @@ herald_deliver (const HeraldTransport        *transport,
                 const HeraldDeliveryMessage  *messages,
                 guint                         n,
                 HeraldDeliveryCommitFunc      commit,
-                gpointer                      commit_data,
+                HeraldDeliveryDoneFunc        done,
+                gpointer                      callback_data,
                 GCancellable                 *cancellable)
 {
   g_autofree gboolean *committed = g_new0 (gboolean, MAX (n, 1));
-  CommitProxy proxy = { commit, commit_data, committed };
+  CommitProxy proxy = { commit, done, callback_data, committed };
   g_autoptr(GPtrArray) results = NULL;
   GPtrArray *reports;
 
@@ -252,8 +265,8 @@ herald_deliver (const HeraldTransport        *transport,
   if (n == 0)
     return reports;
 
-  results = transport->deliver (transport, config, messages, n, commit_proxy_cb, &proxy,
-                                cancellable);
+  results = transport->deliver (transport, config, messages, n, commit_proxy_cb, done_proxy_cb,
+                                &proxy, cancellable);
   g_assert (results != NULL && results->len == n);
 
   for (guint i = 0; i < n; i++)

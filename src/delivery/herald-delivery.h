@@ -52,8 +52,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldDeliveryReport, herald_delivery_report_free
 typedef gboolean (*HeraldDeliveryCommitFunc) (guint    index,
                                               gpointer user_data);
 
+/* Called on the delivering thread as soon as message @index has the
+ * server's verdict (@sent: its final 2xx), before the others are done: the
+ * queue lets a sent message go at once, so that a run killed later does not
+ * send it again. */
+typedef void (*HeraldDeliveryDoneFunc) (guint    index,
+                                        gboolean sent,
+                                        gpointer user_data);
+
 /* A transport delivers @n messages (over one connection when it can) and
- * returns @n engine results, in order; it calls @commit as above. */
+ * returns @n engine results, in order; it calls @commit and @done as
+ * above (both with @callback_data). */
 typedef struct _HeraldTransport HeraldTransport;
 struct _HeraldTransport {
   const char  *name;
@@ -62,7 +71,8 @@ struct _HeraldTransport {
                          const HeraldDeliveryMessage  *messages,
                          guint                         n,
                          HeraldDeliveryCommitFunc      commit,
-                         gpointer                      commit_data,
+                         HeraldDeliveryDoneFunc        done,
+                         gpointer                      callback_data,
                          GCancellable                 *cancellable);
   gpointer     user_data;
 };
@@ -77,7 +87,8 @@ GPtrArray *herald_deliver (const HeraldTransport        *transport,
                            const HeraldDeliveryMessage  *messages,
                            guint                         n,
                            HeraldDeliveryCommitFunc      commit,
-                           gpointer                      commit_data,
+                           HeraldDeliveryDoneFunc        done,
+                           gpointer                      callback_data,
                            GCancellable                 *cancellable) G_GNUC_WARN_UNUSED_RESULT;
 
 /* A report for a failure found before any connection (no password in the

@@ -138,6 +138,7 @@ herald_is_exchange_online (const HeraldSmtpConfig *config)
 typedef struct {
   HeraldQueue  *queue;
   GPtrArray    *entries;  /* of HeraldQueueEntry, parallel to the messages */
+  gboolean     *removed;  /* the entry left the queue as soon as it was sent */
 } FlushRun;
 
 /* Runs on the delivering thread right before a message's last byte: the
@@ -163,6 +164,21 @@ mark_sending_cb (guint    index,
       return FALSE;
     }
   return TRUE;
+}
+
+/* Runs on the delivering thread as soon as a message has its verdict: a
+ * sent one leaves the queue now, not at the end of the run, so that killing
+ * the run later cannot make it go out twice. */
+static void
+verdict_cb (guint    index,
+            gboolean sent,
+            gpointer user_data)
+{
+  FlushRun *run = user_data;
+  HeraldQueueEntry *entry = g_ptr_array_index (run->entries, index);
+
+  if (sent && herald_queue_remove_unsynced (run->queue, entry->id, NULL))
+    run->removed[index] = TRUE;
 }
 
 static void
@@ -197,6 +213,7 @@ herald_queue_flush (HeraldQueue                *queue,
   g_autoptr(GArray) messages = g_array_new (FALSE, TRUE, sizeof (HeraldDeliveryMessage));
   g_autoptr(GPtrArray) reports = NULL;
   HeraldFlushOptions defaults = { 0 };
+  g_autofree gboolean *removed = NULL;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   guint batch;
   FlushRun run;
@@ -308,10 +325,12 @@ herald_queue_flush (HeraldQueue                *queue,
     }
   else
     {
+      removed = g_new0 (gboolean, MAX (due->len, 1));
       run.queue = queue;
       run.entries = due;
+      run.removed = removed;
       reports = herald_deliver (transport, config, (HeraldDeliveryMessage *) messages->data,
-                                messages->len, mark_sending_cb, &run, cancellable);
+                                messages->len, mark_sending_cb, verdict_cb, &run, cancellable);
     }
 
   for (guint i = 0; i < due->len; i++)
@@ -323,7 +342,8 @@ herald_queue_flush (HeraldQueue                *queue,
 
       if (report->outcome == HERALD_OUTCOME_SENT)
         {
-          ok = herald_queue_remove_unsynced (queue, entry->id, &update_error);
+          ok = (removed != NULL && removed[i]) ||
+               herald_queue_remove_unsynced (queue, entry->id, &update_error);
           summary->delivered++;
         }
       else

@@ -17,7 +17,8 @@ smtp_deliver (const HeraldTransport        *transport,
               const HeraldDeliveryMessage  *messages,
               guint                         n,
               HeraldDeliveryCommitFunc      commit,
-              gpointer                      commit_data,
+              HeraldDeliveryDoneFunc        done,
+              gpointer                      callback_data,
               GCancellable                 *cancellable)
 {
   GPtrArray *results = g_ptr_array_new_with_free_func ((GDestroyNotify) herald_smtp_result_free);

@@ -31,6 +31,7 @@ typedef struct {
   guint        calls;          /* deliver() calls */
   guint        delivered;      /* messages offered */
   GPtrArray   *states_at_commit; /* the entry's state on disk at each commit */
+  GPtrArray   *states_after_verdict; /* and right after each accepted message's verdict */
   GPtrArray   *ids;            /* ids, in the order delivered */
 } Fixture;
 
@@ -85,6 +86,7 @@ fake_deliver (const HeraldTransport        *transport,
               const HeraldDeliveryMessage  *messages,
               guint                         n,
               HeraldDeliveryCommitFunc      commit,
+              HeraldDeliveryDoneFunc        done,
               gpointer                      commit_data,
               GCancellable                 *cancellable)
 {
@@ -124,7 +126,13 @@ fake_deliver (const HeraldTransport        *transport,
             {
               g_ptr_array_add (current->states_at_commit, state_on_disk (messages[i].data));
               if (s == SCRIPT_ACCEPT)
-                r = reply_result (HERALD_STAGE_DATA, 250, "2.0.0", "Ok: queued");
+                {
+                  r = reply_result (HERALD_STAGE_DATA, 250, "2.0.0", "Ok: queued");
+                  /* The verdict: the entry leaves the queue before the run ends. */
+                  done (i, TRUE, commit_data);
+                  g_ptr_array_add (current->states_after_verdict,
+                                   state_on_disk (messages[i].data));
+                }
               else
                 {
                   r = _herald_smtp_result_new ();
@@ -155,6 +163,7 @@ fixture_setup (Fixture       *f,
   f->queue = herald_queue_new (f->dir);
   f->script = g_array_new (FALSE, FALSE, sizeof (Script));
   f->states_at_commit = g_ptr_array_new_with_free_func (g_free);
+  f->states_after_verdict = g_ptr_array_new_with_free_func (g_free);
   f->ids = g_ptr_array_new_with_free_func (g_free);
   current = f;
 }
@@ -168,6 +177,7 @@ fixture_teardown (Fixture       *f,
   g_assert_finalize_object (f->queue);
   g_array_unref (f->script);
   g_ptr_array_unref (f->states_at_commit);
+  g_ptr_array_unref (f->states_after_verdict);
   g_ptr_array_unref (f->ids);
   g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, NULL, NULL));
   g_free (f->dir);
@@ -283,6 +293,8 @@ test_outcomes (Fixture       *f,
   /* Sent: gone, and it was "sending" on disk before its last byte. */
   g_assert_null (get (f, a));
   g_assert_cmpstr (g_ptr_array_index (f->states_at_commit, 0), ==, "sending");
+  /* Gone as soon as the server took it, not at the end of the run. */
+  g_assert_cmpstr (g_ptr_array_index (f->states_after_verdict, 0), ==, "missing");
 
   {
     g_autoptr(HeraldQueueEntry) eb = get (f, b);

@@ -421,14 +421,27 @@ def test_held_until_fixed(ctx):
 def test_kill_flush(ctx):
     """SIGKILL the flush at many points: every message arrives at least once,
     a second copy only of entries that a later run found "sending"."""
+    # How long an uninterrupted flush of a round takes here: the kills are
+    # spread over that span (start-up, connecting, the pipelined messages,
+    # the last bytes, the replies, the clean-up).
+    tags = ['killcal-' + secrets.token_hex(3) for _ in range(8)]
+    for tag in tags:
+        ctx.ok(['-odq', 'bob@example.com'], message(tag), name='sendmail')
+    started = time.monotonic()
+    ctx.ok(['queue', 'flush', '--quiet'])
+    span = max(time.monotonic() - started, 0.1)
+    for tag in tags:
+        ctx.wait_for(tag, 1)
+
     deadline = time.monotonic() + 90
     rounds = 0
     kills = 0
     all_tags = []
     maybe_duplicate_ids = set()   # Message-IDs found "sending" after a kill
-    while rounds < 6 and time.monotonic() < deadline:
+    while (kills < 40 or not maybe_duplicate_ids) and rounds < 30 and \
+            time.monotonic() < deadline:
         rounds += 1
-        tags = [f'kill{rounds}-{i}-' + secrets.token_hex(3) for i in range(4)]
+        tags = [f'kill{rounds}-{i}-' + secrets.token_hex(3) for i in range(8)]
         all_tags += tags
         for tag in tags:
             ctx.ok(['-odq', 'bob@example.com'], message(tag), name='sendmail')
@@ -436,12 +449,9 @@ def test_kill_flush(ctx):
             left = [m for m in ctx.queue() if m['subject'] in tags]
             if not left:
                 break
-            env = dict(ctx.env)
-            p = subprocess.Popen([ctx.heraldctl, 'queue', 'flush', '--quiet'], env=env,
+            p = subprocess.Popen([ctx.heraldctl, 'queue', 'flush', '--quiet'], env=ctx.env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            # Spread the kills over the whole run: before connecting, during
-            # the pipelined chunks, around the last byte, after the replies.
-            time.sleep(random.uniform(0.0, 0.35) if attempt < 10 else 3.0)
+            time.sleep(random.uniform(0.0, span) if attempt < 10 else 5.0)
             if p.poll() is None:
                 p.kill()
                 kills += 1
@@ -457,13 +467,18 @@ def test_kill_flush(ctx):
         ctx.json(['queue', 'flush'])
         check(not [m for m in ctx.queue() if m['subject'] in tags], 'messages left queued')
     check(kills >= 24, f'only {kills} kills in {rounds} rounds')
+    # The kills must have hit the window that matters at least once.
+    check(maybe_duplicate_ids, 'no kill left a message "sending": the test missed the window')
+    duplicates = 0
     for tag in all_tags:
         copies = ctx.wait_for(tag, 1)
         if len(copies) > 1:
+            duplicates += 1
             mid = str(copies[0][0]['Message-ID']).strip('<>')
             check(mid in maybe_duplicate_ids,
                   f'{tag} delivered {len(copies)} times but was never left "sending"')
-    print(f'# {kills} kills in {rounds} rounds, {len(maybe_duplicate_ids)} left "sending"')
+    print(f'# {kills} kills in {rounds} rounds ({span:.2f} s per flush), '
+          f'{len(maybe_duplicate_ids)} left "sending", {duplicates} delivered twice')
 
 
 def test_file_size_limit(ctx):
