@@ -433,7 +433,7 @@ def test_kill_flush(ctx):
     for tag in tags:
         ctx.wait_for(tag, 1)
 
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 60
     rounds = 0
     kills = 0
     all_tags = []
