@@ -438,7 +438,7 @@ def test_kill_flush(ctx):
     kills = 0
     all_tags = []
     maybe_duplicate_ids = set()   # Message-IDs found "sending" after a kill
-    while (kills < 40 or not maybe_duplicate_ids) and rounds < 30 and \
+    while (kills < 30 or not maybe_duplicate_ids) and rounds < 20 and \
             time.monotonic() < deadline:
         rounds += 1
         tags = [f'kill{rounds}-{i}-' + secrets.token_hex(3) for i in range(8)]
