@@ -20,6 +20,7 @@
 #include "herald-oauth-smtp.h"
 #include "herald-profile.h"
 #include "herald-queue-run.h"
+#include "herald-json.h"
 #include "herald-report.h"
 #include "herald-sendmail-args.h"
 
