@@ -23,6 +23,7 @@
 #include "herald-report.h"
 #include "herald-secrets.h"
 #include "herald-smtp.h"
+#include "herald-smtp-steps.h"
 
 /* heraldctl test: runs the engine once, like the window's Send Test Email.
  * Options not given on the command line fall back to the saved settings
@@ -34,76 +35,25 @@
 #define MAX_TOKEN_LENGTH    16384
 
 /* ---------------------------------------------------------------------------
- * The live step list: the window's six steps. The engine's stages map onto
- * them; EHLO belongs to whichever step is open (the greeting at first, the
- * encryption after STARTTLS).
+ * The live step list: the engine's step model (herald-smtp-steps.h), the
+ * same steps in the same order as the window's, one line per step once it
+ * is over.
  * ------------------------------------------------------------------------- */
 
-typedef enum {
-  STEP_NONE = -1,
-  STEP_RESOLVE,
-  STEP_CONNECT,
-  STEP_ENCRYPT,
-  STEP_GREETING,
-  STEP_LOGIN,
-  STEP_SEND,
-  N_STEPS
-} Step;
-
-static const char * const step_names[N_STEPS] = {
-  N_("Resolve"),
-  N_("Connect"),
-  N_("Encrypt (TLS)"),
-  N_("Greeting"),
-  N_("Log in"),
-  N_("Send"),
-};
-
-static Step
-step_for_stage (HeraldStage stage,
-                Step        open_step)
-{
-  switch (stage)
-    {
-    case HERALD_STAGE_RESOLVE:
-      return STEP_RESOLVE;
-    case HERALD_STAGE_CONNECT:
-      return STEP_CONNECT;
-    case HERALD_STAGE_GREETING:
-      return STEP_GREETING;
-    case HERALD_STAGE_EHLO:
-      return open_step == STEP_ENCRYPT ? STEP_ENCRYPT : STEP_GREETING;
-    case HERALD_STAGE_STARTTLS:
-    case HERALD_STAGE_TLS:
-      return STEP_ENCRYPT;
-    case HERALD_STAGE_AUTH:
-      return STEP_LOGIN;
-    case HERALD_STAGE_MAIL:
-    case HERALD_STAGE_RCPT:
-    case HERALD_STAGE_DATA:
-    case HERALD_STAGE_QUIT:
-      return STEP_SEND;
-    case HERALD_STAGE_DONE:
-    case HERALD_N_STAGES:
-    default:
-      return STEP_NONE;
-    }
-}
-
 typedef struct {
-  GMainLoop        *loop;
-  GCancellable     *cancellable;
-  HeraldSmtpResult *result;
-  GError           *error;
+  GMainLoop         *loop;
+  GCancellable      *cancellable;
+  HeraldSmtpResult  *result;
+  GError            *error;
 
-  FILE             *out;         /* where the step list goes; NULL in --json mode */
-  gboolean          tty;         /* out is a terminal: show the running step */
-  gboolean          utf8;
-  Step              open_step;
-  gint64            open_ms;     /* time spent in the open step so far */
-  gboolean          failure_shown;
-  gboolean          interrupted;
-  gboolean          graph;       /* the Microsoft Graph transport */
+  FILE              *out;          /* where the step list goes; NULL in --json mode */
+  gboolean           tty;          /* out is a terminal: show the running step */
+  gboolean           utf8;
+  HeraldStepTracker *steps;
+  gboolean           printed[HERALD_N_STEPS];
+  HeraldStep         running_shown; /* the step whose "running" line is on screen */
+  gboolean           interrupted;
+  gboolean           graph;        /* the Microsoft Graph transport */
 } TestRun;
 
 static const char *
@@ -119,48 +69,55 @@ mark_failed (TestRun *run)
 }
 
 static void
-step_show_running (TestRun *run)
+clear_running_line (TestRun *run)
 {
-  if (run->out == NULL || !run->tty || run->open_step == STEP_NONE)
+  if (run->running_shown == HERALD_STEP_NONE)
     return;
-  fprintf (run->out, "  %s %s", run->utf8 ? "…" : "..", _(step_names[run->open_step]));
-  fflush (run->out);
+  fputs ("\r\033[K", run->out);
+  run->running_shown = HERALD_STEP_NONE;
 }
 
+/* Prints every step that is over and not printed yet, in the model's order,
+ * then (on a terminal) the one running now. */
 static void
-step_close (TestRun  *run,
-            gboolean  failed)
+print_steps (TestRun *run)
 {
-  if (run->open_step == STEP_NONE)
+  const HeraldStep *order = herald_step_tracker_get_order (run->steps);
+  HeraldStep running = HERALD_STEP_NONE;
+
+  if (run->out == NULL)
     return;
 
-  if (run->out != NULL)
+  for (guint i = 0; i < HERALD_N_STEPS; i++)
     {
-      if (run->tty)
-        fputs ("\r\033[K", run->out);
-      fprintf (run->out, "  %s %s  %" G_GINT64_FORMAT " ms\n",
-               failed ? mark_failed (run) : mark_ok (run),
-               _(step_names[run->open_step]), run->open_ms);
-      fflush (run->out);
+      HeraldStep step = order[i];
+      HeraldStepStatus status = herald_step_tracker_get_status (run->steps, step);
+
+      if (status == HERALD_STEP_STATE_RUNNING)
+        running = step;
+      if (run->printed[step] || !herald_step_tracker_is_final (run->steps, step))
+        continue;
+
+      {
+        g_autofree char *duration = herald_format_duration (herald_step_tracker_get_ms (run->steps,
+                                                                                          step));
+
+        if (run->tty)
+          clear_running_line (run);
+        fprintf (run->out, "  %s %s  %s\n",
+                 status == HERALD_STEP_STATE_FAILED ? mark_failed (run) : mark_ok (run),
+                 herald_step_get_title (step), duration);
+        run->printed[step] = TRUE;
+      }
     }
 
-  run->open_step = STEP_NONE;
-  run->open_ms = 0;
-}
-
-/* Makes @step the open one, closing the one open before as passed.
- * Returns TRUE when @step was not open yet. */
-static gboolean
-step_open (TestRun *run,
-           Step     step)
-{
-  if (step == run->open_step)
-    return FALSE;
-
-  step_close (run, FALSE);
-  run->open_step = step;
-  run->open_ms = 0;
-  return TRUE;
+  if (run->tty && running != HERALD_STEP_NONE && running != run->running_shown)
+    {
+      clear_running_line (run);
+      fprintf (run->out, "  %s %s", run->utf8 ? "…" : "..", herald_step_get_title (running));
+      run->running_shown = running;
+    }
+  fflush (run->out);
 }
 
 /* Runs on the main thread (the engine delivers progress to our context). */
@@ -169,32 +126,9 @@ progress_cb (const HeraldProgress *progress,
              gpointer              user_data)
 {
   TestRun *run = user_data;
-  Step step = step_for_stage (progress->stage, run->open_step);
 
-  if (step == STEP_NONE)
-    return;
-
-  switch (progress->state)
-    {
-    case HERALD_STEP_STARTED:
-      if (step_open (run, step))
-        step_show_running (run);
-      break;
-
-    case HERALD_STEP_SUCCEEDED:
-    case HERALD_STEP_FAILED:
-      step_open (run, step);
-      run->open_ms += MAX (progress->duration, 0);
-      if (progress->state == HERALD_STEP_FAILED)
-        {
-          step_close (run, TRUE);
-          run->failure_shown = TRUE;
-        }
-      break;
-
-    default:
-      break;
-    }
+  if (herald_step_tracker_update (run->steps, progress) != HERALD_STEP_NONE)
+    print_steps (run);
 }
 
 static void
@@ -288,6 +222,7 @@ typedef struct {
   char     *extra_text;
   char     *ca_file;
   char     *timeout;
+  char     *deadline;
   gboolean  json;
   gboolean  allow_plaintext_auth;
   char     *transport;
@@ -312,6 +247,7 @@ test_options_clear (TestOptions *o)
   g_clear_pointer (&o->extra_text, g_free);
   g_clear_pointer (&o->ca_file, g_free);
   g_clear_pointer (&o->timeout, g_free);
+  g_clear_pointer (&o->deadline, g_free);
 }
 
 /* Every usage error here is the test command's. */
@@ -427,20 +363,14 @@ local_failure (gboolean                json,
     fprintf (stderr, "%s\n", hint);
 
   {
-    g_autoptr(HeraldSmtpResult) result = g_new0 (HeraldSmtpResult, 1);
+    /* Keep the cause's domain and code: the diagnosis rules match on them. */
+    g_autoptr(GError) failure = g_error_new (cause != NULL ? cause->domain : G_IO_ERROR,
+                                             cause != NULL ? cause->code : G_IO_ERROR_FAILED,
+                                             "%s%s%s", message,
+                                             hint != NULL ? " " : "", hint != NULL ? hint : "");
+    g_autoptr(HeraldSmtpResult) result = herald_smtp_result_new_failed (stage, failure);
     g_autoptr(HeraldDiagnosis) diagnosis = NULL;
     g_autoptr(GPtrArray) notices = NULL;
-
-    result->ok = FALSE;
-    result->stage = stage;
-    /* Keep the cause's domain and code: the diagnosis rules match on them. */
-    result->error = g_error_new (cause != NULL ? cause->domain : G_IO_ERROR,
-                                 cause != NULL ? cause->code : G_IO_ERROR_FAILED,
-                                 "%s%s%s", message,
-                                 hint != NULL ? " " : "", hint != NULL ? hint : "");
-    result->transcript = g_ptr_array_new ();
-    for (guint i = 0; i < HERALD_N_STAGES; i++)
-      result->stage_ms[i] = -1;
 
     /* A failed OAuth sign-in carries the identity provider's codes (AADSTS…,
      * invalid_grant) in its message: herald_diagnose() reads it too. */
@@ -688,6 +618,18 @@ build_config (TestOptions      *o,
       config->connect_timeout = config->reply_timeout = g_settings_get_uint (settings, "timeout");
     }
 
+  /* The whole run's deadline. */
+  if (o->deadline != NULL)
+    {
+      if (!parse_number (o->deadline, 1, 3600, &number))
+        return usage_error (_("invalid --deadline “%s”: give seconds from 1 to 3600"), o->deadline);
+      config->deadline = (guint) number;
+    }
+  else if (settings != NULL)
+    {
+      config->deadline = g_settings_get_uint (settings, "deadline");
+    }
+
   *needs_keyring = config->username != NULL && auth_uses_password (config->auth);
   return HERALD_EXIT_OK;
 }
@@ -791,7 +733,7 @@ graph_config_free (HeraldGraphConfig *config)
     return;
   g_free (config->endpoint);
   g_free (config->from);
-  _herald_cli_secret_free (config->access_token);
+  herald_secret_free (config->access_token);
   g_free (config);
 }
 
@@ -880,6 +822,8 @@ herald_cli_test (int    argc,
       N_("Also trust the CA certificates in this PEM file"), N_("PEM") },
     { "timeout", 0, 0, G_OPTION_ARG_STRING, &o.timeout,
       N_("Connect and reply timeout in seconds (default 20)"), N_("SECONDS") },
+    { "deadline", 0, 0, G_OPTION_ARG_STRING, &o.deadline,
+      N_("Longest the whole test may take, in seconds (default 60)"), N_("SECONDS") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &o.json,
       N_("Print one JSON object with the result instead of the step list"), NULL },
     { "allow-plaintext-auth", 0, 0, G_OPTION_ARG_NONE, &o.allow_plaintext_auth,
@@ -1096,9 +1040,9 @@ herald_cli_test (int    argc,
           goto out;
         }
       config->password = g_strdup (password);
-      _herald_cli_secret_free (password);
+      herald_secret_free (password);
     }
-  g_clear_pointer (&stdin_password, _herald_cli_secret_free);
+  g_clear_pointer (&stdin_password, herald_secret_free);
 
   if (!herald_smtp_config_validate (config, &error))
     {
@@ -1112,7 +1056,9 @@ herald_cli_test (int    argc,
   run.out = o.json ? NULL : stdout;
   run.tty = !o.json && isatty (STDOUT_FILENO);
   run.utf8 = g_get_charset (NULL);
-  run.open_step = STEP_NONE;
+  /* Graph is HTTPS: encrypted from the first byte, like implicit TLS. */
+  run.steps = herald_step_tracker_new (run.graph ? HERALD_SECURITY_TLS : config->security);
+  run.running_shown = HERALD_STEP_NONE;
 
   /* The engine's thread first: it is on the way to the connection, the
    * rest is not (GLib starts a thread of its own for the SIGINT source).
@@ -1152,7 +1098,10 @@ herald_cli_test (int    argc,
   if (run.result == NULL)
     {
       /* The task itself could not run: nothing reached the network. */
-      step_close (&run, TRUE);
+      herald_step_tracker_finish (run.steps, NULL);
+      print_steps (&run);
+      if (run.out != NULL && run.tty)
+        clear_running_line (&run);
       status = local_failure (o.json, config, HERALD_STAGE_RESOLVE, run.error, NULL, "%s",
                               run.error != NULL ? run.error->message
                                                 : _("the test could not run"));
@@ -1160,24 +1109,11 @@ herald_cli_test (int    argc,
       goto out;
     }
 
-  if (run.result->ok)
-    {
-      step_close (&run, FALSE);
-    }
-  else if (!run.failure_shown)
-    {
-      /* The engine may stop before the failing stage even starts (e.g. it
-       * refuses to send a password in the clear): the open step succeeded,
-       * the failed one is shown on its own. */
-      Step failed = step_for_stage (run.result->stage, run.open_step);
-
-      if (failed != STEP_NONE && failed != run.open_step)
-        {
-          step_close (&run, FALSE);
-          run.open_step = failed;
-        }
-      step_close (&run, TRUE);
-    }
+  /* The engine may stop before the failing stage even starts (e.g. it
+   * refuses to send a password in the clear): the model marks the step the
+   * result names as failed, the one open before as passed. */
+  herald_step_tracker_finish (run.steps, run.result);
+  print_steps (&run);
 
   if (!run.result->ok)
     diagnosis = herald_diagnose (run.result, config);
@@ -1193,8 +1129,9 @@ herald_cli_test (int    argc,
   g_clear_pointer (&run.result, herald_smtp_result_free);
 
 out:
-  g_clear_pointer (&stdin_password, _herald_cli_secret_free);
-  g_clear_pointer (&stdin_token, _herald_cli_secret_free);
+  g_clear_pointer (&run.steps, herald_step_tracker_free);
+  g_clear_pointer (&stdin_password, herald_secret_free);
+  g_clear_pointer (&stdin_token, herald_secret_free);
   g_clear_pointer (&graph_config, graph_config_free);
   test_options_clear (&o);
   return status;

@@ -117,22 +117,13 @@ _herald_cli_option_or_setting (const char *option,
   return _herald_cli_setting_string (settings, key);
 }
 
-void
-_herald_cli_secret_free (char *secret)
-{
-  if (secret == NULL)
-    return;
-  explicit_bzero (secret, strlen (secret));
-  g_free (secret);
-}
-
 /* Wipes all of a fixed-size buffer (its length may not be known by strlen:
  * a NUL byte may have been read into it) and frees it. */
 static void
 buffer_wipe_free (char  *buf,
                   gsize  size)
 {
-  explicit_bzero (buf, size);
+  herald_secret_wipe (buf, size);
   g_free (buf);
 }
 

@@ -5,6 +5,8 @@
 
 #include <gio/gio.h>
 
+#include "herald-secret.h"
+
 G_BEGIN_DECLS
 
 /* Helpers shared by the heraldctl commands. */
@@ -33,12 +35,13 @@ char      *_herald_cli_option_or_setting (const char *option,
  * standard input is), longer than max_length bytes or holds a NUL byte,
  * with a message naming @option (e.g. "--client-secret-stdin") and @what
  * (e.g. "client secret"); other G_IO_ERRORs when reading fails. Free the
- * result with _herald_cli_secret_free(). */
+ * result with herald_secret_free(). */
 char      *_herald_cli_read_secret_line_raw (const char  *option,
                                              const char  *what,
                                              gsize        max_length,
                                              GError     **error) G_GNUC_WARN_UNUSED_RESULT;
-/* Overwrites a secret string with zeros, then frees it. NULL is fine. */
-void       _herald_cli_secret_free    (char        *secret);
+/* The engine's herald_secret_free() (herald-secret.h), under the name
+ * heraldctl's code used before there was one helper for all of Herald. */
+#define _herald_cli_secret_free herald_secret_free
 
 G_END_DECLS

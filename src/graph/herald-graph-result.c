@@ -32,10 +32,7 @@ _herald_graph_result_new (void)
 void
 _herald_graph_free_secret (gpointer secret)
 {
-  if (secret == NULL)
-    return;
-  explicit_bzero (secret, strlen (secret));
-  g_free (secret);
+  herald_secret_free (secret);
 }
 
 char *

@@ -395,7 +395,7 @@ request (Send          *s,
   fired = watchdog_stop (&dog);
   if (cancellable != NULL)
     g_cancellable_disconnect (cancellable, handler);
-  explicit_bzero (bearer, strlen (bearer));
+  herald_secret_wipe_string (bearer);
 
   answer->peer_certificate = soup_message_get_tls_peer_certificate (msg);
   if (answer->peer_certificate != NULL)

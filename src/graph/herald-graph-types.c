@@ -204,9 +204,7 @@ herald_graph_config_free (HeraldGraphConfig *config)
 
   g_free (config->endpoint);
   g_free (config->from);
-  if (config->access_token != NULL)
-    explicit_bzero (config->access_token, strlen (config->access_token));
-  g_free (config->access_token);
+  herald_secret_free (config->access_token);
   g_free (config);
 }
 

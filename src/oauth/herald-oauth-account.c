@@ -18,24 +18,6 @@
 #define GOOGLE_AUTHORIZE_URL     "https://accounts.google.com/o/oauth2/v2/auth"
 #define GOOGLE_TOKEN_URL         "https://oauth2.googleapis.com/token"
 
-void
-_herald_oauth_wipe (gpointer data,
-                    gsize    len)
-{
-  memset (data, 0, len);
-  /* The memory is freed next: without this barrier the compiler may drop
-   * the memset as a dead store. */
-  __asm__ __volatile__ ("" : : "r" (data) : "memory");
-}
-
-void
-_herald_oauth_wipe_free (char *str)
-{
-  if (str != NULL)
-    _herald_oauth_wipe (str, strlen (str));
-  g_free (str);
-}
-
 /* ---------------------------------------------------------------------------
  * Providers and accounts.
  * ------------------------------------------------------------------------- */
@@ -106,7 +88,7 @@ herald_oauth_account_free (HeraldOAuthAccount *account)
     return;
 
   g_free (account->client_id);
-  _herald_oauth_wipe_free (account->client_secret);
+  herald_secret_free (account->client_secret);
   g_free (account->tenant);
   g_free (account->authority);
   g_free (account->account);

@@ -84,7 +84,7 @@ _herald_oauth_random_urlsafe (gsize    n,
   if (!_herald_oauth_random_bytes (buf, n, error))
     return NULL;
   text = _herald_oauth_base64url (buf, n);
-  _herald_oauth_wipe (buf, n);
+  herald_secret_wipe (buf, n);
 
   return text;
 }
@@ -299,7 +299,7 @@ typedef struct {
 static void
 redirect_params_clear (RedirectParams *params)
 {
-  _herald_oauth_wipe_free (params->code);
+  herald_secret_free (params->code);
   g_free (params->state);
   g_free (params->error);
   g_free (params->error_description);
@@ -459,7 +459,7 @@ sign_in_browser (const HeraldOAuthAccount  *account,
   g_autofree char *authorize_url = NULL;
   g_autofree char *token_url = NULL;
   g_autofree char *state = NULL;
-  g_autoptr(HeraldOAuthWipedString) verifier = NULL;
+  g_autoptr(HeraldSecret) verifier = NULL;
   g_autofree char *challenge = NULL;
   g_autofree char *redirect_uri = NULL;
   g_autofree char *url = NULL;

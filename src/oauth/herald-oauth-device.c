@@ -111,7 +111,7 @@ sign_in_device (const HeraldOAuthAccount   *account,
   g_autoptr(GHashTable) form = NULL;
   g_autoptr(GBytes) body = NULL;
   g_autoptr(JsonObject) reply = NULL;
-  g_autoptr(HeraldOAuthWipedString) device_code = NULL;
+  g_autoptr(HeraldSecret) device_code = NULL;
   HeraldOAuthTokenRequest request = { 0 };
   const char *user_code;
   const char *verification_uri;

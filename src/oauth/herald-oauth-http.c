@@ -257,7 +257,7 @@ _herald_oauth_form_new (void)
 {
   /* Values may be secrets: wiped when the form goes. */
   return g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                (GDestroyNotify) _herald_oauth_wipe_free);
+                                (GDestroyNotify) herald_secret_free);
 }
 
 void

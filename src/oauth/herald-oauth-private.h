@@ -16,20 +16,13 @@
 #include <libsoup/soup.h>
 
 #include "herald-oauth.h"
+#include "herald-secret.h"   /* herald_secret_free(), HeraldSecret: tokens, codes, secrets */
 
 G_BEGIN_DECLS
 
 /* ---------------------------------------------------------------------------
  * Small helpers (herald-oauth-account.c).
  * ------------------------------------------------------------------------- */
-
-/* Overwrites len bytes at data in a way the compiler keeps. */
-void        _herald_oauth_wipe      (gpointer    data,
-                                     gsize       len);
-/* Overwrites str before freeing it: for tokens, codes, secrets. */
-void        _herald_oauth_wipe_free (char       *str);
-typedef char HeraldOAuthWipedString;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldOAuthWipedString, _herald_oauth_wipe_free)
 
 gboolean    _herald_oauth_is_empty          (const char *str);
 gboolean    _herald_oauth_has_control_chars (const char *str);

@@ -45,7 +45,7 @@ herald_oauth_fill_config_token (HeraldSmtpConfig  *config,
   if (token == NULL)
     return FALSE;
 
-  _herald_oauth_wipe_free (config->oauth_token);
+  herald_secret_free (config->oauth_token);
   config->oauth_token = token;
   if (config->username == NULL || *config->username == '\0')
     {

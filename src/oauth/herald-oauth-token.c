@@ -53,8 +53,8 @@ _herald_oauth_token_form_new (const HeraldOAuthTokenRequest *request)
 void
 _herald_oauth_token_reply_clear (HeraldOAuthTokenReply *reply)
 {
-  g_clear_pointer (&reply->access_token, _herald_oauth_wipe_free);
-  g_clear_pointer (&reply->refresh_token, _herald_oauth_wipe_free);
+  g_clear_pointer (&reply->access_token, herald_secret_free);
+  g_clear_pointer (&reply->refresh_token, herald_secret_free);
   reply->expires_in = 0;
 }
 
@@ -314,7 +314,7 @@ get_access_token_thread (GTask        *task,
   if (token == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, token, (GDestroyNotify) _herald_oauth_wipe_free);
+    g_task_return_pointer (task, token, (GDestroyNotify) herald_secret_free);
 }
 
 void

@@ -12,6 +12,7 @@
 #include "herald-secrets.h"
 #include "herald-secrets-oauth.h"
 #include "herald-secrets-private.h"
+#include "herald-secret.h"
 
 /* Our own schema: the item is found again by provider, account and client ID,
  * so two app registrations (or two mailboxes) never overwrite each other. */
@@ -32,17 +33,6 @@ oauth_schema (void)
   return &schema;
 }
 
-static void
-wipe_string (char *str)
-{
-  if (str != NULL)
-    {
-      memset (str, 0, strlen (str));
-      /* Keep the compiler from dropping the memset of memory about to be freed. */
-      __asm__ __volatile__ ("" : : "r" (str) : "memory");
-    }
-  g_free (str);
-}
 
 HeraldOAuthTokens *
 herald_oauth_tokens_new (void)
@@ -72,9 +62,9 @@ herald_oauth_tokens_free (HeraldOAuthTokens *tokens)
   if (tokens == NULL)
     return;
 
-  wipe_string (tokens->refresh_token);
-  wipe_string (tokens->access_token);
-  wipe_string (tokens->client_secret);
+  herald_secret_free (tokens->refresh_token);
+  herald_secret_free (tokens->access_token);
+  herald_secret_free (tokens->client_secret);
   g_free (tokens);
 }
 
@@ -215,7 +205,7 @@ herald_oauth_tokens_store_sync (const char              *provider,
                                    "account", account,
                                    "client-id", client_id,
                                    NULL);
-  wipe_string (text);
+  herald_secret_free (text);
 
   /* The GVariant itself held copies of the tokens too. */
   g_clear_pointer (&variant, g_variant_unref);

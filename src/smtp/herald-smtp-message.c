@@ -93,8 +93,15 @@ ensure_gmime (void)
   g_once (&once, init_gmime_once, NULL);
 }
 
+/**
+ * herald_smtp_default_subject:
+ * @hostname: (nullable): the machine to name; %NULL: this one
+ *
+ * Returns: (transfer full): the subject of a test message when none is
+ *   given, "Herald test message from HOST" (translated)
+ */
 char *
-_herald_smtp_default_subject (const char *hostname)
+herald_smtp_default_subject (const char *hostname)
 {
   return g_strdup_printf (_("Herald test message from %s"),
                           hostname != NULL ? hostname : g_get_host_name ());
@@ -164,7 +171,7 @@ _herald_smtp_build_message (const HeraldSmtpConfig  *config,
   if (config->subject != NULL && *config->subject != '\0')
     subject = g_strdup (config->subject);
   else
-    subject = _herald_smtp_default_subject (hostname);
+    subject = herald_smtp_default_subject (hostname);
   /* GMime encodes non-ASCII text as RFC 2047 encoded words when writing. */
   g_mime_message_set_subject (message, subject, "utf-8");
 
@@ -218,205 +225,4 @@ _herald_smtp_build_message (const HeraldSmtpConfig  *config,
     *message_id = g_strdup_printf ("<%s>", id);
 
   return _herald_smtp_normalize_crlf (serialized, strlen (serialized));
-}
-
-/* ---- SASL payloads -------------------------------------------------------------- */
-
-static void
-wipe (char   *data,
-      gsize   length)
-{
-  volatile char *p = data;
-
-  while (length-- > 0)
-    *p++ = '\0';
-}
-
-static char *
-encode_and_wipe (GString *raw)
-{
-  char *encoded = g_base64_encode ((const guchar *) raw->str, raw->len);
-
-  wipe (raw->str, raw->len);
-  g_string_free (raw, TRUE);
-
-  return encoded;
-}
-
-char *
-_herald_sasl_plain (const char *username,
-                    const char *password)
-{
-  GString *raw = g_string_new (NULL);
-
-  /* authzid (empty) NUL authcid NUL passwd (RFC 4616). */
-  g_string_append_c (raw, '\0');
-  g_string_append (raw, username ? username : "");
-  g_string_append_c (raw, '\0');
-  g_string_append (raw, password ? password : "");
-
-  return encode_and_wipe (raw);
-}
-
-char *
-_herald_sasl_xoauth2 (const char *username,
-                      const char *token)
-{
-  GString *raw = g_string_new (NULL);
-
-  g_string_append_printf (raw, "user=%s\001auth=Bearer %s\001\001",
-                          username ? username : "", token ? token : "");
-
-  return encode_and_wipe (raw);
-}
-
-char *
-_herald_sasl_oauthbearer (const char *username,
-                          const char *host,
-                          guint16     port,
-                          const char *token)
-{
-  GString *raw = g_string_new ("n,a=");
-
-  /* saslname escaping (RFC 5801): ',' and '=' are encoded. */
-  for (const char *p = username ? username : ""; *p; p++)
-    {
-      if (*p == ',')
-        g_string_append (raw, "=2C");
-      else if (*p == '=')
-        g_string_append (raw, "=3D");
-      else
-        g_string_append_c (raw, *p);
-    }
-  g_string_append_printf (raw, ",\001host=%s\001port=%u\001auth=Bearer %s\001\001",
-                          host ? host : "", (guint) port, token ? token : "");
-
-  return encode_and_wipe (raw);
-}
-
-/* ---- redaction ------------------------------------------------------------------ */
-
-#define REDACTED "<redacted>"
-
-static void
-replace_all (GString    *text,
-             const char *needle)
-{
-  gsize needle_len = strlen (needle);
-  gsize pos = 0;
-
-  if (needle_len == 0)
-    return;
-
-  for (;;)
-    {
-      char *found = strstr (text->str + pos, needle);
-
-      if (found == NULL)
-        break;
-
-      pos = found - text->str;
-      g_string_erase (text, pos, needle_len);
-      g_string_insert (text, pos, REDACTED);
-      pos += strlen (REDACTED);
-    }
-}
-
-/* The part of base64 (pad(k) + secret) that depends on the secret alone,
- * for k = 0, 1, 2 leading bytes: wherever the secret sits inside a larger
- * base64-encoded payload, one of these three cores appears verbatim. */
-static char *
-base64_core (const char *secret,
-             gsize       length,
-             guint       k)
-{
-  g_autofree guchar *buf = g_malloc0 (length + k);
-  g_autofree char *encoded = NULL;
-  gsize skip = k == 0 ? 0 : k + 1;
-  gsize full = ((length + k) * 8) / 6;
-
-  memcpy (buf + k, secret, length);
-  encoded = g_base64_encode (buf, length + k);
-  wipe ((char *) buf + k, length);
-
-  if (full <= skip)
-    {
-      wipe (encoded, strlen (encoded));
-      return NULL;
-    }
-
-  {
-    char *core = g_strndup (encoded + skip, full - skip);
-
-    wipe (encoded, strlen (encoded));
-    return core;
-  }
-}
-
-char *
-_herald_smtp_scrub (const char         *text,
-                    const char * const *secrets)
-{
-  GString *out;
-
-  if (text == NULL)
-    return NULL;
-
-  out = g_string_new (text);
-
-  for (guint i = 0; secrets != NULL && secrets[i] != NULL; i++)
-    {
-      const char *secret = secrets[i];
-      gsize length = strlen (secret);
-      g_autofree char *full = NULL;
-
-      if (length < 3)
-        continue;
-
-      replace_all (out, secret);
-
-      full = g_base64_encode ((const guchar *) secret, length);
-      replace_all (out, full);
-      wipe (full, strlen (full));
-
-      for (guint k = 0; k < 3; k++)
-        {
-          g_autofree char *core = base64_core (secret, length, k);
-
-          if (core != NULL && strlen (core) >= 4)
-            replace_all (out, core);
-          if (core != NULL)
-            wipe (core, strlen (core));
-        }
-    }
-
-  return g_string_free (out, FALSE);
-}
-
-char *
-_herald_smtp_redact_client_line (const char *line,
-                                 gboolean    in_auth_exchange)
-{
-  g_return_val_if_fail (line != NULL, NULL);
-
-  if (in_auth_exchange)
-    return g_strdup (REDACTED);
-
-  if (g_ascii_strncasecmp (line, "AUTH ", 5) == 0)
-    {
-      const char *mech = line + 5;
-      const char *space;
-
-      while (*mech == ' ')
-        mech++;
-      space = strchr (mech, ' ');
-      if (space != NULL)
-        {
-          g_autofree char *mech_name = g_strndup (mech, space - mech);
-
-          return g_strdup_printf ("AUTH %s " REDACTED, mech_name);
-        }
-    }
-
-  return g_strdup (line);
 }

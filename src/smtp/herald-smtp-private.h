@@ -4,7 +4,7 @@
 #pragma once
 
 /* Engine internals shared between the engine's files and its unit tests
- * (tests/engine). Not part of the public API.
+ * (tests/smtp). Not part of the public API.
  */
 
 #include "herald-smtp.h"
@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 #define HERALD_SMTP_MAX_LINES       256         /* lines per reply */
 #define HERALD_SMTP_MAX_REPLY       (64 * 1024) /* bytes per reply */
 #define HERALD_SMTP_DEFAULT_TIMEOUT 20          /* seconds */
+#define HERALD_SMTP_DEFAULT_DEADLINE 60         /* seconds, for a whole run */
 
 /* ---- types ---------------------------------------------------------------- */
 
@@ -25,6 +26,18 @@ HeraldSmtpResult      *_herald_smtp_result_new       (void);
  * username and a token. */
 gboolean               _herald_smtp_config_check_credentials (const HeraldSmtpConfig  *config,
                                                               GError                 **error);
+/* A host name or address literal that fits on a command line (no spaces,
+ * no "/@<>()[],;" and the like), at most 253 bytes. */
+gboolean               _herald_smtp_host_is_valid    (const char  *host);
+/* herald_smtp_config_validate() without the message fields (from, to, cc,
+ * subject, extra text): what a delivery, which brings its own envelopes,
+ * needs. */
+gboolean               _herald_smtp_config_validate_connection (const HeraldSmtpConfig  *config,
+                                                                GError                 **error);
+/* A field check plus a valid address: INVALID_CONFIG naming @field_label. */
+gboolean               _herald_smtp_check_address_field (const char  *field_label,
+                                                         const char  *address,
+                                                         GError     **error);
 /* Returns FALSE and sets INVALID_CONFIG when value contains CR or LF. */
 gboolean               _herald_smtp_check_field      (const char  *field_label,
                                                       const char  *value,
@@ -71,6 +84,9 @@ void              _herald_line_reader_free (HeraldLineReader *reader);
  * which is what STARTTLS requires (RFC 3207: discard what came before). */
 void              _herald_line_reader_set_stream (HeraldLineReader *reader,
                                                   GInputStream     *stream);
+/* TRUE when bytes of the reply being read (or last read) had arrived: a
+ * timeout then means "did not finish its reply", not "did not reply". */
+gboolean          _herald_line_reader_reply_started (HeraldLineReader *reader);
 /* TRUE when bytes are buffered that nobody asked for yet. */
 gboolean          _herald_line_reader_has_pending (HeraldLineReader *reader);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldLineReader, _herald_line_reader_free)
@@ -89,8 +105,10 @@ HeraldSmtpReply  *_herald_smtp_read_reply (HeraldLineReader     *reader,
                                            GCancellable         *cancellable,
                                            GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 
-/* Valid UTF-8 without control characters (tab becomes a space, the others
- * '?'): what a server sent, made safe for JSON, the UI and terminals. */
+/* Valid UTF-8 without control characters or bidi formatting characters
+ * (tab becomes a space, the others '?'): what a server sent, made safe for
+ * JSON, the UI and terminals. Every server-controlled string goes through
+ * it: replies, certificate names, OAuth challenges. */
 char             *_herald_smtp_make_printable (const char *data,
                                                gsize       length) G_GNUC_WARN_UNUSED_RESULT;
 
@@ -137,13 +155,14 @@ typedef struct {
 GBytes *_herald_smtp_build_message (const HeraldSmtpConfig  *config,
                                     const HeraldMessageInfo *info,
                                     char                   **message_id) G_GNUC_WARN_UNUSED_RESULT;
-char   *_herald_smtp_default_subject (const char *hostname) G_GNUC_WARN_UNUSED_RESULT;
 
 /* ---- redaction ------------------------------------------------------------ */
 
-/* Returns a copy of text in which every occurrence of each secret, and of
- * each secret's base64 forms (at the three possible alignments), is replaced
- * with "<redacted>". secrets is NULL-terminated; NULL/empty items ignored. */
+/* Returns a copy of text in which every occurrence of each secret (of any
+ * length), every base64 word that decodes to bytes holding one (a whole
+ * SASL payload), and each secret's base64 forms (at the three possible
+ * alignments) are replaced with "<redacted>". secrets is NULL-terminated;
+ * empty items are ignored. */
 char *_herald_smtp_scrub (const char         *text,
                           const char * const *secrets) G_GNUC_WARN_UNUSED_RESULT;
 

@@ -93,6 +93,14 @@ _herald_line_reader_set_stream (HeraldLineReader *reader,
 }
 
 gboolean
+_herald_line_reader_reply_started (HeraldLineReader *reader)
+{
+  g_return_val_if_fail (reader != NULL, FALSE);
+
+  return reader->reply_started;
+}
+
+gboolean
 _herald_line_reader_has_pending (HeraldLineReader *reader)
 {
   g_return_val_if_fail (reader != NULL, FALSE);
@@ -289,6 +297,18 @@ _herald_smtp_parse_enhanced (const char *text)
   return g_strndup (text, p - text);
 }
 
+/* Unicode's bidirectional formatting characters (UAX #9): an override
+ * (U+202E) makes "txt.exe" read as "exe.txt", and a reply read differently
+ * from what it is. Shown as '?', like control characters. */
+static gboolean
+is_bidi_control (gunichar c)
+{
+  return c == 0x061C ||                  /* ARABIC LETTER MARK */
+         c == 0x200E || c == 0x200F ||   /* LRM, RLM */
+         (c >= 0x202A && c <= 0x202E) || /* LRE, RLE, PDF, LRO, RLO */
+         (c >= 0x2066 && c <= 0x2069);   /* LRI, RLI, FSI, PDI */
+}
+
 char *
 _herald_smtp_make_printable (const char *line,
                              gsize       length)
@@ -297,15 +317,16 @@ _herald_smtp_make_printable (const char *line,
   GString *out = g_string_sized_new (length);
 
   /* Reply text ends up in JSON, the UI, reports and terminals: valid UTF-8
-   * without control characters, so that a hostile server cannot send
-   * terminal escape sequences through us. */
+   * without control characters or bidi overrides, so that a hostile server
+   * can neither send terminal escape sequences through us nor make its text
+   * read differently from what it is. */
   for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
     {
       gunichar c = g_utf8_get_char (p);
 
       if (c == '\t')
         g_string_append_c (out, ' ');
-      else if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+      else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || is_bidi_control (c))
         g_string_append_c (out, '?');
       else
         g_string_append_len (out, p, g_utf8_next_char (p) - p);
@@ -518,8 +539,10 @@ _herald_smtp_caps_parse (const HeraldSmtpReply *ehlo_reply)
   if (ehlo_reply != NULL && ehlo_reply->text != NULL)
     lines = g_strsplit (ehlo_reply->text, "\n", -1);
 
-  /* The first line is the server's name and greeting, not a capability. */
-  for (guint i = 1; lines != NULL && lines[i] != NULL; i++)
+  /* The first line is the server's name and greeting, not a capability. A
+   * bare "250" has no text at all: g_strsplit() then returns an empty
+   * vector, with no line 0 to skip. */
+  for (guint i = 1; lines != NULL && lines[0] != NULL && lines[i] != NULL; i++)
     {
       char *line = g_strstrip (lines[i]);
       gsize kw_len = strcspn (line, " \t=");

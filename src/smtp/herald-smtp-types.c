@@ -189,19 +189,6 @@ herald_transcript_dir_to_string (HeraldTranscriptDir dir)
 
 /* ---- configuration -------------------------------------------------------- */
 
-static void
-wipe_string (char *str)
-{
-  if (str != NULL)
-    {
-      /* volatile so the compiler cannot drop the stores before free(). */
-      volatile char *p = str;
-
-      while (*p != '\0')
-        *p++ = '\0';
-    }
-}
-
 /**
  * herald_smtp_config_new:
  *
@@ -251,6 +238,7 @@ herald_smtp_config_copy (const HeraldSmtpConfig *config)
   copy->helo_name = g_strdup (config->helo_name);
   copy->connect_timeout = config->connect_timeout;
   copy->reply_timeout = config->reply_timeout;
+  copy->deadline = config->deadline;
 
   return copy;
 }
@@ -267,8 +255,8 @@ herald_smtp_config_free (HeraldSmtpConfig *config)
   if (config == NULL)
     return;
 
-  wipe_string (config->password);
-  wipe_string (config->oauth_token);
+  herald_secret_wipe_string (config->password);
+  herald_secret_wipe_string (config->oauth_token);
 
   g_free (config->host);
   g_free (config->username);
@@ -328,8 +316,8 @@ _herald_smtp_check_field (const char  *field_label,
   return TRUE;
 }
 
-static gboolean
-check_address_field (const char  *field_label,
+gboolean
+_herald_smtp_check_address_field (const char  *field_label,
                      const char  *address,
                      GError     **error)
 {
@@ -348,8 +336,8 @@ check_address_field (const char  *field_label,
   return TRUE;
 }
 
-static gboolean
-host_is_valid (const char *host)
+gboolean
+_herald_smtp_host_is_valid (const char *host)
 {
   gsize len = strlen (host);
 
@@ -375,24 +363,12 @@ is_empty (const char *str)
   return str == NULL || *str == '\0';
 }
 
-/**
- * herald_smtp_config_validate:
- * @config: a #HeraldSmtpConfig
- * @error: return location for a %HERALD_SMTP_ERROR_INVALID_CONFIG error
- *
- * Checks every field without touching the network.
- *
- * Returns: %TRUE when the configuration can be used
- */
+/* The settings that reach the server: host, port, security, method,
+ * username, HELO name, CA file, token. */
 gboolean
-herald_smtp_config_validate (const HeraldSmtpConfig  *config,
-                             GError                 **error)
+_herald_smtp_config_validate_connection (const HeraldSmtpConfig  *config,
+                                         GError                 **error)
 {
-  guint n_to = 0;
-
-  g_return_val_if_fail (config != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
   if (is_empty (config->host))
     {
       g_set_error_literal (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG,
@@ -401,7 +377,7 @@ herald_smtp_config_validate (const HeraldSmtpConfig  *config,
     }
   if (!_herald_smtp_check_field (_("Server"), config->host, error))
     return FALSE;
-  if (!host_is_valid (config->host))
+  if (!_herald_smtp_host_is_valid (config->host))
     {
       g_set_error (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG,
                    _("The server name “%s” is not a valid host name or address."),
@@ -431,13 +407,12 @@ herald_smtp_config_validate (const HeraldSmtpConfig  *config,
     }
 
   if (!_herald_smtp_check_field (_("Username"), config->username, error) ||
-      !_herald_smtp_check_field (_("Subject"), config->subject, error) ||
       !_herald_smtp_check_field (_("HELO name"), config->helo_name, error) ||
       !_herald_smtp_check_field (_("CA certificate file"), config->ca_file, error))
     return FALSE;
 
   if (config->helo_name != NULL && *config->helo_name != '\0' &&
-      !host_is_valid (config->helo_name) &&
+      !_herald_smtp_host_is_valid (config->helo_name) &&
       !(config->helo_name[0] == '[' && strchr (config->helo_name, ' ') == NULL))
     {
       g_set_error (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG,
@@ -445,6 +420,41 @@ herald_smtp_config_validate (const HeraldSmtpConfig  *config,
                    config->helo_name);
       return FALSE;
     }
+
+  if (!is_empty (config->oauth_token) &&
+      !_herald_smtp_check_field ("OAuth token", config->oauth_token, NULL))
+    {
+      g_set_error_literal (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG,
+                           _("The OAuth 2.0 access token contains invalid characters."));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * herald_smtp_config_validate:
+ * @config: a #HeraldSmtpConfig
+ * @error: return location for a %HERALD_SMTP_ERROR_INVALID_CONFIG error
+ *
+ * Checks every field without touching the network.
+ *
+ * Returns: %TRUE when the configuration can be used
+ */
+gboolean
+herald_smtp_config_validate (const HeraldSmtpConfig  *config,
+                             GError                 **error)
+{
+  guint n_to = 0;
+
+  g_return_val_if_fail (config != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!_herald_smtp_config_validate_connection (config, error))
+    return FALSE;
+
+  if (!_herald_smtp_check_field (_("Subject"), config->subject, error))
+    return FALSE;
 
   /* extra_text may span lines: it is body text, normalised to CRLF later. */
   if (config->extra_text != NULL && !g_utf8_validate (config->extra_text, -1, NULL))
@@ -460,12 +470,12 @@ herald_smtp_config_validate (const HeraldSmtpConfig  *config,
                            _("The sender address (From) is empty."));
       return FALSE;
     }
-  if (!check_address_field (_("From"), config->from, error))
+  if (!_herald_smtp_check_address_field (_("From"), config->from, error))
     return FALSE;
 
   for (guint i = 0; config->to != NULL && config->to[i] != NULL; i++)
     {
-      if (!check_address_field (_("To"), config->to[i], error))
+      if (!_herald_smtp_check_address_field (_("To"), config->to[i], error))
         return FALSE;
       n_to++;
     }
@@ -478,16 +488,8 @@ herald_smtp_config_validate (const HeraldSmtpConfig  *config,
 
   for (guint i = 0; config->cc != NULL && config->cc[i] != NULL; i++)
     {
-      if (!check_address_field (_("Cc"), config->cc[i], error))
+      if (!_herald_smtp_check_address_field (_("Cc"), config->cc[i], error))
         return FALSE;
-    }
-
-  if (!is_empty (config->oauth_token) &&
-      !_herald_smtp_check_field ("OAuth token", config->oauth_token, NULL))
-    {
-      g_set_error_literal (error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG,
-                           _("The OAuth 2.0 access token contains invalid characters."));
-      return FALSE;
     }
 
   return TRUE;
@@ -802,6 +804,35 @@ _herald_smtp_result_new (void)
 }
 
 /**
+ * herald_smtp_result_new_failed:
+ * @stage: where the run stopped
+ * @error: why (copied; its domain and code are kept, the diagnosis matches
+ *   on them)
+ *
+ * A result for a run that failed before or outside the engine's own
+ * exchange (no password in the keyring, no OAuth token...): no reply, no
+ * transcript entries, no stage reached.
+ *
+ * Returns: (transfer full): a failed result
+ */
+HeraldSmtpResult *
+herald_smtp_result_new_failed (HeraldStage   stage,
+                               const GError *error)
+{
+  HeraldSmtpResult *result;
+
+  g_return_val_if_fail (stage < HERALD_N_STAGES, NULL);
+  g_return_val_if_fail (error != NULL, NULL);
+
+  result = _herald_smtp_result_new ();
+  result->ok = FALSE;
+  result->stage = stage;
+  result->error = g_error_copy (error);
+
+  return result;
+}
+
+/**
  * herald_smtp_result_copy:
  * @result: a #HeraldSmtpResult
  *
@@ -839,6 +870,13 @@ herald_smtp_result_copy (const HeraldSmtpResult *result)
   copy->auth_used = g_strdup (result->auth_used);
   copy->remote_address = g_strdup (result->remote_address);
   copy->message_id = g_strdup (result->message_id);
+  if (result->deliveries != NULL)
+    {
+      copy->deliveries = g_ptr_array_new_with_free_func ((GDestroyNotify) herald_delivery_free);
+      for (guint i = 0; i < result->deliveries->len; i++)
+        g_ptr_array_add (copy->deliveries,
+                         herald_delivery_copy (g_ptr_array_index (result->deliveries, i)));
+    }
 
   return copy;
 }
@@ -862,8 +900,102 @@ herald_smtp_result_free (HeraldSmtpResult *result)
   g_free (result->auth_used);
   g_free (result->remote_address);
   g_free (result->message_id);
+  g_clear_pointer (&result->deliveries, g_ptr_array_unref);
   g_free (result);
 }
 
 G_DEFINE_BOXED_TYPE (HeraldSmtpResult, herald_smtp_result,
                      herald_smtp_result_copy, herald_smtp_result_free)
+
+/* ---- deliveries ----------------------------------------------------------- */
+
+/**
+ * herald_smtp_message_new:
+ * @sender: the envelope sender; "" for the null sender
+ * @recipients: (array zero-terminated=1): at least one recipient
+ * @data: the message, CRLF line endings (referenced)
+ *
+ * Returns: (transfer full): a message for herald_smtp_deliver()
+ */
+HeraldSmtpMessage *
+herald_smtp_message_new (const char         *sender,
+                         const char * const *recipients,
+                         GBytes             *data)
+{
+  HeraldSmtpMessage *message;
+
+  g_return_val_if_fail (sender != NULL, NULL);
+  g_return_val_if_fail (recipients != NULL && recipients[0] != NULL, NULL);
+  g_return_val_if_fail (data != NULL, NULL);
+
+  message = g_new0 (HeraldSmtpMessage, 1);
+  message->sender = g_strdup (sender);
+  message->recipients = g_strdupv ((char **) recipients);
+  message->data = g_bytes_ref (data);
+
+  return message;
+}
+
+void
+herald_smtp_message_free (HeraldSmtpMessage *message)
+{
+  if (message == NULL)
+    return;
+
+  g_free (message->sender);
+  g_strfreev (message->recipients);
+  g_bytes_unref (message->data);
+  g_free (message);
+}
+
+static const char * const outcome_names[] = {
+  [HERALD_DELIVERY_DELIVERED] = "delivered",
+  [HERALD_DELIVERY_TEMPORARY] = "temporary",
+  [HERALD_DELIVERY_RECIPIENTS_REFUSED] = "recipients-refused",
+  [HERALD_DELIVERY_CONTENT_REFUSED] = "content-refused",
+};
+
+const char *
+herald_delivery_outcome_to_string (HeraldDeliveryOutcome outcome)
+{
+  g_return_val_if_fail ((guint) outcome < G_N_ELEMENTS (outcome_names), NULL);
+
+  return outcome_names[outcome];
+}
+
+HeraldDelivery *
+herald_delivery_copy (const HeraldDelivery *delivery)
+{
+  HeraldDelivery *copy;
+
+  g_return_val_if_fail (delivery != NULL, NULL);
+
+  copy = g_new0 (HeraldDelivery, 1);
+  copy->outcome = delivery->outcome;
+  copy->stage = delivery->stage;
+  copy->reply = delivery->reply ? herald_smtp_reply_copy (delivery->reply) : NULL;
+  copy->error = delivery->error ? g_error_copy (delivery->error) : NULL;
+  copy->recipient_replies = g_ptr_array_new_with_free_func ((GDestroyNotify) herald_smtp_reply_free);
+  for (guint i = 0; delivery->recipient_replies && i < delivery->recipient_replies->len; i++)
+    {
+      const HeraldSmtpReply *reply = g_ptr_array_index (delivery->recipient_replies, i);
+
+      g_ptr_array_add (copy->recipient_replies, reply ? herald_smtp_reply_copy (reply) : NULL);
+    }
+  copy->attempted = delivery->attempted;
+  copy->data_sent = delivery->data_sent;
+
+  return copy;
+}
+
+void
+herald_delivery_free (HeraldDelivery *delivery)
+{
+  if (delivery == NULL)
+    return;
+
+  herald_smtp_reply_free (delivery->reply);
+  g_clear_error (&delivery->error);
+  g_clear_pointer (&delivery->recipient_replies, g_ptr_array_unref);
+  g_free (delivery);
+}

@@ -9,6 +9,8 @@
 
 #include <gio/gio.h>
 
+#include "herald-secret.h"
+
 G_BEGIN_DECLS
 
 /* ---------------------------------------------------------------------------
@@ -78,6 +80,10 @@ typedef enum {
   HERALD_SMTP_ERROR_MECHANISM_NOT_OFFERED, /* the chosen mechanism is not advertised */
   HERALD_SMTP_ERROR_PLAINTEXT_AUTH_REFUSED,/* AUTH without TLS and without explicit permission */
   HERALD_SMTP_ERROR_TLS_CERTIFICATE,       /* certificate not accepted; see HeraldTlsInfo */
+  HERALD_SMTP_ERROR_8BIT_NOT_OFFERED,      /* 8-bit message, no 8BITMIME: re-encode it (delivery) */
+  HERALD_SMTP_ERROR_NOT_ATTEMPTED,         /* the session ended before this message's turn */
+  HERALD_SMTP_ERROR_DEADLINE,              /* the whole run took longer than config->deadline;
+                                            * result->stage is where it was */
 } HeraldSmtpErrorCode;
 
 /* ---------------------------------------------------------------------------
@@ -103,6 +109,8 @@ typedef struct {
   char             *helo_name;             /* NULL: this machine's host name */
   guint             connect_timeout;       /* seconds; 0 means the default (20) */
   guint             reply_timeout;         /* seconds; 0 means the default (20) */
+  guint             deadline;              /* seconds for the whole run (test or delivery);
+                                            * 0 means the default (60) */
 } HeraldSmtpConfig;
 
 #define HERALD_TYPE_SMTP_CONFIG (herald_smtp_config_get_type ())
@@ -117,6 +125,21 @@ void              herald_smtp_config_free     (HeraldSmtpConfig       *config);
 gboolean          herald_smtp_config_validate (const HeraldSmtpConfig *config,
                                                GError                **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldSmtpConfig, herald_smtp_config_free)
+
+/* The subject of a test message when none is given, naming @hostname
+ * (NULL: this machine): "Herald test message from HOST" (translated). */
+char   *herald_smtp_default_subject (const char *hostname) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Checks one setting, named by its GSettings key ("server", "port",
+ * "security", "auth", "username", "from", "to", "cc", "subject",
+ * "extra-text", "ca-file", "timeout", "deadline"), the value as typed
+ * (numbers as text). FALSE with *message (translated, the words the window
+ * shows) when it is not valid; a port outside 1-65535 is an error, never
+ * clamped. Empty required settings (server, from, to) are not valid: their
+ * message asks for them. */
+gboolean herald_smtp_check_field (const char  *key,
+                                  const char  *value,
+                                  char       **message);
 
 /* Address helpers shared with the window and heraldctl. */
 gboolean herald_address_is_valid (const char *address);
@@ -185,10 +208,17 @@ typedef struct {
   char             *auth_used;      /* "PLAIN", "LOGIN", "XOAUTH2"... or NULL */
   char             *remote_address; /* "127.0.0.1:587" of the connected peer, or NULL */
   char             *message_id;     /* Message-ID of the test message, or NULL */
+  GPtrArray        *deliveries;     /* herald_smtp_deliver(): of HeraldDelivery, one per
+                                     * message in order; NULL for herald_smtp_run() */
 } HeraldSmtpResult;
 
 #define HERALD_TYPE_SMTP_RESULT (herald_smtp_result_get_type ())
 GType             herald_smtp_result_get_type (void) G_GNUC_CONST;
+/* A failed result with @stage and a copy of @error, and nothing else (no
+ * reply, an empty transcript, no stage reached): for failures found before
+ * the engine ran, e.g. no password in the keyring. */
+HeraldSmtpResult *herald_smtp_result_new_failed (HeraldStage          stage,
+                                                 const GError        *error) G_GNUC_WARN_UNUSED_RESULT;
 HeraldSmtpResult *herald_smtp_result_copy     (const HeraldSmtpResult *result);
 void              herald_smtp_result_free     (HeraldSmtpResult       *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldSmtpResult, herald_smtp_result_free)
@@ -255,6 +285,109 @@ void              herald_smtp_run_async  (const HeraldSmtpConfig *config,
  * when the task itself could not run. */
 HeraldSmtpResult *herald_smtp_run_finish (GAsyncResult           *result,
                                           GError                **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* ---------------------------------------------------------------------------
+ * Delivering mail: several messages over one connection.
+ * ------------------------------------------------------------------------- */
+
+/* One message: the envelope and the exact RFC 5322 bytes, sent as they are
+ * (CRLF line endings; the engine dot-stuffs for DATA, never rewrites). */
+typedef struct {
+  char    *sender;      /* envelope sender (MAIL FROM); "" for the null sender */
+  char   **recipients;  /* NULL-terminated, at least one */
+  GBytes  *data;        /* the message, CRLF line endings */
+} HeraldSmtpMessage;
+
+HeraldSmtpMessage *herald_smtp_message_new  (const char         *sender,
+                                             const char * const *recipients,
+                                             GBytes             *data) G_GNUC_WARN_UNUSED_RESULT;
+void               herald_smtp_message_free (HeraldSmtpMessage  *message);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldSmtpMessage, herald_smtp_message_free)
+
+typedef enum {
+  HERALD_DELIVERY_DELIVERED,           /* "delivered": the final 2xx for its data */
+  HERALD_DELIVERY_TEMPORARY,           /* "temporary": 4xx, a broken connection, not
+                                        * attempted, 8-bit without 8BITMIME: try again */
+  HERALD_DELIVERY_RECIPIENTS_REFUSED,  /* "recipients-refused": every recipient 5xx */
+  HERALD_DELIVERY_CONTENT_REFUSED,     /* "content-refused": the sender or the message 5xx */
+} HeraldDeliveryOutcome;
+
+const char *herald_delivery_outcome_to_string (HeraldDeliveryOutcome outcome);
+
+/* What happened to one message. */
+typedef struct {
+  HeraldDeliveryOutcome  outcome;
+  HeraldStage            stage;         /* HERALD_STAGE_DONE when delivered, else where it
+                                         * ended: mail, rcpt, data (or the session's stage
+                                         * when it was not attempted) */
+  HeraldSmtpReply       *reply;         /* the final reply: to the data when delivered, else
+                                         * the refusal; NULL when the server gave none */
+  GError                *error;         /* NULL when delivered */
+  GPtrArray             *recipient_replies; /* HeraldSmtpReply or NULL, one per recipient */
+  gboolean               attempted;     /* its MAIL FROM went out */
+  gboolean               data_sent;     /* its last byte went out: without a verdict (the
+                                         * connection broke), it may have been delivered */
+} HeraldDelivery;
+
+HeraldDelivery *herald_delivery_copy (const HeraldDelivery *delivery);
+void            herald_delivery_free (HeraldDelivery       *delivery);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldDelivery, herald_delivery_free)
+
+/* Called on the worker thread right before the last byte (the last chunk
+ * or the final "." line) of message @index is written: the queue marks the
+ * message "sending" there, so that a crash after this point is known to
+ * perhaps have delivered it. */
+typedef void (*HeraldBeforeLastByteFunc) (guint                    index,
+                                          const HeraldSmtpMessage *message,
+                                          gpointer                 user_data);
+/* Called on the worker thread as soon as message @index has its verdict. */
+typedef void (*HeraldDeliveredFunc)      (guint                    index,
+                                          const HeraldDelivery    *delivery,
+                                          gpointer                 user_data);
+
+typedef struct {
+  HeraldProgressFunc        progress;          /* stages, as for a test */
+  HeraldBeforeLastByteFunc  before_last_byte;
+  HeraldDeliveredFunc       delivered;
+  gpointer                  user_data;
+} HeraldDeliveryCallbacks;
+
+/* Delivers @messages (of HeraldSmtpMessage) over one connection made with
+ * @config's server, security, login, CA file and timeouts (its from, to,
+ * cc, subject and extra text are not used). With PIPELINING the envelopes
+ * (MAIL, every RCPT) go out together; with CHUNKING each message is one
+ * BDAT LAST, and the next message follows without waiting; otherwise DATA
+ * with dot-stuffing. RSET is sent only after a failed transaction. An 8-bit
+ * message goes with BODY=8BITMIME when offered, else it is not sent
+ * (HERALD_SMTP_ERROR_8BIT_NOT_OFFERED, outcome temporary: re-encode it).
+ * A message is delivered when the server accepted its data for at least one
+ * recipient; recipient_replies says which were refused.
+ *
+ * Blocks the calling thread; the callbacks run on it. Always returns a
+ * result: result->deliveries has one HeraldDelivery per message; result->ok
+ * is TRUE when every message was delivered; otherwise result->stage,
+ * ->error and ->reply describe the first failure (the session's, e.g. a
+ * refused login, when every message is "not attempted"). The transcript
+ * shows message data as its size only, and no secret. */
+HeraldSmtpResult *herald_smtp_deliver        (const HeraldSmtpConfig        *config,
+                                              GPtrArray                     *messages,
+                                              const HeraldDeliveryCallbacks *callbacks,
+                                              GCancellable                  *cancellable) G_GNUC_WARN_UNUSED_RESULT;
+
+/* herald_smtp_deliver() in a GTask thread. @config and @messages are
+ * copied/referenced. progress is invoked on the caller's thread-default main
+ * context; before_last_byte and delivered on the worker thread (they must be
+ * thread-safe); @destroy frees callbacks->user_data on the caller's context
+ * after the last event. */
+void              herald_smtp_deliver_async  (const HeraldSmtpConfig        *config,
+                                              GPtrArray                     *messages,
+                                              const HeraldDeliveryCallbacks *callbacks,
+                                              GDestroyNotify                 destroy,
+                                              GCancellable                  *cancellable,
+                                              GAsyncReadyCallback            callback,
+                                              gpointer                       user_data);
+HeraldSmtpResult *herald_smtp_deliver_finish (GAsyncResult                  *result,
+                                              GError                       **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Starts loading the TLS backend (once per process) and parsing ca_file
  * (when not NULL; the next run with that file takes the result) on a helper

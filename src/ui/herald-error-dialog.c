@@ -10,6 +10,7 @@
 
 #include "herald-error-dialog.h"
 #include "herald-report.h"
+#include "herald-secret.h"
 #include "herald-ui-private.h"
 
 struct _HeraldErrorDialog
@@ -36,23 +37,13 @@ struct _HeraldErrorDialog
 
 G_DEFINE_FINAL_TYPE (HeraldErrorDialog, herald_error_dialog, ADW_TYPE_MESSAGE_DIALOG)
 
-static void
-wipe_string (char **str)
-{
-  if (*str != NULL)
-    {
-      explicit_bzero (*str, strlen (*str));
-      g_clear_pointer (str, g_free);
-    }
-}
-
 /* Keeps whether a secret was set (the report says so) but not its value. */
 static void
 replace_secret (char **str)
 {
   gboolean was_set = *str != NULL && **str != '\0';
 
-  wipe_string (str);
+  g_clear_pointer (str, herald_secret_free);
   if (was_set)
     *str = g_strdup ("(set)");
 }

@@ -19,76 +19,28 @@ typedef struct {
   GtkSpinner         *spinner;
   GtkImage           *icon;
   HeraldStepRowState  state;
-  gint64              total_ms;
-  gint64              started_ms;  /* monotonic, when it last started running */
   char               *status;
 } StepRow;
 
 struct _HeraldStepList
 {
-  GtkWidget   parent_instance;
+  GtkWidget          parent_instance;
 
-  GtkListBox *list_box;
-  StepRow     rows[HERALD_N_STEPS];
+  HeraldStepTracker *tracker;
+  HeraldSecurity     security;     /* the rows are in this security's order */
+
+  GtkListBox        *list_box;
+  StepRow            rows[HERALD_N_STEPS];
 };
 
 G_DEFINE_FINAL_TYPE (HeraldStepList, herald_step_list, GTK_TYPE_WIDGET)
 
-static const char *step_titles[HERALD_N_STEPS] = {
-  N_("Resolve"),
-  N_("Connect"),
-  N_("Encrypt (TLS)"),
-  N_("Greeting"),
-  N_("Log in"),
-  N_("Send"),
-};
-
-HeraldStep
-herald_step_for_stage (HeraldStage stage)
-{
-  switch (stage)
-    {
-    case HERALD_STAGE_RESOLVE:
-      return HERALD_STEP_RESOLVE;
-    case HERALD_STAGE_CONNECT:
-      return HERALD_STEP_CONNECT;
-    case HERALD_STAGE_STARTTLS:
-    case HERALD_STAGE_TLS:
-      return HERALD_STEP_ENCRYPT;
-    case HERALD_STAGE_GREETING:
-    case HERALD_STAGE_EHLO:
-      return HERALD_STEP_GREETING;
-    case HERALD_STAGE_AUTH:
-      return HERALD_STEP_LOGIN;
-    case HERALD_STAGE_MAIL:
-    case HERALD_STAGE_RCPT:
-    case HERALD_STAGE_DATA:
-    case HERALD_STAGE_QUIT:
-      return HERALD_STEP_SEND;
-    case HERALD_STAGE_DONE:
-    case HERALD_N_STAGES:
-    default:
-      return HERALD_N_STEPS;
-    }
-}
-
-char *
-herald_format_duration (gint64 ms)
-{
-  if (ms < 0)
-    ms = 0;
-  if (ms < 1000)
-    /* Translators: a duration in milliseconds */
-    return g_strdup_printf (_("%d ms"), (int) ms);
-  /* Translators: a duration in seconds, with one decimal */
-  return g_strdup_printf (_("%.1f s"), ms / 1000.0);
-}
-
 static void
 set_row_state (StepRow            *step,
-               HeraldStepRowState  state)
+               HeraldStepRowState  state,
+               gint64              total_ms)
 {
-  g_autofree char *duration = herald_format_duration (step->total_ms);
+  g_autofree char *duration = herald_format_duration (total_ms);
   const char *icon_name = NULL;
   const char *icon_label = NULL;
   const char *icon_class = NULL;
@@ -174,6 +126,7 @@ herald_step_list_finalize (GObject *object)
 
   for (guint i = 0; i < HERALD_N_STEPS; i++)
     g_free (self->rows[i].status);
+  g_clear_pointer (&self->tracker, herald_step_tracker_free);
 
   G_OBJECT_CLASS (herald_step_list_parent_class)->finalize (object);
 }
@@ -192,9 +145,47 @@ herald_step_list_class_init (HeraldStepListClass *klass)
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
 }
 
+/* Shows what the model says about every step. */
+static void
+sync_rows (HeraldStepList *self)
+{
+  for (guint i = 0; i < HERALD_N_STEPS; i++)
+    {
+      HeraldStepRowState state = herald_step_tracker_get_status (self->tracker, i);
+      gint64 ms = herald_step_tracker_get_ms (self->tracker, i);
+
+      set_row_state (&self->rows[i], state, ms);
+    }
+}
+
+/* The rows in the model's order: the order the steps really happen. */
+static void
+order_rows (HeraldStepList *self)
+{
+  const HeraldStep *order = herald_step_tracker_get_order (self->tracker);
+
+  for (guint i = 0; i < HERALD_N_STEPS; i++)
+    {
+      GtkWidget *row = GTK_WIDGET (self->rows[order[i]].row);
+
+      if (gtk_widget_get_parent (row) != NULL)
+        {
+          g_object_ref (row);
+          gtk_list_box_remove (self->list_box, row);
+          gtk_list_box_append (self->list_box, row);
+          g_object_unref (row);
+        }
+      else
+        gtk_list_box_append (self->list_box, row);
+    }
+}
+
 static void
 herald_step_list_init (HeraldStepList *self)
 {
+  self->security = HERALD_SECURITY_STARTTLS;
+  self->tracker = herald_step_tracker_new (self->security);
+
   self->list_box = GTK_LIST_BOX (gtk_list_box_new ());
   gtk_list_box_set_selection_mode (self->list_box, GTK_SELECTION_NONE);
   gtk_widget_add_css_class (GTK_WIDGET (self->list_box), "boxed-list");
@@ -209,7 +200,7 @@ herald_step_list_init (HeraldStepList *self)
       GtkWidget *prefix = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
 
       step->row = ADW_ACTION_ROW (adw_action_row_new ());
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (step->row), _(step_titles[i]));
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (step->row), herald_step_get_title (i));
 
       step->spinner = GTK_SPINNER (gtk_spinner_new ());
       gtk_accessible_update_property (GTK_ACCESSIBLE (step->spinner),
@@ -221,10 +212,10 @@ herald_step_list_init (HeraldStepList *self)
       gtk_widget_set_size_request (prefix, 16, 16);
       gtk_widget_set_valign (prefix, GTK_ALIGN_CENTER);
       adw_action_row_add_prefix (step->row, prefix);
-
-      set_row_state (step, HERALD_STEP_STATE_PENDING);
-      gtk_list_box_append (self->list_box, GTK_WIDGET (step->row));
     }
+
+  order_rows (self);
+  sync_rows (self);
 }
 
 GtkWidget *
@@ -238,65 +229,69 @@ herald_step_list_reset (HeraldStepList *self)
 {
   g_return_if_fail (HERALD_IS_STEP_LIST (self));
 
-  for (guint i = 0; i < HERALD_N_STEPS; i++)
+  herald_step_tracker_reset (self->tracker, self->security);
+  sync_rows (self);
+}
+
+void
+herald_step_list_set_security (HeraldStepList *self,
+                               HeraldSecurity  security)
+{
+  g_return_if_fail (HERALD_IS_STEP_LIST (self));
+
+  /* Moving rows rebuilds their part of the accessibility tree: only when
+   * the order really changes (implicit TLS and back). */
+  if (herald_step_order (security) != herald_step_order (self->security))
     {
-      self->rows[i].total_ms = 0;
-      set_row_state (&self->rows[i], HERALD_STEP_STATE_PENDING);
+      self->security = security;
+      herald_step_tracker_reset (self->tracker, security);
+      order_rows (self);
     }
+  else
+    {
+      self->security = security;
+      herald_step_tracker_reset (self->tracker, security);
+    }
+  sync_rows (self);
 }
 
 void
 herald_step_list_update (HeraldStepList       *self,
                          const HeraldProgress *progress)
 {
-  HeraldStep index;
-  StepRow *step;
-
   g_return_if_fail (HERALD_IS_STEP_LIST (self));
   g_return_if_fail (progress != NULL);
 
-  index = herald_step_for_stage (progress->stage);
-  if (index >= HERALD_N_STEPS)
-    return;
-
-  step = &self->rows[index];
-
-  switch (progress->state)
-    {
-    case HERALD_STEP_STARTED:
-      step->started_ms = g_get_monotonic_time () / 1000;
-      if (step->state != HERALD_STEP_STATE_FAILED)
-        set_row_state (step, HERALD_STEP_STATE_RUNNING);
-      break;
-    case HERALD_STEP_SUCCEEDED:
-      step->total_ms += MAX (progress->duration, 0);
-      if (step->state != HERALD_STEP_STATE_FAILED)
-        set_row_state (step, HERALD_STEP_STATE_DONE);
-      break;
-    case HERALD_STEP_FAILED:
-      step->total_ms += MAX (progress->duration, 0);
-      set_row_state (step, HERALD_STEP_STATE_FAILED);
-      break;
-    default:
-      break;
-    }
+  if (herald_step_tracker_update (self->tracker, progress) != HERALD_STEP_NONE)
+    sync_rows (self);
 }
 
 void
-herald_step_list_finish (HeraldStepList *self,
-                         gboolean        ok)
+herald_step_list_finish (HeraldStepList         *self,
+                         const HeraldSmtpResult *result)
 {
   g_return_if_fail (HERALD_IS_STEP_LIST (self));
 
-  for (guint i = 0; i < HERALD_N_STEPS; i++)
-    {
-      StepRow *step = &self->rows[i];
+  herald_step_tracker_finish (self->tracker, result);
+  sync_rows (self);
+}
 
-      if (step->state == HERALD_STEP_STATE_RUNNING)
-        set_row_state (step, ok ? HERALD_STEP_STATE_DONE : HERALD_STEP_STATE_FAILED);
-      else if (step->state == HERALD_STEP_STATE_PENDING && ok)
-        set_row_state (step, HERALD_STEP_STATE_SKIPPED);
+HeraldStep
+herald_step_list_get_step_at (HeraldStepList *self,
+                              guint           position)
+{
+  GtkListBoxRow *row;
+
+  g_return_val_if_fail (HERALD_IS_STEP_LIST (self), HERALD_STEP_NONE);
+
+  row = gtk_list_box_get_row_at_index (self->list_box, position);
+  for (guint i = 0; row != NULL && i < HERALD_N_STEPS; i++)
+    {
+      if (GTK_LIST_BOX_ROW (self->rows[i].row) == row)
+        return i;
     }
+
+  return HERALD_STEP_NONE;
 }
 
 void
@@ -304,17 +299,8 @@ herald_step_list_cancel (HeraldStepList *self)
 {
   g_return_if_fail (HERALD_IS_STEP_LIST (self));
 
-  for (guint i = 0; i < HERALD_N_STEPS; i++)
-    {
-      StepRow *step = &self->rows[i];
-
-      if (step->state == HERALD_STEP_STATE_RUNNING)
-        {
-          /* The time it ran so far: a hang shows as a long one. */
-          step->total_ms += MAX (g_get_monotonic_time () / 1000 - step->started_ms, 0);
-          set_row_state (step, HERALD_STEP_STATE_CANCELLED);
-        }
-    }
+  herald_step_tracker_cancel (self->tracker);
+  sync_rows (self);
 }
 
 HeraldStepRowState

@@ -6,43 +6,34 @@
 #include <gtk/gtk.h>
 
 #include "herald-smtp.h"
+#include "herald-smtp-steps.h"
 
 G_BEGIN_DECLS
 
-/* The steps a person sees; several engine stages map onto one step. */
-typedef enum {
-  HERALD_STEP_RESOLVE,
-  HERALD_STEP_CONNECT,
-  HERALD_STEP_ENCRYPT,
-  HERALD_STEP_GREETING,
-  HERALD_STEP_LOGIN,
-  HERALD_STEP_SEND,
-  HERALD_N_STEPS
-} HeraldStep;
-
-typedef enum {
-  HERALD_STEP_STATE_PENDING,
-  HERALD_STEP_STATE_RUNNING,
-  HERALD_STEP_STATE_DONE,
-  HERALD_STEP_STATE_FAILED,
-  HERALD_STEP_STATE_SKIPPED,
-  HERALD_STEP_STATE_CANCELLED,
-} HeraldStepRowState;
+/* The steps, their titles and order come from the engine's step model
+ * (herald-smtp-steps.h); this widget only renders them. */
+typedef HeraldStepStatus HeraldStepRowState;
 
 #define HERALD_TYPE_STEP_LIST (herald_step_list_get_type ())
 
 G_DECLARE_FINAL_TYPE (HeraldStepList, herald_step_list, HERALD, STEP_LIST, GtkWidget)
 
 GtkWidget          *herald_step_list_new           (void);
-HeraldStep          herald_step_for_stage          (HeraldStage           stage);
 void                herald_step_list_reset         (HeraldStepList       *self);
+/* Orders the rows as the steps happen with @security (and resets them). */
+void                herald_step_list_set_security  (HeraldStepList       *self,
+                                                    HeraldSecurity        security);
 void                herald_step_list_update        (HeraldStepList       *self,
                                                     const HeraldProgress *progress);
-void                herald_step_list_finish        (HeraldStepList       *self,
-                                                    gboolean              ok);
+/* The run is over (@result NULL: it was cancelled). */
+void                herald_step_list_finish        (HeraldStepList         *self,
+                                                    const HeraldSmtpResult *result);
 /* The test was cancelled: the running step says so, the others keep what
  * they showed, so the list still tells where the test stopped. */
 void                herald_step_list_cancel        (HeraldStepList       *self);
+/* The step shown in row @position (0 at the top). */
+HeraldStep          herald_step_list_get_step_at   (HeraldStepList       *self,
+                                                    guint                 position);
 HeraldStepRowState  herald_step_list_get_state     (HeraldStepList       *self,
                                                     HeraldStep            step);
 const char         *herald_step_list_get_title     (HeraldStepList       *self,
@@ -50,6 +41,5 @@ const char         *herald_step_list_get_title     (HeraldStepList       *self,
 /* What the row says under its title: "Running…", "12 ms", "Failed after 2.1 s"... */
 const char         *herald_step_list_get_status    (HeraldStepList       *self,
                                                     HeraldStep            step);
-char               *herald_format_duration         (gint64                ms) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

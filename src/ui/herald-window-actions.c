@@ -135,11 +135,7 @@ replace_secret (char **str)
 {
   gboolean was_set = *str != NULL && **str != '\0';
 
-  if (*str != NULL)
-    {
-      explicit_bzero (*str, strlen (*str));
-      g_clear_pointer (str, g_free);
-    }
+  g_clear_pointer (str, herald_secret_free);
   if (was_set)
     *str = g_strdup ("(set)");
 }
@@ -282,7 +278,7 @@ run_cb (GObject      *object,
       return;
     }
 
-  herald_step_list_finish (self->step_list, result->ok);
+  herald_step_list_finish (self->step_list, result);
 
   if (result->ok)
     show_success (self, data->config, result);
@@ -311,14 +307,7 @@ show_token_failure (HeraldWindow           *self,
                     const HeraldSmtpConfig *config,
                     const GError           *error)
 {
-  g_autoptr(HeraldSmtpResult) result = g_new0 (HeraldSmtpResult, 1);
-
-  result->ok = FALSE;
-  result->stage = HERALD_STAGE_AUTH;
-  result->error = g_error_copy (error);
-  result->transcript = g_ptr_array_new ();
-  for (guint i = 0; i < HERALD_N_STAGES; i++)
-    result->stage_ms[i] = -1;
+  g_autoptr(HeraldSmtpResult) result = herald_smtp_result_new_failed (HERALD_STAGE_AUTH, error);
 
   herald_step_list_update (self->step_list,
                            &(HeraldProgress) { HERALD_STAGE_AUTH, HERALD_STEP_FAILED, 0, 0 });
@@ -339,9 +328,7 @@ token_cb (GObject      *object,
 
   if (!run_is_current (self, data))
     {
-      if (token != NULL)
-        explicit_bzero (token, strlen (token));
-      g_free (token);
+      herald_secret_free (token);
       return;
     }
 
@@ -399,7 +386,7 @@ send_action (GtkWidget  *widget,
   if (self->error_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->error_dialog));
   herald_banner_dismiss (self->banner);
-  herald_step_list_reset (self->step_list);
+  herald_step_list_set_security (self->step_list, data->config->security);
   self->stale_run = FALSE;
   set_running (self, TRUE);
 

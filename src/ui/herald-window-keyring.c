@@ -79,8 +79,7 @@ lookup_cb (GObject      *object,
       *gtk_editable_get_text (GTK_EDITABLE (self->password_row)) == '\0')
     gtk_editable_set_text (GTK_EDITABLE (self->password_row), password);
 
-  if (password != NULL)
-    explicit_bzero (password, strlen (password));
+  herald_secret_wipe_string (password);
 }
 
 void

@@ -15,7 +15,6 @@
 #include "herald-diagnosis.h"
 #include "herald-providers.h"
 #include "herald-renderer.h"
-#include "herald-smtp-private.h"  /* _herald_smtp_default_subject () */
 #include "herald-ui-private.h"
 
 #define SCHEMA_ID "io.github.heraldmail.Herald"
@@ -192,6 +191,8 @@ snapshot_config (HeraldWindow *self)
     timeout = gtk_spin_button_get_value_as_int (self->timeout_spin);
   config->connect_timeout = (guint) timeout;
   config->reply_timeout = (guint) timeout;
+  /* No row of its own: the setting (heraldctl and dconf set it). */
+  config->deadline = g_settings_get_uint (self->settings, "deadline");
 
   return g_steal_pointer (&config);
 }
@@ -809,7 +810,7 @@ static void
 show_default_subject (HeraldWindow *self)
 {
   GtkEditable *text = gtk_editable_get_delegate (GTK_EDITABLE (self->subject_row));
-  g_autofree char *subject = _herald_smtp_default_subject (NULL);
+  g_autofree char *subject = herald_smtp_default_subject (NULL);
 
   if (GTK_IS_TEXT (text))
     gtk_text_set_placeholder_text (GTK_TEXT (text), subject);

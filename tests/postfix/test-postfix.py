@@ -671,10 +671,10 @@ def run_all(ctx, tap):
         p = ctx.herald(ctx.common(sub, 'starttls', subject, auth), ctx.password)
         check(p.returncode == 0, f'exit {p.returncode}\n{p.out}\n{p.err}')
         lines = p.out.splitlines()
-        order = [re.sub(r'\s+\d+ ms$', '', l.strip()) for l in lines if l.startswith('  ✓')]
+        order = [re.sub(r'\s+(\d+ ms|\d+\.\d s)$', '', l.strip()) for l in lines if l.startswith('  ✓')]
         want = ['✓ Connect', '✓ Greeting', '✓ Encrypt (TLS)', '✓ Log in', '✓ Send']
         check([s for s in order if s in want] == want, f'step list:\n{p.out}')
-        check(all(re.search(r'\d+ ms$', l) for l in lines if l.startswith('  ✓')),
+        check(all(re.search(r'(\d+ ms|\d+\.\d s)$', l) for l in lines if l.startswith('  ✓')),
               f'steps without durations:\n{p.out}')
         check('Test email sent to bob@example.com' in p.out, p.out)
         check('250' in p.out, p.out)
@@ -942,6 +942,28 @@ def run_all(ctx, tap):
             server.close()
     tap.run('--timeout is honoured: a server that never greets fails at greeting',
             t_timeout_option)
+
+    def t_deadline_option():
+        server = SilentServer()
+        try:
+            t0 = time.monotonic()
+            # The reply timeout (20 s) alone would wait longer: the deadline ends it.
+            p, data = ctx.herald_json(['--server', '127.0.0.1', '--port', str(server.port),
+                                       '--security', 'none', '--auth', 'none',
+                                       '--from', 'alice@localhost', '--to', 'bob@example.com',
+                                       '--timeout', '20', '--deadline', '2'], expect_status=1)
+            took = time.monotonic() - t0
+            check(data['stage'] == 'greeting', summary(p, data))
+            check('took longer than 2 s' in data['error'], summary(p, data))
+            check(1.8 <= took < 10, f'--deadline 2 took {took:.2f} s')
+        finally:
+            server.close()
+        bad = ctx.herald(['--server', 'localhost', '--port', '25', '--security', 'none',
+                          '--auth', 'none', '--from', 'alice@localhost',
+                          '--to', 'bob@example.com', '--deadline', '0'])
+        check(bad.returncode == 2 and '--deadline' in bad.err and bad.out == '',
+              f'--deadline 0: exit {bad.returncode}\n{bad.err}')
+    tap.run('--deadline bounds the whole test, with an error that says so', t_deadline_option)
 
     # -- secrets ------------------------------------------------------------------
 

@@ -11,6 +11,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "herald-smtp.h"
 #include "herald-test-util.h"
@@ -542,6 +543,145 @@ test_no_pipelining (void)
   assert_server_passed (server);
   assert_no_secrets (result);
   g_assert_false (herald_fake_server_received_matches (server, "BDAT.*"));
+}
+
+/* A server answering EHLO with a bare "250": no capabilities at all, so
+ * plain MAIL, RCPT, DATA one at a time; and no crash (the capability parser
+ * once wrote through memory past its lines). Also run in a child without
+ * G_DEBUG=gc-friendly, which zero-fills and so hid that memory. */
+static void
+bare_ehlo_run (const char *bare)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  guint16 port;
+
+  greeting (s);
+  herald_test_script_line (s, "C EHLO " HELO);
+  herald_test_script_line (s, "S %s", bare);
+  herald_test_script_line (s, "C MAIL FROM:<" FROM ">");
+  reply (s, 250, "2.1.0 Sender OK");
+  herald_test_script_line (s, "C RCPT TO:<" TO ">");
+  reply (s, 250, "2.1.5 Recipient OK");
+  herald_test_script_line (s, "C DATA");
+  reply (s, 354, "go ahead");
+  herald_test_script_line (s, "DATA");
+  reply (s, 250, "2.0.0 OK");
+  herald_test_script_line (s, "C QUIT");
+  reply (s, 221, "2.0.0 Bye");
+
+  server = start_server (s, NULL, FALSE, &port);
+  config = make_config (port, HERALD_SECURITY_NONE, HERALD_AUTH_NONE);
+  result = herald_smtp_run (config, NULL, NULL, NULL);
+  assert_ok (result);
+  assert_server_passed (server);
+  g_assert_null (result->auth_mechanisms);
+}
+
+static void
+test_bare_ehlo_reply (void)
+{
+  if (g_test_subprocess ())
+    {
+      for (guint i = 0; i < 8; i++)
+        {
+          bare_ehlo_run ("250");
+          bare_ehlo_run ("250 ");
+        }
+      return;
+    }
+
+  bare_ehlo_run ("250");
+  bare_ehlo_run ("250 ");
+
+  g_setenv ("G_DEBUG", "fatal-warnings", TRUE);
+  g_setenv ("MALLOC_PERTURB_", "170", TRUE);
+  g_setenv ("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0", TRUE);
+  g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_setenv ("G_DEBUG", "gc-friendly", TRUE);
+  g_unsetenv ("GLIBC_TUNABLES");
+  g_test_trap_assert_passed ();
+}
+
+/* No control character and no bidi override, anywhere. */
+static void
+assert_printable (const char *text)
+{
+  g_assert_true (g_utf8_validate (text, -1, NULL));
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      g_assert_false (c < 0x20 || (c >= 0x7f && c <= 0x9f));
+      g_assert_false ((c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) ||
+                      c == 0x200e || c == 0x200f || c == 0x061c);
+    }
+}
+
+/* A certificate whose names carry ESC, BEL, 0x1F and U+202E: the subject
+ * and issuer reach the result, the transcript, reports and JSON filtered
+ * like reply text (they once changed the terminal title and broke JSON). */
+static void
+test_hostile_certificate_names (void)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_build_filename (g_get_tmp_dir (), "herald-evil-cert-XXXXXX", NULL);
+  g_autofree char *key = NULL;
+  g_autofree char *cert = NULL;
+  g_autofree char *subject = g_strdup ("/CN=localhost\033]0;pwned\007\033[2J/O=Bad\037Org\342\200\256gnp.exe");
+  int status = -1;
+  guint16 port;
+
+  g_assert_nonnull (g_mkdtemp (dir));
+  key = g_build_filename (dir, "evil-key.pem", NULL);
+  cert = g_build_filename (dir, "evil.pem", NULL);
+  {
+    const char *argv[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                           "-keyout", key, "-out", cert, "-days", "2", "-utf8",
+                           "-subj", subject, NULL };
+
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                  G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+
+  greeting (s);
+  herald_test_script_line (s, "C EHLO " HELO);
+  reply (s, 250, "fake.test|STARTTLS");
+  herald_test_script_line (s, "C STARTTLS");
+  reply (s, 220, "go ahead");
+  herald_test_script_line (s, "STARTTLS");
+  herald_test_script_line (s, "HANG");
+
+  server = herald_test_start_fake_server (s->str, dir, "evil", FALSE);
+  port = herald_fake_server_get_port (server);
+  config = make_config (port, HERALD_SECURITY_STARTTLS, HERALD_AUTH_NONE);
+  result = herald_smtp_run (config, NULL, NULL, NULL);
+
+  g_assert_false (result->ok);
+  g_assert_error (result->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_TLS_CERTIFICATE);
+  g_assert_nonnull (result->tls);
+  g_assert_nonnull (result->tls->subject);
+  g_test_message ("subject: %s", result->tls->subject);
+  assert_printable (result->tls->subject);
+  assert_printable (result->tls->issuer);
+  g_assert_nonnull (strstr (result->tls->subject, "localhost"));
+  g_assert_nonnull (strstr (result->tls->subject, "pwned"));
+  assert_printable (result->error->message);
+  for (guint i = 0; i < result->transcript->len; i++)
+    assert_printable (((HeraldTranscriptEntry *) g_ptr_array_index (result->transcript, i))->text);
+
+  herald_fake_server_stop (server);
+  g_unlink (key);
+  g_unlink (cert);
+  g_rmdir (dir);
 }
 
 /* Multi-line greeting and EHLO replies, with the old AUTH= form too. */
@@ -1512,6 +1652,8 @@ main (int   argc,
   g_test_add_func ("/smtp-fake/implicit-tls-pipelining-data", test_implicit_tls_pipelined_data);
   g_test_add_func ("/smtp-fake/no-pipelining", test_no_pipelining);
   g_test_add_func ("/smtp-fake/multiline-replies", test_multiline_replies);
+  g_test_add_func ("/smtp-fake/bare-ehlo-reply", test_bare_ehlo_reply);
+  g_test_add_func ("/smtp-fake/hostile-certificate-names", test_hostile_certificate_names);
   g_test_add_func ("/smtp-fake/auth-login", test_auth_login);
   g_test_add_func ("/smtp-fake/xoauth2", test_xoauth2);
   g_test_add_func ("/smtp-fake/xoauth2-error-challenge", test_xoauth2_error_challenge);

@@ -136,10 +136,11 @@ assert_failed_in_time (HeraldSmtpResult *result,
 
   g_assert_false (result->ok);
   g_assert_cmpint (result->stage, ==, stage);
-  if (stage == HERALD_STAGE_GREETING)
-    g_assert_error (result->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_NO_GREETING);
-  else
-    g_assert_error (result->error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  /* A reply that started and did not end is reported as such, at the
+   * greeting too: not "sent no greeting", not "did not reply" (issue 15,
+   * item 8). */
+  g_assert_error (result->error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_nonnull (strstr (result->error->message, "did not finish its reply"));
   /* The message names the configured timeout (not the time that was left). */
   g_assert_nonnull (strstr (result->error->message, within));
   g_assert_cmpint (elapsed_ms, >=, REPLY_TIMEOUT * 1000 - 100);
@@ -275,6 +276,49 @@ test_slow_but_complete (void)
   g_assert_true (herald_fake_server_wait (server, 10000));
 }
 
+/* Every reply comes 1.2 s late, inside the 2 s reply timeout: without an
+ * overall deadline the test would pass after 6 s or more. With a 3 s
+ * deadline it ends at 3 s, with an error that says so at the stage it was
+ * in (issue 15, item 7). */
+static void
+test_overall_deadline (void)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  const char *steps[] = {
+    "S 220 fake.test ESMTP", "C EHLO " HELO, "S 250 fake.test",
+    "C MAIL FROM:.*", "S 250 2.1.0 OK", "C RCPT TO:.*", "S 250 2.1.5 OK",
+    "C DATA", "S 354 go ahead", "DATA", "S 250 2.0.0 OK", "C QUIT", "S 221 bye",
+  };
+  gint64 start, elapsed;
+
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+    {
+      if (steps[i][0] == 'S')
+        herald_test_script_line (s, "DELAY 1200");
+      herald_test_script_line (s, "%s", steps[i]);
+    }
+  server = herald_test_start_fake_server (s->str, certdir, NULL, FALSE);
+  config = make_config (herald_fake_server_get_port (server), HERALD_SECURITY_NONE, 2);
+  config->deadline = 3;
+
+  start = g_get_monotonic_time ();
+  result = herald_smtp_run (config, NULL, NULL, NULL);
+  elapsed = (g_get_monotonic_time () - start) / 1000;
+
+  g_test_message ("ended after %" G_GINT64_FORMAT " ms: %s", elapsed,
+                  result->error ? result->error->message : "ok");
+  g_assert_false (result->ok);
+  g_assert_error (result->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_DEADLINE);
+  g_assert_nonnull (strstr (result->error->message, "took longer than 3 s"));
+  g_assert_nonnull (strstr (result->error->message, herald_stage_to_string (result->stage)));
+  g_assert_cmpint (result->stage, !=, HERALD_STAGE_DONE);
+  g_assert_cmpint (elapsed, >=, 2900);
+  g_assert_cmpint (elapsed, <, 3000 + 2000);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -290,6 +334,8 @@ main (int   argc,
   g_test_add_func ("/smtp-slow-drip/ehlo-tls", test_ehlo_drip_tls);
   g_test_add_func ("/smtp-slow-drip/multiline", test_multiline_drip);
   g_test_add_func ("/smtp-slow-drip/slow-but-complete", test_slow_but_complete);
+
+  g_test_add_func ("/smtp-slow-drip/overall-deadline", test_overall_deadline);
 
   ret = g_test_run ();
   g_free (certdir);

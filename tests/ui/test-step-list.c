@@ -164,11 +164,19 @@ test_finish (Fixture       *f,
   HeraldStep connect = herald_step_for_stage (HERALD_STAGE_CONNECT);
   HeraldStep login = herald_step_for_stage (HERALD_STAGE_AUTH);
   HeraldStep send = herald_step_for_stage (HERALD_STAGE_MAIL);
+  g_autoptr(GError) error = g_error_new_literal (HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_REJECTED,
+                                                 "535 5.7.8 Authentication failed");
+  g_autoptr(HeraldSmtpResult) failed = herald_smtp_result_new_failed (HERALD_STAGE_AUTH, error);
+  g_autoptr(HeraldSmtpResult) passed = herald_smtp_result_new_failed (HERALD_STAGE_AUTH, error);
+
+  passed->ok = TRUE;
+  passed->stage = HERALD_STAGE_DONE;
+  g_clear_error (&passed->error);
 
   /* A success: what still runs is done, what never ran was not needed. */
   progress (f, HERALD_STAGE_CONNECT, HERALD_STEP_SUCCEEDED, 3);
   progress (f, HERALD_STAGE_MAIL, HERALD_STEP_STARTED, 0);
-  herald_step_list_finish (f->steps, TRUE);
+  herald_step_list_finish (f->steps, passed);
   g_assert_cmpint (herald_step_list_get_state (f->steps, connect), ==, HERALD_STEP_STATE_DONE);
   g_assert_cmpint (herald_step_list_get_state (f->steps, send), ==, HERALD_STEP_STATE_DONE);
   g_assert_cmpint (herald_step_list_get_state (f->steps, login), ==, HERALD_STEP_STATE_SKIPPED);
@@ -178,7 +186,7 @@ test_finish (Fixture       *f,
   herald_step_list_reset (f->steps);
   progress (f, HERALD_STAGE_CONNECT, HERALD_STEP_SUCCEEDED, 3);
   progress (f, HERALD_STAGE_AUTH, HERALD_STEP_STARTED, 0);
-  herald_step_list_finish (f->steps, FALSE);
+  herald_step_list_finish (f->steps, failed);
   g_assert_cmpint (herald_step_list_get_state (f->steps, connect), ==, HERALD_STEP_STATE_DONE);
   g_assert_cmpint (herald_step_list_get_state (f->steps, login), ==, HERALD_STEP_STATE_FAILED);
   g_assert_cmpint (herald_step_list_get_state (f->steps, send), ==, HERALD_STEP_STATE_PENDING);

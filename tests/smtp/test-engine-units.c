@@ -343,6 +343,23 @@ test_reply_control_characters (void)
   g_assert_cmpstr (reply->text, ==, "?[2J?]0;owned? user unknown ?");
 }
 
+/* Bidi formatting characters (U+202E right-to-left override and the
+ * others) would make a reply read differently from what it is. */
+static void
+test_reply_bidi_controls (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HeraldSmtpReply) reply =
+    parse_reply ("550 5.7.1 file \xe2\x80\xaegnp.exe \xe2\x81\xa6x\xe2\x81\xa9 "
+                 "\xe2\x80\x8f\xd8\x9c \xe2\x80\xaa\xe2\x80\xac caf\xc3\xa9\r\n", &error);
+  g_autofree char *printable = _herald_smtp_make_printable ("a\xe2\x80\xae" "b", 5);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply->text, ==, "5.7.1 file ?gnp.exe ?x? ?? ?? café");
+  g_assert_null (strstr (reply->raw, "\xe2\x80\xae"));
+  g_assert_cmpstr (printable, ==, "a?b");
+}
+
 static void
 test_reply_closed (void)
 {
@@ -609,6 +626,51 @@ test_caps_minimal (void)
   g_assert_nonnull (none->auth_mechanisms);
 }
 
+/* A bare "250" (or "250 ") to EHLO: no line after the server's name at
+ * all. The parser once read past the end of the split lines and wrote
+ * through whatever was there; G_DEBUG=gc-friendly zero-fills that memory and
+ * hides it, so the parse also runs in a child without it, with malloc
+ * filling fresh memory with garbage (and no thread cache to skip that). */
+static void
+caps_bare_parse (void)
+{
+  static const char * const replies[] = { "250\r\n", "250 \r\n", "250 \t \r\n" };
+
+  for (guint round = 0; round < 64; round++)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (replies); i++)
+        {
+          g_autoptr(HeraldSmtpCaps) caps = caps_from (replies[i]);
+
+          g_assert_false (caps->auth);
+          g_assert_false (caps->starttls);
+          g_assert_false (caps->pipelining);
+          g_assert_nonnull (caps->auth_mechanisms);
+          g_assert_cmpuint (g_strv_length (caps->auth_mechanisms), ==, 0);
+        }
+    }
+}
+
+static void
+test_caps_bare_250 (void)
+{
+  if (g_test_subprocess ())
+    {
+      caps_bare_parse ();
+      return;
+    }
+
+  caps_bare_parse ();
+
+  g_setenv ("G_DEBUG", "fatal-warnings", TRUE);
+  g_setenv ("MALLOC_PERTURB_", "170", TRUE);
+  g_setenv ("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0", TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_setenv ("G_DEBUG", "gc-friendly", TRUE);
+  g_unsetenv ("GLIBC_TUNABLES");
+  g_test_trap_assert_passed ();
+}
+
 static void
 test_caps_hostile (void)
 {
@@ -757,6 +819,33 @@ test_redact_scrub (void)
   g_assert_true (g_str_has_suffix (scrubbed, " | tail"));
   g_assert_cmpstr (harmless, ==, "250 2.0.0 OK queued");
   g_assert_cmpstr (no_secrets, ==, text);
+}
+
+/* Short secrets are redacted too, whatever their length, and so are the
+ * whole base64 payloads that carry them (issue 15, item 6): a server
+ * echoing a 2-character password, or an AUTH PLAIN payload with a
+ * 3-character one, once showed them. */
+static void
+test_redact_short_secrets (void)
+{
+  const char * const two[] = { "Qz", NULL };
+  const char * const three[] = { "k7!", NULL };
+  const char * const one[] = { "#", NULL };
+  g_autofree char *plain = _herald_sasl_plain ("alerts@example.com", "k7!");
+  g_autofree char *login = g_base64_encode ((const guchar *) "k7!", 3);
+  g_autofree char *echo_plain = g_strdup_printf ("535 5.7.8 bad payload %s, try again", plain);
+  g_autofree char *echo_login = g_strdup_printf ("535 5.7.8 bad password %s", login);
+  g_autofree char *two_scrubbed = _herald_smtp_scrub ("535 5.7.8 password Qz rejected", two);
+  g_autofree char *plain_scrubbed = _herald_smtp_scrub (echo_plain, three);
+  g_autofree char *login_scrubbed = _herald_smtp_scrub (echo_login, three);
+  g_autofree char *one_scrubbed = _herald_smtp_scrub ("pass # word", one);
+  g_autofree char *untouched = _herald_smtp_scrub ("250 2.0.0 Ok: queued as 4FbXYZ", three);
+
+  g_assert_cmpstr (two_scrubbed, ==, "535 5.7.8 password <redacted> rejected");
+  g_assert_cmpstr (plain_scrubbed, ==, "535 5.7.8 bad payload <redacted>, try again");
+  g_assert_cmpstr (login_scrubbed, ==, "535 5.7.8 bad password <redacted>");
+  g_assert_cmpstr (one_scrubbed, ==, "pass <redacted> word");
+  g_assert_cmpstr (untouched, ==, "250 2.0.0 Ok: queued as 4FbXYZ");
 }
 
 static void
@@ -1353,7 +1442,7 @@ test_message_body (void)
 static void
 test_message_default_subject (void)
 {
-  g_autofree char *subject = _herald_smtp_default_subject ("mailer01");
+  g_autofree char *subject = herald_smtp_default_subject ("mailer01");
 
   g_assert_cmpstr (subject, ==, "Herald test message from mailer01");
 }
@@ -1378,6 +1467,7 @@ main (int   argc,
   g_test_add_func ("/herald/engine/reply/inconsistent-codes", test_reply_inconsistent_codes);
   g_test_add_func ("/herald/engine/reply/invalid-utf8", test_reply_invalid_utf8);
   g_test_add_func ("/herald/engine/reply/control-characters", test_reply_control_characters);
+  g_test_add_func ("/herald/engine/reply/bidi-controls", test_reply_bidi_controls);
   g_test_add_func ("/herald/engine/reply/closed", test_reply_closed);
   g_test_add_func ("/herald/engine/reply/line-cap", test_reply_line_cap);
   g_test_add_func ("/herald/engine/reply/no-newline-flood", test_reply_no_newline_flood);
@@ -1390,12 +1480,14 @@ main (int   argc,
   g_test_add_func ("/herald/engine/caps/only-auth-equals", test_caps_only_auth_equals);
   g_test_add_func ("/herald/engine/caps/minimal", test_caps_minimal);
   g_test_add_func ("/herald/engine/caps/hostile", test_caps_hostile);
+  g_test_add_func ("/herald/engine/caps/bare-250", test_caps_bare_250);
 
   g_test_add_func ("/herald/engine/data/crlf", test_crlf_normalize);
   g_test_add_func ("/herald/engine/data/dot-stuffing", test_dot_stuffing);
 
   g_test_add_func ("/herald/engine/redact/client-lines", test_redact_client_lines);
   g_test_add_func ("/herald/engine/redact/scrub", test_redact_scrub);
+  g_test_add_func ("/herald/engine/redact/short-secrets", test_redact_short_secrets);
   g_test_add_func ("/herald/engine/redact/sasl-payloads", test_sasl_payloads);
 
   g_test_add_func ("/herald/engine/validate/addresses", test_address_valid);
