@@ -786,7 +786,7 @@ herald_cli_test (int    argc,
   config = herald_smtp_config_new ();
   settings = _herald_cli_open_settings (&no_settings);
 
-  /* Implicit TLS needs several milliseconds of loading (the TLS module, the
+  /* Implicit TLS needs some loading of its own (the TLS module, the
    * CA file) right after connecting, before the ClientHello: start it now,
    * on the engine's helper thread, so that it overlaps the rest of the
    * set-up and connecting. Not before the settings: GIO loads their backend
@@ -814,22 +814,13 @@ herald_cli_test (int    argc,
     goto out;
 
   /* Every field checked before any secret is fetched: a line break in the
-   * user name is bad usage, not a keyring problem. The secrets themselves
-   * are not known yet, so a stand-in takes their place in this check. */
-  {
-    g_autoptr(HeraldSmtpConfig) probe = herald_smtp_config_copy (config);
-
-    if (probe->password == NULL && needs_keyring)
-      probe->password = g_strdup ("-");
-    if (probe->oauth_token == NULL &&
-        (probe->auth == HERALD_AUTH_XOAUTH2 || probe->auth == HERALD_AUTH_OAUTHBEARER))
-      probe->oauth_token = g_strdup ("-");
-    if (!herald_smtp_config_validate (probe, &error))
-      {
-        status = usage_error ("%s", error->message);
-        goto out;
-      }
-  }
+   * user name is bad usage, not a keyring problem. This check needs no
+   * secret: the engine checks the credentials when it runs. */
+  if (!herald_smtp_config_validate (config, &error))
+    {
+      status = usage_error ("%s", error->message);
+      goto out;
+    }
 
   cancellable = g_cancellable_new ();
 

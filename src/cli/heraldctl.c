@@ -56,10 +56,25 @@ static const Command commands[] = {
 static void
 print_usage (FILE *stream)
 {
-  fprintf (stream, "%s\n\n%s\n", _("Usage: heraldctl COMMAND [OPTION…]"), _("Commands:"));
+  fprintf (stream, "%s\n%s\n\n%s\n", _("Usage: heraldctl COMMAND [OPTION…]"),
+           _("       heraldctl --help | --version"), _("Commands:"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     fprintf (stream, "  %-9s %s\n", commands[i].name, _(commands[i].summary));
-  fprintf (stream, "\n%s\n", _("Run “heraldctl COMMAND --help” for the options of a command."));
+  fprintf (stream, "\n%s\n\n", _("Run “heraldctl COMMAND --help” for the options of a command."));
+  fprintf (stream, "%s\n\n",
+           _("Settings: an option not given on the command line comes from the settings saved by\n"
+             "Herald's window (GSettings schema io.github.heraldmail.Herald; see\n"
+             "“gsettings list-recursively io.github.heraldmail.Herald”). Passwords and OAuth 2.0\n"
+             "tokens come from the keyring, or from standard input with --password-stdin or\n"
+             "--token-stdin; they are never read from the command line, a file or the settings."));
+  fprintf (stream, "%s\n%s\n%s\n%s\n\n%s\n",
+           _("Exit status:"),
+           _("  0  success: the test message was accepted, the text has a specific diagnosis,\n"
+             "     or the command did what was asked"),
+           _("  1  failure: the test or the sign-in failed (the reason is printed), or the text\n"
+             "     has only the general explanation"),
+           _("  2  bad usage: an unknown command or option, or a missing or invalid value"),
+           _("See heraldctl(1) for more."));
 }
 
 int

@@ -9,8 +9,8 @@
 
 #include "herald-providers.h"
 
-/* The providers' documented SMTP submission settings (see
- * shared/research/smtp-errors-kb.md). Microsoft 365 and Google suggest
+/* The SMTP submission settings each provider documents for its service.
+ * Microsoft 365 and Google suggest
  * OAuth 2.0: Microsoft retires password SMTP AUTH by default at the end of
  * December 2026, and Google no longer accepts plain account passwords. */
 static const HeraldProvider providers[] = {

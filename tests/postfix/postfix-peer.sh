@@ -43,7 +43,7 @@
 # Exit statuses: 0 ok, 1 failure (message on stderr), 2 bad usage, 3 not running.
 # Needs root (Postfix's master and the sasldb permissions) and the Debian
 # packages postfix, sasl2-bin, libsasl2-modules and openssl.
-# See /work/shared/research/postfix-peer.md for the reasons behind each step.
+# The comment at each step says why it is done that way.
 set -euo pipefail
 
 PROG=postfix-peer.sh
