@@ -65,10 +65,13 @@ for command in commands:
     check("heraldctl(1) documents “heraldctl %s” (add it to docs/heraldctl.1.in)" % command,
           re.search(r"^\s*heraldctl %s\s*$" % re.escape(command), page, re.M), "")
     sub = run([HERALDCTL, command, "--help"])
-    options = sorted(set(re.findall(r"^\s+(?:-\w, )?--([a-z][a-z0-9-]*)", sub.stdout, re.M))
+    # Every long option the help names, in GOption's table or in a usage line.
+    options = sorted(set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]*)", sub.stdout))
                      - {"help", "help-all"})
-    check("heraldctl %s --help: exit 0 and lists options" % command,
-          sub.returncode == 0 and options, sub.stdout + sub.stderr)
+    check("heraldctl %s --help: exit 0" % command, sub.returncode == 0, sub.stdout + sub.stderr)
+    if command == "test":
+        check("heraldctl test --help lists its options (the parser here finds them)",
+              "server" in options and "password-stdin" in options, sub.stdout)
     missing = [o for o in options if ("--" + o) not in page_words]
     check("heraldctl(1) documents every option of “heraldctl %s” (docs/heraldctl.1.in)" % command,
           not missing, "missing: " + " ".join("--" + o for o in missing))
