@@ -721,6 +721,100 @@ static const char *diagnosis_rule_strings[] = {
   N_("Start again (Use a Code Instead in the window, or heraldctl login --device), then open the address shown and enter the new code straight away."),
   /* Translators: diagnosis “oauth-device-code-expired”, link 1. */
   N_("Microsoft: the device code flow"),
+  /* Translators: diagnosis “graph-mime-invalid”, title. */
+  N_("Microsoft Graph could not read the message"),
+  /* Translators: diagnosis “graph-mime-invalid”, explanation. */
+  N_("Microsoft Graph received the message damaged: the request body was not the base64 text Herald sends. A proxy or firewall that rewrites request bodies on the way is the usual cause."),
+  /* Translators: diagnosis “graph-mime-invalid”, step 1. */
+  N_("If this computer reaches the internet through a proxy or a firewall that inspects TLS, exempt graph.microsoft.com from content inspection."),
+  /* Translators: diagnosis “graph-mime-invalid”, step 2. */
+  N_("If there is none, report it to the Herald project with the report (Copy Report): it is a bug."),
+  /* Translators: diagnosis “graph-mime-invalid”, link 1. */
+  N_("Microsoft: send messages with MIME content"),
+  /* Translators: diagnosis “graph-too-large”, title. */
+  N_("The message is too large for Microsoft Graph"),
+  /* Translators: diagnosis “graph-too-large”, explanation. */
+  N_("Microsoft Graph takes about 4 MB per sendMail request, and the message travels as base64, which is a third larger than the message itself."),
+  /* Translators: diagnosis “graph-too-large”, step 1. */
+  N_("Send less: leave out attachments and long logs, or link to them instead."),
+  /* Translators: diagnosis “graph-too-large”, step 2. */
+  N_("Larger messages can go through SMTP instead, where Exchange Online accepts 35 MB by default, if your organisation allows SMTP AUTH for this mailbox."),
+  /* Translators: diagnosis “graph-too-large”, link 1. */
+  N_("Microsoft: user: sendMail (Microsoft Graph)"),
+  /* Translators: diagnosis “graph-throttled”, title. */
+  N_("Microsoft Graph is throttling this app for now"),
+  /* Translators: diagnosis “graph-throttled”, explanation. */
+  N_("Microsoft Graph limits how much an app may do with one mailbox (about 10,000 requests in 10 minutes, 4 at a time), and Exchange Online how much a mailbox may send (30 messages a minute, 10,000 recipients a day). The limit is temporary."),
+  /* Translators: diagnosis “graph-throttled”, step 1. */
+  N_("Wait the time Graph gave (Retry-After, in the technical details), then send again."),
+  /* Translators: diagnosis “graph-throttled”, step 2. */
+  N_("If it happens often, send fewer messages: combine alerts into one, or spread them out."),
+  /* Translators: diagnosis “graph-throttled”, link 1. */
+  N_("Microsoft: Microsoft Graph throttling guidance"),
+  /* Translators: diagnosis “graph-throttled”, link 2. */
+  N_("Microsoft: Exchange Online sending limits"),
+  /* Translators: diagnosis “graph-unavailable”, title. */
+  N_("Microsoft Graph is unavailable for the moment"),
+  /* Translators: diagnosis “graph-unavailable”, explanation. */
+  N_("Microsoft Graph answered that it is overloaded or under maintenance. Nothing is wrong with the settings."),
+  /* Translators: diagnosis “graph-unavailable”, step 1. */
+  N_("Send again in a few minutes."),
+  /* Translators: diagnosis “graph-unavailable”, step 2. */
+  N_("If it lasts, check Health › Service health › Exchange Online in the Microsoft 365 admin center."),
+  /* Translators: diagnosis “graph-unavailable”, link 1. */
+  N_("Microsoft: Microsoft Graph error responses"),
+  /* Translators: diagnosis “graph-app-secret-invalid”, title. */
+  N_("Microsoft refused the app’s client secret"),
+  /* Translators: diagnosis “graph-app-secret-invalid”, explanation. */
+  N_("Herald signed in as the app itself (client credentials) with a client secret, and Microsoft Entra rejected the secret: it is mistyped, it is the secret’s ID rather than its value, or it has expired."),
+  /* Translators: diagnosis “graph-app-secret-invalid”, step 1. */
+  N_("In Entra ID › App registrations › the app › Certificates & secrets › Client secrets, create a new secret and copy its Value at once (it is shown only once; the Secret ID is not the secret)."),
+  /* Translators: diagnosis “graph-app-secret-invalid”, step 2. */
+  N_("Sign in as the app again with the new secret."),
+  /* Translators: diagnosis “graph-app-secret-invalid”, step 3. */
+  N_("Better still, use a certificate instead of a secret: the certificate’s private key never leaves this computer."),
+  /* Translators: diagnosis “graph-app-secret-invalid”, link 1. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “graph-app-assertion-invalid”, title. */
+  N_("Microsoft did not accept the app’s certificate"),
+  /* Translators: diagnosis “graph-app-assertion-invalid”, explanation. */
+  N_("Herald signed in as the app with a certificate, and Microsoft Entra refused the signed assertion: the certificate is not uploaded to this app registration (or another one is), it has expired, or this computer’s clock is wrong (AADSTS700024)."),
+  /* Translators: diagnosis “graph-app-assertion-invalid”, step 1. */
+  N_("Compare the thumbprints: Entra ID › App registrations › the app › Certificates & secrets › Certificates shows the SHA-1 thumbprint of each uploaded certificate; this prints the one of your file:"),
+  /* Translators: diagnosis “graph-app-assertion-invalid”, step 2. */
+  N_("Upload the certificate there if it is missing (the certificate only, never the private key), or create and upload a new one if it has expired."),
+  /* Translators: diagnosis “graph-app-assertion-invalid”, step 3. */
+  N_("Check this computer’s clock: the signed assertion is valid for 5 minutes from the moment it is made."),
+  /* Translators: diagnosis “graph-app-assertion-invalid”, link 1. */
+  N_("Microsoft: certificate credentials for application authentication"),
+  /* Translators: diagnosis “graph-app-assertion-invalid”, link 2. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “graph-app-not-found”, title. */
+  N_("The app is not known in this tenant"),
+  /* Translators: diagnosis “graph-app-not-found”, explanation. */
+  N_("Microsoft found no app with this client ID in the tenant named at sign-in. An app that signs in as itself must name its own tenant, by ID or domain; organizations and common do not work for it."),
+  /* Translators: diagnosis “graph-app-not-found”, step 1. */
+  N_("Copy the Application (client) ID and the Directory (tenant) ID from Entra ID › App registrations › the app › Overview."),
+  /* Translators: diagnosis “graph-app-not-found”, step 2. */
+  N_("Sign in as the app again with exactly these two values."),
+  /* Translators: diagnosis “graph-app-not-found”, link 1. */
+  N_("Microsoft: the OAuth 2.0 client credentials flow"),
+  /* Translators: diagnosis “graph-app-not-found”, link 2. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “graph-app-consent-required”, title. */
+  N_("An administrator must grant the app’s permission"),
+  /* Translators: diagnosis “graph-app-consent-required”, explanation. */
+  N_("The app signs in as itself, so its Application permission (Microsoft Graph Mail.Send, or SMTP.SendAsApp for SMTP) takes effect only after an administrator grants consent for the organisation, which has not happened."),
+  /* Translators: diagnosis “graph-app-consent-required”, step 1. */
+  N_("In Entra ID › App registrations › the app › API permissions, add Microsoft Graph › Application permissions › Mail.Send (for SMTP: APIs my organization uses › Office 365 Exchange Online › Application permissions › SMTP.SendAsApp)."),
+  /* Translators: diagnosis “graph-app-consent-required”, step 2. */
+  N_("Press “Grant admin consent for” your organisation."),
+  /* Translators: diagnosis “graph-app-consent-required”, step 3. */
+  N_("Then limit the app to the alerts mailbox with Exchange RBAC for Applications: tenant-wide Mail.Send lets the app send as any mailbox, and an Exchange scope does not take an Entra grant away."),
+  /* Translators: diagnosis “graph-app-consent-required”, link 1. */
+  N_("Microsoft: grant tenant-wide admin consent to an application"),
+  /* Translators: diagnosis “graph-app-consent-required”, link 2. */
+  N_("Microsoft: role based access control for applications in Exchange Online"),
   /* Translators: diagnosis “gen-relay-denied”, title. */
   N_("The server will not pass the message on: you are not logged in"),
   /* Translators: diagnosis “gen-relay-denied”, explanation. */
@@ -1272,6 +1366,8 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “graph-access-denied”, step 2. */
   N_("If an application access policy restricts the app, check that it allows this mailbox:"),
   /* Translators: diagnosis “graph-access-denied”, step 3. */
+  N_("If the app is limited with Exchange RBAC for Applications (which replaces application access policies), check that its scope includes this mailbox (InScope must be True):"),
+  /* Translators: diagnosis “graph-access-denied”, step 4. */
   N_("Get a new token (sign in again) so that it carries the new permission, then run the test again."),
   /* Translators: diagnosis “graph-access-denied”, link 1. */
   N_("Microsoft Graph permissions reference"),

@@ -10,7 +10,6 @@
 
 #include "herald-cli.h"
 #include "herald-diagnosis.h"
-#include "herald-diagnosis-private.h"
 #include "herald-json.h"
 #include "herald-report.h"
 
@@ -44,52 +43,13 @@ read_stdin (GError **error)
   return g_string_free (text, FALSE);
 }
 
-static JsonNode *
-explain_to_json (const HeraldExtractedReply *extracted,
-                 const HeraldDiagnosis      *diagnosis,
-                 const char                 *stage)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "matched");
-  json_builder_add_boolean_value (builder, !herald_diagnosis_is_fallback (diagnosis));
-  json_builder_set_member_name (builder, "stage");
-  if (stage != NULL)
-    json_builder_add_string_value (builder, stage);
-  else
-    json_builder_add_null_value (builder);
-
-  json_builder_set_member_name (builder, "reply");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "code");
-  if (extracted->code != 0)
-    json_builder_add_int_value (builder, extracted->code);
-  else
-    json_builder_add_null_value (builder);
-  json_builder_set_member_name (builder, "enhanced");
-  if (extracted->enhanced != NULL)
-    json_builder_add_string_value (builder, extracted->enhanced);
-  else
-    json_builder_add_null_value (builder);
-  json_builder_set_member_name (builder, "text");
-  json_builder_add_string_value (builder, extracted->normalised ? extracted->normalised : "");
-  json_builder_end_object (builder);
-
-  json_builder_set_member_name (builder, "diagnosis");
-  json_builder_add_value (builder, herald_diagnosis_to_json (diagnosis));
-  json_builder_end_object (builder);
-  return json_builder_get_root (builder);
-}
-
 int
 herald_cli_explain (int    argc,
                     char **argv)
 {
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(HeraldDiagnosis) diagnosis = NULL;
-  g_autoptr(HeraldExtractedReply) extracted = NULL;
+  g_autoptr(HeraldExplanation) explanation = NULL;
   g_autofree char *stage_name = NULL;
   g_autofree char *host = NULL;
   g_autofree char *text = NULL;
@@ -164,21 +124,17 @@ herald_cli_explain (int    argc,
       return HERALD_EXIT_USAGE;
     }
 
-  extracted = _herald_extract_reply (text);
-  diagnosis = herald_diagnose_text (text, stage, host);
+  explanation = herald_explain (text, stage, host);
 
   if (json)
     {
-      /* The step given with --stage, else the one the text names. */
-      HeraldStage effective = stage < HERALD_N_STAGES ? stage : extracted->stage;
-      g_autoptr(JsonNode) node = explain_to_json (extracted, diagnosis,
-                                                  effective < HERALD_N_STAGES ? herald_stage_to_string (effective) : NULL);
+      g_autoptr(JsonNode) node = herald_explanation_to_json (explanation);
       g_autofree char *str = herald_json_to_string (node, TRUE);
 
       printf ("%s\n", str);
     }
   else
-    herald_diagnosis_print (diagnosis, stdout);
+    herald_diagnosis_print (explanation->diagnosis, stdout);
 
-  return herald_diagnosis_is_fallback (diagnosis) ? HERALD_EXIT_FAILED : HERALD_EXIT_OK;
+  return herald_diagnosis_is_fallback (explanation->diagnosis) ? HERALD_EXIT_FAILED : HERALD_EXIT_OK;
 }

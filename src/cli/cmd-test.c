@@ -435,20 +435,9 @@ local_failure (gboolean                json,
     for (guint i = 0; i < HERALD_N_STAGES; i++)
       result->stage_ms[i] = -1;
 
-    diagnosis = herald_diagnose (result, config);
     /* A failed OAuth sign-in carries the identity provider's codes (AADSTS…,
-     * invalid_grant) in its message: the text rules know them, as in the
-     * window. */
-    if (cause != NULL && herald_diagnosis_is_fallback (diagnosis))
-      {
-        g_autoptr(HeraldDiagnosis) by_text = herald_diagnose_text (cause->message, stage, config->host);
-
-        if (!herald_diagnosis_is_fallback (by_text))
-          {
-            g_clear_pointer (&diagnosis, herald_diagnosis_free);
-            diagnosis = g_steal_pointer (&by_text);
-          }
-      }
+     * invalid_grant) in its message: herald_diagnose() reads it too. */
+    diagnosis = herald_diagnose (result, config);
 
     if (json)
       {

@@ -9,6 +9,10 @@
 
 G_BEGIN_DECLS
 
+/* The most of a pasted text the rules search: what the engine accepts in
+ * one reply it reads. */
+#define HERALD_DIAGNOSIS_MAX_TEXT (64 * 1024)
+
 /* A server reply lifted out of a pasted text. */
 typedef struct {
   int    code;        /* 0 when the text carries no three-digit code */
@@ -32,6 +36,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldExtractedReply, _herald_extracted_reply_fre
  * the work is linear in the length of the text. */
 HeraldExtractedReply *_herald_extract_reply (const char *text) G_GNUC_WARN_UNUSED_RESULT;
 
+/* @text as valid UTF-8 with line breaks kept, a tab as a space and every
+ * other control or bidirectional character as "?", cut to at most
+ * @max_bytes on a character boundary. */
+char *_herald_printable_text (const char *text,
+                              gsize       max_bytes) G_GNUC_WARN_UNUSED_RESULT;
+
 /* Joins the lines of a (multi-line) reply with one space after stripping
  * each line's "NNN-"/"NNN " prefix and, on lines 2..n, a repeated enhanced
  * status code. */
@@ -53,5 +63,22 @@ const char * const *_herald_diagnosis_notice_ids (void);
 gboolean _herald_error_from_name (const char *name,
                                   GQuark     *domain,
                                   int        *code);
+
+/* HeraldLink helpers shared by the rules loader and the diagnosis. */
+HeraldLink *_herald_link_new  (const char *title,
+                               const char *url) G_GNUC_WARN_UNUSED_RESULT;
+void        _herald_link_free (gpointer    link);
+
+/* A regex compiled once, caseless, from a constant pattern (thread-safe). */
+GRegex *_herald_static_regex (GRegex    **slot,
+                              const char *pattern);
+
+#define DEFINE_REGEX(name, pattern)            \
+  static GRegex *                              \
+  name (void)                                  \
+  {                                            \
+    static GRegex *regex;                      \
+    return _herald_static_regex (&regex, pattern);     \
+  }
 
 G_END_DECLS

@@ -6,19 +6,43 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
-#include <json-glib/json-glib.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "herald-diagnosis.h"
 #include "herald-diagnosis-private.h"
-#include "herald-diagnosis-resources.h"
-
-#define RULES_RESOURCE "/io/github/heraldmail/Herald/diagnosis/diagnosis-rules.json"
+#include "herald-rules-private.h"
 
 /* ---------------------------------------------------------------------------
  * Enumerations
  * ------------------------------------------------------------------------- */
+
+static const char *action_names[] = {
+  NULL, "switch-to-oauth", "switch-to-tls", "switch-to-starttls", "use-port-587",
+};
+
+const char *
+herald_action_to_string (HeraldAction action)
+{
+  if ((guint) action < G_N_ELEMENTS (action_names))
+    return action_names[action];
+  return NULL;
+}
+
+gboolean
+herald_action_from_string (const char   *name,
+                           HeraldAction *action)
+{
+  g_return_val_if_fail (action != NULL, FALSE);
+
+  for (guint i = 1; name != NULL && i < G_N_ELEMENTS (action_names); i++)
+    if (g_str_equal (name, action_names[i]))
+      {
+        *action = (HeraldAction) i;
+        return TRUE;
+      }
+  return FALSE;
+}
 
 const char *
 herald_severity_to_string (HeraldSeverity severity)
@@ -56,26 +80,6 @@ herald_actor_describe (HeraldActor actor)
     }
 }
 
-/* The rules' names of HeraldActor and HeraldSeverity, in enum order. */
-static const char *actor_names[] = { "you", "mail-admin", "provider" };
-static const char *severity_names[] = { "error", "warning", "info" };
-
-/* Finds @str in @names; its index is the enum value. */
-static gboolean
-enum_from_string (const char  *str,
-                  const char **names,
-                  guint        n_names,
-                  guint       *out)
-{
-  for (guint i = 0; i < n_names; i++)
-    if (g_strcmp0 (str, names[i]) == 0)
-      {
-        *out = i;
-        return TRUE;
-      }
-  return FALSE;
-}
-
 /* ---------------------------------------------------------------------------
  * HeraldDiagnosis
  * ------------------------------------------------------------------------- */
@@ -90,8 +94,8 @@ step_free (gpointer data)
   g_free (step);
 }
 
-static void
-link_free (gpointer data)
+void
+_herald_link_free (gpointer data)
 {
   HeraldLink *link = data;
 
@@ -111,9 +115,9 @@ step_new (const char *text,
   return step;
 }
 
-static HeraldLink *
-link_new (const char *title,
-          const char *url)
+HeraldLink *
+_herald_link_new (const char *title,
+                  const char *url)
 {
   HeraldLink *link = g_new0 (HeraldLink, 1);
 
@@ -128,7 +132,7 @@ diagnosis_new (void)
   HeraldDiagnosis *d = g_new0 (HeraldDiagnosis, 1);
 
   d->steps = g_ptr_array_new_with_free_func (step_free);
-  d->links = g_ptr_array_new_with_free_func (link_free);
+  d->links = g_ptr_array_new_with_free_func (_herald_link_free);
   return d;
 }
 
@@ -145,6 +149,7 @@ herald_diagnosis_copy (const HeraldDiagnosis *diagnosis)
   copy->explanation = g_strdup (diagnosis->explanation);
   copy->actor = diagnosis->actor;
   copy->severity = diagnosis->severity;
+  copy->action = diagnosis->action;
   copy->details = g_strdup (diagnosis->details);
   for (guint i = 0; diagnosis->steps != NULL && i < diagnosis->steps->len; i++)
     {
@@ -154,7 +159,7 @@ herald_diagnosis_copy (const HeraldDiagnosis *diagnosis)
   for (guint i = 0; diagnosis->links != NULL && i < diagnosis->links->len; i++)
     {
       const HeraldLink *link = g_ptr_array_index (diagnosis->links, i);
-      g_ptr_array_add (copy->links, link_new (link->title, link->url));
+      g_ptr_array_add (copy->links, _herald_link_new (link->title, link->url));
     }
   return copy;
 }
@@ -182,1134 +187,9 @@ herald_diagnosis_is_fallback (const HeraldDiagnosis *diagnosis)
   return diagnosis->id == NULL || g_str_has_prefix (diagnosis->id, "fallback");
 }
 
-/* ---------------------------------------------------------------------------
- * The rules, as loaded from the GResource
- * ------------------------------------------------------------------------- */
-
-typedef enum {
-  AUTH_KIND_NONE     = 1 << 0,
-  AUTH_KIND_PASSWORD = 1 << 1,
-  AUTH_KIND_OAUTH    = 1 << 2,
-} AuthKind;
-
-typedef struct {
-  GQuark domain;
-  int    code;
-} ErrorKey;
-
-typedef struct {
-  char       *text;
-  char       *command;
-} StepTemplate;
-
-typedef struct {
-  char           *title;
-  char           *explanation;
-  HeraldActor     actor;
-  HeraldSeverity  severity;
-  GPtrArray      *steps;   /* of StepTemplate */
-  GPtrArray      *links;   /* of HeraldLink */
-} Texts;
-
-typedef struct {
-  char      *id;
-  char      *provider;
-  int        priority;
-  gboolean   fallback;
-  gboolean   no_reply;       /* only when no non-2xx reply explains the failure */
-  gboolean   no_code;        /* only texts without a reply or enhanced code */
-  guint      stages;         /* bit per HeraldStage; 0: any */
-  GArray    *codes;          /* of int; NULL: any */
-  guint      classes;        /* bit per first digit; 0: any */
-  char     **enhanced;       /* NULL: any */
-  GRegex    *pattern;        /* on the normalised reply; NULL: any */
-  GArray    *errors;         /* of ErrorKey; NULL: any */
-  GRegex    *error_pattern;  /* on the GError's message */
-  guint      tls_flags;      /* GTlsCertificateFlags, any of; 0: any */
-  guint      securities;     /* bit per HeraldSecurity; 0: any */
-  GArray    *ports;          /* of int; NULL: any */
-  GRegex    *server;         /* on "host greeting"; NULL: any */
-  guint      auths;          /* AuthKind bits; 0: any */
-  Texts      texts;
-} Rule;
-
-typedef struct {
-  char  *id;
-  Texts  texts;
-} Notice;
-
-typedef struct {
-  GPtrArray *rules;       /* of Rule, in file order */
-  GPtrArray *notices;     /* of Notice */
-  GPtrArray *rule_ids;    /* of char*, NULL-terminated */
-  GPtrArray *notice_ids;  /* of char*, NULL-terminated */
-} RuleSet;
-
-static void
-step_template_free (gpointer data)
-{
-  StepTemplate *step = data;
-
-  g_free (step->text);
-  g_free (step->command);
-  g_free (step);
-}
-
-static void
-texts_clear (Texts *texts)
-{
-  g_clear_pointer (&texts->title, g_free);
-  g_clear_pointer (&texts->explanation, g_free);
-  g_clear_pointer (&texts->steps, g_ptr_array_unref);
-  g_clear_pointer (&texts->links, g_ptr_array_unref);
-}
-
-static void
-rule_free (gpointer data)
-{
-  Rule *rule = data;
-
-  g_free (rule->id);
-  g_free (rule->provider);
-  g_clear_pointer (&rule->codes, g_array_unref);
-  g_strfreev (rule->enhanced);
-  g_clear_pointer (&rule->pattern, g_regex_unref);
-  g_clear_pointer (&rule->errors, g_array_unref);
-  g_clear_pointer (&rule->error_pattern, g_regex_unref);
-  g_clear_pointer (&rule->ports, g_array_unref);
-  g_clear_pointer (&rule->server, g_regex_unref);
-  texts_clear (&rule->texts);
-  g_free (rule);
-}
-
-static void
-notice_free (gpointer data)
-{
-  Notice *notice = data;
-
-  g_free (notice->id);
-  texts_clear (&notice->texts);
-  g_free (notice);
-}
-
-/* Translates a string of the rules file. xgettext cannot read JSON, so the
- * msgids are extracted into data/rules/diagnosis-rules-strings.c (generated
- * by data/rules/extract-strings.py, checked by a test). */
-static char *
-translate (const char *msgid)
-{
-  if (msgid == NULL || *msgid == '\0')
-    return g_strdup (msgid);
-  return g_strdup (g_dgettext (GETTEXT_PACKAGE, msgid));
-}
-
-static const struct {
-  const char *name;
-  int         code;
-} herald_error_names[] = {
-  { "HERALD_SMTP_ERROR_INVALID_CONFIG",         HERALD_SMTP_ERROR_INVALID_CONFIG },
-  { "HERALD_SMTP_ERROR_PROTOCOL",               HERALD_SMTP_ERROR_PROTOCOL },
-  { "HERALD_SMTP_ERROR_REPLY_TOO_LONG",         HERALD_SMTP_ERROR_REPLY_TOO_LONG },
-  { "HERALD_SMTP_ERROR_CLOSED",                 HERALD_SMTP_ERROR_CLOSED },
-  { "HERALD_SMTP_ERROR_NO_GREETING",            HERALD_SMTP_ERROR_NO_GREETING },
-  { "HERALD_SMTP_ERROR_REJECTED",               HERALD_SMTP_ERROR_REJECTED },
-  { "HERALD_SMTP_ERROR_STARTTLS_NOT_OFFERED",   HERALD_SMTP_ERROR_STARTTLS_NOT_OFFERED },
-  { "HERALD_SMTP_ERROR_AUTH_NOT_OFFERED",       HERALD_SMTP_ERROR_AUTH_NOT_OFFERED },
-  { "HERALD_SMTP_ERROR_MECHANISM_NOT_OFFERED",  HERALD_SMTP_ERROR_MECHANISM_NOT_OFFERED },
-  { "HERALD_SMTP_ERROR_PLAINTEXT_AUTH_REFUSED", HERALD_SMTP_ERROR_PLAINTEXT_AUTH_REFUSED },
-  { "HERALD_SMTP_ERROR_TLS_CERTIFICATE",        HERALD_SMTP_ERROR_TLS_CERTIFICATE },
-};
-
-/* Maps "G_IO_ERROR_TIMED_OUT", "G_RESOLVER_ERROR_NOT_FOUND", "G_TLS_ERROR_NOT_TLS"
- * or "HERALD_SMTP_ERROR_NO_GREETING" to a domain and a code. GIO's own
- * enumerations are looked up through their GEnumClass, so every code GIO
- * knows can be named in the rules file. */
-static gboolean
-parse_error_name (const char *name,
-                  ErrorKey   *key)
-{
-  static const struct {
-    const char *prefix;
-    GQuark (*quark) (void);
-    GType (*type) (void);
-  } domains[] = {
-    { "G_IO_ERROR_",       g_io_error_quark,       g_io_error_enum_get_type },
-    { "G_RESOLVER_ERROR_", g_resolver_error_quark, g_resolver_error_get_type },
-    { "G_TLS_ERROR_",      g_tls_error_quark,      g_tls_error_get_type },
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (herald_error_names); i++)
-    if (g_strcmp0 (name, herald_error_names[i].name) == 0)
-      {
-        key->domain = HERALD_SMTP_ERROR;
-        key->code = herald_error_names[i].code;
-        return TRUE;
-      }
-
-  for (guint i = 0; i < G_N_ELEMENTS (domains); i++)
-    if (g_str_has_prefix (name, domains[i].prefix))
-      {
-        GEnumClass *klass = g_type_class_ref (domains[i].type ());
-        GEnumValue *value = g_enum_get_value_by_name (klass, name);
-        gboolean found = value != NULL;
-
-        if (found)
-          {
-            key->domain = domains[i].quark ();
-            key->code = value->value;
-          }
-        g_type_class_unref (klass);
-        return found;
-      }
-
-  return FALSE;
-}
-
-gboolean
-_herald_error_from_name (const char *name,
-                         GQuark     *domain,
-                         int        *code)
-{
-  ErrorKey key;
-
-  if (!parse_error_name (name, &key))
-    return FALSE;
-  *domain = key.domain;
-  *code = key.code;
-  return TRUE;
-}
-
-static const struct {
-  const char *name;
-  guint       flag;
-} tls_flag_names[] = {
-  { "unknown-ca",    G_TLS_CERTIFICATE_UNKNOWN_CA },
-  { "bad-identity",  G_TLS_CERTIFICATE_BAD_IDENTITY },
-  { "not-activated", G_TLS_CERTIFICATE_NOT_ACTIVATED },
-  { "expired",       G_TLS_CERTIFICATE_EXPIRED },
-  { "revoked",       G_TLS_CERTIFICATE_REVOKED },
-  { "insecure",      G_TLS_CERTIFICATE_INSECURE },
-  { "generic-error", G_TLS_CERTIFICATE_GENERIC_ERROR },
-};
-
-static GRegex *
-compile_regex (const char  *rule_id,
-               const char  *field,
-               const char  *pattern)
-{
-  g_autoptr(GError) error = NULL;
-  GRegex *regex;
-
-  regex = g_regex_new (pattern, G_REGEX_CASELESS, 0, &error);
-  if (regex == NULL)
-    g_critical ("diagnosis-rules.json: rule “%s”: bad %s: %s", rule_id, field, error->message);
-  return regex;
-}
-
-/* Each helper below returns FALSE (after a g_critical) on a malformed field,
- * which drops the rule: the tests run with fatal criticals, so a typo in the
- * rules file fails them. */
-
-static gboolean
-load_string_list (JsonObject  *object,
-                  const char  *member,
-                  const char  *rule_id,
-                  char      ***out)
-{
-  JsonArray *array;
-  GPtrArray *strv;
-
-  *out = NULL;
-  if (!json_object_has_member (object, member))
-    return TRUE;
-  array = json_object_get_array_member (object, member);
-  if (array == NULL)
-    {
-      g_critical ("diagnosis-rules.json: rule “%s”: “%s” must be an array", rule_id, member);
-      return FALSE;
-    }
-  strv = g_ptr_array_new ();
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      const char *str = json_array_get_string_element (array, i);
-
-      if (str == NULL)
-        {
-          g_critical ("diagnosis-rules.json: rule “%s”: “%s” must hold strings", rule_id, member);
-          g_ptr_array_free (strv, TRUE);
-          return FALSE;
-        }
-      g_ptr_array_add (strv, g_strdup (str));
-    }
-  g_ptr_array_add (strv, NULL);
-  *out = (char **) g_ptr_array_free (strv, FALSE);
-  return TRUE;
-}
-
-static gboolean
-load_int_list (JsonObject  *object,
-               const char  *member,
-               const char  *rule_id,
-               GArray     **out)
-{
-  JsonArray *array;
-
-  *out = NULL;
-  if (!json_object_has_member (object, member))
-    return TRUE;
-  array = json_object_get_array_member (object, member);
-  if (array == NULL)
-    {
-      g_critical ("diagnosis-rules.json: rule “%s”: “%s” must be an array", rule_id, member);
-      return FALSE;
-    }
-  *out = g_array_new (FALSE, FALSE, sizeof (int));
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      int value = (int) json_array_get_int_element (array, i);
-      g_array_append_val (*out, value);
-    }
-  return TRUE;
-}
-
-static gboolean
-load_texts (JsonObject *object,
-            const char *id,
-            Texts      *texts)
-{
-  const char *actor = json_object_get_string_member_with_default (object, "actor", "you");
-  const char *severity = json_object_get_string_member_with_default (object, "severity", "error");
-  const char *title = json_object_get_string_member_with_default (object, "title", NULL);
-  const char *explanation = json_object_get_string_member_with_default (object, "explanation", NULL);
-  JsonArray *steps = NULL;
-  JsonArray *links = NULL;
-  guint actor_value, severity_value;
-
-  if (title == NULL || explanation == NULL)
-    {
-      g_critical ("diagnosis-rules.json: “%s” needs a title and an explanation", id);
-      return FALSE;
-    }
-  if (!enum_from_string (actor, actor_names, G_N_ELEMENTS (actor_names), &actor_value))
-    {
-      g_critical ("diagnosis-rules.json: “%s”: unknown actor “%s”", id, actor);
-      return FALSE;
-    }
-  if (!enum_from_string (severity, severity_names, G_N_ELEMENTS (severity_names), &severity_value))
-    {
-      g_critical ("diagnosis-rules.json: “%s”: unknown severity “%s”", id, severity);
-      return FALSE;
-    }
-  texts->actor = (HeraldActor) actor_value;
-  texts->severity = (HeraldSeverity) severity_value;
-
-  texts->title = translate (title);
-  texts->explanation = translate (explanation);
-  texts->steps = g_ptr_array_new_with_free_func (step_template_free);
-  texts->links = g_ptr_array_new_with_free_func (link_free);
-
-  if (json_object_has_member (object, "steps"))
-    steps = json_object_get_array_member (object, "steps");
-  for (guint i = 0; steps != NULL && i < json_array_get_length (steps); i++)
-    {
-      JsonObject *step = json_array_get_object_element (steps, i);
-      StepTemplate *tmpl;
-      const char *text;
-
-      if (step == NULL ||
-          (text = json_object_get_string_member_with_default (step, "text", NULL)) == NULL)
-        {
-          g_critical ("diagnosis-rules.json: “%s”: step %u needs a text", id, i + 1);
-          return FALSE;
-        }
-      tmpl = g_new0 (StepTemplate, 1);
-      tmpl->text = translate (text);
-      /* Commands are not translated: they are typed into a shell. */
-      tmpl->command = g_strdup (json_object_get_string_member_with_default (step, "command", NULL));
-      g_ptr_array_add (texts->steps, tmpl);
-    }
-
-  if (json_object_has_member (object, "links"))
-    links = json_object_get_array_member (object, "links");
-  for (guint i = 0; links != NULL && i < json_array_get_length (links); i++)
-    {
-      JsonObject *link = json_array_get_object_element (links, i);
-      const char *ltitle, *url;
-      g_autofree char *translated = NULL;
-
-      if (link == NULL ||
-          (ltitle = json_object_get_string_member_with_default (link, "title", NULL)) == NULL ||
-          (url = json_object_get_string_member_with_default (link, "url", NULL)) == NULL ||
-          !g_str_has_prefix (url, "https://"))
-        {
-          g_critical ("diagnosis-rules.json: “%s”: link %u needs a title and an https URL", id, i + 1);
-          return FALSE;
-        }
-      translated = translate (ltitle);
-      g_ptr_array_add (texts->links, link_new (translated, url));
-    }
-
-  return TRUE;
-}
-
-static Rule *
-load_rule (JsonObject *object)
-{
-  g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func (rule_free);
-  g_auto(GStrv) stages = NULL;
-  g_auto(GStrv) errors = NULL;
-  g_auto(GStrv) tls_flags = NULL;
-  g_auto(GStrv) securities = NULL;
-  g_auto(GStrv) auths = NULL;
-  g_autoptr(GArray) classes = NULL;
-  const char *id = json_object_get_string_member_with_default (object, "id", NULL);
-  const char *str;
-  Rule *rule;
-
-  if (id == NULL || *id == '\0')
-    {
-      g_critical ("diagnosis-rules.json: a rule has no id");
-      return NULL;
-    }
-
-  rule = g_new0 (Rule, 1);
-  g_ptr_array_add (holder, rule);   /* freed on every early return */
-  rule->id = g_strdup (id);
-  rule->provider = g_strdup (json_object_get_string_member_with_default (object, "provider", "generic"));
-  rule->priority = (int) json_object_get_int_member_with_default (object, "priority", 0);
-  rule->fallback = json_object_get_boolean_member_with_default (object, "fallback", FALSE);
-  rule->no_reply = json_object_get_boolean_member_with_default (object, "no_reply", FALSE);
-  rule->no_code = json_object_get_boolean_member_with_default (object, "no_code", FALSE);
-
-  if (!load_string_list (object, "stages", id, &stages) ||
-      !load_int_list (object, "codes", id, &rule->codes) ||
-      !load_int_list (object, "classes", id, &classes) ||
-      !load_string_list (object, "enhanced", id, &rule->enhanced) ||
-      !load_string_list (object, "errors", id, &errors) ||
-      !load_string_list (object, "tls_flags", id, &tls_flags) ||
-      !load_string_list (object, "security", id, &securities) ||
-      !load_int_list (object, "ports", id, &rule->ports) ||
-      !load_string_list (object, "auth", id, &auths))
-    return NULL;
-
-  for (guint i = 0; stages != NULL && stages[i] != NULL; i++)
-    {
-      HeraldStage stage;
-
-      if (!herald_stage_from_string (stages[i], &stage))
-        {
-          g_critical ("diagnosis-rules.json: rule “%s”: unknown stage “%s”", id, stages[i]);
-          return NULL;
-        }
-      rule->stages |= 1u << stage;
-    }
-
-  for (guint i = 0; classes != NULL && i < classes->len; i++)
-    {
-      int klass = g_array_index (classes, int, i);
-
-      if (klass < 2 || klass > 5)
-        {
-          g_critical ("diagnosis-rules.json: rule “%s”: class %d is not 2..5", id, klass);
-          return NULL;
-        }
-      rule->classes |= 1u << klass;
-    }
-
-  if (errors != NULL)
-    {
-      rule->errors = g_array_new (FALSE, FALSE, sizeof (ErrorKey));
-      for (guint i = 0; errors[i] != NULL; i++)
-        {
-          ErrorKey key;
-
-          if (!parse_error_name (errors[i], &key))
-            {
-              g_critical ("diagnosis-rules.json: rule “%s”: unknown error “%s”", id, errors[i]);
-              return NULL;
-            }
-          g_array_append_val (rule->errors, key);
-        }
-    }
-
-  for (guint i = 0; tls_flags != NULL && tls_flags[i] != NULL; i++)
-    {
-      gboolean found = FALSE;
-
-      for (guint j = 0; j < G_N_ELEMENTS (tls_flag_names); j++)
-        if (g_str_equal (tls_flags[i], tls_flag_names[j].name))
-          {
-            rule->tls_flags |= tls_flag_names[j].flag;
-            found = TRUE;
-          }
-      if (!found)
-        {
-          g_critical ("diagnosis-rules.json: rule “%s”: unknown TLS flag “%s”", id, tls_flags[i]);
-          return NULL;
-        }
-    }
-
-  for (guint i = 0; securities != NULL && securities[i] != NULL; i++)
-    {
-      HeraldSecurity security;
-
-      if (!herald_security_from_string (securities[i], &security))
-        {
-          g_critical ("diagnosis-rules.json: rule “%s”: unknown security “%s”", id, securities[i]);
-          return NULL;
-        }
-      rule->securities |= 1u << security;
-    }
-
-  for (guint i = 0; auths != NULL && auths[i] != NULL; i++)
-    {
-      if (g_str_equal (auths[i], "none"))
-        rule->auths |= AUTH_KIND_NONE;
-      else if (g_str_equal (auths[i], "password"))
-        rule->auths |= AUTH_KIND_PASSWORD;
-      else if (g_str_equal (auths[i], "oauth"))
-        rule->auths |= AUTH_KIND_OAUTH;
-      else
-        {
-          g_critical ("diagnosis-rules.json: rule “%s”: unknown auth kind “%s”", id, auths[i]);
-          return NULL;
-        }
-    }
-
-  if ((str = json_object_get_string_member_with_default (object, "pattern", NULL)) != NULL &&
-      (rule->pattern = compile_regex (id, "pattern", str)) == NULL)
-    return NULL;
-  if ((str = json_object_get_string_member_with_default (object, "error_pattern", NULL)) != NULL &&
-      (rule->error_pattern = compile_regex (id, "error_pattern", str)) == NULL)
-    return NULL;
-  if ((str = json_object_get_string_member_with_default (object, "server", NULL)) != NULL &&
-      (rule->server = compile_regex (id, "server", str)) == NULL)
-    return NULL;
-
-  /* A rule must look at some evidence; only fallbacks may match anything. */
-  if (!rule->fallback && rule->codes == NULL && rule->classes == 0 && rule->enhanced == NULL &&
-      rule->pattern == NULL && rule->errors == NULL && rule->tls_flags == 0)
-    {
-      g_critical ("diagnosis-rules.json: rule “%s” has no reply, error or TLS condition", id);
-      return NULL;
-    }
-
-  if (!load_texts (object, id, &rule->texts))
-    return NULL;
-
-  return g_ptr_array_steal_index (holder, 0);
-}
-
-static gpointer
-load_rules (gpointer data)
-{
-  RuleSet *set = g_new0 (RuleSet, 1);
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  JsonObject *root;
-  JsonArray *rules = NULL;
-  JsonArray *notices = NULL;
-
-  set->rules = g_ptr_array_new_with_free_func (rule_free);
-  set->notices = g_ptr_array_new_with_free_func (notice_free);
-  set->rule_ids = g_ptr_array_new ();
-  set->notice_ids = g_ptr_array_new ();
-
-  /* Looked up in our own GResource (not the global set), which also keeps
-   * the linker from dropping it out of the static library. */
-  bytes = g_resource_lookup_data (herald_diagnosis_get_resource (), RULES_RESOURCE,
-                                  G_RESOURCE_LOOKUP_FLAGS_NONE, &error);
-  if (bytes == NULL ||
-      !json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL),
-                                   (gssize) g_bytes_get_size (bytes), &error))
-    {
-      g_critical ("Cannot load the diagnosis rules: %s", error ? error->message : "missing");
-      goto out;
-    }
-
-  root = json_node_get_object (json_parser_get_root (parser));
-  if (root == NULL)
-    {
-      g_critical ("diagnosis-rules.json: the top level must be an object");
-      goto out;
-    }
-  if (json_object_has_member (root, "rules"))
-    rules = json_object_get_array_member (root, "rules");
-  if (json_object_has_member (root, "notices"))
-    notices = json_object_get_array_member (root, "notices");
-
-  for (guint i = 0; rules != NULL && i < json_array_get_length (rules); i++)
-    {
-      JsonObject *object = json_array_get_object_element (rules, i);
-      Rule *rule = object ? load_rule (object) : NULL;
-
-      if (rule == NULL)
-        continue;
-      if (g_hash_table_contains (seen, rule->id))
-        {
-          g_critical ("diagnosis-rules.json: duplicate rule id “%s”", rule->id);
-          rule_free (rule);
-          continue;
-        }
-      g_hash_table_add (seen, rule->id);
-      g_ptr_array_add (set->rules, rule);
-      g_ptr_array_add (set->rule_ids, rule->id);
-    }
-
-  for (guint i = 0; notices != NULL && i < json_array_get_length (notices); i++)
-    {
-      JsonObject *object = json_array_get_object_element (notices, i);
-      const char *id = object ? json_object_get_string_member_with_default (object, "id", NULL) : NULL;
-      Notice *notice;
-
-      if (id == NULL)
-        {
-          g_critical ("diagnosis-rules.json: a notice has no id");
-          continue;
-        }
-      notice = g_new0 (Notice, 1);
-      notice->id = g_strdup (id);
-      if (!load_texts (object, id, &notice->texts))
-        {
-          notice_free (notice);
-          continue;
-        }
-      g_ptr_array_add (set->notices, notice);
-      g_ptr_array_add (set->notice_ids, notice->id);
-    }
-
-out:
-  g_ptr_array_add (set->rule_ids, NULL);
-  g_ptr_array_add (set->notice_ids, NULL);
-  return set;
-}
-
-/* The rules are loaded once, on first use, from whichever thread gets there
- * first (the engine's worker or the main thread); afterwards they are only
- * read, and GRegex matching is thread-safe. */
-static const RuleSet *
-get_rules (void)
-{
-  static GOnce once = G_ONCE_INIT;
-
-  g_once (&once, load_rules, NULL);
-  return once.retval;
-}
-
-static gpointer
-preload_thread (gpointer data)
-{
-  get_rules ();
-  return NULL;
-}
-
-void
-herald_diagnosis_preload (void)
-{
-  static gsize started = 0;
-
-  if (g_once_init_enter (&started))
-    {
-      g_thread_unref (g_thread_new ("herald-rules", preload_thread, NULL));
-      g_once_init_leave (&started, 1);
-    }
-}
-
-const char * const *
-_herald_diagnosis_rule_ids (void)
-{
-  return (const char * const *) get_rules ()->rule_ids->pdata;
-}
-
-const char * const *
-_herald_diagnosis_notice_ids (void)
-{
-  return (const char * const *) get_rules ()->notice_ids->pdata;
-}
-
-/* ---------------------------------------------------------------------------
- * Reply text helpers
- * ------------------------------------------------------------------------- */
-
-static GRegex *
-static_regex (GRegex    **slot,
-              const char *pattern)
-{
-  if (g_once_init_enter (slot))
-    {
-      GRegex *regex = g_regex_new (pattern, G_REGEX_CASELESS, 0, NULL);
-
-      g_assert (regex != NULL);
-      g_once_init_leave (slot, regex);
-    }
-  return *slot;
-}
-
-#define DEFINE_REGEX(name, pattern)            \
-  static GRegex *                              \
-  name (void)                                  \
-  {                                            \
-    static GRegex *regex;                      \
-    return static_regex (&regex, pattern);     \
-  }
-
-/* "535-", "535 " or a bare "535" at the start of a line. */
-DEFINE_REGEX (code_prefix_regex, "^\\s*([2-5][0-9][0-9])(?:[ -]|$)")
-/* An enhanced status code at the start of the text. */
-DEFINE_REGEX (enhanced_prefix_regex, "^\\s*([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s*")
-/* Microsoft's server tag, e.g. "[MN2PR05CA0004.namprd05.prod.outlook.com 2026-11-28T08:00:00.000Z 08DE...]". */
-DEFINE_REGEX (server_tag_regex,
-              "\\s*\\[[A-Z0-9]+(?:\\.[A-Z0-9-]+)*\\.(?:outlook|office365)\\.com\\b[^\\]]*\\]")
 /* Exchange appends an earlier failure after "Error:" (e.g. 530 5.7.57 ... Error: 535 5.7.139 ...). */
 DEFINE_REGEX (embedded_regex,
               "\\bError:\\s*([45][0-9][0-9])[ -]([245]\\.[0-9]{1,3}\\.[0-9]{1,3})\\s+(.+)$")
-
-char *
-_herald_strip_server_tag (const char *text)
-{
-  g_autofree char *stripped = NULL;
-
-  if (text == NULL)
-    return NULL;
-  stripped = g_regex_replace_literal (server_tag_regex (), text, -1, 0, "", 0, NULL);
-  if (stripped == NULL)
-    return g_strdup (text);
-  return g_strstrip (g_steal_pointer (&stripped));
-}
-
-char *
-_herald_normalise_reply (const char *raw)
-{
-  g_auto(GStrv) lines = NULL;
-  g_autofree char *first_enhanced = NULL;
-  GString *out;
-
-  if (raw == NULL)
-    return NULL;
-
-  out = g_string_new (NULL);
-  lines = g_strsplit_set (raw, "\r\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      g_autoptr(GMatchInfo) match = NULL;
-      const char *line = lines[i];
-      g_autofree char *body = NULL;
-
-      if (g_regex_match (code_prefix_regex (), line, 0, &match))
-        {
-          int end;
-
-          g_match_info_fetch_pos (match, 0, NULL, &end);
-          line += end;
-        }
-      g_clear_pointer (&match, g_match_info_free);
-
-      if (g_regex_match (enhanced_prefix_regex (), line, 0, &match))
-        {
-          g_autofree char *enhanced = g_match_info_fetch (match, 1);
-          int end;
-
-          g_match_info_fetch_pos (match, 0, NULL, &end);
-          if (first_enhanced == NULL && out->len == 0)
-            first_enhanced = g_steal_pointer (&enhanced);
-          else if (first_enhanced != NULL && g_str_equal (enhanced, first_enhanced))
-            line += end;   /* a repeated enhanced code on a continuation line */
-        }
-
-      body = g_strstrip (g_strdup (line));
-      if (*body == '\0')
-        continue;
-      if (out->len > 0)
-        g_string_append_c (out, ' ');
-      g_string_append (out, body);
-    }
-
-  return g_string_free (out, FALSE);
-}
-
-/* ---------------------------------------------------------------------------
- * Extracting a reply from another program's message
- * ------------------------------------------------------------------------- */
-
-void
-_herald_extracted_reply_free (HeraldExtractedReply *extracted)
-{
-  if (extracted == NULL)
-    return;
-  g_free (extracted->enhanced);
-  g_free (extracted->reply);
-  g_free (extracted->normalised);
-  g_free (extracted);
-}
-
-/* Python's smtplib: SMTPAuthenticationError: (535, b'5.7.8 Username ...\n5.7.8 https://...') */
-DEFINE_REGEX (python_tuple_regex,
-              "\\(\\s*([2-5][0-9][0-9])\\s*,\\s*b?(['\"])((?:\\\\.|(?!\\2).)*)\\2\\s*\\)")
-/* The start of a reply: a code (second digit 0-5, so port numbers like 587 or
- * 465 do not count) followed by a space, a dash or an enhanced code. */
-DEFINE_REGEX (reply_start_regex,
-              "(?<![0-9.:])([2-5][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))")
-DEFINE_REGEX (enhanced_start_regex,
-              "(?<![0-9.])([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s")
-/* The same two for refusals only (4xx/5xx). */
-DEFINE_REGEX (refusal_start_regex,
-              "(?<![0-9.:])([45][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))")
-DEFINE_REGEX (refusal_enhanced_regex,
-              "(?<![0-9.])([45]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s")
-
-/* The most of a pasted text taken as the reply: what the engine accepts in
- * one reply it reads. */
-#define MAX_REPLY_LINES 256
-#define MAX_REPLY_BYTES (64 * 1024)
-
-/* The first match of @regex in @text (of @length bytes), or -1. Every search
- * of a pasted text goes through here: one call looks at the text once, and
- * @work counts the bytes handed to the regex engine (which checks the UTF-8
- * of the whole subject on every call), so a test can check that the work
- * stays linear in the size of the text. */
-static int
-search (GRegex      *regex,
-        const char  *text,
-        gssize       length,
-        gsize       *work,
-        GMatchInfo **match_out)
-{
-  g_autoptr(GMatchInfo) match = NULL;
-  int pos = -1;
-
-  if (length < 0)
-    length = (gssize) strlen (text);
-  *work += (gsize) length;
-  if (g_regex_match_full (regex, text, length, 0, 0, &match, NULL))
-    g_match_info_fetch_pos (match, 0, &pos, NULL);
-  if (match_out != NULL)
-    *match_out = g_steal_pointer (&match);
-  return pos;
-}
-
-/* Log and transcript prefixes before a reply line: swaks ("<-  ", "<~* "),
- * "S: ", "<<< ", "> ". */
-DEFINE_REGEX (line_prefix_regex, "^\\s*(?:[<>~*|-]+\\s*|S:\\s*)?")
-
-/* Returns the line without its transcript prefix when it continues the
- * reply (same code, or the same enhanced code for texts without codes),
- * else NULL. */
-static const char *
-continues_reply (const char *line,
-                 int         code,
-                 const char *enhanced)
-{
-  g_autoptr(GMatchInfo) match = NULL;
-  const char *p = line;
-  int end = 0;
-
-  if (g_regex_match (line_prefix_regex (), line, 0, &match))
-    g_match_info_fetch_pos (match, 0, NULL, &end);
-  g_clear_pointer (&match, g_match_info_free);
-  p = line + end;
-
-  if (code != 0 && g_regex_match (code_prefix_regex (), p, 0, &match))
-    {
-      g_autofree char *c = g_match_info_fetch (match, 1);
-      return atoi (c) == code ? p : NULL;
-    }
-  if (enhanced != NULL && g_str_has_prefix (p, enhanced))
-    return p;
-  return NULL;
-}
-
-static HeraldExtractedReply *
-extract_from (const char *text,
-              gsize       start,
-              gsize      *work)
-{
-  HeraldExtractedReply *extracted = g_new0 (HeraldExtractedReply, 1);
-  g_auto(GStrv) lines = g_strsplit_set (text + start, "\r\n", -1);
-  g_autoptr(GMatchInfo) match = NULL;
-  GString *reply = g_string_new (NULL);
-  guint n_lines = 0;
-
-  extracted->stage = HERALD_N_STAGES;
-  if (search (code_prefix_regex (), text + start, -1, work, &match) >= 0)
-    {
-      g_autofree char *code = g_match_info_fetch (match, 1);
-      extracted->code = atoi (code);
-    }
-  g_clear_pointer (&match, g_match_info_free);
-
-  /* A reply is bounded as the engine bounds one it reads; the rules then
-   * search at most that much text, whatever was pasted. */
-  for (guint i = 0; lines[i] != NULL && n_lines < MAX_REPLY_LINES && reply->len < MAX_REPLY_BYTES; i++)
-    {
-      *work += strlen (lines[i]);
-      if (i == 0)
-        {
-          const char *p = lines[0];
-
-          if (extracted->code != 0 && g_regex_match (code_prefix_regex (), p, 0, &match))
-            {
-              int end;
-              g_match_info_fetch_pos (match, 0, NULL, &end);
-              p += end;
-            }
-          g_clear_pointer (&match, g_match_info_free);
-          if (g_regex_match (enhanced_prefix_regex (), p, 0, &match))
-            extracted->enhanced = g_match_info_fetch (match, 1);
-          g_clear_pointer (&match, g_match_info_free);
-        }
-      else
-        {
-          const char *rest = continues_reply (lines[i], extracted->code, extracted->enhanced);
-
-          if (rest == NULL)
-            {
-              /* Blank lines inside a pasted reply are skipped; anything else
-               * (a stack trace, the program's own words) ends the reply. */
-              if (*g_strstrip (lines[i]) == '\0')
-                continue;
-              break;
-            }
-          /* Drop the transcript prefix ("<~* ") of continuation lines. */
-          memmove (lines[i], rest, strlen (rest) + 1);
-        }
-      if (reply->len > 0)
-        g_string_append_c (reply, '\n');
-      g_string_append (reply, g_strstrip (lines[i]));
-      n_lines++;
-      if (reply->len > MAX_REPLY_BYTES)
-        {
-          /* One very long line: cut it on a character boundary. */
-          gsize cut = MAX_REPLY_BYTES;
-
-          while (cut > 0 && (reply->str[cut] & 0xc0) == 0x80)
-            cut--;
-          g_string_truncate (reply, cut);
-        }
-    }
-
-  extracted->reply = g_string_free (reply, FALSE);
-  extracted->normalised = _herald_normalise_reply (extracted->reply);
-  return extracted;
-}
-
-/* The step a pasted text names, from the wrapper's words or, in a
- * transcript, the last command the client sent before the refusal. */
-DEFINE_REGEX (phpmailer_command_regex,
-              "\\b(Password|Username|AUTH|MAIL FROM|RCPT TO|DATA END|DATA|STARTTLS|EHLO|HELO|QUIT)\\s+command\\s+failed")
-DEFINE_REGEX (nodemailer_command_regex, "\\bcommand:\\s*'([A-Z. ]+)")
-DEFINE_REGEX (exception_regex,
-              "\\b(SMTPAuthenticationError|AuthenticationFailedException|Invalid login|SMTPSenderRefused|"
-              "SMTPRecipientsRefused|SMTPDataError|Greeting never received)\\b")
-DEFINE_REGEX (client_line_regex,
-              "^\\s*(?:->|~>|\\*>|C:|>>>)\\s*(AUTH|MAIL FROM|RCPT TO|DATA|BDAT|STARTTLS|EHLO|HELO|QUIT)\\b")
-
-static HeraldStage
-stage_from_command (const char *command)
-{
-  static const struct {
-    const char  *prefix;
-    HeraldStage  stage;
-  } map[] = {
-    { "PASSWORD", HERALD_STAGE_AUTH }, { "USERNAME", HERALD_STAGE_AUTH }, { "AUTH", HERALD_STAGE_AUTH },
-    { "MAIL", HERALD_STAGE_MAIL }, { "RCPT", HERALD_STAGE_RCPT }, { "DATA", HERALD_STAGE_DATA },
-    { "BDAT", HERALD_STAGE_DATA }, { ".", HERALD_STAGE_DATA }, { "STARTTLS", HERALD_STAGE_STARTTLS },
-    { "EHLO", HERALD_STAGE_EHLO }, { "HELO", HERALD_STAGE_EHLO }, { "QUIT", HERALD_STAGE_QUIT },
-    { "CONN", HERALD_STAGE_GREETING },
-    { "SMTPAUTHENTICATIONERROR", HERALD_STAGE_AUTH }, { "AUTHENTICATIONFAILEDEXCEPTION", HERALD_STAGE_AUTH },
-    { "INVALID LOGIN", HERALD_STAGE_AUTH }, { "SMTPSENDERREFUSED", HERALD_STAGE_MAIL },
-    { "SMTPRECIPIENTSREFUSED", HERALD_STAGE_RCPT }, { "SMTPDATAERROR", HERALD_STAGE_DATA },
-    { "GREETING NEVER RECEIVED", HERALD_STAGE_GREETING },
-  };
-  g_autofree char *upper = g_ascii_strup (command, -1);
-
-  for (guint i = 0; i < G_N_ELEMENTS (map); i++)
-    if (g_str_has_prefix (upper, map[i].prefix))
-      return map[i].stage;
-  return HERALD_N_STAGES;
-}
-
-static HeraldStage
-find_stage (const char *text,
-            int         reply_start,
-            gsize      *work)
-{
-  GRegex *anywhere[] = { phpmailer_command_regex (), nodemailer_command_regex (), exception_regex () };
-  HeraldStage stage = HERALD_N_STAGES;
-  g_auto(GStrv) lines = NULL;
-  gsize offset = 0;
-
-  for (guint r = 0; r < G_N_ELEMENTS (anywhere); r++)
-    {
-      g_autoptr(GMatchInfo) match = NULL;
-
-      if (search (anywhere[r], text, -1, work, &match) >= 0)
-        {
-          g_autofree char *command = g_match_info_fetch (match, 1);
-
-          stage = stage_from_command (command);
-          if (stage != HERALD_N_STAGES)
-            return stage;
-        }
-    }
-
-  /* A transcript: the last command sent before the refusal. */
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL && (reply_start < 0 || offset < (gsize) reply_start); i++)
-    {
-      g_autoptr(GMatchInfo) match = NULL;
-
-      if (search (client_line_regex (), lines[i], -1, work, &match) >= 0)
-        {
-          g_autofree char *command = g_match_info_fetch (match, 1);
-          stage = stage_from_command (command);
-        }
-      offset += strlen (lines[i]) + 1;
-    }
-  return stage;
-}
-
-static int
-earliest (int a,
-          int b)
-{
-  if (a < 0)
-    return b;
-  if (b < 0)
-    return a;
-  return MIN (a, b);
-}
-
-/* The first refusal (4xx/5xx), or else the earliest start of a reply. Each
- * answer is the first match of a regex, so the text is searched four times
- * in all, never once per match (walking every match of a text of "250-"
- * lines made the regex engine check the rest of the text again for each,
- * which was quadratic). */
-static int
-find_reply_start (const char *text,
-                  gsize       length,
-                  gsize      *work)
-{
-  int refusal = earliest (search (refusal_start_regex (), text, length, work, NULL),
-                          search (refusal_enhanced_regex (), text, length, work, NULL));
-
-  if (refusal >= 0)
-    return refusal;
-  return earliest (search (reply_start_regex (), text, length, work, NULL),
-                   search (enhanced_start_regex (), text, length, work, NULL));
-}
-
-/* Pasted text and the unescaped body of a Python tuple go into reports, JSON
- * and terminals: valid UTF-8, line breaks kept, a tab as a space, and every
- * other control character (C0, DEL, C1) and bidirectional control replaced
- * by "?", so that escapes like \033 or \u202e in a paste cannot reach a
- * terminal or make a reply read differently from what it is. */
-static char *
-make_printable_text (const char *text,
-                     gssize      length)
-{
-  g_autofree char *valid = g_utf8_make_valid (text, length);
-  GString *out = g_string_sized_new (strlen (valid));
-
-  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char (p);
-
-      if (c == '\n' || c == '\r')
-        g_string_append_c (out, (char) c);
-      else if (c == '\t')
-        g_string_append_c (out, ' ');
-      else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f ||
-               c == 0x2028 || c == 0x2029 || (c >= 0x202a && c <= 0x202e) ||
-               (c >= 0x2066 && c <= 0x2069))
-        g_string_append_c (out, '?');
-      else
-        g_string_append_len (out, p, g_utf8_next_char (p) - p);
-    }
-  return g_string_free (out, FALSE);
-}
-
-HeraldExtractedReply *
-_herald_extract_reply (const char *text)
-{
-  g_autoptr(GMatchInfo) match = NULL;
-  g_autofree char *clean = NULL;
-  HeraldExtractedReply *extracted;
-  gsize work = 0;
-  gsize length;
-  int start;
-
-  g_return_val_if_fail (text != NULL, NULL);
-
-  clean = make_printable_text (text, -1);
-  length = strlen (clean);
-
-  /* Python's smtplib wraps the code and the text in a tuple, with the lines'
-   * codes removed and the line breaks escaped. */
-  if (search (python_tuple_regex (), clean, length, &work, &match) >= 0)
-    {
-      g_autofree char *code = g_match_info_fetch (match, 1);
-      g_autofree char *body = g_match_info_fetch (match, 3);
-      g_autofree char *unescaped = g_strcompress (body);
-      /* Unescaping can bring back what the first pass removed ("\377",
-       * "\033"): validate and filter the result, not only the input. */
-      g_autofree char *printable = make_printable_text (unescaped, -1);
-      g_auto(GStrv) lines = g_strsplit (printable, "\n", -1);
-      g_autoptr(GString) rebuilt = g_string_new (NULL);
-
-      for (guint i = 0; lines[i] != NULL; i++)
-        {
-          if (*g_strstrip (lines[i]) == '\0')
-            continue;
-          if (rebuilt->len > 0)
-            g_string_append_c (rebuilt, '\n');
-          g_string_append_printf (rebuilt, "%s%c%s", code,
-                                  lines[i + 1] != NULL ? '-' : ' ', lines[i]);
-        }
-      extracted = extract_from (rebuilt->str, 0, &work);
-      extracted->stage = find_stage (clean, -1, &work);
-      extracted->searched = work;
-      return extracted;
-    }
-  g_clear_pointer (&match, g_match_info_free);
-
-  /* The first refusal (4xx/5xx), or else the earliest thing that looks like
-   * the start of a reply. Wrappers put their own words first (.NET's "The
-   * server response was:", PHPMailer's "Password command failed:",
-   * nodemailer's "Invalid login:") and those contain no reply code; a pasted
-   * transcript (swaks, a log) starts with "220" and "250" lines before the
-   * refusal. Text after the reply (a stack trace) is cut off by
-   * extract_from(). A later "Error: 535 ..." inside the reply is Exchange's
-   * embedded earlier failure, handled when matching. */
-  start = find_reply_start (clean, length, &work);
-  if (start >= 0)
-    {
-      extracted = extract_from (clean, start, &work);
-      extracted->stage = find_stage (clean, start, &work);
-      extracted->searched = work;
-      return extracted;
-    }
-
-  /* No code at all: match the words alone, as much of them as a reply
-   * could hold. */
-  extracted = g_new0 (HeraldExtractedReply, 1);
-  if (length > MAX_REPLY_BYTES)
-    {
-      const char *end = clean + MAX_REPLY_BYTES;
-
-      /* Cut on a character boundary. */
-      while (end > clean && (*end & 0xc0) == 0x80)
-        end--;
-      extracted->reply = g_strstrip (g_strndup (clean, end - clean));
-    }
-  else
-    extracted->reply = g_strstrip (g_strdup (clean));
-  extracted->normalised = _herald_normalise_reply (extracted->reply);
-  extracted->stage = find_stage (clean, -1, &work);
-  extracted->searched = work;
-  return extracted;
-}
 
 /* ---------------------------------------------------------------------------
  * Matching
@@ -1436,7 +316,7 @@ rule_matches (const Rule         *rule,
 static const Rule *
 best_rule (const MatchContext *ctx)
 {
-  const RuleSet *set = get_rules ();
+  const RuleSet *set = _herald_rules_get ();
   const Rule *best = NULL;
 
   for (guint i = 0; i < set->rules->len; i++)
@@ -1674,6 +554,7 @@ diagnosis_from_texts (const char         *id,
   d->explanation = expand (texts->explanation, ctx, FALSE);
   d->actor = texts->actor;
   d->severity = texts->severity;
+  d->action = texts->action;
   for (guint i = 0; texts->steps != NULL && i < texts->steps->len; i++)
     {
       const StepTemplate *tmpl = g_ptr_array_index (texts->steps, i);
@@ -1686,7 +567,7 @@ diagnosis_from_texts (const char         *id,
   for (guint i = 0; texts->links != NULL && i < texts->links->len; i++)
     {
       const HeraldLink *link = g_ptr_array_index (texts->links, i);
-      g_ptr_array_add (d->links, link_new (link->title, link->url));
+      g_ptr_array_add (d->links, _herald_link_new (link->title, link->url));
     }
   return d;
 }
@@ -1801,6 +682,7 @@ herald_diagnose (const HeraldSmtpResult *result,
   MatchContext ctx = { 0, };
   g_autofree char *normalised = NULL;
   g_autofree char *server = NULL;
+  HeraldDiagnosis *diagnosis;
 
   g_return_val_if_fail (result != NULL, NULL);
 
@@ -1834,15 +716,46 @@ herald_diagnose (const HeraldSmtpResult *result,
     server = g_strjoin (" ", ctx.host ? ctx.host : "", result->greeting ? result->greeting : "", NULL);
   ctx.server = server;
 
-  return diagnose_context (&ctx);
+  diagnosis = diagnose_context (&ctx);
+
+  /* Only the fallback matched: the error's own words may still name the
+   * cause. A failed OAuth sign-in carries the identity provider's codes
+   * (AADSTS…, invalid_grant) in its message, and a wrapper's message the
+   * reply it got; the text rules know those. */
+  if (herald_diagnosis_is_fallback (diagnosis) && result->error != NULL &&
+      result->error->message != NULL && *result->error->message != '\0')
+    {
+      g_autoptr(HeraldDiagnosis) by_text = herald_diagnose_text (result->error->message,
+                                                                 result->stage, ctx.host);
+
+      if (!herald_diagnosis_is_fallback (by_text))
+        {
+          herald_diagnosis_free (diagnosis);
+          diagnosis = g_steal_pointer (&by_text);
+        }
+    }
+
+  return diagnosis;
 }
 
-HeraldDiagnosis *
-herald_diagnose_text (const char  *text,
-                      HeraldStage  stage,
-                      const char  *host)
+void
+herald_explanation_free (HeraldExplanation *explanation)
+{
+  if (explanation == NULL)
+    return;
+  g_clear_pointer (&explanation->diagnosis, herald_diagnosis_free);
+  g_free (explanation->enhanced);
+  g_free (explanation->reply);
+  g_free (explanation);
+}
+
+HeraldExplanation *
+herald_explain (const char  *text,
+                HeraldStage  stage,
+                const char  *host)
 {
   g_autoptr(HeraldExtractedReply) extracted = NULL;
+  HeraldExplanation *explanation;
   MatchContext ctx = { 0, };
   HeraldDiagnosis *d;
 
@@ -1869,8 +782,9 @@ herald_diagnose_text (const char  *text,
        * text once more; only a specific rule may answer then. The code
        * found stays, so that a rule for texts without any code (a
        * program's own "connection timed out") cannot take a server's
-       * "451 4.4.1 Connection timed out" this way. */
-      g_autofree char *clean = g_utf8_make_valid (text, -1);
+       * "451 4.4.1 Connection timed out" this way. The whole text is read
+       * as a reply is: printable, and no more than a reply can hold. */
+      g_autofree char *clean = _herald_printable_text (text, HERALD_DIAGNOSIS_MAX_TEXT);
       g_autofree char *whole_normalised = _herald_normalise_reply (clean);
       MatchContext whole = ctx;
       const Rule *rule;
@@ -1884,7 +798,27 @@ herald_diagnose_text (const char  *text,
           d = diagnose_context (&whole);
         }
     }
-  return d;
+
+  explanation = g_new0 (HeraldExplanation, 1);
+  explanation->diagnosis = d;
+  explanation->stage = ctx.stage;
+  explanation->code = extracted->code;
+  explanation->enhanced = g_steal_pointer (&extracted->enhanced);
+  explanation->reply = g_strdup (extracted->normalised ? extracted->normalised : "");
+  return explanation;
+}
+
+HeraldDiagnosis *
+herald_diagnose_text (const char  *text,
+                      HeraldStage  stage,
+                      const char  *host)
+{
+  g_autoptr(HeraldExplanation) explanation = NULL;
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  explanation = herald_explain (text, stage, host);
+  return g_steal_pointer (&explanation->diagnosis);
 }
 
 /* ---------------------------------------------------------------------------
@@ -1943,7 +877,7 @@ add_notice (GPtrArray              *notices,
             const HeraldSmtpConfig *config,
             const HeraldSmtpResult *result)
 {
-  const RuleSet *set = get_rules ();
+  const RuleSet *set = _herald_rules_get ();
   MatchContext ctx = { 0, };
 
   ctx.stage = result ? result->stage : HERALD_N_STAGES;

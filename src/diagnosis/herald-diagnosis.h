@@ -25,6 +25,22 @@ typedef enum {
   HERALD_ACTOR_PROVIDER,      /* "provider": the mail provider or network owner */
 } HeraldActor;
 
+/* What the window can do for the user in one click, chosen by the rules
+ * file ("action" on a rule or notice), never by matching rule ids. */
+typedef enum {
+  HERALD_ACTION_NONE,                /* no "action" */
+  HERALD_ACTION_SWITCH_TO_OAUTH,     /* "switch-to-oauth": Authentication › OAuth 2.0 */
+  HERALD_ACTION_SWITCH_TO_TLS,       /* "switch-to-tls": security SSL/TLS (implicit TLS) */
+  HERALD_ACTION_SWITCH_TO_STARTTLS,  /* "switch-to-starttls": security STARTTLS */
+  HERALD_ACTION_USE_PORT_587,        /* "use-port-587": port 587 with STARTTLS */
+} HeraldAction;
+
+/* "switch-to-oauth"…, or NULL for HERALD_ACTION_NONE. */
+const char *herald_action_to_string   (HeraldAction   action);
+/* FALSE for a name the rules file may not use. */
+gboolean    herald_action_from_string (const char    *name,
+                                       HeraldAction  *action);
+
 const char *herald_severity_to_string (HeraldSeverity severity);
 const char *herald_actor_to_string    (HeraldActor    actor);
 /* A translated sentence for the UI, e.g. "Your mail administrator must act." */
@@ -49,6 +65,7 @@ typedef struct {
   GPtrArray      *steps;        /* of HeraldDiagnosisStep */
   GPtrArray      *links;        /* of HeraldLink */
   char           *details;      /* technical: stage, full reply incl. the server tag; may be NULL */
+  HeraldAction    action;       /* the one-click fix the rule offers, or HERALD_ACTION_NONE */
 } HeraldDiagnosis;
 
 HeraldDiagnosis *herald_diagnosis_copy (const HeraldDiagnosis *diagnosis);
@@ -64,7 +81,10 @@ gboolean         herald_diagnosis_is_fallback (const HeraldDiagnosis *diagnosis)
  * rules also load on first use) and safe to call more than once. */
 void herald_diagnosis_preload (void);
 
-/* Diagnoses a failed result (NULL when result->ok). config may be NULL. */
+/* Diagnoses a failed result (NULL when result->ok). config may be NULL.
+ * When only a fallback matches the result, the error message is diagnosed as
+ * text too (it may carry an identity provider's codes, or a reply), and a
+ * specific diagnosis from it wins. */
 HeraldDiagnosis *herald_diagnose (const HeraldSmtpResult *result,
                                   const HeraldSmtpConfig *config) G_GNUC_WARN_UNUSED_RESULT;
 
@@ -75,6 +95,25 @@ HeraldDiagnosis *herald_diagnose (const HeraldSmtpResult *result,
 HeraldDiagnosis *herald_diagnose_text (const char  *text,
                                        HeraldStage  stage,
                                        const char  *host) G_GNUC_WARN_UNUSED_RESULT;
+
+/* What a pasted error text says: the diagnosis, and the reply and the step
+ * found in it (`heraldctl explain`). */
+typedef struct {
+  HeraldDiagnosis *diagnosis;  /* never NULL (the fallback when nothing specific matches) */
+  HeraldStage      stage;      /* the step given, else the one the text names, else HERALD_N_STAGES */
+  int              code;       /* the reply's code, or 0 when the text carries none */
+  char            *enhanced;   /* "5.7.139", or NULL */
+  char            *reply;      /* the reply found, its lines joined ("" when none) */
+} HeraldExplanation;
+
+void herald_explanation_free (HeraldExplanation *explanation);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldExplanation, herald_explanation_free)
+
+/* As herald_diagnose_text(), with what was found in the text. The text need
+ * not be valid UTF-8; the work is linear in its length. */
+HeraldExplanation *herald_explain (const char  *text,
+                                   HeraldStage  stage,
+                                   const char  *host) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Notices: warnings that apply even to a successful test, or before sending.
  * result may be NULL (before sending: only what needs no connection).

@@ -76,6 +76,37 @@ herald_diagnosis_to_json (const HeraldDiagnosis *d)
   return json_builder_get_root (builder);
 }
 
+JsonNode *
+herald_explanation_to_json (const HeraldExplanation *explanation)
+{
+  g_autoptr(JsonBuilder) builder = NULL;
+
+  g_return_val_if_fail (explanation != NULL, NULL);
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "matched");
+  json_builder_add_boolean_value (builder, !herald_diagnosis_is_fallback (explanation->diagnosis));
+  add_string_or_null (builder, "stage", explanation->stage < HERALD_N_STAGES
+                                        ? herald_stage_to_string (explanation->stage) : NULL);
+
+  json_builder_set_member_name (builder, "reply");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "code");
+  if (explanation->code != 0)
+    json_builder_add_int_value (builder, explanation->code);
+  else
+    json_builder_add_null_value (builder);
+  add_string_or_null (builder, "enhanced", explanation->enhanced);
+  add_string_or_null (builder, "text", explanation->reply ? explanation->reply : "");
+  json_builder_end_object (builder);
+
+  json_builder_set_member_name (builder, "diagnosis");
+  build_diagnosis (builder, explanation->diagnosis);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
 static gboolean
 tls_has_certificate (const HeraldTlsInfo *tls)
 {
@@ -195,14 +226,16 @@ append_indented (GString    *out,
 }
 
 static void
-append_diagnosis (GString               *out,
-                  const HeraldDiagnosis *d,
-                  gboolean               with_details)
+append_diagnosis (GString                  *out,
+                  const HeraldDiagnosis    *d,
+                  HeraldDiagnosisTextFlags  flags)
 {
-  g_string_append_printf (out, "%s\n", d->title);
+  if (flags & HERALD_DIAGNOSIS_TEXT_TITLE)
+    g_string_append_printf (out, "%s\n", d->title);
   if (d->explanation != NULL && *d->explanation != '\0')
     append_indented (out, "", d->explanation);
-  g_string_append_printf (out, "%s %s\n", _("Who must act:"), herald_actor_describe (d->actor));
+  if (flags & HERALD_DIAGNOSIS_TEXT_ACTOR)
+    g_string_append_printf (out, "%s %s\n", _("Who must act:"), herald_actor_describe (d->actor));
 
   if (d->steps != NULL && d->steps->len > 0)
     {
@@ -229,11 +262,26 @@ append_diagnosis (GString               *out,
         }
     }
 
-  if (with_details && d->details != NULL && *d->details != '\0')
+  if ((flags & HERALD_DIAGNOSIS_TEXT_DETAILS) && d->details != NULL && *d->details != '\0')
     {
       g_string_append_printf (out, "%s\n", _("Technical details:"));
       append_indented (out, "  ", d->details);
     }
+}
+
+char *
+herald_diagnosis_to_text (const HeraldDiagnosis    *d,
+                          HeraldDiagnosisTextFlags  flags)
+{
+  GString *out;
+
+  g_return_val_if_fail (d != NULL, NULL);
+
+  out = g_string_new (NULL);
+  append_diagnosis (out, d, flags);
+  while (out->len > 0 && out->str[out->len - 1] == '\n')
+    g_string_truncate (out, out->len - 1);
+  return g_string_free (out, FALSE);
 }
 
 static const char *
@@ -318,14 +366,15 @@ herald_report_to_text (const HeraldSmtpConfig *c,
   if (d != NULL)
     {
       g_string_append_printf (out, "\n%s\n", _("Diagnosis"));
-      append_diagnosis (out, d, TRUE);
+      append_diagnosis (out, d, HERALD_DIAGNOSIS_TEXT_ALL);
     }
 
   for (guint i = 0; notices != NULL && i < notices->len; i++)
     {
       if (i == 0)
         g_string_append_printf (out, "\n%s\n", _("Notices"));
-      append_diagnosis (out, g_ptr_array_index (notices, i), FALSE);
+      append_diagnosis (out, g_ptr_array_index (notices, i),
+                        HERALD_DIAGNOSIS_TEXT_TITLE | HERALD_DIAGNOSIS_TEXT_ACTOR);
     }
 
   if (r != NULL && r->tls != NULL)
@@ -373,6 +422,6 @@ herald_diagnosis_print (const HeraldDiagnosis *d,
   g_return_if_fail (out != NULL);
 
   str = g_string_new (NULL);
-  append_diagnosis (str, d, TRUE);
+  append_diagnosis (str, d, HERALD_DIAGNOSIS_TEXT_ALL);
   fputs (str->str, out);
 }

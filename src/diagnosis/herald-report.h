@@ -22,6 +22,10 @@ G_BEGIN_DECLS
  * A step with a command is "<text>\n<command>". NULL d gives a JSON null. */
 JsonNode *herald_diagnosis_to_json (const HeraldDiagnosis *d) G_GNUC_WARN_UNUSED_RESULT;
 
+/* The `heraldctl explain --json` object: {"matched", "stage", "reply":
+ * {"code", "enhanced", "text"}, "diagnosis"}. */
+JsonNode *herald_explanation_to_json (const HeraldExplanation *explanation) G_GNUC_WARN_UNUSED_RESULT;
+
 /* The whole `heraldctl test --json` object (see issue 2). d and notices may
  * be NULL. */
 JsonNode *herald_result_to_json (const HeraldSmtpResult *r,
@@ -35,6 +39,20 @@ char *herald_report_to_text (const HeraldSmtpConfig *c,
                              const HeraldSmtpResult *r,
                              const HeraldDiagnosis  *d,
                              GPtrArray              *notices) G_GNUC_WARN_UNUSED_RESULT;
+
+typedef enum {
+  HERALD_DIAGNOSIS_TEXT_TITLE   = 1 << 0,  /* the title, first */
+  HERALD_DIAGNOSIS_TEXT_ACTOR   = 1 << 1,  /* "Who must act: …" */
+  HERALD_DIAGNOSIS_TEXT_DETAILS = 1 << 2,  /* "Technical details:" and the details */
+  HERALD_DIAGNOSIS_TEXT_ALL     = 0x7,
+} HeraldDiagnosisTextFlags;
+
+/* A diagnosis as plain text, the one way every report, terminal and label
+ * shows it: the explanation, "What to do:" with numbered steps and their
+ * commands indented below, "More information:" with the links, and what
+ * @flags add. No trailing newline. */
+char *herald_diagnosis_to_text (const HeraldDiagnosis    *d,
+                                HeraldDiagnosisTextFlags  flags) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Human output for the command line: title, who must act, numbered steps with
  * their commands indented, links, and the technical details. */

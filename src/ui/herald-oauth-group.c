@@ -11,6 +11,7 @@
 #include "herald-diagnosis.h"
 #include "herald-oauth.h"
 #include "herald-oauth-group.h"
+#include "herald-report.h"
 #include "herald-ui-private.h"
 
 struct _HeraldOAuthGroup
@@ -314,7 +315,7 @@ show_error (HeraldOAuthGroup *self,
             const GError     *error)
 {
   g_autoptr(HeraldDiagnosis) diagnosis = NULL;
-  g_autoptr(GString) text = NULL;
+  g_autofree char *text = NULL;
 
   g_clear_pointer (&self->diagnosis, herald_diagnosis_free);
 
@@ -342,32 +343,12 @@ show_error (HeraldOAuthGroup *self,
 
   adw_action_row_set_subtitle (self->error_row, diagnosis->title);
 
-  text = g_string_new (NULL);
-  if (diagnosis->explanation != NULL && *diagnosis->explanation != '\0')
-    g_string_append_printf (text, "%s\n\n", diagnosis->explanation);
-  for (guint i = 0; diagnosis->steps != NULL && i < diagnosis->steps->len; i++)
-    {
-      const HeraldDiagnosisStep *step = g_ptr_array_index (diagnosis->steps, i);
-
-      /* Translators: a numbered step, e.g. "1. Open the admin center" */
-      g_string_append_printf (text, _("%u. %s"), i + 1, step->text);
-      g_string_append_c (text, '\n');
-      if (step->command != NULL && *step->command != '\0')
-        g_string_append_printf (text, "    %s\n", step->command);
-    }
-  for (guint i = 0; diagnosis->links != NULL && i < diagnosis->links->len; i++)
-    {
-      const HeraldLink *link = g_ptr_array_index (diagnosis->links, i);
-
-      g_string_append_printf (text, "%s%s: %s", i == 0 ? "\n" : "", link->title, link->url);
-      g_string_append_c (text, '\n');
-    }
-  while (text->len > 0 && text->str[text->len - 1] == '\n')
-    g_string_truncate (text, text->len - 1);
+  /* The title and who must act are the row's title and subtitle. */
+  text = herald_diagnosis_to_text (diagnosis, 0);
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->diagnosis_row), diagnosis->title);
   adw_expander_row_set_subtitle (self->diagnosis_row, herald_actor_describe (diagnosis->actor));
-  gtk_label_set_text (self->diagnosis_label, text->str);
+  gtk_label_set_text (self->diagnosis_label, text);
   gtk_label_set_text (self->raw_error_label, error->message);
   adw_expander_row_set_expanded (self->diagnosis_row, TRUE);
   gtk_widget_set_visible (GTK_WIDGET (self->diagnosis_row), TRUE);

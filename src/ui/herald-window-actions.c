@@ -196,28 +196,11 @@ show_failure (HeraldWindow           *self,
               const HeraldSmtpConfig *config,
               const HeraldSmtpResult *result)
 {
+  /* herald_diagnose() also reads the error's text when no rule knows the
+   * result (an identity provider's AADSTS codes, for one). */
   g_autoptr(HeraldDiagnosis) diagnosis = herald_diagnose (result, config);
   g_autoptr(GPtrArray) notices = herald_notices (config, result);
   g_autofree char *title = NULL;
-
-  if (diagnosis == NULL)
-    diagnosis = herald_diagnose_text (result->error ? result->error->message : "",
-                                      result->stage, config->host);
-
-  /* Errors from the identity provider (OAuth) carry their AADSTS code and
-   * description in the message; the text rules may know them. */
-  if (herald_diagnosis_is_fallback (diagnosis) && result->error != NULL &&
-      result->error->domain == HERALD_OAUTH_ERROR)
-    {
-      g_autoptr(HeraldDiagnosis) by_text = herald_diagnose_text (result->error->message,
-                                                                 result->stage, config->host);
-
-      if (!herald_diagnosis_is_fallback (by_text))
-        {
-          g_clear_pointer (&diagnosis, herald_diagnosis_free);
-          diagnosis = g_steal_pointer (&by_text);
-        }
-    }
 
   /* Kept while the banner shows the failure, so Details can open the
    * diagnosis again without a second test; the password and the token are

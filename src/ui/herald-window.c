@@ -539,13 +539,6 @@ switch_to_oauth_clicked_cb (HeraldWindow *self)
       adw_combo_row_set_selected (self->auth_row, i);
 }
 
-static gboolean
-notice_suggests_oauth (const HeraldDiagnosis *notice)
-{
-  return notice->id != NULL &&
-         (strstr (notice->id, "basic-auth") != NULL || strstr (notice->id, "oauth") != NULL);
-}
-
 static void
 update_notices (HeraldWindow *self)
 {
@@ -583,7 +576,8 @@ update_notices (HeraldWindow *self)
           gtk_box_append (GTK_BOX (card), text);
         }
 
-      if (notice_suggests_oauth (notice) && config->auth != HERALD_AUTH_XOAUTH2)
+      /* The rules file says which notice offers the switch ("action"). */
+      if (notice->action == HERALD_ACTION_SWITCH_TO_OAUTH && config->auth != HERALD_AUTH_XOAUTH2)
         {
           GtkWidget *button = gtk_button_new_with_label (_("Switch to OAuth 2.0"));
 

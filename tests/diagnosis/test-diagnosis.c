@@ -883,6 +883,122 @@ load_cases (void)
     }
 }
 
+static const HeraldDiagnosis *
+find_notice (GPtrArray  *notices,
+             const char *id)
+{
+  for (guint i = 0; i < notices->len; i++)
+    {
+      const HeraldDiagnosis *d = g_ptr_array_index (notices, i);
+
+      if (g_str_equal (d->id, id))
+        return d;
+    }
+  return NULL;
+}
+
+/* The one-click fixes come from the rules file ("action"), not from rule
+ * ids: the window offers "Switch to OAuth 2.0" by this field. */
+static void
+test_actions (void)
+{
+  g_autoptr(HeraldSmtpConfig) exo = notice_config ("smtp.office365.com", 587, HERALD_SECURITY_STARTTLS,
+                                                   HERALD_AUTH_AUTO, "alerts@contoso.com", "alerts@contoso.com");
+  g_autoptr(HeraldSmtpConfig) p465 = notice_config ("mail.example.org", 465, HERALD_SECURITY_STARTTLS,
+                                                    HERALD_AUTH_AUTO, "alerts@example.org", "alerts@example.org");
+  g_autoptr(HeraldSmtpConfig) p587 = notice_config ("mail.example.org", 587, HERALD_SECURITY_TLS,
+                                                    HERALD_AUTH_AUTO, "alerts@example.org", "alerts@example.org");
+  g_autoptr(GPtrArray) exo_notices = herald_notices (exo, NULL);
+  g_autoptr(GPtrArray) p465_notices = herald_notices (p465, NULL);
+  g_autoptr(GPtrArray) p587_notices = herald_notices (p587, NULL);
+  g_autoptr(HeraldDiagnosis) retired = herald_diagnose_text (
+    "535 5.7.30 Basic authentication is not supported for Client Submission.", HERALD_STAGE_AUTH, NULL);
+  g_autoptr(HeraldDiagnosis) retired_copy = NULL;
+  g_autoptr(HeraldDiagnosis) plain = herald_diagnose_text (
+    "550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown", HERALD_STAGE_RCPT, NULL);
+  const HeraldDiagnosis *d;
+  HeraldAction action;
+
+  d = find_notice (exo_notices, "exo-basic-auth-retirement");
+  g_assert_nonnull (d);
+  g_assert_cmpint (d != NULL ? (int) d->action : -1, ==, HERALD_ACTION_SWITCH_TO_OAUTH);
+  d = find_notice (exo_notices, "exo-from-differs");
+  g_assert_true (d == NULL || d->action == HERALD_ACTION_NONE);
+  d = find_notice (p465_notices, "port-465-starttls");
+  g_assert_nonnull (d);
+  g_assert_cmpint (d != NULL ? (int) d->action : -1, ==, HERALD_ACTION_SWITCH_TO_TLS);
+  d = find_notice (p587_notices, "port-587-implicit-tls");
+  g_assert_nonnull (d);
+  g_assert_cmpint (d != NULL ? (int) d->action : -1, ==, HERALD_ACTION_SWITCH_TO_STARTTLS);
+
+  g_assert_cmpstr (retired->id, ==, "exo-basic-auth-retired");
+  g_assert_cmpint (retired->action, ==, HERALD_ACTION_SWITCH_TO_OAUTH);
+  retired_copy = herald_diagnosis_copy (retired);
+  g_assert_cmpint (retired_copy->action, ==, HERALD_ACTION_SWITCH_TO_OAUTH);
+  g_assert_cmpint (plain->action, ==, HERALD_ACTION_NONE);
+
+  g_assert_cmpstr (herald_action_to_string (HERALD_ACTION_USE_PORT_587), ==, "use-port-587");
+  g_assert_null (herald_action_to_string (HERALD_ACTION_NONE));
+  g_assert_true (herald_action_from_string ("switch-to-oauth", &action));
+  g_assert_cmpint (action, ==, HERALD_ACTION_SWITCH_TO_OAUTH);
+  g_assert_false (herald_action_from_string ("basic-auth", &action));
+}
+
+/* When no rule knows the result, herald_diagnose() reads the error's text,
+ * so the window and heraldctl need no second pass of their own: an identity
+ * provider's AADSTS code in an error of any domain is diagnosed. */
+static void
+test_fallback_reads_error_text (void)
+{
+  g_autoptr(HeraldSmtpResult) result = result_new ();
+  g_autoptr(HeraldSmtpConfig) config = notice_config ("smtp.office365.com", 587, HERALD_SECURITY_STARTTLS,
+                                                      HERALD_AUTH_XOAUTH2, "alerts@contoso.com", "alerts@contoso.com");
+  g_autoptr(HeraldDiagnosis) d = NULL;
+  g_autoptr(HeraldSmtpResult) unknown = result_new ();
+  g_autoptr(HeraldDiagnosis) still_fallback = NULL;
+
+  result->stage = HERALD_STAGE_AUTH;
+  result->error = g_error_new_literal (g_quark_from_static_string ("some-oauth-error"), 3,
+                                       "Token refresh failed: invalid_grant: AADSTS700082: The refresh token "
+                                       "has expired due to inactivity.");
+  d = herald_diagnose (result, config);
+  g_assert_nonnull (d);
+  g_assert_cmpstr (d->id, ==, "oauth-sign-in-again");
+
+  /* Words no rule knows stay the honest fallback. */
+  unknown->stage = HERALD_STAGE_AUTH;
+  unknown->error = g_error_new_literal (g_quark_from_static_string ("some-oauth-error"), 3,
+                                        "the printer said no");
+  still_fallback = herald_diagnose (unknown, config);
+  g_assert_true (herald_diagnosis_is_fallback (still_fallback));
+}
+
+/* heraldctl explain's entry point: the diagnosis and what was found. */
+static void
+test_explain_entry (void)
+{
+  g_autoptr(HeraldExplanation) e = herald_explain (
+    "2026-11-28 08:20:01 SMTP ERROR: Password command failed: 535 5.7.139 Authentication unsuccessful, "
+    "SmtpClientAuthentication is disabled for the Tenant.", HERALD_N_STAGES, NULL);
+  g_autoptr(HeraldExplanation) given = herald_explain ("552 5.3.4 Message size exceeds fixed limit",
+                                                       HERALD_STAGE_DATA, "mx.example.org");
+  g_autoptr(HeraldExplanation) words = herald_explain ("the printer said no", HERALD_N_STAGES, NULL);
+
+  g_assert_cmpstr (e->diagnosis->id, ==, "exo-smtp-auth-disabled-tenant");
+  g_assert_cmpint (e->stage, ==, HERALD_STAGE_AUTH);
+  g_assert_cmpint (e->code, ==, 535);
+  g_assert_cmpstr (e->enhanced, ==, "5.7.139");
+  g_assert_true (g_str_has_prefix (e->reply, "5.7.139 Authentication unsuccessful"));
+
+  g_assert_true (herald_diagnosis_is_fallback (given->diagnosis));
+  g_assert_cmpint (given->stage, ==, HERALD_STAGE_DATA);
+  g_assert_cmpint (given->code, ==, 552);
+
+  g_assert_cmpint (words->code, ==, 0);
+  g_assert_null (words->enhanced);
+  g_assert_cmpint (words->stage, ==, HERALD_N_STAGES);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -911,6 +1027,9 @@ main (int    argc,
   g_test_add_func ("/herald/diagnosis/notices/ports", test_notice_ports);
   g_test_add_func ("/herald/diagnosis/notices/no-auth", test_notice_no_auth);
   g_test_add_func ("/herald/diagnosis/notices/tls-version", test_notice_tls_version);
+  g_test_add_func ("/herald/diagnosis/actions", test_actions);
+  g_test_add_func ("/herald/diagnosis/fallback-reads-error-text", test_fallback_reads_error_text);
+  g_test_add_func ("/herald/diagnosis/explain-entry", test_explain_entry);
   g_test_add_func ("/herald/diagnosis/notices/zz-every-notice-tested", test_every_notice_tested);
 
   ret = g_test_run ();

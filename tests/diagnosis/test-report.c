@@ -329,6 +329,44 @@ test_print (void)
   free (buffer);
 }
 
+/* The one plain-text form of a diagnosis (the report, heraldctl, the OAuth
+ * group's label): the flags choose title, who must act and details. */
+static void
+test_to_text (void)
+{
+  g_autoptr(HeraldDiagnosis) d = herald_diagnose_text ("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication "
+                                                       "is disabled for the Mailbox.", HERALD_STAGE_AUTH, NULL);
+  g_autofree char *bare = herald_diagnosis_to_text (d, 0);
+  g_autofree char *all = herald_diagnosis_to_text (d, HERALD_DIAGNOSIS_TEXT_ALL);
+  g_autofree char *titled = herald_diagnosis_to_text (d, HERALD_DIAGNOSIS_TEXT_TITLE);
+  char *buffer = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream (&buffer, &size);
+
+  /* Without flags: the explanation, the steps and the links only. */
+  g_assert_true (g_str_has_prefix (bare, d->explanation));
+  g_assert_null (strstr (bare, d->title));
+  g_assert_null (strstr (bare, "Who must act:"));
+  g_assert_null (strstr (bare, "Technical details:"));
+  g_assert_nonnull (strstr (bare, "\nWhat to do:\n  1. In the Microsoft 365 admin center"));
+  g_assert_nonnull (strstr (bare, "\n       Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false\n"));
+  g_assert_nonnull (strstr (bare, "\nMore information:\n  • "));
+  g_assert_false (g_str_has_suffix (bare, "\n"));
+
+  g_assert_true (g_str_has_prefix (titled, d->title));
+  g_assert_null (strstr (titled, "Who must act:"));
+
+  g_assert_true (g_str_has_prefix (all, d->title));
+  g_assert_nonnull (strstr (all, "Who must act: Your mail administrator must act."));
+  g_assert_nonnull (strstr (all, "Technical details:\n  Rule: exo-smtp-auth-disabled-mailbox"));
+
+  /* heraldctl's output is the same text. */
+  herald_diagnosis_print (d, out);
+  fclose (out);
+  g_assert_true (g_str_has_prefix (buffer, all));
+  free (buffer);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -341,6 +379,7 @@ main (int    argc,
   g_test_add_func ("/herald/report/diagnosis-json-null", test_diagnosis_json_null);
   g_test_add_func ("/herald/report/text", test_report_text);
   g_test_add_func ("/herald/report/print", test_print);
+  g_test_add_func ("/herald/report/to-text", test_to_text);
 
   return g_test_run ();
 }

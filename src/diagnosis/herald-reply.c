@@ -1,0 +1,502 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#define G_LOG_DOMAIN "herald-diagnosis"
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "herald-diagnosis-private.h"
+
+/* Reply text: normalising a reply, Microsoft's server tag, and finding the
+ * SMTP reply inside another program's message. Everything here treats the
+ * text as hostile: bounded work, control characters filtered. */
+
+/* ---------------------------------------------------------------------------
+ * Reply text helpers
+ * ------------------------------------------------------------------------- */
+
+GRegex *
+_herald_static_regex (GRegex    **slot,
+                      const char *pattern)
+{
+  if (g_once_init_enter (slot))
+    {
+      GRegex *regex = g_regex_new (pattern, G_REGEX_CASELESS, 0, NULL);
+
+      g_assert (regex != NULL);
+      g_once_init_leave (slot, regex);
+    }
+  return *slot;
+}
+
+/* "535-", "535 " or a bare "535" at the start of a line. */
+DEFINE_REGEX (code_prefix_regex, "^\\s*([2-5][0-9][0-9])(?:[ -]|$)")
+/* An enhanced status code at the start of the text. */
+DEFINE_REGEX (enhanced_prefix_regex, "^\\s*([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s*")
+/* Microsoft's server tag, e.g. "[MN2PR05CA0004.namprd05.prod.outlook.com 2026-11-28T08:00:00.000Z 08DE...]". */
+DEFINE_REGEX (server_tag_regex,
+              "\\s*\\[[A-Z0-9]+(?:\\.[A-Z0-9-]+)*\\.(?:outlook|office365)\\.com\\b[^\\]]*\\]")
+
+char *
+_herald_strip_server_tag (const char *text)
+{
+  g_autofree char *stripped = NULL;
+
+  if (text == NULL)
+    return NULL;
+  stripped = g_regex_replace_literal (server_tag_regex (), text, -1, 0, "", 0, NULL);
+  if (stripped == NULL)
+    return g_strdup (text);
+  return g_strstrip (g_steal_pointer (&stripped));
+}
+
+char *
+_herald_normalise_reply (const char *raw)
+{
+  g_auto(GStrv) lines = NULL;
+  g_autofree char *first_enhanced = NULL;
+  GString *out;
+
+  if (raw == NULL)
+    return NULL;
+
+  out = g_string_new (NULL);
+  lines = g_strsplit_set (raw, "\r\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr(GMatchInfo) match = NULL;
+      const char *line = lines[i];
+      g_autofree char *body = NULL;
+
+      if (g_regex_match (code_prefix_regex (), line, 0, &match))
+        {
+          int end;
+
+          g_match_info_fetch_pos (match, 0, NULL, &end);
+          line += end;
+        }
+      g_clear_pointer (&match, g_match_info_free);
+
+      if (g_regex_match (enhanced_prefix_regex (), line, 0, &match))
+        {
+          g_autofree char *enhanced = g_match_info_fetch (match, 1);
+          int end;
+
+          g_match_info_fetch_pos (match, 0, NULL, &end);
+          if (first_enhanced == NULL && out->len == 0)
+            first_enhanced = g_steal_pointer (&enhanced);
+          else if (first_enhanced != NULL && g_str_equal (enhanced, first_enhanced))
+            line += end;   /* a repeated enhanced code on a continuation line */
+        }
+
+      body = g_strstrip (g_strdup (line));
+      if (*body == '\0')
+        continue;
+      if (out->len > 0)
+        g_string_append_c (out, ' ');
+      g_string_append (out, body);
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+/* ---------------------------------------------------------------------------
+ * Extracting a reply from another program's message
+ * ------------------------------------------------------------------------- */
+
+void
+_herald_extracted_reply_free (HeraldExtractedReply *extracted)
+{
+  if (extracted == NULL)
+    return;
+  g_free (extracted->enhanced);
+  g_free (extracted->reply);
+  g_free (extracted->normalised);
+  g_free (extracted);
+}
+
+/* Python's smtplib: SMTPAuthenticationError: (535, b'5.7.8 Username ...\n5.7.8 https://...') */
+DEFINE_REGEX (python_tuple_regex,
+              "\\(\\s*([2-5][0-9][0-9])\\s*,\\s*b?(['\"])((?:\\\\.|(?!\\2).)*)\\2\\s*\\)")
+/* The start of a reply: a code (second digit 0-5, so port numbers like 587 or
+ * 465 do not count) followed by a space, a dash or an enhanced code. */
+DEFINE_REGEX (reply_start_regex,
+              "(?<![0-9.:])([2-5][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))")
+DEFINE_REGEX (enhanced_start_regex,
+              "(?<![0-9.])([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s")
+/* The same two for refusals only (4xx/5xx). */
+DEFINE_REGEX (refusal_start_regex,
+              "(?<![0-9.:])([45][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))")
+DEFINE_REGEX (refusal_enhanced_regex,
+              "(?<![0-9.])([45]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s")
+
+/* The most of a pasted text taken as the reply: what the engine accepts in
+ * one reply it reads. */
+#define MAX_REPLY_LINES 256
+#define MAX_REPLY_BYTES HERALD_DIAGNOSIS_MAX_TEXT
+
+/* The first match of @regex in @text (of @length bytes), or -1. Every search
+ * of a pasted text goes through here: one call looks at the text once, and
+ * @work counts the bytes handed to the regex engine (which checks the UTF-8
+ * of the whole subject on every call), so a test can check that the work
+ * stays linear in the size of the text. */
+static int
+search (GRegex      *regex,
+        const char  *text,
+        gssize       length,
+        gsize       *work,
+        GMatchInfo **match_out)
+{
+  g_autoptr(GMatchInfo) match = NULL;
+  int pos = -1;
+
+  if (length < 0)
+    length = (gssize) strlen (text);
+  *work += (gsize) length;
+  if (g_regex_match_full (regex, text, length, 0, 0, &match, NULL))
+    g_match_info_fetch_pos (match, 0, &pos, NULL);
+  if (match_out != NULL)
+    *match_out = g_steal_pointer (&match);
+  return pos;
+}
+
+/* Log and transcript prefixes before a reply line: swaks ("<-  ", "<~* "),
+ * "S: ", "<<< ", "> ". */
+DEFINE_REGEX (line_prefix_regex, "^\\s*(?:[<>~*|-]+\\s*|S:\\s*)?")
+
+/* Returns the line without its transcript prefix when it continues the
+ * reply (same code, or the same enhanced code for texts without codes),
+ * else NULL. */
+static const char *
+continues_reply (const char *line,
+                 int         code,
+                 const char *enhanced)
+{
+  g_autoptr(GMatchInfo) match = NULL;
+  const char *p = line;
+  int end = 0;
+
+  if (g_regex_match (line_prefix_regex (), line, 0, &match))
+    g_match_info_fetch_pos (match, 0, NULL, &end);
+  g_clear_pointer (&match, g_match_info_free);
+  p = line + end;
+
+  if (code != 0 && g_regex_match (code_prefix_regex (), p, 0, &match))
+    {
+      g_autofree char *c = g_match_info_fetch (match, 1);
+      return atoi (c) == code ? p : NULL;
+    }
+  if (enhanced != NULL && g_str_has_prefix (p, enhanced))
+    return p;
+  return NULL;
+}
+
+static HeraldExtractedReply *
+extract_from (const char *text,
+              gsize       start,
+              gsize      *work)
+{
+  HeraldExtractedReply *extracted = g_new0 (HeraldExtractedReply, 1);
+  g_auto(GStrv) lines = g_strsplit_set (text + start, "\r\n", -1);
+  g_autoptr(GMatchInfo) match = NULL;
+  GString *reply = g_string_new (NULL);
+  guint n_lines = 0;
+
+  extracted->stage = HERALD_N_STAGES;
+  if (search (code_prefix_regex (), text + start, -1, work, &match) >= 0)
+    {
+      g_autofree char *code = g_match_info_fetch (match, 1);
+      extracted->code = atoi (code);
+    }
+  g_clear_pointer (&match, g_match_info_free);
+
+  /* A reply is bounded as the engine bounds one it reads; the rules then
+   * search at most that much text, whatever was pasted. */
+  for (guint i = 0; lines[i] != NULL && n_lines < MAX_REPLY_LINES && reply->len < MAX_REPLY_BYTES; i++)
+    {
+      *work += strlen (lines[i]);
+      if (i == 0)
+        {
+          const char *p = lines[0];
+
+          if (extracted->code != 0 && g_regex_match (code_prefix_regex (), p, 0, &match))
+            {
+              int end;
+              g_match_info_fetch_pos (match, 0, NULL, &end);
+              p += end;
+            }
+          g_clear_pointer (&match, g_match_info_free);
+          if (g_regex_match (enhanced_prefix_regex (), p, 0, &match))
+            extracted->enhanced = g_match_info_fetch (match, 1);
+          g_clear_pointer (&match, g_match_info_free);
+        }
+      else
+        {
+          const char *rest = continues_reply (lines[i], extracted->code, extracted->enhanced);
+
+          if (rest == NULL)
+            {
+              /* Blank lines inside a pasted reply are skipped; anything else
+               * (a stack trace, the program's own words) ends the reply. */
+              if (*g_strstrip (lines[i]) == '\0')
+                continue;
+              break;
+            }
+          /* Drop the transcript prefix ("<~* ") of continuation lines. */
+          memmove (lines[i], rest, strlen (rest) + 1);
+        }
+      if (reply->len > 0)
+        g_string_append_c (reply, '\n');
+      g_string_append (reply, g_strstrip (lines[i]));
+      n_lines++;
+      if (reply->len > MAX_REPLY_BYTES)
+        {
+          /* One very long line: cut it on a character boundary. */
+          gsize cut = MAX_REPLY_BYTES;
+
+          while (cut > 0 && (reply->str[cut] & 0xc0) == 0x80)
+            cut--;
+          g_string_truncate (reply, cut);
+        }
+    }
+
+  extracted->reply = g_string_free (reply, FALSE);
+  extracted->normalised = _herald_normalise_reply (extracted->reply);
+  return extracted;
+}
+
+/* The step a pasted text names, from the wrapper's words or, in a
+ * transcript, the last command the client sent before the refusal. */
+DEFINE_REGEX (phpmailer_command_regex,
+              "\\b(Password|Username|AUTH|MAIL FROM|RCPT TO|DATA END|DATA|STARTTLS|EHLO|HELO|QUIT)\\s+command\\s+failed")
+DEFINE_REGEX (nodemailer_command_regex, "\\bcommand:\\s*'([A-Z. ]+)")
+DEFINE_REGEX (exception_regex,
+              "\\b(SMTPAuthenticationError|AuthenticationFailedException|Invalid login|SMTPSenderRefused|"
+              "SMTPRecipientsRefused|SMTPDataError|Greeting never received)\\b")
+DEFINE_REGEX (client_line_regex,
+              "^\\s*(?:->|~>|\\*>|C:|>>>)\\s*(AUTH|MAIL FROM|RCPT TO|DATA|BDAT|STARTTLS|EHLO|HELO|QUIT)\\b")
+
+static HeraldStage
+stage_from_command (const char *command)
+{
+  static const struct {
+    const char  *prefix;
+    HeraldStage  stage;
+  } map[] = {
+    { "PASSWORD", HERALD_STAGE_AUTH }, { "USERNAME", HERALD_STAGE_AUTH }, { "AUTH", HERALD_STAGE_AUTH },
+    { "MAIL", HERALD_STAGE_MAIL }, { "RCPT", HERALD_STAGE_RCPT }, { "DATA", HERALD_STAGE_DATA },
+    { "BDAT", HERALD_STAGE_DATA }, { ".", HERALD_STAGE_DATA }, { "STARTTLS", HERALD_STAGE_STARTTLS },
+    { "EHLO", HERALD_STAGE_EHLO }, { "HELO", HERALD_STAGE_EHLO }, { "QUIT", HERALD_STAGE_QUIT },
+    { "CONN", HERALD_STAGE_GREETING },
+    { "SMTPAUTHENTICATIONERROR", HERALD_STAGE_AUTH }, { "AUTHENTICATIONFAILEDEXCEPTION", HERALD_STAGE_AUTH },
+    { "INVALID LOGIN", HERALD_STAGE_AUTH }, { "SMTPSENDERREFUSED", HERALD_STAGE_MAIL },
+    { "SMTPRECIPIENTSREFUSED", HERALD_STAGE_RCPT }, { "SMTPDATAERROR", HERALD_STAGE_DATA },
+    { "GREETING NEVER RECEIVED", HERALD_STAGE_GREETING },
+  };
+  g_autofree char *upper = g_ascii_strup (command, -1);
+
+  for (guint i = 0; i < G_N_ELEMENTS (map); i++)
+    if (g_str_has_prefix (upper, map[i].prefix))
+      return map[i].stage;
+  return HERALD_N_STAGES;
+}
+
+static HeraldStage
+find_stage (const char *text,
+            int         reply_start,
+            gsize      *work)
+{
+  GRegex *anywhere[] = { phpmailer_command_regex (), nodemailer_command_regex (), exception_regex () };
+  HeraldStage stage = HERALD_N_STAGES;
+  g_auto(GStrv) lines = NULL;
+  gsize offset = 0;
+
+  for (guint r = 0; r < G_N_ELEMENTS (anywhere); r++)
+    {
+      g_autoptr(GMatchInfo) match = NULL;
+
+      if (search (anywhere[r], text, -1, work, &match) >= 0)
+        {
+          g_autofree char *command = g_match_info_fetch (match, 1);
+
+          stage = stage_from_command (command);
+          if (stage != HERALD_N_STAGES)
+            return stage;
+        }
+    }
+
+  /* A transcript: the last command sent before the refusal. */
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && (reply_start < 0 || offset < (gsize) reply_start); i++)
+    {
+      g_autoptr(GMatchInfo) match = NULL;
+
+      if (search (client_line_regex (), lines[i], -1, work, &match) >= 0)
+        {
+          g_autofree char *command = g_match_info_fetch (match, 1);
+          stage = stage_from_command (command);
+        }
+      offset += strlen (lines[i]) + 1;
+    }
+  return stage;
+}
+
+static int
+earliest (int a,
+          int b)
+{
+  if (a < 0)
+    return b;
+  if (b < 0)
+    return a;
+  return MIN (a, b);
+}
+
+/* The first refusal (4xx/5xx), or else the earliest start of a reply. Each
+ * answer is the first match of a regex, so the text is searched four times
+ * in all, never once per match (walking every match of a text of "250-"
+ * lines made the regex engine check the rest of the text again for each,
+ * which was quadratic). */
+static int
+find_reply_start (const char *text,
+                  gsize       length,
+                  gsize      *work)
+{
+  int refusal = earliest (search (refusal_start_regex (), text, length, work, NULL),
+                          search (refusal_enhanced_regex (), text, length, work, NULL));
+
+  if (refusal >= 0)
+    return refusal;
+  return earliest (search (reply_start_regex (), text, length, work, NULL),
+                   search (enhanced_start_regex (), text, length, work, NULL));
+}
+
+/* The length of @text (of @length bytes) cut to at most @max bytes, on a
+ * character boundary. */
+static gsize
+cut_length (const char *text,
+            gsize       length,
+            gsize       max)
+{
+  if (length <= max)
+    return length;
+  while (max > 0 && (text[max] & 0xc0) == 0x80)
+    max--;
+  return max;
+}
+
+/* Pasted text and the unescaped body of a Python tuple go into reports, JSON
+ * and terminals: valid UTF-8, line breaks kept, a tab as a space, and every
+ * other control character (C0, DEL, C1) and bidirectional control replaced
+ * by "?", so that escapes like \033 or \u202e in a paste cannot reach a
+ * terminal or make a reply read differently from what it is. */
+static char *
+make_printable_text (const char *text,
+                     gssize      length)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, length);
+  GString *out = g_string_sized_new (strlen (valid));
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == '\n' || c == '\r')
+        g_string_append_c (out, (char) c);
+      else if (c == '\t')
+        g_string_append_c (out, ' ');
+      else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f ||
+               c == 0x2028 || c == 0x2029 || (c >= 0x202a && c <= 0x202e) ||
+               (c >= 0x2066 && c <= 0x2069))
+        g_string_append_c (out, '?');
+      else
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+    }
+  return g_string_free (out, FALSE);
+}
+
+char *
+_herald_printable_text (const char *text,
+                        gsize       max_bytes)
+{
+  g_autofree char *printable = NULL;
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  printable = make_printable_text (text, -1);
+  return g_strndup (printable, cut_length (printable, strlen (printable), max_bytes));
+}
+
+HeraldExtractedReply *
+_herald_extract_reply (const char *text)
+{
+  g_autoptr(GMatchInfo) match = NULL;
+  g_autofree char *clean = NULL;
+  HeraldExtractedReply *extracted;
+  gsize work = 0;
+  gsize length;
+  int start;
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  clean = make_printable_text (text, -1);
+  length = strlen (clean);
+
+  /* Python's smtplib wraps the code and the text in a tuple, with the lines'
+   * codes removed and the line breaks escaped. */
+  if (search (python_tuple_regex (), clean, length, &work, &match) >= 0)
+    {
+      g_autofree char *code = g_match_info_fetch (match, 1);
+      g_autofree char *body = g_match_info_fetch (match, 3);
+      g_autofree char *unescaped = g_strcompress (body);
+      /* Unescaping can bring back what the first pass removed ("\377",
+       * "\033"): validate and filter the result, not only the input. */
+      g_autofree char *printable = make_printable_text (unescaped, -1);
+      g_auto(GStrv) lines = g_strsplit (printable, "\n", -1);
+      g_autoptr(GString) rebuilt = g_string_new (NULL);
+
+      for (guint i = 0; lines[i] != NULL; i++)
+        {
+          if (*g_strstrip (lines[i]) == '\0')
+            continue;
+          if (rebuilt->len > 0)
+            g_string_append_c (rebuilt, '\n');
+          g_string_append_printf (rebuilt, "%s%c%s", code,
+                                  lines[i + 1] != NULL ? '-' : ' ', lines[i]);
+        }
+      extracted = extract_from (rebuilt->str, 0, &work);
+      extracted->stage = find_stage (clean, -1, &work);
+      extracted->searched = work;
+      return extracted;
+    }
+  g_clear_pointer (&match, g_match_info_free);
+
+  /* The first refusal (4xx/5xx), or else the earliest thing that looks like
+   * the start of a reply. Wrappers put their own words first (.NET's "The
+   * server response was:", PHPMailer's "Password command failed:",
+   * nodemailer's "Invalid login:") and those contain no reply code; a pasted
+   * transcript (swaks, a log) starts with "220" and "250" lines before the
+   * refusal. Text after the reply (a stack trace) is cut off by
+   * extract_from(). A later "Error: 535 ..." inside the reply is Exchange's
+   * embedded earlier failure, handled when matching. */
+  start = find_reply_start (clean, length, &work);
+  if (start >= 0)
+    {
+      extracted = extract_from (clean, start, &work);
+      extracted->stage = find_stage (clean, start, &work);
+      extracted->searched = work;
+      return extracted;
+    }
+
+  /* No code at all: match the words alone, as much of them as a reply
+   * could hold. */
+  extracted = g_new0 (HeraldExtractedReply, 1);
+  extracted->reply = g_strstrip (g_strndup (clean, cut_length (clean, length, MAX_REPLY_BYTES)));
+  extracted->normalised = _herald_normalise_reply (extracted->reply);
+  extracted->stage = find_stage (clean, -1, &work);
+  extracted->searched = work;
+  return extracted;
+}

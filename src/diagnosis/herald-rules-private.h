@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#pragma once
+
+/* The rules file as loaded (herald-rules.c), for the matching and the
+ * notices in herald-diagnosis.c. Loaded once, then only read. */
+
+#include "herald-diagnosis-private.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  AUTH_KIND_NONE     = 1 << 0,
+  AUTH_KIND_PASSWORD = 1 << 1,
+  AUTH_KIND_OAUTH    = 1 << 2,
+} AuthKind;
+
+typedef struct {
+  GQuark domain;
+  int    code;
+} ErrorKey;
+
+typedef struct {
+  char       *text;
+  char       *command;
+} StepTemplate;
+
+typedef struct {
+  char           *title;
+  char           *explanation;
+  HeraldActor     actor;
+  HeraldSeverity  severity;
+  HeraldAction    action;
+  GPtrArray      *steps;   /* of StepTemplate */
+  GPtrArray      *links;   /* of HeraldLink */
+} Texts;
+
+typedef struct {
+  char      *id;
+  char      *provider;
+  int        priority;
+  gboolean   fallback;
+  gboolean   no_reply;       /* only when no non-2xx reply explains the failure */
+  gboolean   no_code;        /* only texts without a reply or enhanced code */
+  guint      stages;         /* bit per HeraldStage; 0: any */
+  GArray    *codes;          /* of int; NULL: any */
+  guint      classes;        /* bit per first digit; 0: any */
+  char     **enhanced;       /* NULL: any */
+  GRegex    *pattern;        /* on the normalised reply; NULL: any */
+  GArray    *errors;         /* of ErrorKey; NULL: any */
+  GRegex    *error_pattern;  /* on the GError's message */
+  guint      tls_flags;      /* GTlsCertificateFlags, any of; 0: any */
+  guint      securities;     /* bit per HeraldSecurity; 0: any */
+  GArray    *ports;          /* of int; NULL: any */
+  GRegex    *server;         /* on "host greeting"; NULL: any */
+  guint      auths;          /* AuthKind bits; 0: any */
+  Texts      texts;
+} Rule;
+
+typedef struct {
+  char  *id;
+  Texts  texts;
+} Notice;
+
+typedef struct {
+  GPtrArray *rules;       /* of Rule, in file order */
+  GPtrArray *notices;     /* of Notice */
+  GPtrArray *rule_ids;    /* of char*, NULL-terminated */
+  GPtrArray *notice_ids;  /* of char*, NULL-terminated */
+} RuleSet;
+
+/* The rules, loaded on first use from whichever thread gets there first. */
+const RuleSet *_herald_rules_get (void);
+
+G_END_DECLS
