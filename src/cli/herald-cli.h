@@ -23,6 +23,14 @@ int herald_cli_test    (int argc, char **argv);
 int herald_cli_explain (int argc, char **argv);
 int herald_cli_login   (int argc, char **argv);
 int herald_cli_logout  (int argc, char **argv);
+/* heraldctl send (also run under the name "sendmail"), queue (its list is
+ * also the "mailq" name) and config. Exit statuses are sendmail's
+ * (sysexits.h: 64 usage, 65 data, 69 unavailable, 75 temporary, 78 config). */
+int herald_cli_send         (int argc, char **argv);
+int herald_cli_queue        (int argc, char **argv);
+int herald_cli_queue_list   (int argc, char **argv);
+int herald_cli_queue_flush  (int argc, char **argv);
+int herald_cli_config       (int argc, char **argv);
 
 /* The function @name of the OAuth module, loaded on first use; NULL after
  * telling "heraldctl @command:" why it is not available. */

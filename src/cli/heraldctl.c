@@ -7,6 +7,7 @@
 
 #include <glib/gi18n.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "herald-cli.h"
@@ -51,6 +52,9 @@ static const Command commands[] = {
   { "explain", herald_cli_explain, N_("Diagnose an error text pasted from any program") },
   { "login",   login,              N_("Sign in with OAuth 2.0 and keep the token in the keyring") },
   { "logout",  logout,             N_("Forget the OAuth 2.0 tokens of an account") },
+  { "send",    herald_cli_send,    N_("Deliver an alert (also the sendmail command)") },
+  { "queue",   herald_cli_queue,   N_("List, flush, retry or drop queued alerts") },
+  { "config",  herald_cli_config,  N_("Show or change the settings heraldctl uses") },
 };
 
 static void
@@ -86,6 +90,23 @@ main (int    argc,
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("heraldctl");
+
+  /* A file-size limit must make a write fail (the queue then says so and
+   * leaves nothing half-written), not kill the process. */
+  signal (SIGXFSZ, SIG_IGN);
+
+  /* Installed as links named sendmail and mailq (in $libexecdir/herald). */
+  {
+    g_autofree char *name = g_path_get_basename (argv[0]);
+
+    if (g_str_equal (name, "sendmail"))
+      return herald_cli_send (argc, argv);
+    if (g_str_equal (name, "mailq"))
+      {
+        argv[0] = (char *) "list";
+        return herald_cli_queue_list (argc, argv);
+      }
+  }
 
   if (argc < 2)
     {

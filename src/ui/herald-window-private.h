@@ -45,6 +45,7 @@ struct _HeraldWindow
   AdwToastOverlay      *toast_overlay;
   HeraldBanner         *banner;
   GtkSwitch            *alerts_switch;
+  GtkBox               *alerts_area;          /* holds the HeraldAlertsGroup */
   AdwComboRow          *provider_row;
   AdwEntryRow          *server_row;
   AdwActionRow         *port_row;

@@ -10,6 +10,8 @@
 
 #include "herald-window.h"
 #include "herald-window-private.h"
+#include "herald-alerts-group.h"
+#include "herald-profile.h"
 #include "herald-diagnosis.h"
 #include "herald-providers.h"
 #include "herald-renderer.h"
@@ -613,6 +615,7 @@ herald_window_class_init (HeraldWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HeraldWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, HeraldWindow, banner);
   gtk_widget_class_bind_template_child (widget_class, HeraldWindow, alerts_switch);
+  gtk_widget_class_bind_template_child (widget_class, HeraldWindow, alerts_area);
   gtk_widget_class_bind_template_child (widget_class, HeraldWindow, provider_row);
   gtk_widget_class_bind_template_child (widget_class, HeraldWindow, server_row);
   gtk_widget_class_bind_template_child (widget_class, HeraldWindow, port_row);
@@ -741,6 +744,13 @@ herald_window_init (HeraldWindow *self)
 
   self->settings = g_settings_new (SCHEMA_ID);
   self->keyring_cancellable = g_cancellable_new ();
+
+  /* The alert queue heraldctl send fills (read off the main thread). */
+  {
+    g_autofree char *queue_dir = herald_profile_dup_user_queue_dir ();
+
+    gtk_box_append (self->alerts_area, GTK_WIDGET (herald_alerts_group_new (queue_dir)));
+  }
 
   /* The switch and the spin buttons have no label of their own. Their rows
    * point at them with labelled-by, which GTK 4.8 appends to the label

@@ -1,0 +1,662 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The Herald authors
+ */
+#define G_LOG_DOMAIN "herald-cli"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "herald-cli.h"
+#include "herald-cli-util.h"
+#include "herald-cli-send.h"
+#include "herald-delivery.h"
+#include "herald-profile.h"
+#include "herald-queue-run.h"
+#include "herald-report.h"
+
+/* heraldctl queue list|show|drop|retry|flush, and the "mailq" name. Exit
+ * statuses are sendmail's (sysexits.h), like heraldctl send's. */
+
+static int
+queue_usage_error (const char *sub,
+                   const char *format,
+                   ...) G_GNUC_PRINTF (2, 3);
+
+static int
+queue_usage_error (const char *sub,
+                   const char *format,
+                   ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  fprintf (stderr, "heraldctl queue %s: %s\n", sub, message);
+  fprintf (stderr, _("Run “heraldctl queue --help” for the commands and options.\n"));
+  return HERALD_EX_USAGE;
+}
+
+/* Parses "--json", "--quiet", "--due", "--failed" and positional arguments;
+ * anything else is bad usage. */
+typedef struct {
+  gboolean  json;
+  gboolean  quiet;
+  gboolean  due;
+  gboolean  failed;
+  GPtrArray *positional;
+} QueueArgs;
+
+static void
+queue_args_clear (QueueArgs *a)
+{
+  g_clear_pointer (&a->positional, g_ptr_array_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (QueueArgs, queue_args_clear)
+
+static gboolean
+parse_queue_args (int         argc,
+                  char      **argv,
+                  const char *allowed,
+                  guint       max_positional,
+                  QueueArgs  *a,
+                  int        *status)
+{
+  const char *sub = argv[0];
+  gboolean options_done = FALSE;
+
+  a->positional = g_ptr_array_new ();
+  for (int i = 1; i < argc && argv[i] != NULL; i++)
+    {
+      const char *arg = argv[i];
+
+      if (!options_done && g_str_equal (arg, "--"))
+        options_done = TRUE;
+      else if (!options_done && g_str_has_prefix (arg, "-"))
+        {
+          if (g_str_equal (arg, "--json") && strstr (allowed, "j") != NULL)
+            a->json = TRUE;
+          else if (g_str_equal (arg, "--quiet") && strstr (allowed, "q") != NULL)
+            a->quiet = TRUE;
+          else if (g_str_equal (arg, "--due") && strstr (allowed, "d") != NULL)
+            a->due = TRUE;
+          else if (g_str_equal (arg, "--failed") && strstr (allowed, "f") != NULL)
+            a->failed = TRUE;
+          else
+            {
+              *status = queue_usage_error (sub, _("unknown option %s"), arg);
+              return FALSE;
+            }
+        }
+      else
+        g_ptr_array_add (a->positional, (gpointer) arg);
+    }
+  if (a->positional->len > max_positional)
+    {
+      *status = queue_usage_error (sub, _("unexpected argument “%s”"),
+                                   (const char *) g_ptr_array_index (a->positional,
+                                                                     max_positional));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static HeraldQueue *
+open_queue (int *status)
+{
+  g_autoptr(HeraldProfile) profile = _herald_cli_open_profile ("heraldctl queue", status);
+
+  if (profile == NULL)
+    return NULL;
+  return herald_queue_new (herald_profile_get_queue_dir (profile));
+}
+
+/* ---- JSON ------------------------------------------------------------------------ */
+
+static char *
+format_time (gint64 unix_seconds)
+{
+  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (unix_seconds);
+
+  return dt != NULL ? g_date_time_format_iso8601 (dt) : g_strdup ("");
+}
+
+static void
+add_string_or_null (JsonBuilder *b,
+                    const char  *name,
+                    const char  *value)
+{
+  json_builder_set_member_name (b, name);
+  if (value != NULL)
+    json_builder_add_string_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+add_last_error (JsonBuilder            *b,
+                const HeraldQueueError *e)
+{
+  json_builder_set_member_name (b, "last_error");
+  if (e == NULL)
+    {
+      json_builder_add_null_value (b);
+      return;
+    }
+  json_builder_begin_object (b);
+  add_string_or_null (b, "stage", e->stage);
+  add_string_or_null (b, "error", e->error);
+  json_builder_set_member_name (b, "reply");
+  if (e->reply_code > 0)
+    {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "code");
+      json_builder_add_int_value (b, e->reply_code);
+      add_string_or_null (b, "enhanced", e->reply_enhanced);
+      add_string_or_null (b, "text", e->reply_text != NULL ? e->reply_text : "");
+      json_builder_end_object (b);
+    }
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "diagnosis");
+  if (e->diagnosis_id != NULL)
+    {
+      json_builder_begin_object (b);
+      add_string_or_null (b, "id", e->diagnosis_id);
+      add_string_or_null (b, "title", e->diagnosis_title);
+      add_string_or_null (b, "actor", e->diagnosis_actor);
+      json_builder_end_object (b);
+    }
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+}
+
+static void
+add_entry (JsonBuilder            *b,
+           const HeraldQueueEntry *entry)
+{
+  g_autofree char *created = format_time (entry->created);
+  g_autofree char *next = entry->next_attempt > 0 ? format_time (entry->next_attempt) : NULL;
+
+  json_builder_begin_object (b);
+  add_string_or_null (b, "id", entry->id);
+  add_string_or_null (b, "state", herald_queue_state_to_string (entry->state));
+  add_string_or_null (b, "created", created);
+  json_builder_set_member_name (b, "attempts");
+  json_builder_add_int_value (b, entry->attempts);
+  add_string_or_null (b, "next_attempt",
+                      entry->state == HERALD_QUEUE_STATE_FAILED ? NULL
+                      : next != NULL ? next : created);
+  add_string_or_null (b, "sender", entry->sender);
+  json_builder_set_member_name (b, "recipients");
+  json_builder_begin_array (b);
+  for (guint i = 0; entry->recipients != NULL && entry->recipients[i] != NULL; i++)
+    json_builder_add_string_value (b, entry->recipients[i]);
+  json_builder_end_array (b);
+  add_string_or_null (b, "subject", entry->subject);
+  add_string_or_null (b, "message_id", entry->message_id);
+  json_builder_set_member_name (b, "size");
+  json_builder_add_int_value (b, (gint64) entry->size);
+  json_builder_set_member_name (b, "maybe_duplicate");
+  json_builder_add_boolean_value (b, entry->maybe_duplicate);
+  add_string_or_null (b, "note", entry->note);
+  add_last_error (b, entry->last_error);
+  json_builder_end_object (b);
+}
+
+/* ---- list -------------------------------------------------------------------------- */
+
+static const char *
+entry_problem (const HeraldQueueEntry *entry)
+{
+  if (entry->note != NULL && entry->state == HERALD_QUEUE_STATE_FAILED)
+    return entry->note;
+  if (entry->last_error == NULL)
+    return entry->note;
+  if (entry->last_error->diagnosis_title != NULL)
+    return entry->last_error->diagnosis_title;
+  return entry->last_error->error;
+}
+
+int
+herald_cli_queue_list (int    argc,
+                       char **argv)
+{
+  g_auto(QueueArgs) a = { 0 };
+  g_autoptr(HeraldQueue) queue = NULL;
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GPtrArray) damaged_ids = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = HERALD_EX_OK;
+
+  if (!parse_queue_args (argc, argv, "j", 0, &a, &status))
+    return status;
+  queue = open_queue (&status);
+  if (queue == NULL)
+    return status;
+
+  entries = herald_queue_list (queue, &damaged_ids, &error);
+  if (entries == NULL)
+    {
+      fprintf (stderr, _("heraldctl queue list: cannot read the queue: %s\n"), error->message);
+      return HERALD_EX_TEMPFAIL;
+    }
+
+  if (a.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "messages");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < entries->len; i++)
+        add_entry (b, g_ptr_array_index (entries, i));
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "damaged");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < damaged_ids->len; i++)
+        json_builder_add_string_value (b, g_ptr_array_index (damaged_ids, i));
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      _herald_cli_print_json (root);
+      return HERALD_EX_OK;
+    }
+
+  if (entries->len == 0 && damaged_ids->len == 0)
+    {
+      printf ("%s\n", _("Mail queue is empty"));
+      return HERALD_EX_OK;
+    }
+  for (guint i = 0; i < entries->len; i++)
+    {
+      HeraldQueueEntry *e = g_ptr_array_index (entries, i);
+      g_autoptr(GDateTime) created = g_date_time_new_from_unix_local (e->created);
+      g_autofree char *when = created != NULL ? g_date_time_format (created, "%Y-%m-%d %H:%M")
+                                              : g_strdup ("");
+      g_autofree char *to = g_strjoinv (",", e->recipients);
+      const char *problem = entry_problem (e);
+
+      printf ("%s  %-7s  %s  %6" G_GUINT64_FORMAT "  %s -> %s%s%s%s\n", e->id,
+              herald_queue_state_to_string (e->state), when, e->size, e->sender, to,
+              problem != NULL ? "  (" : "", problem != NULL ? problem : "",
+              problem != NULL ? ")" : "");
+    }
+  for (guint i = 0; i < damaged_ids->len; i++)
+    printf (_("%s  damaged: its metadata cannot be read (see heraldctl queue show)\n"),
+            (const char *) g_ptr_array_index (damaged_ids, i));
+  printf (_("-- %u message(s)\n"), entries->len + damaged_ids->len);
+  return HERALD_EX_OK;
+}
+
+/* ---- show ------------------------------------------------------------------------- */
+
+static int
+queue_show (int    argc,
+            char **argv)
+{
+  g_auto(QueueArgs) a = { 0 };
+  g_autoptr(HeraldQueue) queue = NULL;
+  g_autoptr(HeraldQueueEntry) entry = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = HERALD_EX_OK;
+  const char *id;
+
+  if (!parse_queue_args (argc, argv, "j", 1, &a, &status))
+    return status;
+  if (a.positional->len != 1)
+    return queue_usage_error ("show", _("give the id of a queued message"));
+  id = g_ptr_array_index (a.positional, 0);
+  queue = open_queue (&status);
+  if (queue == NULL)
+    return status;
+
+  entry = herald_queue_get (queue, id, &error);
+  if (entry == NULL)
+    {
+      fprintf (stderr, "heraldctl queue show: %s\n", error->message);
+      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? HERALD_EX_NOINPUT
+                                                                       : HERALD_EX_DATAERR;
+    }
+
+  if (a.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      add_entry (b, entry);
+      root = json_builder_get_root (b);
+      _herald_cli_print_json (root);
+      return HERALD_EX_OK;
+    }
+
+  {
+    g_autofree char *created = format_time (entry->created);
+    g_autofree char *next = format_time (entry->next_attempt);
+
+    printf (_("Message %s\n"), entry->id);
+    printf (_("  State:        %s\n"), herald_queue_state_to_string (entry->state));
+    printf (_("  Created:      %s\n"), created);
+    printf (_("  Attempts:     %u\n"), entry->attempts);
+    if (entry->state != HERALD_QUEUE_STATE_FAILED)
+      printf (_("  Next attempt: %s\n"), entry->next_attempt > 0 ? next : _("now"));
+    printf (_("  Sender:       %s\n"), entry->sender);
+    for (guint i = 0; entry->recipients[i] != NULL; i++)
+      printf (_("  Recipient:    %s\n"), entry->recipients[i]);
+    if (entry->subject != NULL)
+      printf (_("  Subject:      %s\n"), entry->subject);
+    if (entry->message_id != NULL)
+      printf (_("  Message-ID:   <%s>\n"), entry->message_id);
+    printf (_("  Size:         %" G_GUINT64_FORMAT " bytes\n"), entry->size);
+    if (entry->note != NULL)
+      printf (_("  Note:         %s\n"), entry->note);
+    if (entry->last_error != NULL)
+      {
+        const HeraldQueueError *e = entry->last_error;
+
+        printf (_("  Last error:   %s (stage %s)\n"), e->error != NULL ? e->error : "",
+                e->stage != NULL ? e->stage : "?");
+        if (e->reply_code > 0)
+          printf (_("  Reply:        %d %s\n"), e->reply_code,
+                  e->reply_text != NULL ? e->reply_text : "");
+        if (e->diagnosis_title != NULL)
+          printf (_("  Diagnosis:    %s\n"), e->diagnosis_title);
+        if (e->diagnosis_actor != NULL)
+          printf (_("  Who must act: %s\n"), e->diagnosis_actor);
+      }
+  }
+  return HERALD_EX_OK;
+}
+
+/* ---- drop and retry ---------------------------------------------------------------- */
+
+static int
+queue_drop (int    argc,
+            char **argv)
+{
+  g_auto(QueueArgs) a = { 0 };
+  g_autoptr(HeraldQueue) queue = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  int status = HERALD_EX_OK;
+
+  if (!parse_queue_args (argc, argv, "f", 1, &a, &status))
+    return status;
+  if ((a.positional->len == 1) == a.failed)
+    return queue_usage_error ("drop", _("give the id of a queued message, or --failed"));
+  queue = open_queue (&status);
+  if (queue == NULL)
+    return status;
+
+  /* Not while a flush is delivering it. */
+  if (!herald_queue_lock (queue, TRUE, &error))
+    {
+      fprintf (stderr, "heraldctl queue drop: %s\n", error->message);
+      return HERALD_EX_TEMPFAIL;
+    }
+
+  if (a.failed)
+    {
+      g_autoptr(GPtrArray) entries = herald_queue_list (queue, NULL, &error);
+
+      for (guint i = 0; entries != NULL && i < entries->len; i++)
+        {
+          HeraldQueueEntry *e = g_ptr_array_index (entries, i);
+
+          if (e->state == HERALD_QUEUE_STATE_FAILED)
+            g_ptr_array_add (ids, g_strdup (e->id));
+        }
+    }
+  else
+    g_ptr_array_add (ids, g_strdup (g_ptr_array_index (a.positional, 0)));
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      g_clear_error (&error);
+      if (!herald_queue_remove (queue, g_ptr_array_index (ids, i), &error))
+        {
+          fprintf (stderr, "heraldctl queue drop: %s\n", error->message);
+          status = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? HERALD_EX_NOINPUT
+                                                                             : HERALD_EX_TEMPFAIL;
+        }
+    }
+  herald_queue_unlock (queue);
+  return status;
+}
+
+/* ---- flush --------------------------------------------------------------------------- */
+
+static int
+run_flush (const char *sub,
+           QueueArgs  *a,
+           const char *only_id)
+{
+  g_autoptr(HeraldProfile) profile = NULL;
+  g_autoptr(HeraldSmtpConfig) config = NULL;
+  g_autoptr(HeraldQueue) queue = NULL;
+  g_autoptr(HeraldDeliveryReport) local = NULL;
+  g_autoptr(HeraldFlushSummary) summary = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *command = g_strdup_printf ("heraldctl queue %s", sub);
+  HeraldFlushOptions options = { 0 };
+  int status = HERALD_EX_OK;
+
+  profile = _herald_cli_open_profile (command, &status);
+  if (profile == NULL)
+    return status;
+  if (!_herald_cli_alerts_enabled (profile, command))
+    return HERALD_EX_UNAVAILABLE;
+  config = _herald_cli_profile_config (profile, command, &status);
+  if (config == NULL)
+    return status;
+  queue = herald_queue_new (herald_profile_get_queue_dir (profile));
+
+  /* One flush at a time; a second returns at once. Checked before the
+   * credentials so that it does not ask the keyring for nothing. */
+  if (!herald_queue_lock (queue, FALSE, &error))
+    {
+      if (!a->quiet || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY))
+        fprintf (stderr, "%s: %s\n", command, error->message);
+      return HERALD_EX_TEMPFAIL;
+    }
+  herald_queue_unlock (queue);
+
+  local = _herald_cli_fill_credentials (profile, config, command, NULL);
+  options.due_only = a->due;
+  options.only_id = only_id;
+  summary = herald_queue_flush (queue, herald_transport_smtp (), config, local, &options, NULL,
+                                &error);
+  if (summary == NULL)
+    {
+      if (!a->quiet || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY))
+        fprintf (stderr, "%s: %s\n", command, error->message);
+      return HERALD_EX_TEMPFAIL;
+    }
+
+  if (a->json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "delivered");
+      json_builder_add_int_value (b, summary->delivered);
+      json_builder_set_member_name (b, "deferred");
+      json_builder_add_int_value (b, summary->deferred);
+      json_builder_set_member_name (b, "held");
+      json_builder_add_int_value (b, summary->held);
+      json_builder_set_member_name (b, "failed");
+      json_builder_add_int_value (b, summary->failed);
+      json_builder_set_member_name (b, "left");
+      json_builder_add_int_value (b, summary->left);
+      json_builder_set_member_name (b, "messages");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < summary->items->len; i++)
+        {
+          HeraldFlushItem *item = g_ptr_array_index (summary->items, i);
+
+          json_builder_begin_object (b);
+          add_string_or_null (b, "id", item->id);
+          add_string_or_null (b, "outcome", item->outcome);
+          add_string_or_null (b, "transport", item->report != NULL ? item->report->transport
+                                                                   : NULL);
+          json_builder_set_member_name (b, "reply");
+          json_builder_add_value (b, _herald_cli_reply_to_json (item->report != NULL
+                                                                ? item->report->result->reply
+                                                                : NULL));
+          json_builder_set_member_name (b, "diagnosis");
+          json_builder_add_value (b, herald_diagnosis_to_json (item->report != NULL
+                                                               ? item->report->diagnosis : NULL));
+          json_builder_set_member_name (b, "maybe_duplicate");
+          json_builder_add_boolean_value (b, item->maybe_duplicate);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      _herald_cli_print_json (root);
+    }
+  else if (!a->quiet)
+    {
+      for (guint i = 0; i < summary->items->len; i++)
+        {
+          HeraldFlushItem *item = g_ptr_array_index (summary->items, i);
+          const char *why = item->report != NULL && item->report->diagnosis != NULL
+                            ? item->report->diagnosis->title : NULL;
+
+          printf ("%s  %s%s%s\n", item->id, item->outcome, why != NULL ? ": " : "",
+                  why != NULL ? why : "");
+        }
+      printf (_("Delivered %u, deferred %u, held %u, failed %u, left for later %u.\n"),
+              summary->delivered, summary->deferred, summary->held, summary->failed,
+              summary->left);
+    }
+  return HERALD_EX_OK;
+}
+
+int
+herald_cli_queue_flush (int    argc,
+                        char **argv)
+{
+  g_auto(QueueArgs) a = { 0 };
+  int status = HERALD_EX_OK;
+
+  if (!parse_queue_args (argc, argv, "jqd", 0, &a, &status))
+    return status;
+  return run_flush ("flush", &a, NULL);
+}
+
+static int
+queue_retry (int    argc,
+             char **argv)
+{
+  g_auto(QueueArgs) a = { 0 };
+  g_autoptr(HeraldQueue) queue = NULL;
+  g_autoptr(HeraldQueueEntry) entry = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = HERALD_EX_OK;
+  const char *id;
+
+  if (!parse_queue_args (argc, argv, "jq", 1, &a, &status))
+    return status;
+  if (a.positional->len != 1)
+    return queue_usage_error ("retry", _("give the id of a queued message"));
+  id = g_ptr_array_index (a.positional, 0);
+  queue = open_queue (&status);
+  if (queue == NULL)
+    return status;
+
+  if (!herald_queue_lock (queue, TRUE, &error))
+    {
+      fprintf (stderr, "heraldctl queue retry: %s\n", error->message);
+      return HERALD_EX_TEMPFAIL;
+    }
+  entry = herald_queue_get (queue, id, &error);
+  if (entry == NULL)
+    {
+      herald_queue_unlock (queue);
+      fprintf (stderr, "heraldctl queue retry: %s\n", error->message);
+      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? HERALD_EX_NOINPUT
+                                                                       : HERALD_EX_DATAERR;
+    }
+  /* A failed message gets another chance too: its record says why it
+   * failed, and the administrator asked. */
+  if (entry->state == HERALD_QUEUE_STATE_FAILED || entry->state == HERALD_QUEUE_STATE_HELD)
+    entry->state = HERALD_QUEUE_STATE_QUEUED;
+  entry->next_attempt = 0;
+  if (entry->note != NULL && g_str_has_prefix (entry->note, "expired"))
+    {
+      /* Another five days from now. */
+      entry->created = g_get_real_time () / G_USEC_PER_SEC;
+      g_clear_pointer (&entry->note, g_free);
+    }
+  if (!herald_queue_update (queue, entry, &error))
+    {
+      herald_queue_unlock (queue);
+      fprintf (stderr, "heraldctl queue retry: %s\n", error->message);
+      return HERALD_EX_TEMPFAIL;
+    }
+  herald_queue_unlock (queue);
+
+  return run_flush ("retry", &a, id);
+}
+
+/* ---- the command -------------------------------------------------------------------- */
+
+static void
+print_queue_help (FILE *out)
+{
+  fprintf (out, "%s\n", _("Usage: heraldctl queue COMMAND [OPTION…]"));
+  fprintf (out, "\n%s\n", _("Commands:"));
+  fprintf (out, "  list [--json]                 %s\n", _("List the queued messages (as mailq)"));
+  fprintf (out, "  show [--json] ID              %s\n", _("Show one message's record"));
+  fprintf (out, "  drop ID | --failed            %s\n", _("Remove a message, or every failed one"));
+  fprintf (out, "  retry [--json] ID             %s\n", _("Deliver one message now"));
+  fprintf (out, "  flush [--json] [--quiet] [--due]\n"
+                "                                %s\n",
+           _("Deliver every queued and held message now (--due: only those whose time has come)"));
+  fprintf (out, "\n%s\n", _("Exit status: 0 done, 64 bad usage, 66 no such message, 69 sending "
+                            "alerts is switched off, 75 another flush is running or the queue "
+                            "cannot be written, 78 no profile."));
+}
+
+int
+herald_cli_queue (int    argc,
+                  char **argv)
+{
+  const char *sub;
+
+  if (argc < 2)
+    {
+      print_queue_help (stderr);
+      return HERALD_EX_USAGE;
+    }
+  sub = argv[1];
+  if (g_str_equal (sub, "--help") || g_str_equal (sub, "-h") || g_str_equal (sub, "help"))
+    {
+      print_queue_help (stdout);
+      return HERALD_EX_OK;
+    }
+  if (g_str_equal (sub, "list"))
+    return herald_cli_queue_list (argc - 1, argv + 1);
+  if (g_str_equal (sub, "show"))
+    return queue_show (argc - 1, argv + 1);
+  if (g_str_equal (sub, "drop"))
+    return queue_drop (argc - 1, argv + 1);
+  if (g_str_equal (sub, "retry"))
+    return queue_retry (argc - 1, argv + 1);
+  if (g_str_equal (sub, "flush"))
+    return herald_cli_queue_flush (argc - 1, argv + 1);
+
+  fprintf (stderr, _("heraldctl queue: unknown command “%s”\n\n"), sub);
+  print_queue_help (stderr);
+  return HERALD_EX_USAGE;
+}
