@@ -1621,6 +1621,18 @@ static const char *diagnosis_rule_strings[] = {
   N_("Check the account’s sent mail for messages you did not send, and change the password if there are any."),
   /* Translators: diagnosis “gen-spam-rejected”, step 4. */
   N_("If it persists, send the reply (with its ID) to the provider’s support."),
+  /* Translators: diagnosis “gen-auth-failed-enhanced”, title. */
+  N_("The mail server rejected the login"),
+  /* Translators: diagnosis “gen-auth-failed-enhanced”, explanation. */
+  N_("The server answered that the login failed (5.7.0 or 5.7.8): it does not accept these credentials. The program quoted the reply without its 535 code."),
+  /* Translators: diagnosis “gen-auth-failed-enhanced”, step 1. */
+  N_("Check the user name (often the full e-mail address) and type the password again."),
+  /* Translators: diagnosis “gen-auth-failed-enhanced”, step 2. */
+  N_("If the provider uses app passwords or API keys for SMTP, use one of those instead of the account password."),
+  /* Translators: diagnosis “gen-auth-failed-enhanced”, step 3. */
+  N_("Do not retry in a loop: repeated failures can lock the account."),
+  /* Translators: diagnosis “gen-auth-failed-enhanced”, link 1. */
+  N_("RFC 4954: SMTP Service Extension for Authentication"),
   /* Translators: diagnosis “gen-auth-required-wrapped”, title. */
   N_("The server wants a login before it accepts mail"),
   /* Translators: diagnosis “gen-auth-required-wrapped”, explanation. */
@@ -1787,6 +1799,30 @@ static const char *diagnosis_rule_strings[] = {
   N_("Fill in the user name and password (or app password) in the program’s SMTP settings; check that the environment variables holding them are set where the program runs."),
   /* Translators: diagnosis “client-missing-credentials”, link 1. */
   N_("RFC 4954: SMTP Service Extension for Authentication"),
+  /* Translators: diagnosis “client-greeting-refused”, title. */
+  N_("The server refused the connection in its greeting"),
+  /* Translators: diagnosis “client-greeting-refused”, explanation. */
+  N_("The program reached the server, but the server’s first reply was a refusal (5xx, usually 554): it will not take mail from this connection at all. Servers do this when the sending machine’s address is not one they serve or is on a blocklist, or when the port is not meant for sending mail."),
+  /* Translators: diagnosis “client-greeting-refused”, step 1. */
+  N_("Check the server name and port: use the provider’s submission server with 587 (STARTTLS) or 465 (SSL/TLS)."),
+  /* Translators: diagnosis “client-greeting-refused”, step 2. */
+  N_("Show the server’s greeting from the same machine; the line after the connection message is its reason:"),
+  /* Translators: diagnosis “client-greeting-refused”, step 3. */
+  N_("If the greeting names your address or a blocklist, ask the server’s administrator to allow this machine’s IP address, or send through your provider’s submission server with a login."),
+  /* Translators: diagnosis “client-greeting-refused”, link 1. */
+  N_("RFC 5321: Simple Mail Transfer Protocol"),
+  /* Translators: diagnosis “gen-sender-needs-login”, title. */
+  N_("The server accepts this From address only after a login"),
+  /* Translators: diagnosis “gen-sender-needs-login”, explanation. */
+  N_("The From address belongs to an account on this server, and the server takes mail from it only over a connection that has logged in as that account. This connection did not log in."),
+  /* Translators: diagnosis “gen-sender-needs-login”, step 1. */
+  N_("Turn authentication on in the sending program and log in with the account that owns the From address."),
+  /* Translators: diagnosis “gen-sender-needs-login”, step 2. */
+  N_("Use port 587 with STARTTLS (or 465 with SSL/TLS): many servers offer the login only on an encrypted connection."),
+  /* Translators: diagnosis “gen-sender-needs-login”, step 3. */
+  N_("If the program did log in, ask the mail administrator which logins may use this address (smtpd_sender_login_maps in Postfix)."),
+  /* Translators: diagnosis “gen-sender-needs-login”, link 1. */
+  N_("Postfix: smtpd_sender_login_maps"),
   /* Translators: diagnosis “client-could-not-connect”, title. */
   N_("The program could not connect to the mail server"),
   /* Translators: diagnosis “client-could-not-connect”, explanation. */

@@ -3,10 +3,11 @@
  */
 #define G_LOG_DOMAIN "herald-test"
 
-/* Every text of the corpus of real error messages (train.json and
- * heldout.json, see README.md) must get the diagnosis its line expects from
- * herald_diagnose_text(), which is what heraldctl explain and a pasted error
- * go through. The stage and the host are unknown, as for a pasted text. */
+/* Every text of the corpus of real error messages (train.json, heldout.json
+ * and fresh.json, see README.md) must get the diagnosis its line expects
+ * from herald_diagnose_text(), which is what heraldctl explain and a pasted
+ * error go through. The stage and the host are unknown, as for a pasted
+ * text. */
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 #include "herald-diagnosis.h"
 #include "herald-diagnosis-private.h"
 
-static JsonParser *parsers[2];
+static JsonParser *parsers[3];
 static GHashTable *rule_ids;
 
 static const char *
@@ -122,6 +123,7 @@ main (int    argc,
 
   load (0, "train.json");
   load (1, "heldout.json");
+  load (2, "fresh.json");
   g_test_add_func ("/herald/diagnosis/corpus/expectations-name-rules", test_expectations_name_rules);
 
   ret = g_test_run ();
