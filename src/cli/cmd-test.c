@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "herald-cli.h"
+#include "herald-graph.h"
 #include "herald-cli-util.h"
 #include "herald-diagnosis.h"
 #include "herald-json.h"
@@ -102,6 +103,7 @@ typedef struct {
   gint64            open_ms;     /* time spent in the open step so far */
   gboolean          failure_shown;
   gboolean          interrupted;
+  gboolean          graph;       /* the Microsoft Graph transport */
 } TestRun;
 
 static const char *
@@ -288,11 +290,16 @@ typedef struct {
   char     *timeout;
   gboolean  json;
   gboolean  allow_plaintext_auth;
+  char     *transport;
+  char     *graph_endpoint;
+  gboolean  app;
 } TestOptions;
 
 static void
 test_options_clear (TestOptions *o)
 {
+  g_free (o->transport);
+  g_free (o->graph_endpoint);
   g_clear_pointer (&o->server, g_free);
   g_clear_pointer (&o->port, g_free);
   g_clear_pointer (&o->security, g_free);
@@ -496,7 +503,12 @@ print_human (TestRun                *run,
       g_autofree char *recipients = join_recipients (config);
 
       printf ("%s ", mark_ok (run));
-      printf (_("Test email sent to %s through %s:%u."), recipients, config->host, config->port);
+      /* Graph's 202 says no more than that. */
+      if (run->graph)
+        printf (_("Microsoft accepted the test email for delivery to %s (Microsoft Graph)."),
+                recipients);
+      else
+        printf (_("Test email sent to %s through %s:%u."), recipients, config->host, config->port);
       fputc ('\n', stdout);
       if (reply != NULL)
         printf (_("  Server reply: %s\n"), reply);
@@ -680,6 +692,159 @@ build_config (TestOptions      *o,
   return HERALD_EXIT_OK;
 }
 
+/* ---------------------------------------------------------------------------
+ * The Microsoft Graph transport. It lives in the OAuth module (libsoup), so
+ * heraldctl looks it up there; the test runs on a thread of its own and its
+ * progress comes back to the main loop as the engine's does.
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+  TestRun        *run;
+  HeraldProgress  progress;
+} GraphProgress;
+
+typedef struct {
+  TestRun                  *run;
+  const HeraldSmtpConfig   *smtp;
+  const HeraldGraphConfig  *graph;
+  __typeof__ (herald_graph_test) *test;
+  GThread                  *thread;
+  GMainContext             *context;
+} GraphRun;
+
+static GraphRun graph_run;
+
+static gboolean
+graph_progress_idle (gpointer user_data)
+{
+  GraphProgress *p = user_data;
+
+  progress_cb (&p->progress, p->run);
+  g_free (p);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+graph_progress_cb (const HeraldProgress *progress,
+                   gpointer              user_data)
+{
+  GraphRun *g = user_data;
+  GraphProgress *p = g_new0 (GraphProgress, 1);
+
+  p->run = g->run;
+  p->progress = *progress;
+  g_main_context_invoke (g->context, graph_progress_idle, p);
+}
+
+static gboolean
+graph_done_idle (gpointer user_data)
+{
+  GraphRun *g = user_data;
+
+  g_main_loop_quit (g->run->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+graph_thread (gpointer user_data)
+{
+  GraphRun *g = user_data;
+
+  g->run->result = g->test (g->smtp, g->graph, NULL, NULL, g->run->cancellable,
+                            graph_progress_cb, g);
+  g_main_context_invoke (g->context, graph_done_idle, g);
+  return NULL;
+}
+
+static gboolean
+graph_run_start (TestRun                 *run,
+                 const HeraldSmtpConfig  *smtp,
+                 const HeraldGraphConfig *graph)
+{
+  graph_run.test = _herald_cli_oauth_symbol ("test", "herald_graph_test");
+  if (graph_run.test == NULL)
+    return FALSE;
+  graph_run.run = run;
+  graph_run.smtp = smtp;
+  graph_run.graph = graph;
+  graph_run.context = g_main_context_default ();
+  graph_run.thread = g_thread_new ("heraldctl-graph", graph_thread, &graph_run);
+  return TRUE;
+}
+
+static void
+graph_run_join (TestRun *run)
+{
+  if (graph_run.thread != NULL)
+    g_thread_join (graph_run.thread);
+  graph_run.thread = NULL;
+  /* Progress queued behind the end. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* herald_graph_config_free() is in the module, which may not be loaded. */
+static void
+graph_config_free (HeraldGraphConfig *config)
+{
+  if (config == NULL)
+    return;
+  g_free (config->endpoint);
+  g_free (config->from);
+  _herald_cli_secret_free (config->access_token);
+  g_free (config);
+}
+
+/* The host and port of a checked endpoint, as the SMTP fields take them. */
+static void
+graph_host_port (const char  *endpoint,
+                 char       **host,
+                 char       **port)
+{
+  g_autoptr(GUri) uri = g_uri_parse (endpoint, G_URI_FLAGS_NONE, NULL);
+  int number = uri != NULL ? g_uri_get_port (uri) : -1;
+
+  *host = g_strdup (uri != NULL ? g_uri_get_host (uri) : endpoint);
+  *port = g_strdup_printf ("%d", number > 0 ? number
+                                 : g_str_has_prefix (endpoint, "http://") ? 80 : 443);
+}
+
+/* The endpoint check lives with the Graph code, in the module too. */
+static HeraldGraphConfig *
+_herald_cli_graph_config (TestOptions  *o,
+                          GSettings    *settings,
+                          GError      **error)
+{
+  __typeof__ (herald_graph_endpoint_normalise) *normalise =
+    _herald_cli_oauth_symbol ("test", "herald_graph_endpoint_normalise");
+  g_autofree char *endpoint = _herald_cli_option_or_setting (o->graph_endpoint, settings,
+                                                             "graph-endpoint");
+  HeraldGraphConfig *config;
+  char *normalised;
+
+  if (normalise == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                           _("the Microsoft Graph transport is not available"));
+      return NULL;
+    }
+  normalised = normalise (endpoint, error);
+  if (normalised == NULL)
+    return NULL;
+
+  /* The struct is plain data: no need for the module to make it. */
+  config = g_new0 (HeraldGraphConfig, 1);
+  config->endpoint = normalised;
+  config->mode = o->app ? HERALD_GRAPH_APP_ONLY : HERALD_GRAPH_DELEGATED;
+  config->from = o->from != NULL ? g_strstrip (g_strdup (o->from))
+                                 : _herald_cli_setting_string (settings, "from");
+  if (o->timeout != NULL)
+    config->timeout = (guint) g_ascii_strtoull (o->timeout, NULL, 10);
+  else if (settings != NULL)
+    config->timeout = g_settings_get_uint (settings, "timeout");
+  return config;
+}
+
 int
 herald_cli_test (int    argc,
                  char **argv)
@@ -719,6 +884,14 @@ herald_cli_test (int    argc,
       N_("Print one JSON object with the result instead of the step list"), NULL },
     { "allow-plaintext-auth", 0, 0, G_OPTION_ARG_NONE, &o.allow_plaintext_auth,
       N_("Allow sending the password without encryption (with --security none)"), NULL },
+    { "transport", 0, 0, G_OPTION_ARG_STRING, &o.transport,
+      N_("How the test leaves: smtp, or graph (Microsoft Graph sendMail, with the access token "
+         "from --token-stdin)"), N_("TRANSPORT") },
+    { "graph-endpoint", 0, 0, G_OPTION_ARG_STRING, &o.graph_endpoint,
+      N_("Microsoft Graph endpoint of a national cloud (default https://graph.microsoft.com)"),
+      N_("URL") },
+    { "app", 0, 0, G_OPTION_ARG_NONE, &o.app,
+      N_("With --transport graph: the token is an app-only one; send as the --from mailbox"), NULL },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
@@ -728,6 +901,7 @@ herald_cli_test (int    argc,
   g_autoptr(GCancellable) cancellable = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GSettings) settings = NULL;
+  HeraldGraphConfig *graph_config = NULL;
   g_autofree char *no_settings = NULL;
   char *stdin_password = NULL;
   char *stdin_token = NULL;
@@ -798,6 +972,53 @@ herald_cli_test (int    argc,
       }
   }
 
+  /* Microsoft Graph: no SMTP server, port, security or login; the rest of
+   * the settings (sender, recipients, subject, timeout) apply as they are. */
+  {
+    g_autofree char *transport = _herald_cli_option_or_setting (o.transport, settings, "transport");
+
+    if (transport != NULL && strcmp (transport, "graph") == 0)
+      run.graph = TRUE;
+    else if (transport != NULL && strcmp (transport, "smtp") != 0)
+      {
+        status = usage_error (_("invalid --transport “%s”: use smtp or graph"), transport);
+        goto out;
+      }
+  }
+  if (!run.graph && (o.graph_endpoint != NULL || o.app))
+    {
+      status = usage_error (_("--graph-endpoint and --app need --transport graph"));
+      goto out;
+    }
+  if (run.graph)
+    {
+      if (o.server != NULL || o.port != NULL || o.security != NULL || o.auth != NULL
+          || o.user != NULL || o.password_stdin || o.ca_file != NULL || o.allow_plaintext_auth)
+        {
+          status = usage_error (_("--transport graph takes no SMTP options (--server, --port, "
+                                  "--security, --auth, --user, --password-stdin, --ca-file, "
+                                  "--allow-plaintext-auth)"));
+          goto out;
+        }
+      if (stdin_token == NULL)
+        {
+          status = usage_error (_("--transport graph needs an access token for Microsoft Graph "
+                                  "on standard input: add --token-stdin"));
+          goto out;
+        }
+      graph_config = _herald_cli_graph_config (&o, settings, &error);
+      if (graph_config == NULL)
+        {
+          status = usage_error ("%s", error->message);
+          goto out;
+        }
+      /* build_config() below fills sender, recipients and message; the
+       * SMTP fields only stand for Graph's host so that they check out. */
+      graph_host_port (graph_config->endpoint, &o.server, &o.port);
+      o.security = g_strdup ("tls");
+      o.auth = g_strdup ("xoauth2");
+    }
+
   status = build_config (&o, settings, no_settings, config, &needs_keyring);
   if (status != HERALD_EXIT_OK)
     goto out;
@@ -815,12 +1036,14 @@ herald_cli_test (int    argc,
 
   /* A token given on standard input: the config owns it now and wipes it
    * when freed. */
-  if (stdin_token != NULL)
+  if (stdin_token != NULL && run.graph)
+    graph_config->access_token = g_steal_pointer (&stdin_token);
+  else if (stdin_token != NULL)
     config->oauth_token = g_steal_pointer (&stdin_token);
 
   /* XOAUTH2: the access token stored by "heraldctl login", refreshed first
    * when it is about to expire. */
-  if (config->auth == HERALD_AUTH_XOAUTH2 && config->oauth_token == NULL)
+  if (!run.graph && config->auth == HERALD_AUTH_XOAUTH2 && config->oauth_token == NULL)
     {
       g_autoptr(GError) oauth_error = NULL;
 
@@ -894,9 +1117,24 @@ herald_cli_test (int    argc,
   /* The engine's thread first: it is on the way to the connection, the
    * rest is not (GLib starts a thread of its own for the SIGINT source).
    * Progress only arrives once the loop runs, after the "Testing" line. */
-  herald_smtp_run_async (config, cancellable, progress_cb, &run, NULL, run_done_cb, &run);
+  if (run.graph)
+    {
+      if (!graph_run_start (&run, config, graph_config))
+        {
+          status = HERALD_EXIT_FAILED;
+          goto out;
+        }
+      if (run.out != NULL)
+        {
+          printf (_("Testing Microsoft Graph at %s (%s)\n"), graph_config->endpoint,
+                  graph_config->mode == HERALD_GRAPH_APP_ONLY ? _("app-only") : _("delegated"));
+          fflush (stdout);
+        }
+    }
+  else
+    herald_smtp_run_async (config, cancellable, progress_cb, &run, NULL, run_done_cb, &run);
 
-  if (run.out != NULL)
+  if (!run.graph && run.out != NULL)
     {
       printf (_("Testing %s:%u (security %s, authentication %s)\n"),
               config->host, config->port, herald_security_to_string (config->security),
@@ -908,6 +1146,8 @@ herald_cli_test (int    argc,
   g_main_loop_run (loop);
   if (!run.interrupted)
     g_source_remove (sigint_id);
+  if (run.graph)
+    graph_run_join (&run);
 
   if (run.result == NULL)
     {
@@ -941,7 +1181,8 @@ herald_cli_test (int    argc,
 
   if (!run.result->ok)
     diagnosis = herald_diagnose (run.result, config);
-  notices = herald_notices (config, run.result);
+  /* The notices are about SMTP servers and ports. */
+  notices = run.graph ? g_ptr_array_new () : herald_notices (config, run.result);
 
   if (o.json)
     print_json (run.result, diagnosis, notices);
@@ -954,6 +1195,7 @@ herald_cli_test (int    argc,
 out:
   g_clear_pointer (&stdin_password, _herald_cli_secret_free);
   g_clear_pointer (&stdin_token, _herald_cli_secret_free);
+  g_clear_pointer (&graph_config, graph_config_free);
   test_options_clear (&o);
   return status;
 }

@@ -145,6 +145,26 @@ HeraldSmtpResult *herald_graph_send (const HeraldGraphConfig  *config,
                                      gpointer                  progress_data,
                                      gint64                   *retry_after) G_GNUC_WARN_UNUSED_RESULT;
 
+/* The test message of "Send Test Email" (the engine's own, the same bytes
+ * the SMTP path sends: From, To and Cc from @smtp, which also gives the
+ * subject and the extra text), delivered to its To and Cc through sendMail.
+ * result->message_id is its Message-ID. */
+HeraldSmtpResult *herald_graph_test (const HeraldSmtpConfig   *smtp,
+                                     const HeraldGraphConfig  *config,
+                                     HeraldGraphRefreshFunc    refresh,
+                                     gpointer                  refresh_data,
+                                     GCancellable             *cancellable,
+                                     HeraldProgressFunc        progress,
+                                     gpointer                  progress_data) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Reads the transport setting: TRUE when it is "graph". */
+gboolean           herald_graph_transport_from_settings (GSettings  *settings);
+/* A config from the saved settings: graph-endpoint (checked), from, timeout;
+ * delegated, no token yet. NULL with HERALD_GRAPH_ERROR_INVALID_ENDPOINT for
+ * a bad endpoint. */
+HeraldGraphConfig *herald_graph_config_new_from_settings (GSettings  *settings,
+                                                          GError    **error) G_GNUC_WARN_UNUSED_RESULT;
+
 /* TRUE when a failed Graph result is worth retrying later: throttling (429),
  * the service unavailable or timing out (500, 502, 503, 504), or the network
  * (resolve, connect, timeouts). Rejections (400, 403, 404, 413) and a refused

@@ -3,11 +3,176 @@
  */
 #pragma once
 
-/* Internals shared with the tests. */
+/* Internals shared by the files of src/oauth, and with the tests:
+ *
+ *   herald-oauth-account.c  providers, accounts, endpoints, settings
+ *   herald-oauth-errors.c   the identity provider's error replies -> GError
+ *   herald-oauth-http.c     requests with a deadline and a size cap, forms
+ *   herald-oauth-token.c    the token endpoint, stored tokens, refresh, sign-out
+ *   herald-oauth-browser.c  authorization code + PKCE, loopback redirect
+ *   herald-oauth-device.c   device authorization grant (RFC 8628) */
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 
 #include "herald-oauth.h"
 
 G_BEGIN_DECLS
+
+/* ---------------------------------------------------------------------------
+ * Small helpers (herald-oauth-account.c).
+ * ------------------------------------------------------------------------- */
+
+/* Overwrites str before freeing it: for tokens, codes, secrets. */
+void        _herald_oauth_wipe_free (char *str);
+typedef char HeraldOAuthWipedString;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldOAuthWipedString, _herald_oauth_wipe_free)
+
+gboolean    _herald_oauth_is_empty          (const char *str);
+gboolean    _herald_oauth_has_control_chars (const char *str);
+
+/* The tenant actually used: the account's, else HERALD_OAUTH_DEFAULT_TENANT. */
+const char *_herald_oauth_account_get_tenant (const HeraldOAuthAccount *account);
+/* The scope a delegated sign-in asks for: the provider's SMTP scope. */
+const char *_herald_oauth_account_get_scope  (const HeraldOAuthAccount *account);
+/* What the keyring entry needs: a mailbox address and a client ID. */
+gboolean    _herald_oauth_account_check_key  (const HeraldOAuthAccount  *account,
+                                              GError                   **error);
+
+/* Runs thread_func on a worker thread with a copy of account as the task
+ * data and source_tag as the source tag: the common body of the account-only
+ * _async functions. */
+void        _herald_oauth_run_account_task   (const HeraldOAuthAccount *account,
+                                              gpointer                  source_tag,
+                                              GTaskThreadFunc           thread_func,
+                                              GCancellable             *cancellable,
+                                              GAsyncReadyCallback       callback,
+                                              gpointer                  user_data);
+
+/* ---------------------------------------------------------------------------
+ * Errors from the identity provider (herald-oauth-errors.c).
+ * ------------------------------------------------------------------------- */
+
+/* Turns an error reply of the token/devicecode endpoint into a GError in
+ * HERALD_OAUTH_ERROR (code mapped from the AADSTS number or the OAuth error). */
+GError     *_herald_oauth_error_from_reply  (guint        http_status,
+                                             GBytes      *body) G_GNUC_WARN_UNUSED_RESULT;
+/* The same from the fields of an error (a redirect's query, a JSON reply);
+ * aadsts 0: look for one in the description. */
+GError     *_herald_oauth_error_from_fields (const char  *oauth_error,
+                                             const char  *description,
+                                             guint        aadsts) G_GNUC_WARN_UNUSED_RESULT;
+/* The first line of a server's text, without control characters, at most
+ * 500 bytes, valid UTF-8: what may be shown of untrusted text. */
+char       *_herald_oauth_clean_text        (const char  *text) G_GNUC_WARN_UNUSED_RESULT;
+/* A string member, or fallback when it is absent or not a string: the
+ * identity provider's JSON is untrusted. */
+const char *_herald_oauth_json_get_string   (JsonObject  *object,
+                                             const char  *name,
+                                             const char  *fallback);
+
+/* ---------------------------------------------------------------------------
+ * HTTP (herald-oauth-http.c). Each operation runs on one worker thread with
+ * its own session; TLS is verified by libsoup with the system's trust store.
+ * ------------------------------------------------------------------------- */
+
+SoupSession *_herald_oauth_session_new (void) G_GNUC_WARN_UNUSED_RESULT;
+
+/* A form whose values are wiped when it goes (they may be secrets). Keys are
+ * not copied: use string literals. */
+GHashTable  *_herald_oauth_form_new (void) G_GNUC_WARN_UNUSED_RESULT;
+/* Adds key=value; does nothing when value is NULL. */
+void         _herald_oauth_form_add (GHashTable  *form,
+                                     const char  *key,
+                                     const char  *value);
+
+/* POSTs the form (no redirects followed, the reply capped in size and time)
+ * and reads the reply: the HTTP status and the body. */
+GBytes      *_herald_oauth_post_form  (SoupSession   *session,
+                                       const char    *url,
+                                       GHashTable    *form,
+                                       guint         *status,
+                                       GCancellable  *cancellable,
+                                       GError       **error) G_GNUC_WARN_UNUSED_RESULT;
+/* What a reply of url means: the JSON object of a 2xx reply, or a
+ * HERALD_OAUTH_ERROR with the provider's code and description; oauth_error,
+ * when non-NULL, receives the provider's "error" value. Needs no network. */
+JsonObject  *_herald_oauth_reply_get_object (const char  *url,
+                                             guint        status,
+                                             GBytes      *body,
+                                             char       **oauth_error,
+                                             GError     **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* ---------------------------------------------------------------------------
+ * The token endpoint (herald-oauth-token.c).
+ * ------------------------------------------------------------------------- */
+
+#define HERALD_OAUTH_GRANT_AUTHORIZATION_CODE "authorization_code"
+#define HERALD_OAUTH_GRANT_REFRESH_TOKEN      "refresh_token"
+#define HERALD_OAUTH_GRANT_DEVICE_CODE        "urn:ietf:params:oauth:grant-type:device_code"
+#define HERALD_OAUTH_GRANT_CLIENT_CREDENTIALS "client_credentials"
+/* client_assertion_type of a JWT client assertion (RFC 7523 §2.2). */
+#define HERALD_OAUTH_CLIENT_ASSERTION_JWT \
+  "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+/* One request to the token endpoint (RFC 6749 §3.2): the grant, the client,
+ * how the client authenticates, and the scope. The grant's own parameters
+ * (code and code_verifier, refresh_token, device_code, …) are added to the
+ * form that _herald_oauth_token_form_new() returns. Borrows its strings. */
+typedef struct {
+  const char *grant_type;        /* one of HERALD_OAUTH_GRANT_* */
+  const char *client_id;
+  const char *scope;             /* NULL: no scope parameter */
+  const char *client_secret;     /* NULL or empty: none (public client) */
+  const char *client_assertion;  /* a signed JWT (RFC 7523 §2.2); NULL or empty: none */
+} HeraldOAuthTokenRequest;
+
+GHashTable *_herald_oauth_token_form_new (const HeraldOAuthTokenRequest *request)
+  G_GNUC_WARN_UNUSED_RESULT;
+
+/* A successful token reply, checked. Owns its strings; the tokens are wiped
+ * by _herald_oauth_token_reply_clear(). */
+typedef struct {
+  char   *access_token;
+  char   *refresh_token;   /* NULL when the reply has none (client credentials, some refreshes) */
+  gint64  expires_in;      /* seconds, always within 1 s .. 30 days (3600 when missing or absurd) */
+} HeraldOAuthTokenReply;
+
+void        _herald_oauth_token_reply_clear (HeraldOAuthTokenReply *reply);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (HeraldOAuthTokenReply, _herald_oauth_token_reply_clear)
+
+/* Everything a token endpoint's reply goes through, without a network (so a
+ * fuzzer can call it): a 2xx reply becomes a checked HeraldOAuthTokenReply
+ * (a Bearer token without spaces or control characters), anything else a
+ * HERALD_OAUTH_ERROR. url only names the endpoint in messages; oauth_error
+ * as for _herald_oauth_reply_get_object(). */
+gboolean    _herald_oauth_token_reply_parse (const char             *url,
+                                             guint                   status,
+                                             GBytes                 *body,
+                                             HeraldOAuthTokenReply  *reply,
+                                             char                  **oauth_error,
+                                             GError                **error);
+
+/* POSTs form to token_url and parses the reply, as above. */
+gboolean    _herald_oauth_request_token     (SoupSession            *session,
+                                             const char             *token_url,
+                                             GHashTable             *form,
+                                             HeraldOAuthTokenReply  *reply,
+                                             char                  **oauth_error,
+                                             GCancellable           *cancellable,
+                                             GError                **error);
+
+/* Stores the tokens of a delegated sign-in (browser, device code) in the
+ * keyring, with the account's client secret. Fails when the reply has no
+ * refresh token: without one Herald could not send later. */
+gboolean    _herald_oauth_store_sign_in     (const HeraldOAuthAccount     *account,
+                                             const HeraldOAuthTokenReply  *reply,
+                                             GCancellable                 *cancellable,
+                                             GError                      **error);
+
+/* ---------------------------------------------------------------------------
+ * PKCE and random values (herald-oauth-browser.c).
+ * ------------------------------------------------------------------------- */
 
 /* Fills buf with n bytes from getrandom(2), the kernel's CSPRNG. */
 gboolean _herald_oauth_random_bytes (guint8  *buf,
@@ -21,17 +186,17 @@ char    *_herald_oauth_base64url (const guint8 *data,
 /* base64url(SHA-256(verifier)), RFC 7636 S256. */
 char    *_herald_oauth_pkce_challenge (const char *verifier) G_GNUC_WARN_UNUSED_RESULT;
 
-/* Turns an error reply of the token/devicecode endpoint into a GError in
- * HERALD_OAUTH_ERROR (code mapped from the AADSTS number or the OAuth error). */
-GError  *_herald_oauth_error_from_reply (guint        http_status,
-                                         GBytes      *body) G_GNUC_WARN_UNUSED_RESULT;
+/* ---------------------------------------------------------------------------
+ * Test hooks.
+ * ------------------------------------------------------------------------- */
 
-/* Tests: how many milliseconds one "second" of a device-flow interval lasts
- * (default 1000), so polling tests run fast. 0 restores the default. */
+/* How many milliseconds one "second" of a device-flow interval lasts
+ * (default 1000), so polling tests run fast. 0 restores the default.
+ * (herald-oauth-device.c) */
 void     _herald_oauth_set_poll_unit_ms (guint ms);
-/* Tests: the deadline, in milliseconds, for one whole request to the identity
- * provider, reply body included (default HTTP_DEADLINE_SECONDS). 0 restores
- * the default. */
+/* The deadline, in milliseconds, for one whole request to the identity
+ * provider, reply body included (default 60 s). 0 restores the default.
+ * (herald-oauth-http.c) */
 void     _herald_oauth_set_http_deadline_ms (guint ms);
 
 G_END_DECLS

@@ -876,6 +876,94 @@ test_send_echoed_token (void)
   g_assert_cmpstr (result->reply->text, ==, "BadRequest: Token <redacted> is odd");
 }
 
+/* "Send Test Email" over Graph: the engine's test message, its To and Cc. */
+static void
+test_send_test_message (void)
+{
+  g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
+  g_autoptr(HeraldGraphConfig) config = config_for (graph, TOKEN);
+  g_autoptr(HeraldSmtpConfig) smtp = herald_smtp_config_new ();
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  g_autoptr(HeraldSmtpResult) invalid = NULL;
+  g_autoptr(FakeGraphRequest) request = NULL;
+  g_autofree char *mime = NULL;
+  g_autofree char *id_header = NULL;
+
+  fake_graph_set_token (graph, TOKEN);
+  smtp->host = g_strdup ("graph.microsoft.com");
+  smtp->port = 443;
+  smtp->from = g_strdup ("alerts@contoso.com");
+  smtp->to = g_strsplit ("ops@contoso.com", ",", -1);
+  smtp->cc = g_strsplit ("backup@contoso.com", ",", -1);
+  smtp->subject = g_strdup ("Herald test over Graph");
+  smtp->extra_text = g_strdup ("Sent by the Graph tests.");
+
+  result = herald_graph_test (smtp, config, NULL, NULL, NULL, NULL, NULL);
+  assert_no_token (result);
+  g_assert_no_error (result->error);
+  g_assert_true (result->ok);
+  g_assert_nonnull (result->message_id);
+
+  request = fake_graph_get_request (graph, 0);
+  mime = g_strndup (g_bytes_get_data (request->mime, NULL), g_bytes_get_size (request->mime));
+  g_assert_nonnull (strstr (mime, "Subject: Herald test over Graph\r\n"));
+  g_assert_nonnull (strstr (mime, "ops@contoso.com"));
+  g_assert_nonnull (strstr (mime, "backup@contoso.com"));
+  g_assert_nonnull (strstr (mime, "Sent by the Graph tests."));
+  /* To and Cc are in the headers already: no Bcc added. */
+  g_assert_null (strstr (mime, "Bcc:"));
+  id_header = g_strdup_printf ("%s\r\n", result->message_id);
+  g_assert_nonnull (strstr (mime, id_header));
+
+  /* The SMTP path's checks apply: no request for a bad sender. */
+  g_free (smtp->from);
+  smtp->from = g_strdup ("not an address");
+  invalid = herald_graph_test (smtp, config, NULL, NULL, NULL, NULL, NULL);
+  g_assert_false (invalid->ok);
+  g_assert_error (invalid->error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_INVALID_CONFIG);
+  g_assert_cmpuint (fake_graph_get_n_requests (graph), ==, 1);
+}
+
+static void
+test_settings (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+  g_autoptr(HeraldGraphConfig) config = NULL;
+  g_autoptr(HeraldGraphConfig) bad = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* SMTP stays the default transport. */
+  g_assert_false (herald_graph_transport_from_settings (settings));
+  g_settings_set_string (settings, "transport", "graph");
+  g_assert_true (herald_graph_transport_from_settings (settings));
+  {
+    g_autoptr(GSettingsSchema) schema = NULL;
+    g_autoptr(GSettingsSchemaKey) key = NULL;
+    g_autoptr(GVariant) pigeon = g_variant_ref_sink (g_variant_new_string ("carrier-pigeon"));
+
+    g_object_get (settings, "settings-schema", &schema, NULL);
+    key = g_settings_schema_get_key (schema, "transport");
+    g_assert_false (g_settings_schema_key_range_check (key, pigeon));
+  }
+
+  g_settings_set_string (settings, "from", "alerts@contoso.com");
+  g_settings_set_string (settings, "graph-endpoint", "https://graph.microsoft.us/");
+  config = herald_graph_config_new_from_settings (settings, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (config->endpoint, ==, "https://graph.microsoft.us");
+  g_assert_cmpstr (config->from, ==, "alerts@contoso.com");
+  g_assert_cmpint (config->mode, ==, HERALD_GRAPH_DELEGATED);
+  g_assert_null (config->access_token);
+
+  g_settings_set_string (settings, "graph-endpoint", "https://graph.example.com");
+  bad = herald_graph_config_new_from_settings (settings, &error);
+  g_assert_null (bad);
+  g_assert_error (error, HERALD_GRAPH_ERROR, HERALD_GRAPH_ERROR_INVALID_ENDPOINT);
+  g_settings_reset (settings, "graph-endpoint");
+  g_settings_reset (settings, "transport");
+  g_settings_reset (settings, "from");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -906,6 +994,8 @@ main (int   argc,
   g_test_add_func ("/graph/send/untrusted-certificate", test_send_untrusted_certificate);
   g_test_add_func ("/graph/send/invalid-config", test_send_invalid_config);
   g_test_add_func ("/graph/send/echoed-token", test_send_echoed_token);
+  g_test_add_func ("/graph/send/test-message", test_send_test_message);
+  g_test_add_func ("/graph/settings", test_settings);
 
   ret = g_test_run ();
   g_free (cert_dir);

@@ -1534,6 +1534,76 @@ test_async (void)
   _herald_oauth_set_poll_unit_ms (0);
 }
 
+static void
+keep_result_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  return *slot;
+}
+
+/* Each _finish takes only the result of its own _async: a result of another
+ * OAuth function is refused with a critical (it could otherwise read a
+ * boolean as a token, or a token as a boolean). */
+static void
+test_finish_checks_source_tag (void)
+{
+  g_autoptr(HeraldOAuthAccount) account = herald_oauth_account_new (HERALD_OAUTH_PROVIDER_MICROSOFT,
+                                                                    "tags@contoso.example");
+  g_autoptr(GAsyncResult) signed_in = NULL;
+  g_autoptr(GAsyncResult) signed_out = NULL;
+  g_autoptr(GError) error = NULL;
+
+  account->client_id = g_strdup ("tag-client");
+  herald_oauth_is_signed_in_async (account, NULL, keep_result_cb, &signed_in);
+  herald_oauth_sign_out_async (account, NULL, keep_result_cb, &signed_out);
+  wait_result (&signed_in);
+  wait_result (&signed_out);
+
+  g_test_expect_message ("herald-oauth", G_LOG_LEVEL_CRITICAL,
+                         "*herald_oauth_sign_out_finish*herald_oauth_sign_out_async*");
+  g_assert_false (herald_oauth_sign_out_finish (signed_in, &error));
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("herald-oauth", G_LOG_LEVEL_CRITICAL,
+                         "*herald_oauth_sign_in_browser_finish*herald_oauth_sign_in_browser_async*");
+  g_assert_false (herald_oauth_sign_in_browser_finish (signed_in, &error));
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("herald-oauth", G_LOG_LEVEL_CRITICAL,
+                         "*herald_oauth_sign_in_device_finish*herald_oauth_sign_in_device_async*");
+  g_assert_false (herald_oauth_sign_in_device_finish (signed_in, &error));
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("herald-oauth", G_LOG_LEVEL_CRITICAL,
+                         "*herald_oauth_get_access_token_finish*herald_oauth_get_access_token_async*");
+  g_assert_null (herald_oauth_get_access_token_finish (signed_in, &error));
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("herald-oauth", G_LOG_LEVEL_CRITICAL,
+                         "*herald_oauth_is_signed_in_finish*herald_oauth_is_signed_in_async*");
+  g_assert_false (herald_oauth_is_signed_in_finish (signed_out, &error));
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+
+  /* Their own results still go through. */
+  g_assert_true (herald_oauth_sign_out_finish (signed_out, &error));
+  g_assert_no_error (error);
+  g_assert_false (herald_oauth_is_signed_in_finish (signed_in, &error));
+  g_assert_no_error (error);
+}
+
 /* ---------------------------------------------------------------------------
  * Settings and the keyring.
  * ------------------------------------------------------------------------- */
@@ -1651,6 +1721,7 @@ main (int    argc,
   g_test_add_func ("/herald/oauth/device/expired", test_device_expired);
   g_test_add_func ("/herald/oauth/device/public-client-not-allowed", test_device_public_client);
   g_test_add_func ("/herald/oauth/async", test_async);
+  g_test_add_func ("/herald/oauth/async/finish-checks-source-tag", test_finish_checks_source_tag);
   g_test_add_func ("/herald/oauth/no-token-in-files", test_no_token_in_files);
 
   return g_test_run ();
