@@ -55,6 +55,8 @@ static const char *diagnosis_rule_strings[] = {
   N_("Make sure SMTP AUTH is on for the mailbox:"),
   /* Translators: diagnosis “exo-security-defaults”, step 5. */
   N_("Microsoft turns password SMTP AUTH off by default at the end of December 2026, so OAuth is the fix that lasts."),
+  /* Translators: diagnosis “exo-security-defaults”, step 6. */
+  N_("Password SMTP AUTH has been off by default since the end of December 2026, and Microsoft will announce the date it goes for good in the second half of 2027, so OAuth 2.0 (or Microsoft Graph) is the fix that lasts."),
   /* Translators: diagnosis “exo-security-defaults”, link 1. */
   N_("Microsoft Entra: security defaults"),
   /* Translators: diagnosis “exo-security-defaults”, link 2. */
@@ -89,6 +91,8 @@ static const char *diagnosis_rule_strings[] = {
   N_("If a password must keep working for now, allow Basic SMTP in that policy (changes can take up to 24 hours):"),
   /* Translators: diagnosis “exo-basic-auth-disabled”, step 4. */
   N_("Plan for the end of password SMTP: Microsoft turns it off by default at the end of December 2026."),
+  /* Translators: diagnosis “exo-basic-auth-disabled”, step 5. */
+  N_("Password SMTP has been off by default since the end of December 2026, and Microsoft will announce the date it goes for good in the second half of 2027: switch to OAuth 2.0 or Microsoft Graph now."),
   /* Translators: diagnosis “exo-basic-auth-disabled”, link 1. */
   N_("Microsoft: authentication policies and Basic authentication in Exchange Online"),
   /* Translators: diagnosis “exo-basic-auth-disabled”, link 2. */
@@ -187,6 +191,8 @@ static const char *diagnosis_rule_strings[] = {
   N_("Ask your administrator whether security defaults, MFA or Conditional Access block legacy sign-ins for this account; the Entra sign-in logs show it."),
   /* Translators: diagnosis “exo-auth-unsuccessful”, step 4. */
   N_("Consider OAuth 2.0: Microsoft turns password SMTP AUTH off by default at the end of December 2026."),
+  /* Translators: diagnosis “exo-auth-unsuccessful”, step 5. */
+  N_("Password SMTP AUTH has been off by default since the end of December 2026: unless an administrator turned it back on, or the organisation is exempt, a password cannot work. Switch to OAuth 2.0 or Microsoft Graph."),
   /* Translators: diagnosis “exo-auth-unsuccessful”, link 1. */
   N_("Microsoft: fix apps and devices that send mail through Microsoft 365"),
   /* Translators: diagnosis “exo-auth-unsuccessful”, link 2. */
@@ -2221,6 +2227,18 @@ static const char *diagnosis_rule_strings[] = {
   N_("Microsoft turns password SMTP off at the end of December 2026"),
   /* Translators: diagnosis “exo-basic-auth-retirement”, explanation. */
   N_("Herald logs in to Exchange Online with a password (Basic authentication). Microsoft disables Basic authentication for SMTP AUTH by default for existing organisations at the end of December 2026, and new organisations will not have it at all. Plan the switch to OAuth 2.0 now."),
+  /* Translators: diagnosis “exo-basic-auth-retirement”, step 1. */
+  N_("Switch Herald to OAuth 2.0 (Authentication › OAuth 2.0, Microsoft) and sign in once: heraldctl login."),
+  /* Translators: diagnosis “exo-basic-auth-retirement”, step 2. */
+  N_("Administrators can see which senders still use Basic authentication in the Exchange admin center › Reports › Mail flow › SMTP AUTH clients."),
+  /* Translators: diagnosis “exo-basic-auth-retirement”, link 1. */
+  N_("Microsoft: SMTP AUTH Basic authentication deprecation timeline"),
+  /* Translators: diagnosis “exo-basic-auth-retirement”, link 2. */
+  N_("Microsoft: OAuth for SMTP AUTH (XOAUTH2)"),
+  /* Translators: diagnosis “exo-basic-auth-retirement”, title. */
+  N_("Password SMTP AUTH is now off by default in Microsoft 365"),
+  /* Translators: diagnosis “exo-basic-auth-retirement”, explanation. */
+  N_("Herald logs in to Exchange Online with a password (Basic authentication). Since the end of December 2026 Microsoft turns password SMTP AUTH off by default for existing organisations. If a test still succeeds with a password, an administrator has turned it back on or the organisation is exempt, and that will not last: Microsoft will announce the final removal date in the second half of 2027. Switch to OAuth 2.0 or Microsoft Graph now."),
   /* Translators: diagnosis “exo-basic-auth-retirement”, step 1. */
   N_("Switch Herald to OAuth 2.0 (Authentication › OAuth 2.0, Microsoft) and sign in once: heraldctl login."),
   /* Translators: diagnosis “exo-basic-auth-retirement”, step 2. */

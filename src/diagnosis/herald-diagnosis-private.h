@@ -50,6 +50,14 @@ char *_herald_normalise_reply (const char *raw) G_GNUC_WARN_UNUSED_RESULT;
 /* Removes Microsoft's trailing "[XXXX.prod.outlook.com ...]" server tag. */
 char *_herald_strip_server_tag (const char *text) G_GNUC_WARN_UNUSED_RESULT;
 
+/* The time rules and notices are chosen for (their "valid_from" and
+ * "valid_until"), in Unix seconds: the one set by _herald_diagnosis_set_now(),
+ * else the environment's HERALD_NOW ("2027-01-01" or an ISO 8601 date and
+ * time), else the clock. */
+gint64 _herald_diagnosis_now     (void);
+/* Pins the time for tests; NULL goes back to HERALD_NOW or the clock. */
+void   _herald_diagnosis_set_now (GDateTime *now);
+
 /* The ids of every rule in the rules file, in file order (NULL-terminated,
  * owned by the library). */
 const char * const *_herald_diagnosis_rule_ids (void);

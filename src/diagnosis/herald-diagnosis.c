@@ -210,6 +210,7 @@ typedef struct {
   const char              *host;
   const HeraldSmtpConfig  *config;
   const HeraldSmtpResult  *result;
+  gint64                   now;         /* Unix seconds: rules and steps are chosen for it */
 } MatchContext;
 
 static int
@@ -228,6 +229,9 @@ rule_matches (const Rule         *rule,
 {
   gboolean needs_reply = rule->codes != NULL || rule->classes != 0 ||
                          rule->enhanced != NULL || rule->pattern != NULL;
+
+  if (!_herald_valid_at (rule->texts.valid_from, rule->texts.valid_until, ctx->now))
+    return FALSE;
 
   if (rule->stages != 0 && ctx->stage < HERALD_N_STAGES && (rule->stages & (1u << ctx->stage)) == 0)
     return FALSE;
@@ -558,7 +562,11 @@ diagnosis_from_texts (const char         *id,
   for (guint i = 0; texts->steps != NULL && i < texts->steps->len; i++)
     {
       const StepTemplate *tmpl = g_ptr_array_index (texts->steps, i);
-      HeraldDiagnosisStep *step = g_new0 (HeraldDiagnosisStep, 1);
+      HeraldDiagnosisStep *step;
+
+      if (!_herald_valid_at (tmpl->valid_from, tmpl->valid_until, ctx->now))
+        continue;
+      step = g_new0 (HeraldDiagnosisStep, 1);
 
       step->text = expand (tmpl->text, ctx, FALSE);
       step->command = expand (tmpl->command, ctx, TRUE);
@@ -689,6 +697,7 @@ herald_diagnose (const HeraldSmtpResult *result,
   if (result->ok)
     return NULL;
 
+  ctx.now = _herald_diagnosis_now ();
   ctx.stage = result->stage;
   ctx.result = result;
   ctx.config = config;
@@ -771,6 +780,7 @@ herald_explain (const char  *text,
   ctx.security = -1;
   ctx.host = host;
   ctx.server = host;
+  ctx.now = _herald_diagnosis_now ();
 
   d = diagnose_context (&ctx);
   if (herald_diagnosis_is_fallback (d))
@@ -879,7 +889,9 @@ add_notice (GPtrArray              *notices,
 {
   const RuleSet *set = _herald_rules_get ();
   MatchContext ctx = { 0, };
+  gboolean known = FALSE;
 
+  ctx.now = _herald_diagnosis_now ();
   ctx.stage = result ? result->stage : HERALD_N_STAGES;
   ctx.config = config;
   ctx.result = result;
@@ -891,13 +903,19 @@ add_notice (GPtrArray              *notices,
     {
       const Notice *notice = g_ptr_array_index (set->notices, i);
 
-      if (g_str_equal (notice->id, id))
+      known = known || g_str_equal (notice->id, id);
+
+      /* A notice may have one wording per period: the one valid now. */
+      if (g_str_equal (notice->id, id) &&
+          _herald_valid_at (notice->texts.valid_from, notice->texts.valid_until, ctx.now))
         {
           g_ptr_array_add (notices, diagnosis_from_texts (notice->id, &notice->texts, &ctx));
           return;
         }
     }
-  g_critical ("diagnosis-rules.json has no notice “%s”", id);
+  /* A notice whose last wording has expired is simply no longer shown. */
+  if (!known)
+    g_critical ("diagnosis-rules.json has no notice “%s”", id);
 }
 
 GPtrArray *

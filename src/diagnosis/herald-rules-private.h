@@ -24,6 +24,8 @@ typedef struct {
 typedef struct {
   char       *text;
   char       *command;
+  gint64      valid_from;   /* Unix seconds; the step shows from then on */
+  gint64      valid_until;  /* Unix seconds, excluded */
 } StepTemplate;
 
 typedef struct {
@@ -34,6 +36,8 @@ typedef struct {
   HeraldAction    action;
   GPtrArray      *steps;   /* of StepTemplate */
   GPtrArray      *links;   /* of HeraldLink */
+  gint64          valid_from;   /* Unix seconds: the rule or notice applies from then on */
+  gint64          valid_until;  /* Unix seconds, excluded */
 } Texts;
 
 typedef struct {
@@ -70,7 +74,18 @@ typedef struct {
   GPtrArray *notice_ids;  /* of char*, NULL-terminated */
 } RuleSet;
 
-/* The rules, loaded on first use from whichever thread gets there first. */
+/* The rules, loaded on first use from whichever thread gets there first:
+ * from the GResource, or from the file HERALD_DIAGNOSIS_RULES names (for
+ * tests and for trying a rule without a rebuild). */
 const RuleSet *_herald_rules_get (void);
+
+/* TRUE when @now (Unix seconds) is in [@valid_from, @valid_until). */
+static inline gboolean
+_herald_valid_at (gint64 valid_from,
+                  gint64 valid_until,
+                  gint64 now)
+{
+  return now >= valid_from && now < valid_until;
+}
 
 G_END_DECLS

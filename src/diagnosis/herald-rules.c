@@ -270,6 +270,93 @@ load_int_list (JsonObject  *object,
   return TRUE;
 }
 
+/* "2027-01-01" as Unix seconds at midnight UTC. */
+static gboolean
+parse_date (const char *str,
+            gint64     *out)
+{
+  g_autofree char *iso = NULL;
+  g_autoptr(GDateTime) date = NULL;
+
+  if (str == NULL || strlen (str) != 10 || str[4] != '-' || str[7] != '-')
+    return FALSE;
+  iso = g_strconcat (str, "T00:00:00Z", NULL);
+  date = g_date_time_new_from_iso8601 (iso, NULL);
+  if (date == NULL)
+    return FALSE;
+  *out = g_date_time_to_unix (date);
+  return TRUE;
+}
+
+/* The optional "valid_from" and "valid_until" dates of a rule, notice or
+ * step: a wording that goes stale is replaced by data, not by code. */
+static gboolean
+load_validity (JsonObject *object,
+               const char *id,
+               gint64     *valid_from,
+               gint64     *valid_until)
+{
+  const char *from = json_object_get_string_member_with_default (object, "valid_from", NULL);
+  const char *until = json_object_get_string_member_with_default (object, "valid_until", NULL);
+
+  *valid_from = G_MININT64;
+  *valid_until = G_MAXINT64;
+  if ((from != NULL && !parse_date (from, valid_from)) ||
+      (until != NULL && !parse_date (until, valid_until)))
+    {
+      g_critical ("diagnosis-rules.json: “%s”: dates are written YYYY-MM-DD", id);
+      return FALSE;
+    }
+  if (*valid_from >= *valid_until)
+    {
+      g_critical ("diagnosis-rules.json: “%s”: valid_from is not before valid_until", id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static GMutex now_lock;
+static gboolean now_pinned;
+static gint64 now_value;
+
+void
+_herald_diagnosis_set_now (GDateTime *now)
+{
+  g_mutex_lock (&now_lock);
+  now_pinned = now != NULL;
+  now_value = now != NULL ? g_date_time_to_unix (now) : 0;
+  g_mutex_unlock (&now_lock);
+}
+
+gint64
+_herald_diagnosis_now (void)
+{
+  const char *env;
+  gint64 now = 0;
+  gboolean pinned;
+
+  g_mutex_lock (&now_lock);
+  pinned = now_pinned;
+  now = now_value;
+  g_mutex_unlock (&now_lock);
+  if (pinned)
+    return now;
+
+  env = g_getenv ("HERALD_NOW");
+  if (env != NULL && *env != '\0')
+    {
+      g_autoptr(GDateTime) date = g_date_time_new_from_iso8601 (env, NULL);
+
+      if (date != NULL)
+        return g_date_time_to_unix (date);
+      if (parse_date (env, &now))
+        return now;
+      g_warning ("HERALD_NOW=“%s” is neither a date (2027-01-01) nor an ISO 8601 date and time; "
+                 "using the clock", env);
+    }
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
 static gboolean
 load_texts (JsonObject *object,
             const char *id,
@@ -308,6 +395,8 @@ load_texts (JsonObject *object,
   texts->actor = (HeraldActor) actor_value;
   texts->severity = (HeraldSeverity) severity_value;
 
+  if (!load_validity (object, id, &texts->valid_from, &texts->valid_until))
+    return FALSE;
   texts->title = translate (title);
   texts->explanation = translate (explanation);
   texts->steps = g_ptr_array_new_with_free_func (step_template_free);
@@ -328,6 +417,11 @@ load_texts (JsonObject *object,
           return FALSE;
         }
       tmpl = g_new0 (StepTemplate, 1);
+      if (!load_validity (step, id, &tmpl->valid_from, &tmpl->valid_until))
+        {
+          g_free (tmpl);
+          return FALSE;
+        }
       tmpl->text = translate (text);
       /* Commands are not translated: they are typed into a shell. */
       tmpl->command = g_strdup (json_object_get_string_member_with_default (step, "command", NULL));
@@ -505,6 +599,22 @@ load_rule (JsonObject *object)
   return g_ptr_array_steal_index (holder, 0);
 }
 
+static gboolean
+notice_overlaps (GPtrArray    *notices,
+                 const Notice *notice)
+{
+  for (guint i = 0; i < notices->len; i++)
+    {
+      const Notice *other = g_ptr_array_index (notices, i);
+
+      if (g_str_equal (other->id, notice->id) &&
+          other->texts.valid_from < notice->texts.valid_until &&
+          notice->texts.valid_from < other->texts.valid_until)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static gpointer
 load_rules (gpointer data)
 {
@@ -526,6 +636,16 @@ load_rules (gpointer data)
    * the linker from dropping it out of the static library. */
   bytes = g_resource_lookup_data (herald_diagnosis_get_resource (), RULES_RESOURCE,
                                   G_RESOURCE_LOOKUP_FLAGS_NONE, &error);
+  if (g_getenv ("HERALD_DIAGNOSIS_RULES") != NULL)
+    {
+      const char *path = g_getenv ("HERALD_DIAGNOSIS_RULES");
+      char *contents = NULL;
+      gsize length = 0;
+
+      g_clear_pointer (&bytes, g_bytes_unref);
+      if (g_file_get_contents (path, &contents, &length, &error))
+        bytes = g_bytes_new_take (contents, length);
+    }
   if (bytes == NULL ||
       !json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL),
                                    (gssize) g_bytes_get_size (bytes), &error))
@@ -581,8 +701,17 @@ load_rules (gpointer data)
           notice_free (notice);
           continue;
         }
+      /* One id may have several wordings for different dates (the notice
+       * before and after a deadline), never two for the same day. */
+      if (notice_overlaps (set->notices, notice))
+        {
+          g_critical ("diagnosis-rules.json: notices “%s” overlap in time", id);
+          notice_free (notice);
+          continue;
+        }
+      if (!g_ptr_array_find_with_equal_func (set->notice_ids, id, g_str_equal, NULL))
+        g_ptr_array_add (set->notice_ids, notice->id);
       g_ptr_array_add (set->notices, notice);
-      g_ptr_array_add (set->notice_ids, notice->id);
     }
 
 out:

@@ -19,13 +19,20 @@
 #define GOOGLE_TOKEN_URL         "https://oauth2.googleapis.com/token"
 
 void
+_herald_oauth_wipe (gpointer data,
+                    gsize    len)
+{
+  memset (data, 0, len);
+  /* The memory is freed next: without this barrier the compiler may drop
+   * the memset as a dead store. */
+  __asm__ __volatile__ ("" : : "r" (data) : "memory");
+}
+
+void
 _herald_oauth_wipe_free (char *str)
 {
   if (str != NULL)
-    {
-      memset (str, 0, strlen (str));
-      __asm__ __volatile__ ("" : : "r" (str) : "memory");
-    }
+    _herald_oauth_wipe (str, strlen (str));
   g_free (str);
 }
 

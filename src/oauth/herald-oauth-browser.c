@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <glib/gi18n.h>
-#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <string.h>
 #include <sys/random.h>
@@ -85,7 +84,7 @@ _herald_oauth_random_urlsafe (gsize    n,
   if (!_herald_oauth_random_bytes (buf, n, error))
     return NULL;
   text = _herald_oauth_base64url (buf, n);
-  memset (buf, 0, n);
+  _herald_oauth_wipe (buf, n);
 
   return text;
 }

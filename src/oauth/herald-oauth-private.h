@@ -23,8 +23,11 @@ G_BEGIN_DECLS
  * Small helpers (herald-oauth-account.c).
  * ------------------------------------------------------------------------- */
 
+/* Overwrites len bytes at data in a way the compiler keeps. */
+void        _herald_oauth_wipe      (gpointer    data,
+                                     gsize       len);
 /* Overwrites str before freeing it: for tokens, codes, secrets. */
-void        _herald_oauth_wipe_free (char *str);
+void        _herald_oauth_wipe_free (char       *str);
 typedef char HeraldOAuthWipedString;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldOAuthWipedString, _herald_oauth_wipe_free)
 
@@ -118,7 +121,13 @@ JsonObject  *_herald_oauth_reply_get_object (const char  *url,
 /* One request to the token endpoint (RFC 6749 §3.2): the grant, the client,
  * how the client authenticates, and the scope. The grant's own parameters
  * (code and code_verifier, refresh_token, device_code, …) are added to the
- * form that _herald_oauth_token_form_new() returns. Borrows its strings. */
+ * form that _herald_oauth_token_form_new() returns. Borrows its strings.
+ *
+ * A client-credentials (app-only) grant needs no parameters of its own:
+ * grant_type HERALD_OAUTH_GRANT_CLIENT_CREDENTIALS, the resource's ".default"
+ * scope, and a client_secret or a client_assertion; send the form with
+ * _herald_oauth_request_token() to the account's token URL
+ * (herald_oauth_account_get_endpoints()). Its reply has no refresh token. */
 typedef struct {
   const char *grant_type;        /* one of HERALD_OAUTH_GRANT_* */
   const char *client_id;

@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "herald-oauth-private.h"
 #include "herald-oauth-smtp.h"
 
 gboolean
@@ -44,11 +45,7 @@ herald_oauth_fill_config_token (HeraldSmtpConfig  *config,
   if (token == NULL)
     return FALSE;
 
-  if (config->oauth_token != NULL)
-    {
-      memset (config->oauth_token, 0, strlen (config->oauth_token));
-      g_free (config->oauth_token);
-    }
+  _herald_oauth_wipe_free (config->oauth_token);
   config->oauth_token = token;
   if (config->username == NULL || *config->username == '\0')
     {

@@ -29,6 +29,10 @@ def check(name, condition, detail=""):
     results.append((name, bool(condition), detail))
 
 
+# The notices' wording of December 2026, whatever the clock says; the
+# exo-success case runs once more in 2027.
+os.environ["HERALD_NOW"] = "2026-12-07T09:00:00Z"
+
 TMP = tempfile.mkdtemp(prefix="herald-diagnosis-e2e-")
 CERTS = os.path.join(TMP, "certs")
 os.makedirs(CERTS)
@@ -208,6 +212,19 @@ if data is not None:
     n = [x for x in data.get("notices", []) if x.get("id") == "exo-basic-auth-retirement"]
     check("exo-success: notice is a warning naming December 2026",
           n and n[0].get("severity") == "warning" and "December 2026" in n[0].get("explanation", ""))
+
+# The same success in 2027: the notice says password SMTP AUTH is off by
+# default now, and what a success with a password means.
+os.environ["HERALD_NOW"] = "2027-01-02T09:00:00Z"
+rc, data, output, log = run("exo-success-2027", success_script)
+os.environ["HERALD_NOW"] = "2026-12-07T09:00:00Z"
+if data is not None:
+    n = [x for x in data.get("notices", []) if x.get("id") == "exo-basic-auth-retirement"]
+    text = n[0].get("explanation", "") if n else ""
+    check("exo-success-2027: exit 0", rc == 0, (rc, output[-500:]))
+    check("exo-success-2027: the notice says it is off by default now, and a success means re-enabled or exempt",
+          "off by default" in text and "turned it back on or the organisation is exempt" in text
+          and "second half of 2027" in text, text)
 
 # -- Gmail: multi-line 535-5.7.8 ---------------------------------------------
 rc, data, output, log = run("gmail", GMAIL_SCRIPT, client_args=["--auth", "plain"])

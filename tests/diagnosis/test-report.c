@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "herald-diagnosis.h"
+#include "herald-diagnosis-private.h"
 #include "herald-report.h"
 
 #define TEST_PASSWORD "S3cret-Test-Passw0rd"
@@ -372,6 +373,11 @@ main (int    argc,
       char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* The notices' wording of December 2026; test-dates.c checks 2027's. */
+  {
+    g_autoptr(GDateTime) december = g_date_time_new_utc (2026, 12, 7, 9, 0, 0);
+    _herald_diagnosis_set_now (december);
+  }
 
   g_test_add_func ("/herald/report/result-json/failure", test_result_json_failure);
   g_test_add_func ("/herald/report/result-json/success", test_result_json_success);
