@@ -199,4 +199,29 @@ char *herald_graph_client_assertion_new (GBytes                   *pem,
                                          HeraldGraphAssertionAlg   alg,
                                          GError                  **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* ---------------------------------------------------------------------------
+ * App-only sign-in: the client credentials grant (no user, no refresh token).
+ * ------------------------------------------------------------------------- */
+
+/* The scope for app-only SMTP (SMTP.SendAsApp, XOAUTH2 with transport smtp). */
+#define HERALD_GRAPH_SMTP_APP_SCOPE "https://outlook.office365.com/.default"
+
+typedef struct {
+  const char *client_id;
+  const char *tenant;           /* a tenant ID or domain: organizations, common and
+                                 * consumers do not work without a user */
+  const char *authority;        /* NULL: https://login.microsoftonline.com/TENANT */
+  const char *client_secret;    /* a secret, or … */
+  GBytes     *certificate_pem;  /* … the certificate and its private key (RS256 assertion) */
+  const char *scope;            /* NULL: https://graph.microsoft.com/.default */
+} HeraldGraphAppCredentials;
+
+/* Requests an app-only access token (RFC 6749 §4.4) with the secret or a
+ * fresh client assertion. Blocks. Errors keep the identity provider's codes,
+ * prefixed with "… (client_credentials):", which the diagnosis rules read. */
+char *herald_graph_app_token_sync (const HeraldGraphAppCredentials  *credentials,
+                                   gint64                           *expires_in,
+                                   GCancellable                     *cancellable,
+                                   GError                          **error) G_GNUC_WARN_UNUSED_RESULT;
+
 G_END_DECLS

@@ -3,6 +3,10 @@
  */
 #define G_LOG_DOMAIN "herald-test"
 
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <string.h>
 
@@ -27,6 +31,11 @@ struct _FakeGraph {
   gboolean         ready;
 
   char            *token;
+  char            *app_tenant;
+  char            *app_client_id;
+  char            *app_secret;
+  GBytes          *app_certificate;
+  GHashTable      *last_token_form;
   GQueue           replies;    /* of Reply */
   GPtrArray       *requests;   /* of FakeGraphRequest */
   guint            delay_ms;
@@ -121,6 +130,154 @@ answer (SoupServerMessage *msg,
     soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body, strlen (body));
 }
 
+
+static char *
+base64url_decode (const char *in,
+                  gsize      *len)
+{
+  g_autoptr(GString) b64 = g_string_new (in);
+
+  g_string_replace (b64, "-", "+", 0);
+  g_string_replace (b64, "_", "/", 0);
+  while (b64->len % 4 != 0)
+    g_string_append_c (b64, '=');
+  return (char *) g_base64_decode (b64->str, len);
+}
+
+static JsonObject *
+jwt_part (const char *part)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *json = NULL;
+  gsize len;
+
+  json = base64url_decode (part, &len);
+  if (!json_parser_load_from_data (parser, json, len, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return NULL;
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
+/* The checks Microsoft Entra makes of a client assertion, with GnuTLS. */
+static gboolean
+assertion_valid (FakeGraph  *self,
+                 const char *assertion,
+                 const char *token_url)
+{
+  g_auto(GStrv) parts = g_strsplit (assertion, ".", -1);
+  g_autoptr(JsonObject) header = NULL;
+  g_autoptr(JsonObject) claims = NULL;
+  g_autofree char *signing_input = NULL;
+  g_autofree char *signature = NULL;
+  g_autofree char *expected_x5t = NULL;
+  gnutls_x509_crt_t crt = NULL;
+  gnutls_pubkey_t key = NULL;
+  gnutls_datum_t pem, data, sig;
+  guint8 fingerprint[32];
+  size_t fingerprint_len = sizeof fingerprint;
+  gsize sig_len;
+  gboolean ok = FALSE;
+
+  if (g_strv_length (parts) != 3 || self->app_certificate == NULL)
+    return FALSE;
+  header = jwt_part (parts[0]);
+  claims = jwt_part (parts[1]);
+  if (header == NULL || claims == NULL)
+    return FALSE;
+
+  pem.data = (unsigned char *) g_bytes_get_data (self->app_certificate, NULL);
+  pem.size = g_bytes_get_size (self->app_certificate);
+  if (gnutls_x509_crt_init (&crt) != 0 || gnutls_x509_crt_import (crt, &pem, GNUTLS_X509_FMT_PEM) != 0
+      || gnutls_x509_crt_get_fingerprint (crt, GNUTLS_DIG_SHA256, fingerprint, &fingerprint_len) != 0)
+    goto out;
+  {
+    g_autofree char *b64 = g_base64_encode (fingerprint, fingerprint_len);
+    GString *url = g_string_new (NULL);
+
+    for (const char *p = b64; *p != '\0' && *p != '='; p++)
+      g_string_append_c (url, *p == '+' ? '-' : *p == '/' ? '_' : *p);
+    expected_x5t = g_string_free (url, FALSE);
+  }
+
+  if (g_strcmp0 (json_object_get_string_member_with_default (header, "alg", ""), "RS256") != 0
+      || g_strcmp0 (json_object_get_string_member_with_default (header, "x5t#S256", ""), expected_x5t) != 0
+      || g_strcmp0 (json_object_get_string_member_with_default (claims, "aud", ""), token_url) != 0
+      || g_strcmp0 (json_object_get_string_member_with_default (claims, "iss", ""), self->app_client_id) != 0
+      || g_strcmp0 (json_object_get_string_member_with_default (claims, "sub", ""), self->app_client_id) != 0
+      || json_object_get_int_member_with_default (claims, "exp", 0) < g_get_real_time () / G_USEC_PER_SEC)
+    goto out;
+
+  signing_input = g_strconcat (parts[0], ".", parts[1], NULL);
+  signature = base64url_decode (parts[2], &sig_len);
+  data.data = (unsigned char *) signing_input;
+  data.size = strlen (signing_input);
+  sig.data = (unsigned char *) signature;
+  sig.size = sig_len;
+  if (gnutls_pubkey_init (&key) != 0 || gnutls_pubkey_import_x509 (key, crt, 0) != 0)
+    goto out;
+  ok = gnutls_pubkey_verify_data2 (key, GNUTLS_SIGN_RSA_SHA256, 0, &data, &sig) >= 0;
+
+out:
+  if (key != NULL)
+    gnutls_pubkey_deinit (key);
+  if (crt != NULL)
+    gnutls_x509_crt_deinit (crt);
+  return ok;
+}
+
+static void
+token_error (SoupServerMessage *msg,
+             guint              status,
+             const char        *error,
+             const char        *description)
+{
+  g_autofree char *body = g_strdup_printf ("{\"error\":\"%s\",\"error_description\":\"%s\","
+                                           "\"error_codes\":[0]}", error, description);
+
+  answer (msg, status, NULL, body);
+}
+
+/* Called with the mutex held. */
+static void
+handle_token (FakeGraph         *self,
+              SoupServerMessage *msg,
+              const char        *path,
+              GBytes            *body)
+{
+  g_autofree char *form_text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  GHashTable *form = soup_form_decode (form_text);
+  g_autofree char *token_url = g_strdup_printf ("%s%s", self->endpoint, path);
+  const char *secret = g_hash_table_lookup (form, "client_secret");
+  const char *assertion = g_hash_table_lookup (form, "client_assertion");
+  g_autofree char *reply = NULL;
+
+  g_clear_pointer (&self->last_token_form, g_hash_table_unref);
+  self->last_token_form = form;
+
+  if (g_strcmp0 (g_hash_table_lookup (form, "grant_type"), "client_credentials") != 0)
+    return token_error (msg, 400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.");
+  if (g_strcmp0 (g_hash_table_lookup (form, "client_id"), self->app_client_id) != 0)
+    return token_error (msg, 400, "unauthorized_client", "AADSTS700016: Application with identifier was not found in the directory.");
+  if (secret != NULL)
+    {
+      if (g_strcmp0 (secret, self->app_secret) != 0)
+        return token_error (msg, 401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
+    }
+  else if (assertion != NULL)
+    {
+      if (g_strcmp0 (g_hash_table_lookup (form, "client_assertion_type"),
+                     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") != 0
+          || !assertion_valid (self, assertion, token_url))
+        return token_error (msg, 401, "invalid_client", "AADSTS700027: Client assertion contains an invalid signature.");
+    }
+  else
+    return token_error (msg, 401, "invalid_client", "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+
+  reply = g_strdup_printf ("{\"token_type\":\"Bearer\",\"expires_in\":3599,\"ext_expires_in\":3599,"
+                           "\"access_token\":\"%s\"}", self->token ? self->token : "none");
+  answer (msg, 200, NULL, reply);
+}
+
 typedef struct {
   FakeGraph         *self;
   SoupServerMessage *msg;
@@ -169,6 +326,18 @@ handle (SoupServer        *server,
   request->time_us = g_get_monotonic_time ();
 
   g_mutex_lock (&self->mutex);
+  if (self->app_tenant != NULL && g_str_has_suffix (path, "/oauth2/v2.0/token"))
+    {
+      g_autofree char *expected_path = g_strdup_printf ("/%s/oauth2/v2.0/token", self->app_tenant);
+
+      fake_graph_request_free (request);
+      if (strcmp (path, expected_path) != 0)
+        token_error (msg, 400, "invalid_request", "AADSTS90002: Tenant not found.");
+      else
+        handle_token (self, msg, path, body);
+      g_mutex_unlock (&self->mutex);
+      return;
+    }
   g_ptr_array_add (self->requests, request);
   scripted = g_queue_pop_head (&self->replies);
   expected = self->token ? g_strconcat ("Bearer ", self->token, NULL) : NULL;
@@ -307,6 +476,11 @@ fake_graph_free (FakeGraph *self)
   g_clear_object (&self->certificate);
   g_free (self->endpoint);
   g_free (self->token);
+  g_free (self->app_tenant);
+  g_free (self->app_client_id);
+  g_free (self->app_secret);
+  g_clear_pointer (&self->app_certificate, g_bytes_unref);
+  g_clear_pointer (&self->last_token_form, g_hash_table_unref);
   g_queue_clear_full (&self->replies, (GDestroyNotify) reply_free);
   g_ptr_array_unref (self->requests);
   g_mutex_clear (&self->mutex);
@@ -371,4 +545,32 @@ fake_graph_get_request (FakeGraph *self,
 
   g_assert_cmpuint (index, <, self->requests->len);
   return request_copy (g_ptr_array_index (self->requests, index));
+}
+
+void
+fake_graph_set_app (FakeGraph  *self,
+                    const char *tenant,
+                    const char *client_id,
+                    const char *secret,
+                    GBytes     *certificate_pem)
+{
+  g_mutex_lock (&self->mutex);
+  g_free (self->app_tenant);
+  g_free (self->app_client_id);
+  g_free (self->app_secret);
+  g_clear_pointer (&self->app_certificate, g_bytes_unref);
+  self->app_tenant = g_strdup (tenant);
+  self->app_client_id = g_strdup (client_id);
+  self->app_secret = g_strdup (secret);
+  self->app_certificate = certificate_pem ? g_bytes_ref (certificate_pem) : NULL;
+  g_mutex_unlock (&self->mutex);
+}
+
+char *
+fake_graph_get_token_param (FakeGraph  *self,
+                            const char *name)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+
+  return self->last_token_form ? g_strdup (g_hash_table_lookup (self->last_token_form, name)) : NULL;
 }

@@ -53,6 +53,22 @@ void        fake_graph_request_free    (FakeGraphRequest *request);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FakeGraph, fake_graph_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FakeGraphRequest, fake_graph_request_free)
 
+/* The identity provider's token endpoint for the client credentials grant,
+ * at /TENANT/oauth2/v2.0/token of the same server: the app @client_id
+ * authenticates with @secret, or with a client assertion signed by the key
+ * of @certificate_pem (checked: x5t#S256, aud, iss, sub, exp, signature).
+ * It issues the token fake_graph_set_token() accepts, or answers Microsoft's
+ * errors (AADSTS7000215 for a wrong secret, AADSTS700027 for a bad assertion,
+ * AADSTS700016 for an unknown client ID). */
+void        fake_graph_set_app          (FakeGraph       *self,
+                                         const char      *tenant,
+                                         const char      *client_id,
+                                         const char      *secret,
+                                         GBytes          *certificate_pem);
+/* The last token request's form field, or NULL. */
+char       *fake_graph_get_token_param  (FakeGraph       *self,
+                                         const char      *name);
+
 /* Graph's own error bodies, as captured from the service. */
 #define FAKE_GRAPH_ACCESS_DENIED \
   "{\"error\":{\"code\":\"ErrorAccessDenied\",\"message\":\"Access is denied. Check credentials and try again.\"," \

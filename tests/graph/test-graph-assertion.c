@@ -10,7 +10,10 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "fake-graph.h"
+#include "herald-diagnosis.h"
 #include "herald-graph.h"
+#include "herald-oauth.h"
 
 /* The app-only client assertion, checked from the outside: openssl makes the
  * test certificates and verifies the signature with the certificate's
@@ -317,6 +320,162 @@ test_refused (void)
   g_assert_error (error, HERALD_GRAPH_ERROR, HERALD_GRAPH_ERROR_CERTIFICATE);
 }
 
+/* ---- the client credentials grant against the stand-in ---------------------- */
+
+#define APP_TOKEN "HERALDGRAPHTOKEN-app-0cc175b9c0f1b6a831c399e269772661"
+#define APP_SECRET "Zq8~secret.value-HERALDTEST-4a8a08f09d37b73795649038408b5f33"
+
+static char *
+app_authority (FakeGraph *graph)
+{
+  return g_strdup (fake_graph_get_endpoint (graph));
+}
+
+static void
+assert_diagnosed (const GError *error,
+                  const char   *rule)
+{
+  g_autoptr(HeraldDiagnosis) d = herald_diagnose_text (error->message, HERALD_STAGE_AUTH, NULL);
+
+  g_test_message ("%s -> %s", error->message, d->id);
+  g_assert_cmpstr (d->id, ==, rule);
+}
+
+static void
+test_app_secret (void)
+{
+  g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
+  g_autofree char *authority = app_authority (graph);
+  HeraldGraphAppCredentials credentials = { CLIENT_ID, "contoso.example", authority, APP_SECRET, NULL, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *scope = NULL;
+  g_autofree char *grant = NULL;
+  g_autofree char *assertion = NULL;
+  g_autofree char *wrong = NULL;
+  gint64 expires_in = 0;
+
+  fake_graph_set_token (graph, APP_TOKEN);
+  fake_graph_set_app (graph, "contoso.example", CLIENT_ID, APP_SECRET, NULL);
+  token = herald_graph_app_token_sync (&credentials, &expires_in, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (token, ==, APP_TOKEN);
+  g_assert_cmpint (expires_in, ==, 3599);
+  grant = fake_graph_get_token_param (graph, "grant_type");
+  scope = fake_graph_get_token_param (graph, "scope");
+  assertion = fake_graph_get_token_param (graph, "client_assertion");
+  g_assert_cmpstr (grant, ==, "client_credentials");
+  g_assert_cmpstr (scope, ==, "https://graph.microsoft.com/.default");
+  g_assert_null (assertion);
+
+  /* A wrong secret: Microsoft's error, marked as the app-only grant, and
+   * the diagnosis for an app's secret (not the desktop-app advice). */
+  credentials.client_secret = "not-the-secret";
+  wrong = herald_graph_app_token_sync (&credentials, NULL, NULL, &error);
+  g_assert_null (wrong);
+  g_assert_nonnull (strstr (error->message, "(client_credentials)"));
+  g_assert_nonnull (strstr (error->message, "AADSTS7000215"));
+  g_assert_null (strstr (error->message, "not-the-secret"));
+  assert_diagnosed (error, "graph-app-secret-invalid");
+  g_clear_error (&error);
+
+  /* An unknown client ID. */
+  credentials.client_secret = APP_SECRET;
+  credentials.client_id = "99999999-2222-3333-4444-555555555555";
+  wrong = herald_graph_app_token_sync (&credentials, NULL, NULL, &error);
+  g_assert_null (wrong);
+  assert_diagnosed (error, "graph-app-not-found");
+}
+
+static void
+test_app_certificate (void)
+{
+  g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
+  g_autofree char *authority = app_authority (graph);
+  g_autoptr(GBytes) registered = read_concat ("cert.pem", NULL);
+  g_autoptr(GBytes) pem = read_concat ("cert.pem", "key.pem");
+  g_autoptr(GBytes) other = read_concat ("other-cert.pem", "other-key.pem");
+  HeraldGraphAppCredentials credentials = { CLIENT_ID, "contoso.example", authority, NULL, pem,
+                                            HERALD_GRAPH_SMTP_APP_SCOPE };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *scope = NULL;
+  g_autofree char *secret = NULL;
+  g_autofree char *wrong = NULL;
+
+  /* The stand-in knows only the registered certificate (no key). */
+  fake_graph_set_token (graph, APP_TOKEN);
+  fake_graph_set_app (graph, "contoso.example", CLIENT_ID, NULL, registered);
+  token = herald_graph_app_token_sync (&credentials, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (token, ==, APP_TOKEN);
+  scope = fake_graph_get_token_param (graph, "scope");
+  secret = fake_graph_get_token_param (graph, "client_secret");
+  g_assert_cmpstr (scope, ==, "https://outlook.office365.com/.default");
+  g_assert_null (secret);
+
+  /* Another app's certificate: the assertion does not verify. */
+  credentials.certificate_pem = other;
+  wrong = herald_graph_app_token_sync (&credentials, NULL, NULL, &error);
+  g_assert_null (wrong);
+  g_assert_nonnull (strstr (error->message, "AADSTS700027"));
+  assert_diagnosed (error, "graph-app-assertion-invalid");
+}
+
+static void
+test_app_refused_locally (void)
+{
+  g_autoptr(GBytes) pem = read_concat ("cert.pem", "key.pem");
+  HeraldGraphAppCredentials organizations = { CLIENT_ID, "organizations", NULL, APP_SECRET, NULL, NULL };
+  HeraldGraphAppCredentials both = { CLIENT_ID, "contoso.example", NULL, APP_SECRET, pem, NULL };
+  HeraldGraphAppCredentials neither = { CLIENT_ID, "contoso.example", NULL, NULL, NULL, NULL };
+  HeraldGraphAppCredentials no_client = { "", "contoso.example", NULL, APP_SECRET, NULL, NULL };
+  HeraldGraphAppCredentials *cases[] = { &organizations, &both, &neither, &no_client };
+
+  /* None of these reaches a network (no authority: it would be Microsoft's). */
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *token = herald_graph_app_token_sync (cases[i], NULL, NULL, &error);
+
+      g_assert_null (token);
+      g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_INVALID_ACCOUNT);
+    }
+}
+
+/* App-only end to end: the token from the grant, then sendMail as the mailbox. */
+static void
+test_app_send (void)
+{
+  g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
+  g_autofree char *authority = app_authority (graph);
+  g_autoptr(GBytes) registered = read_concat ("cert.pem", NULL);
+  g_autoptr(GBytes) pem = read_concat ("cert.pem", "key.pem");
+  HeraldGraphAppCredentials credentials = { CLIENT_ID, "contoso.example", authority, NULL, pem, NULL };
+  g_autoptr(HeraldGraphConfig) config = herald_graph_config_new ();
+  g_autoptr(GBytes) message = g_bytes_new_static ("From: alerts@contoso.com\r\nTo: ops@contoso.com\r\n"
+                                                  "Subject: app-only\r\n\r\nbody\r\n", 74);
+  const char * const recipients[] = { "ops@contoso.com", NULL };
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  g_autoptr(FakeGraphRequest) request = NULL;
+  g_autoptr(GError) error = NULL;
+
+  fake_graph_set_token (graph, APP_TOKEN);
+  fake_graph_set_app (graph, "contoso.example", CLIENT_ID, NULL, registered);
+  config->endpoint = g_strdup (fake_graph_get_endpoint (graph));
+  config->mode = HERALD_GRAPH_APP_ONLY;
+  config->from = g_strdup ("alerts@contoso.com");
+  config->access_token = herald_graph_app_token_sync (&credentials, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  result = herald_graph_send (config, message, recipients, NULL, NULL, NULL, NULL, NULL, NULL);
+  g_assert_no_error (result->error);
+  g_assert_true (result->ok);
+  request = fake_graph_get_request (graph, 0);
+  g_assert_cmpstr (request->path, ==, "/v1.0/users/alerts@contoso.com/sendMail");
+  g_assert_cmpstr (request->authorization, ==, "Bearer " APP_TOKEN);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -345,6 +504,10 @@ main (int   argc,
   g_test_add_func ("/graph/assertion/ps256", test_ps256);
   g_test_add_func ("/graph/assertion/order-and-chain", test_order_and_chain);
   g_test_add_func ("/graph/assertion/refused", test_refused);
+  g_test_add_func ("/graph/app/secret", test_app_secret);
+  g_test_add_func ("/graph/app/certificate", test_app_certificate);
+  g_test_add_func ("/graph/app/refused-locally", test_app_refused_locally);
+  g_test_add_func ("/graph/app/send", test_app_send);
 
   return g_test_run ();
 }
