@@ -67,6 +67,17 @@ clear_notices (HeraldBanner *self)
   gtk_widget_set_visible (GTK_WIDGET (self->notices_box), FALSE);
 }
 
+/* Folded away, the box is hidden too: its text and buttons are then neither
+ * read by a screen reader nor Tab stops (a collapsed GtkRevealer only stops
+ * drawing its child). */
+static void
+child_revealed_cb (HeraldBanner *self)
+{
+  if (!gtk_revealer_get_child_revealed (self->revealer) &&
+      !gtk_revealer_get_reveal_child (self->revealer))
+    gtk_widget_set_visible (self->box, FALSE);
+}
+
 static void
 herald_banner_dispose (GObject *object)
 {
@@ -132,6 +143,9 @@ static void
 herald_banner_init (HeraldBanner *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_widget_set_visible (self->box, FALSE);
+  g_signal_connect_object (self->revealer, "notify::child-revealed",
+                           G_CALLBACK (child_revealed_cb), self, G_CONNECT_SWAPPED);
 }
 
 GtkWidget *
@@ -158,6 +172,7 @@ set_failed (HeraldBanner *self,
 static void
 reveal (HeraldBanner *self)
 {
+  gtk_widget_set_visible (self->box, TRUE);
   if (!gtk_revealer_get_reveal_child (self->revealer))
     {
       gtk_revealer_set_reveal_child (self->revealer, TRUE);

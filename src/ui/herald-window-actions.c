@@ -385,7 +385,12 @@ send_action (GtkWidget  *widget,
 
   _herald_window_update_validation (self);
   if (!self->valid)
-    return;
+    {
+      /* (The action is disabled then; should it run all the same, it says
+       * what is missing, everywhere.) */
+      _herald_window_judge_all (self);
+      return;
+    }
 
   data = g_new0 (RunData, 1);
   data->self = g_object_ref (self);

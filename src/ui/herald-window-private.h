@@ -4,10 +4,11 @@
 #pragma once
 
 /* The window's instance struct and what its files share, as GNOME Text
- * Editor splits its window: herald-window.c (template, bindings, validation,
- * notices), herald-window-actions.c (send, cancel, forget password, the CA
- * chooser, shortcuts) and herald-window-keyring.c (the password in the
- * keyring). The accessors at the end are for the widget tests. */
+ * Editor splits its window: herald-window.c (template, bindings, notices),
+ * herald-window-validation.c (which field is wrong and why, beside it),
+ * herald-window-actions.c (send, cancel, forget password, the CA chooser,
+ * shortcuts) and herald-window-keyring.c (the password in the keyring). The
+ * accessors at the end are for the widget tests. */
 
 #include "herald-window.h"
 #include "herald-banner.h"
@@ -76,12 +77,26 @@ struct _HeraldWindow
   guint                 applying_preset : 1;
   guint                 keyring_unavailable : 1;
   guint                 stale_run : 1;        /* a setting changed during the test */
+  guint                 disposed : 1;         /* no template children any more */
 };
 
 /* herald-window.c */
 void               _herald_window_add_toast               (HeraldWindow           *self,
                                                            const char             *text);
+/* A row's text without surrounding spaces. */
+char              *_herald_window_dup_text                (AdwEntryRow            *row) G_GNUC_WARN_UNUSED_RESULT;
+/* A spin button's text as typed (its value only follows when the user
+ * leaves it); -1 when it is not a whole number. */
+gint64             _herald_window_spin_value              (GtkSpinButton          *spin);
+/* The chosen authentication as the engine names it ("auto", "xoauth2"...). */
+const char        *_herald_window_get_auth_id             (HeraldWindow           *self);
+
+/* herald-window-validation.c */
+/* Watches the fields the user leaves; called once from init. */
+void               _herald_window_init_validation         (HeraldWindow           *self);
 void               _herald_window_update_validation       (HeraldWindow           *self);
+/* Every row judged, as once the user has left each: every reason shows. */
+void               _herald_window_judge_all               (HeraldWindow           *self);
 /* A setting changed: the banner and step ticks on screen would describe
  * settings the form no longer has, so they go (after a running test). */
 void               _herald_window_mark_results_stale      (HeraldWindow           *self);
@@ -120,6 +135,10 @@ HeraldStepList    *_herald_window_get_step_list           (HeraldWindow *self);
 /* The error dialog of the last failed test while it is open, or NULL. */
 HeraldErrorDialog *_herald_window_get_error_dialog        (HeraldWindow *self);
 gboolean           _herald_window_is_running              (HeraldWindow *self);
+/* The reason shown under the row of field @name (a name as above), or NULL
+ * when none shows. */
+const char        *_herald_window_get_row_reason          (HeraldWindow *self,
+                                                           const char   *name);
 /* The reason Send Test Email is disabled, or NULL when the form is valid. */
 const char        *_herald_window_get_validation_message  (HeraldWindow *self);
 /* The keyring message shown in the window, or NULL. */

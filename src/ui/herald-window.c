@@ -100,6 +100,47 @@ index_to_provider_mapping (const GValue       *value,
   return g_variant_new_string (herald_providers_get_nth (index)->id);
 }
 
+/* The spin buttons take any whole number (their adjustments reach far past
+ * the valid range), so that a typo such as 70000 stays as typed and the form
+ * says why it is wrong; it is never clamped into range and saved (GTK would
+ * clamp it to the adjustment's bounds, GSettings then store that). Only a
+ * value in range reaches GSettings. */
+typedef struct {
+  gint64              min;
+  gint64              max;
+  const GVariantType *type;
+} IntRange;
+
+static const IntRange port_range = { 1, 65535, G_VARIANT_TYPE_INT32 };
+static const IntRange timeout_range = { 1, 600, G_VARIANT_TYPE_UINT32 };
+
+static gboolean
+int_to_value_mapping (GValue   *value,
+                      GVariant *variant,
+                      gpointer  user_data)
+{
+  if (g_variant_is_of_type (variant, G_VARIANT_TYPE_INT32))
+    g_value_set_double (value, g_variant_get_int32 (variant));
+  else
+    g_value_set_double (value, g_variant_get_uint32 (variant));
+  return TRUE;
+}
+
+static GVariant *
+value_to_int_mapping (const GValue       *value,
+                      const GVariantType *expected_type,
+                      gpointer            user_data)
+{
+  const IntRange *range = user_data;
+  double number = g_value_get_double (value);
+
+  if (number < range->min || number > range->max)
+    return NULL;
+  if (g_variant_type_equal (range->type, G_VARIANT_TYPE_INT32))
+    return g_variant_new_int32 ((gint32) number);
+  return g_variant_new_uint32 ((guint32) number);
+}
+
 static const char *
 combo_id (AdwComboRow        *row,
           const char * const *ids)
@@ -111,12 +152,18 @@ combo_id (AdwComboRow        *row,
   return ids[index];
 }
 
+const char *
+_herald_window_get_auth_id (HeraldWindow *self)
+{
+  return combo_id (self->auth_row, auth_ids);
+}
+
 /* ---------------------------------------------------------------------------
  * Snapshot of the form (main thread)
  * ------------------------------------------------------------------------- */
 
-static char *
-dup_stripped (AdwEntryRow *row)
+char *
+_herald_window_dup_text (AdwEntryRow *row)
 {
   return g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (row))));
 }
@@ -124,7 +171,7 @@ dup_stripped (AdwEntryRow *row)
 static char *
 dup_or_null (AdwEntryRow *row)
 {
-  char *text = dup_stripped (row);
+  char *text = _herald_window_dup_text (row);
 
   if (*text == '\0')
     g_clear_pointer (&text, g_free);
@@ -133,8 +180,8 @@ dup_or_null (AdwEntryRow *row)
 
 /* Parses a spin button's text as typed (its value only follows on
  * activation). Returns -1 when it is not a whole number. */
-static gint64
-spin_text_value (GtkSpinButton *spin)
+gint64
+_herald_window_spin_value (GtkSpinButton *spin)
 {
   g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (spin))));
   gint64 value;
@@ -152,12 +199,12 @@ snapshot_config (HeraldWindow *self)
   g_autofree char *cc = NULL;
   gint64 port, timeout;
 
-  config->host = dup_stripped (self->server_row);
+  config->host = _herald_window_dup_text (self->server_row);
 
-  port = spin_text_value (self->port_spin);
-  if (port < 1 || port > 65535)
-    port = gtk_spin_button_get_value_as_int (self->port_spin);
-  config->port = (guint16) CLAMP (port, 0, 65535);
+  /* Out of range is never brought into range: the form says the port is
+   * wrong, and the config has none (the engine refuses port 0). */
+  port = _herald_window_spin_value (self->port_spin);
+  config->port = port >= 1 && port <= 65535 ? (guint16) port : 0;
 
   herald_security_from_string (combo_id (self->security_row, security_ids), &config->security);
   herald_auth_method_from_string (combo_id (self->auth_row, auth_ids), &config->auth);
@@ -175,211 +222,24 @@ snapshot_config (HeraldWindow *self)
    * without TLS; with any other choice the engine refuses to. */
   config->allow_plaintext_auth = config->security == HERALD_SECURITY_NONE;
 
-  config->from = dup_stripped (self->from_row);
-  to = dup_stripped (self->to_row);
+  config->from = _herald_window_dup_text (self->from_row);
+  to = _herald_window_dup_text (self->to_row);
   config->to = herald_address_list_split (to);
-  cc = dup_stripped (self->cc_row);
+  cc = _herald_window_dup_text (self->cc_row);
   if (*cc != '\0')
     config->cc = herald_address_list_split (cc);
   config->subject = dup_or_null (self->subject_row);
   config->extra_text = dup_or_null (self->extra_text_row);
   config->ca_file = dup_or_null (self->ca_file_row);
 
-  timeout = spin_text_value (self->timeout_spin);
+  /* 0 is the engine's default; the form shows why a bad value is bad. */
+  timeout = _herald_window_spin_value (self->timeout_spin);
   if (timeout < 1 || timeout > 600)
-    timeout = gtk_spin_button_get_value_as_int (self->timeout_spin);
+    timeout = 0;
   config->connect_timeout = (guint) timeout;
   config->reply_timeout = (guint) timeout;
 
   return g_steal_pointer (&config);
-}
-
-/* ---------------------------------------------------------------------------
- * Validation as the user types
- * ------------------------------------------------------------------------- */
-
-static gboolean
-has_line_break (const char *text)
-{
-  return text != NULL && strpbrk (text, "\r\n") != NULL;
-}
-
-static void
-mark_row (gpointer row,
-          gboolean error)
-{
-  if (error)
-    gtk_widget_add_css_class (GTK_WIDGET (row), "error");
-  else
-    gtk_widget_remove_css_class (GTK_WIDGET (row), "error");
-}
-
-/* Returns the first invalid address in text, or NULL (owned). */
-static char *
-first_invalid_address (const char *text,
-                       guint      *n_valid)
-{
-  g_auto(GStrv) addresses = herald_address_list_split (text);
-
-  *n_valid = 0;
-  for (guint i = 0; addresses != NULL && addresses[i] != NULL; i++)
-    {
-      if (!herald_address_is_valid (addresses[i]))
-        return g_strdup (addresses[i]);
-      (*n_valid)++;
-    }
-  return NULL;
-}
-
-static void
-add_reason (GPtrArray  *reasons,
-            char       *reason)
-{
-  g_ptr_array_add (reasons, reason);
-}
-
-void
-_herald_window_update_validation (HeraldWindow *self)
-{
-  g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
-  struct { gpointer row; const char *label; } text_rows[] = {
-    { self->server_row, _("Server") },
-    { self->username_row, _("Username") },
-    { self->password_row, _("Password") },
-    { self->from_row, _("From") },
-    { self->to_row, _("To") },
-    { self->cc_row, _("Cc") },
-    { self->subject_row, _("Subject") },
-    { self->extra_text_row, _("Additional text") },
-    { self->ca_file_row, _("CA certificate file") },
-  };
-  g_autofree char *server = dup_stripped (self->server_row);
-  g_autofree char *from = dup_stripped (self->from_row);
-  g_autofree char *to = dup_stripped (self->to_row);
-  g_autofree char *cc = dup_stripped (self->cc_row);
-  g_autofree char *bad = NULL;
-  const char *auth = combo_id (self->auth_row, auth_ids);
-  gboolean server_bad = FALSE, port_bad = FALSE, from_bad = FALSE, to_bad = FALSE;
-  gboolean cc_bad = FALSE, timeout_bad = FALSE;
-  guint n_valid;
-  gint64 port, timeout;
-
-  for (guint i = 0; i < G_N_ELEMENTS (text_rows); i++)
-    {
-      gboolean bad_line = has_line_break (gtk_editable_get_text (GTK_EDITABLE (text_rows[i].row)));
-
-      mark_row (text_rows[i].row, bad_line);
-      if (bad_line)
-        /* Translators: %s is a field name such as "Subject" */
-        add_reason (reasons, g_strdup_printf (_("%s must not contain line breaks."),
-                                              text_rows[i].label));
-    }
-
-  /* Empty required fields give a reason but no red row: a fresh form is
-   * not an error. */
-  if (*server == '\0')
-    {
-      add_reason (reasons, g_strdup (_("Enter the server’s host name.")));
-    }
-  else if (strpbrk (server, " \t/") != NULL)
-    {
-      server_bad = TRUE;
-      add_reason (reasons, g_strdup_printf (_("“%s” is not a host name."), server));
-    }
-
-  port = spin_text_value (self->port_spin);
-  if (port < 1 || port > 65535)
-    {
-      port_bad = TRUE;
-      add_reason (reasons, g_strdup (_("The port must be a number from 1 to 65535.")));
-    }
-
-  if ((g_str_equal (auth, "plain") || g_str_equal (auth, "login") || g_str_equal (auth, "xoauth2")) &&
-      *gtk_editable_get_text (GTK_EDITABLE (self->username_row)) == '\0')
-    {
-      add_reason (reasons, g_strdup (_("Enter the username for this authentication method.")));
-    }
-  else if (g_str_equal (auth, "xoauth2") && self->oauth_group != NULL)
-    {
-      /* Without tokens the test could only fail before connecting: say so
-       * here, where Sign In is, rather than after pressing Send. */
-      if (herald_oauth_group_get_checking (self->oauth_group))
-        add_reason (reasons, g_strdup (_("Checking the keyring for the OAuth 2.0 sign-in…")));
-      else if (herald_oauth_group_get_busy (self->oauth_group))
-        add_reason (reasons, g_strdup (_("Finish signing in (OAuth 2.0) first.")));
-      else if (!herald_oauth_group_get_signed_in (self->oauth_group))
-        add_reason (reasons, g_strdup (_("Not signed in: press Sign In under OAuth 2.0 Sign-In.")));
-    }
-
-  if (*from == '\0')
-    {
-      add_reason (reasons, g_strdup (_("Enter the sender address (From).")));
-    }
-  else if (!herald_address_is_valid (from))
-    {
-      from_bad = TRUE;
-      add_reason (reasons, g_strdup_printf (_("From: “%s” is not a valid email address."), from));
-    }
-
-  bad = first_invalid_address (to, &n_valid);
-  if (bad != NULL)
-    {
-      to_bad = TRUE;
-      add_reason (reasons, g_strdup_printf (_("To: “%s” is not a valid email address."), bad));
-    }
-  else if (n_valid == 0)
-    {
-      add_reason (reasons, g_strdup (_("Enter at least one recipient (To).")));
-    }
-  g_clear_pointer (&bad, g_free);
-
-  bad = first_invalid_address (cc, &n_valid);
-  if (bad != NULL)
-    {
-      cc_bad = TRUE;
-      add_reason (reasons, g_strdup_printf (_("Cc: “%s” is not a valid email address."), bad));
-    }
-
-  timeout = spin_text_value (self->timeout_spin);
-  if (timeout < 1 || timeout > 600)
-    {
-      timeout_bad = TRUE;
-      add_reason (reasons, g_strdup (_("The timeout must be a number of seconds from 1 to 600.")));
-    }
-
-  /* Whatever the checks above missed, the engine's own validation catches:
-   * it is the same function the worker runs before connecting. It checks the
-   * form only; credentials are the sign-in's and the keyring's business. */
-  if (reasons->len == 0)
-    {
-      g_autoptr(HeraldSmtpConfig) config = snapshot_config (self);
-      g_autoptr(GError) error = NULL;
-
-      if (!herald_smtp_config_validate (config, &error))
-        add_reason (reasons, g_strdup (error->message));
-    }
-
-  if (server_bad) mark_row (self->server_row, TRUE);
-  mark_row (self->port_row, port_bad);
-  if (from_bad) mark_row (self->from_row, TRUE);
-  if (to_bad) mark_row (self->to_row, TRUE);
-  if (cc_bad) mark_row (self->cc_row, TRUE);
-  mark_row (self->timeout_row, timeout_bad);
-
-  g_clear_pointer (&self->validation_message, g_free);
-  if (reasons->len > 0)
-    {
-      g_ptr_array_add (reasons, NULL);
-      self->validation_message = g_strjoinv ("\n", (char **) reasons->pdata);
-    }
-
-  self->valid = self->validation_message == NULL;
-  gtk_label_set_text (self->validation_label,
-                      self->validation_message ? self->validation_message : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->validation_label), !self->valid && !self->running);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->send_button),
-                               self->running ? NULL : self->validation_message);
-  _herald_window_update_actions (self);
 }
 
 /* ---------------------------------------------------------------------------
@@ -391,8 +251,8 @@ update_provider_subtitle (HeraldWindow *self)
 {
   g_autofree char *provider_id = g_settings_get_string (self->settings, "provider");
   const HeraldProvider *provider = herald_providers_lookup (provider_id);
-  g_autofree char *host = dup_stripped (self->server_row);
-  gint64 port = spin_text_value (self->port_spin);
+  g_autofree char *host = _herald_window_dup_text (self->server_row);
+  gint64 port = _herald_window_spin_value (self->port_spin);
   gboolean edited;
 
   edited = provider != NULL &&
@@ -442,7 +302,7 @@ security_selected_cb (HeraldWindow *self)
 
   if (!self->applying_preset && self->last_security != NULL)
     {
-      gint64 port = spin_text_value (self->port_spin);
+      gint64 port = _herald_window_spin_value (self->port_spin);
 
       /* Move the port along only while it still holds the other default. */
       if (g_str_equal (self->last_security, "starttls") && g_str_equal (security, "tls") &&
@@ -469,23 +329,13 @@ auth_selected_cb (HeraldWindow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->username_row), !none);
 }
 
-/* GtkSpinButton only takes typed text on activation or focus out; commit
- * it as it is typed, so that GSettings (bound to "value") has it at once. */
-static void
-spin_changed_cb (GtkSpinButton *spin)
-{
-  gint64 value = spin_text_value (spin);
-  double lower, upper;
-
-  gtk_spin_button_get_range (spin, &lower, &upper);
-  if (value >= lower && value <= upper && value != gtk_spin_button_get_value_as_int (spin))
-    gtk_spin_button_set_value (spin, value);
-}
-
 void
 _herald_window_mark_results_stale (HeraldWindow *self)
 {
   g_return_if_fail (HERALD_IS_WINDOW (self));
+
+  if (self->disposed)
+    return;
 
   /* The running test has its own snapshot; its result is dropped when it
    * comes (herald-window-actions.c). */
@@ -522,6 +372,9 @@ settings_changed_cb (HeraldWindow *self,
 static void
 form_changed_cb (HeraldWindow *self)
 {
+  if (self->disposed)
+    return;
+
   update_provider_subtitle (self);
   _herald_window_update_validation (self);
   queue_notices (self);
@@ -672,8 +525,13 @@ static gboolean
 herald_window_close_request (GtkWindow *window)
 {
   HeraldWindow *self = HERALD_WINDOW (window);
-  g_autoptr(HeraldSmtpConfig) config = snapshot_config (self);
+  g_autoptr(HeraldSmtpConfig) config = NULL;
   int width, height;
+
+  /* What is typed in a spin button and still valid is saved on the way out. */
+  gtk_spin_button_update (self->port_spin);
+  gtk_spin_button_update (self->timeout_spin);
+  config = snapshot_config (self);
 
   gtk_window_get_default_size (window, &width, &height);
   g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
@@ -695,6 +553,10 @@ static void
 herald_window_dispose (GObject *object)
 {
   HeraldWindow *self = HERALD_WINDOW (object);
+
+  /* Tearing the template down moves the focus out of the fields: nothing is
+   * to be judged or validated any more. */
+  self->disposed = TRUE;
 
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
@@ -799,6 +661,54 @@ set_accessible_label (GtkWidget  *widget,
                                   -1);
 }
 
+/* The button of AdwPasswordEntryRow 1.2 that shows or hides the text: the
+ * one whose icon is view-reveal or view-conceal. */
+static GtkWidget *
+find_show_text_button (GtkWidget *widget)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      const char *icon = GTK_IS_BUTTON (child) ? gtk_button_get_icon_name (GTK_BUTTON (child))
+                                               : NULL;
+      GtkWidget *found;
+
+      if (icon != NULL && g_str_has_prefix (icon, "view-"))
+        return child;
+      if ((found = find_show_text_button (child)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+update_password_toggle_name (GtkWidget *button,
+                             GParamSpec *pspec,
+                             GtkText    *text)
+{
+  gtk_accessible_update_property (GTK_ACCESSIBLE (button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  gtk_text_get_visibility (text) ? _("Hide Password")
+                                                                 : _("Show Password"),
+                                  -1);
+}
+
+/* That button has only an icon, which GTK 4.8 announces as "GtkImage":
+ * name it for what pressing it does, as its tooltip does. */
+static void
+name_password_toggle (HeraldWindow *self)
+{
+  GtkWidget *button = find_show_text_button (GTK_WIDGET (self->password_row));
+  GtkEditable *text = gtk_editable_get_delegate (GTK_EDITABLE (self->password_row));
+
+  if (button == NULL || !GTK_IS_TEXT (text))
+    return;
+  g_signal_connect_object (text, "notify::visibility",
+                           G_CALLBACK (update_password_toggle_name), button, G_CONNECT_SWAPPED);
+  update_password_toggle_name (button, NULL, GTK_TEXT (text));
+}
+
 /* An empty Subject sends the engine's default subject: show it as the
  * placeholder of the row's text (AdwEntryRow 1.2 has no placeholder of its
  * own; its title stands in for one until the row is focused). */
@@ -838,6 +748,7 @@ herald_window_init (HeraldWindow *self)
   set_accessible_label (GTK_WIDGET (self->alerts_switch), _("Send email alerts"));
   set_accessible_label (GTK_WIDGET (self->port_spin), _("Port"));
   set_accessible_label (GTK_WIDGET (self->timeout_spin), _("Timeout (seconds)"));
+  name_password_toggle (self);
 
   for (guint i = 0; i < herald_providers_get_n (); i++)
     gtk_string_list_append (providers, herald_provider_get_name (herald_providers_get_nth (i)));
@@ -859,7 +770,10 @@ herald_window_init (HeraldWindow *self)
                                 provider_to_index_mapping, index_to_provider_mapping,
                                 NULL, NULL);
   bind_text (self, "server", self->server_row);
-  g_settings_bind (self->settings, "port", self->port_spin, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind_with_mapping (self->settings, "port", self->port_spin, "value",
+                                G_SETTINGS_BIND_DEFAULT,
+                                int_to_value_mapping, value_to_int_mapping,
+                                (gpointer) &port_range, NULL);
   g_settings_bind_with_mapping (self->settings, "security", self->security_row, "selected",
                                 G_SETTINGS_BIND_DEFAULT,
                                 string_to_index_mapping, index_to_string_mapping,
@@ -876,21 +790,32 @@ herald_window_init (HeraldWindow *self)
   show_default_subject (self);
   bind_text (self, "extra-text", self->extra_text_row);
   bind_text (self, "ca-file", self->ca_file_row);
-  g_settings_bind (self->settings, "timeout", self->timeout_spin, "value",
-                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind_with_mapping (self->settings, "timeout", self->timeout_spin, "value",
+                                G_SETTINGS_BIND_DEFAULT,
+                                int_to_value_mapping, value_to_int_mapping,
+                                (gpointer) &timeout_range, NULL);
 
   self->last_security = g_strdup (combo_id (self->security_row, security_ids));
 
   g_signal_connect_object (self->password_row, "changed", G_CALLBACK (form_changed_cb), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect (self->port_spin, "changed", G_CALLBACK (spin_changed_cb), NULL);
+  /* The spin buttons commit what is typed (to their value, so to GSettings)
+   * when the user leaves them or presses Enter, as GtkSpinButton does, and
+   * so does Send or closing the window: a port typed digit by digit never
+   * saves its prefixes ("7000" on the way to a wrong "70000"). A result on
+   * screen goes at the first keystroke all the same. */
+  g_signal_connect_object (self->port_spin, "changed",
+                           G_CALLBACK (_herald_window_mark_results_stale), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->timeout_spin, "changed",
+                           G_CALLBACK (_herald_window_mark_results_stale), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->server_row, "changed", G_CALLBACK (_herald_window_account_changed), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->username_row, "changed", G_CALLBACK (_herald_window_account_changed), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->port_spin, "value-changed", G_CALLBACK (_herald_window_account_changed),
                            self, G_CONNECT_SWAPPED);
-  g_signal_connect (self->timeout_spin, "changed", G_CALLBACK (spin_changed_cb), NULL);
   g_signal_connect_object (self->port_spin, "changed", G_CALLBACK (form_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->timeout_spin, "changed", G_CALLBACK (form_changed_cb), self,
@@ -929,6 +854,7 @@ herald_window_init (HeraldWindow *self)
   g_signal_connect_object (self->oauth_group, "notify::busy",
                            G_CALLBACK (form_changed_cb), self, G_CONNECT_SWAPPED);
 
+  _herald_window_init_validation (self);
   auth_selected_cb (self);
   update_provider_subtitle (self);
   _herald_window_update_validation (self);

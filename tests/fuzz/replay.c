@@ -8,6 +8,13 @@
 
 #include "fuzz.h"
 
+static int
+compare_paths (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
 /* replay-TARGET DIR...: runs every file of each directory through the
  * target once, printing TAP. A crash or a failed assertion fails the test. */
 int
@@ -30,7 +37,7 @@ main (int   argc,
       while ((name = g_dir_read_name (dir)) != NULL)
         g_ptr_array_add (files, g_build_filename (argv[i], name, NULL));
     }
-  g_ptr_array_sort (files, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (files, compare_paths);
 
   printf ("1..%u\n", files->len);
   for (guint i = 0; i < files->len; i++)
@@ -47,7 +54,7 @@ main (int   argc,
           continue;
         }
       LLVMFuzzerTestOneInput ((const uint8_t *) data, length);
-      printf ("ok %u - %s\n", i + 1, g_path_get_basename (path));
+      printf ("ok %u - %s\n", i + 1, path);
     }
   if (files->len == 0)
     {

@@ -301,6 +301,8 @@ fill_form (HeraldWindow *window,
   type_text (window, "server", "127.0.0.1");
   select_item (window, "security", security);
   type_text (window, "port", port_text);
+  /* Leaving the field (or Enter) commits a spin button's text. */
+  gtk_spin_button_update (GTK_SPIN_BUTTON (field (window, "port")));
   select_item (window, "auth", auth);
   type_text (window, "username", USERNAME);
   type_text (window, "password", PASSWORD);
@@ -308,6 +310,7 @@ fill_form (HeraldWindow *window,
   type_text (window, "to", TO);
   type_text (window, "ca-file", ca);
   type_text (window, "timeout", "5");
+  gtk_spin_button_update (GTK_SPIN_BUTTON (field (window, "timeout")));
 }
 
 static HeraldFakeServer *
@@ -371,6 +374,12 @@ test_send_success (void)
   g_assert_null (_herald_window_get_validation_message (window));
   g_assert_true (send_enabled (window));
   g_assert_cmpstr (gtk_button_get_label (button), ==, "Send Test Email");
+  /* The suggested action of the header bar: in view whatever the scroll
+   * position or the window's size. */
+  g_assert_nonnull (gtk_widget_get_ancestor (GTK_WIDGET (button), ADW_TYPE_HEADER_BAR));
+  g_assert_null (gtk_widget_get_ancestor (GTK_WIDGET (button), GTK_TYPE_SCROLLED_WINDOW));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (button), "suggested-action"));
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (button)));
 
   gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
   g_assert_true (_herald_window_is_running (window));
@@ -908,6 +917,9 @@ test_cancel (void)
   destroy_window (window);
 }
 
+/* The form is invalid for a reason that mentions fragment: Send is off, and
+ * once every field is judged (as after leaving each one) the list shows
+ * every reason. */
 static void
 assert_invalid (HeraldWindow *window,
                 const char   *fragment)
@@ -920,13 +932,116 @@ assert_invalid (HeraldWindow *window,
     g_error ("Validation message “%s” does not mention “%s”", message, fragment);
   g_assert_false (send_enabled (window));
   g_assert_false (gtk_widget_is_sensitive (field (window, "send")));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL);
+  g_assert_false (_herald_window_is_running (window));
+  _herald_window_judge_all (window);
+  message = _herald_window_get_validation_message (window);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (label)));
   g_assert_cmpstr (gtk_label_get_text (label), ==, message);
+}
+
+/* Focus into the field and out again, as Tab would move it. */
+static void
+leave_field (HeraldWindow *window,
+             const char   *name)
+{
+  g_assert_true (gtk_widget_grab_focus (field (window, name)));
+  gtk_window_set_focus (GTK_WINDOW (window), NULL);
+}
+
+static void
+assert_no_reason_shown (HeraldWindow *window)
+{
+  const char *names[] = { "server", "port", "username", "password", "from", "to", "cc",
+                          "subject", "extra-text", "ca-file", "timeout" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      GtkWidget *widget = field (window, names[i]);
+      GtkWidget *row = GTK_IS_SPIN_BUTTON (widget) ? gtk_widget_get_ancestor (widget,
+                                                                              ADW_TYPE_ACTION_ROW)
+                                                   : widget;
+
+      if (_herald_window_get_row_reason (window, names[i]) != NULL)
+        g_error ("%s shows “%s”", names[i], _herald_window_get_row_reason (window, names[i]));
+      g_assert_false (gtk_widget_has_css_class (row, "error"));
+    }
+}
+
+/* Each reason shows under the row that is wrong, once the user has left
+ * that row: a fresh form shows none, "ops@" is not judged while typed. */
+static void
+test_validation_beside_row (void)
+{
+  HeraldWindow *window = new_window ();
+  GtkWidget *to_row = field (window, "to");
+
+  /* Untouched: Send is off and says why (its tooltip), nothing is red. */
+  g_assert_nonnull (strstr (_herald_window_get_validation_message (window), "host name"));
+  g_assert_false (send_enabled (window));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (field (window, "send")), ==,
+                   _herald_window_get_validation_message (window));
+  assert_no_reason_shown (window);
+  g_assert_false (gtk_widget_get_visible (field (window, "validation")));
+
+  /* Typing an unfinished address judges nothing yet... */
+  type_text (window, "to", "ops@");
+  g_assert_nonnull (strstr (_herald_window_get_validation_message (window), "“ops@”"));
+  assert_no_reason_shown (window);
+
+  /* ...leaving the field does, under its row and no other. */
+  leave_field (window, "to");
+  g_assert_cmpstr (_herald_window_get_row_reason (window, "to"), ==,
+                   "To: “ops@” is not a valid email address.");
+  g_assert_true (gtk_widget_has_css_class (to_row, "error"));
+  gtk_test_accessible_assert_state (GTK_ACCESSIBLE (to_row), GTK_ACCESSIBLE_STATE_INVALID,
+                                    GTK_ACCESSIBLE_INVALID_TRUE);
+  g_assert_null (_herald_window_get_row_reason (window, "from"));
+  g_assert_null (_herald_window_get_row_reason (window, "cc"));
+  g_assert_null (_herald_window_get_row_reason (window, "server"));
+  /* The row's own reason shows in the list too; the untouched ones do not. */
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (field (window, "validation"))), ==,
+                   "To: “ops@” is not a valid email address.");
+
+  /* Fixed, the reason goes at once. */
+  type_text (window, "to", "ops@example.com");
+  g_assert_null (_herald_window_get_row_reason (window, "to"));
+  g_assert_false (gtk_widget_has_css_class (to_row, "error"));
+  gtk_test_accessible_assert_state (GTK_ACCESSIBLE (to_row), GTK_ACCESSIBLE_STATE_INVALID,
+                                    GTK_ACCESSIBLE_INVALID_FALSE);
+
+  /* The port says why under the port's row. */
+  type_text (window, "port", "70000");
+  leave_field (window, "port");
+  g_assert_cmpstr (_herald_window_get_row_reason (window, "port"), ==,
+                   "The port must be a number from 1 to 65535.");
+  g_assert_null (_herald_window_get_row_reason (window, "timeout"));
+  type_text (window, "port", "587");
+  g_assert_null (_herald_window_get_row_reason (window, "port"));
+
+  /* Every field left once: each missing one says so under its row. */
+  _herald_window_judge_all (window);
+  g_assert_cmpstr (_herald_window_get_row_reason (window, "server"), ==,
+                   "Enter the server’s host name.");
+  g_assert_cmpstr (_herald_window_get_row_reason (window, "from"), ==,
+                   "Enter the sender address (From).");
+  g_assert_null (_herald_window_get_row_reason (window, "to"));
+
+  destroy_window (window);
+}
+
+static guint
+snapshot_port (HeraldWindow *window)
+{
+  g_autoptr(HeraldSmtpConfig) config = _herald_window_snapshot_config (window);
+
+  return config->port;
 }
 
 static void
 test_validation (void)
 {
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
   HeraldWindow *window = new_window ();
 
   assert_invalid (window, "host name");
@@ -943,9 +1058,47 @@ test_validation (void)
 
   type_text (window, "port", "70000");
   assert_invalid (window, "1 to 65535");
+  /* Never clamped: the form keeps what was typed and marks the row, also
+   * once the spin button takes its text (leaving the field, Enter), and the
+   * settings keep the last good port (not 65535). */
+  gtk_spin_button_update (GTK_SPIN_BUTTON (field (window, "port")));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "port"))), ==, "70000");
+  g_assert_cmpint (g_settings_get_int (settings, "port"), ==, 2525);
+  g_assert_true (gtk_widget_has_css_class (gtk_widget_get_ancestor (field (window, "port"),
+                                                                    ADW_TYPE_ACTION_ROW),
+                                           "error"));
+  assert_invalid (window, "1 to 65535");
+  g_assert_cmpuint (snapshot_port (window), ==, 0);
   type_text (window, "port", "0");
   assert_invalid (window, "1 to 65535");
+  gtk_spin_button_update (GTK_SPIN_BUTTON (field (window, "port")));
+  g_assert_cmpint (g_settings_get_int (settings, "port"), ==, 2525);
+  /* Typed digit by digit, no prefix of a wrong port is saved either. */
+  type_text (window, "port", "");
+  {
+    int position = 0;
+
+    for (const char *digits = "70000"; *digits != '\0'; digits++)
+      gtk_editable_insert_text (GTK_EDITABLE (field (window, "port")), digits, 1, &position);
+  }
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "port"))), ==, "70000");
+  gtk_spin_button_update (GTK_SPIN_BUTTON (field (window, "port")));
+  g_assert_cmpint (g_settings_get_int (settings, "port"), ==, 2525);
   type_text (window, "port", "25");
+  g_assert_null (_herald_window_get_validation_message (window));
+  gtk_spin_button_update (GTK_SPIN_BUTTON (field (window, "port")));
+  g_assert_cmpint (g_settings_get_int (settings, "port"), ==, 25);
+  g_assert_false (gtk_widget_has_css_class (gtk_widget_get_ancestor (field (window, "port"),
+                                                                     ADW_TYPE_ACTION_ROW),
+                                            "error"));
+
+  /* The same for the timeout. */
+  type_text (window, "timeout", "601");
+  assert_invalid (window, "1 to 600");
+  gtk_spin_button_update (GTK_SPIN_BUTTON (field (window, "timeout")));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (field (window, "timeout"))), ==, "601");
+  g_assert_cmpuint (g_settings_get_uint (settings, "timeout"), ==, 5);
+  type_text (window, "timeout", "5");
   g_assert_null (_herald_window_get_validation_message (window));
 
   type_text (window, "from", "not an address");
@@ -975,6 +1128,28 @@ test_validation (void)
   g_assert_null (_herald_window_get_validation_message (window));
 
   g_assert_true (send_enabled (window));
+  destroy_window (window);
+}
+
+/* The password's show/hide button is named for a screen reader (GTK 4.8
+ * would announce its icon, "GtkImage"), for what pressing it does. */
+static void
+test_password_toggle_name (void)
+{
+  HeraldWindow *window = new_window ();
+  GtkWidget *toggle = find_button_by_tooltip (field (window, "password"), "Show Text");
+  GtkEditable *text = gtk_editable_get_delegate (GTK_EDITABLE (field (window, "password")));
+
+  g_assert_nonnull (toggle);
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (toggle), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Show Password");
+  g_signal_emit_by_name (toggle, "clicked");
+  g_assert_true (gtk_text_get_visibility (GTK_TEXT (text)));
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (toggle), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Hide Password");
+  g_signal_emit_by_name (toggle, "clicked");
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (toggle), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Show Password");
   destroy_window (window);
 }
 
@@ -1942,6 +2117,8 @@ main (int   argc,
   add_test ("/herald/ui/oauth/revoked", test_oauth_revoked);
   add_test ("/herald/ui/oauth/sign-in-error", test_oauth_sign_in_error);
   add_test ("/herald/ui/validation", test_validation);
+  add_test ("/herald/ui/validation/beside-row", test_validation_beside_row);
+  add_test ("/herald/ui/password-toggle-name", test_password_toggle_name);
   add_test ("/herald/ui/provider-preset", test_provider_preset);
   add_test ("/herald/ui/port-follows-security", test_port_follows_security);
   add_test ("/herald/ui/settings-binding", test_settings_binding);
