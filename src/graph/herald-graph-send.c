@@ -12,6 +12,7 @@
 
 #include "herald-graph.h"
 #include "herald-graph-private.h"
+#include "herald-deadline.h"
 
 #define DEFAULT_TIMEOUT       30            /* seconds */
 #define MAX_REPLY_BODY        (64 * 1024)   /* error bodies are a few hundred bytes */
@@ -182,67 +183,7 @@ network_event_cb (SoupMessage        *msg,
 
 /* libsoup's timeout applies to each read, so a server dripping its answer
  * could stretch a request without end. A watchdog thread cancels the
- * request's cancellable at the deadline. */
-typedef struct {
-  GMutex        mutex;
-  GCond         cond;
-  GThread      *thread;
-  GCancellable *cancellable;
-  gint64        deadline;   /* monotonic µs */
-  gboolean      finished;
-  gboolean      fired;
-} Watchdog;
-
-static gpointer
-watchdog_thread (gpointer user_data)
-{
-  Watchdog *dog = user_data;
-
-  g_mutex_lock (&dog->mutex);
-  while (!dog->finished)
-    if (!g_cond_wait_until (&dog->cond, &dog->mutex, dog->deadline) && !dog->finished)
-      {
-        dog->fired = TRUE;
-        g_cancellable_cancel (dog->cancellable);
-        break;
-      }
-  g_mutex_unlock (&dog->mutex);
-
-  return NULL;
-}
-
-static void
-watchdog_start (Watchdog     *dog,
-                GCancellable *cancellable,
-                gint64        deadline)
-{
-  memset (dog, 0, sizeof *dog);
-  g_mutex_init (&dog->mutex);
-  g_cond_init (&dog->cond);
-  dog->cancellable = g_object_ref (cancellable);
-  dog->deadline = deadline;
-  dog->thread = g_thread_new ("herald-graph-deadline", watchdog_thread, dog);
-}
-
-static gboolean
-watchdog_stop (Watchdog *dog)
-{
-  gboolean fired;
-
-  g_mutex_lock (&dog->mutex);
-  dog->finished = TRUE;
-  g_cond_signal (&dog->cond);
-  g_mutex_unlock (&dog->mutex);
-  g_thread_join (dog->thread);
-
-  fired = dog->fired;
-  g_clear_object (&dog->cancellable);
-  g_mutex_clear (&dog->mutex);
-  g_cond_clear (&dog->cond);
-
-  return fired;
-}
-
+ * request's cancellable at the deadline (herald-deadline.h). */
 static void
 chain_cancel_cb (GCancellable *outer,
                  GCancellable *inner)
@@ -351,7 +292,7 @@ request (Send          *s,
   SoupMessageHeaders *headers;
   GInetSocketAddress *remote;
   GError *local = NULL;
-  Watchdog dog;
+  HeraldDeadline *dog;
   gulong handler = 0;
   gsize len = 0;
   gboolean fired;
@@ -383,7 +324,7 @@ request (Send          *s,
 
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (chain_cancel_cb), inner, NULL);
-  watchdog_start (&dog, inner, s->deadline_us);
+  dog = herald_deadline_start (inner, s->deadline_us, "herald-graph-deadline");
 
   stream = soup_session_send (session, msg, inner, &local);
   if (stream != NULL)
@@ -392,7 +333,7 @@ request (Send          *s,
       g_input_stream_read_all (stream, buffer, MAX_REPLY_BODY + 1, &len, inner, &local);
     }
 
-  fired = watchdog_stop (&dog);
+  fired = herald_deadline_stop (dog);
   if (cancellable != NULL)
     g_cancellable_disconnect (cancellable, handler);
   herald_secret_wipe_string (bearer);

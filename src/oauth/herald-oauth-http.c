@@ -10,6 +10,8 @@
 
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
+
+#include "herald-deadline.h"
 #include <libsoup/soup.h>
 #include <string.h>
 
@@ -40,70 +42,7 @@ _herald_oauth_set_http_deadline_ms (guint ms)
  * a byte at a time could keep a request going for hours even under the size
  * cap. A watchdog thread cancels the request's own cancellable at the
  * deadline: the requests are synchronous, on a worker thread, and nothing
- * iterates a main context while they block. */
-typedef struct {
-  GMutex        mutex;
-  GCond         cond;
-  GThread      *thread;
-  GCancellable *cancellable;   /* the request's: cancelled at the deadline */
-  gint64        deadline;
-  gboolean      finished;
-  gboolean      fired;
-} Watchdog;
-
-static gpointer
-watchdog_thread (gpointer user_data)
-{
-  Watchdog *dog = user_data;
-
-  g_mutex_lock (&dog->mutex);
-  while (!dog->finished)
-    {
-      if (!g_cond_wait_until (&dog->cond, &dog->mutex, dog->deadline) && !dog->finished)
-        {
-          dog->fired = TRUE;
-          g_cancellable_cancel (dog->cancellable);
-          break;
-        }
-    }
-  g_mutex_unlock (&dog->mutex);
-
-  return NULL;
-}
-
-static void
-watchdog_start (Watchdog     *dog,
-                GCancellable *cancellable,
-                guint         ms)
-{
-  memset (dog, 0, sizeof *dog);
-  g_mutex_init (&dog->mutex);
-  g_cond_init (&dog->cond);
-  dog->cancellable = g_object_ref (cancellable);
-  dog->deadline = g_get_monotonic_time () + (gint64) ms * 1000;
-  dog->thread = g_thread_new ("herald-oauth-deadline", watchdog_thread, dog);
-}
-
-/* Returns TRUE when the deadline passed (and the cancellable was cancelled). */
-static gboolean
-watchdog_stop (Watchdog *dog)
-{
-  gboolean fired;
-
-  g_mutex_lock (&dog->mutex);
-  dog->finished = TRUE;
-  g_cond_signal (&dog->cond);
-  g_mutex_unlock (&dog->mutex);
-  g_thread_join (dog->thread);
-
-  fired = dog->fired;
-  g_clear_object (&dog->cancellable);
-  g_mutex_clear (&dog->mutex);
-  g_cond_clear (&dog->cond);
-
-  return fired;
-}
-
+ * iterates a main context while they block (herald-deadline.h). */
 static void
 chain_cancel_cb (GCancellable *outer,
                  GCancellable *inner)
@@ -126,14 +65,16 @@ send_and_read_capped (SoupSession   *session,
   g_autoptr(GInputStream) stream = NULL;
   g_autofree guint8 *buffer = NULL;
   GError *local = NULL;
-  Watchdog dog;
+  HeraldDeadline *dog;
   gulong handler = 0;
   gboolean fired;
   gsize len = 0;
 
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (chain_cancel_cb), request, NULL);
-  watchdog_start (&dog, request, http_deadline_ms);
+  dog = herald_deadline_start (request,
+                              g_get_monotonic_time () + (gint64) http_deadline_ms * 1000,
+                              "herald-oauth-deadline");
 
   stream = soup_session_send (session, msg, request, &local);
   if (stream != NULL)
@@ -142,7 +83,7 @@ send_and_read_capped (SoupSession   *session,
       g_input_stream_read_all (stream, buffer, max + 1, &len, request, &local);
     }
 
-  fired = watchdog_stop (&dog);
+  fired = herald_deadline_stop (dog);
   if (cancellable != NULL)
     g_cancellable_disconnect (cancellable, handler);
 
