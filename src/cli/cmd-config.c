@@ -43,15 +43,34 @@ config_usage_error (const char *format,
   return HERALD_EX_USAGE;
 }
 
+/* For the system profile: how root's store protects secrets (encrypted with
+ * the host key, or a 0600 file), which only root can find out. */
+static const char *
+describe_protection (HeraldProfile *profile)
+{
+  HeraldSystemSecrets *secrets;
+
+  if (!herald_profile_is_system (profile))
+    return NULL;
+  if (geteuid () != 0)
+    return _("kept by root (run as root to see how they are protected)");
+  secrets = herald_profile_get_system_secrets (profile, NULL);
+  if (secrets == NULL)
+    return _("root's store cannot be opened");
+  return herald_system_protection_describe (herald_system_secrets_get_protection (secrets));
+}
+
 static int
 config_show (HeraldProfile *profile,
              gboolean       json)
 {
   const char * const *keys = herald_profile_list_keys (profile);
   g_autofree char *detail = NULL;
+  const char *protection;
   HeraldCredentialState credential;
 
   credential = herald_profile_get_credential_state (profile, NULL, &detail);
+  protection = describe_protection (profile);
 
   if (json)
     {
@@ -63,6 +82,14 @@ config_show (HeraldProfile *profile,
       json_builder_add_string_value (b, herald_profile_get_scope (profile));
       json_builder_set_member_name (b, "source");
       json_builder_add_string_value (b, herald_profile_describe_source (profile));
+      json_builder_set_member_name (b, "why");
+      json_builder_add_string_value (b, herald_profile_get_why (profile) != NULL
+                                        ? herald_profile_get_why (profile) : "");
+      json_builder_set_member_name (b, "file");
+      if (herald_profile_is_system (profile))
+        json_builder_add_string_value (b, herald_profile_system_config_file ());
+      else
+        json_builder_add_null_value (b);
       json_builder_set_member_name (b, "settings");
       json_builder_begin_array (b);
       for (guint i = 0; keys[i] != NULL; i++)
@@ -91,6 +118,11 @@ config_show (HeraldProfile *profile,
         json_builder_add_string_value (b, detail);
       else
         json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "protection");
+      if (protection != NULL)
+        json_builder_add_string_value (b, protection);
+      else
+        json_builder_add_null_value (b);
       json_builder_end_object (b);
       json_builder_set_member_name (b, "queue");
       json_builder_add_string_value (b, herald_profile_get_queue_dir (profile));
@@ -100,8 +132,13 @@ config_show (HeraldProfile *profile,
       return HERALD_EX_OK;
     }
 
-  printf (_("Profile: %s (settings from %s)\n\n"), herald_profile_get_scope (profile),
-          herald_profile_describe_source (profile));
+  if (herald_profile_is_system (profile))
+    printf (_("Profile: system (settings from %s, %s)\n"), herald_profile_describe_source (profile),
+            herald_profile_system_config_file ());
+  else
+    printf (_("Profile: user (settings from %s)\n"), herald_profile_describe_source (profile));
+  printf (_("Why this profile: %s\n\n"), herald_profile_get_why (profile) != NULL
+                                          ? herald_profile_get_why (profile) : "");
   for (guint i = 0; keys[i] != NULL; i++)
     {
       HeraldProfileSource source;
@@ -121,9 +158,15 @@ config_show (HeraldProfile *profile,
               herald_profile_describe_credentials (profile));
       break;
     case HERALD_CREDENTIAL_MISSING:
-      printf (_("Credentials: missing from %s; store the password with “heraldctl config "
-                "password --stdin”, or sign in with “heraldctl login”\n"),
-              herald_profile_describe_credentials (profile));
+      if (herald_profile_is_system (profile))
+        printf (_("Credentials: missing from %s; store the password as root with “heraldctl "
+                  "config --system password --stdin”, or sign in with “heraldctl login --system "
+                  "--device”\n"),
+                herald_profile_describe_credentials (profile));
+      else
+        printf (_("Credentials: missing from %s; store the password with “heraldctl config "
+                  "password --stdin”, or sign in with “heraldctl login”\n"),
+                herald_profile_describe_credentials (profile));
       break;
     case HERALD_CREDENTIAL_UNREADABLE:
     default:
@@ -131,6 +174,8 @@ config_show (HeraldProfile *profile,
               herald_profile_describe_credentials (profile), detail != NULL ? detail : "");
       break;
     }
+  if (protection != NULL)
+    printf (_("Secrets: %s\n"), protection);
   printf (_("Queue: %s\n"), herald_profile_get_queue_dir (profile));
   return HERALD_EX_OK;
 }
@@ -184,17 +229,26 @@ config_password (HeraldProfile *profile)
 static void
 print_config_help (FILE *out)
 {
-  fprintf (out, "%s\n", _("Usage: heraldctl config COMMAND"));
+  fprintf (out, "%s\n", _("Usage: heraldctl config [--system | --user] COMMAND"));
   fprintf (out, "\n%s\n", _("Commands:"));
-  fprintf (out, "  show [--json]          %s\n", _("Every setting heraldctl uses and where it "
-                                                   "came from (no secret is shown)"));
+  fprintf (out, "  show [--json]          %s\n", _("Every setting heraldctl uses, where it came "
+                                                   "from and why this profile applies (no secret "
+                                                   "is shown)"));
   fprintf (out, "  set KEY VALUE          %s\n", _("Change a setting (checked as the window "
                                                    "checks it)"));
   fprintf (out, "  password --stdin       %s\n", _("Store the password for the profile's server, "
                                                    "port and username"));
+  fprintf (out, "\n%s\n", _("Options:"));
+  fprintf (out, "  --system               %s\n", _("The system profile (servers; root's "
+                                                   "credential store)"));
+  fprintf (out, "  --user                 %s\n", _("The user profile (GSettings and the desktop "
+                                                   "keyring)"));
+  fprintf (out, "%s\n", _("Without either: the user profile when a session bus is reachable and "
+                          "a server is saved in it, else the system profile when it exists."));
   fprintf (out, "\n%s\n", _("Exit status: 0 done, 64 bad usage or a value that does not pass "
-                            "its checks, 69 the credential store is not available, 78 no "
-                            "profile, or no server and username for the password."));
+                            "its checks, 69 the credential store is not available (the system "
+                            "one: not root), 73 the system profile file cannot be written (not "
+                            "root), 78 no profile, or no server and username for the password."));
 }
 
 int
@@ -203,8 +257,12 @@ herald_cli_config (int    argc,
 {
   g_autoptr(HeraldProfile) profile = NULL;
   g_autoptr(GError) error = NULL;
+  HeraldProfileScope scope = HERALD_PROFILE_SCOPE_AUTO;
   int status = HERALD_EX_OK;
   const char *sub;
+
+  if (!_herald_cli_take_scope ("heraldctl config", &argc, argv, TRUE, &scope, &status))
+    return status;
 
   if (argc < 2)
     {
@@ -229,7 +287,7 @@ herald_cli_config (int    argc,
           else
             return config_usage_error (_("unexpected argument “%s”"), argv[i]);
         }
-      profile = _herald_cli_open_profile ("heraldctl config", &status);
+      profile = _herald_cli_open_profile ("heraldctl config", scope, FALSE, &status);
       if (profile == NULL)
         return status;
       return config_show (profile, json);
@@ -240,11 +298,17 @@ herald_cli_config (int    argc,
       if (argc != 4)
         return config_usage_error (_("give a setting and its value: heraldctl config set KEY "
                                      "VALUE"));
-      profile = _herald_cli_open_profile ("heraldctl config", &status);
+      profile = _herald_cli_open_profile ("heraldctl config", scope, TRUE, &status);
       if (profile == NULL)
         return status;
       if (!herald_profile_set_text (profile, argv[2], argv[3], &error))
-        return config_usage_error ("%s", error->message);
+        {
+          if (error->domain == HERALD_PROFILE_ERROR)
+            return config_usage_error ("%s", error->message);
+          /* The value was fine; the file could not be written (not root). */
+          fprintf (stderr, "heraldctl config set: %s\n", error->message);
+          return HERALD_EX_CANTCREAT;
+        }
       return HERALD_EX_OK;
     }
 
@@ -253,7 +317,7 @@ herald_cli_config (int    argc,
       if (argc != 3 || !g_str_equal (argv[2], "--stdin"))
         return config_usage_error (_("the password is read from standard input only: "
                                      "heraldctl config password --stdin"));
-      profile = _herald_cli_open_profile ("heraldctl config", &status);
+      profile = _herald_cli_open_profile ("heraldctl config", scope, TRUE, &status);
       if (profile == NULL)
         return status;
       return config_password (profile);

@@ -42,9 +42,13 @@ queue_usage_error (const char *sub,
   return HERALD_EX_USAGE;
 }
 
-/* Parses "--json", "--quiet", "--due", "--failed" and positional arguments;
- * anything else is bad usage. */
+/* The scope given before the command (heraldctl queue --system list). */
+static HeraldProfileScope queue_scope = HERALD_PROFILE_SCOPE_AUTO;
+
+/* Parses "--json", "--quiet", "--due", "--failed", "--system", "--user" and
+ * positional arguments; anything else is bad usage. */
 typedef struct {
+  HeraldProfileScope scope;
   gboolean  json;
   gboolean  quiet;
   gboolean  due;
@@ -72,6 +76,7 @@ parse_queue_args (int         argc,
   gboolean options_done = FALSE;
 
   a->positional = g_ptr_array_new ();
+  a->scope = queue_scope;
   for (int i = 1; i < argc && argv[i] != NULL; i++)
     {
       const char *arg = argv[i];
@@ -88,6 +93,18 @@ parse_queue_args (int         argc,
             a->due = TRUE;
           else if (g_str_equal (arg, "--failed") && strstr (allowed, "f") != NULL)
             a->failed = TRUE;
+          else if (g_str_equal (arg, "--system") || g_str_equal (arg, "--user"))
+            {
+              HeraldProfileScope scope = g_str_equal (arg, "--system")
+                                         ? HERALD_PROFILE_SCOPE_SYSTEM : HERALD_PROFILE_SCOPE_USER;
+
+              if (a->scope != HERALD_PROFILE_SCOPE_AUTO && a->scope != scope)
+                {
+                  *status = queue_usage_error (sub, _("--system and --user exclude each other"));
+                  return FALSE;
+                }
+              a->scope = scope;
+            }
           else
             {
               *status = queue_usage_error (sub, _("unknown option %s"), arg);
@@ -108,9 +125,11 @@ parse_queue_args (int         argc,
 }
 
 static HeraldQueue *
-open_queue (int *status)
+open_queue (HeraldProfileScope  scope,
+            int                *status)
 {
-  g_autoptr(HeraldProfile) profile = _herald_cli_open_profile ("heraldctl queue", status);
+  g_autoptr(HeraldProfile) profile = _herald_cli_open_profile ("heraldctl queue", scope, FALSE,
+                                                               status);
 
   if (profile == NULL)
     return NULL;
@@ -238,7 +257,7 @@ herald_cli_queue_list (int    argc,
 
   if (!parse_queue_args (argc, argv, "j", 0, &a, &status))
     return status;
-  queue = open_queue (&status);
+  queue = open_queue (a.scope, &status);
   if (queue == NULL)
     return status;
 
@@ -315,7 +334,7 @@ queue_show (int    argc,
   if (a.positional->len != 1)
     return queue_usage_error ("show", _("give the id of a queued message"));
   id = g_ptr_array_index (a.positional, 0);
-  queue = open_queue (&status);
+  queue = open_queue (a.scope, &status);
   if (queue == NULL)
     return status;
 
@@ -392,7 +411,7 @@ queue_drop (int    argc,
     return status;
   if ((a.positional->len == 1) == a.failed)
     return queue_usage_error ("drop", _("give the id of a queued message, or --failed"));
-  queue = open_queue (&status);
+  queue = open_queue (a.scope, &status);
   if (queue == NULL)
     return status;
 
@@ -449,7 +468,7 @@ run_flush (const char *sub,
   HeraldFlushOptions options = { 0 };
   int status = HERALD_EX_OK;
 
-  profile = _herald_cli_open_profile (command, &status);
+  profile = _herald_cli_open_profile (command, a->scope, FALSE, &status);
   if (profile == NULL)
     return status;
   if (!_herald_cli_alerts_enabled (profile, command))
@@ -570,7 +589,7 @@ queue_retry (int    argc,
   if (a.positional->len != 1)
     return queue_usage_error ("retry", _("give the id of a queued message"));
   id = g_ptr_array_index (a.positional, 0);
-  queue = open_queue (&status);
+  queue = open_queue (a.scope, &status);
   if (queue == NULL)
     return status;
 
@@ -614,7 +633,7 @@ queue_retry (int    argc,
 static void
 print_queue_help (FILE *out)
 {
-  fprintf (out, "%s\n", _("Usage: heraldctl queue COMMAND [OPTION…]"));
+  fprintf (out, "%s\n", _("Usage: heraldctl queue [--system | --user] COMMAND [OPTION…]"));
   fprintf (out, "\n%s\n", _("Commands:"));
   fprintf (out, "  list [--json]                 %s\n", _("List the queued messages (as mailq)"));
   fprintf (out, "  show [--json] ID              %s\n", _("Show one message's record"));
@@ -623,6 +642,9 @@ print_queue_help (FILE *out)
   fprintf (out, "  flush [--json] [--quiet] [--due]\n"
                 "                                %s\n",
            _("Deliver every queued and held message now (--due: only those whose time has come)"));
+  fprintf (out, "\n%s\n", _("Options:"));
+  fprintf (out, "  --system                      %s\n", _("The system queue (root delivers it)"));
+  fprintf (out, "  --user                        %s\n", _("The user profile's queue"));
   fprintf (out, "\n%s\n", _("Exit status: 0 done, 64 bad usage, 66 no such message, 69 sending "
                             "alerts is switched off, 75 another flush is running or the queue "
                             "cannot be written, 78 no profile."));
@@ -632,7 +654,12 @@ int
 herald_cli_queue (int    argc,
                   char **argv)
 {
+  int status = HERALD_EX_OK;
   const char *sub;
+
+  /* heraldctl queue --system flush: the scope may come before the command. */
+  if (!_herald_cli_take_scope ("heraldctl queue", &argc, argv, TRUE, &queue_scope, &status))
+    return status;
 
   if (argc < 2)
     {

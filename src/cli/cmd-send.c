@@ -31,20 +31,68 @@
 
 /* ---- shared with heraldctl queue ----------------------------------------------- */
 
+gboolean
+_herald_cli_take_scope (const char          *command,
+                        int                 *argc,
+                        char               **argv,
+                        gboolean             allow_user,
+                        HeraldProfileScope  *scope,
+                        int                 *status)
+{
+  int out = 1;
+  gboolean done = FALSE;
+
+  *scope = HERALD_PROFILE_SCOPE_AUTO;
+  for (int i = 1; i < *argc; i++)
+    {
+      HeraldProfileScope found = HERALD_PROFILE_SCOPE_AUTO;
+
+      if (!done && g_strcmp0 (argv[i], "--") == 0)
+        done = TRUE;
+      else if (!done && g_strcmp0 (argv[i], "--system") == 0)
+        found = HERALD_PROFILE_SCOPE_SYSTEM;
+      else if (!done && allow_user && g_strcmp0 (argv[i], "--user") == 0)
+        found = HERALD_PROFILE_SCOPE_USER;
+
+      if (found == HERALD_PROFILE_SCOPE_AUTO)
+        {
+          argv[out++] = argv[i];
+          continue;
+        }
+      if (*scope != HERALD_PROFILE_SCOPE_AUTO && *scope != found)
+        {
+          fprintf (stderr, _("%s: --system and --user exclude each other\n"), command);
+          *status = HERALD_EX_USAGE;
+          return FALSE;
+        }
+      *scope = found;
+    }
+  argv[out] = NULL;
+  *argc = out;
+  return TRUE;
+}
+
 HeraldProfile *
-_herald_cli_open_profile (const char  *command,
-                          int         *status)
+_herald_cli_open_profile (const char         *command,
+                          HeraldProfileScope  scope,
+                          gboolean            for_writing,
+                          int                *status)
 {
   g_autoptr(GError) error = NULL;
-  HeraldProfile *profile = herald_profile_new_user (&error);
+  HeraldProfile *profile = herald_profile_open (scope, for_writing, &error);
 
   if (profile == NULL)
     {
       fprintf (stderr, "%s: %s\n", command, error->message);
-      fprintf (stderr, _("Set up the alert mail settings in Herald's window, or with “heraldctl "
-                         "config set”.\n"));
+      if (g_error_matches (error, HERALD_PROFILE_ERROR, HERALD_PROFILE_ERROR_NO_SETTINGS))
+        fprintf (stderr, _("Set up the alert mail settings in Herald's window, or with "
+                           "“heraldctl config set”.\n"));
       *status = HERALD_EX_CONFIG;
+      return NULL;
     }
+  /* login, logout and test read GSettings: the system profile gives them
+   * its values (and takes what login saves). */
+  _herald_cli_set_settings (herald_profile_get_settings (profile));
   return profile;
 }
 
@@ -61,8 +109,12 @@ _herald_cli_profile_config (HeraldProfile *profile,
   if (config == NULL)
     {
       fprintf (stderr, "%s: %s\n", command, error->message);
-      fprintf (stderr, _("Save the settings in Herald's window first, or run “heraldctl config "
-                         "set server HOST” and “heraldctl config set from ADDRESS”.\n"));
+      if (herald_profile_is_system (profile))
+        fprintf (stderr, _("Run “heraldctl config --system set server HOST” and “heraldctl config "
+                           "--system set from ADDRESS” as root first.\n"));
+      else
+        fprintf (stderr, _("Save the settings in Herald's window first, or run “heraldctl config "
+                           "set server HOST” and “heraldctl config set from ADDRESS”.\n"));
       *status = HERALD_EX_CONFIG;
     }
   return config;
@@ -77,8 +129,11 @@ _herald_cli_alerts_enabled (HeraldProfile *profile,
 
   fprintf (stderr, _("%s: sending alerts is switched off, so nothing was sent or queued.\n"),
            command);
-  fprintf (stderr, _("Turn on “Send email alerts” in Herald's window, or run: heraldctl config "
-                     "set alerts-enabled true\n"));
+  if (herald_profile_is_system (profile))
+    fprintf (stderr, _("Turn it on as root: heraldctl config --system set alerts-enabled true\n"));
+  else
+    fprintf (stderr, _("Turn on “Send email alerts” in Herald's window, or run: heraldctl config "
+                       "set alerts-enabled true\n"));
   return FALSE;
 }
 
@@ -219,14 +274,18 @@ read_stdin (gsize    max,
 static void
 print_help (const char *name)
 {
-  printf (_("Usage: %s [--subject TEXT] [--json] [-t] [-i] [-oi] [-f ADDR] [-r ADDR] [-F NAME]\n"
-            "       [-odq | --queue-only] [-o* …] [-B* …] [--] [RECIPIENT…]\n"), name);
+  printf (_("Usage: %s [--system | --user] [--subject TEXT] [--json] [-t] [-i] [-oi] [-f ADDR]\n"
+            "       [-r ADDR] [-F NAME] [-odq | --queue-only] [-o* …] [-B* …] [--] [RECIPIENT…]\n"),
+          name);
   printf ("\n%s\n", _("Deliver an alert with the saved profile: at once, or through the queue "
                       "when the server cannot take it now."));
   printf ("\n%s\n", _("With --subject, standard input is the plain-text body. Without it, "
                       "standard input is a whole message, as sendmail reads it (to end of file)."));
   printf ("%s\n", _("-t also sends to the To, Cc and Bcc of the message. Without any recipient, "
                     "the profile's To and Cc get it."));
+  printf ("%s\n", _("--system uses the system profile, --user the user profile; without either, "
+                    "the user profile when a session bus is reachable and a server is saved in it, "
+                    "else the system profile."));
   printf ("%s\n", _("-bp lists the queue, -q flushes it. -i, -oi, -o*, -B*, -N*, -R*, -V*, -h*, "
                     "-L*, -m, -n, -U and -v are accepted and ignored, as Postfix does."));
   printf ("\n%s\n", _("Exit status: 0 sent, queued or held; 64 bad usage; 65 bad input; 67 "
@@ -296,6 +355,26 @@ profile_list (HeraldProfile *profile,
 
 /* ---- the command -------------------------------------------------------------------- */
 
+static const char *
+scope_option (HeraldProfileScope scope)
+{
+  return scope == HERALD_PROFILE_SCOPE_SYSTEM ? "--system"
+         : scope == HERALD_PROFILE_SCOPE_USER ? "--user" : NULL;
+}
+
+/* Drops the NULLs from a short argv of optional words; returns argc. */
+static int
+compact_argv (char **argv)
+{
+  int n = 0;
+
+  for (int i = 0; i < 3; i++)
+    if (argv[i] != NULL)
+      argv[n++] = argv[i];
+  argv[n] = NULL;
+  return n;
+}
+
 int
 herald_cli_send (int    argc,
                  char **argv)
@@ -318,9 +397,12 @@ herald_cli_send (int    argc,
   g_auto(GStrv) local = NULL;
   g_autofree char *id = NULL;
   HeraldMessageOptions options = { 0 };
+  HeraldProfileScope scope = HERALD_PROFILE_SCOPE_AUTO;
   int status = HERALD_EX_OK;
   gsize max_size;
 
+  if (!_herald_cli_take_scope (command, &argc, argv, TRUE, &scope, &status))
+    return status;
   args = herald_send_args_parse (argc, argv, &error);
   if (args == NULL)
     {
@@ -336,22 +418,24 @@ herald_cli_send (int    argc,
       return HERALD_EX_OK;
     case HERALD_SEND_MODE_LIST:
       {
-        char *list_argv[] = { (char *) "list", args->json ? (char *) "--json" : NULL, NULL };
+        char *list_argv[] = { (char *) "list", (char *) scope_option (scope),
+                              (char *) (args->json ? "--json" : NULL), NULL };
 
-        return herald_cli_queue_list (args->json ? 2 : 1, list_argv);
+        return herald_cli_queue_list (compact_argv (list_argv), list_argv);
       }
     case HERALD_SEND_MODE_FLUSH:
       {
-        char *flush_argv[] = { (char *) "flush", args->json ? (char *) "--json" : NULL, NULL };
+        char *flush_argv[] = { (char *) "flush", (char *) scope_option (scope),
+                               (char *) (args->json ? "--json" : NULL), NULL };
 
-        return herald_cli_queue_flush (args->json ? 2 : 1, flush_argv);
+        return herald_cli_queue_flush (compact_argv (flush_argv), flush_argv);
       }
     case HERALD_SEND_MODE_SEND:
     default:
       break;
     }
 
-  profile = _herald_cli_open_profile (command, &status);
+  profile = _herald_cli_open_profile (command, scope, FALSE, &status);
   if (profile == NULL)
     return status;
   /* The gate comes first: with alerts off, nothing is read, sent or queued. */

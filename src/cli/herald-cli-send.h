@@ -12,9 +12,20 @@
 
 G_BEGIN_DECLS
 
-/* The profile, or NULL after saying why (*status = 78). */
-HeraldProfile        *_herald_cli_open_profile      (const char       *command,
-                                                     int              *status) G_GNUC_WARN_UNUSED_RESULT;
+/* Takes --system (and --user when @allow_user) out of argv, before any
+ * "--"; FALSE after saying that both were given (*status = 64). */
+gboolean              _herald_cli_take_scope        (const char          *command,
+                                                     int                 *argc,
+                                                     char               **argv,
+                                                     gboolean             allow_user,
+                                                     HeraldProfileScope  *scope,
+                                                     int                 *status);
+/* The profile (herald_profile_open()), or NULL after saying why (*status =
+ * 78). Its settings become those _herald_cli_open_settings() returns. */
+HeraldProfile        *_herald_cli_open_profile      (const char         *command,
+                                                     HeraldProfileScope  scope,
+                                                     gboolean            for_writing,
+                                                     int                *status) G_GNUC_WARN_UNUSED_RESULT;
 /* The profile's engine configuration, or NULL after saying why (78). */
 HeraldSmtpConfig     *_herald_cli_profile_config    (HeraldProfile    *profile,
                                                      const char       *command,

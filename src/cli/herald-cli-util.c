@@ -66,6 +66,14 @@ _herald_cli_parse_options (const char          *command,
   return HERALD_EXIT_OK;
 }
 
+static GSettings *profile_settings;
+
+void
+_herald_cli_set_settings (GSettings *settings)
+{
+  g_set_object (&profile_settings, settings);
+}
+
 /* The saved settings, or NULL when the schema is not installed: heraldctl
  * then works from the command line alone. When @why is not NULL it gets the
  * reason for a NULL return. */
@@ -74,6 +82,9 @@ _herald_cli_open_settings (char **why)
 {
   GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
   g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (profile_settings != NULL)
+    return g_object_ref (profile_settings);
 
   if (source != NULL)
     schema = g_settings_schema_source_lookup (source, SETTINGS_SCHEMA_ID, TRUE);

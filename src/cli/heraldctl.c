@@ -9,17 +9,43 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "herald-cli.h"
+#include "herald-cli-send.h"
+#include "herald-profile.h"
 
-/* login and logout live in the OAuth module (herald-cli-module.c). */
+/* login and logout live in the OAuth module (herald-cli-module.c). With
+ * --system they keep the tokens in root's store and the account in the
+ * system profile (the profile installs its token store; --user stays the
+ * mailbox option of login, the user profile is their default). */
 static int
 oauth_command (const char  *name,
                int          argc,
                char       **argv)
 {
-  int (*run) (int argc, char **argv) = _herald_cli_oauth_symbol (argv[0], name);
+  g_autofree char *command = g_strconcat ("heraldctl ", argv[0], NULL);
+  g_autoptr(HeraldProfile) profile = NULL;
+  HeraldProfileScope scope = HERALD_PROFILE_SCOPE_AUTO;
+  int status = HERALD_EXIT_OK;
+  int (*run) (int argc, char **argv);
 
+  if (!_herald_cli_take_scope (command, &argc, argv, FALSE, &scope, &status))
+    return status;
+  if (scope == HERALD_PROFILE_SCOPE_SYSTEM)
+    {
+      if (geteuid () != 0)
+        {
+          fprintf (stderr, _("%s: the system profile's sign-in is kept by root: run this as "
+                             "root, e.g. with sudo\n"), command);
+          return HERALD_EX_NOPERM;
+        }
+      profile = _herald_cli_open_profile (command, scope, TRUE, &status);
+      if (profile == NULL)
+        return status;
+    }
+
+  run = _herald_cli_oauth_symbol (argv[0], name);
   return run != NULL ? run (argc, argv) : HERALD_EXIT_FAILED;
 }
 
@@ -94,6 +120,14 @@ main (int    argc,
   /* A file-size limit must make a write fail (the queue then says so and
    * leaves nothing half-written), not kill the process. */
   signal (SIGXFSZ, SIG_IGN);
+
+#ifdef HERALD_TEST_SYSTEM_ROOT
+  /* heraldctl-systest (src/cli/meson.build), for tests/system only: the
+   * system profile's directories in the build tree, never /etc or /var. */
+  herald_profile_set_system_dirs (HERALD_TEST_SYSTEM_ROOT "/etc", HERALD_TEST_SYSTEM_ROOT "/var");
+  if (g_getenv ("HERALD_TEST_SYSTEMD_CREDS") != NULL)
+    herald_profile_set_system_creds_path (g_getenv ("HERALD_TEST_SYSTEMD_CREDS"));
+#endif
 
   /* Installed as links named sendmail and mailq (in $libexecdir/herald). */
   {
