@@ -98,7 +98,10 @@ herald_queue_error_free (HeraldQueueError *error)
 HeraldQueueEntry *
 herald_queue_entry_new (void)
 {
-  return g_new0 (HeraldQueueEntry, 1);
+  HeraldQueueEntry *entry = g_new0 (HeraldQueueEntry, 1);
+
+  entry->submitter_uid = -1;
+  return entry;
 }
 
 HeraldQueueEntry *
@@ -207,6 +210,8 @@ herald_queue_entry_serialize (const HeraldQueueEntry *entry,
   g_key_file_set_boolean (kf, META_GROUP, "eight-bit", entry->eight_bit);
   g_key_file_set_boolean (kf, META_GROUP, "maybe-duplicate", entry->maybe_duplicate);
   set_optional (kf, META_GROUP, "note", entry->note);
+  if (entry->submitter_uid >= 0)
+    g_key_file_set_int64 (kf, META_GROUP, "submitter-uid", entry->submitter_uid);
 
   if (entry->last_error != NULL)
     {
@@ -340,6 +345,13 @@ herald_queue_entry_parse (const char  *data,
     return damaged (error, _("bad size")), NULL;
   entry->eight_bit = g_key_file_get_boolean (kf, META_GROUP, "eight-bit", NULL);
   entry->maybe_duplicate = g_key_file_get_boolean (kf, META_GROUP, "maybe-duplicate", NULL);
+  entry->submitter_uid = -1;
+  if (g_key_file_has_key (kf, META_GROUP, "submitter-uid", NULL))
+    {
+      entry->submitter_uid = g_key_file_get_int64 (kf, META_GROUP, "submitter-uid", &local);
+      if (local != NULL || entry->submitter_uid < 0 || entry->submitter_uid > G_MAXUINT32)
+        return damaged (error, _("bad submitter")), NULL;
+    }
 
   if (g_key_file_has_group (kf, ERROR_GROUP))
     {
