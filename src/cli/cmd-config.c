@@ -9,7 +9,9 @@
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
+#include <errno.h>
 #include <unistd.h>
 
 #include "herald-cli.h"
@@ -18,6 +20,8 @@
 #include "herald-delivery.h"
 #include "herald-profile.h"
 #include "herald-report.h"
+#include "herald-secret.h"
+#include "herald-secrets-oauth.h"
 
 /* heraldctl config show|set|password: the profile heraldctl send uses,
  * visible and settable from a terminal. No secret is ever printed. */
@@ -226,6 +230,255 @@ config_password (HeraldProfile *profile)
   return HERALD_EX_OK;
 }
 
+/* ---- export and import ---------------------------------------------------------- */
+
+#define MAX_IMPORT_SIZE (1024 * 1024)
+
+static void
+oauth_key (HeraldProfile  *profile,
+           char          **provider,
+           char          **account,
+           char          **client_id)
+{
+  *provider = herald_profile_get_string (profile, "oauth-provider");
+  if (*provider == NULL)
+    *provider = g_strdup ("microsoft");
+  *account = herald_profile_get_string (profile, "username");
+  *client_id = herald_profile_get_string (profile, "oauth-client-id");
+  if (*client_id == NULL)
+    *client_id = g_strdup (g_str_equal (*provider, "google") ? HERALD_GOOGLE_CLIENT_ID
+                                                             : HERALD_MICROSOFT_CLIENT_ID);
+  if (**client_id == '\0')
+    g_clear_pointer (client_id, g_free);
+}
+
+static gboolean
+auth_is_oauth (HeraldProfile *profile)
+{
+  g_autofree char *auth = herald_profile_get_string (profile, "auth");
+
+  return g_strcmp0 (auth, "xoauth2") == 0 || g_strcmp0 (auth, "oauthbearer") == 0;
+}
+
+/* The profile as a key file on standard output: [herald] with every saved
+ * setting; with @with_secrets also [secrets] (the password, or the OAuth
+ * refresh token), never into a file. */
+static int
+config_export (HeraldProfile *profile,
+               gboolean       with_secrets)
+{
+  const char * const *keys = herald_profile_list_keys (profile);
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(GError) error = NULL;
+  struct stat st;
+  char *data;
+  gsize length;
+
+  if (with_secrets && fstat (STDOUT_FILENO, &st) == 0 && !S_ISFIFO (st.st_mode) &&
+      !S_ISSOCK (st.st_mode) && !S_ISCHR (st.st_mode))
+    return config_usage_error (_("--with-secrets writes to a pipe only, never into a file: "
+                                 "heraldctl config export --with-secrets | sudo heraldctl config "
+                                 "--system import -"));
+
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      HeraldProfileSource source;
+      g_autofree char *value = herald_profile_get_text (profile, keys[i], &source, NULL);
+
+      if (value != NULL && source == HERALD_PROFILE_SOURCE_SAVED)
+        g_key_file_set_string (kf, "herald", keys[i], value);
+    }
+
+  if (with_secrets && auth_is_oauth (profile))
+    {
+      g_autofree char *provider = NULL, *account = NULL, *client_id = NULL;
+      g_autoptr(HeraldOAuthTokens) tokens = NULL;
+
+      oauth_key (profile, &provider, &account, &client_id);
+      if (account != NULL && client_id != NULL)
+        tokens = herald_oauth_tokens_lookup_sync (provider, account, client_id, NULL, &error);
+      if (tokens == NULL || tokens->refresh_token == NULL)
+        {
+          fprintf (stderr, _("heraldctl config export: no sign-in to export%s%s\n"),
+                   error != NULL ? ": " : "", error != NULL ? error->message : "");
+          return HERALD_EX_UNAVAILABLE;
+        }
+      g_key_file_set_string (kf, "secrets", "oauth-refresh-token", tokens->refresh_token);
+      if (tokens->client_secret != NULL)
+        g_key_file_set_string (kf, "secrets", "oauth-client-secret", tokens->client_secret);
+      fprintf (stderr, _("herald: the export holds the refresh token of %s: whoever has it can "
+                         "send mail as %s until it is revoked. It goes straight into the pipe; "
+                         "never keep it in a file.\n"), account, account);
+    }
+  else if (with_secrets)
+    {
+      char *password = herald_profile_lookup_password (profile, NULL, &error);
+
+      if (password == NULL)
+        {
+          fprintf (stderr, _("heraldctl config export: no password to export%s%s\n"),
+                   error != NULL ? ": " : "", error != NULL ? error->message : "");
+          return HERALD_EX_UNAVAILABLE;
+        }
+      g_key_file_set_string (kf, "secrets", "password", password);
+      herald_secret_free (password);
+    }
+
+  data = g_key_file_to_data (kf, &length, NULL);
+  fwrite (data, 1, length, stdout);
+  fflush (stdout);
+  /* The key file's text held the secret too. */
+  herald_secret_wipe (data, length);
+  g_free (data);
+  if (with_secrets)
+    g_key_file_remove_group (kf, "secrets", NULL);
+  return HERALD_EX_OK;
+}
+
+static char *
+read_all_stdin (gsize   *length,
+                GError **error)
+{
+  /* Reserved up front so that no grown copy of a secret is left behind. */
+  g_autoptr(GByteArray) buf = g_byte_array_sized_new (MAX_IMPORT_SIZE + 1);
+  guint8 chunk[4096];
+
+  for (;;)
+    {
+      ssize_t n = read (STDIN_FILENO, chunk, sizeof chunk);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+
+          herald_secret_wipe (buf->data, buf->len);
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       _("cannot read standard input: %s"), g_strerror (saved));
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      if (buf->len + (gsize) n > MAX_IMPORT_SIZE)
+        {
+          herald_secret_wipe (buf->data, buf->len);
+          herald_secret_wipe (chunk, sizeof chunk);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("the input is larger than %d bytes"), MAX_IMPORT_SIZE);
+          return NULL;
+        }
+      g_byte_array_append (buf, chunk, (guint) n);
+    }
+  herald_secret_wipe (chunk, sizeof chunk);
+  *length = buf->len;
+  g_byte_array_append (buf, (const guint8 *) "", 1);
+  return (char *) g_byte_array_free (g_steal_pointer (&buf), FALSE);
+}
+
+/* Reads an exported key file from standard input into @profile: every
+ * setting checked as `config set` checks it (nothing saved when one is
+ * refused), then the secrets into the profile's store. */
+static int
+config_import (HeraldProfile *profile)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) keys = NULL;
+  gsize length = 0;
+  char *text;
+  gboolean loaded;
+  int status = HERALD_EX_OK;
+
+  text = read_all_stdin (&length, &error);
+  if (text == NULL)
+    return config_usage_error ("%s", error->message);
+  loaded = g_key_file_load_from_data (kf, text, length, G_KEY_FILE_NONE, &error);
+  herald_secret_wipe (text, length);
+  g_free (text);
+  if (!loaded || !g_key_file_has_group (kf, "herald"))
+    return config_usage_error (_("the input is not an exported profile (a key file with a "
+                                 "[herald] group): %s"),
+                               error != NULL ? error->message : _("no [herald] group"));
+
+  keys = g_key_file_get_keys (kf, "herald", NULL, NULL);
+  /* Every value checked before anything is saved. */
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
+    {
+      g_autofree char *value = g_key_file_get_string (kf, "herald", keys[i], NULL);
+
+      if (value == NULL || !herald_profile_check_text (profile, keys[i], value, &error))
+        return config_usage_error (_("not imported, nothing changed: %s"),
+                                   error != NULL ? error->message : keys[i]);
+    }
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
+    {
+      g_autofree char *value = g_key_file_get_string (kf, "herald", keys[i], NULL);
+
+      if (!herald_profile_set_text (profile, keys[i], value, &error))
+        {
+          fprintf (stderr, "heraldctl config import: %s\n", error->message);
+          return HERALD_EX_CANTCREAT;
+        }
+    }
+  if (herald_profile_is_system (profile) && geteuid () == 0 &&
+      !herald_profile_ensure_system_spool (&error))
+    {
+      fprintf (stderr, "heraldctl config import: %s\n", error->message);
+      return HERALD_EX_CANTCREAT;
+    }
+  printf (_("Imported %u settings into the %s profile.\n"),
+          keys != NULL ? g_strv_length (keys) : 0, herald_profile_get_scope (profile));
+
+  if (g_key_file_has_key (kf, "secrets", "password", NULL))
+    {
+      char *password = g_key_file_get_string (kf, "secrets", "password", NULL);
+      gboolean ok = password != NULL &&
+                    herald_profile_store_password (profile, password, NULL, &error);
+
+      herald_secret_free (password);
+      if (!ok)
+        {
+          fprintf (stderr, _("heraldctl config import: the password was not stored: %s\n"),
+                   error != NULL ? error->message : "");
+          status = HERALD_EX_UNAVAILABLE;
+        }
+      else
+        printf (_("Stored the password in %s.\n"), herald_profile_describe_credentials (profile));
+    }
+  if (g_key_file_has_key (kf, "secrets", "oauth-refresh-token", NULL))
+    {
+      g_autofree char *provider = NULL, *account = NULL, *client_id = NULL;
+      g_autoptr(HeraldOAuthTokens) tokens = herald_oauth_tokens_new ();
+      gboolean ok = FALSE;
+
+      oauth_key (profile, &provider, &account, &client_id);
+      tokens->refresh_token = g_key_file_get_string (kf, "secrets", "oauth-refresh-token", NULL);
+      tokens->client_secret = g_key_file_get_string (kf, "secrets", "oauth-client-secret", NULL);
+      if (account != NULL && client_id != NULL && tokens->refresh_token != NULL)
+        ok = herald_oauth_tokens_store_sync (provider, account, client_id, tokens, NULL, &error);
+      if (!ok)
+        {
+          fprintf (stderr, _("heraldctl config import: the sign-in was not stored: %s\n"),
+                   error != NULL ? error->message
+                   : _("the profile names no account (username) or client ID"));
+          status = HERALD_EX_UNAVAILABLE;
+        }
+      else
+        printf (_("Stored the sign-in of %s in %s.\n"), account,
+                herald_profile_describe_credentials (profile));
+    }
+  /* The key file kept copies of the secrets. */
+  {
+    g_autofree char *p = g_key_file_get_string (kf, "secrets", "password", NULL);
+    g_autofree char *t = g_key_file_get_string (kf, "secrets", "oauth-refresh-token", NULL);
+
+    herald_secret_wipe_string (p);
+    herald_secret_wipe_string (t);
+  }
+  return status;
+}
+
 static void
 print_config_help (FILE *out)
 {
@@ -238,6 +491,13 @@ print_config_help (FILE *out)
                                                    "checks it)"));
   fprintf (out, "  password --stdin       %s\n", _("Store the password for the profile's server, "
                                                    "port and username"));
+  fprintf (out, "  export [--with-secrets]\n"
+                "                         %s\n", _("Print the profile as a key file on standard "
+                                                   "output (the password or OAuth refresh token "
+                                                   "only with --with-secrets, only into a pipe)"));
+  fprintf (out, "  import -               %s\n", _("Read an exported profile from standard input, "
+                                                   "e.g. heraldctl config export --with-secrets | "
+                                                   "sudo heraldctl config --system import -"));
   fprintf (out, "\n%s\n", _("Options:"));
   fprintf (out, "  --system               %s\n", _("The system profile (servers; root's "
                                                    "credential store)"));
@@ -309,6 +569,14 @@ herald_cli_config (int    argc,
           fprintf (stderr, "heraldctl config set: %s\n", error->message);
           return HERALD_EX_CANTCREAT;
         }
+      /* Once root sets up the system profile, local users can hand their
+       * alerts to the maildrop. */
+      if (herald_profile_is_system (profile) && geteuid () == 0 &&
+          !herald_profile_ensure_system_spool (&error))
+        {
+          fprintf (stderr, "heraldctl config set: %s\n", error->message);
+          return HERALD_EX_CANTCREAT;
+        }
       return HERALD_EX_OK;
     }
 
@@ -321,6 +589,38 @@ herald_cli_config (int    argc,
       if (profile == NULL)
         return status;
       return config_password (profile);
+    }
+
+  if (g_str_equal (sub, "export"))
+    {
+      gboolean with_secrets = FALSE;
+
+      for (int i = 2; i < argc; i++)
+        {
+          if (g_str_equal (argv[i], "--with-secrets"))
+            with_secrets = TRUE;
+          else
+            return config_usage_error (_("unexpected argument “%s”"), argv[i]);
+        }
+      /* What the desktop has is what moves to the server: the user profile
+       * unless --system says otherwise. */
+      profile = _herald_cli_open_profile ("heraldctl config",
+                                          scope == HERALD_PROFILE_SCOPE_AUTO
+                                          ? HERALD_PROFILE_SCOPE_USER : scope, FALSE, &status);
+      if (profile == NULL)
+        return status;
+      return config_export (profile, with_secrets);
+    }
+
+  if (g_str_equal (sub, "import"))
+    {
+      if (argc != 3 || !g_str_equal (argv[2], "-"))
+        return config_usage_error (_("the profile is read from standard input only: heraldctl "
+                                     "config --system import -"));
+      profile = _herald_cli_open_profile ("heraldctl config", scope, TRUE, &status);
+      if (profile == NULL)
+        return status;
+      return config_import (profile);
     }
 
   return config_usage_error (_("unknown command “%s”"), sub);

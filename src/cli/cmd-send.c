@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@
 #include "herald-profile.h"
 #include "herald-queue-run.h"
 #include "herald-json.h"
+#include "herald-maildrop.h"
+#include "herald-maildrop-run.h"
 #include "herald-report.h"
 #include "herald-sendmail-args.h"
 
@@ -237,6 +240,89 @@ _herald_cli_print_outcome_line (const char                 *id,
     fprintf (stderr, "herald: %s\n", herald_actor_describe (report->diagnosis->actor));
 }
 
+/* ---- the system maildrop ------------------------------------------------------------ */
+
+static char **
+profile_list (HeraldProfile *profile,
+              const char    *key);
+
+/* Root's runner: every complete maildrop file into the system queue, before
+ * a flush. Says what it refused on stderr (also with --quiet: a refused or
+ * removed file is something the administrator must hear about). */
+void
+_herald_cli_take_maildrop (HeraldProfile    *profile,
+                           HeraldSmtpConfig *config,
+                           HeraldQueue      *queue,
+                           const char       *command,
+                           gboolean          quiet)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(GPtrArray) recipients = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) to = profile_list (profile, "to");
+  g_auto(GStrv) cc = profile_list (profile, "cc");
+  g_auto(GStrv) local = profile_list (profile, "local-recipients");
+  HeraldMessageOptions options = { 0 };
+
+  for (guint i = 0; to != NULL && to[i] != NULL; i++)
+    g_ptr_array_add (recipients, g_strdup (to[i]));
+  for (guint i = 0; cc != NULL && cc[i] != NULL; i++)
+    g_ptr_array_add (recipients, g_strdup (cc[i]));
+  g_ptr_array_add (recipients, NULL);
+  if (local == NULL)
+    local = g_strdupv (to);
+
+  options.profile_from = config->from;
+  options.profile_recipients = (const char * const *) recipients->pdata;
+  options.local_recipients = (const char * const *) local;
+  options.rewrite_from = TRUE;
+  options.max_size = (gsize) herald_profile_get_number (profile, "max-message-size");
+
+  items = herald_maildrop_ingest (queue, herald_profile_system_maildrop_dir (), &options, &error);
+  if (items == NULL)
+    {
+      fprintf (stderr, "%s: %s\n", command, error->message);
+      return;
+    }
+  for (guint i = 0; i < items->len; i++)
+    {
+      HeraldMaildropItem *item = g_ptr_array_index (items, i);
+      g_autofree char *who = _herald_cli_describe_uid (item->uid);
+
+      if (g_str_equal (item->outcome, "queued"))
+        {
+          if (!quiet)
+            printf (_("%s  taken from the maildrop (submitted by %s)\n"), item->id, who);
+        }
+      else if (g_str_equal (item->outcome, "failed"))
+        fprintf (stderr, _("herald: maildrop file from %s refused, kept as failed %s: %s\n"),
+                 who, item->id, item->reason);
+      else if (g_str_equal (item->outcome, "removed"))
+        fprintf (stderr, _("herald: maildrop entry from %s %s\n"), who, item->reason);
+      else if (!quiet)
+        fprintf (stderr, _("herald: maildrop file from %s left for later: %s\n"), who,
+                 item->reason);
+    }
+}
+
+char *
+_herald_cli_describe_uid (gint64 uid)
+{
+  const char *name;
+
+  if (uid < 0)
+    return g_strdup ("-");
+  name = NULL;
+  {
+    struct passwd *pw = getpwuid ((uid_t) uid);
+
+    if (pw != NULL)
+      name = pw->pw_name;
+  }
+  return name != NULL ? g_strdup_printf ("uid %" G_GINT64_FORMAT " (%s)", uid, name)
+                      : g_strdup_printf ("uid %" G_GINT64_FORMAT, uid);
+}
+
 /* ---- input ------------------------------------------------------------------------ */
 
 /* Standard input to EOF (a lone "." never ends it), at most @max + 1 bytes
@@ -351,6 +437,35 @@ profile_list (HeraldProfile *profile,
   g_autofree char *text = herald_profile_get_string (profile, key);
 
   return text != NULL ? herald_address_list_split (text) : NULL;
+}
+
+/* Hands @message to the Herald service through the system maildrop. */
+static int
+drop_for_service (const char                  *command,
+                  const HeraldPreparedMessage *message,
+                  gboolean                     json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) file = NULL;
+  g_autofree char *name = NULL;
+
+  file = herald_maildrop_build (message->data, (const char * const *) message->recipients, &error);
+  if (file != NULL)
+    name = herald_maildrop_write (herald_profile_system_maildrop_dir (), file, &error);
+  if (name == NULL)
+    {
+      fprintf (stderr, _("%s: the message could not be handed to the Herald service: %s\n"),
+               command, error->message);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        fprintf (stderr, _("The system queue is not set up: as root, run “heraldctl queue "
+                           "--system flush” once (or any “heraldctl config --system set”).\n"));
+      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE) ? HERALD_EX_TEMPFAIL
+                                                                      : HERALD_EX_CANTCREAT;
+    }
+  if (json)
+    print_send_json ("queued", NULL, message, NULL, FALSE);
+  fprintf (stderr, "%s\n", _("herald: queued for the Herald service"));
+  return HERALD_EX_OK;
 }
 
 /* ---- the command -------------------------------------------------------------------- */
@@ -473,6 +588,10 @@ herald_cli_send (int    argc,
   options.profile_recipients = (const char * const *) recipients->pdata;
   options.local_recipients = (const char * const *) local;
   options.rewrite_from = herald_profile_get_boolean (profile, "rewrite-from");
+  /* For the maildrop the root runner rewrites the From (and records the
+   * original): the caller keeps the message's own. */
+  if (herald_profile_is_system (profile) && geteuid () != 0)
+    options.rewrite_from = FALSE;
   options.max_size = max_size;
 
   {
@@ -485,6 +604,16 @@ herald_cli_send (int    argc,
     {
       fprintf (stderr, "%s: %s\n", command, error->message);
       return HERALD_EX_DATAERR;
+    }
+
+  /* A caller that is not root never reads the system profile's secrets:
+   * its message goes to the maildrop, and the root runner delivers it. */
+  if (herald_profile_is_system (profile) && geteuid () != 0)
+    return drop_for_service (command, message, args->json);
+  if (herald_profile_is_system (profile) && !herald_profile_ensure_system_spool (&error))
+    {
+      fprintf (stderr, _("%s: the message could not be queued: %s\n"), command, error->message);
+      return HERALD_EX_CANTCREAT;
     }
 
   queue = herald_queue_new (herald_profile_get_queue_dir (profile));

@@ -9,6 +9,7 @@
 
 #include "herald-delivery.h"
 #include "herald-profile.h"
+#include "herald-queue.h"
 
 G_BEGIN_DECLS
 
@@ -37,6 +38,15 @@ HeraldDeliveryReport *_herald_cli_fill_credentials  (HeraldProfile    *profile,
                                                      HeraldSmtpConfig *config,
                                                      const char       *command,
                                                      GCancellable     *cancellable) G_GNUC_WARN_UNUSED_RESULT;
+/* Root's runner: the system maildrop into @queue (herald_maildrop_ingest()),
+ * what was refused said on stderr. */
+void                  _herald_cli_take_maildrop     (HeraldProfile    *profile,
+                                                     HeraldSmtpConfig *config,
+                                                     HeraldQueue      *queue,
+                                                     const char       *command,
+                                                     gboolean          quiet);
+/* "uid 33 (www-data)", "uid 64991", or "-" for -1. */
+char                 *_herald_cli_describe_uid      (gint64            uid) G_GNUC_WARN_UNUSED_RESULT;
 JsonNode             *_herald_cli_reply_to_json     (const HeraldSmtpReply *reply) G_GNUC_WARN_UNUSED_RESULT;
 /* Every --json output goes through herald_json_to_string(). */
 void                  _herald_cli_print_json        (JsonNode         *node);

@@ -81,6 +81,7 @@ static const Command commands[] = {
   { "send",    herald_cli_send,    N_("Deliver an alert (also the sendmail command)") },
   { "queue",   herald_cli_queue,   N_("List, flush, retry or drop queued alerts") },
   { "config",  herald_cli_config,  N_("Show or change the settings heraldctl uses") },
+  { "doctor",  herald_cli_doctor,  N_("Check whether alerts will arrive, and say how to fix it") },
 };
 
 static void
@@ -125,6 +126,7 @@ main (int    argc,
   /* heraldctl-systest (src/cli/meson.build), for tests/system only: the
    * system profile's directories in the build tree, never /etc or /var. */
   herald_profile_set_system_dirs (HERALD_TEST_SYSTEM_ROOT "/etc", HERALD_TEST_SYSTEM_ROOT "/var");
+  _herald_cli_doctor_set_root (HERALD_TEST_SYSTEM_ROOT);
   if (g_getenv ("HERALD_TEST_SYSTEMD_CREDS") != NULL)
     herald_profile_set_system_creds_path (g_getenv ("HERALD_TEST_SYSTEMD_CREDS"));
 #endif

@@ -34,6 +34,8 @@
 static char *system_config_file;
 static char *system_state_dir;
 static char *system_spool_dir;
+static char *system_queue_dir;
+static char *system_maildrop_dir;
 static char *system_creds_path;
 static gboolean system_creds_path_set;
 
@@ -54,9 +56,13 @@ herald_profile_set_system_dirs (const char *sysconfdir,
   g_free (system_config_file);
   g_free (system_state_dir);
   g_free (system_spool_dir);
+  g_free (system_queue_dir);
+  g_free (system_maildrop_dir);
   system_config_file = g_build_filename (sysconfdir, "herald", "herald.conf", NULL);
   system_state_dir = g_build_filename (localstatedir, "lib", "herald", NULL);
   system_spool_dir = g_build_filename (localstatedir, "spool", "herald", NULL);
+  system_queue_dir = g_build_filename (system_spool_dir, "queue", NULL);
+  system_maildrop_dir = g_build_filename (system_spool_dir, "maildrop", NULL);
 }
 
 static void
@@ -86,6 +92,87 @@ herald_profile_system_spool_dir (void)
 {
   ensure_dirs ();
   return system_spool_dir;
+}
+
+const char *
+herald_profile_system_queue_dir (void)
+{
+  ensure_dirs ();
+  return system_queue_dir;
+}
+
+const char *
+herald_profile_system_maildrop_dir (void)
+{
+  ensure_dirs ();
+  return system_maildrop_dir;
+}
+
+/* Creates @path with @mode, or checks an existing one: a real directory
+ * (not a link), owned by root, then sets @mode (the umask narrows mkdir). */
+static gboolean
+ensure_root_dir (const char  *path,
+                 mode_t       mode,
+                 GError     **error)
+{
+  struct stat st;
+  int fd;
+
+  if (mkdir (path, mode) != 0 && errno != EEXIST)
+    goto fail;
+  fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    goto fail;
+  if (fstat (fd, &st) != 0 || st.st_uid != 0)
+    {
+      close (fd);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   _("refusing to use %s: it is not owned by root"), path);
+      return FALSE;
+    }
+  if ((st.st_mode & 07777) != mode && fchmod (fd, mode) != 0)
+    {
+      close (fd);
+      goto fail;
+    }
+  close (fd);
+  return TRUE;
+
+fail:
+  {
+    int saved = errno;
+
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                 _("cannot set up %s: %s"), path, g_strerror (saved));
+    return FALSE;
+  }
+}
+
+gboolean
+herald_profile_ensure_system_spool (GError **error)
+{
+  g_autofree char *parent = g_path_get_dirname (herald_profile_system_spool_dir ());
+
+  if (geteuid () != 0)
+    {
+      g_set_error (error, HERALD_PROFILE_ERROR, HERALD_PROFILE_ERROR_PERMISSION,
+                   _("only root sets up the system queue %s"), herald_profile_system_spool_dir ());
+      return FALSE;
+    }
+  if (g_mkdir_with_parents (parent, 0755) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   _("cannot create %s: %s"), parent, g_strerror (saved));
+      return FALSE;
+    }
+  /* The spool lets everybody through to the maildrop but list nothing
+   * (0711); the queue is root's alone (0700); the maildrop takes files from
+   * anybody, who cannot list it nor remove another's file (1733). */
+  return ensure_root_dir (herald_profile_system_spool_dir (), 0711, error) &&
+         ensure_root_dir (herald_profile_system_queue_dir (), 0700, error) &&
+         ensure_root_dir (herald_profile_system_maildrop_dir (), 01733, error);
 }
 
 gboolean
@@ -711,7 +798,7 @@ herald_profile_new_system (gboolean   create,
   self->credentials = &root_store_table;
   self->keyfile_path = g_strdup (path);
   self->keyfile = g_key_file_new ();
-  self->queue_dir = g_strdup (herald_profile_system_spool_dir ());
+  self->queue_dir = g_strdup (herald_profile_system_queue_dir ());
   self->state_dir = g_strdup (herald_profile_system_state_dir ());
   if (!g_key_file_load_from_file (self->keyfile, path, G_KEY_FILE_KEEP_COMMENTS, &local) &&
       !g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))

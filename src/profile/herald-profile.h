@@ -101,7 +101,12 @@ void           herald_profile_set_system_dirs (const char *sysconfdir,
 void           herald_profile_set_system_creds_path (const char *path);
 const char    *herald_profile_system_config_file (void);   /* …/herald/herald.conf */
 const char    *herald_profile_system_state_dir   (void);   /* …/lib/herald */
-const char    *herald_profile_system_spool_dir   (void);   /* …/spool/herald */
+const char    *herald_profile_system_spool_dir   (void);   /* …/spool/herald (0711) */
+const char    *herald_profile_system_queue_dir   (void);   /* …/spool/herald/queue (0700) */
+const char    *herald_profile_system_maildrop_dir (void);  /* …/spool/herald/maildrop (1733) */
+/* Root only: creates (or repairs the modes of) the spool, the queue and the
+ * maildrop. */
+gboolean       herald_profile_ensure_system_spool (GError **error);
 
 /* "user" or "system". */
 const char    *herald_profile_get_scope       (HeraldProfile *self);
