@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <pwd.h>
 #include <string.h>
+#include <inttypes.h>
 #include <unistd.h>
 
 #include "herald-cli.h"
@@ -439,7 +440,7 @@ queue_show (int    argc,
       printf (_("  Subject:      %s\n"), entry->subject);
     if (entry->message_id != NULL)
       printf (_("  Message-ID:   <%s>\n"), entry->message_id);
-    printf (_("  Size:         %" G_GUINT64_FORMAT " bytes\n"), entry->size);
+    printf (_("  Size:         %" PRIu64 " bytes\n"), (guint64) entry->size);
     if (entry->note != NULL)
       printf (_("  Note:         %s\n"), entry->note);
     if (entry->submitter_uid >= 0)
