@@ -203,7 +203,7 @@ check_credential (HeraldProfile *profile,
     case HERALD_CREDENTIAL_UNREADABLE:
     default:
       fix = herald_profile_is_system (profile) && geteuid () != 0
-            ? g_strdup (_("sudo heraldctl doctor --system"))
+            ? g_strdup ("sudo heraldctl doctor --system")
             : NULL;
       add_check (checks, "credential", herald_profile_is_system (profile) && geteuid () != 0
                                        ? CHECK_WARN : CHECK_FAIL,
@@ -227,7 +227,7 @@ check_protection (HeraldProfile *profile,
   if (geteuid () != 0)
     {
       add_check (checks, "secrets", CHECK_WARN, _("How secrets are kept is known to root only"),
-                 NULL, _("sudo heraldctl doctor --system"));
+                 NULL, "sudo heraldctl doctor --system");
       return;
     }
   secrets = herald_profile_get_system_secrets (profile, NULL);
@@ -282,10 +282,10 @@ check_token (HeraldProfile *profile,
                                                                 (gint64) TOKEN_LIFETIME_DAYS * 24 * 3600);
     g_autofree char *when = death != NULL ? g_date_time_format (death, "%Y-%m-%d") : g_strdup ("?");
 
-    detail = g_strdup_printf (_("Last refreshed %" G_GINT64_FORMAT " days ago; unused, Microsoft "
+    detail = g_strdup_printf (_("Last refreshed %lld days ago; unused, Microsoft "
                                 "ends it after %d days (AADSTS700082), on %s. Each queue run "
                                 "refreshes a token idle for %d days.%s%s"),
-                              days, TOKEN_LIFETIME_DAYS, when, TOKEN_IDLE_REFRESH_DAYS,
+                              (long long) days, TOKEN_LIFETIME_DAYS, when, TOKEN_IDLE_REFRESH_DAYS,
                               last_error != NULL ? _(" Last refresh failure: ") : "",
                               last_error != NULL ? last_error : "");
   }
@@ -387,7 +387,7 @@ check_queue (HeraldProfile *profile,
   if (herald_profile_is_system (profile) && geteuid () != 0)
     {
       add_check (checks, "queue", CHECK_WARN, _("The system queue is root's"), NULL,
-                 _("sudo heraldctl doctor --system"));
+                 "sudo heraldctl doctor --system");
       return;
     }
   queue = herald_queue_new (herald_profile_get_queue_dir (profile));
@@ -421,9 +421,9 @@ check_queue (HeraldProfile *profile,
                                 herald_queue_state_to_string (e->state), why);
     }
 
-  detail = g_strdup_printf (_("%u waiting (oldest %" G_GINT64_FORMAT " minutes), %u held, %u "
+  detail = g_strdup_printf (_("%u waiting (oldest %lld minutes), %u held, %u "
                               "failed.%s%s"),
-                            waiting, oldest > 0 ? (now - oldest) / 60 : 0, held, failed,
+                            waiting, (long long) (oldest > 0 ? (now - oldest) / 60 : 0), held, failed,
                             problems->len > 0 ? " " : "", problems->str);
   fix = g_strdup_printf (_("%sheraldctl queue%s list; fix what the diagnosis says, then "
                            "%sheraldctl queue%s flush"), sudo (profile), scope_flag (profile),
@@ -478,8 +478,8 @@ check_units (HeraldProfile *profile,
       add_check (checks, "units", CHECK_WARN, _("Nothing runs the queue"),
                  _("systemd is not running here (a container?), and no cron job flushes the "
                    "queue: retries and dropped messages wait."),
-                 system ? _("echo '*/5 * * * * root heraldctl queue --system flush --quiet' | "
-                            "sudo tee /etc/cron.d/herald")
+                 system ? "echo '*/5 * * * * root heraldctl queue --system flush --quiet' | "
+                          "sudo tee /etc/cron.d/herald"
                         : _("crontab -e, and add: */5 * * * * heraldctl queue flush --quiet --due"));
       return;
     }
@@ -499,12 +499,12 @@ check_units (HeraldProfile *profile,
                               last_result);
     if (g_strcmp0 (timer, "enabled") != 0 || g_strcmp0 (path, "enabled") != 0)
       add_check (checks, "units", CHECK_WARN, _("The queue's units are not enabled"), detail,
-                 system ? _("sudo systemctl enable --now herald-queue.path herald-queue.timer")
-                        : _("systemctl --user enable --now herald-queue.timer"));
+                 system ? "sudo systemctl enable --now herald-queue.path herald-queue.timer"
+                        : "systemctl --user enable --now herald-queue.timer");
     else if (g_strcmp0 (last_result, "success") != 0)
       add_check (checks, "units", CHECK_FAIL, _("The last queue run failed"), detail,
-                 system ? _("sudo journalctl -u herald-queue.service")
-                        : _("journalctl --user -u herald-queue.service"));
+                 system ? "sudo journalctl -u herald-queue.service"
+                        : "journalctl --user -u herald-queue.service");
     else
       add_check (checks, "units", CHECK_OK, _("The queue's units are enabled"), detail, NULL);
   }
@@ -585,7 +585,7 @@ check_send_test (HeraldProfile *profile,
     {
       add_check (checks, "send-test", CHECK_WARN,
                  _("The test alert can be followed to delivery by root only"), NULL,
-                 _("sudo heraldctl doctor --system --send-test"));
+                 "sudo heraldctl doctor --system --send-test");
       return;
     }
 

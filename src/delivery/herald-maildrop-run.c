@@ -227,18 +227,18 @@ take_file (HeraldQueue                *queue,
                               : G_MAXSIZE - 1;
   if (reason == NULL && (guint64) st.st_size > cap)
     {
-      reason = g_strdup_printf (_("too big: %" G_GUINT64_FORMAT " bytes, over the size cap of "
-                                  "%" G_GSIZE_FORMAT " (max-message-size); the first %d KiB "
-                                  "are kept"),
-                                (guint64) st.st_size, options->max_size, KEPT_OF_REFUSED / 1024);
+      reason = g_strdup_printf (_("too big: %llu bytes, over the size cap of %llu "
+                                  "(max-message-size); the first %d KiB are kept"),
+                                (unsigned long long) st.st_size,
+                                (unsigned long long) options->max_size, KEPT_OF_REFUSED / 1024);
       content = read_capped (fd, KEPT_OF_REFUSED, &truncated, &error);
     }
   else
     {
       content = read_capped (fd, cap, &truncated, &error);
       if (content != NULL && truncated && reason == NULL)
-        reason = g_strdup_printf (_("too big: over the size cap of %" G_GSIZE_FORMAT " bytes "
-                                    "(max-message-size)"), options->max_size);
+        reason = g_strdup_printf (_("too big: over the size cap of %llu bytes "
+                                    "(max-message-size)"), (unsigned long long) options->max_size);
     }
   close (fd);
   if (content == NULL)
