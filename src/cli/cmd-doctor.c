@@ -454,6 +454,17 @@ run_systemctl (gboolean    user,
   return out != NULL ? g_strstrip (g_steal_pointer (&out)) : NULL;
 }
 
+/* Enabled system units without a running systemd (a container, a chroot,
+ * a package just installed): their links in /etc/systemd/system. */
+static gboolean
+units_enabled_offline (void)
+{
+  g_autofree char *path = rooted ("/etc/systemd/system/paths.target.wants/herald-queue.path");
+  g_autofree char *timer = rooted ("/etc/systemd/system/timers.target.wants/herald-queue.timer");
+
+  return g_file_test (path, G_FILE_TEST_IS_SYMLINK) && g_file_test (timer, G_FILE_TEST_IS_SYMLINK);
+}
+
 static void
 check_units (HeraldProfile *profile,
              GPtrArray     *checks)
@@ -471,6 +482,13 @@ check_units (HeraldProfile *profile,
       g_autofree char *detail = g_strdup_printf (_("%s runs heraldctl queue --system flush."), cron);
 
       add_check (checks, "units", CHECK_OK, _("Cron runs the queue"), detail, NULL);
+      return;
+    }
+  if (!g_file_test (running, G_FILE_TEST_IS_DIR) && system && units_enabled_offline ())
+    {
+      add_check (checks, "units", CHECK_OK, _("The queue's units are enabled"),
+                 _("herald-queue.path and herald-queue.timer are enabled; systemd is not running "
+                   "now, so they start with it."), NULL);
       return;
     }
   if (!g_file_test (running, G_FILE_TEST_IS_DIR))

@@ -14,6 +14,7 @@
 
 #include "herald-cli.h"
 #include "herald-cli-util.h"
+#include "herald-secrets.h"
 
 #define SETTINGS_SCHEMA_ID "io.github.heraldmail.Herald"
 
@@ -68,6 +69,25 @@ _herald_cli_parse_options (const char          *command,
 }
 
 static GSettings *profile_settings;
+static HeraldCliPasswordLookup password_lookup;
+
+void
+_herald_cli_set_password_lookup (HeraldCliPasswordLookup lookup)
+{
+  password_lookup = lookup;
+}
+
+char *
+_herald_cli_password_lookup (const char    *host,
+                             guint16        port,
+                             const char    *username,
+                             GCancellable  *cancellable,
+                             GError       **error)
+{
+  if (password_lookup != NULL)
+    return password_lookup (host, port, username, cancellable, error);
+  return herald_password_lookup_sync (host, port, username, cancellable, error);
+}
 
 void
 _herald_cli_set_settings (GSettings *settings)

@@ -13,6 +13,7 @@
 
 #include "herald-cli.h"
 #include "herald-cli-send.h"
+#include "herald-cli-util.h"
 #include "herald-profile.h"
 
 /* login and logout live in the OAuth module (herald-cli-module.c). With
@@ -63,6 +64,46 @@ logout (int    argc,
   return oauth_command ("herald_cli_logout", argc, argv);
 }
 
+/* heraldctl test --system: the system profile's settings are the
+ * fallback for every option not given, its password comes from root's
+ * store (its --user is the login name, so the user profile is the default,
+ * not an option). */
+static HeraldProfile *test_profile;
+
+static char *
+test_password_lookup (const char    *host,
+                      guint16        port,
+                      const char    *username,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  return herald_profile_lookup_password_for (test_profile, host, port, username, cancellable,
+                                             error);
+}
+
+static int
+test_command (int    argc,
+              char **argv)
+{
+  g_autoptr(HeraldProfile) profile = NULL;
+  HeraldProfileScope scope = HERALD_PROFILE_SCOPE_AUTO;
+  int status = HERALD_EXIT_OK;
+
+  if (!_herald_cli_take_scope ("heraldctl test", &argc, argv, FALSE, &scope, &status))
+    return HERALD_EXIT_USAGE;
+  if (scope == HERALD_PROFILE_SCOPE_SYSTEM)
+    {
+      profile = _herald_cli_open_profile ("heraldctl test", scope, FALSE, &status);
+      if (profile == NULL)
+        return HERALD_EXIT_USAGE;
+      test_profile = profile;
+      _herald_cli_set_password_lookup (test_password_lookup);
+    }
+  status = herald_cli_test (argc, argv);
+  test_profile = NULL;
+  return status;
+}
+
 /* ---------------------------------------------------------------------------
  * The commands
  * ------------------------------------------------------------------------- */
@@ -74,7 +115,7 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
-  { "test",    herald_cli_test,    N_("Send a test message and explain any failure") },
+  { "test",    test_command,       N_("Send a test message and explain any failure") },
   { "explain", herald_cli_explain, N_("Diagnose an error text pasted from any program") },
   { "login",   login,              N_("Sign in with OAuth 2.0 and keep the token in the keyring") },
   { "logout",  logout,             N_("Forget the OAuth 2.0 tokens of an account") },

@@ -636,6 +636,20 @@ herald_profile_lookup_password (HeraldProfile  *self,
                                     cancellable, error);
 }
 
+char *
+herald_profile_lookup_password_for (HeraldProfile  *self,
+                                    const char     *host,
+                                    guint16         port,
+                                    const char     *username,
+                                    GCancellable   *cancellable,
+                                    GError        **error)
+{
+  g_return_val_if_fail (HERALD_IS_PROFILE (self), NULL);
+  g_return_val_if_fail (host != NULL && username != NULL, NULL);
+
+  return self->credentials->lookup (self, host, port, username, cancellable, error);
+}
+
 gboolean
 herald_profile_store_password (HeraldProfile  *self,
                                const char     *password,

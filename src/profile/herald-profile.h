@@ -175,6 +175,14 @@ gboolean       herald_profile_store_password  (HeraldProfile  *self,
                                                const char     *password,
                                                GCancellable   *cancellable,
                                                GError        **error);
+/* The same for a server, port and username given by the caller (heraldctl
+ * test --system with options that differ from the saved ones). */
+char          *herald_profile_lookup_password_for (HeraldProfile  *self,
+                                                   const char     *host,
+                                                   guint16         port,
+                                                   const char     *username,
+                                                   GCancellable   *cancellable,
+                                                   GError        **error) G_GNUC_WARN_UNUSED_RESULT;
 /* Removes the saved password (TRUE also when there was none). */
 gboolean       herald_profile_clear_password  (HeraldProfile  *self,
                                                GCancellable   *cancellable,

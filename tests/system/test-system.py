@@ -380,6 +380,14 @@ def t_root_send(ctx):
            stdin=message(tag2, 'From: root (Cron Daemon)\nTo: root\n'))
     ctx.wait_for(tag2, 1)
     check(ctx.json(['queue', '--system', 'list'])['messages'] == [], 'the queue is not empty')
+    # heraldctl test --system: the system profile's settings and root's password.
+    p = ctx.run(['test', '--system', '--json'])
+    data = json.loads(p.out)
+    check(p.returncode == 0 and data['ok'] is True, f'{p.returncode}: {p.out[:800]}\n{p.err}')
+    p = ctx.run(['test', '--system', '--json'], uid=UID_A)
+    data = json.loads(p.out)
+    check(p.returncode == 1 and data['stage'] == 'auth' and data['transcript'] == [],
+          f'{p.returncode}: {p.out[:800]}\n{p.err}')
 
 
 def t_root_queue(ctx):
@@ -640,6 +648,15 @@ def t_doctor(ctx):
     p, data, checks = doctor(ctx, status=0)
     check(checks['units']['status'] == 'warn' and '/etc/cron.d/herald' in checks['units']['fix'],
           checks['units'])
+    # Enabled units (the package's postinst) while systemd is not running: ok.
+    for wants, unit in (('paths.target.wants', 'herald-queue.path'),
+                        ('timers.target.wants', 'herald-queue.timer')):
+        d = os.path.join(ctx.etc, 'systemd', 'system', wants)
+        os.makedirs(d, exist_ok=True)
+        os.symlink('/usr/lib/systemd/system/' + unit, os.path.join(d, unit))
+    p, data, checks = doctor(ctx, status=0)
+    check(checks['units']['status'] == 'ok' and 'enabled' in checks['units']['detail'],
+          checks['units'])
     # Not root: what it cannot see is a warning saying to run it as root.
     p, data, checks = doctor(ctx, uid=UID_A)
     check(checks['credential']['status'] == 'warn' and 'sudo' in checks['credential']['fix'],
@@ -851,7 +868,7 @@ def main():
                 lambda: t_password_root_store(ctx))
         tap.run('without systemd-creds: a 0600 file, and config show says so',
                 lambda: t_password_fallback(ctx))
-        tap.run('root, no session bus: send and the sendmail name deliver through Postfix',
+        tap.run('root, no session bus: send, the sendmail name and test --system through Postfix',
                 lambda: t_root_send(ctx))
         tap.run('root: send -odq into the system queue, queue --system flush delivers',
                 lambda: t_root_queue(ctx))
