@@ -14,6 +14,7 @@
 #include "herald-banner.h"
 #include "herald-diagnosis.h"
 #include "herald-error-dialog.h"
+#include "herald-history-dialog.h"
 #include "herald-oauth-group.h"
 #include "herald-step-list.h"
 #include "herald-smtp.h"
@@ -28,6 +29,7 @@ struct _HeraldWindow
   GCancellable         *cancellable;          /* of the running test */
   GCancellable         *keyring_cancellable;
   HeraldErrorDialog    *error_dialog;         /* weak */
+  HeraldHistoryDialog  *history_dialog;       /* weak */
   /* The failure the banner shows, for Details; secrets removed. */
   HeraldSmtpConfig     *failure_config;
   HeraldSmtpResult     *failure_result;
@@ -133,6 +135,8 @@ GtkWidget         *_herald_window_get_widget              (HeraldWindow *self,
                                                            const char   *name);
 HeraldBanner      *_herald_window_get_banner              (HeraldWindow *self);
 HeraldStepList    *_herald_window_get_step_list           (HeraldWindow *self);
+/* The History window while it is open, or NULL. */
+HeraldHistoryDialog *_herald_window_get_history_dialog    (HeraldWindow *self);
 /* The error dialog of the last failed test while it is open, or NULL. */
 HeraldErrorDialog *_herald_window_get_error_dialog        (HeraldWindow *self);
 gboolean           _herald_window_is_running              (HeraldWindow *self);

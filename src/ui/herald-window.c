@@ -570,6 +570,7 @@ herald_window_dispose (GObject *object)
   g_clear_handle_id (&self->notices_idle_id, g_source_remove);
   g_clear_handle_id (&self->lookup_timeout_id, g_source_remove);
   g_clear_weak_pointer (&self->error_dialog);
+  g_clear_weak_pointer (&self->history_dialog);
   if (self->settings != NULL)
     g_signal_handlers_disconnect_by_data (self->settings, self);
 
