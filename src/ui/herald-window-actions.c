@@ -130,6 +130,14 @@ report_copied_cb (HeraldWindow *self)
   _herald_window_add_toast (self, _("Report copied to the clipboard"));
 }
 
+/* The dialog's one-click fix: the action of the diagnosis it shows. */
+static void
+error_dialog_fix_cb (HeraldWindow *self)
+{
+  if (self->failure_diagnosis != NULL)
+    _herald_window_apply_fix (self, self->failure_diagnosis->action);
+}
+
 /* Keeps whether a secret was set (the report says so) but not its value. */
 static void
 replace_secret (char **str)
@@ -175,7 +183,11 @@ present_error_dialog (HeraldWindow *self)
       g_set_weak_pointer (&self->error_dialog, dialog);
       g_signal_connect_object (dialog, "report-copied", G_CALLBACK (report_copied_cb),
                                self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (dialog, "fix", G_CALLBACK (error_dialog_fix_cb),
+                               self, G_CONNECT_SWAPPED);
     }
+  herald_error_dialog_set_fix (dialog, _herald_window_get_fix_label (self,
+                                                                     self->failure_diagnosis->action));
   gtk_window_present (GTK_WINDOW (dialog));
 }
 

@@ -93,6 +93,21 @@ char              *_herald_window_dup_text                (AdwEntryRow          
 gint64             _herald_window_spin_value              (GtkSpinButton          *spin);
 /* The chosen authentication as the engine names it ("auto", "xoauth2"...). */
 const char        *_herald_window_get_auth_id             (HeraldWindow           *self);
+void               _herald_window_select_auth             (HeraldWindow           *self,
+                                                           const char             *auth);
+/* The chosen security ("starttls", "tls", "none"). */
+const char        *_herald_window_get_security_id         (HeraldWindow           *self);
+void               _herald_window_select_security         (HeraldWindow           *self,
+                                                           const char             *security);
+
+/* herald-window-fixes.c: the one-click fixes the rules' "action" names. */
+/* The button's label for @action ("Switch to SSL/TLS"), or NULL when the
+ * window has no such fix or the form already has it. */
+const char        *_herald_window_get_fix_label           (HeraldWindow           *self,
+                                                           HeraldAction            action);
+/* Changes the form as @action says and tells the user (a toast). */
+void               _herald_window_apply_fix               (HeraldWindow           *self,
+                                                           HeraldAction            action);
 
 /* herald-window-validation.c */
 /* Watches the fields the user leaves; called once from init. */
