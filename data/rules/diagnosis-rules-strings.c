@@ -2271,6 +2271,28 @@ static const char *diagnosis_rule_strings[] = {
   N_("Show the names the certificate is valid for:"),
   /* Translators: diagnosis “client-cert-name-mismatch”, link 1. */
   N_("GIO: certificate verification flags"),
+  /* Translators: diagnosis “gen-message-too-large”, title. */
+  N_("The message is too large for the server"),
+  /* Translators: diagnosis “gen-message-too-large”, explanation. */
+  N_("The server refused the message because of its size: it is larger than the largest message this server, or the recipient’s server, accepts. Attachments count, and they grow by about a third when they are encoded for mail."),
+  /* Translators: diagnosis “gen-message-too-large”, step 1. */
+  N_("Send a smaller message: leave out large attachments, or shrink them."),
+  /* Translators: diagnosis “gen-message-too-large”, step 2. */
+  N_("If the message must be this large, ask the server’s administrator for its size limit, or send a link to the file instead."),
+  /* Translators: diagnosis “gen-message-too-large”, link 1. */
+  N_("RFC 1870: SMTP Service Extension for Message Size Declaration"),
+  /* Translators: diagnosis “client-starttls-not-offered”, title. */
+  N_("The server does not offer encryption (STARTTLS) on this port"),
+  /* Translators: diagnosis “client-starttls-not-offered”, explanation. */
+  N_("The program was told to encrypt the connection with STARTTLS, but the server did not offer STARTTLS after its greeting, so the program stopped before sending the password."),
+  /* Translators: diagnosis “client-starttls-not-offered”, step 1. */
+  N_("Check the port: submission with STARTTLS is usually 587, SSL/TLS from the start 465. Port 25 of some servers offers no encryption."),
+  /* Translators: diagnosis “client-starttls-not-offered”, step 2. */
+  N_("See what the server offers (look for STARTTLS in the list):"),
+  /* Translators: diagnosis “client-starttls-not-offered”, step 3. */
+  N_("If the server really has no encryption, ask its administrator to turn it on rather than sending the password in clear text."),
+  /* Translators: diagnosis “client-starttls-not-offered”, link 1. */
+  N_("RFC 3207: SMTP Service Extension for Secure SMTP over TLS"),
   /* Translators: diagnosis “fallback-temporary”, title. */
   N_("The server refused for now (temporary error)"),
   /* Translators: diagnosis “fallback-temporary”, explanation. Keep the {words} in braces unchanged. */
