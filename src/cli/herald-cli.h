@@ -36,6 +36,8 @@ int herald_cli_doctor       (int argc, char **argv);
 /* Tests only (heraldctl-systest): look up /usr/sbin/sendmail and the like
  * under @root. */
 void _herald_cli_doctor_set_root (const char *root);
+/* heraldctl history: the recent tests (src/history). */
+int herald_cli_history      (int argc, char **argv);
 
 /* The function @name of the OAuth module, loaded on first use; NULL after
  * telling "heraldctl @command:" why it is not available. */
