@@ -491,7 +491,7 @@ choice_item_setup_cb (GtkSignalListItemFactory *factory,
   GtkWidget *label = gtk_label_new (NULL);
 
   gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD);
   gtk_label_set_xalign (GTK_LABEL (label), 0.0);
   gtk_label_set_max_width_chars (GTK_LABEL (label), GPOINTER_TO_INT (max_chars));
   gtk_list_item_set_child (item, label);
@@ -919,12 +919,13 @@ herald_window_init (HeraldWindow *self)
 
     for (guint i = 0; i < G_N_ELEMENTS (combos); i++)
       {
-        /* In the row, the choice gives way to the row's title (it wraps
-         * first); in the popover it has the width to itself. */
+        /* In the row, the choice takes the width it needs and wraps
+         * between words when the row is too narrow; in the popover it wraps
+         * beyond 24 characters. */
         GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
         GtkListItemFactory *list_factory = gtk_signal_list_item_factory_new ();
 
-        g_signal_connect (factory, "setup", G_CALLBACK (choice_item_setup_cb), GINT_TO_POINTER (8));
+        g_signal_connect (factory, "setup", G_CALLBACK (choice_item_setup_cb), GINT_TO_POINTER (-1));
         g_signal_connect (factory, "bind", G_CALLBACK (choice_item_bind_cb), NULL);
         adw_combo_row_set_factory (combos[i], factory);
         g_object_unref (factory);
