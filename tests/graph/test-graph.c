@@ -876,6 +876,61 @@ test_send_echoed_token (void)
   g_assert_cmpstr (result->reply->text, ==, "BadRequest: Token <redacted> is odd");
 }
 
+/* A secret is redacted whatever its length: a short one is still a secret. */
+static void
+test_send_echoed_short_token (void)
+{
+  g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
+  g_autoptr(HeraldGraphConfig) config = config_for (graph, "q7");
+  g_autoptr(HeraldSmtpResult) result = NULL;
+
+  fake_graph_set_token (graph, "q7");
+  fake_graph_push_reply (graph, 400, NULL,
+                         "{\"error\":{\"code\":\"BadRequest\",\"message\":\"Token q7 is odd\"}}");
+  result = send_message (config, default_recipients, NULL, NULL, NULL, NULL);
+  g_assert_false (result->ok);
+  g_assert_cmpstr (result->reply->text, ==, "BadRequest: Token <redacted> is odd");
+  for (guint i = 0; i < result->transcript->len; i++)
+    {
+      HeraldTranscriptEntry *entry = g_ptr_array_index (result->transcript, i);
+
+      g_assert_null (strstr (entry->text, "q7"));
+    }
+}
+
+static gboolean
+is_unprintable (gunichar c)
+{
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x2028 && c <= 0x202e) ||
+         (c >= 0x2066 && c <= 0x2069);
+}
+
+/* What Graph's error says reaches the reply, the transcript, heraldctl and
+ * JSON through the printable filter every server's text goes through. */
+static void
+test_send_hostile_error_text (void)
+{
+  g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
+  g_autoptr(HeraldGraphConfig) config = config_for (graph, TOKEN);
+  g_autoptr(HeraldSmtpResult) result = NULL;
+
+  fake_graph_set_token (graph, TOKEN);
+  fake_graph_push_reply (graph, 400, NULL,
+                         "{\"error\":{\"code\":\"Bad\\u001b]0;x\\u0007Request\",\"message\":"
+                         "\"see \\u001b[2J \\u009b31m \\u202eexe.txt \\u2028 end\"}}");
+  result = send_message (config, default_recipients, NULL, NULL, NULL, NULL);
+  g_assert_false (result->ok);
+  g_assert_cmpstr (result->reply->text, ==, "Bad?]0;x?Request: see ?[2J ?31m ?exe.txt ? end");
+  for (guint i = 0; i < result->transcript->len; i++)
+    {
+      HeraldTranscriptEntry *entry = g_ptr_array_index (result->transcript, i);
+
+      g_assert_true (g_utf8_validate (entry->text, -1, NULL));
+      for (const char *p = entry->text; *p != '\0'; p = g_utf8_next_char (p))
+        g_assert_true (*p == '\n' || *p == '\r' || !is_unprintable (g_utf8_get_char (p)));
+    }
+}
+
 /* "Send Test Email" over Graph: the engine's test message, its To and Cc. */
 static void
 test_send_test_message (void)
@@ -977,6 +1032,8 @@ main (int   argc,
   g_test_add_func ("/graph/scope", test_scope);
   g_test_add_func ("/graph/error-parse", test_error_parse);
   g_test_add_func ("/graph/error-parse-hostile", test_error_parse_hostile);
+  g_test_add_func ("/graph/send/echoed-short-token", test_send_echoed_short_token);
+  g_test_add_func ("/graph/send/hostile-error-text", test_send_hostile_error_text);
   g_test_add_func ("/graph/prepare-bcc", test_prepare_bcc);
   g_test_add_func ("/graph/retry-after-parse", test_retry_after_parse);
   g_test_add_func ("/graph/send/delegated", test_send_delegated);
