@@ -55,6 +55,7 @@ static const Command commands[] = {
   { "send",    herald_cli_send,    N_("Deliver an alert (also the sendmail command)") },
   { "queue",   herald_cli_queue,   N_("List, flush, retry or drop queued alerts") },
   { "config",  herald_cli_config,  N_("Show or change the settings heraldctl uses") },
+  { "relay",   herald_cli_relay,   N_("Accept mail from devices over SMTP and deliver it") },
 };
 
 static void
