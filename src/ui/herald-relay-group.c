@@ -749,8 +749,19 @@ herald_relay_group_init (HeraldRelayGroup *self)
   self->new_user_row = adw_entry_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->new_user_row), _("New Device User"));
   adw_expander_row_add_row (ADW_EXPANDER_ROW (self->users_row), self->new_user_row);
-  self->new_password_row = adw_password_entry_row_new ();
+  /* An entry row with its text hidden: AdwPasswordEntryRow 1.2's reveal
+   * button has no accessible name. */
+  self->new_password_row = adw_entry_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->new_password_row), _("Its Password"));
+  {
+    GtkEditable *text = gtk_editable_get_delegate (GTK_EDITABLE (self->new_password_row));
+
+    if (GTK_IS_TEXT (text))
+      {
+        gtk_text_set_visibility (GTK_TEXT (text), FALSE);
+        gtk_text_set_input_purpose (GTK_TEXT (text), GTK_INPUT_PURPOSE_PASSWORD);
+      }
+  }
   adw_expander_row_add_row (ADW_EXPANDER_ROW (self->users_row), self->new_password_row);
   add_row = adw_action_row_new ();
   add_button = gtk_button_new_with_label (_("Add Device User"));

@@ -129,7 +129,7 @@ test_group (void)
   row = find_widget (GTK_WIDGET (group), ADW_TYPE_ENTRY_ROW, "New Device User");
   g_assert_nonnull (row);
   gtk_editable_set_text (GTK_EDITABLE (row), "publisher");
-  row = find_widget (GTK_WIDGET (group), ADW_TYPE_PASSWORD_ENTRY_ROW, "Its Password");
+  row = find_widget (GTK_WIDGET (group), ADW_TYPE_ENTRY_ROW, "Its Password");
   g_assert_nonnull (row);
   gtk_editable_set_text (GTK_EDITABLE (row), "publisher-password");
   button = find_widget (GTK_WIDGET (group), GTK_TYPE_BUTTON, "Add Device User");
