@@ -187,9 +187,14 @@ herald_relay_command_parse (const char *line,
     case HERALD_RELAY_VERB_EHLO:
     case HERALD_RELAY_VERB_HELO:
       if (*rest == '\0')
-        return fail (g_steal_pointer (&command),
-                     command->verb == HERALD_RELAY_VERB_EHLO ? "501 Syntax: EHLO hostname"
-                                                             : "501 Syntax: HELO hostname");
+        {
+          /* Chosen before the command is handed on (argument order is
+           * unspecified). */
+          const char *syntax = command->verb == HERALD_RELAY_VERB_EHLO
+                               ? "501 Syntax: EHLO hostname" : "501 Syntax: HELO hostname";
+
+          return fail (g_steal_pointer (&command), syntax);
+        }
       command->argument = g_strndup (rest, strcspn (rest, " "));
       break;
 
