@@ -123,6 +123,7 @@ static const Command commands[] = {
   { "queue",   herald_cli_queue,   N_("List, flush, retry or drop queued alerts") },
   { "config",  herald_cli_config,  N_("Show or change the settings heraldctl uses") },
   { "doctor",  herald_cli_doctor,  N_("Check whether alerts will arrive, and say how to fix it") },
+  { "relay",   herald_cli_relay,   N_("Accept mail from devices over SMTP and deliver it") },
   { "history", herald_cli_history, N_("List the recent tests and show their reports") },
 };
 

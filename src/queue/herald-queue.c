@@ -118,6 +118,8 @@ herald_queue_entry_copy (const HeraldQueueEntry *entry)
   copy->subject = g_strdup (entry->subject);
   copy->message_id = g_strdup (entry->message_id);
   copy->note = g_strdup (entry->note);
+  copy->client_address = g_strdup (entry->client_address);
+  copy->device_user = g_strdup (entry->device_user);
   copy->last_error = herald_queue_error_copy (entry->last_error);
   return copy;
 }
@@ -133,6 +135,8 @@ herald_queue_entry_free (HeraldQueueEntry *entry)
   g_free (entry->subject);
   g_free (entry->message_id);
   g_free (entry->note);
+  g_free (entry->client_address);
+  g_free (entry->device_user);
   herald_queue_error_free (entry->last_error);
   g_free (entry);
 }
@@ -212,6 +216,8 @@ herald_queue_entry_serialize (const HeraldQueueEntry *entry,
   set_optional (kf, META_GROUP, "note", entry->note);
   if (entry->submitter_uid >= 0)
     g_key_file_set_int64 (kf, META_GROUP, "submitter-uid", entry->submitter_uid);
+  set_optional (kf, META_GROUP, "client-address", entry->client_address);
+  set_optional (kf, META_GROUP, "device-user", entry->device_user);
 
   if (entry->last_error != NULL)
     {
@@ -338,6 +344,8 @@ herald_queue_entry_parse (const char  *data,
   entry->subject = get_text (kf, META_GROUP, "subject", FALSE, &ok);
   entry->message_id = get_text (kf, META_GROUP, "message-id", FALSE, &ok);
   entry->note = get_text (kf, META_GROUP, "note", FALSE, &ok);
+  entry->client_address = get_text (kf, META_GROUP, "client-address", FALSE, &ok);
+  entry->device_user = get_text (kf, META_GROUP, "device-user", FALSE, &ok);
   if (!ok)
     return damaged (error, _("bad text field")), NULL;
   entry->size = g_key_file_get_uint64 (kf, META_GROUP, "size", &local);

@@ -59,6 +59,8 @@ typedef struct {
   gboolean           maybe_duplicate;  /* a retry after the last byte may have gone out */
   char              *note;             /* "expired", …; may be NULL */
   gint64             submitter_uid;    /* who dropped it into the system maildrop; -1: not dropped */
+  char              *client_address;   /* the relay's client (a device's IP), or NULL */
+  char              *device_user;      /* the relay's device user, or NULL */
   HeraldQueueError  *last_error;       /* NULL before the first failure */
 } HeraldQueueEntry;
 
