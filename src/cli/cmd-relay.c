@@ -456,7 +456,8 @@ relay_run (int    argc,
   if ((cert_file == NULL) != (key_file == NULL))
     return relay_usage_error (_("--tls-cert and --tls-key go together"));
 
-  profile = _herald_cli_open_profile ("heraldctl relay", &status);
+  profile = _herald_cli_open_profile ("heraldctl relay", HERALD_PROFILE_SCOPE_AUTO, FALSE,
+                                      &status);
   if (profile == NULL)
     return status;
   if (!_herald_cli_alerts_enabled (profile, "heraldctl relay"))
