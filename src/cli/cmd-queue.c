@@ -447,6 +447,7 @@ run_flush (const char *sub,
   g_autoptr(GError) error = NULL;
   g_autofree char *command = g_strdup_printf ("heraldctl queue %s", sub);
   HeraldFlushOptions options = { 0 };
+  const HeraldTransport *transport = NULL;
   int status = HERALD_EX_OK;
 
   profile = _herald_cli_open_profile (command, &status);
@@ -469,11 +470,11 @@ run_flush (const char *sub,
     }
   herald_queue_unlock (queue);
 
-  local = _herald_cli_fill_credentials (profile, config, command, NULL);
+  local = _herald_cli_prepare_transport (profile, config, command, NULL, &transport);
   options.due_only = a->due;
   options.only_id = only_id;
-  summary = herald_queue_flush (queue, herald_transport_smtp (), config, local, &options, NULL,
-                                &error);
+  summary = herald_queue_flush (queue, transport, config, local, &options, NULL, &error);
+  g_clear_pointer (&transport, herald_transport_free);
   if (summary == NULL)
     {
       if (!a->quiet || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY))

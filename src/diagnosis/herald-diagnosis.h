@@ -87,6 +87,13 @@ void herald_diagnosis_preload (void);
  * specific diagnosis from it wins. */
 HeraldDiagnosis *herald_diagnose (const HeraldSmtpResult *result,
                                   const HeraldSmtpConfig *config) G_GNUC_WARN_UNUSED_RESULT;
+/* The same for a result of @transport ("smtp", "graph"; NULL: smtp). Over
+ * Graph only rules written for it, and the words of SMTP rules (an
+ * identity provider's or Graph's codes), apply: a connection or certificate
+ * failure gets HTTPS advice, never ports or STARTTLS. */
+HeraldDiagnosis *herald_diagnose_transport (const HeraldSmtpResult *result,
+                                            const HeraldSmtpConfig *config,
+                                            const char             *transport) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Diagnoses an error text pasted from anywhere (a bare reply, or a reply
  * wrapped in another program's words). stage may be HERALD_N_STAGES when
