@@ -18,7 +18,7 @@
  * ------------------------------------------------------------------------- */
 
 static const char *action_names[] = {
-  NULL, "switch-to-oauth", "switch-to-tls", "switch-to-starttls", "use-port-587",
+  NULL, "switch-to-oauth", "switch-to-tls", "switch-to-starttls", "use-port-587", "switch-to-graph",
 };
 
 const char *
@@ -150,6 +150,7 @@ herald_diagnosis_copy (const HeraldDiagnosis *diagnosis)
   copy->actor = diagnosis->actor;
   copy->severity = diagnosis->severity;
   copy->action = diagnosis->action;
+  copy->alternative_action = diagnosis->alternative_action;
   copy->details = g_strdup (diagnosis->details);
   for (guint i = 0; diagnosis->steps != NULL && i < diagnosis->steps->len; i++)
     {
@@ -238,14 +239,19 @@ rule_matches (const Rule         *rule,
    * none was written for SMTP: over Graph (HTTPS to Microsoft) only its
    * words can still apply (an identity provider's AADSTS code, Graph's
    * error codes), never its reading of a GError, a certificate, a port,
-   * a security mode or a bare code (HTTP 500 is no SMTP 500). */
+   * a security mode or a bare code (HTTP 500 is no SMTP 500), and never
+   * an SMTP fallback (Graph has its own). */
+  /* A fallback of its own transport only: a pasted text (transport
+   * unknown) gets the general ones. */
+  if (rule->fallback && rule->transports != 0 && (rule->transports & ctx->transport) == 0)
+    return FALSE;
   if (ctx->transport != 0)
     {
       if (rule->transports != 0 && (rule->transports & ctx->transport) == 0)
         return FALSE;
-      if (rule->transports == 0 && ctx->transport == TRANSPORT_KIND_GRAPH && !rule->fallback &&
-          (rule->pattern == NULL || rule->errors != NULL || rule->tls_flags != 0 ||
-           rule->ports != NULL || rule->securities != 0 || rule->no_code))
+      if (rule->transports == 0 && ctx->transport == TRANSPORT_KIND_GRAPH &&
+          (rule->fallback || rule->pattern == NULL || rule->errors != NULL ||
+           rule->tls_flags != 0 || rule->ports != NULL || rule->securities != 0 || rule->no_code))
         return FALSE;
     }
 
@@ -575,6 +581,7 @@ diagnosis_from_texts (const char         *id,
   d->actor = texts->actor;
   d->severity = texts->severity;
   d->action = texts->action;
+  d->alternative_action = texts->alternative_action;
   for (guint i = 0; texts->steps != NULL && i < texts->steps->len; i++)
     {
       const StepTemplate *tmpl = g_ptr_array_index (texts->steps, i);

@@ -33,6 +33,8 @@ typedef enum {
   HERALD_ACTION_SWITCH_TO_TLS,       /* "switch-to-tls": security SSL/TLS (implicit TLS) */
   HERALD_ACTION_SWITCH_TO_STARTTLS,  /* "switch-to-starttls": security STARTTLS */
   HERALD_ACTION_USE_PORT_587,        /* "use-port-587": port 587 with STARTTLS */
+  HERALD_ACTION_SWITCH_TO_GRAPH,     /* "switch-to-graph": transport Microsoft Graph (needs no
+                                      * SMTP AUTH), then the Graph sign-in */
 } HeraldAction;
 
 /* "switch-to-oauth"…, or NULL for HERALD_ACTION_NONE. */
@@ -66,6 +68,7 @@ typedef struct {
   GPtrArray      *links;        /* of HeraldLink */
   char           *details;      /* technical: stage, full reply incl. the server tag; may be NULL */
   HeraldAction    action;       /* the one-click fix the rule offers, or HERALD_ACTION_NONE */
+  HeraldAction    alternative_action;  /* a second fix ("alternative_action"), or NONE */
 } HeraldDiagnosis;
 
 HeraldDiagnosis *herald_diagnosis_copy (const HeraldDiagnosis *diagnosis);

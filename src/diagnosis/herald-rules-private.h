@@ -40,6 +40,7 @@ typedef struct {
   HeraldActor     actor;
   HeraldSeverity  severity;
   HeraldAction    action;
+  HeraldAction    alternative_action;
   GPtrArray      *steps;   /* of StepTemplate */
   GPtrArray      *links;   /* of HeraldLink */
   gint64          valid_from;   /* Unix seconds: the rule or notice applies from then on */

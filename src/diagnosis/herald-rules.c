@@ -392,6 +392,12 @@ load_texts (JsonObject *object,
       g_critical ("diagnosis-rules.json: “%s”: unknown action “%s”", id, action);
       return FALSE;
     }
+  action = json_object_get_string_member_with_default (object, "alternative_action", NULL);
+  if (action != NULL && !herald_action_from_string (action, &texts->alternative_action))
+    {
+      g_critical ("diagnosis-rules.json: “%s”: unknown alternative_action “%s”", id, action);
+      return FALSE;
+    }
   texts->actor = (HeraldActor) actor_value;
   texts->severity = (HeraldSeverity) severity_value;
 

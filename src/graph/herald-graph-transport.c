@@ -599,3 +599,124 @@ herald_graph_transport_new_from_settings (GSettings                 *settings,
                                                                 : HERALD_GRAPH_DELEGATED;
   return herald_graph_transport_new (config, settings, store);
 }
+
+/* ---- the test in a worker, for the window ------------------------------------- */
+
+typedef struct {
+  HeraldTransport     *transport;   /* owned */
+  HeraldSmtpConfig    *smtp;        /* a copy */
+  HeraldProgressFunc   progress;
+  gpointer             progress_data;
+  GDestroyNotify       progress_destroy;
+  GMainContext        *context;     /* the caller's */
+} TestTask;
+
+static void
+test_task_free (TestTask *t)
+{
+  graph_transport_destroy (t->transport);
+  herald_smtp_config_free (t->smtp);
+  if (t->progress_destroy != NULL)
+    t->progress_destroy (t->progress_data);
+  g_main_context_unref (t->context);
+  g_free (t);
+}
+
+typedef struct {
+  TestTask       *task;
+  GTask          *gtask;   /* keeps task alive */
+  HeraldProgress  progress;
+} ProgressIdle;
+
+static gboolean
+progress_idle (gpointer user_data)
+{
+  ProgressIdle *p = user_data;
+
+  p->task->progress (&p->progress, p->task->progress_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+progress_idle_free (gpointer user_data)
+{
+  ProgressIdle *p = user_data;
+
+  g_object_unref (p->gtask);
+  g_free (p);
+}
+
+/* On the worker: each step goes to the caller's main context, in order
+ * (idle sources of one priority run in the order they were added). */
+static void
+test_progress_cb (const HeraldProgress *progress,
+                  gpointer              user_data)
+{
+  GTask *gtask = user_data;
+  TestTask *t = g_task_get_task_data (gtask);
+  ProgressIdle *p;
+  g_autoptr(GSource) source = NULL;
+
+  if (t->progress == NULL)
+    return;
+  p = g_new0 (ProgressIdle, 1);
+  p->task = t;
+  p->gtask = g_object_ref (gtask);
+  p->progress = *progress;
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, progress_idle, p, progress_idle_free);
+  g_source_attach (source, t->context);
+}
+
+static void
+test_thread (GTask        *gtask,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  TestTask *t = task_data;
+  HeraldSmtpResult *result;
+
+  result = herald_graph_transport_test (t->transport, t->smtp, cancellable, test_progress_cb, gtask);
+  g_task_return_pointer (gtask, result, (GDestroyNotify) herald_smtp_result_free);
+}
+
+void
+herald_graph_transport_test_async (HeraldTransport        *transport,
+                                   const HeraldSmtpConfig *smtp,
+                                   GCancellable           *cancellable,
+                                   HeraldProgressFunc      progress,
+                                   gpointer                progress_data,
+                                   GDestroyNotify          progress_destroy,
+                                   GAsyncReadyCallback     callback,
+                                   gpointer                user_data)
+{
+  g_autoptr(GTask) gtask = NULL;
+  TestTask *t;
+
+  g_return_if_fail (transport != NULL && transport->deliver == graph_deliver);
+  g_return_if_fail (smtp != NULL);
+
+  t = g_new0 (TestTask, 1);
+  t->transport = transport;
+  t->smtp = herald_smtp_config_copy (smtp);
+  t->progress = progress;
+  t->progress_data = progress_data;
+  t->progress_destroy = progress_destroy;
+  t->context = g_main_context_ref_thread_default ();
+
+  gtask = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (gtask, herald_graph_transport_test_async);
+  g_task_set_task_data (gtask, t, (GDestroyNotify) test_task_free);
+  g_task_run_in_thread (gtask, test_thread);
+}
+
+HeraldSmtpResult *
+herald_graph_transport_test_finish (GAsyncResult  *result,
+                                    GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

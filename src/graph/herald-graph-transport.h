@@ -108,6 +108,20 @@ HeraldSmtpResult *herald_graph_transport_test (const HeraldTransport  *transport
                                                HeraldProgressFunc      progress,
                                                gpointer                progress_data) G_GNUC_WARN_UNUSED_RESULT;
 
+/* herald_graph_transport_test() on a worker thread, for the window: the
+ * task takes @transport (freed when done) and a copy of @smtp; @progress
+ * runs in the caller's thread-default main context, in order. */
+void              herald_graph_transport_test_async  (HeraldTransport        *transport,
+                                                      const HeraldSmtpConfig *smtp,
+                                                      GCancellable           *cancellable,
+                                                      HeraldProgressFunc      progress,
+                                                      gpointer                progress_data,
+                                                      GDestroyNotify          progress_destroy,
+                                                      GAsyncReadyCallback     callback,
+                                                      gpointer                user_data);
+HeraldSmtpResult *herald_graph_transport_test_finish (GAsyncResult           *result,
+                                                      GError                **error) G_GNUC_WARN_UNUSED_RESULT;
+
 /* The Graph transport's reading of a result (its classify):
  * herald_graph_result_is_temporary() says queued; otherwise refused
  * recipients and refused content (413, bad MIME) are failed for good, and

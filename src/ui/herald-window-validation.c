@@ -260,7 +260,8 @@ _herald_window_update_validation (HeraldWindow *self)
   g_autofree char *cc = _herald_window_dup_text (self->cc_row);
   g_autofree char *bad = NULL;
   g_autofree char *shown_text = NULL;
-  const char *auth = _herald_window_get_auth_id (self);
+  /* Microsoft Graph always signs in with OAuth 2.0, whatever the method row says. */
+  const char *auth = _herald_window_is_graph (self) ? "xoauth2" : _herald_window_get_auth_id (self);
   GtkWidget *rows[N_VALIDATED_ROWS];
   guint n_valid;
   gint64 port, timeout;
@@ -280,14 +281,17 @@ _herald_window_update_validation (HeraldWindow *self)
                     g_strdup_printf (_("%s must not contain line breaks."), text_rows[i].label));
     }
 
-  if (*server == '\0')
+  /* Microsoft Graph has no server or port to type (they hide). */
+  if (_herald_window_is_graph (self))
+    ;
+  else if (*server == '\0')
     add_reason (reasons, self->server_row, g_strdup (_("Enter the server’s host name.")));
   else if (strpbrk (server, " \t/") != NULL)
     add_reason (reasons, self->server_row,
                 g_strdup_printf (_("“%s” is not a host name."), server));
 
   port = _herald_window_spin_value (self->port_spin);
-  if (port < 1 || port > 65535)
+  if (!_herald_window_is_graph (self) && (port < 1 || port > 65535))
     add_reason (reasons, self->port_row,
                 g_strdup (_("The port must be a number from 1 to 65535.")));
 
@@ -342,6 +346,8 @@ _herald_window_update_validation (HeraldWindow *self)
       g_autoptr(HeraldSmtpConfig) config = _herald_window_snapshot_config (self);
       g_autoptr(GError) error = NULL;
 
+      if (_herald_window_is_graph (self))
+        _herald_window_graph_config (self, config);
       if (!herald_smtp_config_validate (config, &error))
         add_reason (reasons, NULL, g_strdup (error->message));
     }

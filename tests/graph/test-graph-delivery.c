@@ -12,6 +12,7 @@
 
 #include "fake-graph.h"
 #include "fake-idp.h"
+#include "herald-secrets-oauth.h"
 
 /* Microsoft Graph behind the delivery contract, as a user runs it: the real
  * heraldctl (login, test, send, queue flush) in a subprocess, with the
@@ -21,9 +22,10 @@
  * Mail.Send) and app-only (the client credentials grant with a secret). */
 
 #define GRAPH_SCOPE  "https://graph.microsoft.com/Mail.Send offline_access"
-#define SENDER       "alerts@contoso.example"
+/* Accounts of their own: the keyring is shared by every test of the session. */
+#define SENDER       "graph-delivery@contoso.example"
 #define RECIPIENT    "ops@contoso.example"
-#define APP_TENANT   "contoso.example"
+#define APP_TENANT   "graph-delivery.contoso.example"
 #define APP_CLIENT   "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 #define APP_SECRET   "HERALDAPPSECRET~0123456789abcdefghij"
 #define APP_TOKEN    "HERALDAPPTOKEN-7c4a8d09ca3762af61e59520943dc26494f8941b"
@@ -357,6 +359,7 @@ test_delegated (void)
 
   assert_no_secret_under (p.dir);
   fake_idp_assert_no_token_under_home ();
+  g_assert_true (herald_oauth_tokens_clear_sync ("microsoft", SENDER, FAKE_IDP_CLIENT_ID, NULL, NULL));
 }
 
 static void
@@ -450,6 +453,7 @@ test_app_only (void)
   }
 
   assert_no_secret_under (p.dir);
+  g_assert_true (herald_oauth_tokens_clear_sync ("microsoft-app", APP_TENANT, APP_CLIENT, NULL, NULL));
 }
 
 int
