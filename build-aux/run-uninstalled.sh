@@ -7,6 +7,8 @@
 set -euo pipefail
 build=$1; shift
 export GSETTINGS_SCHEMA_DIR="$build/data"
+# The catalogues built in the build tree (po/de/LC_MESSAGES/herald.mo).
+export HERALD_LOCALEDIR="$build/po"
 
 if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
   exec dbus-run-session -- "$0" "$build" "$@"

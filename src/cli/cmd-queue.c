@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
+#include <inttypes.h>
 
 #include "herald-cli.h"
 #include "herald-cli-util.h"
@@ -355,7 +356,7 @@ queue_show (int    argc,
       printf (_("  Subject:      %s\n"), entry->subject);
     if (entry->message_id != NULL)
       printf (_("  Message-ID:   <%s>\n"), entry->message_id);
-    printf (_("  Size:         %" G_GUINT64_FORMAT " bytes\n"), entry->size);
+    printf (_("  Size:         %" PRIu64 " bytes\n"), (guint64) entry->size);
     if (entry->note != NULL)
       printf (_("  Note:         %s\n"), entry->note);
     if (entry->last_error != NULL)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
+#include <inttypes.h>
 
 #include "herald-cli.h"
 #include "herald-graph-transport.h"
@@ -447,7 +448,7 @@ print_human (TestRun                *run,
       fputc ('\n', stdout);
       if (reply != NULL)
         printf (_("  Server reply: %s\n"), reply);
-      printf (_("  Total time: %" G_GINT64_FORMAT " ms\n"), result->elapsed_ms);
+      printf (_("  Total time: %" PRId64 " ms\n"), (gint64) result->elapsed_ms);
     }
   else
     {
@@ -462,7 +463,7 @@ print_human (TestRun                *run,
        * before Herald itself stopped): not worth a line. */
       if (reply != NULL && result->reply->code >= 400)
         printf (_("  Server reply: %s\n"), reply);
-      printf (_("  Total time: %" G_GINT64_FORMAT " ms\n"), result->elapsed_ms);
+      printf (_("  Total time: %" PRId64 " ms\n"), (gint64) result->elapsed_ms);
 
       if (diagnosis != NULL && !run->interrupted)
         {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <inttypes.h>
 
 #include "herald-cli.h"
 #include "herald-cli-util.h"
@@ -176,8 +177,8 @@ _herald_cli_read_secret_line_raw (const char  *option,
           /* Translators: the first %s is an option such as --client-secret-stdin,
            * the second what it reads, e.g. “client secret”. */
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       _("%s: the %s on standard input is longer than %" G_GSIZE_FORMAT " bytes"),
-                       option, what, max_length);
+                       _("%s: the %s on standard input is longer than %" PRIu64 " bytes"),
+                       option, what, (guint64) max_length);
           return NULL;
         }
       buf[len++] = c;

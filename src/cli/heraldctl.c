@@ -9,6 +9,7 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "herald-cli.h"
 
@@ -81,12 +82,26 @@ print_usage (FILE *stream)
            _("See heraldctl(1) for more."));
 }
 
+/* The catalogues live in LOCALEDIR once installed. HERALD_LOCALEDIR points at
+ * the build tree's po/ instead (the tests set it), so the uninstalled program
+ * speaks the user's language too. Ignored when heraldctl runs with other ids
+ * than the caller's: a catalogue supplies format strings. */
+static const char *
+locale_dir (void)
+{
+  const char *dir = g_getenv ("HERALD_LOCALEDIR");
+
+  if (dir != NULL && *dir != '\0' && getuid () == geteuid () && getgid () == getegid ())
+    return dir;
+  return LOCALEDIR;
+}
+
 int
 main (int    argc,
       char **argv)
 {
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, locale_dir ());
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("heraldctl");

@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 #include <gmime/gmime.h>
 #include <string.h>
+#include <inttypes.h>
 
 #include "herald-message.h"
 #include "herald-smtp.h"
@@ -368,8 +369,8 @@ herald_message_prepare (const char                 *input,
   if (options->max_size > 0 && length > options->max_size)
     {
       g_set_error (error, HERALD_MESSAGE_ERROR, HERALD_MESSAGE_ERROR_TOO_BIG,
-                   _("the message is larger than the limit of %" G_GSIZE_FORMAT " bytes "
-                     "(max-message-size)"), options->max_size);
+                   _("the message is larger than the limit of %" PRIu64 " bytes "
+                     "(max-message-size)"), (guint64) options->max_size);
       return NULL;
     }
   if (length == 0)

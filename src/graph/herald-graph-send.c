@@ -9,6 +9,7 @@
 #include <gnutls/crypto.h>
 #include <libsoup/soup.h>
 #include <string.h>
+#include <inttypes.h>
 
 #include "herald-graph.h"
 #include "herald-graph-private.h"
@@ -726,8 +727,8 @@ herald_graph_send (const HeraldGraphConfig  *config,
             fail (&s, HERALD_STAGE_DATA,
                   g_error_new (HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_REJECTED,
                                _("Microsoft Graph is busy or throttling this app (%s); this is "
-                                 "temporary: retry after %" G_GINT64_FORMAT " seconds."),
-                               result->reply->text, wait));
+                                 "temporary: retry after %" PRId64 " seconds."),
+                               result->reply->text, (gint64) wait));
           else
             fail (&s, HERALD_STAGE_DATA,
                   g_error_new (HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_REJECTED,
@@ -740,10 +741,10 @@ herald_graph_send (const HeraldGraphConfig  *config,
         {
           fail (&s, HERALD_STAGE_DATA,
                 g_error_new (HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_REJECTED,
-                             _("Microsoft Graph refused the message as too large: %" G_GSIZE_FORMAT
-                               " bytes, %" G_GSIZE_FORMAT " bytes as sent in base64 (Graph takes "
+                             _("Microsoft Graph refused the message as too large: %" PRIu64
+                               " bytes, %" PRIu64 " bytes as sent in base64 (Graph takes "
                                "about 4 MB per request)."),
-                             g_bytes_get_size (prepared), g_bytes_get_size (body)));
+                             (guint64) g_bytes_get_size (prepared), (guint64) g_bytes_get_size (body)));
           goto out;
         }
 

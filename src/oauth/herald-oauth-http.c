@@ -14,6 +14,7 @@
 #include "herald-deadline.h"
 #include <libsoup/soup.h>
 #include <string.h>
+#include <inttypes.h>
 
 #include "herald-oauth.h"
 #include "herald-oauth-private.h"
@@ -142,7 +143,7 @@ _herald_oauth_post_form (SoupSession   *session,
   if (len > MAX_REPLY_BYTES)
     {
       g_set_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_PROTOCOL,
-                   _("The identity provider sent an oversized reply (%" G_GSIZE_FORMAT " bytes)."), len);
+                   _("The identity provider sent an oversized reply (%" PRIu64 " bytes)."), (guint64) len);
       return NULL;
     }
 

@@ -7,6 +7,7 @@
 
 #include <glib/gi18n.h>
 #include <string.h>
+#include <inttypes.h>
 
 #include "herald-profile.h"
 #include "herald-profile-check.h"
@@ -577,7 +578,7 @@ herald_profile_to_smtp_config (HeraldProfile  *self,
   if (port < 1 || port > 65535)
     {
       g_set_error (error, HERALD_PROFILE_ERROR, HERALD_PROFILE_ERROR_INVALID_VALUE,
-                   _("the saved port %" G_GINT64_FORMAT " is out of range"), port);
+                   _("the saved port %" PRId64 " is out of range"), (gint64) port);
       return NULL;
     }
   config->port = (guint16) port;

@@ -977,7 +977,7 @@ _herald_session_finish (HeraldSession *s,
 
   if (!ok && error == NULL)
     g_set_error_literal (&error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_PROTOCOL,
-                         "Internal error: the run failed without a reason");
+                         _("Internal error: the run failed without a reason"));
 
   /* Past the deadline, whatever the interrupted step said (cancelled, or a
    * half-closed stream): the deadline is the reason. */

@@ -60,7 +60,7 @@ system_database (GError **error)
 
   if (database == NULL)
     g_set_error_literal (error, G_TLS_ERROR, G_TLS_ERROR_UNAVAILABLE,
-                         "The system trust store is not available");
+                         _("The system trust store is not available"));
 
   return database;
 }
