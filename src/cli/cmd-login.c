@@ -280,9 +280,12 @@ login_app (LoginOptions *o,
       g_settings_sync ();
     }
 
-  printf (_("Signed in as the app %s in the tenant %s (app-only, %s). The %s is in the "
-            "keyring.\n"), client_id, tenant, scope,
-          pem != NULL ? _("certificate and its key") : _("client secret"));
+  if (pem != NULL)
+    printf (_("Signed in as the app %s in the tenant %s (app-only, %s). The certificate and its "
+              "key are in the keyring.\n"), client_id, tenant, scope);
+  else
+    printf (_("Signed in as the app %s in the tenant %s (app-only, %s). The client secret is in "
+              "the keyring.\n"), client_id, tenant, scope);
   if (g_strcmp0 (transport, "graph") == 0)
     printf ("%s\n", _("Alerts now go out through Microsoft Graph as the sender address (from)."));
   else
