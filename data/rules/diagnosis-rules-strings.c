@@ -2153,6 +2153,50 @@ static const char *diagnosis_rule_strings[] = {
   N_("The test was cancelled during {stage}."),
   /* Translators: diagnosis “cancelled”, step 1. */
   N_("Run the test again when ready."),
+  /* Translators: diagnosis “deadline”, title. */
+  N_("The whole exchange took too long and was stopped"),
+  /* Translators: diagnosis “deadline”, explanation. Keep the {words} in braces unchanged. */
+  N_("Every reply from {server} came within the timeout, but the exchange as a whole took longer than its deadline, so Herald stopped it during {stage}. A server that answers each command slowly, or a connection that keeps stalling, does this."),
+  /* Translators: diagnosis “deadline”, step 1. */
+  N_("Run it again in a few minutes: a busy server is often faster then."),
+  /* Translators: diagnosis “deadline”, step 2. */
+  N_("If this server is always this slow, give the whole exchange more time (up to 3600 seconds):"),
+  /* Translators: diagnosis “deadline”, step 3. */
+  N_("If it stops at the same step every time, send the report (with the transcript) to the server’s administrator."),
+  /* Translators: diagnosis “deadline”, link 1. */
+  N_("RFC 5321: Simple Mail Transfer Protocol"),
+  /* Translators: diagnosis “deadline-text”, title. */
+  N_("The whole exchange took too long and was stopped"),
+  /* Translators: diagnosis “deadline-text”, explanation. */
+  N_("Every reply came within the timeout, but the exchange as a whole took longer than its deadline, so Herald stopped it. A server that answers each command slowly, or a connection that keeps stalling, does this."),
+  /* Translators: diagnosis “deadline-text”, step 1. */
+  N_("Run it again in a few minutes: a busy server is often faster then."),
+  /* Translators: diagnosis “deadline-text”, step 2. */
+  N_("If this server is always this slow, give the whole exchange more time (up to 3600 seconds):"),
+  /* Translators: diagnosis “deadline-text”, step 3. */
+  N_("If it stops at the same step every time, send the report (with the transcript) to the server’s administrator."),
+  /* Translators: diagnosis “deadline-text”, link 1. */
+  N_("RFC 5321: Simple Mail Transfer Protocol"),
+  /* Translators: diagnosis “8bit-not-offered”, title. */
+  N_("The server does not take 8-bit messages"),
+  /* Translators: diagnosis “8bit-not-offered”, explanation. Keep the {words} in braces unchanged. */
+  N_("The message contains 8-bit text (letters outside ASCII, not encoded), and {server} does not offer 8BITMIME, so the message may not be sent to it as it is. Herald encodes such a message as 7-bit text and sends it again by itself; this shows when that second try could not be made."),
+  /* Translators: diagnosis “8bit-not-offered”, step 1. */
+  N_("Send the message again: Herald encodes it as 7-bit text (quoted-printable or base64) for this server."),
+  /* Translators: diagnosis “8bit-not-offered”, step 2. */
+  N_("If the program that hands the message to Herald can, have it encode the body itself (Content-Transfer-Encoding: quoted-printable or base64)."),
+  /* Translators: diagnosis “8bit-not-offered”, step 3. */
+  N_("Or ask the server’s administrator to offer 8BITMIME (RFC 6152); Postfix and Exim offer it by default."),
+  /* Translators: diagnosis “8bit-not-offered”, link 1. */
+  N_("RFC 6152: SMTP Service Extension for 8-bit MIME Transport"),
+  /* Translators: diagnosis “not-attempted”, title. */
+  N_("This message was not tried: the connection ended before its turn"),
+  /* Translators: diagnosis “not-attempted”, explanation. Keep the {words} in braces unchanged. */
+  N_("Several messages went over one connection to {server}, and it ended before this one was sent, because of an earlier failure. Nothing is known to be wrong with this message itself; it is kept and tried again with the next attempt."),
+  /* Translators: diagnosis “not-attempted”, step 1. */
+  N_("Look at the message that failed first: the cause of its failure is the one to fix."),
+  /* Translators: diagnosis “not-attempted”, step 2. */
+  N_("Then send the waiting messages:"),
   /* Translators: diagnosis “client-greeting-never-received”, title. */
   N_("The server never said hello: this port probably expects SSL/TLS"),
   /* Translators: diagnosis “client-greeting-never-received”, explanation. */
@@ -2235,6 +2279,28 @@ static const char *diagnosis_rule_strings[] = {
   N_("Show the names the certificate is valid for:"),
   /* Translators: diagnosis “client-cert-name-mismatch”, link 1. */
   N_("GIO: certificate verification flags"),
+  /* Translators: diagnosis “gen-message-too-large”, title. */
+  N_("The message is too large for the server"),
+  /* Translators: diagnosis “gen-message-too-large”, explanation. */
+  N_("The server refused the message because of its size: it is larger than the largest message this server, or the recipient’s server, accepts. Attachments count, and they grow by about a third when they are encoded for mail."),
+  /* Translators: diagnosis “gen-message-too-large”, step 1. */
+  N_("Send a smaller message: leave out large attachments, or shrink them."),
+  /* Translators: diagnosis “gen-message-too-large”, step 2. */
+  N_("If the message must be this large, ask the server’s administrator for its size limit, or send a link to the file instead."),
+  /* Translators: diagnosis “gen-message-too-large”, link 1. */
+  N_("RFC 1870: SMTP Service Extension for Message Size Declaration"),
+  /* Translators: diagnosis “client-starttls-not-offered”, title. */
+  N_("The server does not offer encryption (STARTTLS) on this port"),
+  /* Translators: diagnosis “client-starttls-not-offered”, explanation. */
+  N_("The program was told to encrypt the connection with STARTTLS, but the server did not offer STARTTLS after its greeting, so the program stopped before sending the password."),
+  /* Translators: diagnosis “client-starttls-not-offered”, step 1. */
+  N_("Check the port: submission with STARTTLS is usually 587, SSL/TLS from the start 465. Port 25 of some servers offers no encryption."),
+  /* Translators: diagnosis “client-starttls-not-offered”, step 2. */
+  N_("See what the server offers (look for STARTTLS in the list):"),
+  /* Translators: diagnosis “client-starttls-not-offered”, step 3. */
+  N_("If the server really has no encryption, ask its administrator to turn it on rather than sending the password in clear text."),
+  /* Translators: diagnosis “client-starttls-not-offered”, link 1. */
+  N_("RFC 3207: SMTP Service Extension for Secure SMTP over TLS"),
   /* Translators: diagnosis “graph-host-not-found”, title. */
   N_("This computer cannot look up Microsoft Graph"),
   /* Translators: diagnosis “graph-host-not-found”, explanation. Keep the {words} in braces unchanged. */

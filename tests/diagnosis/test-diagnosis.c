@@ -624,7 +624,7 @@ static void
 test_fallback_wording (void)
 {
   g_autoptr(HeraldDiagnosis) temp = herald_diagnose_text ("452 4.3.1 Insufficient system storage", HERALD_STAGE_MAIL, NULL);
-  g_autoptr(HeraldDiagnosis) perm = herald_diagnose_text ("552 5.3.4 Message size exceeds fixed limit", HERALD_STAGE_DATA, NULL);
+  g_autoptr(HeraldDiagnosis) perm = herald_diagnose_text ("554 5.3.0 Local delivery failed", HERALD_STAGE_DATA, NULL);
   g_autoptr(HeraldDiagnosis) none = herald_diagnose_text ("the printer said no", HERALD_N_STAGES, NULL);
 
   g_assert_cmpstr (temp->id, ==, "fallback-temporary");
@@ -634,7 +634,7 @@ test_fallback_wording (void)
   g_assert_nonnull (strstr (temp->explanation, "temporary"));
 
   g_assert_cmpstr (perm->id, ==, "fallback-permanent");
-  g_assert_nonnull (strstr (perm->explanation, "552 5.3.4 Message size exceeds fixed limit"));
+  g_assert_nonnull (strstr (perm->explanation, "554 5.3.0 Local delivery failed"));
   g_assert_nonnull (strstr (perm->explanation, "DATA"));
   g_assert_nonnull (strstr (perm->explanation, "retrying will not help"));
 
@@ -982,7 +982,7 @@ test_explain_entry (void)
   g_autoptr(HeraldExplanation) e = herald_explain (
     "2026-11-28 08:20:01 SMTP ERROR: Password command failed: 535 5.7.139 Authentication unsuccessful, "
     "SmtpClientAuthentication is disabled for the Tenant.", HERALD_N_STAGES, NULL);
-  g_autoptr(HeraldExplanation) given = herald_explain ("552 5.3.4 Message size exceeds fixed limit",
+  g_autoptr(HeraldExplanation) given = herald_explain ("554 5.3.0 Local delivery failed",
                                                        HERALD_STAGE_DATA, "mx.example.org");
   g_autoptr(HeraldExplanation) words = herald_explain ("the printer said no", HERALD_N_STAGES, NULL);
 
@@ -994,7 +994,7 @@ test_explain_entry (void)
 
   g_assert_true (herald_diagnosis_is_fallback (given->diagnosis));
   g_assert_cmpint (given->stage, ==, HERALD_STAGE_DATA);
-  g_assert_cmpint (given->code, ==, 552);
+  g_assert_cmpint (given->code, ==, 554);
 
   g_assert_cmpint (words->code, ==, 0);
   g_assert_null (words->enhanced);

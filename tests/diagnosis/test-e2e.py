@@ -373,6 +373,13 @@ if data is not None:
     check("no-starttls: no AUTH sent", "AUTH" not in log.upper())
     check("no-starttls: tls null (no handshake was attempted)", "tls" in data and data["tls"] is None, data.get("tls"))
 
+# Every reply in time (timeout 3 s), but the whole run over its deadline (1 s).
+rc, data, output, log = run("deadline", "DELAY 700\nS 220 mail.example.net ESMTP\nC EHLO .*\nDELAY 700\n"
+                            "S 250-mail.example.net\nS 250 STARTTLS\nHANG\n", cert=None,
+                            client_args=["--security", "starttls", "--timeout", "3", "--deadline", "1"])
+if data is not None:
+    check("deadline: diagnosis deadline", diagnosis_id(data) == "deadline", (diagnosis_id(data), data.get("error")))
+
 STARTTLS_ONLY = "S 220 mail.example.net ESMTP\nC EHLO .*\nS 250-mail.example.net\nS 250 STARTTLS\nC STARTTLS\nS 220 go ahead\nSTARTTLS\n"
 for cert, expected in [("untrusted", "tls-cert-unknown-ca"), ("expired", "tls-cert-expired"),
                        ("wronghost", "tls-cert-bad-identity")]:

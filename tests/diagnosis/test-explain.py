@@ -172,14 +172,14 @@ check("human output: numbered steps", "\n  1. " in proc.stdout and "\n  2. " in 
 check("human output: links", "https://support.google.com/accounts/answer/185833" in proc.stdout)
 
 # Only the fallback: exit 1, but still a diagnosis that states the reply.
-proc = explain(["--json", "552 5.3.4 Message size exceeds fixed limit"])
+proc = explain(["--json", "554 5.3.0 Local delivery failed"])
 check("fallback: exit 1", proc.returncode == 1, proc.returncode)
 check("fallback: unknown stage is null", '"stage" : null' in proc.stdout)
 try:
     data = json.loads(proc.stdout)
     check("fallback: id", data["diagnosis"]["id"] == "fallback-permanent", data["diagnosis"]["id"])
     check("fallback: matched false", data["matched"] is False)
-    check("fallback: quotes the reply", "552 5.3.4 Message size exceeds fixed limit" in data["diagnosis"]["explanation"])
+    check("fallback: quotes the reply", "554 5.3.0 Local delivery failed" in data["diagnosis"]["explanation"])
 except (ValueError, KeyError) as e:
     check("fallback: JSON", False, str(e))
 

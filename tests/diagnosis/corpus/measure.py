@@ -29,7 +29,7 @@ def explain(heraldctl, text):
 def main():
     heraldctl = sys.argv[1]
     first = "--first" in sys.argv[2:]
-    for part in ("train", "heldout", "fresh"):
+    for part in ("train", "heldout", "fresh", "train2", "heldout2"):
         cases = json.load(open(os.path.join(HERE, part + ".json"), encoding="utf-8"))["cases"]
         right = collections.Counter()
         total = collections.Counter()
@@ -41,7 +41,7 @@ def main():
             total[c["group"]] += 1
             right[c["group"]] += got == c["expect"]
             first_right += c.get("first_result", c["expect"]) == c["expect"]
-            if "blind" in c:
+            if "blind" in c and "kind" in c:
                 kinds[c["kind"]] += 1
                 blind_right[c["kind"]] += c["first_result"] in c["blind"]
             if got != c["expect"]:
@@ -50,6 +50,9 @@ def main():
         print("%s: %d of %d right (%.1f %%)" % (part, sum(right.values()), n, 100.0 * sum(right.values()) / n))
         if first and part == "heldout":
             print("heldout, first measurement: %d of %d right (%.1f %%)" % (first_right, n, 100.0 * first_right / n))
+        if first and part in ("train2", "heldout2"):
+            r = sum(c["first_result"] in c["blind"] for c in cases)
+            print("%s, first (blind) measurement: %d of %d right (%.1f %%)" % (part, r, n, 100.0 * r / n))
         if first and part == "fresh":
             for k in sorted(kinds) + [None]:
                 r = sum(blind_right.values()) if k is None else blind_right[k]
