@@ -99,6 +99,8 @@ def main():
             f.write("`heraldctl explain --json -` per corpus text, best of %d runs each (load average %.1f "
                     "on %d CPUs; goal: no text over %.0f ms)\n\n" % (args.rounds, os.getloadavg()[0],
                                                                   os.cpu_count(), GOAL_MS))
+            f.write("Wall time includes the wait for a CPU when other programs load the machine; CPU time "
+                    "(user + system) is the process's own work, from start to exit.\n\n")
             f.write("| part | texts | median wall ms | slowest wall ms | median CPU ms | slowest CPU ms |\n")
             f.write("|---|---|---|---|---|---|\n")
             for part in args.parts.split(",") + [None]:

@@ -2000,7 +2000,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “tls-cert-unknown-ca”, explanation. Keep the {words} in braces unchanged. */
   N_("The certificate of {host} is self-signed or issued by an authority this machine does not trust (an internal CA, or a proxy or antivirus intercepting the connection). Herald sent nothing after the handshake. Certificate: {subject}, issued by {issuer}, valid from {not_before} to {not_after}, SHA-256 fingerprint {sha256}. Problems found: {tls_errors}."),
   /* Translators: diagnosis “tls-cert-unknown-ca”, step 1. */
-  N_("If the server uses your organisation’s own certificate authority, save that CA certificate as a PEM file and choose it in Herald’s “CA file” setting (heraldctl test --ca-file FILE)."),
+  N_("If the server uses your organisation’s own certificate authority, save that CA certificate as a PEM file and choose it in Herald’s “CA certificate file” setting, under Advanced (heraldctl test --ca-file FILE)."),
   /* Translators: diagnosis “tls-cert-unknown-ca”, step 2. */
   N_("Or install the CA into the system’s trust store:"),
   /* Translators: diagnosis “tls-cert-unknown-ca”, step 3. */
@@ -2050,7 +2050,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “tls-cert-rejected”, explanation. Keep the {words} in braces unchanged. */
   N_("The certificate of {host} failed verification. Herald sent nothing after the handshake. Certificate: {subject}, issued by {issuer}, valid from {not_before} to {not_after}, SHA-256 fingerprint {sha256}. Problems found: {tls_errors}."),
   /* Translators: diagnosis “tls-cert-rejected”, step 1. */
-  N_("If the server uses your organisation’s own certificate authority, save that CA certificate as a PEM file and choose it in Herald’s “CA file” setting (heraldctl test --ca-file FILE)."),
+  N_("If the server uses your organisation’s own certificate authority, save that CA certificate as a PEM file and choose it in Herald’s “CA certificate file” setting, under Advanced (heraldctl test --ca-file FILE)."),
   /* Translators: diagnosis “tls-cert-rejected”, step 2. */
   N_("Or install the CA into the system’s trust store:"),
   /* Translators: diagnosis “tls-cert-rejected”, step 3. */
@@ -2459,6 +2459,42 @@ static const char *diagnosis_rule_strings[] = {
   N_("Authentication is off, but {host} is a public mail service that only accepts mail from logged-in accounts."),
   /* Translators: diagnosis “no-auth-public-provider”, step 1. */
   N_("Turn authentication on and enter the account’s user name and password (or use OAuth 2.0)."),
+  /* Translators: diagnosis “no-username-public-provider”, title. */
+  N_("This provider needs a login"),
+  /* Translators: diagnosis “no-username-public-provider”, explanation. Keep the {words} in braces unchanged. */
+  N_("Authentication is Automatic, but no username is entered, so Herald will not log in. {host} only accepts mail from logged-in accounts."),
+  /* Translators: diagnosis “no-username-public-provider”, step 1. */
+  N_("Enter the account’s username and its password."),
+  /* Translators: diagnosis “app-password-google”, title. */
+  N_("Gmail needs an app password"),
+  /* Translators: diagnosis “app-password-google”, explanation. */
+  N_("Google does not accept the account’s own password here: make an app password (it needs 2-Step Verification) and enter it as the password, or use OAuth 2.0 instead."),
+  /* Translators: diagnosis “app-password-google”, step 1. */
+  N_("Open App passwords in your Google Account, create one for Herald and enter it as the password."),
+  /* Translators: diagnosis “app-password-google”, link 1. */
+  N_("Google Account: App passwords"),
+  /* Translators: diagnosis “app-password-google”, link 2. */
+  N_("Google: sign in with app passwords"),
+  /* Translators: diagnosis “app-password-yahoo”, title. */
+  N_("Yahoo Mail needs an app password"),
+  /* Translators: diagnosis “app-password-yahoo”, explanation. */
+  N_("Yahoo does not accept the account’s own password here: generate an app password and enter it as the password."),
+  /* Translators: diagnosis “app-password-yahoo”, step 1. */
+  N_("Open Account security in your Yahoo account, choose Generate app password and enter it as the password."),
+  /* Translators: diagnosis “app-password-yahoo”, link 1. */
+  N_("Yahoo: account security"),
+  /* Translators: diagnosis “app-password-yahoo”, link 2. */
+  N_("Yahoo: generate a third-party app password"),
+  /* Translators: diagnosis “app-password-icloud”, title. */
+  N_("iCloud Mail needs an app-specific password"),
+  /* Translators: diagnosis “app-password-icloud”, explanation. */
+  N_("Apple does not accept the Apple Account’s own password here: make an app-specific password (it needs two-factor authentication) and enter it as the password."),
+  /* Translators: diagnosis “app-password-icloud”, step 1. */
+  N_("Sign in to your Apple Account, open Sign-In and Security › App-Specific Passwords, make one for Herald and enter it as the password."),
+  /* Translators: diagnosis “app-password-icloud”, link 1. */
+  N_("Apple Account: Sign-In and Security"),
+  /* Translators: diagnosis “app-password-icloud”, link 2. */
+  N_("Apple: app-specific passwords"),
   /* Translators: diagnosis “tls-version-old”, title. */
   N_("The connection used an outdated TLS version"),
   /* Translators: diagnosis “tls-version-old”, explanation. Keep the {words} in braces unchanged. */

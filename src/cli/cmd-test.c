@@ -16,6 +16,7 @@
 #include <inttypes.h>
 
 #include "herald-cli.h"
+#include "herald-history.h"
 #include "herald-graph-transport.h"
 #include "herald-cli-util.h"
 #include "herald-diagnosis.h"
@@ -1153,6 +1154,19 @@ herald_cli_test (int    argc,
     print_json (run.result, diagnosis, notices, run.graph ? "graph" : "smtp");
   else
     print_human (&run, config, run.result, diagnosis, notices);
+
+  /* The window's History and "heraldctl history" list it. A history that
+   * cannot be written does not change the test's outcome. */
+  {
+    g_autoptr(HeraldHistoryEntry) entry =
+      herald_history_entry_new (config, run.result, diagnosis, notices,
+                                run.graph ? "graph" : "smtp");
+    g_autoptr(GError) history_error = NULL;
+
+    if (!herald_history_add (entry, &history_error))
+      fprintf (stderr, _("heraldctl test: the test is not in the history: %s\n"),
+               history_error->message);
+  }
 
   status = run.result->ok ? HERALD_EXIT_OK : HERALD_EXIT_FAILED;
   g_clear_pointer (&run.result, herald_smtp_result_free);

@@ -31,6 +31,8 @@ int herald_cli_queue        (int argc, char **argv);
 int herald_cli_queue_list   (int argc, char **argv);
 int herald_cli_queue_flush  (int argc, char **argv);
 int herald_cli_config       (int argc, char **argv);
+/* heraldctl history: the recent tests (src/history). */
+int herald_cli_history      (int argc, char **argv);
 
 /* The function @name of the OAuth module, loaded on first use; NULL after
  * telling "heraldctl @command:" why it is not available. */

@@ -916,6 +916,9 @@ DEFINE_REGEX (public_provider_regex,
               "ionos\\.[a-z]+|1and1\\.[a-z]+|mailjet\\.com|sparkpostmail\\.com|postmarkapp\\.com|"
               "smtp2go\\.com|brevo\\.com|sendinblue\\.com|azurecomm\\.net)\\.?$")
 
+DEFINE_REGEX (yahoo_host_regex, "(^|\\.)(mail\\.yahoo\\.com|yahoo\\.com)\\.?$")
+DEFINE_REGEX (icloud_host_regex, "(^|\\.)(mail\\.me\\.com|icloud\\.com)\\.?$")
+
 static gboolean
 is_microsoft (const HeraldSmtpConfig *config,
               const HeraldSmtpResult *result)
@@ -1023,9 +1026,27 @@ herald_notices (const HeraldSmtpConfig *config,
   else if (config->port == 587 && config->security == HERALD_SECURITY_TLS)
     add_notice (notices, "port-587-implicit-tls", config, result);
 
+  /* Say what the form says: "Authentication is off" only when it is set
+   * to None; Automatic without a username logs in as nobody, and the way
+   * out is the username, not the Authentication row. */
   if (auth == AUTH_KIND_NONE && config->host != NULL &&
       g_regex_match (public_provider_regex (), config->host, 0, NULL))
-    add_notice (notices, "no-auth-public-provider", config, result);
+    add_notice (notices, config->auth == HERALD_AUTH_NONE ? "no-auth-public-provider"
+                                                          : "no-username-public-provider",
+                config, result);
+
+  /* Gmail, Yahoo and iCloud take an app-specific password, never the
+   * account's own: said before the first test, with where to make one. */
+  if (auth != AUTH_KIND_OAUTH && config->auth != HERALD_AUTH_NONE && config->host != NULL)
+    {
+      /* Google's SMTP relay for Workspace admits by address, not by app password. */
+      if (google && g_ascii_strncasecmp (config->host, "smtp-relay.", 11) != 0)
+        add_notice (notices, "app-password-google", config, result);
+      else if (g_regex_match (yahoo_host_regex (), config->host, 0, NULL))
+        add_notice (notices, "app-password-yahoo", config, result);
+      else if (g_regex_match (icloud_host_regex (), config->host, 0, NULL))
+        add_notice (notices, "app-password-icloud", config, result);
+    }
 
   if (result != NULL && result->tls != NULL && result->tls->version != NULL &&
       (strstr (result->tls->version, "1.0") != NULL || strstr (result->tls->version, "1.1") != NULL ||

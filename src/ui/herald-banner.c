@@ -228,6 +228,8 @@ herald_banner_show_success (HeraldBanner *self,
       gtk_label_set_wrap (GTK_LABEL (label), TRUE);
       gtk_label_set_xalign (GTK_LABEL (label), 0.0);
       gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+      /* Selectable with the pointer, but read-only text is no Tab stop. */
+      gtk_widget_set_focusable (label, FALSE);
       g_object_set_data_full (G_OBJECT (label), "herald-notice-title",
                               g_strdup (notice->title), g_free);
       gtk_widget_add_css_class (label, "herald-notice");

@@ -30,6 +30,7 @@ struct _HeraldErrorDialog
   GtkBox           *links_box;
   GtkExpander      *details_expander;
   GtkTextView      *details_view;
+  GtkButton        *fix_button;
 
   guint             fit_idle_id;
   int               fitted_width;
@@ -87,6 +88,39 @@ set_command_attributes (GtkLabel   *label,
   pango_attr_list_unref (attrs);
 }
 
+/* A certificate fingerprint (SHA-256: 32 hex pairs joined by ':') inside a
+ * sentence is drawn monospace, so that its pairs line up for comparing with
+ * what the server's administrator reads out; it still wraps anywhere. */
+static void
+monospace_fingerprints (GtkLabel *label)
+{
+  static GRegex *fingerprint;
+  const char *text = gtk_label_get_text (label);
+  g_autoptr(GMatchInfo) match = NULL;
+  PangoAttrList *attrs = NULL;
+
+  if (g_once_init_enter (&fingerprint))
+    g_once_init_leave (&fingerprint,
+                       g_regex_new ("\\b(?:[0-9A-Fa-f]{2}:){15,}[0-9A-Fa-f]{2}\\b", 0, 0, NULL));
+
+  g_regex_match (fingerprint, text, 0, &match);
+  while (g_match_info_matches (match))
+    {
+      PangoAttribute *attr = pango_attr_family_new ("monospace");
+      int start, end;
+
+      g_match_info_fetch_pos (match, 0, &start, &end);
+      attr->start_index = start;
+      attr->end_index = end;
+      if (attrs == NULL)
+        attrs = pango_attr_list_new ();
+      pango_attr_list_insert (attrs, attr);
+      g_match_info_next (match, NULL);
+    }
+  gtk_label_set_attributes (label, attrs);
+  g_clear_pointer (&attrs, pango_attr_list_unref);
+}
+
 static void
 add_step (HeraldErrorDialog         *self,
           guint                      number,
@@ -100,6 +134,7 @@ add_step (HeraldErrorDialog         *self,
   gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
   gtk_label_set_xalign (GTK_LABEL (label), 0.0);
   gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  monospace_fingerprints (GTK_LABEL (label));
   g_object_set_data (G_OBJECT (box), "herald-step-label", label);
   gtk_box_append (GTK_BOX (box), label);
 
@@ -217,10 +252,39 @@ append_details (GString                *out,
 
 enum {
   REPORT_COPIED,
+  FIX,
   N_SIGNALS
 };
 
 static guint signals[N_SIGNALS];
+
+static void
+fix_clicked_cb (HeraldErrorDialog *self)
+{
+  g_signal_emit (self, signals[FIX], 0);
+  gtk_window_close (GTK_WINDOW (self));
+}
+
+void
+herald_error_dialog_set_fix (HeraldErrorDialog *self,
+                             const char        *label)
+{
+  g_return_if_fail (HERALD_IS_ERROR_DIALOG (self));
+
+  if (label != NULL)
+    gtk_button_set_label (self->fix_button, label);
+  gtk_widget_set_visible (GTK_WIDGET (self->fix_button), label != NULL);
+}
+
+const char *
+herald_error_dialog_get_fix (HeraldErrorDialog *self)
+{
+  g_return_val_if_fail (HERALD_IS_ERROR_DIALOG (self), NULL);
+
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->fix_button)))
+    return NULL;
+  return gtk_button_get_label (self->fix_button);
+}
 
 static void
 copy_report_clicked_cb (HeraldErrorDialog *self)
@@ -366,7 +430,15 @@ herald_error_dialog_class_init (HeraldErrorDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, links_box);
   gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, details_expander);
   gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, details_view);
+  gtk_widget_class_bind_template_child (widget_class, HeraldErrorDialog, fix_button);
   gtk_widget_class_bind_template_callback (widget_class, copy_report_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, fix_clicked_cb);
+
+  /* The one-click fix was pressed (the dialog then closes): the window
+   * changes the form as the diagnosis's action says. */
+  signals[FIX] =
+    g_signal_new ("fix", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   /* Copy Report put the report on the clipboard (the dialog stays open). */
   signals[REPORT_COPIED] =
@@ -387,6 +459,28 @@ fix_button_names (GtkWidget *widget)
        child != NULL;
        child = gtk_widget_get_next_sibling (child))
     fix_button_names (child);
+}
+
+/* AdwMessageDialog centres its body, which suits a sentence; an
+ * explanation of several lines reads better left-aligned (GNOME HIG), as
+ * the steps below it are. */
+static void
+left_align_body (GtkWidget  *widget,
+                 const char *body)
+{
+  if (GTK_IS_LABEL (widget) && g_strcmp0 (gtk_label_get_label (GTK_LABEL (widget)), body) == 0)
+    {
+      gtk_label_set_justify (GTK_LABEL (widget), GTK_JUSTIFY_LEFT);
+      gtk_label_set_wrap_mode (GTK_LABEL (widget), PANGO_WRAP_WORD_CHAR);
+      monospace_fingerprints (GTK_LABEL (widget));
+      gtk_label_set_xalign (GTK_LABEL (widget), 0.0);
+      gtk_widget_set_halign (widget, GTK_ALIGN_FILL);
+    }
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    left_align_body (child, body);
 }
 
 static void
@@ -448,6 +542,8 @@ herald_error_dialog_set_failure (HeraldErrorDialog      *self,
   adw_message_dialog_set_heading (ADW_MESSAGE_DIALOG (self), diagnosis->title);
   adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (self),
                                diagnosis->explanation ? diagnosis->explanation : "");
+  if (diagnosis->explanation != NULL && *diagnosis->explanation != '\0')
+    left_align_body (GTK_WIDGET (self), diagnosis->explanation);
 
   /* The dialog keeps nothing secret: the copy it keeps for the report has
    * neither the password nor the token, only whether they were set. */

@@ -32,6 +32,14 @@ void               herald_error_dialog_set_failure (HeraldErrorDialog      *self
                                                     const HeraldDiagnosis  *diagnosis,
                                                     GPtrArray              *notices);
 
+/* Offers a one-click fix for the failure on show: a button labelled @label
+ * ("Switch to SSL/TLS") that emits "fix" and closes the dialog; NULL takes
+ * it away. */
+void                   herald_error_dialog_set_fix          (HeraldErrorDialog *self,
+                                                             const char        *label);
+/* The fix button's label while it shows, or NULL. */
+const char            *herald_error_dialog_get_fix          (HeraldErrorDialog *self);
+
 const HeraldDiagnosis *herald_error_dialog_get_diagnosis    (HeraldErrorDialog *self);
 /* The steps as displayed ("1. Do this", commands on the next line). */
 char                 **herald_error_dialog_dup_step_texts   (HeraldErrorDialog *self) G_GNUC_WARN_UNUSED_RESULT;

@@ -13,6 +13,7 @@
 #include "herald-graph-transport.h"
 #include "herald-oauth-group.h"
 #include "herald-report.h"
+#include "herald-smtp.h"
 #include "herald-ui-private.h"
 
 struct _HeraldOAuthGroup
@@ -30,6 +31,8 @@ struct _HeraldOAuthGroup
   AdwEntryRow         *tenant_row;
   AdwPasswordEntryRow *client_secret_row;
   AdwExpanderRow      *advanced_row;
+  AdwExpanderRow      *advanced_target;    /* where the authority rows are: advanced_row,
+                                            * or the window's one Advanced row */
   AdwEntryRow         *authority_row;
   GtkLabel            *authority_error_label;
   GtkLabel            *authority_help_label;
@@ -49,6 +52,9 @@ struct _HeraldOAuthGroup
   AdwExpanderRow      *guide_row;
   GtkLabel            *guide_microsoft_label;
   GtkLabel            *guide_google_label;
+  GtkWidget           *guide_microsoft_box;
+  GtkWidget           *guide_google_box;
+  GtkLabel            *guide_command_label;
 
   guint                signed_in : 1;
   guint                busy : 1;      /* a sign-in or sign-out runs */
@@ -67,6 +73,13 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+enum {
+  COPIED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 static void check_signed_in (HeraldOAuthGroup *self);
 
@@ -151,6 +164,17 @@ authority_problem (HeraldOAuthGroup *self)
   return NULL;
 }
 
+/* The row that holds the authority's help and error labels: the expander
+ * row wrapped their box in a list box row of its own. */
+static GtkWidget *
+authority_help_row (HeraldOAuthGroup *self)
+{
+  GtkWidget *box = gtk_widget_get_parent (GTK_WIDGET (self->authority_help_label));
+  GtkWidget *row = gtk_widget_get_parent (box);
+
+  return GTK_IS_LIST_BOX_ROW (row) ? row : box;
+}
+
 /* Shows the authority row (Microsoft; Google only while an override is set,
  * since the OAuth code sends Google's sign-in there too), its help with the
  * provider's default, and the reason when the address is unusable. Returns
@@ -166,7 +190,18 @@ update_authority (HeraldOAuthGroup *self,
   GtkEditable *text = gtk_editable_get_delegate (GTK_EDITABLE (self->authority_row));
   gboolean bad = problem != NULL;
 
-  gtk_widget_set_visible (GTK_WIDGET (self->advanced_row), microsoft || *authority != '\0');
+  if (self->advanced_target == self->advanced_row)
+    gtk_widget_set_visible (GTK_WIDGET (self->advanced_row), microsoft || *authority != '\0');
+  else
+    {
+      /* In the window's Advanced row: there only while this group is in use. */
+      GtkWidget *parent = gtk_widget_get_parent (GTK_WIDGET (self));
+      gboolean shown = (microsoft || *authority != '\0') && gtk_widget_get_visible (GTK_WIDGET (self))
+                       && (parent == NULL || gtk_widget_get_visible (parent));
+
+      gtk_widget_set_visible (GTK_WIDGET (self->authority_row), shown);
+      gtk_widget_set_visible (authority_help_row (self), shown);
+    }
 
   if (fallback == NULL)
     fallback = g_strdup (_("the provider’s own"));
@@ -199,7 +234,9 @@ update_authority (HeraldOAuthGroup *self,
 
   /* An address turning bad unfolds the row, so that the reason is seen;
    * folded again, the subtitle still says something is wrong. */
-  if (bad)
+  if (self->advanced_target != self->advanced_row)
+    ;  /* The window's Advanced row keeps its own subtitle. */
+  else if (bad)
     adw_expander_row_set_subtitle (self->advanced_row, _("This authority cannot be used"));
   else if (*authority != '\0')
     {
@@ -211,10 +248,56 @@ update_authority (HeraldOAuthGroup *self,
   else
     adw_expander_row_set_subtitle (self->advanced_row, _("Sign-in address for national clouds"));
   if (bad && !self->authority_bad)
-    adw_expander_row_set_expanded (self->advanced_row, TRUE);
+    adw_expander_row_set_expanded (self->advanced_target, TRUE);
   self->authority_bad = bad;
 
   return problem;
+}
+
+/* What Sign In still needs (translated), or NULL when it can start: the
+ * mailbox (the window's Username) and a client ID of the right form, so
+ * that a click never just earns an error message. */
+static char *
+dup_sign_in_reason (HeraldOAuthGroup *self,
+                    gboolean          microsoft,
+                    const char       *username,
+                    gboolean         *client_id_bad)
+{
+  g_autoptr(HeraldOAuthAccount) account = current_account (self);
+  const char *client_id = herald_oauth_account_get_effective_client_id (account);
+  g_autoptr(GRegex) guid = NULL;
+
+  *client_id_bad = FALSE;
+  if (client_id != NULL && microsoft)
+    {
+      /* The "Application (client) ID" of Entra is a GUID. */
+      guid = g_regex_new ("^\\s*[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                          "[0-9a-fA-F]{12}\\s*$", 0, 0, NULL);
+      *client_id_bad = !g_regex_match (guid, client_id, 0, NULL);
+    }
+  else if (client_id != NULL)
+    {
+      g_autofree char *stripped = g_strstrip (g_strdup (client_id));
+
+      *client_id_bad = *stripped == '\0' || strpbrk (stripped, " \t") != NULL;
+    }
+
+  if (*username == '\0')
+    return g_strdup (_("Enter the mailbox to sign in as (Username) first."));
+  if (!herald_address_is_valid (username))
+    /* Translators: %s is what the user typed as Username */
+    return g_strdup_printf (_("“%s” is not a mailbox: enter the mail address to sign in as "
+                              "(Username)."), username);
+  if (client_id == NULL)
+    return g_strdup (_("Enter the client ID of your app registration (see “How to Get a "
+                       "Client ID”)."));
+  if (*client_id_bad && microsoft)
+    return g_strdup (_("This is not a Microsoft client ID: copy the “Application (client) ID” "
+                       "from the app’s Overview page (it looks like "
+                       "00000000-0000-0000-0000-000000000000)."));
+  if (*client_id_bad)
+    return g_strdup (_("A client ID has no spaces: copy it from the Google Cloud console."));
+  return NULL;
 }
 
 static void
@@ -225,7 +308,10 @@ update_state (HeraldOAuthGroup *self)
   g_autofree char *username = g_settings_get_string (self->settings, "username");
   g_autofree char *subtitle = NULL;
   g_autofree char *authority_reason = update_authority (self, microsoft);
+  gboolean client_id_bad = FALSE;
+  g_autofree char *sign_in_reason = dup_sign_in_reason (self, microsoft, username, &client_id_bad);
   gboolean authority_ok = authority_reason == NULL;
+  gboolean can_sign_in = authority_ok && sign_in_reason == NULL;
 
   /* Until the keyring has answered, neither Sign In nor Sign Out: the
    * account is in neither state yet. */
@@ -233,8 +319,20 @@ update_state (HeraldOAuthGroup *self)
   gtk_widget_set_visible (GTK_WIDGET (self->client_secret_row), !microsoft);
   gtk_widget_set_visible (GTK_WIDGET (self->code_link_row),
                           microsoft && !self->signed_in && !self->checking);
-  gtk_widget_set_visible (GTK_WIDGET (self->guide_microsoft_label), microsoft);
-  gtk_widget_set_visible (GTK_WIDGET (self->guide_google_label), !microsoft);
+  gtk_widget_set_visible (self->guide_microsoft_box, microsoft);
+  gtk_widget_set_visible (self->guide_google_box, !microsoft);
+
+  /* A client ID of the wrong form is marked at its row, for the eye and for
+   * a screen reader; an empty one is only named (a fresh form shows no
+   * errors). */
+  if (client_id_bad)
+    gtk_widget_add_css_class (GTK_WIDGET (self->client_id_row), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->client_id_row), "error");
+  gtk_accessible_update_state (GTK_ACCESSIBLE (self->client_id_row), GTK_ACCESSIBLE_STATE_INVALID,
+                               client_id_bad ? GTK_ACCESSIBLE_INVALID_TRUE
+                                             : GTK_ACCESSIBLE_INVALID_FALSE,
+                               -1);
   gtk_widget_set_visible (GTK_WIDGET (self->device_row), self->busy && self->user_code != NULL);
 
   gtk_widget_set_visible (GTK_WIDGET (self->sign_in_button), !self->signed_in && !working);
@@ -245,18 +343,19 @@ update_state (HeraldOAuthGroup *self)
 
   /* An unusable authority holds Sign In back, with the reason by the row
    * and on the button, as the window does for Send. */
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-in", !working && authority_ok);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-in", !working && can_sign_in);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-in-code",
-                                 !working && microsoft && authority_ok);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->sign_in_button), authority_reason);
+                                 !working && microsoft && can_sign_in);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->sign_in_button),
+                               authority_reason != NULL ? authority_reason : sign_in_reason);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.sign-out", !working && self->signed_in);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.cancel", self->busy && self->cancellable != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.copy-code", self->user_code != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "oauth.open-verification-page",
                                  self->verification_uri != NULL);
 
-  if (*username == '\0')
-    subtitle = g_strdup (_("Enter the login address (username) first"));
+  if (sign_in_reason != NULL && !self->signed_in)
+    subtitle = g_strdup (sign_in_reason);
   else if (self->checking)
     subtitle = g_strdup (_("Checking the keyring…"));
   else if (self->signed_in)
@@ -629,6 +728,91 @@ cancel_action (GtkWidget  *widget,
   g_cancellable_cancel (self->cancellable);
 }
 
+/* What the guide's copy buttons copy: the redirect URI and the permission
+ * to enter in the app registration, and the one command that makes it. */
+#define GUIDE_REDIRECT_URI "http://localhost"
+#define GUIDE_PERMISSION   "SMTP.Send"
+/* For Azure Cloud Shell (bash): looks SMTP.Send up in Microsoft Graph's
+ * service principal rather than hard-coding its ID, registers a public
+ * client (loopback redirect for the browser, public client flows for the
+ * code) for this organization, and prints the client ID and the tenant ID
+ * to paste back. */
+#define GUIDE_COMMAND \
+  "graph=00000003-0000-0000-c000-000000000000; " \
+  "smtp=$(az ad sp show --id $graph --query \"oauth2PermissionScopes[?value=='SMTP.Send'].id | [0]\" -o tsv) && " \
+  "az ad app create --display-name Herald --sign-in-audience AzureADMyOrg " \
+  "--public-client-redirect-uris http://localhost --is-fallback-public-client true " \
+  "--required-resource-accesses \"[{\\\"resourceAppId\\\":\\\"$graph\\\",\\\"resourceAccess\\\":" \
+  "[{\\\"id\\\":\\\"$smtp\\\",\\\"type\\\":\\\"Scope\\\"}]}]\" " \
+  "--query \"{clientId: appId}\" -o tsv && az account show --query \"{tenantId: tenantId}\" -o tsv"
+
+static void
+copy_text (GtkWidget  *widget,
+           const char *text)
+{
+  HeraldOAuthGroup *self = HERALD_OAUTH_GROUP (widget);
+
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), text);
+  g_signal_emit (self, signals[COPIED], 0);
+}
+
+static void
+copy_guide_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  const char *what = g_variant_get_string (parameter, NULL);
+
+  if (g_str_equal (what, "redirect-uri"))
+    copy_text (widget, GUIDE_REDIRECT_URI);
+  else if (g_str_equal (what, "permission"))
+    copy_text (widget, GUIDE_PERMISSION);
+  else if (g_str_equal (what, "command"))
+    copy_text (widget, GUIDE_COMMAND);
+}
+
+void
+herald_oauth_group_move_advanced (HeraldOAuthGroup *self,
+                                  AdwExpanderRow   *target)
+{
+  GtkWidget *rows[2];
+
+  g_return_if_fail (HERALD_IS_OAUTH_GROUP (self));
+  g_return_if_fail (ADW_IS_EXPANDER_ROW (target));
+  g_return_if_fail (self->advanced_target == self->advanced_row);
+
+  /* The authority row and its help, moved as they are: the code above keeps
+   * driving them wherever they live. */
+  rows[0] = GTK_WIDGET (self->authority_row);
+  rows[1] = authority_help_row (self);
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_object_ref (rows[i]);
+      adw_expander_row_remove (self->advanced_row, rows[i]);
+      adw_expander_row_add_row (target, rows[i]);
+      g_object_unref (rows[i]);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->advanced_row), FALSE);
+  self->advanced_target = target;
+  update_state (self);
+}
+
+void
+herald_oauth_group_update (HeraldOAuthGroup *self)
+{
+  g_return_if_fail (HERALD_IS_OAUTH_GROUP (self));
+
+  update_state (self);
+}
+
+const char *
+herald_oauth_group_get_guide_command (HeraldOAuthGroup *self)
+{
+  g_return_val_if_fail (HERALD_IS_OAUTH_GROUP (self), NULL);
+
+  return GUIDE_COMMAND;
+}
+
 static void
 copy_code_action (GtkWidget  *widget,
                   const char *action_name,
@@ -697,7 +881,7 @@ herald_oauth_group_constructed (GObject *object)
   {
     g_autofree char *authority = g_settings_get_string (self->settings, "oauth-authority");
 
-    adw_expander_row_set_expanded (self->advanced_row, *authority != '\0');
+    adw_expander_row_set_expanded (self->advanced_target, *authority != '\0');
   }
   g_signal_connect_object (self->settings, "changed", G_CALLBACK (settings_changed_cb), self,
                            G_CONNECT_SWAPPED);
@@ -827,12 +1011,21 @@ herald_oauth_group_class_init (HeraldOAuthGroupClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, guide_row);
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, guide_microsoft_label);
   gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, guide_google_label);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, guide_microsoft_box);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, guide_google_box);
+  gtk_widget_class_bind_template_child (widget_class, HeraldOAuthGroup, guide_command_label);
 
   gtk_widget_class_install_action (widget_class, "oauth.sign-in", NULL, sign_in_action);
   gtk_widget_class_install_action (widget_class, "oauth.sign-in-code", NULL, sign_in_code_action);
   gtk_widget_class_install_action (widget_class, "oauth.sign-out", NULL, sign_out_action);
   gtk_widget_class_install_action (widget_class, "oauth.cancel", NULL, cancel_action);
   gtk_widget_class_install_action (widget_class, "oauth.copy-code", NULL, copy_code_action);
+  gtk_widget_class_install_action (widget_class, "oauth.copy-guide", "s", copy_guide_action);
+
+  /* A guide's copy button put its text on the clipboard (the window says so). */
+  signals[COPIED] =
+    g_signal_new ("copied", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   gtk_widget_class_install_action (widget_class, "oauth.open-verification-page", NULL,
                                    open_verification_page_action);
 }
@@ -841,6 +1034,8 @@ static void
 herald_oauth_group_init (HeraldOAuthGroup *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->advanced_target = self->advanced_row;
+  gtk_label_set_text (self->guide_command_label, GUIDE_COMMAND);
 }
 
 GtkWidget *

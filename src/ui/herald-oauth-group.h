@@ -35,5 +35,15 @@ void        herald_oauth_group_recheck       (HeraldOAuthGroup *self);
 /* The diagnosis of the sign-in error shown in the group, or NULL when none
  * is shown or no rule knows it (the raw message is shown then). */
 const HeraldDiagnosis *herald_oauth_group_get_diagnosis (HeraldOAuthGroup *self);
+/* The command "How to Get a Client ID" offers for Azure Cloud Shell: it
+ * registers the app and prints the client ID (and the tenant ID). */
+const char *herald_oauth_group_get_guide_command (HeraldOAuthGroup *self);
+/* Moves the Authority row (national clouds) into @target, the window's one
+ * "Advanced" row, instead of an Advanced row of the group's own; it shows
+ * there while the group is in use (call herald_oauth_group_update() when
+ * its visibility changes). */
+void        herald_oauth_group_move_advanced (HeraldOAuthGroup *self,
+                                              AdwExpanderRow   *target);
+void        herald_oauth_group_update        (HeraldOAuthGroup *self);
 
 G_END_DECLS

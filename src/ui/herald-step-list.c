@@ -201,6 +201,10 @@ herald_step_list_init (HeraldStepList *self)
 
       step->row = ADW_ACTION_ROW (adw_action_row_new ());
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (step->row), herald_step_get_title (i));
+      /* A step is read, not used: no Tab stop, nothing to activate (a
+       * screen reader still reads the list). */
+      gtk_widget_set_focusable (GTK_WIDGET (step->row), FALSE);
+      gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (step->row), FALSE);
 
       step->spinner = GTK_SPINNER (gtk_spinner_new ());
       gtk_accessible_update_property (GTK_ACCESSIBLE (step->spinner),

@@ -10,6 +10,7 @@
 
 #include "herald-diagnosis.h"
 #include "herald-graph-transport.h"
+#include "herald-history.h"
 #include "herald-oauth.h"
 #include "herald-window-private.h"
 
@@ -131,6 +132,14 @@ report_copied_cb (HeraldWindow *self)
   _herald_window_add_toast (self, _("Report copied to the clipboard"));
 }
 
+/* The dialog's one-click fix: the action of the diagnosis it shows. */
+static void
+error_dialog_fix_cb (HeraldWindow *self)
+{
+  if (self->failure_diagnosis != NULL)
+    _herald_window_apply_fix (self, self->failure_diagnosis->action);
+}
+
 /* Keeps whether a secret was set (the report says so) but not its value. */
 static void
 replace_secret (char **str)
@@ -161,16 +170,18 @@ error_dialog_response_cb (HeraldWindow *self,
     _herald_window_switch_to_graph (self);
 }
 
-/* The dialog says which transport failed, and offers the switch to Graph
- * when the rules say it fixes the failure ("switch-to-graph"). */
+/* The dialog says which transport failed. The rule's action is the
+ * dialog's fix button (herald-window-fixes.c); a rule whose second fix is
+ * Graph ("alternative_action": "switch-to-graph", beside OAuth 2.0) gets a
+ * response of its own for it. */
 static void
 name_transport (HeraldWindow      *self,
                 HeraldErrorDialog *dialog)
 {
   const HeraldDiagnosis *d = self->failure_diagnosis;
   gboolean offer = !self->failure_graph &&
-                   (d->action == HERALD_ACTION_SWITCH_TO_GRAPH ||
-                    d->alternative_action == HERALD_ACTION_SWITCH_TO_GRAPH);
+                   d->alternative_action == HERALD_ACTION_SWITCH_TO_GRAPH &&
+                   d->action != HERALD_ACTION_SWITCH_TO_GRAPH;
 
   if (self->failure_graph)
     {
@@ -215,7 +226,11 @@ present_error_dialog (HeraldWindow *self)
       g_set_weak_pointer (&self->error_dialog, dialog);
       g_signal_connect_object (dialog, "report-copied", G_CALLBACK (report_copied_cb),
                                self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (dialog, "fix", G_CALLBACK (error_dialog_fix_cb),
+                               self, G_CONNECT_SWAPPED);
     }
+  herald_error_dialog_set_fix (dialog, _herald_window_get_fix_label (self,
+                                                                     self->failure_diagnosis->action));
   name_transport (self, dialog);
   gtk_window_present (GTK_WINDOW (dialog));
 }
@@ -227,6 +242,55 @@ _herald_window_show_failure_details (HeraldWindow *self)
 
   if (self->failure_diagnosis != NULL)
     present_error_dialog (self);
+}
+
+static void
+history_added_cb (GObject      *object,
+                  GAsyncResult *res,
+                  gpointer      user_data)
+{
+  HeraldWindow *self = HERALD_WINDOW (object);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (res), &error))
+    {
+      g_warning ("%s", error->message);
+      return;
+    }
+  if (self->history_dialog != NULL)
+    herald_history_dialog_reload (self->history_dialog);
+}
+
+static void
+add_history_thread (GTask        *task,
+                    gpointer      source_object,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (herald_history_add (task_data, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/* The test goes into the history that History and "heraldctl history"
+ * show. The file is written (under a lock heraldctl may hold) on a worker
+ * thread, never on the GTK thread. */
+static void
+record_history (HeraldWindow           *self,
+                const HeraldSmtpConfig *config,
+                const HeraldSmtpResult *result,
+                const HeraldDiagnosis  *diagnosis,
+                GPtrArray              *notices)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, history_added_cb, NULL);
+
+  g_task_set_source_tag (task, record_history);
+  g_task_set_task_data (task, herald_history_entry_new (config, result, diagnosis, notices, "smtp"),
+                        (GDestroyNotify) herald_history_entry_free);
+  g_task_run_in_thread (task, add_history_thread);
 }
 
 static void
@@ -256,6 +320,7 @@ show_failure (HeraldWindow           *self,
   self->failure_diagnosis = g_steal_pointer (&diagnosis);
   self->failure_notices = g_steal_pointer (&notices);
   self->failure_graph = graph;
+  record_history (self, config, result, self->failure_diagnosis, self->failure_notices);
 
   if (graph)
     /* Translators: %s says what went wrong */
@@ -298,6 +363,7 @@ show_success (HeraldWindow           *self,
   title = g_strdup_printf (_("Test email sent to %s. The server replied “%s”. Total time: %s."),
                            recipients, reply, elapsed);
   herald_banner_show_success (self->banner, title, notices);
+  record_history (self, config, result, NULL, notices);
 }
 
 static void finish_run (RunData          *data,
@@ -336,6 +402,12 @@ finish_run (RunData          *data,
             const GError     *error)
 {
   HeraldWindow *self = data->self;
+
+  /* Cancel put the window back to idle at once; the test still belongs in
+   * the history, with the step it was cancelled in. */
+  if (result != NULL && result->error != NULL &&
+      g_error_matches (result->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    record_history (self, data->config, result, NULL, NULL);
 
   /* A cancelled test was already put back to idle by Cancel. */
   if (!run_is_current (self, data))
@@ -631,6 +703,32 @@ show_shortcuts_action (GtkWidget  *widget,
 }
 
 static void
+show_history_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  HeraldWindow *self = HERALD_WINDOW (widget);
+
+  if (self->history_dialog == NULL)
+    {
+      HeraldHistoryDialog *dialog = herald_history_dialog_new (GTK_WINDOW (self));
+
+      g_set_weak_pointer (&self->history_dialog, dialog);
+    }
+  else
+    herald_history_dialog_reload (self->history_dialog);
+  gtk_window_present (GTK_WINDOW (self->history_dialog));
+}
+
+HeraldHistoryDialog *
+_herald_window_get_history_dialog (HeraldWindow *self)
+{
+  g_return_val_if_fail (HERALD_IS_WINDOW (self), NULL);
+
+  return self->history_dialog;
+}
+
+static void
 forget_password_action (GtkWidget  *widget,
                         const char *action_name,
                         GVariant   *parameter)
@@ -649,10 +747,13 @@ _herald_window_class_add_actions (GtkWidgetClass *widget_class)
                                    choose_ca_file_action);
   gtk_widget_class_install_action (widget_class, "win.show-help-overlay", NULL,
                                    show_shortcuts_action);
+  gtk_widget_class_install_action (widget_class, "win.show-history", NULL, show_history_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK,
                                        "win.send", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, GDK_CONTROL_MASK,
                                        "win.send", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_h, GDK_CONTROL_MASK,
+                                       "win.show-history", NULL);
 }

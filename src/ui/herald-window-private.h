@@ -14,6 +14,7 @@
 #include "herald-banner.h"
 #include "herald-diagnosis.h"
 #include "herald-error-dialog.h"
+#include "herald-history-dialog.h"
 #include "herald-oauth-group.h"
 #include "herald-step-list.h"
 #include "herald-smtp.h"
@@ -28,6 +29,7 @@ struct _HeraldWindow
   GCancellable         *cancellable;          /* of the running test */
   GCancellable         *keyring_cancellable;
   HeraldErrorDialog    *error_dialog;         /* weak */
+  HeraldHistoryDialog  *history_dialog;       /* weak */
   /* The failure the banner shows, for Details; secrets removed. */
   HeraldSmtpConfig     *failure_config;
   HeraldSmtpResult     *failure_result;
@@ -93,6 +95,21 @@ char              *_herald_window_dup_text                (AdwEntryRow          
 gint64             _herald_window_spin_value              (GtkSpinButton          *spin);
 /* The chosen authentication as the engine names it ("auto", "xoauth2"...). */
 const char        *_herald_window_get_auth_id             (HeraldWindow           *self);
+void               _herald_window_select_auth             (HeraldWindow           *self,
+                                                           const char             *auth);
+/* The chosen security ("starttls", "tls", "none"). */
+const char        *_herald_window_get_security_id         (HeraldWindow           *self);
+void               _herald_window_select_security         (HeraldWindow           *self,
+                                                           const char             *security);
+
+/* herald-window-fixes.c: the one-click fixes the rules' "action" names. */
+/* The button's label for @action ("Switch to SSL/TLS"), or NULL when the
+ * window has no such fix or the form already has it. */
+const char        *_herald_window_get_fix_label           (HeraldWindow           *self,
+                                                           HeraldAction            action);
+/* Changes the form as @action says and tells the user (a toast). */
+void               _herald_window_apply_fix               (HeraldWindow           *self,
+                                                           HeraldAction            action);
 
 /* herald-window-validation.c */
 /* Watches the fields the user leaves; called once from init. */
@@ -145,6 +162,8 @@ GtkWidget         *_herald_window_get_widget              (HeraldWindow *self,
                                                            const char   *name);
 HeraldBanner      *_herald_window_get_banner              (HeraldWindow *self);
 HeraldStepList    *_herald_window_get_step_list           (HeraldWindow *self);
+/* The History window while it is open, or NULL. */
+HeraldHistoryDialog *_herald_window_get_history_dialog    (HeraldWindow *self);
 /* The error dialog of the last failed test while it is open, or NULL. */
 HeraldErrorDialog *_herald_window_get_error_dialog        (HeraldWindow *self);
 gboolean           _herald_window_is_running              (HeraldWindow *self);

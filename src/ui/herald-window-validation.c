@@ -29,23 +29,6 @@ mark_row (gpointer row,
     gtk_widget_remove_css_class (GTK_WIDGET (row), "error");
 }
 
-/* Returns the first invalid address in text, or NULL (owned). */
-static char *
-first_invalid_address (const char *text,
-                       guint      *n_valid)
-{
-  g_auto(GStrv) addresses = herald_address_list_split (text);
-
-  *n_valid = 0;
-  for (guint i = 0; addresses != NULL && addresses[i] != NULL; i++)
-    {
-      if (!herald_address_is_valid (addresses[i]))
-        return g_strdup (addresses[i]);
-      (*n_valid)++;
-    }
-  return NULL;
-}
-
 /* A reason belongs to the row that is wrong and shows under it (and in the
  * list under the steps) once that row is judged: when the user has left it,
  * when it held a value when the window opened, or when Send was tried. A
@@ -243,28 +226,25 @@ _herald_window_update_validation (HeraldWindow *self)
 {
   g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) shown = g_ptr_array_new ();
-  struct { gpointer row; const char *label; } text_rows[] = {
-    { self->server_row, _("Server") },
-    { self->username_row, _("Username") },
-    { self->password_row, _("Password") },
-    { self->from_row, _("From") },
-    { self->to_row, _("To") },
-    { self->cc_row, _("Cc") },
-    { self->subject_row, _("Subject") },
-    { self->extra_text_row, _("Additional text") },
-    { self->ca_file_row, _("CA certificate file") },
+  /* Each row is checked by the engine's own check of that setting
+   * (herald_smtp_check_field(), which heraldctl config set uses too), so a
+   * value the window accepts is one the engine and heraldctl accept. */
+  struct { gpointer row; const char *key; } rows_by_key[] = {
+    { self->server_row, "server" },
+    { self->port_row, "port" },
+    { self->username_row, "username" },
+    { self->from_row, "from" },
+    { self->to_row, "to" },
+    { self->cc_row, "cc" },
+    { self->subject_row, "subject" },
+    { self->extra_text_row, "extra-text" },
+    { self->ca_file_row, "ca-file" },
+    { self->timeout_row, "timeout" },
   };
-  g_autofree char *server = _herald_window_dup_text (self->server_row);
-  g_autofree char *from = _herald_window_dup_text (self->from_row);
-  g_autofree char *to = _herald_window_dup_text (self->to_row);
-  g_autofree char *cc = _herald_window_dup_text (self->cc_row);
-  g_autofree char *bad = NULL;
-  g_autofree char *shown_text = NULL;
   /* Microsoft Graph always signs in with OAuth 2.0, whatever the method row says. */
   const char *auth = _herald_window_is_graph (self) ? "xoauth2" : _herald_window_get_auth_id (self);
   GtkWidget *rows[N_VALIDATED_ROWS];
-  guint n_valid;
-  gint64 port, timeout;
+  g_autofree char *shown_text = NULL;
 
   if (self->disposed)
     return;
@@ -273,27 +253,39 @@ _herald_window_update_validation (HeraldWindow *self)
   for (guint i = 0; i < N_VALIDATED_ROWS; i++)
     g_object_set_data (G_OBJECT (rows[i]), REASON_KEY, NULL);
 
-  for (guint i = 0; i < G_N_ELEMENTS (text_rows); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (rows_by_key); i++)
     {
-      if (has_line_break (gtk_editable_get_text (GTK_EDITABLE (text_rows[i].row))))
-        /* Translators: %s is a field name such as "Subject" */
-        add_reason (reasons, text_rows[i].row,
-                    g_strdup_printf (_("%s must not contain line breaks."), text_rows[i].label));
+      GtkEditable *editable;
+      char *message = NULL;
+
+      /* Microsoft Graph has no server or port to type (they hide). */
+      if (_herald_window_is_graph (self) &&
+          (rows_by_key[i].row == self->server_row || rows_by_key[i].row == self->port_row))
+        continue;
+
+      /* The spin buttons' text as typed: 70000 is refused, not clamped. */
+      if (rows_by_key[i].row == self->port_row)
+        editable = GTK_EDITABLE (self->port_spin);
+      else if (rows_by_key[i].row == self->timeout_row)
+        editable = GTK_EDITABLE (self->timeout_spin);
+      else
+        editable = GTK_EDITABLE (rows_by_key[i].row);
+
+      if (!herald_smtp_check_field (rows_by_key[i].key, gtk_editable_get_text (editable), &message))
+        add_reason (reasons, rows_by_key[i].row, message);
+      /* The additional text is one line in the form: a pasted line break
+       * would never show. */
+      else if (rows_by_key[i].row == self->extra_text_row &&
+               has_line_break (gtk_editable_get_text (editable)))
+        add_reason (reasons, rows_by_key[i].row,
+                    g_strdup_printf (_("%s must not contain line breaks."), _("Additional text")));
     }
 
-  /* Microsoft Graph has no server or port to type (they hide). */
-  if (_herald_window_is_graph (self))
-    ;
-  else if (*server == '\0')
-    add_reason (reasons, self->server_row, g_strdup (_("Enter the server’s host name.")));
-  else if (strpbrk (server, " \t/") != NULL)
-    add_reason (reasons, self->server_row,
-                g_strdup_printf (_("“%s” is not a host name."), server));
-
-  port = _herald_window_spin_value (self->port_spin);
-  if (!_herald_window_is_graph (self) && (port < 1 || port > 65535))
-    add_reason (reasons, self->port_row,
-                g_strdup (_("The port must be a number from 1 to 65535.")));
+  /* The password is no setting (it lives in the keyring): only its line. */
+  if (has_line_break (gtk_editable_get_text (GTK_EDITABLE (self->password_row))))
+    /* Translators: %s is a field name such as "Subject" */
+    add_reason (reasons, self->password_row,
+                g_strdup_printf (_("%s must not contain line breaks."), _("Password")));
 
   if ((g_str_equal (auth, "plain") || g_str_equal (auth, "login") || g_str_equal (auth, "xoauth2")) &&
       *gtk_editable_get_text (GTK_EDITABLE (self->username_row)) == '\0')
@@ -313,30 +305,6 @@ _herald_window_update_validation (HeraldWindow *self)
         add_reason (reasons, NULL,
                     g_strdup (_("Not signed in: press Sign In under OAuth 2.0 Sign-In.")));
     }
-
-  if (*from == '\0')
-    add_reason (reasons, self->from_row, g_strdup (_("Enter the sender address (From).")));
-  else if (!herald_address_is_valid (from))
-    add_reason (reasons, self->from_row,
-                g_strdup_printf (_("From: “%s” is not a valid email address."), from));
-
-  bad = first_invalid_address (to, &n_valid);
-  if (bad != NULL)
-    add_reason (reasons, self->to_row,
-                g_strdup_printf (_("To: “%s” is not a valid email address."), bad));
-  else if (n_valid == 0)
-    add_reason (reasons, self->to_row, g_strdup (_("Enter at least one recipient (To).")));
-  g_clear_pointer (&bad, g_free);
-
-  bad = first_invalid_address (cc, &n_valid);
-  if (bad != NULL)
-    add_reason (reasons, self->cc_row,
-                g_strdup_printf (_("Cc: “%s” is not a valid email address."), bad));
-
-  timeout = _herald_window_spin_value (self->timeout_spin);
-  if (timeout < 1 || timeout > 600)
-    add_reason (reasons, self->timeout_row,
-                g_strdup (_("The timeout must be a number of seconds from 1 to 600.")));
 
   /* Whatever the checks above missed, the engine's own validation catches:
    * it is the same function the worker runs before connecting. It checks the

@@ -153,6 +153,42 @@ combo_id (AdwComboRow        *row,
   return ids[index];
 }
 
+static void
+select_id (AdwComboRow        *row,
+           const char * const *ids,
+           const char         *id)
+{
+  for (guint i = 0; ids[i] != NULL; i++)
+    if (g_str_equal (ids[i], id))
+      adw_combo_row_set_selected (row, i);
+}
+
+void
+_herald_window_select_security (HeraldWindow *self,
+                                const char   *security)
+{
+  g_return_if_fail (HERALD_IS_WINDOW (self));
+
+  select_id (self->security_row, security_ids, security);
+}
+
+const char *
+_herald_window_get_security_id (HeraldWindow *self)
+{
+  g_return_val_if_fail (HERALD_IS_WINDOW (self), NULL);
+
+  return combo_id (self->security_row, security_ids);
+}
+
+void
+_herald_window_select_auth (HeraldWindow *self,
+                            const char   *auth)
+{
+  g_return_if_fail (HERALD_IS_WINDOW (self));
+
+  select_id (self->auth_row, auth_ids, auth);
+}
+
 const char *
 _herald_window_get_auth_id (HeraldWindow *self)
 {
@@ -328,6 +364,8 @@ auth_selected_cb (HeraldWindow *self)
   gboolean none = g_str_equal (auth, "none");
 
   gtk_widget_set_visible (GTK_WIDGET (self->oauth_slot), oauth);
+  if (self->oauth_group != NULL)
+    herald_oauth_group_update (self->oauth_group);
   gtk_widget_set_visible (GTK_WIDGET (self->password_row), !oauth && !none);
   gtk_widget_set_visible (GTK_WIDGET (self->username_row), !none);
 }
@@ -388,11 +426,17 @@ form_changed_cb (HeraldWindow *self)
  * ------------------------------------------------------------------------- */
 
 static void
-switch_to_oauth_clicked_cb (HeraldWindow *self)
+oauth_copied_cb (HeraldWindow *self)
 {
-  for (guint i = 0; auth_ids[i] != NULL; i++)
-    if (g_str_equal (auth_ids[i], "xoauth2"))
-      adw_combo_row_set_selected (self->auth_row, i);
+  _herald_window_add_toast (self, _("Copied to the clipboard"));
+}
+
+static void
+notice_fix_clicked_cb (GtkButton    *button,
+                       HeraldWindow *self)
+{
+  _herald_window_apply_fix (self, GPOINTER_TO_INT (g_object_get_data (G_OBJECT (button),
+                                                                      "herald-action")));
 }
 
 static void
@@ -429,17 +473,37 @@ update_notices (HeraldWindow *self)
           gtk_label_set_wrap (GTK_LABEL (text), TRUE);
           gtk_label_set_xalign (GTK_LABEL (text), 0.0);
           gtk_label_set_selectable (GTK_LABEL (text), TRUE);
+          gtk_widget_set_focusable (text, FALSE);
           gtk_box_append (GTK_BOX (card), text);
         }
 
-      /* The rules file says which notice offers the switch ("action"). */
-      if (notice->action == HERALD_ACTION_SWITCH_TO_OAUTH && config->auth != HERALD_AUTH_XOAUTH2)
+      /* Where to act (e.g. where an app password is made): links, as the
+       * error dialog has them. */
+      for (guint j = 0; notice->links != NULL && j < notice->links->len; j++)
         {
-          GtkWidget *button = gtk_button_new_with_label (_("Switch to OAuth 2.0"));
+          const HeraldLink *link = g_ptr_array_index (notice->links, j);
+          GtkWidget *button = gtk_link_button_new_with_label (link->url, link->title);
+          GtkWidget *label = gtk_button_get_child (GTK_BUTTON (button));
 
           gtk_widget_set_halign (button, GTK_ALIGN_START);
-          g_signal_connect_object (button, "clicked", G_CALLBACK (switch_to_oauth_clicked_cb),
-                                   self, G_CONNECT_SWAPPED);
+          gtk_widget_set_tooltip_text (button, link->url);
+          if (GTK_IS_LABEL (label))
+            {
+              gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+              gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+            }
+          gtk_box_append (GTK_BOX (card), button);
+        }
+
+      /* The rules file says which notice offers which fix ("action"). */
+      if (_herald_window_get_fix_label (self, notice->action) != NULL)
+        {
+          GtkWidget *button =
+            gtk_button_new_with_label (_herald_window_get_fix_label (self, notice->action));
+
+          gtk_widget_set_halign (button, GTK_ALIGN_START);
+          g_object_set_data (G_OBJECT (button), "herald-action", GINT_TO_POINTER (notice->action));
+          g_signal_connect_object (button, "clicked", G_CALLBACK (notice_fix_clicked_cb), self, 0);
           gtk_box_append (GTK_BOX (card), button);
         }
 
@@ -570,6 +634,7 @@ herald_window_dispose (GObject *object)
   g_clear_handle_id (&self->notices_idle_id, g_source_remove);
   g_clear_handle_id (&self->lookup_timeout_id, g_source_remove);
   g_clear_weak_pointer (&self->error_dialog);
+  g_clear_weak_pointer (&self->history_dialog);
   if (self->settings != NULL)
     g_signal_handlers_disconnect_by_data (self->settings, self);
 
@@ -860,10 +925,15 @@ herald_window_init (HeraldWindow *self)
    * the test sends with. */
   self->oauth_group = HERALD_OAUTH_GROUP (herald_oauth_group_new (self->settings));
   gtk_box_append (self->oauth_slot, GTK_WIDGET (self->oauth_group));
+  /* One "Advanced" row in the window: the sign-in's authority joins the
+   * CA certificate file and the timeout there. */
+  herald_oauth_group_move_advanced (self->oauth_group, self->advanced_row);
   g_signal_connect_object (self->oauth_group, "notify::signed-in",
                            G_CALLBACK (form_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->oauth_group, "notify::busy",
                            G_CALLBACK (form_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->oauth_group, "copied",
+                           G_CALLBACK (oauth_copied_cb), self, G_CONNECT_SWAPPED);
 
   _herald_window_init_validation (self);
   auth_selected_cb (self);

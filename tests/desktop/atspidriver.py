@@ -337,8 +337,8 @@ def press_labelled(app, label, **kw):
 
 def expand_advanced(app):
     """Unfolds the form's "Advanced" row (the one holding "CA certificate file").
-    With OAuth 2.0 selected the OAuth group shows an "Advanced" row of its own
-    first, so each candidate is tried until the CA row shows."""
+    Should more than one row be called Advanced, each is tried until the CA
+    row shows."""
     def ca_showing():
         return any(App.extents(a)[3] > 0 for a in app.find_all("text", "CA certificate file"))
 

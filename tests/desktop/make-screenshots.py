@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright 2026 The Herald authors
 """Takes the README's and metainfo's screenshots of the real window: the form
-(form.png), the success banner (success.png) and the error dialog (error.png).
+(form.png), the success banner (success.png), the error dialog (error.png)
+and the history of those tests (history.png).
 Run through make-screenshots.sh, which provides Xvfb, AT-SPI and a keyring.
 
 usage: make-screenshots.py HERALD FAKE_SMTP_SERVER MAKE_TEST_CERTS OUTDIR"""
@@ -100,6 +101,27 @@ try:
     screenshot(path, (0, 0, WIDTH, HEIGHT))
     print("wrote", path)
     fail.wait(20)
+
+    # The history of the two tests (History, Ctrl+H), over the window.
+    close = [a for a in app.find_all("push button", within=app.toplevels()[-1])
+             if a.get_name().replace("_", "").startswith("Close")]
+    close[0].get_action_iface().do_action(0)
+    wait_until("the error dialog to close", lambda: len(app.toplevels()) == 1, 20)
+    time.sleep(1.0)
+    app.key("ctrl+h")
+    app.find(None, prefix="Failed — localhost:", timeout=20)
+    time.sleep(1.0)
+    ids = xdotool("search", "--onlyvisible", "--pid", app.app_pid).split()
+    for wid in ids:
+        geo = xdotool("getwindowgeometry", "--shell", wid)
+        g = dict(line.split("=", 1) for line in geo.splitlines() if "=" in line)
+        if int(g["WIDTH"]) < WIDTH - 20 or int(g["HEIGHT"]) < HEIGHT - 20:
+            xdotool("windowmove", wid, max(0, (WIDTH - int(g["WIDTH"])) // 2),
+                    max(0, (HEIGHT - int(g["HEIGHT"])) // 3))
+    time.sleep(1.0)
+    path = os.path.join(outdir, "history.png")
+    screenshot(path, (0, 0, WIDTH, HEIGHT))
+    print("wrote", path)
 finally:
     if app:
         app.kill()

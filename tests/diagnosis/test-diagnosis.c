@@ -577,7 +577,8 @@ test_certificate_details (void)
   for (guint i = 0; i < d->steps->len; i++)
     {
       const HeraldDiagnosisStep *step = g_ptr_array_index (d->steps, i);
-      if (strstr (step->text, "CA file") != NULL)
+      /* The setting as the form names it. */
+      if (strstr (step->text, "“CA certificate file”") != NULL)
         ca_file_step = TRUE;
     }
   g_assert_true (ca_file_step);
@@ -822,6 +823,86 @@ test_notice_no_auth (void)
   g_assert_cmpuint (none->len, ==, 0);
 }
 
+static const HeraldDiagnosis *find_notice (GPtrArray  *notices,
+                                          const char *id);
+
+/* The iCloud preset as it comes: Authentication "Automatic", no username
+ * yet. The card must not say authentication is off (the form says
+ * Automatic): it asks for the username, and says an app-specific password
+ * is needed and where it is made. */
+static void
+test_notice_preset_icloud_automatic (void)
+{
+  g_autoptr(HeraldSmtpConfig) icloud = notice_config ("smtp.mail.me.com", 587, HERALD_SECURITY_STARTTLS,
+                                                      HERALD_AUTH_AUTO, NULL, "me@icloud.com");
+  g_autoptr(GPtrArray) notices = NULL;
+  const HeraldDiagnosis *d;
+
+  g_clear_pointer (&icloud->password, g_free);
+  notices = herald_notices (icloud, NULL);
+  g_assert_false (has_notice (notices, "no-auth-public-provider"));
+  for (guint i = 0; i < notices->len; i++)
+    {
+      d = g_ptr_array_index (notices, i);
+      g_test_message ("notice: %s: %s", d->title, d->explanation);
+      g_assert_null (strstr (d->explanation, "Authentication is off"));
+    }
+  if ((d = find_notice (notices, "no-username-public-provider")) == NULL)
+    g_error ("no notice no-username-public-provider");
+  g_assert_nonnull (strstr (d->explanation, "Automatic"));
+  g_assert_nonnull (strstr (d->explanation, "smtp.mail.me.com"));
+  if ((d = find_notice (notices, "app-password-icloud")) == NULL)
+    g_error ("no notice app-password-icloud");
+  g_assert_cmpuint (d->links->len, >=, 1);
+  g_assert_true (g_str_has_prefix (((HeraldLink *) g_ptr_array_index (d->links, 0))->url,
+                                   "https://account.apple.com/"));
+}
+
+/* Gmail, Yahoo and iCloud with a password: the app password notice, with
+ * its link; not with OAuth 2.0, not with authentication off, and not for
+ * another server. */
+static void
+test_notice_app_password (void)
+{
+  struct {
+    const char       *host;
+    HeraldAuthMethod  auth;
+    const char       *expected;   /* NULL: no app password notice */
+    const char       *url;
+  } cases[] = {
+    { "smtp.gmail.com", HERALD_AUTH_AUTO, "app-password-google", "https://myaccount.google.com/apppasswords" },
+    { "smtp.gmail.com", HERALD_AUTH_PLAIN, "app-password-google", "https://myaccount.google.com/apppasswords" },
+    { "smtp.gmail.com", HERALD_AUTH_XOAUTH2, NULL, NULL },
+    { "smtp.gmail.com", HERALD_AUTH_NONE, NULL, NULL },
+    { "smtp-relay.gmail.com", HERALD_AUTH_AUTO, NULL, NULL },
+    { "smtp.mail.yahoo.com", HERALD_AUTH_AUTO, "app-password-yahoo", "https://login.yahoo.com/account/security" },
+    { "SMTP.Mail.Me.com", HERALD_AUTH_LOGIN, "app-password-icloud", "https://account.apple.com/account/manage" },
+    { "mail.example.net", HERALD_AUTH_AUTO, NULL, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(HeraldSmtpConfig) config = notice_config (cases[i].host, 587, HERALD_SECURITY_STARTTLS,
+                                                          cases[i].auth, "me@example.com", "me@example.com");
+      g_autoptr(GPtrArray) notices = herald_notices (config, NULL);
+      gboolean any = has_notice (notices, "app-password-google") ||
+                     has_notice (notices, "app-password-yahoo") ||
+                     has_notice (notices, "app-password-icloud");
+
+      g_test_message ("%s, auth %s", cases[i].host, herald_auth_method_to_string (cases[i].auth));
+      if (cases[i].expected == NULL)
+        g_assert_false (any);
+      else
+        {
+          const HeraldDiagnosis *d = find_notice (notices, cases[i].expected);
+
+          if (d == NULL)
+            g_error ("no notice %s", cases[i].expected);
+          g_assert_cmpstr (((HeraldLink *) g_ptr_array_index (d->links, 0))->url, ==, cases[i].url);
+        }
+    }
+}
+
 static void
 test_notice_tls_version (void)
 {
@@ -1033,6 +1114,9 @@ main (int    argc,
   g_test_add_func ("/herald/diagnosis/notices/from-differs", test_notice_from_differs);
   g_test_add_func ("/herald/diagnosis/notices/ports", test_notice_ports);
   g_test_add_func ("/herald/diagnosis/notices/no-auth", test_notice_no_auth);
+  g_test_add_func ("/herald/diagnosis/notices/preset-icloud-automatic",
+                   test_notice_preset_icloud_automatic);
+  g_test_add_func ("/herald/diagnosis/notices/app-password", test_notice_app_password);
   g_test_add_func ("/herald/diagnosis/notices/tls-version", test_notice_tls_version);
   g_test_add_func ("/herald/diagnosis/actions", test_actions);
   g_test_add_func ("/herald/diagnosis/fallback-reads-error-text", test_fallback_reads_error_text);

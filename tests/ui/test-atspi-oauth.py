@@ -34,7 +34,7 @@ except Exception as e:  # never a skip: a missing driver is a failure
     print("1..1\nnot ok 1 - cannot load the AT-SPI driver: %s" % e)
     sys.exit(1)
 
-print("1..7", flush=True)
+print("1..8", flush=True)
 
 work = tempfile.mkdtemp(prefix="herald-ui-oauth-")
 config = tempfile.mkdtemp(prefix="herald-ui-oauth-config-", dir=os.environ["HOME"])
@@ -96,13 +96,16 @@ except Exception as e:
     ok(False, "not signed in: the reason is shown under Send Test Email", e)
 
 try:
-    # Two rows are called Advanced (the OAuth group's and the form's own):
-    # unfold whichever shows until the Authority input appears.
+    # One row is called Advanced: the Authority of the sign-in sits there
+    # with the CA certificate file and the timeout.
     # GTK 4.8 reports folded rows as showing: what is on screen has a size.
     def on_screen(role, name, snap=None):
         return [a for a in app.find_all(role, name, snap=snap) if App.extents(a)[3] > 0]
 
     snap = app.snapshot()
+    advanced = [a for a in on_screen(None, "Advanced", snap) if a.get_role_name() != "label"]
+    ok(len(advanced) == 1, "with OAuth 2.0 the window has one “Advanced” row, not two",
+       "%d rows named Advanced: %s" % (len(advanced), [a.get_role_name() for a in advanced]))
     ok(app.find_all("text", "Authority", snap=snap) and not on_screen("text", "Authority", snap),
        "the authority is folded under Advanced while none is set",
        "texts: %s" % app.names("text"))

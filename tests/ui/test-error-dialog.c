@@ -212,6 +212,103 @@ test_failure (void)
   gtk_window_destroy (GTK_WINDOW (parent));
 }
 
+static GtkWidget *
+find_label_with_text (GtkWidget  *root,
+                      const char *text)
+{
+  if (GTK_IS_LABEL (root) && g_strcmp0 (gtk_label_get_label (GTK_LABEL (root)), text) == 0)
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_label_with_text (child, text);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* A one-click fix: a button with the fix's name that says so ("fix") and
+ * closes the dialog; none when the window offers none. The explanation, a
+ * paragraph, is left-aligned. */
+static void
+test_fix (void)
+{
+  g_autoptr(HeraldSmtpConfig) config = make_config ();
+  g_autoptr(HeraldSmtpResult) result = make_result ();
+  g_autoptr(HeraldDiagnosis) diagnosis = herald_diagnose_text (REPLY, HERALD_STAGE_AUTH,
+                                                               config->host);
+  GtkWidget *parent = gtk_window_new ();
+  HeraldErrorDialog *dialog;
+  GtkWidget *button, *body;
+  guint n_fixes = 0;
+
+  gtk_window_present (GTK_WINDOW (parent));
+  dialog = herald_error_dialog_new (GTK_WINDOW (parent), config, result, diagnosis, NULL);
+  g_object_ref (dialog);
+  gtk_window_present (GTK_WINDOW (dialog));
+
+  body = find_label_with_text (GTK_WIDGET (dialog), diagnosis->explanation);
+  g_assert_nonnull (body);
+  g_assert_cmpint (gtk_label_get_justify (GTK_LABEL (body)), ==, GTK_JUSTIFY_LEFT);
+  g_assert_cmpfloat (gtk_label_get_xalign (GTK_LABEL (body)), ==, 0.0);
+
+  g_assert_null (herald_error_dialog_get_fix (dialog));
+  herald_error_dialog_set_fix (dialog, "Switch to OAuth 2.0");
+  g_assert_cmpstr (herald_error_dialog_get_fix (dialog), ==, "Switch to OAuth 2.0");
+  button = herald_test_find_widget (GTK_WIDGET (dialog), GTK_TYPE_BUTTON, "Switch to OAuth 2.0");
+  g_assert_nonnull (button);
+  g_assert_true (herald_test_widget_shown (button));
+  herald_error_dialog_set_fix (dialog, NULL);
+  g_assert_false (herald_test_widget_shown (button));
+  herald_error_dialog_set_fix (dialog, "Switch to OAuth 2.0");
+
+  /* A fingerprint in the explanation is drawn monospace (and wraps). */
+  {
+    g_autoptr(HeraldDiagnosis) cert = herald_diagnosis_copy (diagnosis);
+    const char *fp = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+                     "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89";
+    PangoAttrIterator *iter;
+    gboolean mono_at_fp = FALSE, mono_before = FALSE;
+    const char *text;
+
+    g_free (cert->explanation);
+    cert->explanation = g_strdup_printf ("The certificate has the SHA-256 fingerprint %s.", fp);
+    herald_error_dialog_set_failure (dialog, config, result, cert, NULL);
+    body = find_label_with_text (GTK_WIDGET (dialog), cert->explanation);
+    g_assert_nonnull (body);
+    g_assert_nonnull (gtk_label_get_attributes (GTK_LABEL (body)));
+    text = gtk_label_get_text (GTK_LABEL (body));
+    iter = pango_attr_list_get_iterator (gtk_label_get_attributes (GTK_LABEL (body)));
+    do
+      {
+        int start, end;
+        PangoAttribute *family = pango_attr_iterator_get (iter, PANGO_ATTR_FAMILY);
+
+        pango_attr_iterator_range (iter, &start, &end);
+        if (family != NULL && start == (int) (strstr (text, fp) - text) &&
+            end == start + (int) strlen (fp))
+          mono_at_fp = TRUE;
+        if (family != NULL && start == 0)
+          mono_before = TRUE;
+      }
+    while (pango_attr_iterator_next (iter));
+    pango_attr_iterator_destroy (iter);
+    g_assert_true (mono_at_fp);
+    g_assert_false (mono_before);
+    herald_error_dialog_set_failure (dialog, config, result, diagnosis, NULL);
+  }
+
+  g_signal_connect_swapped (dialog, "fix", G_CALLBACK (count_cb), &n_fixes);
+  g_signal_emit_by_name (button, "clicked");
+  g_assert_cmpuint (n_fixes, ==, 1);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (dialog)));
+
+  g_assert_finalize_object (dialog);
+  gtk_window_destroy (GTK_WINDOW (parent));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -220,6 +317,7 @@ main (int   argc,
   adw_init ();
 
   g_test_add_func ("/herald/ui/error-dialog/failure", test_failure);
+  g_test_add_func ("/herald/ui/error-dialog/fix", test_fix);
 
   return g_test_run ();
 }

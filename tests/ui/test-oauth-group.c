@@ -196,14 +196,16 @@ test_group (void)
   wait_for_signed_in (HERALD_OAUTH_GROUP (group), TRUE);
   g_assert_true (herald_oauth_sign_out_sync (account, NULL, NULL));
 
-  /* Bad input: a clear message in the group, nothing started. */
+  /* Bad input: Sign In held back, the account row says what is missing,
+   * nothing started and no error to dismiss. */
   g_settings_set_string (settings, "oauth-client-id", "");
   wait_for_signed_in (HERALD_OAUTH_GROUP (group), FALSE);
-  g_assert_true (gtk_widget_activate_action (group, "oauth.sign-in", NULL));
+  g_assert_false (gtk_widget_is_sensitive (herald_test_find_widget (group, GTK_TYPE_BUTTON, "Sign In")));
+  gtk_widget_activate_action (group, "oauth.sign-in", NULL);
   g_assert_false (herald_oauth_group_get_busy (HERALD_OAUTH_GROUP (group)));
   error_row = herald_test_find_widget (group, ADW_TYPE_ACTION_ROW, "Sign-in failed");
-  g_assert_true (herald_test_widget_shown (error_row));
-  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (error_row)), "client ID"));
+  g_assert_false (herald_test_widget_shown (error_row));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (account_row)), "client ID"));
 
   /* Google: client secret instead of tenant, and no code flow. */
   g_settings_set_string (settings, "oauth-provider", "google");
@@ -592,6 +594,171 @@ test_sign_in_goes_there (Fixture       *f,
   g_assert_true (herald_oauth_sign_out_sync (account, NULL, NULL));
 }
 
+static void
+count_cb (guint *count)
+{
+  (*count)++;
+}
+
+static void
+clipboard_read_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  char **text = user_data;
+
+  *text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (object), result, NULL);
+  if (*text == NULL)
+    *text = g_strdup ("");
+}
+
+static char *
+read_clipboard (GtkWidget *widget)
+{
+  char *text = NULL;
+  gint64 end = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
+
+  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (widget), NULL, clipboard_read_cb, &text);
+  while (text == NULL && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (text);
+  return text;
+}
+
+static GtkWidget *
+find_button_by_tooltip (GtkWidget  *root,
+                        const char *tooltip)
+{
+  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_widget_get_tooltip_text (root), tooltip) == 0)
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_button_by_tooltip (child, tooltip);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+sign_in_enabled (Fixture *f)
+{
+  GtkWidget *button = herald_test_find_widget (f->group, GTK_TYPE_BUTTON, "Sign In");
+
+  g_assert_nonnull (button);
+  return gtk_widget_is_sensitive (button);
+}
+
+static const char *
+account_subtitle (Fixture *f)
+{
+  GtkWidget *row = herald_test_find_widget (f->group, ADW_TYPE_ACTION_ROW, "Account");
+
+  g_assert_nonnull (row);
+  return adw_action_row_get_subtitle (ADW_ACTION_ROW (row));
+}
+
+/* Sign In waits for a mailbox and a client ID of the right form, and says
+ * which is missing (on the account row and the button's tooltip); a client
+ * ID of the wrong form is marked at its row. No click earns an error. */
+static void
+test_sign_in_needs (Fixture       *f,
+                    gconstpointer  data)
+{
+  GtkWidget *client_id = herald_test_find_widget (f->group, ADW_TYPE_ENTRY_ROW, "Client ID");
+  g_autoptr(HeraldOAuthAccount) account = NULL;
+
+  g_assert_nonnull (client_id);
+  g_assert_true (sign_in_enabled (f));
+  g_assert_false (gtk_widget_has_css_class (client_id, "error"));
+
+  g_settings_set_string (f->settings, "username", "");
+  wait_until_idle (HERALD_OAUTH_GROUP (f->group));
+  g_assert_false (sign_in_enabled (f));
+  g_assert_nonnull (strstr (account_subtitle (f), "(Username)"));
+
+  g_settings_set_string (f->settings, "username", "ops@");
+  wait_until_idle (HERALD_OAUTH_GROUP (f->group));
+  g_assert_false (sign_in_enabled (f));
+  g_assert_nonnull (strstr (account_subtitle (f), "is not a mailbox"));
+
+  g_settings_set_string (f->settings, "username", "alerts@contoso.example");
+  g_settings_set_string (f->settings, "oauth-client-id", "");
+  wait_until_idle (HERALD_OAUTH_GROUP (f->group));
+  account = herald_oauth_account_new_from_settings (f->settings);
+  if (herald_oauth_account_get_effective_client_id (account) == NULL)
+    {
+      g_assert_false (sign_in_enabled (f));
+      g_assert_nonnull (strstr (account_subtitle (f), "client ID"));
+      /* Empty is not wrong, only missing: no error style on a fresh row. */
+      g_assert_false (gtk_widget_has_css_class (client_id, "error"));
+    }
+
+  g_settings_set_string (f->settings, "oauth-client-id", "my app");
+  wait_until_idle (HERALD_OAUTH_GROUP (f->group));
+  g_assert_false (sign_in_enabled (f));
+  g_assert_true (gtk_widget_has_css_class (client_id, "error"));
+  g_assert_nonnull (strstr (account_subtitle (f), "Application (client) ID"));
+
+  g_settings_set_string (f->settings, "oauth-client-id", FAKE_IDP_CLIENT_ID);
+  wait_until_idle (HERALD_OAUTH_GROUP (f->group));
+  g_assert_true (sign_in_enabled (f));
+  g_assert_false (gtk_widget_has_css_class (client_id, "error"));
+}
+
+/* The client-ID guide: links to the Entra admin center and the app
+ * registrations, copy buttons for the redirect URI, the permission and a
+ * command for Cloud Shell that registers the app and prints the client ID. */
+static void
+test_guide (Fixture       *f,
+            gconstpointer  data)
+{
+  struct { const char *button; const char *text; } copies[] = {
+    { "Copy Redirect URI", "http://localhost" },
+    { "Copy Permission Name", "SMTP.Send" },
+    { "Copy Command", NULL },
+  };
+  const char *command = herald_oauth_group_get_guide_command (HERALD_OAUTH_GROUP (f->group));
+  GtkWidget *link;
+  guint n_copied = 0;
+
+  link = herald_test_find_widget (f->group, GTK_TYPE_LINK_BUTTON, "Microsoft Entra admin center");
+  g_assert_nonnull (link);
+  g_assert_cmpstr (gtk_link_button_get_uri (GTK_LINK_BUTTON (link)), ==, "https://entra.microsoft.com/");
+  link = herald_test_find_widget (f->group, GTK_TYPE_LINK_BUTTON, "App registrations");
+  g_assert_nonnull (link);
+  g_assert_true (g_str_has_prefix (gtk_link_button_get_uri (GTK_LINK_BUTTON (link)),
+                                   "https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/"));
+
+  /* The command registers a public client with the loopback redirect and
+   * SMTP.Send, and prints the client ID (appId). */
+  g_assert_true (g_str_has_prefix (strstr (command, "az ad app create"), "az ad app create"));
+  g_assert_nonnull (strstr (command, "--public-client-redirect-uris http://localhost"));
+  g_assert_nonnull (strstr (command, "--is-fallback-public-client true"));
+  g_assert_nonnull (strstr (command, "'SMTP.Send'"));
+  g_assert_nonnull (strstr (command, "clientId: appId"));
+  g_assert_nonnull (herald_test_find_widget (f->group, GTK_TYPE_LABEL, command));
+
+  g_signal_connect_swapped (f->group, "copied", G_CALLBACK (count_cb), &n_copied);
+  for (guint i = 0; i < G_N_ELEMENTS (copies); i++)
+    {
+      GtkWidget *button = NULL;
+      g_autofree char *copied = NULL;
+
+      /* The icon buttons are named by their accessible label (their tooltip). */
+      button = herald_test_find_widget (f->group, GTK_TYPE_BUTTON, copies[i].button);
+      if (button == NULL)
+        button = find_button_by_tooltip (f->group, copies[i].button);
+      g_assert_nonnull (button);
+      g_signal_emit_by_name (button, "clicked");
+      copied = read_clipboard (f->group);
+      g_assert_cmpstr (copied, ==, copies[i].text != NULL ? copies[i].text : command);
+      g_assert_cmpuint (n_copied, ==, i + 1);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -608,6 +775,10 @@ main (int    argc,
               fixture_set_up, test_invalid, fixture_tear_down);
   g_test_add ("/herald/ui/oauth-group/authority/sign-in-goes-there", Fixture, NULL,
               fixture_set_up, test_sign_in_goes_there, fixture_tear_down);
+  g_test_add ("/herald/ui/oauth-group/sign-in-needs", Fixture, NULL,
+              fixture_set_up, test_sign_in_needs, fixture_tear_down);
+  g_test_add ("/herald/ui/oauth-group/guide", Fixture, NULL,
+              fixture_set_up, test_guide, fixture_tear_down);
   g_test_add_func ("/herald/ui/oauth-group/no-token-in-files", fake_idp_assert_no_token_under_home);
 
   return g_test_run ();

@@ -96,12 +96,25 @@ new_window (void)
   return window;
 }
 
+static gboolean oauth_idle (gpointer data);
+
+static gboolean
+only_one_ref (gpointer data)
+{
+  return G_OBJECT (data)->ref_count == 1;
+}
+
 static void
 destroy_window (HeraldWindow *window)
 {
   g_assert_true (wait_for (not_running, window, 10000));
+  /* A keyring check still running when the window goes would answer a
+   * group whose Advanced rows are gone. */
+  g_assert_true (wait_for (oauth_idle, window, 10000));
   gtk_window_destroy (GTK_WINDOW (window));
-  g_object_unref (window);
+  /* Nothing keeps it (or its OAuth group, which listens to the settings). */
+  g_assert_true (wait_for (only_one_ref, window, 10000));
+  g_assert_finalize_object (window);
 }
 
 static GtkWidget *
@@ -331,15 +344,11 @@ test_switch_to_graph (void)
   dialog = _herald_window_get_error_dialog (window);
   g_assert_cmpstr (herald_error_dialog_get_diagnosis (dialog)->id, ==,
                    "exo-smtp-auth-disabled-tenant");
-  g_assert_true (adw_message_dialog_has_response (ADW_MESSAGE_DIALOG (dialog), "switch-to-graph"));
-  g_assert_true (adw_message_dialog_get_response_enabled (ADW_MESSAGE_DIALOG (dialog),
-                                                          "switch-to-graph"));
-  g_assert_cmpstr (adw_message_dialog_get_response_label (ADW_MESSAGE_DIALOG (dialog),
-                                                          "switch-to-graph"),
-                   ==, "Send Through Microsoft Graph");
+  /* The rule's fix is the dialog's fix button. */
+  g_assert_cmpstr (herald_error_dialog_get_fix (dialog), ==, "Send Through Microsoft Graph");
 
   herald_oauth_set_browser_func (browser_open, &browser);
-  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "switch-to-graph");
+  g_signal_emit_by_name (dialog, "fix");
   g_assert_true (wait_for (browser_opened, &browser, 10000));
   transport = g_settings_get_string (settings, "transport");
   g_assert_cmpstr (transport, ==, "graph");
@@ -360,6 +369,66 @@ test_switch_to_graph (void)
   destroy_window (window);
 }
 
+/* 5.7.30 (Basic authentication retired): OAuth 2.0 is the fix button, and
+ * Graph, the rule's second fix, is offered beside it. */
+static void
+test_graph_as_alternative (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+  g_autoptr(HeraldFakeServer) server = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *transport = NULL;
+  Browser browser = { NULL };
+  HeraldErrorDialog *dialog;
+  HeraldWindow *window;
+  guint16 port;
+
+  server = herald_fake_server_new_from_script (
+    "S 220 AM0PR01CA0001.outlook.office365.com Microsoft ESMTP MAIL Service ready\n"
+    "C EHLO .*\n"
+    "S 250-fake.example\n"
+    "S 250 AUTH LOGIN PLAIN\n"
+    "C AUTH PLAIN .*\n"
+    "S 535 5.7.30 Basic authentication is not supported for Client Submission.\n"
+    "LOOP-UNTIL-QUIT\n");
+  port = herald_fake_server_start (server, &error);
+  g_assert_no_error (error);
+
+  reset_settings ();
+  g_settings_set_string (settings, "server", "127.0.0.1");
+  g_settings_set_int (settings, "port", port);
+  g_settings_set_string (settings, "security", "none");
+  g_settings_set_string (settings, "auth", "plain");
+  g_settings_set_string (settings, "username", USERNAME);
+  g_settings_set_string (settings, "from", USERNAME);
+  g_settings_set_string (settings, "to", TO);
+
+  window = new_window ();
+  gtk_editable_set_text (GTK_EDITABLE (field (window, "password")), "not-used-in-the-end");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.send", NULL));
+  g_assert_true (wait_for (not_running, window, 20000));
+  g_assert_true (wait_for (dialog_open, window, 5000));
+  dialog = _herald_window_get_error_dialog (window);
+  g_assert_cmpstr (herald_error_dialog_get_diagnosis (dialog)->id, ==, "exo-basic-auth-retired");
+  g_assert_cmpstr (herald_error_dialog_get_fix (dialog), ==, "Switch to OAuth 2.0");
+  g_assert_true (adw_message_dialog_has_response (ADW_MESSAGE_DIALOG (dialog), "switch-to-graph"));
+  g_assert_true (adw_message_dialog_get_response_enabled (ADW_MESSAGE_DIALOG (dialog),
+                                                          "switch-to-graph"));
+  g_assert_cmpstr (adw_message_dialog_get_response_label (ADW_MESSAGE_DIALOG (dialog),
+                                                          "switch-to-graph"),
+                   ==, "Send Through Microsoft Graph");
+  /* No client ID: the sign-in cannot start, the transport changes all the same. */
+  herald_oauth_set_browser_func (browser_open, &browser);
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "switch-to-graph");
+  transport = g_settings_get_string (settings, "transport");
+  g_assert_cmpstr (transport, ==, "graph");
+  g_assert_true (wait_for (oauth_idle, window, 10000));
+  herald_oauth_set_browser_func (NULL, NULL);
+  g_free (browser.uri);
+
+  destroy_window (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -370,6 +439,7 @@ main (int   argc,
   g_test_add_func ("/window/graph/transport-rows", test_transport_rows);
   g_test_add_func ("/window/graph/send", test_send_through_graph);
   g_test_add_func ("/window/graph/switch-to-graph", test_switch_to_graph);
+  g_test_add_func ("/window/graph/graph-as-alternative", test_graph_as_alternative);
 
   return g_test_run ();
 }

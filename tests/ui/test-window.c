@@ -1396,7 +1396,7 @@ test_notice_titles_keep_lookup (void)
   destroy_window (window);
 }
 
-#define CLIENT_ID     "ui-test-client-id"
+#define CLIENT_ID     "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 #define ACCESS_TOKEN  "ui-access-T0ken.xyz"
 
 static void
@@ -1950,6 +1950,202 @@ test_notices (void)
   destroy_window (window);
 }
 
+/* Every label's text under @root, one per line. */
+static void
+append_label_texts (GtkWidget *root,
+                    GString   *out)
+{
+  if (GTK_IS_LABEL (root) && gtk_widget_get_visible (root))
+    g_string_append_printf (out, "%s\n", gtk_label_get_text (GTK_LABEL (root)));
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    append_label_texts (child, out);
+}
+
+/* The iCloud preset (Authentication "Automatic", no username yet): no card
+ * says authentication is off; one says an app-specific password is needed,
+ * with a link to where it is made. */
+static void
+test_notices_preset_icloud (void)
+{
+  HeraldWindow *window = new_window ();
+  g_autoptr(GString) texts = g_string_new (NULL);
+  GtkWidget *link;
+
+  _herald_window_run_deferred_startup (window);
+  select_item (window, "provider", "iCloud Mail");
+  g_assert_cmpstr (selected_item (window, "auth"), ==, "Automatic");
+  g_strfreev (_herald_window_dup_notice_titles (window));   /* flushes the pending update */
+  append_label_texts (field (window, "notices"), texts);
+  g_test_message ("notices: %s", texts->str);
+  g_assert_null (strstr (texts->str, "Authentication is off"));
+  g_assert_nonnull (strstr (texts->str, "iCloud Mail needs an app-specific password"));
+  g_assert_nonnull (strstr (texts->str, "no username is entered"));
+  link = herald_test_find_widget (field (window, "notices"), GTK_TYPE_LINK_BUTTON,
+                                  "Apple Account: Sign-In and Security");
+  g_assert_nonnull (link);
+  g_assert_cmpstr (gtk_link_button_get_uri (GTK_LINK_BUTTON (link)), ==,
+                   "https://account.apple.com/account/manage");
+
+  /* With the username typed, the login notice goes; the app password one stays. */
+  type_text (window, "username", "me@icloud.com");
+  g_string_truncate (texts, 0);
+  g_strfreev (_herald_window_dup_notice_titles (window));
+  append_label_texts (field (window, "notices"), texts);
+  g_assert_null (strstr (texts->str, "no username is entered"));
+  g_assert_nonnull (strstr (texts->str, "iCloud Mail needs an app-specific password"));
+
+  destroy_window (window);
+}
+
+/* The one-click fixes the rules' "action" names: each changes the form as
+ * it says, and is not offered once the form has it. */
+static void
+test_fixes (void)
+{
+  HeraldWindow *window = new_window ();
+  GtkSpinButton *port = GTK_SPIN_BUTTON (field (window, "port"));
+
+  _herald_window_run_deferred_startup (window);
+  select_item (window, "provider", "Custom SMTP server");
+  select_item (window, "security", "STARTTLS");
+  gtk_spin_button_set_value (port, 587);
+
+  g_assert_null (_herald_window_get_fix_label (window, HERALD_ACTION_NONE));
+  g_assert_null (_herald_window_get_fix_label (window, HERALD_ACTION_SWITCH_TO_STARTTLS));
+  g_assert_cmpstr (_herald_window_get_fix_label (window, HERALD_ACTION_SWITCH_TO_TLS), ==,
+                   "Switch to SSL/TLS");
+  _herald_window_apply_fix (window, HERALD_ACTION_SWITCH_TO_TLS);
+  g_assert_cmpstr (selected_item (window, "security"), ==, "SSL/TLS");
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (port), ==, 465);
+  g_assert_null (_herald_window_get_fix_label (window, HERALD_ACTION_SWITCH_TO_TLS));
+
+  g_assert_cmpstr (_herald_window_get_fix_label (window, HERALD_ACTION_SWITCH_TO_STARTTLS), ==,
+                   "Switch to STARTTLS");
+  _herald_window_apply_fix (window, HERALD_ACTION_SWITCH_TO_STARTTLS);
+  g_assert_cmpstr (selected_item (window, "security"), ==, "STARTTLS");
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (port), ==, 587);
+
+  gtk_spin_button_set_value (port, 25);
+  g_assert_cmpstr (_herald_window_get_fix_label (window, HERALD_ACTION_USE_PORT_587), ==,
+                   "Use Port 587");
+  _herald_window_apply_fix (window, HERALD_ACTION_USE_PORT_587);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (port), ==, 587);
+  g_assert_cmpstr (selected_item (window, "security"), ==, "STARTTLS");
+  g_assert_null (_herald_window_get_fix_label (window, HERALD_ACTION_USE_PORT_587));
+
+  g_assert_cmpstr (_herald_window_get_fix_label (window, HERALD_ACTION_SWITCH_TO_OAUTH), ==,
+                   "Switch to OAuth 2.0");
+  _herald_window_apply_fix (window, HERALD_ACTION_SWITCH_TO_OAUTH);
+  g_assert_cmpstr (selected_item (window, "auth"), ==, "OAuth 2.0");
+  g_assert_null (_herald_window_get_fix_label (window, HERALD_ACTION_SWITCH_TO_OAUTH));
+
+  destroy_window (window);
+}
+
+/* Keyboard only: Tab visits each control once. The steps (read, not
+ * used) and read-only texts are no stops; a row whose control is a switch
+ * or a spin button is one stop (the control), not two. */
+static void
+test_tab_order (void)
+{
+  HeraldWindow *window = new_window ();
+  GtkWidget *steps = GTK_WIDGET (_herald_window_get_step_list (window));
+  GtkWidget *port_row, *timeout_row;
+  g_autoptr(GPtrArray) stops = g_ptr_array_new ();
+  guint n_port = 0, n_alerts = 0;
+
+  _herald_window_run_deferred_startup (window);
+  select_item (window, "provider", "Custom SMTP server");
+  type_text (window, "server", "mail.example.net");
+  type_text (window, "from", FROM);
+  type_text (window, "to", TO);
+  adw_expander_row_set_expanded (ADW_EXPANDER_ROW (gtk_widget_get_ancestor (field (window, "ca-file"),
+                                                                            ADW_TYPE_EXPANDER_ROW)),
+                                 TRUE);
+  /* The steps on show, as during a test. */
+  herald_step_list_update (HERALD_STEP_LIST (steps),
+                           &(HeraldProgress) { HERALD_STAGE_CONNECT, HERALD_STEP_STARTED, 0, 0 });
+  g_assert_true (herald_test_widget_shown (steps));
+  port_row = gtk_widget_get_ancestor (field (window, "port"), ADW_TYPE_ACTION_ROW);
+  timeout_row = gtk_widget_get_ancestor (field (window, "timeout"), ADW_TYPE_ACTION_ROW);
+
+  gtk_widget_grab_focus (field (window, "server"));
+  for (guint i = 0; i < 200; i++)
+    {
+      GtkWidget *focus;
+
+      if (!gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD))
+        break;
+      focus = gtk_root_get_focus (GTK_ROOT (window));
+      if (focus == NULL || (stops->len > 0 && focus == g_ptr_array_index (stops, 0)))
+        break;
+      g_ptr_array_add (stops, focus);
+    }
+  g_assert_cmpuint (stops->len, >, 10);
+
+  for (guint i = 0; i < stops->len; i++)
+    {
+      GtkWidget *focus = g_ptr_array_index (stops, i);
+
+      g_test_message ("stop %u: %s", i, G_OBJECT_TYPE_NAME (focus));
+      g_assert_false (gtk_widget_is_ancestor (focus, steps));
+      g_assert_false (GTK_IS_LABEL (focus));
+      g_assert_true (focus != port_row && focus != timeout_row);
+      g_assert_true (focus != gtk_widget_get_ancestor (field (window, "alerts"), ADW_TYPE_ACTION_ROW));
+      if (gtk_widget_is_ancestor (focus, field (window, "port")))
+        n_port++;
+      if (focus == field (window, "alerts"))
+        n_alerts++;
+    }
+  g_assert_cmpuint (n_port, ==, 1);
+  g_assert_cmpuint (n_alerts, ==, 1);
+
+  destroy_window (window);
+}
+
+static void
+count_shown_advanced (GtkWidget *root,
+                      guint     *n)
+{
+  if (ADW_IS_EXPANDER_ROW (root) && herald_test_widget_shown (root) &&
+      g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (root)), "Advanced") == 0)
+    (*n)++;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    count_shown_advanced (child, n);
+}
+
+/* One "Advanced" row, with OAuth 2.0 too: the sign-in's Authority sits in
+ * the window's Advanced row beside the CA certificate file, and only while
+ * OAuth 2.0 is chosen. */
+static void
+test_one_advanced (void)
+{
+  HeraldWindow *window = new_window ();
+  GtkWidget *advanced = gtk_widget_get_ancestor (field (window, "ca-file"), ADW_TYPE_EXPANDER_ROW);
+  GtkWidget *authority;
+  guint n = 0;
+
+  _herald_window_run_deferred_startup (window);
+  select_item (window, "provider", "Microsoft 365 / Exchange Online");
+  select_item (window, "auth", "OAuth 2.0");
+  count_shown_advanced (GTK_WIDGET (window), &n);
+  g_assert_cmpuint (n, ==, 1);
+  authority = herald_test_find_widget (advanced, ADW_TYPE_ENTRY_ROW, "Authority");
+  g_assert_nonnull (authority);
+  g_assert_true (herald_test_widget_shown (authority) || !adw_expander_row_get_expanded (ADW_EXPANDER_ROW (advanced)));
+  g_assert_true (gtk_widget_get_visible (authority));
+
+  select_item (window, "auth", "Password (PLAIN)");
+  g_assert_false (gtk_widget_get_visible (authority));
+  n = 0;
+  count_shown_advanced (GTK_WIDGET (window), &n);
+  g_assert_cmpuint (n, ==, 1);
+
+  destroy_window (window);
+}
+
 static void
 test_window_size (void)
 {
@@ -2124,6 +2320,10 @@ main (int   argc,
   add_test ("/herald/ui/settings-binding", test_settings_binding);
   add_test ("/herald/ui/keyring", test_keyring);
   add_test ("/herald/ui/notices", test_notices);
+  add_test ("/herald/ui/notices/preset-icloud", test_notices_preset_icloud);
+  add_test ("/herald/ui/fixes", test_fixes);
+  add_test ("/herald/ui/tab-order", test_tab_order);
+  add_test ("/herald/ui/one-advanced", test_one_advanced);
   add_test ("/herald/ui/notices/titles-keep-keyring-lookup", test_notice_titles_keep_lookup);
   add_test ("/herald/ui/window-size", test_window_size);
   add_test ("/herald/ui/shortcuts", test_shortcuts);

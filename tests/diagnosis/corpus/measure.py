@@ -8,8 +8,9 @@
 #   tests/diagnosis/corpus/measure.py _build/src/cli/heraldctl [--first]
 #
 # --first also gives the first measurements: the held-out part against
-# first_result, and the fresh part by whether first_result was one of the
-# answers labelled right before it was run (blind), per kind.
+# first_result, and the fresh part and the second batch (train2, heldout2) by
+# whether first_result was one of the answers labelled right before it was
+# run (blind); the fresh part also per kind.
 
 import collections
 import json
