@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "herald-delivery.h"
+#include "herald-smtp.h"
 
 const char *
 herald_outcome_to_string (HeraldOutcome outcome)
