@@ -56,6 +56,7 @@ static const Command commands[] = {
   { "send",    herald_cli_send,    N_("Deliver an alert (also the sendmail command)") },
   { "queue",   herald_cli_queue,   N_("List, flush, retry or drop queued alerts") },
   { "config",  herald_cli_config,  N_("Show or change the settings heraldctl uses") },
+  { "relay",   herald_cli_relay,   N_("Accept mail from devices over SMTP and deliver it") },
   { "history", herald_cli_history, N_("List the recent tests and show their reports") },
 };
 

@@ -115,6 +115,8 @@ herald_queue_entry_copy (const HeraldQueueEntry *entry)
   copy->subject = g_strdup (entry->subject);
   copy->message_id = g_strdup (entry->message_id);
   copy->note = g_strdup (entry->note);
+  copy->client_address = g_strdup (entry->client_address);
+  copy->device_user = g_strdup (entry->device_user);
   copy->last_error = herald_queue_error_copy (entry->last_error);
   return copy;
 }
@@ -130,6 +132,8 @@ herald_queue_entry_free (HeraldQueueEntry *entry)
   g_free (entry->subject);
   g_free (entry->message_id);
   g_free (entry->note);
+  g_free (entry->client_address);
+  g_free (entry->device_user);
   herald_queue_error_free (entry->last_error);
   g_free (entry);
 }
@@ -207,6 +211,8 @@ herald_queue_entry_serialize (const HeraldQueueEntry *entry,
   g_key_file_set_boolean (kf, META_GROUP, "eight-bit", entry->eight_bit);
   g_key_file_set_boolean (kf, META_GROUP, "maybe-duplicate", entry->maybe_duplicate);
   set_optional (kf, META_GROUP, "note", entry->note);
+  set_optional (kf, META_GROUP, "client-address", entry->client_address);
+  set_optional (kf, META_GROUP, "device-user", entry->device_user);
 
   if (entry->last_error != NULL)
     {
@@ -333,6 +339,8 @@ herald_queue_entry_parse (const char  *data,
   entry->subject = get_text (kf, META_GROUP, "subject", FALSE, &ok);
   entry->message_id = get_text (kf, META_GROUP, "message-id", FALSE, &ok);
   entry->note = get_text (kf, META_GROUP, "note", FALSE, &ok);
+  entry->client_address = get_text (kf, META_GROUP, "client-address", FALSE, &ok);
+  entry->device_user = get_text (kf, META_GROUP, "device-user", FALSE, &ok);
   if (!ok)
     return damaged (error, _("bad text field")), NULL;
   entry->size = g_key_file_get_uint64 (kf, META_GROUP, "size", &local);
