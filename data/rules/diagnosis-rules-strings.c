@@ -19,6 +19,8 @@ static const char *diagnosis_rule_strings[] = {
   N_("Check both settings (False means SMTP AUTH is allowed):"),
   /* Translators: diagnosis “exo-smtp-auth-disabled-tenant”, step 5. */
   N_("Wait about 15 minutes for the change to reach every server, then run the test again."),
+  /* Translators: diagnosis “exo-smtp-auth-disabled-tenant”, step 6. */
+  N_("Or send through Microsoft Graph instead, which needs no SMTP AUTH: Transport › Microsoft Graph in Herald (or “heraldctl config set transport graph”), then sign in again."),
   /* Translators: diagnosis “exo-smtp-auth-disabled-tenant”, link 1. */
   N_("Microsoft: authenticated client SMTP submission (SMTP AUTH)"),
   /* Translators: diagnosis “exo-smtp-auth-disabled-tenant”, link 2. */
@@ -37,6 +39,8 @@ static const char *diagnosis_rule_strings[] = {
   N_("If “Authenticated SMTP” is missing for the user, check that the account has an Exchange Online licence."),
   /* Translators: diagnosis “exo-smtp-auth-disabled-mailbox”, step 5. */
   N_("Wait a few minutes, then run the test again."),
+  /* Translators: diagnosis “exo-smtp-auth-disabled-mailbox”, step 6. */
+  N_("Or send through Microsoft Graph instead, which needs no SMTP AUTH: Transport › Microsoft Graph in Herald (or “heraldctl config set transport graph”), then sign in again."),
   /* Translators: diagnosis “exo-smtp-auth-disabled-mailbox”, link 1. */
   N_("Microsoft: authenticated client SMTP submission (SMTP AUTH)"),
   /* Translators: diagnosis “exo-smtp-auth-disabled-mailbox”, link 2. */
@@ -54,8 +58,10 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “exo-security-defaults”, step 4. */
   N_("Make sure SMTP AUTH is on for the mailbox:"),
   /* Translators: diagnosis “exo-security-defaults”, step 5. */
-  N_("Microsoft turns password SMTP AUTH off by default at the end of December 2026, so OAuth is the fix that lasts."),
+  N_("Or send through Microsoft Graph instead, which needs no SMTP AUTH: Transport › Microsoft Graph in Herald (or “heraldctl config set transport graph”), then sign in again."),
   /* Translators: diagnosis “exo-security-defaults”, step 6. */
+  N_("Microsoft turns password SMTP AUTH off by default at the end of December 2026, so OAuth is the fix that lasts."),
+  /* Translators: diagnosis “exo-security-defaults”, step 7. */
   N_("Password SMTP AUTH has been off by default since the end of December 2026, and Microsoft will announce the date it goes for good in the second half of 2027, so OAuth 2.0 (or Microsoft Graph) is the fix that lasts."),
   /* Translators: diagnosis “exo-security-defaults”, link 1. */
   N_("Microsoft Entra: security defaults"),
@@ -221,6 +227,8 @@ static const char *diagnosis_rule_strings[] = {
   N_("If OAuth is not possible for this sender, use another route: a Microsoft 365 connector (relay), Azure Communication Services Email, or a third-party sending service."),
   /* Translators: diagnosis “exo-basic-auth-retired”, step 3. */
   N_("Re-enabling Basic authentication, where the administrator still can, only buys time."),
+  /* Translators: diagnosis “exo-basic-auth-retired”, step 4. */
+  N_("Or send through Microsoft Graph instead, which needs no SMTP AUTH: Transport › Microsoft Graph in Herald (or “heraldctl config set transport graph”), then sign in again."),
   /* Translators: diagnosis “exo-basic-auth-retired”, link 1. */
   N_("Microsoft: SMTP AUTH Basic authentication deprecation timeline"),
   /* Translators: diagnosis “exo-basic-auth-retired”, link 2. */
@@ -2293,6 +2301,70 @@ static const char *diagnosis_rule_strings[] = {
   N_("If the server really has no encryption, ask its administrator to turn it on rather than sending the password in clear text."),
   /* Translators: diagnosis “client-starttls-not-offered”, link 1. */
   N_("RFC 3207: SMTP Service Extension for Secure SMTP over TLS"),
+  /* Translators: diagnosis “graph-host-not-found”, title. */
+  N_("This computer cannot look up Microsoft Graph"),
+  /* Translators: diagnosis “graph-host-not-found”, explanation. Keep the {words} in braces unchanged. */
+  N_("The name {host} could not be resolved, so Herald never reached Microsoft Graph: the DNS server of this computer does not answer for it, or this computer has no working network."),
+  /* Translators: diagnosis “graph-host-not-found”, step 1. */
+  N_("Check that this computer resolves the name:"),
+  /* Translators: diagnosis “graph-host-not-found”, step 2. Keep the {words} in braces unchanged. */
+  N_("If a proxy or a firewall controls outgoing traffic, ask its administrator to allow HTTPS (port 443) to {host}."),
+  /* Translators: diagnosis “graph-host-not-found”, step 3. */
+  N_("If the graph-endpoint setting names a national cloud, check that it is your tenant’s cloud."),
+  /* Translators: diagnosis “graph-host-not-found”, link 1. */
+  N_("Microsoft 365: URLs and IP address ranges"),
+  /* Translators: diagnosis “graph-cannot-connect”, title. */
+  N_("This computer cannot connect to Microsoft Graph"),
+  /* Translators: diagnosis “graph-cannot-connect”, explanation. Keep the {words} in braces unchanged. */
+  N_("Herald could not open an HTTPS connection to {host}: {error}. Microsoft Graph is reached over HTTPS only (port 443); a firewall or a proxy on the way is the usual cause."),
+  /* Translators: diagnosis “graph-cannot-connect”, step 1. */
+  N_("Check that HTTPS to Microsoft Graph works from this computer:"),
+  /* Translators: diagnosis “graph-cannot-connect”, step 2. Keep the {words} in braces unchanged. */
+  N_("If outgoing traffic must go through a proxy, set it for this computer (the desktop’s proxy settings, or https_proxy for services), or ask its administrator to allow {host}."),
+  /* Translators: diagnosis “graph-cannot-connect”, step 3. */
+  N_("If it worked before, wait a few minutes: alerts stay in the queue and are sent again."),
+  /* Translators: diagnosis “graph-cannot-connect”, link 1. */
+  N_("Microsoft 365: URLs and IP address ranges"),
+  /* Translators: diagnosis “graph-timed-out”, title. */
+  N_("Microsoft Graph did not answer in time"),
+  /* Translators: diagnosis “graph-timed-out”, explanation. Keep the {words} in braces unchanged. */
+  N_("The HTTPS request to {host} got no answer within the timeout: {error}"),
+  /* Translators: diagnosis “graph-timed-out”, step 1. */
+  N_("Try again in a few minutes: alerts stay in the queue and are sent again."),
+  /* Translators: diagnosis “graph-timed-out”, step 2. Keep the {words} in braces unchanged. */
+  N_("If it keeps happening, check that no firewall or proxy holds up HTTPS to {host}, or raise the timeout setting."),
+  /* Translators: diagnosis “graph-timed-out”, link 1. */
+  N_("Microsoft 365: URLs and IP address ranges"),
+  /* Translators: diagnosis “graph-certificate-refused”, title. */
+  N_("The certificate presented for Microsoft Graph is not trusted"),
+  /* Translators: diagnosis “graph-certificate-refused”, explanation. Keep the {words} in braces unchanged. */
+  N_("The HTTPS connection to {host} presented a certificate this computer does not accept ({tls_errors}): {subject}, issued by {issuer}. Microsoft’s own certificates are trusted everywhere, so something on the way, such as a proxy or antivirus that inspects HTTPS, is usually answering instead. Herald sent no token."),
+  /* Translators: diagnosis “graph-certificate-refused”, step 1. Keep the {words} in braces unchanged. */
+  N_("If your network inspects HTTPS, exclude {host} and login.microsoftonline.com from inspection, or install the inspecting proxy’s CA certificate in this computer’s trust store."),
+  /* Translators: diagnosis “graph-certificate-refused”, step 2. Keep the {words} in braces unchanged. */
+  N_("Compare the certificate’s SHA-256 fingerprint {sha256} with the one your network administrator expects."),
+  /* Translators: diagnosis “graph-certificate-refused”, link 1. */
+  N_("Microsoft 365: URLs and IP address ranges"),
+  /* Translators: diagnosis “graph-tls-failed”, title. */
+  N_("The HTTPS connection to Microsoft Graph failed"),
+  /* Translators: diagnosis “graph-tls-failed”, explanation. Keep the {words} in braces unchanged. */
+  N_("The encrypted connection to {host} could not be set up: {error}. Something on the way, such as a proxy or a firewall that inspects traffic, interferes with HTTPS."),
+  /* Translators: diagnosis “graph-tls-failed”, step 1. */
+  N_("Check that HTTPS to Microsoft Graph works from this computer:"),
+  /* Translators: diagnosis “graph-tls-failed”, step 2. Keep the {words} in braces unchanged. */
+  N_("Ask the network administrator to let HTTPS to {host} through unchanged."),
+  /* Translators: diagnosis “graph-tls-failed”, link 1. */
+  N_("Microsoft 365: URLs and IP address ranges"),
+  /* Translators: diagnosis “fallback-graph”, title. */
+  N_("Sending through Microsoft Graph failed"),
+  /* Translators: diagnosis “fallback-graph”, explanation. Keep the {words} in braces unchanged. */
+  N_("Herald could not match this failure to a known cause. It happened during {stage}. The last message was: {message}"),
+  /* Translators: diagnosis “fallback-graph”, step 1. */
+  N_("Read Graph’s answer in the technical details: its error code often names the problem (permission, mailbox, token)."),
+  /* Translators: diagnosis “fallback-graph”, step 2. */
+  N_("If it is still unclear, send the report (Copy Report) to your Microsoft 365 administrator; the request-id in the transcript lets Microsoft support find the request."),
+  /* Translators: diagnosis “fallback-graph”, link 1. */
+  N_("Microsoft: Microsoft Graph error responses"),
   /* Translators: diagnosis “fallback-temporary”, title. */
   N_("The server refused for now (temporary error)"),
   /* Translators: diagnosis “fallback-temporary”, explanation. Keep the {words} in braces unchanged. */

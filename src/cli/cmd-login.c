@@ -12,8 +12,10 @@
 #include "herald-cli.h"
 #include "herald-cli-util.h"
 #include "herald-diagnosis.h"
+#include "herald-graph-transport.h"
 #include "herald-oauth.h"
 #include "herald-report.h"
+#include "herald-secret.h"
 
 /* heraldctl login / logout: OAuth 2.0 sign-in. Tokens go to the keyring only;
  * provider, client ID, tenant, authority and the address go to GSettings so
@@ -25,8 +27,10 @@ typedef struct {
   char *client_id;
   char *tenant;
   char *authority;
+  char *certificate;
   gboolean device;
   gboolean client_secret_stdin;
+  gboolean app;
 } LoginOptions;
 
 static void
@@ -37,6 +41,7 @@ login_options_clear (LoginOptions *o)
   g_free (o->client_id);
   g_free (o->tenant);
   g_free (o->authority);
+  g_free (o->certificate);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LoginOptions, login_options_clear)
@@ -83,6 +88,19 @@ build_account (const char          *command,
   account->authority = _herald_cli_option_or_setting (o->authority,
                                                       same_provider ? settings : NULL,
                                                       "oauth-authority");
+
+  /* The transport decides what the sign-in is for: Graph's Mail.Send
+   * (with the national cloud's host) or the provider's SMTP scope. */
+  if (provider == HERALD_OAUTH_PROVIDER_MICROSOFT && settings != NULL &&
+      herald_graph_transport_from_settings (settings))
+    {
+      g_autofree char *endpoint = g_settings_get_string (settings, "graph-endpoint");
+
+      account->scope = herald_graph_scope_for_endpoint (endpoint, FALSE);
+      if (account->scope == NULL)
+        return _herald_cli_usage_error (command, _("the saved graph-endpoint “%s” is not a "
+                                                   "Microsoft Graph endpoint"), endpoint);
+    }
 
   *out = g_steal_pointer (&account);
 
@@ -153,6 +171,129 @@ herald_cli_oauth_abi (void)
   return HERALD_CLI_ABI;
 }
 
+/* The PEM files of a certificate with its key are a few kilobytes. */
+#define MAX_CERTIFICATE_FILE (256 * 1024)
+
+/* heraldctl login --app: the client credentials grant, checked once, then
+ * the secret or the certificate and key kept in the credential store; the
+ * profile sends app-only from then on. */
+static int
+login_app (LoginOptions *o,
+           GSettings    *settings)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) pem = NULL;
+  g_autofree char *client_id = NULL;
+  g_autofree char *tenant = NULL;
+  g_autofree char *authority = NULL;
+  g_autofree char *scope = NULL;
+  g_autofree char *transport = NULL;
+  char *secret = NULL;
+  HeraldGraphAppCredentials credentials = { 0, };
+  gboolean ok;
+
+  if (o->provider != NULL && g_strcmp0 (o->provider, "microsoft") != 0)
+    return _herald_cli_usage_error ("login", "%s", _("--app is for Microsoft only"));
+  if (o->device || o->user != NULL)
+    return _herald_cli_usage_error ("login", "%s", _("--app signs in as the app itself: no "
+                                                     "--user and no --device"));
+  if ((o->certificate != NULL) == o->client_secret_stdin)
+    return _herald_cli_usage_error ("login", "%s", _("--app needs either --certificate PEM or "
+                                                     "--client-secret-stdin"));
+  if (o->client_id == NULL || o->tenant == NULL)
+    return _herald_cli_usage_error ("login", "%s", _("--app needs --client-id and --tenant (the "
+                                                     "app's tenant ID or domain)"));
+
+  client_id = g_strstrip (g_strdup (o->client_id));
+  tenant = g_strstrip (g_strdup (o->tenant));
+  authority = o->authority != NULL ? g_strstrip (g_strdup (o->authority)) : NULL;
+
+  if (o->certificate != NULL)
+    {
+      char *contents = NULL;
+      gsize length = 0;
+
+      if (!g_file_get_contents (o->certificate, &contents, &length, &error))
+        return _herald_cli_usage_error ("login", "%s", error->message);
+      if (length > MAX_CERTIFICATE_FILE)
+        {
+          herald_secret_free (contents);
+          return _herald_cli_usage_error ("login", _("%s is too large for a certificate and key"),
+                                          o->certificate);
+        }
+      /* The key is wiped when the bytes go. */
+      pem = g_bytes_new_with_free_func (contents, length, (GDestroyNotify) herald_secret_free,
+                                        contents);
+    }
+  else
+    {
+      secret = _herald_cli_read_secret_line_raw ("--client-secret-stdin", _("client secret"),
+                                                 MAX_CLIENT_SECRET_LENGTH, &error);
+      if (secret == NULL)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
+            return _herald_cli_usage_error ("login", "%s", error->message);
+          fprintf (stderr, "heraldctl login: %s\n", error->message);
+          return HERALD_EXIT_FAILED;
+        }
+    }
+
+  /* Graph's .default (the national cloud's) with transport graph; app-only
+   * SMTP (SMTP.SendAsApp) otherwise. */
+  transport = _herald_cli_setting_string (settings, "transport");
+  if (g_strcmp0 (transport, "graph") == 0)
+    {
+      g_autofree char *endpoint = _herald_cli_setting_string (settings, "graph-endpoint");
+
+      scope = herald_graph_scope_for_endpoint (endpoint, TRUE);
+      if (scope == NULL)
+        {
+          herald_secret_free (secret);
+          return _herald_cli_usage_error ("login", _("the saved graph-endpoint “%s” is not a "
+                                                     "Microsoft Graph endpoint"), endpoint);
+        }
+    }
+  else
+    scope = g_strdup (HERALD_GRAPH_SMTP_APP_SCOPE);
+
+  credentials.client_id = client_id;
+  credentials.tenant = tenant;
+  credentials.authority = authority;
+  credentials.client_secret = secret;
+  credentials.certificate_pem = pem;
+  credentials.scope = scope;
+  ok = herald_graph_app_sign_in_sync (&credentials, NULL, NULL, &error);
+  herald_secret_free (secret);
+  if (!ok)
+    {
+      print_failure ("login", error);
+      return HERALD_EXIT_FAILED;
+    }
+
+  if (settings != NULL)
+    {
+      g_settings_set_string (settings, "oauth-provider", "microsoft");
+      g_settings_set_string (settings, "oauth-client-id", client_id);
+      g_settings_set_string (settings, "oauth-tenant", tenant);
+      g_settings_set_string (settings, "oauth-authority", authority != NULL ? authority : "");
+      g_settings_set_string (settings, "oauth-mode", "app-only");
+      g_settings_sync ();
+    }
+
+  if (pem != NULL)
+    printf (_("Signed in as the app %s in the tenant %s (app-only, %s). The certificate and its "
+              "key are in the keyring.\n"), client_id, tenant, scope);
+  else
+    printf (_("Signed in as the app %s in the tenant %s (app-only, %s). The client secret is in "
+              "the keyring.\n"), client_id, tenant, scope);
+  if (g_strcmp0 (transport, "graph") == 0)
+    printf ("%s\n", _("Alerts now go out through Microsoft Graph as the sender address (from)."));
+  else
+    printf ("%s\n", _("For SMTP, set the authentication to XOAUTH2: heraldctl config set auth "
+                      "xoauth2"));
+  return HERALD_EXIT_OK;
+}
+
 int
 herald_cli_login (int    argc,
                   char **argv)
@@ -176,6 +317,11 @@ herald_cli_login (int    argc,
       N_("Authority URL (sovereign clouds), e.g. https://login.microsoftonline.us"), N_("URL") },
     { "device", 0, 0, G_OPTION_ARG_NONE, &o.device,
       N_("Sign in with a code on another device instead of a browser here (Microsoft)"), NULL },
+    { "app", 0, 0, G_OPTION_ARG_NONE, &o.app,
+      N_("Sign in as the app itself (client credentials, Microsoft): for servers that send "
+         "app-only"), NULL },
+    { "certificate", 0, 0, G_OPTION_ARG_FILENAME, &o.certificate,
+      N_("With --app: a PEM file with the app's certificate and its private key"), N_("PEM") },
     { NULL }
   };
   int status;
@@ -185,6 +331,10 @@ herald_cli_login (int    argc,
     return status;
 
   settings = _herald_cli_open_settings (NULL);
+  if (o.app)
+    return login_app (&o, settings);
+  if (o.certificate != NULL)
+    return _herald_cli_usage_error ("login", "%s", _("--certificate needs --app"));
   status = build_account ("login", &o, settings, &account);
   if (status != HERALD_EXIT_OK)
     return status;
@@ -234,6 +384,7 @@ herald_cli_login (int    argc,
   if (settings != NULL)
     {
       herald_oauth_account_save_to_settings (account, settings);
+      g_settings_set_string (settings, "oauth-mode", "delegated");
       g_settings_sync ();
     }
 

@@ -602,6 +602,7 @@ run_flush (const char *sub,
   g_autoptr(GError) error = NULL;
   g_autofree char *command = g_strdup_printf ("heraldctl queue %s", sub);
   HeraldFlushOptions options = { 0 };
+  const HeraldTransport *transport = NULL;
   int status = HERALD_EX_OK;
 
   profile = _herald_cli_open_profile (command, a->scope, FALSE, &status);
@@ -631,12 +632,11 @@ run_flush (const char *sub,
 
   if (uses_oauth (config) && token_idle (profile))
     refresh_idle_token (profile, config, command);
+  transport = herald_transport_smtp ();
   /* Nothing to send: no token needed (an idle one was refreshed above). */
-  if (uses_oauth (config) && nothing_to_send (queue))
-    local = NULL;
-  else
+  if (!uses_oauth (config) || !nothing_to_send (queue))
     {
-      local = _herald_cli_fill_credentials (profile, config, command, NULL);
+      local = _herald_cli_prepare_transport (profile, config, command, NULL, &transport);
       /* A failed refresh is what doctor warns about before the first alert
        * is lost. */
       if (uses_oauth (config) && local != NULL && local->result->error != NULL)
@@ -644,8 +644,8 @@ run_flush (const char *sub,
     }
   options.due_only = a->due;
   options.only_id = only_id;
-  summary = herald_queue_flush (queue, herald_transport_smtp (), config, local, &options, NULL,
-                                &error);
+  summary = herald_queue_flush (queue, transport, config, local, &options, NULL, &error);
+  g_clear_pointer (&transport, herald_transport_free);
   if (summary == NULL)
     {
       if (!a->quiet || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY))

@@ -18,7 +18,7 @@
 #include "herald-cli-send.h"
 #include "herald-delivery.h"
 #include "herald-message.h"
-#include "herald-oauth-smtp.h"
+#include "herald-graph-transport.h"
 #include "herald-profile.h"
 #include "herald-queue-run.h"
 #include "herald-json.h"
@@ -158,8 +158,9 @@ _herald_cli_fill_credentials (HeraldProfile    *profile,
 
   if (config->auth == HERALD_AUTH_XOAUTH2 || config->auth == HERALD_AUTH_OAUTHBEARER)
     {
-      __typeof__ (herald_oauth_fill_config_token) *fill_token =
-        _herald_cli_oauth_symbol (command, "herald_oauth_fill_config_token");
+      /* Delegated, or app-only SMTP (oauth-mode app-only). */
+      __typeof__ (herald_graph_fill_smtp_token) *fill_token =
+        _herald_cli_oauth_symbol (command, "herald_graph_fill_smtp_token");
 
       if (fill_token == NULL)
         {
@@ -167,7 +168,7 @@ _herald_cli_fill_credentials (HeraldProfile    *profile,
                        _("OAuth 2.0 support is not available in this installation"));
           return herald_delivery_report_new_local (transport, config, HERALD_STAGE_AUTH, error);
         }
-      if (!fill_token (config, herald_profile_get_settings (profile), cancellable, &error))
+      if (!fill_token (config, herald_profile_get_settings (profile), NULL, cancellable, &error))
         return herald_delivery_report_new_local (transport, config, HERALD_STAGE_AUTH, error);
       return NULL;
     }
@@ -507,6 +508,7 @@ herald_cli_send (int    argc,
   g_autoptr(HeraldDeliveryReport) report = NULL;
   g_autoptr(GPtrArray) reports = NULL;
   g_autoptr(GPtrArray) recipients = g_ptr_array_new_with_free_func (g_free);
+  const HeraldTransport *transport = NULL;
   g_auto(GStrv) profile_to = NULL;
   g_auto(GStrv) profile_cc = NULL;
   g_auto(GStrv) local = NULL;
@@ -632,7 +634,7 @@ herald_cli_send (int    argc,
       return HERALD_EX_OK;
     }
 
-  report = _herald_cli_fill_credentials (profile, config, command, NULL);
+  report = _herald_cli_prepare_transport (profile, config, command, NULL, &transport);
   if (report == NULL)
     {
       HeraldDeliveryMessage m = {
@@ -640,9 +642,10 @@ herald_cli_send (int    argc,
         message->eight_bit
       };
 
-      reports = herald_deliver (herald_transport_smtp (), config, &m, 1, NULL, NULL, NULL, NULL);
+      reports = herald_deliver (transport, config, &m, 1, NULL, NULL, NULL, NULL);
       report = g_steal_pointer (&g_ptr_array_index (reports, 0));
     }
+  g_clear_pointer (&transport, herald_transport_free);
 
   if (report->outcome == HERALD_OUTCOME_SENT)
     {

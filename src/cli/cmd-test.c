@@ -17,7 +17,7 @@
 
 #include "herald-cli.h"
 #include "herald-history.h"
-#include "herald-graph.h"
+#include "herald-graph-transport.h"
 #include "herald-cli-util.h"
 #include "herald-diagnosis.h"
 #include "herald-json.h"
@@ -322,10 +322,15 @@ auth_uses_password (HeraldAuthMethod auth)
 static void
 print_json (const HeraldSmtpResult *result,
             const HeraldDiagnosis  *diagnosis,
-            GPtrArray              *notices)
+            GPtrArray              *notices,
+            const char             *transport)
 {
   g_autoptr(JsonNode) node = herald_result_to_json (result, diagnosis, notices);
-  g_autofree char *text = herald_json_to_string (node, TRUE);
+  g_autofree char *text = NULL;
+
+  /* The same shape as heraldctl send's: which transport carried it. */
+  json_object_set_string_member (json_node_get_object (node), "transport", transport);
+  text = herald_json_to_string (node, TRUE);
 
   fputs (text, stdout);
   fputc ('\n', stdout);
@@ -381,7 +386,7 @@ local_failure (gboolean                json,
     if (json)
       {
         notices = herald_notices (config, result);
-        print_json (result, diagnosis, notices);
+        print_json (result, diagnosis, notices, "smtp");
       }
     else if (!herald_diagnosis_is_fallback (diagnosis))
       {
@@ -650,13 +655,28 @@ typedef struct {
 typedef struct {
   TestRun                  *run;
   const HeraldSmtpConfig   *smtp;
-  const HeraldGraphConfig  *graph;
-  __typeof__ (herald_graph_test) *test;
+  HeraldTransport          *transport;
+  __typeof__ (herald_graph_transport_test) *test;
   GThread                  *thread;
   GMainContext             *context;
 } GraphRun;
 
 static GraphRun graph_run;
+
+/* Always through the main loop, never called at once: g_main_context_invoke()
+ * runs the function right here when no thread owns the context yet, and a
+ * quit before g_main_loop_run() starts would be lost (a sign-in that fails
+ * at once did hang the test). */
+static void
+invoke_in_loop (GMainContext *context,
+                GSourceFunc   func,
+                gpointer      data)
+{
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_callback (source, func, data, NULL);
+  g_source_attach (source, context);
+}
 
 static gboolean
 graph_progress_idle (gpointer user_data)
@@ -677,7 +697,7 @@ graph_progress_cb (const HeraldProgress *progress,
 
   p->run = g->run;
   p->progress = *progress;
-  g_main_context_invoke (g->context, graph_progress_idle, p);
+  invoke_in_loop (g->context, graph_progress_idle, p);
 }
 
 static gboolean
@@ -694,23 +714,29 @@ graph_thread (gpointer user_data)
 {
   GraphRun *g = user_data;
 
-  g->run->result = g->test (g->smtp, g->graph, NULL, NULL, g->run->cancellable,
-                            graph_progress_cb, g);
-  g_main_context_invoke (g->context, graph_done_idle, g);
+  g->run->result = g->test (g->transport, g->smtp, g->run->cancellable, graph_progress_cb, g);
+  invoke_in_loop (g->context, graph_done_idle, g);
   return NULL;
 }
 
+/* The token is given (--token-stdin) or comes from the saved sign-in
+ * (heraldctl login: delegated, or app-only with oauth-mode app-only), as
+ * for heraldctl send. */
 static gboolean
 graph_run_start (TestRun                 *run,
                  const HeraldSmtpConfig  *smtp,
-                 const HeraldGraphConfig *graph)
+                 const HeraldGraphConfig *graph,
+                 GSettings               *settings)
 {
-  graph_run.test = _herald_cli_oauth_symbol ("test", "herald_graph_test");
-  if (graph_run.test == NULL)
+  __typeof__ (herald_graph_transport_new) *transport_new =
+    _herald_cli_oauth_symbol ("test", "herald_graph_transport_new");
+
+  graph_run.test = _herald_cli_oauth_symbol ("test", "herald_graph_transport_test");
+  if (graph_run.test == NULL || transport_new == NULL)
     return FALSE;
+  graph_run.transport = transport_new (graph, settings, NULL);
   graph_run.run = run;
   graph_run.smtp = smtp;
-  graph_run.graph = graph;
   graph_run.context = g_main_context_default ();
   graph_run.thread = g_thread_new ("heraldctl-graph", graph_thread, &graph_run);
   return TRUE;
@@ -722,6 +748,7 @@ graph_run_join (TestRun *run)
   if (graph_run.thread != NULL)
     g_thread_join (graph_run.thread);
   graph_run.thread = NULL;
+  g_clear_pointer (&graph_run.transport, herald_transport_free);
   /* Progress queued behind the end. */
   while (g_main_context_iteration (NULL, FALSE))
     ;
@@ -779,7 +806,14 @@ _herald_cli_graph_config (TestOptions  *o,
   /* The struct is plain data: no need for the module to make it. */
   config = g_new0 (HeraldGraphConfig, 1);
   config->endpoint = normalised;
-  config->mode = o->app ? HERALD_GRAPH_APP_ONLY : HERALD_GRAPH_DELEGATED;
+  {
+    g_autofree char *mode = _herald_cli_setting_string (settings, "oauth-mode");
+
+    /* --app for a token given on standard input; the saved sign-in says
+     * itself which kind it is. */
+    config->mode = o->app || g_strcmp0 (mode, "app-only") == 0 ? HERALD_GRAPH_APP_ONLY
+                                                                : HERALD_GRAPH_DELEGATED;
+  }
   config->from = o->from != NULL ? g_strstrip (g_strdup (o->from))
                                  : _herald_cli_setting_string (settings, "from");
   if (o->timeout != NULL)
@@ -831,8 +865,8 @@ herald_cli_test (int    argc,
     { "allow-plaintext-auth", 0, 0, G_OPTION_ARG_NONE, &o.allow_plaintext_auth,
       N_("Allow sending the password without encryption (with --security none)"), NULL },
     { "transport", 0, 0, G_OPTION_ARG_STRING, &o.transport,
-      N_("How the test leaves: smtp, or graph (Microsoft Graph sendMail, with the access token "
-         "from --token-stdin)"), N_("TRANSPORT") },
+      N_("How the test leaves: smtp, or graph (Microsoft Graph sendMail, with the saved sign-in "
+         "or the access token from --token-stdin)"), N_("TRANSPORT") },
     { "graph-endpoint", 0, 0, G_OPTION_ARG_STRING, &o.graph_endpoint,
       N_("Microsoft Graph endpoint of a national cloud (default https://graph.microsoft.com)"),
       N_("URL") },
@@ -944,12 +978,6 @@ herald_cli_test (int    argc,
           status = usage_error (_("--transport graph takes no SMTP options (--server, --port, "
                                   "--security, --auth, --user, --password-stdin, --ca-file, "
                                   "--allow-plaintext-auth)"));
-          goto out;
-        }
-      if (stdin_token == NULL)
-        {
-          status = usage_error (_("--transport graph needs an access token for Microsoft Graph "
-                                  "on standard input: add --token-stdin"));
           goto out;
         }
       graph_config = _herald_cli_graph_config (&o, settings, &error);
@@ -1067,7 +1095,7 @@ herald_cli_test (int    argc,
    * Progress only arrives once the loop runs, after the "Testing" line. */
   if (run.graph)
     {
-      if (!graph_run_start (&run, config, graph_config))
+      if (!graph_run_start (&run, config, graph_config, settings))
         {
           status = HERALD_EXIT_FAILED;
           goto out;
@@ -1118,12 +1146,12 @@ herald_cli_test (int    argc,
   print_steps (&run);
 
   if (!run.result->ok)
-    diagnosis = herald_diagnose (run.result, config);
+    diagnosis = herald_diagnose_transport (run.result, config, run.graph ? "graph" : "smtp");
   /* The notices are about SMTP servers and ports. */
   notices = run.graph ? g_ptr_array_new () : herald_notices (config, run.result);
 
   if (o.json)
-    print_json (run.result, diagnosis, notices);
+    print_json (run.result, diagnosis, notices, run.graph ? "graph" : "smtp");
   else
     print_human (&run, config, run.result, diagnosis, notices);
 

@@ -47,6 +47,14 @@ void                  _herald_cli_take_maildrop     (HeraldProfile    *profile,
                                                      gboolean          quiet);
 /* "uid 33 (www-data)", "uid 64991", or "-" for -1. */
 char                 *_herald_cli_describe_uid      (gint64            uid) G_GNUC_WARN_UNUSED_RESULT;
+/* The profile's transport (SMTP with its credentials filled in @config, or
+ * Microsoft Graph) in *transport, free it with herald_transport_free().
+ * Returns NULL, or the report of a failure found before any connection. */
+HeraldDeliveryReport *_herald_cli_prepare_transport (HeraldProfile          *profile,
+                                                     HeraldSmtpConfig       *config,
+                                                     const char             *command,
+                                                     GCancellable           *cancellable,
+                                                     const HeraldTransport **transport) G_GNUC_WARN_UNUSED_RESULT;
 JsonNode             *_herald_cli_reply_to_json     (const HeraldSmtpReply *reply) G_GNUC_WARN_UNUSED_RESULT;
 /* Every --json output goes through herald_json_to_string(). */
 void                  _herald_cli_print_json        (JsonNode         *node);

@@ -228,6 +228,27 @@ done_proxy_cb (guint    index,
     proxy->done (index, sent, proxy->callback_data);
 }
 
+HeraldOutcome
+herald_transport_classify (const HeraldTransport  *transport,
+                           const HeraldSmtpResult *result,
+                           gboolean               *slow_down)
+{
+  if (transport != NULL && transport->classify != NULL)
+    {
+      if (slow_down != NULL)
+        *slow_down = FALSE;
+      return transport->classify (result, slow_down);
+    }
+  return herald_outcome_classify (result, slow_down);
+}
+
+void
+herald_transport_free (const HeraldTransport *transport)
+{
+  if (transport != NULL && transport->destroy != NULL)
+    transport->destroy ((HeraldTransport *) transport);
+}
+
 static HeraldDeliveryReport *
 make_report (const HeraldTransport  *transport,
              const HeraldSmtpConfig *config,
@@ -237,9 +258,10 @@ make_report (const HeraldTransport  *transport,
 
   report->transport = transport->name;
   report->result = result;
-  report->outcome = herald_outcome_classify (result, &report->slow_down);
+  report->retry_after = -1;
+  report->outcome = herald_transport_classify (transport, result, &report->slow_down);
   if (!result->ok)
-    report->diagnosis = herald_diagnose (result, config);
+    report->diagnosis = herald_diagnose_transport (result, config, transport->name);
   return report;
 }
 
@@ -254,6 +276,7 @@ herald_deliver (const HeraldTransport        *transport,
                 GCancellable                 *cancellable)
 {
   g_autofree gboolean *committed = g_new0 (gboolean, MAX (n, 1));
+  g_autofree gint64 *retry_after = g_new (gint64, MAX (n, 1));
   CommitProxy proxy = { commit, done, callback_data, committed };
   g_autoptr(GPtrArray) results = NULL;
   GPtrArray *reports;
@@ -265,8 +288,10 @@ herald_deliver (const HeraldTransport        *transport,
   if (n == 0)
     return reports;
 
+  for (guint i = 0; i < n; i++)
+    retry_after[i] = -1;
   results = transport->deliver (transport, config, messages, n, commit_proxy_cb, done_proxy_cb,
-                                &proxy, cancellable);
+                                &proxy, retry_after, cancellable);
   g_assert (results != NULL && results->len == n);
 
   for (guint i = 0; i < n; i++)
@@ -275,6 +300,7 @@ herald_deliver (const HeraldTransport        *transport,
       HeraldDeliveryReport *report = make_report (transport, config, result);
 
       report->last_byte_sent = committed[i];
+      report->retry_after = retry_after[i];
       g_ptr_array_add (reports, report);
     }
   return reports;

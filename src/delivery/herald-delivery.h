@@ -36,11 +36,14 @@ typedef struct {
 
 typedef struct {
   HeraldOutcome  outcome;
-  const char            *transport;       /* "smtp" */
-  HeraldSmtpResult      *result;          /* never NULL */
+  const char            *transport;       /* "smtp" or "graph" (static strings) */
+  HeraldSmtpResult      *result;          /* never NULL; for Graph reply->code is the HTTP
+                                           * status, reply->text Graph's code and message */
   HeraldDiagnosis       *diagnosis;       /* NULL when sent */
   gboolean               last_byte_sent;  /* the commit callback ran for this message */
   gboolean               slow_down;       /* the provider asked to send less (leave the rest) */
+  gint64                 retry_after;     /* seconds the provider asked to wait before the next
+                                           * attempt (Graph's Retry-After), or -1 */
 } HeraldDeliveryReport;
 
 void herald_delivery_report_free (HeraldDeliveryReport *report);
@@ -62,7 +65,13 @@ typedef void (*HeraldDeliveryDoneFunc) (guint    index,
 
 /* A transport delivers @n messages (over one connection when it can) and
  * returns @n engine results, in order; it calls @commit and @done as
- * above (both with @callback_data). */
+ * above (both with @callback_data). @retry_after has @n slots, all -1 on
+ * entry: a transport sets a message's slot to the seconds the provider
+ * asked to wait before trying it again.
+ *
+ * @classify says what a failed result of this transport means (queued,
+ * held, failed); NULL: herald_outcome_classify(), SMTP's reading.
+ * @destroy frees a transport made at run time (NULL for a static one). */
 typedef struct _HeraldTransport HeraldTransport;
 struct _HeraldTransport {
   const char  *name;
@@ -73,13 +82,21 @@ struct _HeraldTransport {
                          HeraldDeliveryCommitFunc      commit,
                          HeraldDeliveryDoneFunc        done,
                          gpointer                      callback_data,
+                         gint64                       *retry_after,
                          GCancellable                 *cancellable);
   gpointer     user_data;
+  HeraldOutcome (*classify) (const HeraldSmtpResult *result,
+                             gboolean               *slow_down);
+  void        (*destroy)  (HeraldTransport *transport);
 };
 
 /* SMTP through the engine: password or XOAUTH2 (the caller fills the
  * config's secret), pipelined, one connection for all messages. */
 const HeraldTransport *herald_transport_smtp (void);
+
+/* Frees a transport made at run time (the Graph one); does nothing for
+ * herald_transport_smtp() or NULL. */
+void herald_transport_free (const HeraldTransport *transport);
 
 /* Delivers and classifies: returns @n HeraldDeliveryReport, in order. */
 GPtrArray *herald_deliver (const HeraldTransport        *transport,
@@ -103,6 +120,10 @@ HeraldDeliveryReport *herald_delivery_report_copy (const HeraldDeliveryReport *r
 /* The class of a failed (or successful) engine result; exposed for tests. */
 HeraldOutcome herald_outcome_classify (const HeraldSmtpResult *result,
                                                 gboolean               *slow_down);
+/* The same through @transport's own reading (its classify, else the above). */
+HeraldOutcome herald_transport_classify (const HeraldTransport  *transport,
+                                         const HeraldSmtpResult *result,
+                                         gboolean               *slow_down);
 
 /* The sysexits status for an outcome of heraldctl send: 0 for sent,
  * queued and held, 67 for refused recipients, 65 for refused content. */

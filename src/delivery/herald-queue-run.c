@@ -66,6 +66,10 @@ apply_failure (HeraldQueueEntry           *entry,
   entry->state = state_for_outcome (report->outcome);
   entry->next_attempt = entry->state == HERALD_QUEUE_STATE_FAILED
                         ? 0 : now + herald_queue_backoff (entry->state, entry->attempts);
+  /* The provider said when to come back (Graph's Retry-After): then, not
+   * at the back-off's own time. */
+  if (entry->state == HERALD_QUEUE_STATE_QUEUED && report->retry_after >= 0)
+    entry->next_attempt = now + MAX (report->retry_after, 1);
   herald_queue_error_free (entry->last_error);
   entry->last_error = herald_queue_error_from_report (report);
   /* The RFC 1047 window: the connection broke after the final byte, so

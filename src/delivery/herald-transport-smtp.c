@@ -116,6 +116,7 @@ smtp_deliver (const HeraldTransport        *transport,
               HeraldDeliveryCommitFunc      commit,
               HeraldDeliveryDoneFunc        done,
               gpointer                      callback_data,
+              gint64                       *retry_after,
               GCancellable                 *cancellable)
 {
   GPtrArray *results = g_ptr_array_new_with_free_func ((GDestroyNotify) herald_smtp_result_free);
@@ -177,6 +178,8 @@ smtp_deliver (const HeraldTransport        *transport,
 static const HeraldTransport smtp_transport = {
   "smtp",
   smtp_deliver,
+  NULL,
+  NULL,
   NULL,
 };
 

@@ -18,7 +18,7 @@
  * ------------------------------------------------------------------------- */
 
 static const char *action_names[] = {
-  NULL, "switch-to-oauth", "switch-to-tls", "switch-to-starttls", "use-port-587",
+  NULL, "switch-to-oauth", "switch-to-tls", "switch-to-starttls", "use-port-587", "switch-to-graph",
 };
 
 const char *
@@ -150,6 +150,7 @@ herald_diagnosis_copy (const HeraldDiagnosis *diagnosis)
   copy->actor = diagnosis->actor;
   copy->severity = diagnosis->severity;
   copy->action = diagnosis->action;
+  copy->alternative_action = diagnosis->alternative_action;
   copy->details = g_strdup (diagnosis->details);
   for (guint i = 0; diagnosis->steps != NULL && i < diagnosis->steps->len; i++)
     {
@@ -207,6 +208,7 @@ typedef struct {
   int                      port;        /* 0: unknown */
   const char              *server;      /* "host greeting", or NULL */
   guint                    auth;        /* AuthKind, 0: unknown */
+  guint                    transport;   /* TransportKind, 0: unknown (a pasted text) */
   const char              *host;
   const HeraldSmtpConfig  *config;
   const HeraldSmtpResult  *result;
@@ -232,6 +234,26 @@ rule_matches (const Rule         *rule,
 
   if (!_herald_valid_at (rule->texts.valid_from, rule->texts.valid_until, ctx->now))
     return FALSE;
+
+  /* A rule naming its transports matches those only. A rule that names
+   * none was written for SMTP: over Graph (HTTPS to Microsoft) only its
+   * words can still apply (an identity provider's AADSTS code, Graph's
+   * error codes), never its reading of a GError, a certificate, a port,
+   * a security mode or a bare code (HTTP 500 is no SMTP 500), and never
+   * an SMTP fallback (Graph has its own). */
+  /* A fallback of its own transport only: a pasted text (transport
+   * unknown) gets the general ones. */
+  if (rule->fallback && rule->transports != 0 && (rule->transports & ctx->transport) == 0)
+    return FALSE;
+  if (ctx->transport != 0)
+    {
+      if (rule->transports != 0 && (rule->transports & ctx->transport) == 0)
+        return FALSE;
+      if (rule->transports == 0 && ctx->transport == TRANSPORT_KIND_GRAPH &&
+          (rule->fallback || rule->pattern == NULL || rule->errors != NULL ||
+           rule->tls_flags != 0 || rule->ports != NULL || rule->securities != 0 || rule->no_code))
+        return FALSE;
+    }
 
   if (rule->stages != 0 && ctx->stage < HERALD_N_STAGES && (rule->stages & (1u << ctx->stage)) == 0)
     return FALSE;
@@ -559,6 +581,7 @@ diagnosis_from_texts (const char         *id,
   d->actor = texts->actor;
   d->severity = texts->severity;
   d->action = texts->action;
+  d->alternative_action = texts->alternative_action;
   for (guint i = 0; texts->steps != NULL && i < texts->steps->len; i++)
     {
       const StepTemplate *tmpl = g_ptr_array_index (texts->steps, i);
@@ -683,9 +706,31 @@ auth_kind (const HeraldSmtpConfig *config,
     }
 }
 
+static guint
+transport_kind (const char *transport)
+{
+  if (g_strcmp0 (transport, "graph") == 0)
+    return TRANSPORT_KIND_GRAPH;
+  return TRANSPORT_KIND_SMTP;
+}
+
+static HeraldDiagnosis *explain_text (const char  *text,
+                                      HeraldStage  stage,
+                                      const char  *host,
+                                      guint        transport,
+                                      HeraldExplanation **out);
+
 HeraldDiagnosis *
 herald_diagnose (const HeraldSmtpResult *result,
                  const HeraldSmtpConfig *config)
+{
+  return herald_diagnose_transport (result, config, "smtp");
+}
+
+HeraldDiagnosis *
+herald_diagnose_transport (const HeraldSmtpResult *result,
+                           const HeraldSmtpConfig *config,
+                           const char             *transport)
 {
   MatchContext ctx = { 0, };
   g_autofree char *normalised = NULL;
@@ -706,6 +751,7 @@ herald_diagnose (const HeraldSmtpResult *result,
   ctx.port = config ? config->port : 0;
   ctx.host = config ? config->host : NULL;
   ctx.auth = auth_kind (config, result);
+  ctx.transport = transport_kind (transport);
   ctx.tls_flags = result->tls ? result->tls->flags : 0;
   /* The last reply explains the failure only when it is not a success: after
    * a "220 Ready to start TLS" the certificate check can still fail, and a
@@ -734,8 +780,8 @@ herald_diagnose (const HeraldSmtpResult *result,
   if (herald_diagnosis_is_fallback (diagnosis) && result->error != NULL &&
       result->error->message != NULL && *result->error->message != '\0')
     {
-      g_autoptr(HeraldDiagnosis) by_text = herald_diagnose_text (result->error->message,
-                                                                 result->stage, ctx.host);
+      g_autoptr(HeraldDiagnosis) by_text = explain_text (result->error->message, result->stage,
+                                                         ctx.host, ctx.transport, NULL);
 
       if (!herald_diagnosis_is_fallback (by_text))
         {
@@ -763,12 +809,27 @@ herald_explain (const char  *text,
                 HeraldStage  stage,
                 const char  *host)
 {
+  HeraldExplanation *explanation = NULL;
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  explain_text (text, stage, host, 0, &explanation);
+  return explanation;
+}
+
+/* herald_explain() for a known @transport (0: unknown, any rule). Returns
+ * the diagnosis, or with @out the whole explanation (then NULL). */
+static HeraldDiagnosis *
+explain_text (const char          *text,
+              HeraldStage          stage,
+              const char          *host,
+              guint                transport,
+              HeraldExplanation  **out)
+{
   g_autoptr(HeraldExtractedReply) extracted = NULL;
   HeraldExplanation *explanation;
   MatchContext ctx = { 0, };
   HeraldDiagnosis *d;
-
-  g_return_val_if_fail (text != NULL, NULL);
 
   extracted = _herald_extract_reply (text);
   /* The step given (heraldctl explain --stage) wins over the one the text names. */
@@ -780,6 +841,7 @@ herald_explain (const char  *text,
   ctx.security = -1;
   ctx.host = host;
   ctx.server = host;
+  ctx.transport = transport;
   ctx.now = _herald_diagnosis_now ();
 
   d = diagnose_context (&ctx);
@@ -815,7 +877,14 @@ herald_explain (const char  *text,
   explanation->code = extracted->code;
   explanation->enhanced = g_steal_pointer (&extracted->enhanced);
   explanation->reply = g_strdup (extracted->normalised ? extracted->normalised : "");
-  return explanation;
+  if (out == NULL)
+    {
+      d = g_steal_pointer (&explanation->diagnosis);
+      herald_explanation_free (explanation);
+      return d;
+    }
+  *out = explanation;
+  return NULL;
 }
 
 HeraldDiagnosis *

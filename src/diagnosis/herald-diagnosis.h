@@ -33,6 +33,8 @@ typedef enum {
   HERALD_ACTION_SWITCH_TO_TLS,       /* "switch-to-tls": security SSL/TLS (implicit TLS) */
   HERALD_ACTION_SWITCH_TO_STARTTLS,  /* "switch-to-starttls": security STARTTLS */
   HERALD_ACTION_USE_PORT_587,        /* "use-port-587": port 587 with STARTTLS */
+  HERALD_ACTION_SWITCH_TO_GRAPH,     /* "switch-to-graph": transport Microsoft Graph (needs no
+                                      * SMTP AUTH), then the Graph sign-in */
 } HeraldAction;
 
 /* "switch-to-oauth"…, or NULL for HERALD_ACTION_NONE. */
@@ -66,6 +68,7 @@ typedef struct {
   GPtrArray      *links;        /* of HeraldLink */
   char           *details;      /* technical: stage, full reply incl. the server tag; may be NULL */
   HeraldAction    action;       /* the one-click fix the rule offers, or HERALD_ACTION_NONE */
+  HeraldAction    alternative_action;  /* a second fix ("alternative_action"), or NONE */
 } HeraldDiagnosis;
 
 HeraldDiagnosis *herald_diagnosis_copy (const HeraldDiagnosis *diagnosis);
@@ -87,6 +90,13 @@ void herald_diagnosis_preload (void);
  * specific diagnosis from it wins. */
 HeraldDiagnosis *herald_diagnose (const HeraldSmtpResult *result,
                                   const HeraldSmtpConfig *config) G_GNUC_WARN_UNUSED_RESULT;
+/* The same for a result of @transport ("smtp", "graph"; NULL: smtp). Over
+ * Graph only rules written for it, and the words of SMTP rules (an
+ * identity provider's or Graph's codes), apply: a connection or certificate
+ * failure gets HTTPS advice, never ports or STARTTLS. */
+HeraldDiagnosis *herald_diagnose_transport (const HeraldSmtpResult *result,
+                                            const HeraldSmtpConfig *config,
+                                            const char             *transport) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Diagnoses an error text pasted from anywhere (a bare reply, or a reply
  * wrapped in another program's words). stage may be HERALD_N_STAGES when

@@ -16,6 +16,12 @@ typedef enum {
   AUTH_KIND_OAUTH    = 1 << 2,
 } AuthKind;
 
+/* How the message left: the SMTP engine or Microsoft Graph (HTTPS). */
+typedef enum {
+  TRANSPORT_KIND_SMTP  = 1 << 0,
+  TRANSPORT_KIND_GRAPH = 1 << 1,
+} TransportKind;
+
 typedef struct {
   GQuark domain;
   int    code;
@@ -34,6 +40,7 @@ typedef struct {
   HeraldActor     actor;
   HeraldSeverity  severity;
   HeraldAction    action;
+  HeraldAction    alternative_action;
   GPtrArray      *steps;   /* of StepTemplate */
   GPtrArray      *links;   /* of HeraldLink */
   gint64          valid_from;   /* Unix seconds: the rule or notice applies from then on */
@@ -59,6 +66,7 @@ typedef struct {
   GArray    *ports;          /* of int; NULL: any */
   GRegex    *server;         /* on "host greeting"; NULL: any */
   guint      auths;          /* AuthKind bits; 0: any */
+  guint      transports;     /* TransportKind bits; 0: see rule_matches() */
   Texts      texts;
 } Rule;
 

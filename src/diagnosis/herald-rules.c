@@ -395,6 +395,12 @@ load_texts (JsonObject *object,
       g_critical ("diagnosis-rules.json: “%s”: unknown action “%s”", id, action);
       return FALSE;
     }
+  action = json_object_get_string_member_with_default (object, "alternative_action", NULL);
+  if (action != NULL && !herald_action_from_string (action, &texts->alternative_action))
+    {
+      g_critical ("diagnosis-rules.json: “%s”: unknown alternative_action “%s”", id, action);
+      return FALSE;
+    }
   texts->actor = (HeraldActor) actor_value;
   texts->severity = (HeraldSeverity) severity_value;
 
@@ -463,6 +469,7 @@ load_rule (JsonObject *object)
   g_auto(GStrv) tls_flags = NULL;
   g_auto(GStrv) securities = NULL;
   g_auto(GStrv) auths = NULL;
+  g_auto(GStrv) transports = NULL;
   g_autoptr(GArray) classes = NULL;
   const char *id = json_object_get_string_member_with_default (object, "id", NULL);
   const char *str;
@@ -491,8 +498,22 @@ load_rule (JsonObject *object)
       !load_string_list (object, "tls_flags", id, &tls_flags) ||
       !load_string_list (object, "security", id, &securities) ||
       !load_int_list (object, "ports", id, &rule->ports) ||
-      !load_string_list (object, "auth", id, &auths))
+      !load_string_list (object, "auth", id, &auths) ||
+      !load_string_list (object, "transports", id, &transports))
     return NULL;
+
+  for (guint i = 0; transports != NULL && transports[i] != NULL; i++)
+    {
+      if (g_str_equal (transports[i], "smtp"))
+        rule->transports |= TRANSPORT_KIND_SMTP;
+      else if (g_str_equal (transports[i], "graph"))
+        rule->transports |= TRANSPORT_KIND_GRAPH;
+      else
+        {
+          g_critical ("diagnosis-rules.json: rule “%s”: unknown transport “%s”", id, transports[i]);
+          return NULL;
+        }
+    }
 
   for (guint i = 0; stages != NULL && stages[i] != NULL; i++)
     {

@@ -808,9 +808,12 @@ herald_graph_result_is_temporary (const HeraldSmtpResult *result)
           return FALSE;
         }
     }
-  if (result->error != NULL && result->error->domain == G_TLS_ERROR)
-    return FALSE;
+  if (result->error == NULL)
+    return TRUE;
 
-  /* The network: resolver, connection, timeouts, cancellation. */
-  return TRUE;
+  /* The network (resolver, connection, timeouts, cancellation), also on the
+   * way to the identity provider. A TLS failure, a sign-in that needs a
+   * person (not signed in, consent, a wrong secret) or a keyring problem
+   * will not pass by itself. */
+  return result->error->domain == G_IO_ERROR || result->error->domain == G_RESOLVER_ERROR;
 }

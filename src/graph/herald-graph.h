@@ -167,8 +167,9 @@ HeraldGraphConfig *herald_graph_config_new_from_settings (GSettings  *settings,
 
 /* TRUE when a failed Graph result is worth retrying later: throttling (429),
  * the service unavailable or timing out (500, 502, 503, 504), or the network
- * (resolve, connect, timeouts). Rejections (400, 403, 404, 413) and a refused
- * certificate are permanent. */
+ * (resolve, connect, timeouts; GIO and resolver errors, also from the
+ * identity provider). Rejections (400, 403, 404, 413), a refused
+ * certificate and sign-in or keyring failures are permanent. */
 gboolean          herald_graph_result_is_temporary (const HeraldSmtpResult *result);
 
 /* ---------------------------------------------------------------------------

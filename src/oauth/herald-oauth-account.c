@@ -78,6 +78,7 @@ herald_oauth_account_copy (const HeraldOAuthAccount *account)
   copy->client_secret = g_strdup (account->client_secret);
   copy->tenant = g_strdup (account->tenant);
   copy->authority = g_strdup (account->authority);
+  copy->scope = g_strdup (account->scope);
 
   return copy;
 }
@@ -93,6 +94,7 @@ herald_oauth_account_free (HeraldOAuthAccount *account)
   g_free (account->tenant);
   g_free (account->authority);
   g_free (account->account);
+  g_free (account->scope);
   g_free (account);
 }
 
@@ -338,6 +340,8 @@ herald_oauth_account_get_endpoints (const HeraldOAuthAccount  *account,
 const char *
 _herald_oauth_account_get_scope (const HeraldOAuthAccount *account)
 {
+  if (!_herald_oauth_is_empty (account->scope))
+    return account->scope;
   return account->provider == HERALD_OAUTH_PROVIDER_GOOGLE
          ? HERALD_OAUTH_GOOGLE_SCOPE : HERALD_OAUTH_MICROSOFT_SCOPE;
 }

@@ -32,7 +32,7 @@ gboolean    _herald_oauth_has_control_chars (const char *str);
 
 /* The tenant actually used: the account's, else HERALD_OAUTH_DEFAULT_TENANT. */
 const char *_herald_oauth_account_get_tenant (const HeraldOAuthAccount *account);
-/* The scope a delegated sign-in asks for: the provider's SMTP scope. */
+/* The scope a delegated sign-in asks for: the account's, else the provider's SMTP scope. */
 const char *_herald_oauth_account_get_scope  (const HeraldOAuthAccount *account);
 /* What the keyring entry needs: a mailbox address and a client ID. */
 gboolean    _herald_oauth_account_check_key  (const HeraldOAuthAccount  *account,

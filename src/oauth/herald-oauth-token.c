@@ -174,6 +174,7 @@ store_tokens (const HeraldOAuthAccount     *account,
   tokens->client_secret = g_strdup (!_herald_oauth_is_empty (account->client_secret)
                                     ? account->client_secret
                                     : old != NULL ? old->client_secret : NULL);
+  tokens->scope = g_strdup (_herald_oauth_account_get_scope (account));
 
   return herald_oauth_tokens_store_sync (herald_oauth_provider_to_string (account->provider),
                                          account->account,
@@ -193,6 +194,23 @@ _herald_oauth_store_sign_in (const HeraldOAuthAccount     *account,
 /* ---------------------------------------------------------------------------
  * Access tokens.
  * ------------------------------------------------------------------------- */
+
+/* Whether the stored access token was issued for the scope the account asks
+ * for now; items stored before scopes were recorded hold the SMTP scope. */
+static gboolean
+same_scope (const HeraldOAuthAccount *account,
+            const HeraldOAuthTokens  *tokens)
+{
+  g_autoptr(HeraldOAuthAccount) smtp = NULL;
+  const char *stored = tokens->scope;
+
+  if (_herald_oauth_is_empty (stored))
+    {
+      smtp = herald_oauth_account_new (account->provider, NULL);
+      stored = _herald_oauth_account_get_scope (smtp);
+    }
+  return g_strcmp0 (stored, _herald_oauth_account_get_scope (account)) == 0;
+}
 
 static char *
 get_access_token (const HeraldOAuthAccount  *account,
@@ -232,6 +250,7 @@ get_access_token (const HeraldOAuthAccount  *account,
   if (tokens == NULL || tokens->refresh_token == NULL)
     {
       if (tokens != NULL && tokens->access_token != NULL && !force_refresh
+          && same_scope (account, tokens)
           && tokens->expires_at - g_get_real_time () / G_USEC_PER_SEC >= HERALD_OAUTH_REFRESH_MARGIN)
         return g_strdup (tokens->access_token);
 
@@ -242,7 +261,7 @@ get_access_token (const HeraldOAuthAccount  *account,
     }
 
   now = g_get_real_time () / G_USEC_PER_SEC;
-  if (!force_refresh && tokens->access_token != NULL
+  if (!force_refresh && tokens->access_token != NULL && same_scope (account, tokens)
       && tokens->expires_at - now >= HERALD_OAUTH_REFRESH_MARGIN)
     return g_strdup (tokens->access_token);
 

@@ -51,6 +51,9 @@ typedef struct {
                                         * (https://login.microsoftonline.com/TENANT);
                                         * http:// only for loopback hosts (tests) */
   char                *account;        /* the mailbox address (user= in XOAUTH2) */
+  char                *scope;          /* what a delegated sign-in asks for; NULL/empty: the
+                                        * provider's SMTP scope (HERALD_OAUTH_*_SCOPE). The
+                                        * Graph transport sets Graph's Mail.Send here. */
 } HeraldOAuthAccount;
 
 #define HERALD_TYPE_OAUTH_ACCOUNT (herald_oauth_account_get_type ())
@@ -115,7 +118,11 @@ guint herald_oauth_error_get_aadsts (const GError *error);
 /* ---------------------------------------------------------------------------
  * Access tokens: from the keyring, refreshed when fewer than 60 s remain (the
  * rotated refresh token is stored every time). invalid_grant gives
- * HERALD_OAUTH_ERROR_SIGN_IN_AGAIN and clears the stored tokens.
+ * HERALD_OAUTH_ERROR_SIGN_IN_AGAIN and clears the stored tokens. A stored
+ * access token is used only for the scope it was issued for: when the
+ * account asks for another one (the transport changed from SMTP to Graph),
+ * the refresh token gets one for the new scope (Microsoft's refresh tokens
+ * serve every resource the user consented to).
  * ------------------------------------------------------------------------- */
 
 #define HERALD_OAUTH_REFRESH_MARGIN 60  /* seconds */

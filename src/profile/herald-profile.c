@@ -553,6 +553,31 @@ address_list (HeraldProfile *self,
   return g_steal_pointer (&split);
 }
 
+/* Microsoft Graph (transport graph) needs no SMTP server, port or login:
+ * the config names Graph's host (the endpoint's, https, so implicit TLS),
+ * which the diagnosis and the messages show; the Graph transport delivers. */
+static gboolean
+graph_host (HeraldProfile    *self,
+            HeraldSmtpConfig *config)
+{
+  g_autofree char *transport = herald_profile_get_string (self, "transport");
+  g_autofree char *endpoint = NULL;
+  g_autoptr(GUri) uri = NULL;
+
+  if (g_strcmp0 (transport, "graph") != 0)
+    return FALSE;
+
+  endpoint = herald_profile_get_string (self, "graph-endpoint");
+  uri = g_uri_parse (endpoint != NULL ? endpoint : "https://graph.microsoft.com",
+                     G_URI_FLAGS_NONE, NULL);
+  config->host = g_strdup (uri != NULL && g_uri_get_host (uri) != NULL ? g_uri_get_host (uri)
+                                                                         : "graph.microsoft.com");
+  config->port = uri != NULL && g_uri_get_port (uri) > 0 ? (guint16) g_uri_get_port (uri) : 443;
+  config->security = HERALD_SECURITY_TLS;
+  config->auth = HERALD_AUTH_NONE;
+  return TRUE;
+}
+
 HeraldSmtpConfig *
 herald_profile_to_smtp_config (HeraldProfile  *self,
                                GError        **error)
@@ -563,6 +588,9 @@ herald_profile_to_smtp_config (HeraldProfile  *self,
   gint64 port, timeout;
 
   g_return_val_if_fail (HERALD_IS_PROFILE (self), NULL);
+
+  if (graph_host (self, config))
+    goto sender;
 
   config->host = herald_profile_get_string (self, "server");
   if (config->host == NULL)
@@ -590,6 +618,7 @@ herald_profile_to_smtp_config (HeraldProfile  *self,
   if (config->auth != HERALD_AUTH_NONE)
     config->username = herald_profile_get_string (self, "username");
 
+sender:
   config->from = herald_profile_get_string (self, "from");
   if (config->from == NULL)
     {

@@ -52,6 +52,8 @@ herald_oauth_tokens_copy (const HeraldOAuthTokens *tokens)
   copy->access_token = g_strdup (tokens->access_token);
   copy->expires_at = tokens->expires_at;
   copy->client_secret = g_strdup (tokens->client_secret);
+  copy->scope = g_strdup (tokens->scope);
+  copy->certificate = g_strdup (tokens->certificate);
 
   return copy;
 }
@@ -65,6 +67,8 @@ herald_oauth_tokens_free (HeraldOAuthTokens *tokens)
   herald_secret_free (tokens->refresh_token);
   herald_secret_free (tokens->access_token);
   herald_secret_free (tokens->client_secret);
+  g_free (tokens->scope);
+  herald_secret_free (tokens->certificate);
   g_free (tokens);
 }
 
@@ -244,6 +248,11 @@ herald_oauth_tokens_serialize (const HeraldOAuthTokens *tokens)
   if (tokens->client_secret != NULL)
     g_variant_builder_add (&builder, "{sv}", "client_secret",
                            g_variant_new_string (tokens->client_secret));
+  if (tokens->scope != NULL)
+    g_variant_builder_add (&builder, "{sv}", "scope", g_variant_new_string (tokens->scope));
+  if (tokens->certificate != NULL)
+    g_variant_builder_add (&builder, "{sv}", "certificate",
+                           g_variant_new_string (tokens->certificate));
   variant = g_variant_ref_sink (g_variant_builder_end (&builder));
   text = g_variant_print (variant, FALSE);
   return text;
@@ -272,8 +281,12 @@ herald_oauth_tokens_parse (const char  *text,
   g_variant_dict_lookup (dict, "access_token", "s", &tokens->access_token);
   g_variant_dict_lookup (dict, "expires_at", "x", &tokens->expires_at);
   g_variant_dict_lookup (dict, "client_secret", "s", &tokens->client_secret);
+  g_variant_dict_lookup (dict, "scope", "s", &tokens->scope);
+  g_variant_dict_lookup (dict, "certificate", "s", &tokens->certificate);
 
-  if (tokens->refresh_token == NULL && tokens->access_token == NULL)
+  /* An app-only sign-in keeps its secret or certificate, maybe no token yet. */
+  if (tokens->refresh_token == NULL && tokens->access_token == NULL &&
+      tokens->client_secret == NULL && tokens->certificate == NULL)
     {
       g_set_error_literal (error, HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_FAILED,
                            _("The stored OAuth tokens are damaged; sign in again."));

@@ -5,7 +5,9 @@
 
 /* OAuth 2.0 tokens in the keyring, under our own schema
  * "io.github.heraldmail.Herald.OAuth2" keyed by provider ("microsoft",
- * "google"), account (mailbox address) and client ID. The secret is the
+ * "google"), account (mailbox address) and client ID. An app-only sign-in
+ * (heraldctl login --app) is provider "microsoft-app", account the tenant:
+ * its client secret or certificate, and the last access token. The secret is the
  * refresh token, the cached access token and its expiry (and a Google
  * client secret when there is one), serialised as a GVariant. Tokens never
  * go anywhere but the keyring. */
@@ -21,6 +23,10 @@ typedef struct {
   char   *access_token;    /* secret; may be NULL */
   gint64  expires_at;      /* access token expiry, Unix seconds (UTC); 0 when unknown */
   char   *client_secret;   /* Google Desktop-app client secret; may be NULL */
+  char   *scope;           /* the scope access_token was issued for; NULL: the provider's
+                            * SMTP scope (items stored before the Graph transport) */
+  char   *certificate;     /* secret: app-only sign-in (provider "microsoft-app"): the PEM
+                            * certificate and private key; may be NULL */
 } HeraldOAuthTokens;
 
 HeraldOAuthTokens *herald_oauth_tokens_new  (void) G_GNUC_WARN_UNUSED_RESULT;

@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "herald-alerts-group.h"
+#include "herald-graph-transport.h"
 #include "herald-delivery.h"
 #include "herald-error-dialog.h"
 #include "herald-oauth-smtp.h"
@@ -129,6 +130,7 @@ retry_thread (GTask        *task,
   g_autoptr(HeraldQueueEntry) entry = NULL;
   HeraldFlushOptions options = { 0 };
   const HeraldTransport *transport = herald_transport_smtp ();
+  HeraldTransport *graph = NULL;
 
   if (profile != NULL)
     config = herald_profile_to_smtp_config (profile, &error);
@@ -157,10 +159,21 @@ retry_thread (GTask        *task,
       return;
     }
 
-  if (config->auth == HERALD_AUTH_XOAUTH2)
+  /* Microsoft Graph fetches its own token when it delivers. */
+  if (herald_profile_get_settings (profile) != NULL &&
+      herald_graph_transport_from_settings (herald_profile_get_settings (profile)))
     {
-      if (!herald_oauth_fill_config_token (config, herald_profile_get_settings (profile),
-                                           cancellable, &error))
+      graph = herald_graph_transport_new_from_settings (herald_profile_get_settings (profile),
+                                                        NULL, &error);
+      if (graph == NULL)
+        local = herald_delivery_report_new_local (transport, config, HERALD_STAGE_RESOLVE, error);
+      else
+        transport = graph;
+    }
+  else if (config->auth == HERALD_AUTH_XOAUTH2)
+    {
+      if (!herald_graph_fill_smtp_token (config, herald_profile_get_settings (profile), NULL,
+                                         cancellable, &error))
         local = herald_delivery_report_new_local (transport, config, HERALD_STAGE_AUTH, error);
     }
   else if (config->username != NULL && config->auth != HERALD_AUTH_NONE)
@@ -182,6 +195,7 @@ retry_thread (GTask        *task,
   options.only_id = data->id;
   summary = herald_queue_flush (data->queue, transport, config, local, &options, cancellable,
                                 &error);
+  herald_transport_free (graph);
   if (summary == NULL)
     g_task_return_error (task, g_steal_pointer (&error));
   else

@@ -10,6 +10,7 @@
 
 #include "herald-diagnosis.h"
 #include "herald-oauth.h"
+#include "herald-graph-transport.h"
 #include "herald-oauth-group.h"
 #include "herald-report.h"
 #include "herald-smtp.h"
@@ -103,7 +104,8 @@ current_provider (HeraldOAuthGroup *self)
 static HeraldOAuthAccount *
 current_account (HeraldOAuthGroup *self)
 {
-  HeraldOAuthAccount *account = herald_oauth_account_new_from_settings (self->settings);
+  /* With the Graph transport the sign-in asks for Graph's Mail.Send. */
+  HeraldOAuthAccount *account = herald_graph_oauth_account_new_from_settings (self->settings);
   const char *secret = gtk_editable_get_text (GTK_EDITABLE (self->client_secret_row));
 
   if (account->provider == HERALD_OAUTH_PROVIDER_GOOGLE && secret != NULL && *secret != '\0')
@@ -1085,4 +1087,12 @@ herald_oauth_group_get_diagnosis (HeraldOAuthGroup *self)
   g_return_val_if_fail (HERALD_IS_OAUTH_GROUP (self), NULL);
 
   return gtk_widget_get_visible (GTK_WIDGET (self->error_row)) ? self->diagnosis : NULL;
+}
+
+void
+herald_oauth_group_sign_in (HeraldOAuthGroup *self)
+{
+  g_return_if_fail (HERALD_IS_OAUTH_GROUP (self));
+
+  gtk_widget_activate_action (GTK_WIDGET (self), "oauth.sign-in", NULL);
 }

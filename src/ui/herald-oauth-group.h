@@ -28,6 +28,8 @@ gboolean    herald_oauth_group_get_signed_in (HeraldOAuthGroup *self);
 gboolean    herald_oauth_group_get_busy      (HeraldOAuthGroup *self);
 /* TRUE while only the keyring check runs: "signed-in" is not known yet. */
 gboolean    herald_oauth_group_get_checking  (HeraldOAuthGroup *self);
+/* Starts the browser sign-in, as Sign In does (the "switch-to-graph" fix). */
+void        herald_oauth_group_sign_in       (HeraldOAuthGroup *self);
 /* Checks the keyring again (after a test found the sign-in revoked). */
 void        herald_oauth_group_recheck       (HeraldOAuthGroup *self);
 /* The diagnosis of the sign-in error shown in the group, or NULL when none

@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 
 #include "herald-diagnosis.h"
+#include "herald-graph-transport.h"
 #include "herald-history.h"
 #include "herald-oauth.h"
 #include "herald-window-private.h"
@@ -25,6 +26,7 @@ typedef struct {
   HeraldWindow     *self;         /* strong */
   GCancellable     *cancellable;
   HeraldSmtpConfig *config;       /* snapshot taken on the main thread */
+  gboolean          graph;        /* through Microsoft Graph (herald-window-transport.c) */
 } RunData;
 
 static void
@@ -180,6 +182,47 @@ _herald_window_clear_last_failure (HeraldWindow *self)
   g_clear_pointer (&self->failure_notices, g_ptr_array_unref);
 }
 
+static void
+error_dialog_response_cb (HeraldWindow *self,
+                          const char   *response)
+{
+  if (g_strcmp0 (response, "switch-to-graph") == 0)
+    _herald_window_switch_to_graph (self);
+}
+
+/* The dialog says which transport failed. The rule's action is the
+ * dialog's fix button (herald-window-fixes.c); a rule whose second fix is
+ * Graph ("alternative_action": "switch-to-graph", beside OAuth 2.0) gets a
+ * response of its own for it. */
+static void
+name_transport (HeraldWindow      *self,
+                HeraldErrorDialog *dialog)
+{
+  const HeraldDiagnosis *d = self->failure_diagnosis;
+  gboolean offer = !self->failure_graph &&
+                   d->alternative_action == HERALD_ACTION_SWITCH_TO_GRAPH &&
+                   d->action != HERALD_ACTION_SWITCH_TO_GRAPH;
+
+  if (self->failure_graph)
+    {
+      /* Translators: %s explains a failure */
+      g_autofree char *body = g_strdup_printf (_("Sent through Microsoft Graph. %s"),
+                                               d->explanation != NULL ? d->explanation : "");
+
+      adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (dialog), body);
+    }
+
+  if (offer && !adw_message_dialog_has_response (ADW_MESSAGE_DIALOG (dialog), "switch-to-graph"))
+    {
+      adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "switch-to-graph",
+                                       _("Send Through Microsoft Graph"));
+      g_signal_connect_object (dialog, "response::switch-to-graph",
+                               G_CALLBACK (error_dialog_response_cb), self, G_CONNECT_SWAPPED);
+    }
+  if (adw_message_dialog_has_response (ADW_MESSAGE_DIALOG (dialog), "switch-to-graph"))
+    adw_message_dialog_set_response_enabled (ADW_MESSAGE_DIALOG (dialog), "switch-to-graph", offer);
+}
+
 /* Opens the error dialog on the failure the banner shows. One dialog at a
  * time: a new failure refills the open one. */
 static void
@@ -208,6 +251,7 @@ present_error_dialog (HeraldWindow *self)
     }
   herald_error_dialog_set_fix (dialog, _herald_window_get_fix_label (self,
                                                                      self->failure_diagnosis->action));
+  name_transport (self, dialog);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -272,12 +316,17 @@ record_history (HeraldWindow           *self,
 static void
 show_failure (HeraldWindow           *self,
               const HeraldSmtpConfig *config,
-              const HeraldSmtpResult *result)
+              const HeraldSmtpResult *result,
+              gboolean                graph)
 {
   /* herald_diagnose() also reads the error's text when no rule knows the
    * result (an identity provider's AADSTS codes, for one). */
-  g_autoptr(HeraldDiagnosis) diagnosis = herald_diagnose (result, config);
-  g_autoptr(GPtrArray) notices = herald_notices (config, result);
+  g_autoptr(HeraldDiagnosis) diagnosis = herald_diagnose_transport (result, config,
+                                                                    graph ? "graph" : "smtp");
+  /* The notices are about SMTP servers and ports. */
+  g_autoptr(GPtrArray) notices = graph ? g_ptr_array_new_with_free_func (
+                                           (GDestroyNotify) herald_diagnosis_free)
+                                       : herald_notices (config, result);
   g_autofree char *title = NULL;
 
   /* Kept while the banner shows the failure, so Details can open the
@@ -290,10 +339,16 @@ show_failure (HeraldWindow           *self,
   self->failure_result = herald_smtp_result_copy (result);
   self->failure_diagnosis = g_steal_pointer (&diagnosis);
   self->failure_notices = g_steal_pointer (&notices);
+  self->failure_graph = graph;
   record_history (self, config, result, self->failure_diagnosis, self->failure_notices);
 
-  /* Translators: %s says what went wrong, e.g. "The mail server rejected the login" */
-  title = g_strdup_printf (_("The test failed: %s"), self->failure_diagnosis->title);
+  if (graph)
+    /* Translators: %s says what went wrong */
+    title = g_strdup_printf (_("The test through Microsoft Graph failed: %s"),
+                             self->failure_diagnosis->title);
+  else
+    /* Translators: %s says what went wrong, e.g. "The mail server rejected the login" */
+    title = g_strdup_printf (_("The test failed: %s"), self->failure_diagnosis->title);
   herald_banner_show_failure (self->banner, title);
   present_error_dialog (self);
 }
@@ -301,13 +356,27 @@ show_failure (HeraldWindow           *self,
 static void
 show_success (HeraldWindow           *self,
               const HeraldSmtpConfig *config,
-              const HeraldSmtpResult *result)
+              const HeraldSmtpResult *result,
+              gboolean                graph)
 {
-  g_autoptr(GPtrArray) notices = herald_notices (config, result);
+  g_autoptr(GPtrArray) notices = NULL;
   g_autofree char *recipients = dup_recipients (config);
-  g_autofree char *reply = dup_final_reply (result);
+  g_autofree char *reply = NULL;
   g_autofree char *elapsed = herald_format_duration (result->elapsed_ms);
   g_autofree char *title = NULL;
+
+  if (graph)
+    {
+      /* Graph's 202 Accepted says this and no more: not delivered yet. */
+      /* Translators: the first %s are the recipients, the second a duration */
+      title = g_strdup_printf (_("Microsoft accepted the message for delivery to %s (Microsoft "
+                                 "Graph). Total time: %s."), recipients, elapsed);
+      herald_banner_show_success (self->banner, title, NULL);
+      return;
+    }
+
+  notices = herald_notices (config, result);
+  reply = dup_final_reply (result);
 
   /* Translators: the first %s are the recipients, the second the server's
    * reply (e.g. "250 2.0.0 OK <id>"), the third a duration */
@@ -317,17 +386,42 @@ show_success (HeraldWindow           *self,
   record_history (self, config, result, NULL, notices);
 }
 
+static void finish_run (RunData          *data,
+                        HeraldSmtpResult *result,
+                        const GError     *error);
+
 static void
 run_cb (GObject      *object,
         GAsyncResult *res,
         gpointer      user_data)
 {
   g_autoptr(RunData) data = user_data;
-  HeraldWindow *self = data->self;
   g_autoptr(HeraldSmtpResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
   result = herald_smtp_run_finish (res, &error);
+  finish_run (data, result, error);
+}
+
+static void
+graph_run_cb (GObject      *object,
+              GAsyncResult *res,
+              gpointer      user_data)
+{
+  g_autoptr(RunData) data = user_data;
+  g_autoptr(HeraldSmtpResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  result = herald_graph_transport_test_finish (res, &error);
+  finish_run (data, result, error);
+}
+
+static void
+finish_run (RunData          *data,
+            HeraldSmtpResult *result,
+            const GError     *error)
+{
+  HeraldWindow *self = data->self;
 
   /* Cancel put the window back to idle at once; the test still belongs in
    * the history, with the step it was cancelled in. */
@@ -371,9 +465,9 @@ run_cb (GObject      *object,
   herald_step_list_finish (self->step_list, result);
 
   if (result->ok)
-    show_success (self, data->config, result);
+    show_success (self, data->config, result, data->graph);
   else
-    show_failure (self, data->config, result);
+    show_failure (self, data->config, result, data->graph);
 }
 
 static void
@@ -401,7 +495,41 @@ show_token_failure (HeraldWindow           *self,
 
   herald_step_list_update (self->step_list,
                            &(HeraldProgress) { HERALD_STAGE_AUTH, HERALD_STEP_FAILED, 0, 0 });
-  show_failure (self, config, result);
+  show_failure (self, config, result, FALSE);
+}
+
+/* Microsoft Graph: the token comes from the saved sign-in on the worker,
+ * a failure to get one is the result (at the login), as for SMTP. */
+static void
+start_graph (HeraldWindow *self,
+             RunData      *data)
+{
+  g_autoptr(GError) error = NULL;
+  HeraldTransport *transport;
+  RunData *progress_data;
+
+  data->graph = TRUE;
+  _herald_window_graph_config (self, data->config);
+  transport = herald_graph_transport_new_from_settings (self->settings, NULL, &error);
+  if (transport == NULL)
+    {
+      g_autoptr(RunData) owned = data;
+      g_autoptr(HeraldSmtpResult) result = herald_smtp_result_new_failed (HERALD_STAGE_RESOLVE,
+                                                                          error);
+
+      g_clear_object (&self->cancellable);
+      set_running (self, FALSE);
+      herald_step_list_finish (self->step_list, result);
+      show_failure (self, data->config, result, TRUE);
+      return;
+    }
+
+  progress_data = g_new0 (RunData, 1);
+  progress_data->self = g_object_ref (self);
+  progress_data->cancellable = g_object_ref (data->cancellable);
+  herald_graph_transport_test_async (transport, data->config, data->cancellable,
+                                     progress_cb, progress_data, (GDestroyNotify) run_data_free,
+                                     graph_run_cb, data);
 }
 
 static void
@@ -481,9 +609,16 @@ send_action (GtkWidget  *widget,
   if (self->error_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->error_dialog));
   herald_banner_dismiss (self->banner);
-  herald_step_list_set_security (self->step_list, data->config->security);
+  herald_step_list_set_security (self->step_list, _herald_window_is_graph (self)
+                                                 ? HERALD_SECURITY_TLS : data->config->security);
   self->stale_run = FALSE;
   set_running (self, TRUE);
+
+  if (_herald_window_is_graph (self))
+    {
+      start_graph (self, data);
+      return;
+    }
 
   _herald_window_store_password (self, data->config);
 

@@ -66,6 +66,12 @@ apply_port_587 (HeraldWindow *self)
   gtk_spin_button_set_value (self->port_spin, 587);
 }
 
+static gboolean
+needs_graph (HeraldWindow *self)
+{
+  return !_herald_window_is_graph (self);
+}
+
 typedef struct {
   HeraldAction   action;
   const char    *label;   /* the button */
@@ -87,6 +93,10 @@ static const Fix fixes[] = {
   { HERALD_ACTION_USE_PORT_587, N_("Use Port 587"),
     N_("Port set to 587 with STARTTLS: send the test again"),
     needs_port_587, apply_port_587 },
+  /* herald-window-transport.c: transport Graph, then the Graph sign-in. */
+  { HERALD_ACTION_SWITCH_TO_GRAPH, N_("Send Through Microsoft Graph"),
+    N_("Transport set to Microsoft Graph: finish the sign-in, then send the test again"),
+    needs_graph, _herald_window_switch_to_graph },
 };
 
 static const Fix *

@@ -35,6 +35,7 @@ struct _HeraldWindow
   HeraldSmtpResult     *failure_result;
   HeraldDiagnosis      *failure_diagnosis;
   GPtrArray            *failure_notices;
+  AdwComboRow          *transport_row;        /* SMTP / Microsoft Graph (herald-window-transport.c) */
   char                 *validation_message;
   char                 *keyring_message;
   char                 *last_security;
@@ -81,6 +82,7 @@ struct _HeraldWindow
   guint                 keyring_unavailable : 1;
   guint                 stale_run : 1;        /* a setting changed during the test */
   guint                 disposed : 1;         /* no template children any more */
+  guint                 failure_graph : 1;    /* the failure shown came through Graph */
 };
 
 /* herald-window.c */
@@ -129,6 +131,16 @@ void               _herald_window_update_actions          (HeraldWindow         
 /* The banner's Details: the diagnosis of the failure it shows, again. */
 void               _herald_window_show_failure_details    (HeraldWindow           *self);
 void               _herald_window_clear_last_failure      (HeraldWindow           *self);
+
+/* herald-window-transport.c: SMTP or Microsoft Graph */
+void               _herald_window_init_transport          (HeraldWindow           *self);
+void               _herald_window_update_transport        (HeraldWindow           *self);
+gboolean           _herald_window_is_graph                (HeraldWindow           *self);
+/* The "switch-to-graph" fix: transport Graph, then the Graph sign-in. */
+void               _herald_window_switch_to_graph         (HeraldWindow           *self);
+/* Graph's host, port 443 and TLS in @config, for the diagnosis and details. */
+void               _herald_window_graph_config            (HeraldWindow           *self,
+                                                           HeraldSmtpConfig       *config);
 
 /* herald-window-keyring.c (all on the GTK thread) */
 /* Looks the form's password up once the typing of server, port or username

@@ -241,7 +241,8 @@ _herald_window_update_validation (HeraldWindow *self)
     { self->ca_file_row, "ca-file" },
     { self->timeout_row, "timeout" },
   };
-  const char *auth = _herald_window_get_auth_id (self);
+  /* Microsoft Graph always signs in with OAuth 2.0, whatever the method row says. */
+  const char *auth = _herald_window_is_graph (self) ? "xoauth2" : _herald_window_get_auth_id (self);
   GtkWidget *rows[N_VALIDATED_ROWS];
   g_autofree char *shown_text = NULL;
 
@@ -256,6 +257,11 @@ _herald_window_update_validation (HeraldWindow *self)
     {
       GtkEditable *editable;
       char *message = NULL;
+
+      /* Microsoft Graph has no server or port to type (they hide). */
+      if (_herald_window_is_graph (self) &&
+          (rows_by_key[i].row == self->server_row || rows_by_key[i].row == self->port_row))
+        continue;
 
       /* The spin buttons' text as typed: 70000 is refused, not clamped. */
       if (rows_by_key[i].row == self->port_row)
@@ -308,6 +314,8 @@ _herald_window_update_validation (HeraldWindow *self)
       g_autoptr(HeraldSmtpConfig) config = _herald_window_snapshot_config (self);
       g_autoptr(GError) error = NULL;
 
+      if (_herald_window_is_graph (self))
+        _herald_window_graph_config (self, config);
       if (!herald_smtp_config_validate (config, &error))
         add_reason (reasons, NULL, g_strdup (error->message));
     }

@@ -1071,6 +1071,7 @@ herald_window_init (HeraldWindow *self)
       }
   }
   auth_selected_cb (self);
+  _herald_window_init_transport (self);
   update_provider_subtitle (self);
   _herald_window_update_validation (self);
 }
@@ -1094,6 +1095,7 @@ _herald_window_get_widget (HeraldWindow *self,
   const struct { const char *name; gsize offset; } widgets[] = {
     { "alerts", G_STRUCT_OFFSET (HeraldWindow, alerts_switch) },
     { "provider", G_STRUCT_OFFSET (HeraldWindow, provider_row) },
+    { "transport", G_STRUCT_OFFSET (HeraldWindow, transport_row) },
     { "server", G_STRUCT_OFFSET (HeraldWindow, server_row) },
     { "port", G_STRUCT_OFFSET (HeraldWindow, port_spin) },
     { "security", G_STRUCT_OFFSET (HeraldWindow, security_row) },

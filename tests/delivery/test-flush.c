@@ -88,6 +88,7 @@ fake_deliver (const HeraldTransport        *transport,
               HeraldDeliveryCommitFunc      commit,
               HeraldDeliveryDoneFunc        done,
               gpointer                      commit_data,
+              gint64                       *retry_after,
               GCancellable                 *cancellable)
 {
   GPtrArray *results = g_ptr_array_new_with_free_func ((GDestroyNotify) herald_smtp_result_free);
@@ -153,7 +154,7 @@ fake_deliver (const HeraldTransport        *transport,
   return results;
 }
 
-static const HeraldTransport fake_transport = { "fake", fake_deliver, NULL };
+static const HeraldTransport fake_transport = { "fake", fake_deliver, NULL, NULL, NULL };
 
 static void
 fixture_setup (Fixture       *f,

@@ -31,6 +31,7 @@ struct _FakeGraph {
   gboolean         ready;
 
   char            *token;
+  char            *token_prefix;
   char            *app_tenant;
   char            *app_client_id;
   char            *app_secret;
@@ -308,6 +309,7 @@ handle (SoupServer        *server,
   g_autoptr(GBytes) body = soup_message_body_flatten (request_body);
   FakeGraphRequest *request = g_new0 (FakeGraphRequest, 1);
   g_autofree char *expected = NULL;
+  g_autofree char *prefix = NULL;
   Reply *scripted;
   const char *content_type;
   gsize len;
@@ -341,6 +343,7 @@ handle (SoupServer        *server,
   g_ptr_array_add (self->requests, request);
   scripted = g_queue_pop_head (&self->replies);
   expected = self->token ? g_strconcat ("Bearer ", self->token, NULL) : NULL;
+  prefix = self->token_prefix ? g_strconcat ("Bearer ", self->token_prefix, NULL) : NULL;
   if (self->delay_ms > 0)
     {
       Delayed *delayed = g_new0 (Delayed, 1);
@@ -371,7 +374,9 @@ handle (SoupServer        *server,
               "{\"error\":{\"code\":\"ResourceNotFound\",\"message\":\"Resource not found for the segment.\"}}");
       return;
     }
-  if (expected == NULL || g_strcmp0 (request->authorization, expected) != 0)
+  if ((expected == NULL || g_strcmp0 (request->authorization, expected) != 0) &&
+      (prefix == NULL || request->authorization == NULL ||
+       !g_str_has_prefix (request->authorization, prefix)))
     {
       answer (msg, 401, NULL, FAKE_GRAPH_INVALID_TOKEN);
       return;
@@ -476,6 +481,7 @@ fake_graph_free (FakeGraph *self)
   g_clear_object (&self->certificate);
   g_free (self->endpoint);
   g_free (self->token);
+  g_free (self->token_prefix);
   g_free (self->app_tenant);
   g_free (self->app_client_id);
   g_free (self->app_secret);
@@ -501,6 +507,16 @@ fake_graph_set_token (FakeGraph  *self,
   g_mutex_lock (&self->mutex);
   g_free (self->token);
   self->token = g_strdup (token);
+  g_mutex_unlock (&self->mutex);
+}
+
+void
+fake_graph_set_token_prefix (FakeGraph  *self,
+                             const char *prefix)
+{
+  g_mutex_lock (&self->mutex);
+  g_free (self->token_prefix);
+  self->token_prefix = g_strdup (prefix);
   g_mutex_unlock (&self->mutex);
 }
 

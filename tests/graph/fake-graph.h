@@ -35,6 +35,10 @@ const char *fake_graph_get_endpoint    (FakeGraph       *self);
 /* The token the default answer accepts (default: none is accepted). */
 void        fake_graph_set_token       (FakeGraph       *self,
                                         const char      *token);
+/* Also accept every token that starts with @prefix (the tokens a stand-in
+ * identity provider issues, refreshed ones included). */
+void        fake_graph_set_token_prefix (FakeGraph      *self,
+                                         const char     *prefix);
 /* Queues one answer, used (in order) instead of the default one; the
  * request is recorded all the same. retry_after and body may be NULL. */
 void        fake_graph_push_reply      (FakeGraph       *self,

@@ -124,12 +124,75 @@ test_cli_app_only_json (void)
                                                   "id"), ==, "graph-access-denied");
 }
 
+/* Without --token-stdin the saved sign-in is used; with none saved, the
+ * test fails at the login (exit 1, not bad usage), says to sign in, and
+ * nothing reaches Graph. */
+static void
+test_cli_not_signed_in (void)
+{
+  g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_auto(Run) run = { 0, };
+  JsonObject *root;
+  const char *args[] = { "--transport", "graph", "--graph-endpoint", fake_graph_get_endpoint (graph),
+                         "--from", "alerts@contoso.com", "--to", "ops@contoso.com", "--json", NULL };
+
+  heraldctl (&run, "", args);
+  g_test_message ("%s%s", run.out, run.err);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_true (json_parser_load_from_data (parser, run.out, -1, NULL));
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_false (json_object_get_boolean_member (root, "ok"));
+  g_assert_cmpstr (json_object_get_string_member (root, "stage"), ==, "auth");
+  g_assert_cmpstr (json_object_get_string_member (root, "transport"), ==, "graph");
+  g_assert_cmpuint (fake_graph_get_n_requests (graph), ==, 0);
+}
+
+/* Graph's error body is the server's text: whatever it holds, --json stays
+ * one strict JSON object (valid UTF-8, no raw control or bidi character)
+ * naming the transport. */
+static void
+test_cli_hostile_json (void)
+{
+  static const char * const hostile[] = {
+    "{\"error\":{\"code\":\"ErrorAccessDenied\",\"message\":\"esc \\u001b[2J bel \\u0007 us \\u001f\"}}",
+    "{\"error\":{\"code\":\"Error\\u202eDeniedAccess\",\"message\":\"quote \\\" backslash \\\\ del \\u007f nel \\u0085\"}}",
+    "{\"error\":{\"code\":\"ErrorAccessDenied\",\"message\":\"invalid \xff\xfe utf-8 \xc3\"}}",
+    "not json at all \x1b]0;pwned\x07 \xe2\x80\xae",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (hostile); i++)
+    {
+      g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(GError) error = NULL;
+      g_auto(Run) run = { 0, };
+      const char *args[] = { "--transport", "graph", "--graph-endpoint",
+                             fake_graph_get_endpoint (graph), "--token-stdin", "--from",
+                             "alerts@contoso.com", "--to", "ops@contoso.com", "--json", NULL };
+      const char *raw[] = { "\x1b", "\x07", "\x1f", "\x7f", "\xc2\x85", "\xe2\x80\xae" };
+      JsonObject *root;
+
+      fake_graph_set_token (graph, TOKEN);
+      fake_graph_push_reply (graph, 403, NULL, hostile[i]);
+      heraldctl (&run, TOKEN "\n", args);
+      g_assert_cmpint (run.status, ==, 1);
+      g_assert_true (g_utf8_validate (run.out, -1, NULL));
+      for (guint j = 0; j < G_N_ELEMENTS (raw); j++)
+        g_assert_null (strstr (run.out, raw[j]));
+      json_parser_load_from_data (parser, run.out, -1, &error);
+      g_assert_no_error (error);
+      root = json_node_get_object (json_parser_get_root (parser));
+      g_assert_cmpstr (json_object_get_string_member (root, "transport"), ==, "graph");
+      g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (root, "reply"),
+                                                   "code"), ==, 403);
+    }
+}
+
 static void
 test_cli_usage (void)
 {
   g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
-  const char *no_token[] = { "--transport", "graph", "--graph-endpoint", fake_graph_get_endpoint (graph),
-                             "--from", "alerts@contoso.com", "--to", "ops@contoso.com", NULL };
   const char *smtp_option[] = { "--transport", "graph", "--server", "smtp.office365.com", "--token-stdin",
                                 "--from", "alerts@contoso.com", "--to", "ops@contoso.com", NULL };
   const char *bad_endpoint[] = { "--transport", "graph", "--graph-endpoint", "https://graph.example.com",
@@ -144,7 +207,6 @@ test_cli_usage (void)
     const char         *input;
     const char         *says;
   } cases[] = {
-    { no_token, "", "--token-stdin" },
     { smtp_option, TOKEN "\n", "takes no SMTP options" },
     { bad_endpoint, TOKEN "\n", "is not a Microsoft Graph endpoint" },
     { bad_transport, "", "use smtp or graph" },
@@ -174,6 +236,8 @@ main (int   argc,
   g_test_add_func ("/graph/cli/delegated", test_cli_delegated);
   g_test_add_func ("/graph/cli/app-only-json", test_cli_app_only_json);
   g_test_add_func ("/graph/cli/usage", test_cli_usage);
+  g_test_add_func ("/graph/cli/not-signed-in", test_cli_not_signed_in);
+  g_test_add_func ("/graph/cli/hostile-json", test_cli_hostile_json);
 
   return g_test_run ();
 }

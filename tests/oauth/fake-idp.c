@@ -51,7 +51,15 @@ struct _FakeIdp {
   GArray *poll_times;
   GHashTable *last_authorize;
   GHashTable *last_token;
+  char *ms_scope;               /* the Microsoft scope accepted; NULL: MS_SCOPE */
 };
+
+/* The Microsoft scope sign-ins must ask for. */
+static const char *
+ms_scope (FakeIdp *self)
+{
+  return self->ms_scope != NULL ? self->ms_scope : MS_SCOPE;
+}
 
 static void
 pending_code_free (PendingCode *code)
@@ -187,7 +195,7 @@ handle_authorize (FakeIdp           *self,
 
   if (g_strcmp0 (client_id, FAKE_IDP_CLIENT_ID) != 0 || redirect_uri == NULL || state == NULL
       || challenge == NULL || g_strcmp0 (method, "S256") != 0 || g_strcmp0 (response_type, "code") != 0
-      || g_strcmp0 (scope, google ? GOOGLE_SCOPE : MS_SCOPE) != 0
+      || g_strcmp0 (scope, google ? GOOGLE_SCOPE : ms_scope (self)) != 0
       || !(g_str_has_prefix (redirect_uri, "http://localhost:") || g_str_has_prefix (redirect_uri, "http://127.0.0.1:")))
     {
       soup_server_message_set_status (msg, 400, NULL);
@@ -228,7 +236,7 @@ handle_token (FakeIdp           *self,
 {
   const char *grant_type = g_hash_table_lookup (form, "grant_type");
   const char *client_id = g_hash_table_lookup (form, "client_id");
-  const char *scope = google ? GOOGLE_SCOPE : MS_SCOPE;
+  const char *scope = google ? GOOGLE_SCOPE : ms_scope (self);
 
   g_clear_pointer (&self->last_token, g_hash_table_unref);
   self->last_token = copy_params (form);
@@ -346,7 +354,7 @@ handle_devicecode (FakeIdp           *self,
       reply_error (msg, "invalid_client", "AADSTS700016: Application not found.");
       return;
     }
-  if (g_strcmp0 (g_hash_table_lookup (form, "scope"), MS_SCOPE) != 0)
+  if (g_strcmp0 (g_hash_table_lookup (form, "scope"), ms_scope (self)) != 0)
     {
       reply_error (msg, "invalid_scope", NULL);
       return;
@@ -501,6 +509,7 @@ fake_idp_free (FakeIdp *self)
   g_ptr_array_unref (self->all_tokens);
   g_strfreev (self->device_script);
   g_free (self->device_code);
+  g_free (self->ms_scope);
   g_array_unref (self->poll_times);
   g_clear_pointer (&self->last_authorize, g_hash_table_unref);
   g_clear_pointer (&self->last_token, g_hash_table_unref);
@@ -527,6 +536,16 @@ fake_idp_set_authorize_mode (FakeIdp              *self,
 {
   g_mutex_lock (&self->mutex);
   self->authorize_mode = mode;
+  g_mutex_unlock (&self->mutex);
+}
+
+void
+fake_idp_set_scope (FakeIdp    *self,
+                    const char *scope)
+{
+  g_mutex_lock (&self->mutex);
+  g_free (self->ms_scope);
+  self->ms_scope = g_strdup (scope);
   g_mutex_unlock (&self->mutex);
 }
 

@@ -36,6 +36,10 @@ const char *fake_idp_get_authority       (FakeIdp    *self);
 
 void        fake_idp_set_authorize_mode  (FakeIdp              *self,
                                           FakeIdpAuthorizeMode  mode);
+/* The scope a Microsoft sign-in must ask for (authorize, device code);
+ * default the SMTP scope, "https://outlook.office.com/SMTP.Send offline_access". */
+void        fake_idp_set_scope           (FakeIdp    *self,
+                                          const char *scope);
 /* expires_in for tokens issued from now on (default 3599). */
 void        fake_idp_set_expires_in      (FakeIdp    *self,
                                           int         expires_in);
