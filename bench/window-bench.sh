@@ -5,7 +5,7 @@
 # bench/window-bench.sh BUILD_DIR OUT.md
 #
 # The window half of the benchmark, on a private Xvfb display (bench/xsession.sh):
-#   - tests/perf/test-window-stall --bench: longest main-loop stall during a
+#   - tests/ui/test-window-stall --bench: longest main-loop stall during a
 #     slow send and during two kinds of unreachable server, each measured the
 #     same way (fresh window, form painted, steps and Send in view, 5 runs,
 #     medians) with the renderer the app chooses (cairo on Xvfb's llvmpipe,
@@ -24,7 +24,7 @@ out=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
 runs=${WINDOW_RUNS:-10}
 
-ninja -C "$build" src/ui/herald bench/bare-window bench/first-frame tests/perf/test-window-stall >&2
+ninja -C "$build" src/ui/herald bench/bare-window bench/first-frame tests/ui/test-window-stall >&2
 
 export GSETTINGS_SCHEMA_DIR=$build/data GSETTINGS_BACKEND=memory HERALD_SOURCE_DIR=$top
 raw=$(mktemp /tmp/herald-window-bench.XXXXXX)
@@ -34,11 +34,11 @@ trap 'rm -f "$raw"' EXIT
 "$top/bench/xsession.sh" bash -c '
   set -u
   build=$1 runs=$2
-  "$build/tests/perf/test-window-stall" --bench 2>/dev/null | sed "s/^/probe /"
+  "$build/tests/ui/test-window-stall" --bench 2>/dev/null | sed "s/^/probe /"
   # Xvfb has no GPU: GL rasterises in llvmpipe threads, which the main
   # thread waits for, so Herald chooses cairo there. GSK_RENDERER=gl gives
   # the GL renderer GTK 4.8 would have chosen, for comparison.
-  GSK_RENDERER=gl "$build/tests/perf/test-window-stall" --bench 2>/dev/null | sed "s/^/gl /"
+  GSK_RENDERER=gl "$build/tests/ui/test-window-stall" --bench 2>/dev/null | sed "s/^/gl /"
   for i in $(seq "$runs"); do
     # Alternate which one goes first, so neither always gets the warm cache.
     if [ $((i % 2)) -eq 0 ]; then order="herald bare herald-gl bare-cairo"

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "herald-delivery.h"
-#include "herald-smtp-private.h"
+#include "herald-smtp.h"
 
 const char *
 herald_outcome_to_string (HeraldOutcome outcome)
@@ -291,10 +291,7 @@ herald_delivery_report_new_local (const HeraldTransport  *transport,
 
   g_return_val_if_fail (error != NULL, NULL);
 
-  result = _herald_smtp_result_new ();
-  result->ok = FALSE;
-  result->stage = stage;
-  result->error = g_error_copy (error);
+  result = herald_smtp_result_new_failed (stage, error);
   report = make_report (transport, config, result);
 
   /* A failed sign-in carries the identity provider's codes (AADSTS…,

@@ -12,7 +12,6 @@
 
 #include "herald-message.h"
 #include "herald-smtp.h"
-#include "herald-smtp-private.h"
 
 G_DEFINE_QUARK (herald-message-error-quark, herald_message_error)
 
@@ -342,7 +341,7 @@ build_body_mode (const char                 *input,
   g_mime_object_write_to_stream (GMIME_OBJECT (message), format, stream);
   bytes = g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (stream));
 
-  return _herald_smtp_normalize_crlf ((const char *) bytes->data, bytes->len);
+  return herald_smtp_normalize_crlf ((const char *) bytes->data, bytes->len);
 }
 
 HeraldPreparedMessage *
@@ -566,7 +565,7 @@ herald_message_prepare (const char                 *input,
       g_string_append (out, "\r\n");
       g_string_append_len (out, body, (gssize) body_length);
 
-      normalized = _herald_smtp_normalize_crlf (out->str, out->len);
+      normalized = herald_smtp_normalize_crlf (out->str, out->len);
       prepared->data = g_steal_pointer (&normalized);
       if (subject != NULL)
         prepared->subject = g_mime_utils_header_decode_text (NULL, subject->value);
@@ -647,5 +646,5 @@ herald_message_encode_7bit (GBytes *data)
   g_mime_format_options_set_newline_format (format, GMIME_NEWLINE_FORMAT_DOS);
   g_mime_object_write_to_stream (GMIME_OBJECT (message), format, out);
   bytes = g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (out));
-  return _herald_smtp_normalize_crlf ((const char *) bytes->data, bytes->len);
+  return herald_smtp_normalize_crlf ((const char *) bytes->data, bytes->len);
 }

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "herald-graph.h"
-#include "herald-oauth-private.h"
+#include "herald-oauth-token.h"
 
 char *
 herald_graph_app_token_sync (const HeraldGraphAppCredentials  *credentials,
@@ -79,11 +79,11 @@ herald_graph_app_token_sync (const HeraldGraphAppCredentials  *credentials,
                                              : HERALD_GRAPH_DEFAULT_ENDPOINT "/.default";
   request.client_secret = credentials->client_secret;
   request.client_assertion = assertion;
-  form = _herald_oauth_token_form_new (&request);
-  session = _herald_oauth_session_new ();
+  form = herald_oauth_token_form_new (&request);
+  session = herald_oauth_session_new ();
 
-  if (!_herald_oauth_request_token (session, token_url, form, &reply, &oauth_error, cancellable,
-                                    &local))
+  if (!herald_oauth_request_token (session, token_url, form, &reply, &oauth_error, cancellable,
+                                   &local))
     {
       /* The grant's name stays untranslated: the diagnosis rules for the
        * app-only sign-in look for it next to the AADSTS code. */

@@ -11,8 +11,6 @@
 
 G_BEGIN_DECLS
 
-/* An empty result (stage resolve, every stage time -1), owning its transcript. */
-HeraldSmtpResult *_herald_graph_result_new (void);
 /* The certificate as the engine reports it (subject, issuer, dates, SHA-256). */
 HeraldTlsInfo    *_herald_graph_tls_info (GTlsCertificate      *certificate,
                                           GTlsCertificateFlags  errors);

@@ -9,26 +9,6 @@
 
 #include "herald-graph-private.h"
 
-static void
-transcript_entry_free (HeraldTranscriptEntry *entry)
-{
-  g_free (entry->text);
-  g_free (entry);
-}
-
-HeraldSmtpResult *
-_herald_graph_result_new (void)
-{
-  HeraldSmtpResult *result = g_new0 (HeraldSmtpResult, 1);
-
-  result->stage = HERALD_STAGE_RESOLVE;
-  result->transcript = g_ptr_array_new_with_free_func ((GDestroyNotify) transcript_entry_free);
-  for (guint i = 0; i < HERALD_N_STAGES; i++)
-    result->stage_ms[i] = -1;
-
-  return result;
-}
-
 void
 _herald_graph_free_secret (gpointer secret)
 {

@@ -544,7 +544,7 @@ herald_graph_send (const HeraldGraphConfig  *config,
   if (retry_after != NULL)
     *retry_after = -1;
 
-  result = _herald_graph_result_new ();
+  result = herald_smtp_result_new ();
   timeout = config->timeout != 0 ? config->timeout : DEFAULT_TIMEOUT;
   s.config = config;
   s.result = result;

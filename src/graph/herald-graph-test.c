@@ -9,7 +9,7 @@
 
 #include "herald-graph.h"
 #include "herald-graph-private.h"
-#include "herald-smtp-private.h"
+#include "herald-smtp.h"
 
 HeraldSmtpResult *
 herald_graph_test (const HeraldSmtpConfig   *smtp,
@@ -34,14 +34,14 @@ herald_graph_test (const HeraldSmtpConfig   *smtp,
   /* The same checks as the SMTP path: addresses, line breaks, a recipient. */
   if (!herald_smtp_config_validate (smtp, &error))
     {
-      result = _herald_graph_result_new ();
+      result = herald_smtp_result_new ();
       result->error = error;
       return result;
     }
 
   info.mechanism = NULL;
   info.hostname = g_get_host_name ();
-  message = _herald_smtp_build_message (smtp, &info, &message_id);
+  message = herald_smtp_build_message (smtp, &info, &message_id);
   for (guint i = 0; smtp->to != NULL && smtp->to[i] != NULL; i++)
     g_strv_builder_add (builder, smtp->to[i]);
   for (guint i = 0; smtp->cc != NULL && smtp->cc[i] != NULL; i++)

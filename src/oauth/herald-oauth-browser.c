@@ -531,13 +531,13 @@ sign_in_browser (const HeraldOAuthAccount  *account,
   if (account->provider == HERALD_OAUTH_PROVIDER_MICROSOFT)
     request.scope = _herald_oauth_account_get_scope (account);
   request.client_secret = account->client_secret;
-  form = _herald_oauth_token_form_new (&request);
+  form = herald_oauth_token_form_new (&request);
   _herald_oauth_form_add (form, "code", params.code);
   _herald_oauth_form_add (form, "redirect_uri", redirect_uri);
   _herald_oauth_form_add (form, "code_verifier", verifier);
 
-  session = _herald_oauth_session_new ();
-  if (!_herald_oauth_request_token (session, token_url, form, &reply, NULL, cancellable, error))
+  session = herald_oauth_session_new ();
+  if (!herald_oauth_request_token (session, token_url, form, &reply, NULL, cancellable, error))
     return FALSE;
 
   return _herald_oauth_store_sign_in (account, &reply, cancellable, error);

@@ -20,7 +20,7 @@
 static guint poll_unit_ms = 1000;
 
 void
-_herald_oauth_set_poll_unit_ms (guint ms)
+herald_oauth_set_poll_unit_ms (guint ms)
 {
   g_atomic_int_set (&poll_unit_ms, ms == 0 ? 1000 : ms);
 }
@@ -133,7 +133,7 @@ sign_in_device (const HeraldOAuthAccount   *account,
   if (!herald_oauth_account_get_endpoints (account, NULL, &token_url, &device_url, error))
     return FALSE;
 
-  session = _herald_oauth_session_new ();
+  session = herald_oauth_session_new ();
   form = _herald_oauth_form_new ();
   _herald_oauth_form_add (form, "client_id",
                           herald_oauth_account_get_effective_client_id (account));
@@ -202,10 +202,10 @@ sign_in_device (const HeraldOAuthAccount   *account,
         return FALSE;
 
       g_clear_pointer (&form, g_hash_table_unref);
-      form = _herald_oauth_token_form_new (&request);
+      form = herald_oauth_token_form_new (&request);
       _herald_oauth_form_add (form, "device_code", device_code);
-      if (_herald_oauth_request_token (session, token_url, form, &token_reply, &oauth_error,
-                                       cancellable, &local))
+      if (herald_oauth_request_token (session, token_url, form, &token_reply, &oauth_error,
+                                      cancellable, &local))
         return _herald_oauth_store_sign_in (account, &token_reply, cancellable, error);
 
       if (g_strcmp0 (oauth_error, "authorization_pending") == 0)

@@ -26,7 +26,7 @@
 static guint http_deadline_ms = HTTP_DEADLINE_SECONDS * 1000;
 
 SoupSession *
-_herald_oauth_session_new (void)
+herald_oauth_session_new (void)
 {
   return soup_session_new_with_options ("timeout", HTTP_TIMEOUT_SECONDS,
                                         "user-agent", "Herald/" PACKAGE_VERSION " ",

@@ -16,6 +16,7 @@
 #include <libsoup/soup.h>
 
 #include "herald-oauth.h"
+#include "herald-oauth-token.h"
 #include "herald-secret.h"   /* herald_secret_free(), HeraldSecret: tokens, codes, secrets */
 
 G_BEGIN_DECLS
@@ -72,7 +73,7 @@ const char *_herald_oauth_json_get_string   (JsonObject  *object,
  * its own session; TLS is verified by libsoup with the system's trust store.
  * ------------------------------------------------------------------------- */
 
-SoupSession *_herald_oauth_session_new (void) G_GNUC_WARN_UNUSED_RESULT;
+/* herald_oauth_session_new() is public (herald-oauth-token.h). */
 
 /* A form whose values are wiped when it goes (they may be secrets). Keys are
  * not copied: use string literals. */
@@ -103,45 +104,8 @@ JsonObject  *_herald_oauth_reply_get_object (const char  *url,
  * The token endpoint (herald-oauth-token.c).
  * ------------------------------------------------------------------------- */
 
-#define HERALD_OAUTH_GRANT_AUTHORIZATION_CODE "authorization_code"
-#define HERALD_OAUTH_GRANT_REFRESH_TOKEN      "refresh_token"
-#define HERALD_OAUTH_GRANT_DEVICE_CODE        "urn:ietf:params:oauth:grant-type:device_code"
-#define HERALD_OAUTH_GRANT_CLIENT_CREDENTIALS "client_credentials"
-/* client_assertion_type of a JWT client assertion (RFC 7523 §2.2). */
-#define HERALD_OAUTH_CLIENT_ASSERTION_JWT \
-  "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-
-/* One request to the token endpoint (RFC 6749 §3.2): the grant, the client,
- * how the client authenticates, and the scope. The grant's own parameters
- * (code and code_verifier, refresh_token, device_code, …) are added to the
- * form that _herald_oauth_token_form_new() returns. Borrows its strings.
- *
- * A client-credentials (app-only) grant needs no parameters of its own:
- * grant_type HERALD_OAUTH_GRANT_CLIENT_CREDENTIALS, the resource's ".default"
- * scope, and a client_secret or a client_assertion; send the form with
- * _herald_oauth_request_token() to the account's token URL
- * (herald_oauth_account_get_endpoints()). Its reply has no refresh token. */
-typedef struct {
-  const char *grant_type;        /* one of HERALD_OAUTH_GRANT_* */
-  const char *client_id;
-  const char *scope;             /* NULL: no scope parameter */
-  const char *client_secret;     /* NULL or empty: none (public client) */
-  const char *client_assertion;  /* a signed JWT (RFC 7523 §2.2); NULL or empty: none */
-} HeraldOAuthTokenRequest;
-
-GHashTable *_herald_oauth_token_form_new (const HeraldOAuthTokenRequest *request)
-  G_GNUC_WARN_UNUSED_RESULT;
-
-/* A successful token reply, checked. Owns its strings; the tokens are wiped
- * by _herald_oauth_token_reply_clear(). */
-typedef struct {
-  char   *access_token;
-  char   *refresh_token;   /* NULL when the reply has none (client credentials, some refreshes) */
-  gint64  expires_in;      /* seconds, always within 1 s .. 30 days (3600 when missing or absurd) */
-} HeraldOAuthTokenReply;
-
-void        _herald_oauth_token_reply_clear (HeraldOAuthTokenReply *reply);
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (HeraldOAuthTokenReply, _herald_oauth_token_reply_clear)
+/* The token endpoint's request and reply (HeraldOAuthTokenRequest,
+ * herald_oauth_request_token(), …) are public: herald-oauth-token.h. */
 
 /* Everything a token endpoint's reply goes through, without a network (so a
  * fuzzer can call it): a 2xx reply becomes a checked HeraldOAuthTokenReply
@@ -153,15 +117,6 @@ gboolean    _herald_oauth_token_reply_parse (const char             *url,
                                              GBytes                 *body,
                                              HeraldOAuthTokenReply  *reply,
                                              char                  **oauth_error,
-                                             GError                **error);
-
-/* POSTs form to token_url and parses the reply, as above. */
-gboolean    _herald_oauth_request_token     (SoupSession            *session,
-                                             const char             *token_url,
-                                             GHashTable             *form,
-                                             HeraldOAuthTokenReply  *reply,
-                                             char                  **oauth_error,
-                                             GCancellable           *cancellable,
                                              GError                **error);
 
 /* Stores the tokens of a delegated sign-in (browser, device code) in the
@@ -192,10 +147,6 @@ char    *_herald_oauth_pkce_challenge (const char *verifier) G_GNUC_WARN_UNUSED_
  * Test hooks.
  * ------------------------------------------------------------------------- */
 
-/* How many milliseconds one "second" of a device-flow interval lasts
- * (default 1000), so polling tests run fast. 0 restores the default.
- * (herald-oauth-device.c) */
-void     _herald_oauth_set_poll_unit_ms (guint ms);
 /* The deadline, in milliseconds, for one whole request to the identity
  * provider, reply body included (default 60 s). 0 restores the default.
  * (herald-oauth-http.c) */

@@ -28,7 +28,7 @@ static GMutex refresh_lock;
  * ------------------------------------------------------------------------- */
 
 GHashTable *
-_herald_oauth_token_form_new (const HeraldOAuthTokenRequest *request)
+herald_oauth_token_form_new (const HeraldOAuthTokenRequest *request)
 {
   GHashTable *form = _herald_oauth_form_new ();
 
@@ -51,7 +51,7 @@ _herald_oauth_token_form_new (const HeraldOAuthTokenRequest *request)
 }
 
 void
-_herald_oauth_token_reply_clear (HeraldOAuthTokenReply *reply)
+herald_oauth_token_reply_clear (HeraldOAuthTokenReply *reply)
 {
   g_clear_pointer (&reply->access_token, herald_secret_free);
   g_clear_pointer (&reply->refresh_token, herald_secret_free);
@@ -128,13 +128,13 @@ _herald_oauth_token_reply_parse (const char             *url,
 }
 
 gboolean
-_herald_oauth_request_token (SoupSession            *session,
-                             const char             *token_url,
-                             GHashTable             *form,
-                             HeraldOAuthTokenReply  *reply,
-                             char                  **oauth_error,
-                             GCancellable           *cancellable,
-                             GError                **error)
+herald_oauth_request_token (SoupSession            *session,
+                            const char             *token_url,
+                            GHashTable             *form,
+                            HeraldOAuthTokenReply  *reply,
+                            char                  **oauth_error,
+                            GCancellable           *cancellable,
+                            GError                **error)
 {
   g_autoptr(GBytes) body = NULL;
   guint status = 0;
@@ -253,12 +253,12 @@ get_access_token (const HeraldOAuthAccount  *account,
   request.scope = _herald_oauth_account_get_scope (account);
   request.client_secret = !_herald_oauth_is_empty (account->client_secret)
                           ? account->client_secret : tokens->client_secret;
-  form = _herald_oauth_token_form_new (&request);
+  form = herald_oauth_token_form_new (&request);
   _herald_oauth_form_add (form, "refresh_token", tokens->refresh_token);
 
-  session = _herald_oauth_session_new ();
-  if (!_herald_oauth_request_token (session, token_url, form, &reply, &oauth_error,
-                                    cancellable, &local))
+  session = herald_oauth_session_new ();
+  if (!herald_oauth_request_token (session, token_url, form, &reply, &oauth_error,
+                                   cancellable, &local))
     {
       if (g_error_matches (local, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_SIGN_IN_AGAIN)
           || g_strcmp0 (oauth_error, "invalid_grant") == 0)

@@ -212,4 +212,13 @@ HeraldOAuthAccount *herald_oauth_account_new_from_settings (GSettings           
 void                herald_oauth_account_save_to_settings  (const HeraldOAuthAccount *account,
                                                             GSettings                *settings);
 
+/* ---------------------------------------------------------------------------
+ * For tests only.
+ * ------------------------------------------------------------------------- */
+
+/* How many milliseconds one "second" of a device-flow polling interval
+ * lasts (default 1000), so that tests of the device flow (the library's and
+ * the window's) run fast. 0 restores the default. Never called by Herald. */
+void herald_oauth_set_poll_unit_ms (guint ms);
+
 G_END_DECLS

@@ -961,7 +961,7 @@ build_test_message (HeraldSession *s)
 
   message_info.mechanism = s->result->auth_used;
   message_info.hostname = s->hostname;
-  s->message = _herald_smtp_build_message (s->config, &message_info, &s->message_id);
+  s->message = herald_smtp_build_message (s->config, &message_info, &s->message_id);
 }
 
 static HeraldSmtpMessage *

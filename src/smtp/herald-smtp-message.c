@@ -20,9 +20,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeDataWrapper, g_object_unref)
 
 /* ---- CRLF and dot-stuffing -------------------------------------------------- */
 
+/**
+ * herald_smtp_normalize_crlf:
+ * @data: message bytes, any line endings
+ * @length: length of @data
+ *
+ * Returns: (transfer full): @data with CRLF line endings, ending with CRLF
+ */
 GBytes *
-_herald_smtp_normalize_crlf (const char *data,
-                             gsize       length)
+herald_smtp_normalize_crlf (const char *data,
+                            gsize       length)
 {
   GByteArray *out = g_byte_array_sized_new (length + length / 32 + 2);
   static const guint8 crlf[] = { '\r', '\n' };
@@ -132,10 +139,18 @@ make_message_id (const char *from)
   return g_strdup_printf ("herald.%s@%s", uuid, domain);
 }
 
+/**
+ * herald_smtp_build_message:
+ * @config: the settings whose test message this is
+ * @info: how it is sent
+ * @message_id: (out) (optional): its Message-ID, in angle brackets
+ *
+ * Returns: (transfer full): the test message, CRLF line endings
+ */
 GBytes *
-_herald_smtp_build_message (const HeraldSmtpConfig  *config,
-                            const HeraldMessageInfo *info,
-                            char                   **message_id)
+herald_smtp_build_message (const HeraldSmtpConfig  *config,
+                           const HeraldMessageInfo *info,
+                           char                   **message_id)
 {
   g_autoptr(GMimeMessage) message = NULL;
   g_autoptr(GMimeTextPart) part = NULL;
@@ -224,5 +239,5 @@ _herald_smtp_build_message (const HeraldSmtpConfig  *config,
   if (message_id != NULL)
     *message_id = g_strdup_printf ("<%s>", id);
 
-  return _herald_smtp_normalize_crlf (serialized, strlen (serialized));
+  return herald_smtp_normalize_crlf (serialized, strlen (serialized));
 }

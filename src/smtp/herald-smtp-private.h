@@ -21,7 +21,6 @@ G_BEGIN_DECLS
 /* ---- types ---------------------------------------------------------------- */
 
 void                   _herald_transcript_entry_free (HeraldTranscriptEntry *entry);
-HeraldSmtpResult      *_herald_smtp_result_new       (void);
 /* Explicit PLAIN/LOGIN need a username and a password, XOAUTH2/OAUTHBEARER a
  * username and a token. */
 gboolean               _herald_smtp_config_check_credentials (const HeraldSmtpConfig  *config,
@@ -138,23 +137,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldSmtpCaps, _herald_smtp_caps_free)
 
 /* ---- message -------------------------------------------------------------- */
 
-/* Converts every bare LF and bare CR to CRLF and makes sure the data ends
- * with CRLF. */
-GBytes *_herald_smtp_normalize_crlf (const char *data,
-                                     gsize       length) G_GNUC_WARN_UNUSED_RESULT;
 /* Dot-stuffs CRLF data for DATA and appends the ".\r\n" terminator. */
 GBytes *_herald_smtp_dot_stuff      (GBytes     *message) G_GNUC_WARN_UNUSED_RESULT;
-
-typedef struct {
-  const char *mechanism;   /* "PLAIN", or NULL: none */
-  const char *hostname;    /* this machine */
-  GDateTime  *date;        /* NULL: now */
-} HeraldMessageInfo;
-
-/* Builds the test message (CRLF line endings, not dot-stuffed). */
-GBytes *_herald_smtp_build_message (const HeraldSmtpConfig  *config,
-                                    const HeraldMessageInfo *info,
-                                    char                   **message_id) G_GNUC_WARN_UNUSED_RESULT;
 
 /* ---- redaction ------------------------------------------------------------ */
 

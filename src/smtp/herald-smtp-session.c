@@ -134,7 +134,7 @@ _herald_session_init (HeraldSession          *s,
   s->watch = deadline_start (s->cancellable, s->deadline);
   s->progress = progress;
   s->progress_data = progress_data;
-  s->result = _herald_smtp_result_new ();
+  s->result = herald_smtp_result_new ();
   s->start_us = g_get_monotonic_time ();
   s->secrets[0] = config->password;
   s->secrets[1] = config->oauth_token;

@@ -790,8 +790,13 @@ _herald_transcript_entry_free (HeraldTranscriptEntry *entry)
   g_free (entry);
 }
 
+/**
+ * herald_smtp_result_new:
+ *
+ * Returns: (transfer full): an empty result, no stage reached
+ */
 HeraldSmtpResult *
-_herald_smtp_result_new (void)
+herald_smtp_result_new (void)
 {
   HeraldSmtpResult *result = g_new0 (HeraldSmtpResult, 1);
 
@@ -824,7 +829,7 @@ herald_smtp_result_new_failed (HeraldStage   stage,
   g_return_val_if_fail (stage < HERALD_N_STAGES, NULL);
   g_return_val_if_fail (error != NULL, NULL);
 
-  result = _herald_smtp_result_new ();
+  result = herald_smtp_result_new ();
   result->ok = FALSE;
   result->stage = stage;
   result->error = g_error_copy (error);
@@ -845,7 +850,7 @@ herald_smtp_result_copy (const HeraldSmtpResult *result)
 
   g_return_val_if_fail (result != NULL, NULL);
 
-  copy = _herald_smtp_result_new ();
+  copy = herald_smtp_result_new ();
   copy->ok = result->ok;
   copy->stage = result->stage;
   copy->reply = result->reply ? herald_smtp_reply_copy (result->reply) : NULL;

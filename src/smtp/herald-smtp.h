@@ -214,6 +214,10 @@ typedef struct {
 
 #define HERALD_TYPE_SMTP_RESULT (herald_smtp_result_get_type ())
 GType             herald_smtp_result_get_type (void) G_GNUC_CONST;
+/* An empty result: not ok, stage HERALD_STAGE_RESOLVE, an empty transcript,
+ * no stage reached (every stage_ms -1). For transports other than the
+ * engine's session (Graph, the queue's bookkeeping) that fill in their own. */
+HeraldSmtpResult *herald_smtp_result_new        (void) G_GNUC_WARN_UNUSED_RESULT;
 /* A failed result with @stage and a copy of @error, and nothing else (no
  * reply, an empty transcript, no stage reached): for failures found before
  * the engine ran, e.g. no password in the keyring. */
@@ -388,6 +392,32 @@ void              herald_smtp_deliver_async  (const HeraldSmtpConfig        *con
                                               gpointer                       user_data);
 HeraldSmtpResult *herald_smtp_deliver_finish (GAsyncResult                  *result,
                                               GError                       **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* ---------------------------------------------------------------------------
+ * Message data.
+ * ------------------------------------------------------------------------- */
+
+/* @data with every bare LF and bare CR turned into CRLF, ending with CRLF
+ * (an empty input gives "\r\n"): the line endings SMTP requires, for any
+ * message before it is handed to herald_smtp_deliver(). */
+GBytes *herald_smtp_normalize_crlf (const char *data,
+                                    gsize       length) G_GNUC_WARN_UNUSED_RESULT;
+
+/* What the test message says about how it was sent. */
+typedef struct {
+  const char *mechanism;   /* the SASL mechanism, "PLAIN"; NULL: no login */
+  const char *hostname;    /* this machine */
+  GDateTime  *date;        /* the Date header; NULL: now */
+} HeraldMessageInfo;
+
+/* Builds the test message of @config (its From, To, Cc, Subject and extra
+ * text, a body naming the server, port, security, login and this host),
+ * CRLF line endings, not dot-stuffed. @message_id, when not NULL, receives
+ * its Message-ID in angle brackets. Every transport sends this same message
+ * for a test. */
+GBytes *herald_smtp_build_message  (const HeraldSmtpConfig  *config,
+                                    const HeraldMessageInfo *info,
+                                    char                   **message_id) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Starts loading the TLS backend (once per process) and parsing ca_file
  * (when not NULL; the next run with that file takes the result) on a helper

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "herald-queue-run.h"
-#include "herald-smtp-private.h"
+#include "herald-smtp.h"
 
 /* The queue runner with a scripted in-process transport: which entries are
  * delivered, how each outcome is recorded, that an entry is "sending" on
@@ -43,7 +43,7 @@ reply_result (HeraldStage  stage,
               const char  *enhanced,
               const char  *text)
 {
-  HeraldSmtpResult *r = _herald_smtp_result_new ();
+  HeraldSmtpResult *r = herald_smtp_result_new ();
 
   r->stage = stage;
   r->reply = g_new0 (HeraldSmtpReply, 1);
@@ -135,7 +135,7 @@ fake_deliver (const HeraldTransport        *transport,
                 }
               else
                 {
-                  r = _herald_smtp_result_new ();
+                  r = herald_smtp_result_new ();
                   r->stage = HERALD_STAGE_DATA;
                   r->error = g_error_new (HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_CLOSED,
                                           "The server closed the connection");
@@ -143,7 +143,7 @@ fake_deliver (const HeraldTransport        *transport,
             }
           else
             {
-              r = _herald_smtp_result_new ();
+              r = herald_smtp_result_new ();
               r->error = g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, "not committed");
             }
           break;
@@ -503,7 +503,7 @@ test_classify (void)
     }
 
   {
-    g_autoptr(HeraldSmtpResult) r = _herald_smtp_result_new ();
+    g_autoptr(HeraldSmtpResult) r = herald_smtp_result_new ();
     gboolean slow = FALSE;
 
     r->stage = HERALD_STAGE_CONNECT;

@@ -5,11 +5,21 @@ server: finds widgets by role and accessible name, clicks their centre and
 types with xdotool (GTK 4.8 ignores EditableText and grabFocus), presses
 buttons with the Action interface, reads results from label names.
 
-Every wait is bounded; a timeout raises DriverTimeout with what was awaited."""
+Every wait is bounded; a timeout raises DriverTimeout with what was awaited.
+HERALD_TEST_TIMEOUT_MULTIPLIER (set by build-aux/herald-dev test-sanitizers)
+stretches every wait, as meson's --timeout-multiplier stretches the tests'.
 
+Each App is ended whatever happens to the test: when the script ends, when
+meson's timeout sends SIGTERM (the app runs in its own session, which that
+signal does not reach), and, through PR_SET_PDEATHSIG, when the script is
+killed outright. An instance left behind would own Herald's bus name, and
+the next test's herald would hand over to it and exit."""
+
+import atexit
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import gi
@@ -32,8 +42,12 @@ def xdotool(*args, timeout=10):
     return r.stdout.decode().strip()
 
 
+TIMEOUT_MULTIPLIER = float(os.environ.get("HERALD_TEST_TIMEOUT_MULTIPLIER") or 1)
+
+
 def wait_until(what, fn, timeout=20.0, interval=0.1):
     """Calls fn until it returns a true value (returned) or timeout passes."""
+    timeout *= TIMEOUT_MULTIPLIER
     deadline = time.monotonic() + timeout
     last_exc = None
     while True:
@@ -92,6 +106,62 @@ def is_showing(acc):
         return False
 
 
+APP_ID = "io.github.heraldmail.Herald"
+_apps = []  # every App started by this script and not yet ended
+
+
+def _end_all_apps():
+    for app in list(_apps):
+        app.kill()
+
+
+def _on_signal(signum, frame):
+    # meson sends SIGTERM to the test's process group and SIGKILL half a
+    # second later: no time for a polite quit.
+    for app in list(_apps):
+        app.kill(grace=0)
+    os._exit(128 + signum)
+
+
+def _end_leftover_instance():
+    """Ends a herald that still owns the app ID on this (private, per-suite)
+    session bus: a leftover of an earlier test would otherwise take over
+    this test's launch."""
+    try:
+        from gi.repository import Gio, GLib
+        bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+        pid = bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                            "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                            GLib.Variant("(s)", (APP_ID,)), GLib.VariantType("(u)"),
+                            Gio.DBusCallFlags.NONE, 2000, None).unpack()[0]
+    except Exception:
+        return  # no owner (or no bus): nothing to end
+    if any(app.proc.poll() is None and app._is_ours(pid, descendants=True) for app in _apps):
+        return  # this script's own instance: the test knows what it does
+    print("# atspidriver: ending a leftover herald (pid %d) that owns %s" % (pid, APP_ID),
+          file=sys.stderr, flush=True)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    wait_until("the leftover herald to let go of %s" % APP_ID,
+               lambda: _name_owner_gone(bus), 10)
+
+
+def _name_owner_gone(bus):
+    from gi.repository import Gio, GLib
+    has = bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                        "org.freedesktop.DBus", "NameHasOwner",
+                        GLib.Variant("(s)", (APP_ID,)), GLib.VariantType("(b)"),
+                        Gio.DBusCallFlags.NONE, 2000, None).unpack()[0]
+    return not has
+
+
+atexit.register(_end_all_apps)
+for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(_sig, _on_signal)
+
+
 class App:
     """The herald binary started with GTK_A11Y=atspi under the current DISPLAY."""
 
@@ -102,19 +172,25 @@ class App:
         env["GTK_A11Y"] = "atspi"
         env["GDK_BACKEND"] = "x11"
         env.setdefault("NO_AT_BRIDGE", "0")
-        self.proc = subprocess.Popen(argv, env=env, stdout=self.log, stderr=self.log,
-                                     start_new_session=True)
+        if "DBUS_SESSION_BUS_ADDRESS" not in env or \
+                env["DBUS_SESSION_BUS_ADDRESS"] == os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+            _end_leftover_instance()
+        # setpriv --pdeathsig: SIGKILL when this script dies, however it dies
+        # (not preexec_fn, which is unsafe with the threads GDBus starts).
+        self.proc = subprocess.Popen(["setpriv", "--pdeathsig", "KILL", "--", *argv], env=env,
+                                     stdout=self.log, stderr=self.log, start_new_session=True)
+        _apps.append(self)
         self.root = None
         self.window_id = None
         # When argv is a wrapper (dbus-run-session, timeout), match the app by
         # any ancestor process instead of its own pid.
         self.match_descendants = False
 
-    def _is_ours(self, pid):
+    def _is_ours(self, pid, descendants=False):
         for _ in range(8):
             if pid == self.proc.pid:
                 return True
-            if not self.match_descendants or pid <= 1:
+            if not (self.match_descendants or descendants) or pid <= 1:
                 return False
             try:
                 with open("/proc/%d/stat" % pid) as f:
@@ -289,23 +365,33 @@ class App:
             except (RuntimeError, subprocess.TimeoutExpired):
                 pass
             try:
-                self.proc.wait(timeout=timeout)
+                self.proc.wait(timeout=timeout * TIMEOUT_MULTIPLIER)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self.kill()  # its session's other processes, if any
         self.log.close()
         return self.proc.returncode
 
-    def kill(self):
-        if self.proc.poll() is None:
+    def kill(self, grace=5):
+        """SIGTERM to the app's session, SIGKILL after grace seconds (at once
+        when grace is 0) to whatever of it is left."""
+        if self in _apps:
+            _apps.remove(self)
+        if grace and self.proc.poll() is None:
+            _killpg(self.proc.pid, signal.SIGTERM)
             try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=5)
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait()
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+        _killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+def _killpg(pgid, sig):
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass  # the session is gone already
 
 
 # -- Herald's form ---------------------------------------------------------

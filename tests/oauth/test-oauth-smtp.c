@@ -122,11 +122,11 @@ signed_in_account (FakeIdp    *idp,
   account->tenant = g_strdup (FAKE_IDP_TENANT);
   account->authority = g_strdup (fake_idp_get_authority (idp));
 
-  _herald_oauth_set_poll_unit_ms (10);
+  herald_oauth_set_poll_unit_ms (10);
   fake_idp_set_device_script (idp, "ok", 1, 900);
   g_assert_true (herald_oauth_sign_in_device_sync (account, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
-  _herald_oauth_set_poll_unit_ms (0);
+  herald_oauth_set_poll_unit_ms (0);
 
   return account;
 }

@@ -40,7 +40,7 @@ test_form_public_client (void)
     .scope = HERALD_OAUTH_MICROSOFT_SCOPE,
     .client_secret = "",
   };
-  g_autoptr(GHashTable) form = _herald_oauth_token_form_new (&request);
+  g_autoptr(GHashTable) form = herald_oauth_token_form_new (&request);
 
   g_assert_cmpstr (form_get (form, "grant_type"), ==, "refresh_token");
   g_assert_cmpstr (form_get (form, "client_id"), ==, "client-a");
@@ -61,7 +61,7 @@ test_form_no_scope (void)
     .grant_type = HERALD_OAUTH_GRANT_DEVICE_CODE,
     .client_id = "client-b",
   };
-  g_autoptr(GHashTable) form = _herald_oauth_token_form_new (&request);
+  g_autoptr(GHashTable) form = herald_oauth_token_form_new (&request);
 
   g_assert_cmpstr (form_get (form, "grant_type"), ==,
                    "urn:ietf:params:oauth:grant-type:device_code");
@@ -79,7 +79,7 @@ test_form_client_secret (void)
     .scope = "https://graph.example/.default",
     .client_secret = "s3cret~value",
   };
-  g_autoptr(GHashTable) form = _herald_oauth_token_form_new (&request);
+  g_autoptr(GHashTable) form = herald_oauth_token_form_new (&request);
 
   g_assert_cmpstr (form_get (form, "grant_type"), ==, "client_credentials");
   g_assert_cmpstr (form_get (form, "scope"), ==, "https://graph.example/.default");
@@ -98,7 +98,7 @@ test_form_client_assertion (void)
     .scope = "https://graph.example/.default",
     .client_assertion = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJjbGllbnQtZCJ9.c2ln",
   };
-  g_autoptr(GHashTable) form = _herald_oauth_token_form_new (&request);
+  g_autoptr(GHashTable) form = herald_oauth_token_form_new (&request);
 
   g_assert_cmpstr (form_get (form, "client_assertion_type"), ==,
                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
@@ -133,7 +133,7 @@ test_reply_ok (void)
   g_assert_cmpstr (reply.refresh_token, ==, "rt-1");
   g_assert_cmpint (reply.expires_in, ==, 1800);
 
-  _herald_oauth_token_reply_clear (&reply);
+  herald_oauth_token_reply_clear (&reply);
   g_assert_null (reply.access_token);
   g_assert_null (reply.refresh_token);
 
@@ -146,7 +146,7 @@ test_reply_ok (void)
   g_assert_cmpstr (reply.access_token, ==, "at-2");
   g_assert_null (reply.refresh_token);
   g_assert_cmpint (reply.expires_in, ==, 3600);
-  _herald_oauth_token_reply_clear (&reply);
+  herald_oauth_token_reply_clear (&reply);
 
   g_assert_true (parse (200, "{\"access_token\":\"at-3\",\"refresh_token\":\"\","
                         "\"expires_in\":99999999}", &reply, NULL, &error));

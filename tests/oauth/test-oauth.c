@@ -1017,7 +1017,7 @@ test_bad_token_replies (void)
       g_autoptr(HeraldOAuthTokens) tokens = NULL;
       g_autoptr(GError) error = NULL;
 
-      _herald_oauth_set_poll_unit_ms (5);
+      herald_oauth_set_poll_unit_ms (5);
       fake_idp_set_token_reply (idp, cases[i].status, cases[i].body);
       g_assert_false (herald_oauth_sign_in_device_sync (account, NULL, NULL, NULL, &error));
       g_test_message ("case %u: %s", i, error->message);
@@ -1028,7 +1028,7 @@ test_bad_token_replies (void)
       g_assert_null (strstr (error->message, FAKE_IDP_TOKEN_PREFIX));
       tokens = stored_tokens (account);
       g_assert_null (tokens);
-      _herald_oauth_set_poll_unit_ms (0);
+      herald_oauth_set_poll_unit_ms (0);
     }
 }
 
@@ -1048,14 +1048,14 @@ test_oversized_token_reply (void)
     g_string_append (body, "0123456789abcdef");
   g_string_append (body, "\"}");
 
-  _herald_oauth_set_poll_unit_ms (5);
+  herald_oauth_set_poll_unit_ms (5);
   fake_idp_set_token_reply (idp, 200, body->str);
   g_assert_false (herald_oauth_sign_in_device_sync (account, NULL, NULL, NULL, &error));
   g_assert_error (error, HERALD_OAUTH_ERROR, HERALD_OAUTH_ERROR_PROTOCOL);
   g_assert_nonnull (strstr (error->message, "oversized"));
   tokens = stored_tokens (account);
   g_assert_null (tokens);
-  _herald_oauth_set_poll_unit_ms (0);
+  herald_oauth_set_poll_unit_ms (0);
 }
 
 /* An identity provider that sends its reply a byte every delay_ms (each
@@ -1333,7 +1333,7 @@ test_device_success (void)
   DeviceCodeSeen seen = { 0 };
   gint64 gap;
 
-  _herald_oauth_set_poll_unit_ms (POLL_UNIT_MS);
+  herald_oauth_set_poll_unit_ms (POLL_UNIT_MS);
   fake_idp_set_device_script (idp, "authorization_pending,slow_down,authorization_pending,ok", 2, 900);
   g_assert_true (herald_oauth_sign_in_device_sync (account, device_code_cb, &seen, NULL, &error));
   g_assert_no_error (error);
@@ -1361,7 +1361,7 @@ test_device_success (void)
 
   g_assert_true (herald_oauth_sign_out_sync (account, NULL, NULL));
   device_code_seen_clear (&seen);
-  _herald_oauth_set_poll_unit_ms (0);
+  herald_oauth_set_poll_unit_ms (0);
 }
 
 static void
@@ -1377,7 +1377,7 @@ check_device_failure (const char           *script,
   g_autoptr(GError) error = NULL;
   DeviceCodeSeen seen = { 0 };
 
-  _herald_oauth_set_poll_unit_ms (POLL_UNIT_MS);
+  herald_oauth_set_poll_unit_ms (POLL_UNIT_MS);
   fake_idp_set_device_script (idp, script, 1, expires_in);
   g_assert_false (herald_oauth_sign_in_device_sync (account, device_code_cb, &seen, NULL, &error));
   g_assert_error (error, HERALD_OAUTH_ERROR, (int) expected);
@@ -1388,7 +1388,7 @@ check_device_failure (const char           *script,
   tokens = stored_tokens (account);
   g_assert_null (tokens);
   device_code_seen_clear (&seen);
-  _herald_oauth_set_poll_unit_ms (0);
+  herald_oauth_set_poll_unit_ms (0);
 }
 
 static void
@@ -1509,7 +1509,7 @@ test_async (void)
 
   data.loop = g_main_loop_new (NULL, FALSE);
   data.main_thread = g_thread_self ();
-  _herald_oauth_set_poll_unit_ms (POLL_UNIT_MS);
+  herald_oauth_set_poll_unit_ms (POLL_UNIT_MS);
   fake_idp_set_device_script (idp, "authorization_pending,ok", 1, 900);
   herald_oauth_sign_in_device_async (account, async_code_cb, &data, async_destroy_cb, NULL,
                                      device_done_cb, &data);
@@ -1531,7 +1531,7 @@ test_async (void)
   g_assert_true (herald_oauth_sign_out_sync (account, NULL, NULL));
   device_code_seen_clear (&data.seen);
   g_main_loop_unref (data.loop);
-  _herald_oauth_set_poll_unit_ms (0);
+  herald_oauth_set_poll_unit_ms (0);
 }
 
 static void

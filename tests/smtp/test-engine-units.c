@@ -717,7 +717,7 @@ test_crlf_normalize (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autoptr(GBytes) out = _herald_smtp_normalize_crlf (cases[i].in, strlen (cases[i].in));
+      g_autoptr(GBytes) out = herald_smtp_normalize_crlf (cases[i].in, strlen (cases[i].in));
 
       assert_bytes_eq (out, cases[i].out);
     }
@@ -1237,7 +1237,7 @@ test_config_copy (void)
 static void
 test_result_copy (void)
 {
-  g_autoptr(HeraldSmtpResult) result = _herald_smtp_result_new ();
+  g_autoptr(HeraldSmtpResult) result = herald_smtp_result_new ();
   g_autoptr(HeraldSmtpResult) copy = NULL;
   HeraldTranscriptEntry *entry = g_new0 (HeraldTranscriptEntry, 1);
   HeraldTranscriptEntry *copied;
@@ -1335,7 +1335,7 @@ test_message_headers (void)
   g_autofree char *headers = NULL;
   g_autofree char *id_header = NULL;
 
-  bytes = _herald_smtp_build_message (config, &info, &message_id);
+  bytes = herald_smtp_build_message (config, &info, &message_id);
   assert_crlf_only (bytes);
   headers = header_block (bytes);
 
@@ -1374,7 +1374,7 @@ test_message_unicode_subject (void)
   g_autoptr(GMimeMessage) parsed = NULL;
 
   config->subject = g_strdup (subject);
-  bytes = _herald_smtp_build_message (config, &info, NULL);
+  bytes = herald_smtp_build_message (config, &info, NULL);
   headers = header_block (bytes);
 
   /* Headers are 7-bit: the subject travels as RFC 2047 encoded words. */
@@ -1403,7 +1403,7 @@ test_message_body (void)
   config->port = 465;
   config->security = HERALD_SECURITY_TLS;
   config->extra_text = g_strdup ("Sent by the nightly patch run.\n.A line that starts with a dot\nGrüße");
-  bytes = _herald_smtp_build_message (config, &info, NULL);
+  bytes = herald_smtp_build_message (config, &info, NULL);
   assert_crlf_only (bytes);
 
   parsed = parse_message (bytes);

@@ -120,9 +120,13 @@ try:
         if not close:
             raise RuntimeError("no Close button in the dialog")
         close[0].get_action_iface().do_action(0)
-        # Right after the close, walk everything again and again.
-        for _ in range(15):
+        # Right after the close, walk everything again and again: for a few
+        # seconds and at least twice, not a fixed count (one walk costs
+        # seconds on a loaded machine, and more under the sanitizers).
+        walks, until = 0, time.monotonic() + 3
+        while walks < 2 or time.monotonic() < until:
             walk(app.root)
+            walks += 1
             if app.proc.poll() is not None:
                 raise RuntimeError("herald died (status %s) in round %d after Close"
                                    % (app.proc.returncode, rnd + 1))

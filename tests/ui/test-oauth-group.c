@@ -12,7 +12,6 @@
 #include "fake-idp.h"
 #include "herald-oauth.h"
 #include "herald-oauth-group.h"
-#include "herald-oauth-private.h"  /* _herald_oauth_set_poll_unit_ms () */
 #include "herald-secrets-oauth.h"
 #include "herald-widget-util.h"
 
@@ -140,7 +139,7 @@ test_group (void)
   g_assert_null (tokens);
 
   /* Use a Code Instead: the code shows with a copy button while it polls. */
-  _herald_oauth_set_poll_unit_ms (100);
+  herald_oauth_set_poll_unit_ms (100);
   fake_idp_set_device_script (idp, "authorization_pending,authorization_pending,ok", 1, 900);
   g_assert_true (gtk_widget_activate_action (group, "oauth.sign-in-code", NULL));
   {
@@ -165,7 +164,7 @@ test_group (void)
     g_value_unset (&value);
   }
   wait_until_idle (HERALD_OAUTH_GROUP (group));
-  _herald_oauth_set_poll_unit_ms (0);
+  herald_oauth_set_poll_unit_ms (0);
   g_assert_true (herald_oauth_group_get_signed_in (HERALD_OAUTH_GROUP (group)));
   g_assert_false (herald_test_widget_shown (herald_test_find_widget (group, ADW_TYPE_ACTION_ROW, "Code")));
 
