@@ -396,35 +396,9 @@ cut_length (const char *text,
 }
 
 /* Pasted text and the unescaped body of a Python tuple go into reports, JSON
- * and terminals: valid UTF-8, line breaks kept, a tab as a space, and every
- * other control character (C0, DEL, C1) and bidirectional control replaced
- * by "?", so that escapes like \033 or \u202e in a paste cannot reach a
- * terminal or make a reply read differently from what it is. */
-static char *
-make_printable_text (const char *text,
-                     gssize      length)
-{
-  g_autofree char *valid = g_utf8_make_valid (text, length);
-  GString *out = g_string_sized_new (strlen (valid));
-
-  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char (p);
-
-      if (c == '\n' || c == '\r')
-        g_string_append_c (out, (char) c);
-      else if (c == '\t')
-        g_string_append_c (out, ' ');
-      else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f ||
-               c == 0x2028 || c == 0x2029 || (c >= 0x202a && c <= 0x202e) ||
-               (c >= 0x2066 && c <= 0x2069))
-        g_string_append_c (out, '?');
-      else
-        g_string_append_len (out, p, g_utf8_next_char (p) - p);
-    }
-  return g_string_free (out, FALSE);
-}
-
+ * and terminals: through herald_smtp_make_printable() with line breaks kept,
+ * so that escapes like \033 or \u202e in a paste cannot reach a terminal or
+ * make a reply read differently from what it is. */
 char *
 _herald_printable_text (const char *text,
                         gsize       max_bytes)
@@ -433,7 +407,7 @@ _herald_printable_text (const char *text,
 
   g_return_val_if_fail (text != NULL, NULL);
 
-  printable = make_printable_text (text, -1);
+  printable = herald_smtp_make_printable (text, -1, TRUE);
   return g_strndup (printable, cut_length (printable, strlen (printable), max_bytes));
 }
 
@@ -449,7 +423,7 @@ _herald_extract_reply (const char *text)
 
   g_return_val_if_fail (text != NULL, NULL);
 
-  clean = make_printable_text (text, -1);
+  clean = herald_smtp_make_printable (text, -1, TRUE);
   length = strlen (clean);
 
   /* Python's smtplib wraps the code and the text in a tuple, with the lines'
@@ -461,7 +435,7 @@ _herald_extract_reply (const char *text)
       g_autofree char *unescaped = g_strcompress (body);
       /* Unescaping can bring back what the first pass removed ("\377",
        * "\033"): validate and filter the result, not only the input. */
-      g_autofree char *printable = make_printable_text (unescaped, -1);
+      g_autofree char *printable = herald_smtp_make_printable (unescaped, -1, TRUE);
       g_auto(GStrv) lines = g_strsplit (printable, "\n", -1);
       g_autoptr(GString) rebuilt = g_string_new (NULL);
 

@@ -18,7 +18,7 @@ HeraldTlsInfo    *_herald_graph_tls_info (GTlsCertificate      *certificate,
 char             *_herald_graph_tls_version (GTlsConnection *connection);
 /* Wipes and frees a secret string (a GDestroyNotify). */
 void              _herald_graph_free_secret (gpointer secret);
-/* @text with every secret of @secrets (8 bytes or longer) replaced by <redacted>. */
+/* @text with every secret of @secrets (of any length) replaced by <redacted>. */
 char             *_herald_graph_scrub (const char *text,
                                        GPtrArray  *secrets);
 /* Seconds from a Retry-After header (delta-seconds or HTTP date), capped at a

@@ -56,14 +56,19 @@ _herald_graph_tls_info (GTlsCertificate      *certificate,
   g_autoptr(GByteArray) der = NULL;
   g_autoptr(GDateTime) before = NULL;
   g_autoptr(GDateTime) after = NULL;
+  g_autofree char *subject = NULL;
+  g_autofree char *issuer = NULL;
 
   g_object_get (certificate,
-                "subject-name", &info->subject,
-                "issuer-name", &info->issuer,
+                "subject-name", &subject,
+                "issuer-name", &issuer,
                 "not-valid-before", &before,
                 "not-valid-after", &after,
                 "certificate", &der,
                 NULL);
+  /* The certificate's names are the server's text: printable only. */
+  info->subject = subject != NULL ? herald_smtp_make_printable (subject, -1, FALSE) : NULL;
+  info->issuer = issuer != NULL ? herald_smtp_make_printable (issuer, -1, FALSE) : NULL;
   info->not_before = iso_date (before);
   info->not_after = iso_date (after);
   if (der != NULL)

@@ -51,8 +51,8 @@ _herald_graph_scrub (const char *text,
     {
       const char *secret = g_ptr_array_index (secrets, i);
 
-      /* A short string would match ordinary text; tokens are long. */
-      if (secret != NULL && strlen (secret) >= 8)
+      /* Every secret, whatever its length: a short one is still a secret. */
+      if (secret != NULL && *secret != '\0')
         g_string_replace (out, secret, "<redacted>", 0);
     }
 
@@ -65,9 +65,11 @@ add_entry (Send                *s,
            const char          *text)
 {
   HeraldTranscriptEntry *entry = g_new0 (HeraldTranscriptEntry, 1);
+  g_autofree char *scrubbed = _herald_graph_scrub (text, s->secrets);
 
   entry->dir = dir;
-  entry->text = _herald_graph_scrub (text, s->secrets);
+  /* Server text (headers, bodies) as every server's text is shown. */
+  entry->text = herald_smtp_make_printable (scrubbed, -1, TRUE);
   entry->ms = elapsed_ms (s);
   g_ptr_array_add (s->result->transcript, entry);
 }
@@ -436,7 +438,11 @@ set_reply (Send             *s,
     }
 
   reply->code = (int) answer->status;
-  reply->text = _herald_graph_scrub (text, s->secrets);
+  {
+    g_autofree char *scrubbed = _herald_graph_scrub (text, s->secrets);
+
+    reply->text = herald_smtp_make_printable (scrubbed, -1, FALSE);
+  }
   reply->raw = g_strdup_printf ("%u %s", answer->status, reply->text);
   herald_smtp_reply_free (s->result->reply);
   s->result->reply = reply;

@@ -302,7 +302,8 @@ string_member (JsonObject *object,
       len = end != NULL ? (gsize) (end - value) : 0;
     }
 
-  return g_utf8_make_valid (value, len);
+  /* Shown in the reply text, the transcript and JSON: printable only. */
+  return herald_smtp_make_printable (value, len, FALSE);
 }
 
 HeraldGraphError *

@@ -13,6 +13,7 @@
 
 #include "herald-oauth.h"
 #include "herald-oauth-private.h"
+#include "herald-smtp.h"
 
 #define MICROSOFT_DEFAULT_HOST   "https://login.microsoftonline.com"
 #define GOOGLE_AUTHORIZE_URL     "https://accounts.google.com/o/oauth2/v2/auth"
@@ -138,11 +139,11 @@ is_token_chars (const char *str,
 gboolean
 _herald_oauth_has_control_chars (const char *str)
 {
-  for (const char *p = str; *p != '\0'; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7f)
-      return TRUE;
+  g_autofree char *printable = herald_smtp_make_printable (str, -1, FALSE);
 
-  return FALSE;
+  /* Anything the printable filter would change: a control or bidi
+   * character, a tab, bytes that are not UTF-8. */
+  return strcmp (printable, str) != 0;
 }
 
 static gboolean

@@ -15,6 +15,7 @@
 
 #include "herald-oauth.h"
 #include "herald-oauth-private.h"
+#include "herald-smtp.h"
 
 G_DEFINE_QUARK (herald-oauth-error-quark, herald_oauth_error)
 
@@ -167,20 +168,17 @@ _herald_oauth_json_get_string (JsonObject *object,
 char *
 _herald_oauth_clean_text (const char *text)
 {
-  GString *out = g_string_new (NULL);
+  gsize length = strcspn (text, "\r\n");
+  g_autofree char *printable = NULL;
+  const char *end;
 
-  for (const char *p = text; *p != '\0' && *p != '\r' && *p != '\n' && out->len < 500; p++)
-    if ((guchar) *p >= 0x20 && *p != 0x7f)
-      g_string_append_c (out, *p);
-
-  if (!g_utf8_validate (out->str, -1, NULL))
-    {
-      char *valid = g_utf8_make_valid (out->str, -1);
-      g_string_free (out, TRUE);
-      return valid;
-    }
-
-  return g_string_free (out, FALSE);
+  /* The first line, through the filter every server's text goes through
+   * (control and bidi characters), cut at a character at 500 bytes. */
+  printable = herald_smtp_make_printable (text, (gssize) length, FALSE);
+  if (strlen (printable) <= 500)
+    return g_steal_pointer (&printable);
+  end = g_utf8_find_prev_char (printable, printable + 501);
+  return g_strndup (printable, end - printable);
 }
 
 GError *

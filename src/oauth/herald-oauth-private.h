@@ -26,6 +26,8 @@ G_BEGIN_DECLS
  * ------------------------------------------------------------------------- */
 
 gboolean    _herald_oauth_is_empty          (const char *str);
+/* TRUE when herald_smtp_make_printable () would change str: control or bidi
+ * characters, tabs, invalid UTF-8. */
 gboolean    _herald_oauth_has_control_chars (const char *str);
 
 /* The tenant actually used: the account's, else HERALD_OAUTH_DEFAULT_TENANT. */

@@ -104,12 +104,7 @@ HeraldSmtpReply  *_herald_smtp_read_reply (HeraldLineReader     *reader,
                                            GCancellable         *cancellable,
                                            GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 
-/* Valid UTF-8 without control characters or bidi formatting characters
- * (tab becomes a space, the others '?'): what a server sent, made safe for
- * JSON, the UI and terminals. Every server-controlled string goes through
- * it: replies, certificate names, OAuth challenges. */
-char             *_herald_smtp_make_printable (const char *data,
-                                               gsize       length) G_GNUC_WARN_UNUSED_RESULT;
+/* herald_smtp_make_printable() (herald-smtp.h) makes reply text safe. */
 
 /* Parses "5.7.139" at the start of text; NULL when absent. */
 char             *_herald_smtp_parse_enhanced (const char *text) G_GNUC_WARN_UNUSED_RESULT;

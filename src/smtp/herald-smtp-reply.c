@@ -309,14 +309,23 @@ is_bidi_control (gunichar c)
          (c >= 0x2066 && c <= 0x2069);   /* LRI, RLI, FSI, PDI */
 }
 
+/**
+ * herald_smtp_make_printable:
+ * @text: untrusted text, any bytes
+ * @length: its length, or -1 when NUL-terminated
+ * @keep_line_breaks: whether CR and LF stay
+ *
+ * Returns: (transfer full): @text safe for JSON, the UI and terminals
+ */
 char *
-_herald_smtp_make_printable (const char *line,
-                             gsize       length)
+herald_smtp_make_printable (const char *text,
+                            gssize      length,
+                            gboolean    keep_line_breaks)
 {
-  g_autofree char *valid = g_utf8_make_valid (line, length);
-  GString *out = g_string_sized_new (length);
+  g_autofree char *valid = g_utf8_make_valid (text, length);
+  GString *out = g_string_sized_new (strlen (valid));
 
-  /* Reply text ends up in JSON, the UI, reports and terminals: valid UTF-8
+  /* Server text ends up in JSON, the UI, reports and terminals: valid UTF-8
    * without control characters or bidi overrides, so that a hostile server
    * can neither send terminal escape sequences through us nor make its text
    * read differently from what it is. */
@@ -326,7 +335,10 @@ _herald_smtp_make_printable (const char *line,
 
       if (c == '\t')
         g_string_append_c (out, ' ');
-      else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || is_bidi_control (c))
+      else if (keep_line_breaks && (c == '\n' || c == '\r'))
+        g_string_append_c (out, (char) c);
+      else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || is_bidi_control (c) ||
+               c == 0x2028 || c == 0x2029)
         g_string_append_c (out, '?');
       else
         g_string_append_len (out, p, g_utf8_next_char (p) - p);
@@ -378,7 +390,7 @@ read_reply_lines (HeraldLineReader     *reader,
           return NULL;
         }
 
-      printable = _herald_smtp_make_printable (line, length);
+      printable = herald_smtp_make_printable (line, length, FALSE);
       if (line_func != NULL)
         line_func (printable, line_data);
 

@@ -637,7 +637,7 @@ log_oauth_challenge (HeraldSession         *s,
   if (decoded == NULL || length == 0)
     return;
 
-  text = _herald_smtp_make_printable ((const char *) decoded, length);
+  text = herald_smtp_make_printable ((const char *) decoded, length, FALSE);
   _herald_session_info (s, "The server's OAuth error: %s", text);
 }
 

@@ -178,9 +178,9 @@ record_tls_info (HeraldSession  *s,
       /* The names are the server's to choose: a CN with ESC or BEL would
        * reach terminals, reports and JSON as it is. */
       if (subject != NULL)
-        tls_info->subject = _herald_smtp_make_printable (subject, strlen (subject));
+        tls_info->subject = herald_smtp_make_printable (subject, -1, FALSE);
       if (issuer != NULL)
-        tls_info->issuer = _herald_smtp_make_printable (issuer, strlen (issuer));
+        tls_info->issuer = herald_smtp_make_printable (issuer, -1, FALSE);
       tls_info->not_before = format_date (not_before);
       tls_info->not_after = format_date (not_after);
       tls_info->sha256 = certificate_sha256 (certificate);

@@ -141,6 +141,18 @@ gboolean herald_smtp_check_field (const char  *key,
                                   const char  *value,
                                   char       **message);
 
+/* @text (@length bytes, or NUL-terminated when -1) as valid UTF-8 without
+ * control characters (C0, DEL, C1) or bidirectional formatting characters
+ * (U+061C, U+200E/F, U+202A–E, U+2066–9) and line or paragraph separators
+ * (U+2028/9): a tab becomes a space, the others "?"; CR and LF too unless
+ * @keep_line_breaks. What a server, a certificate, an identity provider or
+ * a paste sent, made safe for JSON, the UI and terminals: every such string
+ * goes through it, so that none can send escape sequences through Herald
+ * or make its text read differently from what it is. */
+char    *herald_smtp_make_printable (const char *text,
+                                     gssize      length,
+                                     gboolean    keep_line_breaks) G_GNUC_WARN_UNUSED_RESULT;
+
 /* Address helpers shared with the window and heraldctl. */
 gboolean herald_address_is_valid (const char *address);
 /* Splits "a@x, b@y; c@z" into a NULL-terminated vector (empty items dropped). */

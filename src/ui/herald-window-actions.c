@@ -47,6 +47,26 @@ _herald_window_update_actions (HeraldWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel", self->running);
 }
 
+void
+_herald_window_set_send_label (HeraldWindow *self,
+                               const char   *label)
+{
+  GtkWidget *child;
+
+  gtk_button_set_label (self->send_button, label);
+  /* At 360 px with large text, "Send Test Email", the menu and the window
+   * buttons are wider than the header bar: the label then takes two lines
+   * rather than pushing the window wider than the screen (its natural
+   * width keeps it on one line whenever there is room). */
+  child = gtk_button_get_child (self->send_button);
+  if (GTK_IS_LABEL (child))
+    {
+      gtk_label_set_wrap (GTK_LABEL (child), TRUE);
+      gtk_label_set_wrap_mode (GTK_LABEL (child), PANGO_WRAP_WORD);
+      gtk_label_set_justify (GTK_LABEL (child), GTK_JUSTIFY_CENTER);
+    }
+}
+
 static void
 set_running (HeraldWindow *self,
              gboolean      running)
@@ -55,13 +75,13 @@ set_running (HeraldWindow *self,
 
   if (running)
     {
-      gtk_button_set_label (self->send_button, _("Cancel"));
+      _herald_window_set_send_label (self, _("Cancel"));
       gtk_actionable_set_action_name (GTK_ACTIONABLE (self->send_button), "win.cancel");
       gtk_widget_remove_css_class (GTK_WIDGET (self->send_button), "suggested-action");
     }
   else
     {
-      gtk_button_set_label (self->send_button, _("Send Test Email"));
+      _herald_window_set_send_label (self, _("Send Test Email"));
       gtk_actionable_set_action_name (GTK_ACTIONABLE (self->send_button), "win.send");
       gtk_widget_add_css_class (GTK_WIDGET (self->send_button), "suggested-action");
     }

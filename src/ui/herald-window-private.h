@@ -121,6 +121,9 @@ void               _herald_window_mark_results_stale      (HeraldWindow         
 
 /* herald-window-actions.c */
 void               _herald_window_class_add_actions       (GtkWidgetClass         *widget_class);
+/* Sets Send's label ("Send Test Email", "Cancel"), wrapping when narrow. */
+void               _herald_window_set_send_label          (HeraldWindow           *self,
+                                                           const char             *label);
 /* Enables Send and Cancel as the form and a running test allow. */
 void               _herald_window_update_actions          (HeraldWindow           *self);
 /* The banner's Details: the diagnosis of the failure it shows, again. */

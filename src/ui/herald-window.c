@@ -425,6 +425,88 @@ form_changed_cb (HeraldWindow *self)
  * Notices (diagnosis rules; never on the path to the first frame)
  * ------------------------------------------------------------------------- */
 
+/* A row that does nothing when activated (the account row with its Sign In
+ * button, the keyring row, a step) is no Tab stop of its own: Tab goes
+ * straight to what can be used in it, once. */
+/* The first label under @root whose text is @text, or NULL. */
+static GtkWidget *
+find_label (GtkWidget  *root,
+                   const char *text)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (GTK_IS_LABEL (child) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (child)), text) == 0)
+        return child;
+      if ((found = find_label (child, text)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+unfocus_passive_rows (GtkWidget *widget)
+{
+  if (ADW_IS_ACTION_ROW (widget) && !ADW_IS_COMBO_ROW (widget) &&
+      !gtk_list_box_row_get_activatable (GTK_LIST_BOX_ROW (widget)))
+    gtk_widget_set_focusable (widget, FALSE);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    unfocus_passive_rows (child);
+}
+
+/* libadwaita 1.2 ends a group's title in "…" when the row is narrow (360 px
+ * with large text, "Authentication" beside its Forget Password button):
+ * titles wrap instead, and the header's buttons give way. */
+static void
+wrap_group_titles (GtkWidget *widget)
+{
+  if (ADW_IS_PREFERENCES_GROUP (widget))
+    {
+      const char *title = adw_preferences_group_get_title (ADW_PREFERENCES_GROUP (widget));
+      GtkWidget *label = title != NULL && *title != '\0'
+                         ? find_label (widget, title) : NULL;
+
+      if (label != NULL)
+        {
+          gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_NONE);
+          gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+          gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+        }
+    }
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    wrap_group_titles (child);
+}
+
+static void
+choice_item_setup_cb (GtkSignalListItemFactory *factory,
+                      GtkListItem              *item,
+                      gpointer                  max_chars)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD);
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), GPOINTER_TO_INT (max_chars));
+  gtk_list_item_set_child (item, label);
+}
+
+static void
+choice_item_bind_cb (GtkSignalListItemFactory *factory,
+                     GtkListItem              *item)
+{
+  GtkStringObject *string = gtk_list_item_get_item (item);
+
+  gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (item)),
+                      gtk_string_object_get_string (string));
+}
+
 static void
 oauth_copied_cb (HeraldWindow *self)
 {
@@ -829,6 +911,31 @@ herald_window_init (HeraldWindow *self)
   for (guint i = 0; i < herald_providers_get_n (); i++)
     gtk_string_list_append (providers, herald_provider_get_name (herald_providers_get_nth (i)));
   adw_combo_row_set_model (self->provider_row, G_LIST_MODEL (providers));
+  {
+    /* The choices wrap rather than end in "…": at 360 px with large text,
+     * "Microsoft 365 / Exchange Online" or "Password (PLAIN)" beside its
+     * row's title is wider than the row. */
+    AdwComboRow *combos[] = { self->provider_row, self->security_row, self->auth_row };
+
+    for (guint i = 0; i < G_N_ELEMENTS (combos); i++)
+      {
+        /* In the row, the choice takes the width it needs and wraps
+         * between words when the row is too narrow; in the popover it wraps
+         * beyond 24 characters. */
+        GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+        GtkListItemFactory *list_factory = gtk_signal_list_item_factory_new ();
+
+        g_signal_connect (factory, "setup", G_CALLBACK (choice_item_setup_cb), GINT_TO_POINTER (-1));
+        g_signal_connect (factory, "bind", G_CALLBACK (choice_item_bind_cb), NULL);
+        adw_combo_row_set_factory (combos[i], factory);
+        g_object_unref (factory);
+        g_signal_connect (list_factory, "setup", G_CALLBACK (choice_item_setup_cb),
+                          GINT_TO_POINTER (24));
+        g_signal_connect (list_factory, "bind", G_CALLBACK (choice_item_bind_cb), NULL);
+        adw_combo_row_set_list_factory (combos[i], list_factory);
+        g_object_unref (list_factory);
+      }
+  }
 
   width = g_settings_get_int (self->settings, "window-width");
   height = g_settings_get_int (self->settings, "window-height");
@@ -936,6 +1043,24 @@ herald_window_init (HeraldWindow *self)
                            G_CALLBACK (oauth_copied_cb), self, G_CONNECT_SWAPPED);
 
   _herald_window_init_validation (self);
+  unfocus_passive_rows (GTK_WIDGET (self));
+  wrap_group_titles (GTK_WIDGET (self));
+  _herald_window_set_send_label (self, _("Send Test Email"));
+  {
+    /* "Forget Password" beside the group title "Authentication": at 360 px
+     * with large text the title would be cut; the button's label wraps
+     * instead. */
+    GtkWidget *forget = adw_preferences_group_get_header_suffix (self->auth_group);
+    GtkWidget *label = forget != NULL && GTK_IS_BUTTON (forget)
+                       ? gtk_button_get_child (GTK_BUTTON (forget)) : NULL;
+
+    if (GTK_IS_LABEL (label))
+      {
+        gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+        gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD);
+        gtk_label_set_justify (GTK_LABEL (label), GTK_JUSTIFY_CENTER);
+      }
+  }
   auth_selected_cb (self);
   update_provider_subtitle (self);
   _herald_window_update_validation (self);

@@ -106,11 +106,11 @@ ok "postinst says what to do next" grep -q 'heraldctl config --system import -' 
 ok "postinst names heraldctl doctor" grep -q 'heraldctl doctor --system' "$out.install"
 
 modes () {
-  stat -c '%a %U:%G' "$root/var/spool/herald" "$root/var/spool/herald/maildrop" \
-    "$root/var/lib/herald" | tr '\n' ' '
+  stat -c '%a %U:%G' "$root/var/spool/herald" "$root/var/spool/herald/queue" \
+    "$root/var/spool/herald/maildrop" "$root/var/lib/herald" | tr '\n' ' '
 }
-ok "spool 700, maildrop 1733, state 700, all root's" \
-  test "$(modes)" = "700 root:root 1733 root:root 700 root:root "
+want="711 root:root 700 root:root 1733 root:root 700 root:root "
+ok "spool 711, queue 700, maildrop 1733, state 700, all root's" test "$(modes)" = "$want"
 for unit in herald-queue.path herald-queue.timer; do
   ok "$unit enabled (without a running systemd)" enabled "$unit"
 done
@@ -121,7 +121,7 @@ rc=0
 in_root dpkg-reconfigure herald-mta > "$out.reconf" 2>&1 || rc=$?
 ok "dpkg-reconfigure herald-mta exits 0" test $rc -eq 0
 ok "postinst runs again (dpkg-reconfigure) and repairs the maildrop's mode" \
-  test "$(modes)" = "700 root:root 1733 root:root 700 root:root "
+  test "$(modes)" = "$want"
 
 # -- the system profile ------------------------------------------------------------
 # A server that is never reached: the chroot has no network, so every delivery
@@ -144,7 +144,7 @@ printf 'To: ops@example.com\nSubject: RAID degraded\n\n/dev/md0 lost a disk.\n' 
 sed 's/^/#   /' "$out.sendmail"
 ok "root: sendmail -t exits 0 (queued)" test $rc -eq 0
 ok "root: the message is in the system queue" \
-  test "$(find "$root/var/spool/herald" -maxdepth 1 -name '*.msg' | wc -l)" -eq 1
+  test "$(find "$root/var/spool/herald/queue" -maxdepth 1 -name '*.msg' | wc -l)" -eq 1
 in_root mailq > "$out.mailq" 2>&1 || true
 ok "mailq lists it" grep -q 'ops@example.com' "$out.mailq"
 
@@ -172,7 +172,8 @@ ok "doctor --system: the queue's units are enabled" doctor units ok
 
 # -- remove: the queue stays, the count is told ---------------------------------------
 queued () {
-  find "$root/var/spool/herald" -type f \( -name '*.msg' -o -path '*/maildrop/*' \) | wc -l
+  find "$root/var/spool/herald/queue" "$root/var/spool/herald/maildrop" -maxdepth 1 -type f \
+    \( -name '*.msg' -o -path '*/maildrop/*' \) | wc -l
 }
 in_root apt-get remove -y -q herald-mta > "$out.remove" 2>&1 || true
 sed 's/^/#   /' "$out.remove" | grep -A1 -E 'herald-mta:|REMOVED' | head -8

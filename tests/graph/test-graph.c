@@ -860,9 +860,46 @@ test_send_invalid_config (void)
   g_assert_cmpuint (fake_graph_get_n_requests (graph), ==, 0);
 }
 
-/* A token echoed back by the server is scrubbed from the transcript and reply. */
+/* A token echoed back by the server is scrubbed from the transcript and
+ * reply, whatever its length: a short one is still a secret. */
 static void
 test_send_echoed_token (void)
+{
+  const char *tokens[] = { TOKEN, "q7" };
+
+  for (guint t = 0; t < G_N_ELEMENTS (tokens); t++)
+    {
+      g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
+      g_autoptr(HeraldGraphConfig) config = config_for (graph, tokens[t]);
+      g_autoptr(HeraldSmtpResult) result = NULL;
+      g_autofree char *body = g_strdup_printf ("{\"error\":{\"code\":\"BadRequest\",\"message\":"
+                                               "\"Token %s is odd\"}}", tokens[t]);
+
+      fake_graph_set_token (graph, tokens[t]);
+      fake_graph_push_reply (graph, 400, NULL, body);
+      result = send_message (config, default_recipients, NULL, NULL, NULL, NULL);
+      g_assert_false (result->ok);
+      g_assert_cmpstr (result->reply->text, ==, "BadRequest: Token <redacted> is odd");
+      for (guint i = 0; i < result->transcript->len; i++)
+        {
+          HeraldTranscriptEntry *entry = g_ptr_array_index (result->transcript, i);
+
+          g_assert_null (strstr (entry->text, tokens[t]));
+        }
+    }
+}
+
+static gboolean
+is_unprintable (gunichar c)
+{
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x2028 && c <= 0x202e) ||
+         (c >= 0x2066 && c <= 0x2069);
+}
+
+/* What Graph's error says reaches the reply, the transcript, heraldctl and
+ * JSON through the printable filter every server's text goes through. */
+static void
+test_send_hostile_error_text (void)
 {
   g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
   g_autoptr(HeraldGraphConfig) config = config_for (graph, TOKEN);
@@ -870,10 +907,19 @@ test_send_echoed_token (void)
 
   fake_graph_set_token (graph, TOKEN);
   fake_graph_push_reply (graph, 400, NULL,
-                         "{\"error\":{\"code\":\"BadRequest\",\"message\":\"Token " TOKEN " is odd\"}}");
+                         "{\"error\":{\"code\":\"Bad\\u001b]0;x\\u0007Request\",\"message\":"
+                         "\"see \\u001b[2J \\u009b31m \\u202eexe.txt \\u2028 end\"}}");
   result = send_message (config, default_recipients, NULL, NULL, NULL, NULL);
   g_assert_false (result->ok);
-  g_assert_cmpstr (result->reply->text, ==, "BadRequest: Token <redacted> is odd");
+  g_assert_cmpstr (result->reply->text, ==, "Bad?]0;x?Request: see ?[2J ?31m ?exe.txt ? end");
+  for (guint i = 0; i < result->transcript->len; i++)
+    {
+      HeraldTranscriptEntry *entry = g_ptr_array_index (result->transcript, i);
+
+      g_assert_true (g_utf8_validate (entry->text, -1, NULL));
+      for (const char *p = entry->text; *p != '\0'; p = g_utf8_next_char (p))
+        g_assert_true (*p == '\n' || *p == '\r' || !is_unprintable (g_utf8_get_char (p)));
+    }
 }
 
 /* "Send Test Email" over Graph: the engine's test message, its To and Cc. */
@@ -977,6 +1023,7 @@ main (int   argc,
   g_test_add_func ("/graph/scope", test_scope);
   g_test_add_func ("/graph/error-parse", test_error_parse);
   g_test_add_func ("/graph/error-parse-hostile", test_error_parse_hostile);
+  g_test_add_func ("/graph/send/hostile-error-text", test_send_hostile_error_text);
   g_test_add_func ("/graph/prepare-bcc", test_prepare_bcc);
   g_test_add_func ("/graph/retry-after-parse", test_retry_after_parse);
   g_test_add_func ("/graph/send/delegated", test_send_delegated);

@@ -1391,6 +1391,32 @@ check_device_failure (const char           *script,
   herald_oauth_set_poll_unit_ms (0);
 }
 
+/* The identity provider's error text reaches the window, heraldctl and
+ * JSON through the same printable filter as every server's text: no escape
+ * sequence, C1 control or bidi override survives. */
+static void
+test_error_hostile_text (void)
+{
+  static const char json[] =
+    "{\"error\":\"invalid_grant\\u001b]0;t\\u0007\",\"error_description\":\"AADSTS70000: "
+    "bad \\u001b[2J grant \\u009b31m \\u202eexe.txt \\u2028 end\\nsecond line\"}";
+  g_autoptr(GBytes) body = g_bytes_new_static (json, strlen (json));
+  g_autoptr(GError) error = _herald_oauth_error_from_reply (400, body);
+
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  for (const char *p = error->message; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      g_assert_false (c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x2028 && c <= 0x202e));
+    }
+  g_assert_nonnull (strstr (error->message, "AADSTS70000: bad ?[2J grant ?31m ?exe.txt ? end"));
+  g_assert_null (strstr (error->message, "second line"));
+  g_assert_cmpuint (herald_oauth_error_get_aadsts (error), ==, 70000);
+}
+
 static void
 test_bad_devicecode_replies (void)
 {
@@ -1398,6 +1424,10 @@ test_bad_devicecode_replies (void)
     "{}",
     "{\"device_code\":\"d\",\"user_code\":\"U\",\"verification_uri\":\"javascript:alert(1)\"}",
     "{\"device_code\":\"d\",\"user_code\":\"AB\\u001b[2JCD\",\"verification_uri\":\"https://x.example/link\"}",
+    /* A right-to-left override or a C1 control would make the address or
+     * the code read differently from what it is. */
+    "{\"device_code\":\"d\",\"user_code\":\"AB\",\"verification_uri\":\"https://x.example/\\u202eknil\"}",
+    "{\"device_code\":\"d\",\"user_code\":\"AB\\u009bCD\",\"verification_uri\":\"https://x.example/link\"}",
     "{\"device_code\":5,\"user_code\":[],\"verification_uri\":null}",
     "garbage",
   };
@@ -1699,6 +1729,7 @@ main (int    argc,
   g_test_add_func ("/herald/oauth/pkce/random", test_random);
   g_test_add_func ("/herald/oauth/account/endpoints", test_endpoints);
   g_test_add_func ("/herald/oauth/errors/aadsts", test_error_mapping);
+  g_test_add_func ("/herald/oauth/errors/hostile-text", test_error_hostile_text);
   g_test_add_func ("/herald/oauth/keyring/round-trip", test_keyring_round_trip);
   g_test_add_func ("/herald/oauth/settings/round-trip", test_settings_round_trip);
   g_test_add_func ("/herald/oauth/browser/microsoft", test_browser_microsoft);

@@ -352,12 +352,28 @@ test_reply_bidi_controls (void)
   g_autoptr(HeraldSmtpReply) reply =
     parse_reply ("550 5.7.1 file \xe2\x80\xaegnp.exe \xe2\x81\xa6x\xe2\x81\xa9 "
                  "\xe2\x80\x8f\xd8\x9c \xe2\x80\xaa\xe2\x80\xac caf\xc3\xa9\r\n", &error);
-  g_autofree char *printable = _herald_smtp_make_printable ("a\xe2\x80\xae" "b", 5);
+  g_autofree char *printable = herald_smtp_make_printable ("a\xe2\x80\xae" "b", 5, FALSE);
 
   g_assert_no_error (error);
   g_assert_cmpstr (reply->text, ==, "5.7.1 file ?gnp.exe ?x? ?? ?? café");
   g_assert_null (strstr (reply->raw, "\xe2\x80\xae"));
   g_assert_cmpstr (printable, ==, "a?b");
+}
+
+/* The one printable filter, as OAuth, Graph and the diagnosis use it: line
+ * breaks kept only when asked, line and paragraph separators never, invalid
+ * UTF-8 replaced, -1 for a NUL-terminated string. */
+static void
+test_make_printable (void)
+{
+  const char *text = "a\tb\r\nc\xe2\x80\xa8" "d\xe2\x80\xa9" "e\x1b]0;x\x07 \xc2\x85\xff";
+  g_autofree char *one_line = herald_smtp_make_printable (text, -1, FALSE);
+  g_autofree char *lines = herald_smtp_make_printable (text, -1, TRUE);
+  g_autofree char *cut = herald_smtp_make_printable (text, 3, FALSE);
+
+  g_assert_cmpstr (one_line, ==, "a b??c?d?e?]0;x? ?\xef\xbf\xbd");
+  g_assert_cmpstr (lines, ==, "a b\r\nc?d?e?]0;x? ?\xef\xbf\xbd");
+  g_assert_cmpstr (cut, ==, "a b");
 }
 
 static void
@@ -1468,6 +1484,7 @@ main (int   argc,
   g_test_add_func ("/herald/engine/reply/invalid-utf8", test_reply_invalid_utf8);
   g_test_add_func ("/herald/engine/reply/control-characters", test_reply_control_characters);
   g_test_add_func ("/herald/engine/reply/bidi-controls", test_reply_bidi_controls);
+  g_test_add_func ("/herald/engine/reply/make-printable", test_make_printable);
   g_test_add_func ("/herald/engine/reply/closed", test_reply_closed);
   g_test_add_func ("/herald/engine/reply/line-cap", test_reply_line_cap);
   g_test_add_func ("/herald/engine/reply/no-newline-flood", test_reply_no_newline_flood);

@@ -2093,6 +2093,9 @@ test_tab_order (void)
       g_assert_false (GTK_IS_LABEL (focus));
       g_assert_true (focus != port_row && focus != timeout_row);
       g_assert_true (focus != gtk_widget_get_ancestor (field (window, "alerts"), ADW_TYPE_ACTION_ROW));
+      /* A row that does nothing itself is no stop (its buttons are). */
+      g_assert_false (ADW_IS_ACTION_ROW (focus) && !ADW_IS_COMBO_ROW (focus) &&
+                      !gtk_list_box_row_get_activatable (GTK_LIST_BOX_ROW (focus)));
       if (gtk_widget_is_ancestor (focus, field (window, "port")))
         n_port++;
       if (focus == field (window, "alerts"))
@@ -2143,6 +2146,160 @@ test_one_advanced (void)
   count_shown_advanced (GTK_WIDGET (window), &n);
   g_assert_cmpuint (n, ==, 1);
 
+  destroy_window (window);
+}
+
+/* The widgets too wide for 360 px whose children are not: the culprits. */
+static void
+print_wide (GtkWidget *widget,
+            int        limit)
+{
+  int min = 0;
+  gboolean child_wide = FALSE;
+
+  if (!gtk_widget_get_visible (widget))
+    return;
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
+  if (min <= limit)
+    return;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      int child_min = 0;
+
+      if (!gtk_widget_get_visible (child))
+        continue;
+      gtk_widget_measure (child, GTK_ORIENTATION_HORIZONTAL, -1, &child_min, NULL, NULL, NULL);
+      if (child_min > limit)
+        child_wide = TRUE;
+      print_wide (child, limit);
+    }
+  if (!child_wide)
+    {
+      g_test_message ("too wide: %s (%s) min %d px, in %s < %s", G_OBJECT_TYPE_NAME (widget),
+                      gtk_widget_get_name (widget), min,
+                      G_OBJECT_TYPE_NAME (gtk_widget_get_parent (widget)),
+                      G_OBJECT_TYPE_NAME (gtk_widget_get_parent (gtk_widget_get_parent (widget))));
+      for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+           child = gtk_widget_get_next_sibling (child))
+        {
+          int child_min = 0;
+          GtkWidget *label = herald_test_find_widget (child, GTK_TYPE_LABEL, NULL);
+
+          gtk_widget_measure (child, GTK_ORIENTATION_HORIZONTAL, -1, &child_min, NULL, NULL, NULL);
+          g_test_message ("  child %s min %d visible %d %s", G_OBJECT_TYPE_NAME (child), child_min,
+                          gtk_widget_get_visible (child),
+                          GTK_IS_LABEL (child) ? gtk_label_get_text (GTK_LABEL (child)) :
+                          GTK_IS_BUTTON (child) && gtk_button_get_label (GTK_BUTTON (child)) ?
+                            gtk_button_get_label (GTK_BUTTON (child)) : (label ? "" : ""));
+        }
+    }
+}
+
+static gboolean
+allocated_narrow (gpointer data)
+{
+  GtkWidget *window = data;
+
+  return gtk_widget_get_mapped (window) && gtk_widget_get_width (window) > 0 &&
+         gtk_widget_get_width (window) <= 360;
+}
+
+/* Labels on screen that are cut: ellipsized ("…"), or reaching past the
+ * edges of their window. */
+static void
+collect_clipped (GtkWidget *widget,
+                 GtkWidget *root,
+                 GPtrArray *clipped)
+{
+  if (!gtk_widget_get_mapped (widget))
+    return;
+
+  if (GTK_IS_LABEL (widget) && *gtk_label_get_text (GTK_LABEL (widget)) != '\0')
+    {
+      graphene_rect_t bounds;
+      const char *text = gtk_label_get_text (GTK_LABEL (widget));
+
+      if (pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (widget))))
+        g_ptr_array_add (clipped, g_strdup_printf ("“%s” is ellipsized (%d px wide)", text,
+                                                   gtk_widget_get_width (widget)));
+      else if (gtk_widget_compute_bounds (widget, root, &bounds) &&
+               (bounds.origin.x < -0.5 ||
+                bounds.origin.x + bounds.size.width > gtk_widget_get_width (root) + 0.5))
+        g_ptr_array_add (clipped, g_strdup_printf ("“%s” reaches past the window (x %.0f, width %.0f)",
+                                                   text, bounds.origin.x, bounds.size.width));
+    }
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_clipped (child, root, clipped);
+}
+
+/* The narrowest window (360 px, the phone width GNOME designs for) with
+ * large text (GNOME's text scaling 1.25): no label of the form is cut,
+ * neither the group titles, nor the provider names in the Provider popover,
+ * nor the password row. */
+static void
+test_narrow_large_text (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
+  g_autoptr(GPtrArray) clipped = g_ptr_array_new_with_free_func (g_free);
+  GtkSettings *gtk_settings = gtk_settings_get_default ();
+  HeraldWindow *window;
+  GtkWidget *provider, *popover;
+  int dpi;
+
+  g_object_get (gtk_settings, "gtk-xft-dpi", &dpi, NULL);
+  g_object_set (gtk_settings, "gtk-xft-dpi", 96 * 1024 * 5 / 4, NULL);
+  g_settings_set_int (settings, "window-width", 360);
+  g_settings_set_int (settings, "window-height", 900);
+
+  window = new_window ();
+  _herald_window_run_deferred_startup (window);
+  select_item (window, "provider", "Microsoft 365 / Exchange Online");
+  select_item (window, "auth", "Password (PLAIN)");
+  if (!wait_for (allocated_narrow, window, 10000))
+    {
+      int min = 0;
+
+      gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
+      print_wide (GTK_WIDGET (window), 300);
+      g_error ("the window is %d px wide (its minimum %d px), not 360",
+               gtk_widget_get_width (GTK_WIDGET (window)), min);
+    }
+  /* Let the layout settle (the notices come on an idle). */
+  for (int i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_strfreev (_herald_window_dup_notice_titles (window));
+  for (int i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_test_message ("window %d x %d", gtk_widget_get_width (GTK_WIDGET (window)),
+                  gtk_widget_get_height (GTK_WIDGET (window)));
+  collect_clipped (GTK_WIDGET (window), GTK_WIDGET (window), clipped);
+
+  /* The provider names, in the popover the Provider row opens. */
+  provider = field (window, "provider");
+  gtk_widget_activate (provider);
+  popover = herald_test_find_widget (provider, GTK_TYPE_POPOVER, NULL);
+  for (GtkWidget *w = gtk_widget_get_first_child (provider); popover == NULL && w != NULL;
+       w = gtk_widget_get_next_sibling (w))
+    if (GTK_IS_POPOVER (w))
+      popover = w;
+  g_assert_nonnull (popover);
+    {
+      for (int i = 0; i < 100; i++)
+        g_main_context_iteration (NULL, FALSE);
+      collect_clipped (popover, popover, clipped);
+      gtk_popover_popdown (GTK_POPOVER (popover));
+    }
+
+  for (guint i = 0; i < clipped->len; i++)
+    g_test_message ("clipped: %s", (char *) g_ptr_array_index (clipped, i));
+  g_assert_cmpuint (clipped->len, ==, 0);
+
+  g_object_set (gtk_settings, "gtk-xft-dpi", dpi, NULL);
+  g_settings_reset (settings, "window-width");
+  g_settings_reset (settings, "window-height");
   destroy_window (window);
 }
 
@@ -2324,6 +2481,7 @@ main (int   argc,
   add_test ("/herald/ui/fixes", test_fixes);
   add_test ("/herald/ui/tab-order", test_tab_order);
   add_test ("/herald/ui/one-advanced", test_one_advanced);
+  add_test ("/herald/ui/narrow-large-text", test_narrow_large_text);
   add_test ("/herald/ui/notices/titles-keep-keyring-lookup", test_notice_titles_keep_lookup);
   add_test ("/herald/ui/window-size", test_window_size);
   add_test ("/herald/ui/shortcuts", test_shortcuts);
