@@ -8,8 +8,10 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <pwd.h>
 #include <string.h>
 #include <inttypes.h>
+#include <unistd.h>
 
 #include "herald-cli.h"
 #include "herald-cli-util.h"
@@ -18,6 +20,8 @@
 #include "herald-profile.h"
 #include "herald-queue-run.h"
 #include "herald-report.h"
+#include "herald-oauth.h"
+#include "herald-secret.h"
 
 /* heraldctl queue list|show|drop|retry|flush, and the "mailq" name. Exit
  * statuses are sendmail's (sysexits.h), like heraldctl send's. */
@@ -43,9 +47,13 @@ queue_usage_error (const char *sub,
   return HERALD_EX_USAGE;
 }
 
-/* Parses "--json", "--quiet", "--due", "--failed" and positional arguments;
- * anything else is bad usage. */
+/* The scope given before the command (heraldctl queue --system list). */
+static HeraldProfileScope queue_scope = HERALD_PROFILE_SCOPE_AUTO;
+
+/* Parses "--json", "--quiet", "--due", "--failed", "--system", "--user" and
+ * positional arguments; anything else is bad usage. */
 typedef struct {
+  HeraldProfileScope scope;
   gboolean  json;
   gboolean  quiet;
   gboolean  due;
@@ -73,6 +81,7 @@ parse_queue_args (int         argc,
   gboolean options_done = FALSE;
 
   a->positional = g_ptr_array_new ();
+  a->scope = queue_scope;
   for (int i = 1; i < argc && argv[i] != NULL; i++)
     {
       const char *arg = argv[i];
@@ -89,6 +98,18 @@ parse_queue_args (int         argc,
             a->due = TRUE;
           else if (g_str_equal (arg, "--failed") && strstr (allowed, "f") != NULL)
             a->failed = TRUE;
+          else if (g_str_equal (arg, "--system") || g_str_equal (arg, "--user"))
+            {
+              HeraldProfileScope scope = g_str_equal (arg, "--system")
+                                         ? HERALD_PROFILE_SCOPE_SYSTEM : HERALD_PROFILE_SCOPE_USER;
+
+              if (a->scope != HERALD_PROFILE_SCOPE_AUTO && a->scope != scope)
+                {
+                  *status = queue_usage_error (sub, _("--system and --user exclude each other"));
+                  return FALSE;
+                }
+              a->scope = scope;
+            }
           else
             {
               *status = queue_usage_error (sub, _("unknown option %s"), arg);
@@ -108,12 +129,44 @@ parse_queue_args (int         argc,
   return TRUE;
 }
 
-static HeraldQueue *
-open_queue (int *status)
+/* The system queue is root's: others hand messages to the maildrop and
+ * see nothing of it. */
+static gboolean
+system_queue_allowed (HeraldProfile *profile,
+                      const char    *command,
+                      int           *status)
 {
-  g_autoptr(HeraldProfile) profile = _herald_cli_open_profile ("heraldctl queue", status);
+  g_autoptr(GError) error = NULL;
+
+  if (!herald_profile_is_system (profile))
+    return TRUE;
+  if (geteuid () != 0)
+    {
+      fprintf (stderr, _("%s: the system queue can be read and flushed by root only (messages "
+                         "from other users wait in the Herald service's maildrop); run this as "
+                         "root\n"), command);
+      *status = HERALD_EX_NOPERM;
+      return FALSE;
+    }
+  if (!herald_profile_ensure_system_spool (&error))
+    {
+      fprintf (stderr, "%s: %s\n", command, error->message);
+      *status = HERALD_EX_CANTCREAT;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static HeraldQueue *
+open_queue (HeraldProfileScope  scope,
+            int                *status)
+{
+  g_autoptr(HeraldProfile) profile = _herald_cli_open_profile ("heraldctl queue", scope, FALSE,
+                                                               status);
 
   if (profile == NULL)
+    return NULL;
+  if (!system_queue_allowed (profile, "heraldctl queue", status))
     return NULL;
   return herald_queue_new (herald_profile_get_queue_dir (profile));
 }
@@ -208,6 +261,19 @@ add_entry (JsonBuilder            *b,
   json_builder_set_member_name (b, "maybe_duplicate");
   json_builder_add_boolean_value (b, entry->maybe_duplicate);
   add_string_or_null (b, "note", entry->note);
+  json_builder_set_member_name (b, "submitter");
+  if (entry->submitter_uid >= 0)
+    {
+      struct passwd *pw = getpwuid ((uid_t) entry->submitter_uid);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "uid");
+      json_builder_add_int_value (b, entry->submitter_uid);
+      add_string_or_null (b, "user", pw != NULL ? pw->pw_name : NULL);
+      json_builder_end_object (b);
+    }
+  else
+    json_builder_add_null_value (b);
   add_last_error (b, entry->last_error);
   json_builder_end_object (b);
 }
@@ -231,6 +297,7 @@ herald_cli_queue_list (int    argc,
                        char **argv)
 {
   g_auto(QueueArgs) a = { 0 };
+  g_autoptr(HeraldProfile) profile = NULL;
   g_autoptr(HeraldQueue) queue = NULL;
   g_autoptr(GPtrArray) entries = NULL;
   g_autoptr(GPtrArray) damaged_ids = NULL;
@@ -239,9 +306,23 @@ herald_cli_queue_list (int    argc,
 
   if (!parse_queue_args (argc, argv, "j", 0, &a, &status))
     return status;
-  queue = open_queue (&status);
-  if (queue == NULL)
+  profile = _herald_cli_open_profile ("heraldctl queue list", a.scope, FALSE, &status);
+  if (profile == NULL)
     return status;
+  if (!system_queue_allowed (profile, "heraldctl queue list", &status))
+    return status;
+  queue = herald_queue_new (herald_profile_get_queue_dir (profile));
+
+  /* Root's mailq shows what waits in the maildrop too: it takes it into the
+   * queue first (unless a flush is doing just that). */
+  if (herald_profile_is_system (profile) && herald_queue_lock (queue, FALSE, NULL))
+    {
+      g_autoptr(HeraldSmtpConfig) config = herald_profile_to_smtp_config (profile, NULL);
+
+      if (config != NULL)
+        _herald_cli_take_maildrop (profile, config, queue, "heraldctl queue list", TRUE);
+      herald_queue_unlock (queue);
+    }
 
   entries = herald_queue_list (queue, &damaged_ids, &error);
   if (entries == NULL)
@@ -285,9 +366,12 @@ herald_cli_queue_list (int    argc,
                                               : g_strdup ("");
       g_autofree char *to = g_strjoinv (",", e->recipients);
       const char *problem = entry_problem (e);
+      g_autofree char *who = e->submitter_uid >= 0 ? _herald_cli_describe_uid (e->submitter_uid)
+                                                   : NULL;
 
-      printf ("%s  %-7s  %s  %6" G_GUINT64_FORMAT "  %s -> %s%s%s%s\n", e->id,
+      printf ("%s  %-7s  %s  %6" G_GUINT64_FORMAT "  %s -> %s%s%s%s%s%s\n", e->id,
               herald_queue_state_to_string (e->state), when, e->size, e->sender, to,
+              who != NULL ? _("  from ") : "", who != NULL ? who : "",
               problem != NULL ? "  (" : "", problem != NULL ? problem : "",
               problem != NULL ? ")" : "");
     }
@@ -316,7 +400,7 @@ queue_show (int    argc,
   if (a.positional->len != 1)
     return queue_usage_error ("show", _("give the id of a queued message"));
   id = g_ptr_array_index (a.positional, 0);
-  queue = open_queue (&status);
+  queue = open_queue (a.scope, &status);
   if (queue == NULL)
     return status;
 
@@ -359,6 +443,12 @@ queue_show (int    argc,
     printf (_("  Size:         %" PRIu64 " bytes\n"), (guint64) entry->size);
     if (entry->note != NULL)
       printf (_("  Note:         %s\n"), entry->note);
+    if (entry->submitter_uid >= 0)
+      {
+        g_autofree char *who = _herald_cli_describe_uid (entry->submitter_uid);
+
+        printf (_("  Submitted by: %s (through the maildrop)\n"), who);
+      }
     if (entry->last_error != NULL)
       {
         const HeraldQueueError *e = entry->last_error;
@@ -393,7 +483,7 @@ queue_drop (int    argc,
     return status;
   if ((a.positional->len == 1) == a.failed)
     return queue_usage_error ("drop", _("give the id of a queued message, or --failed"));
-  queue = open_queue (&status);
+  queue = open_queue (a.scope, &status);
   if (queue == NULL)
     return status;
 
@@ -435,6 +525,70 @@ queue_drop (int    argc,
 
 /* ---- flush --------------------------------------------------------------------------- */
 
+/* Token health: Microsoft ends a refresh token unused for 90 days
+ * (AADSTS700082). Each queue run refreshes a token whose last refresh is 30
+ * days old, whatever the queue holds, so that a quiet server keeps its
+ * sign-in alive; a run with nothing to send asks for no token otherwise. */
+#define OAUTH_IDLE_REFRESH_SECONDS (30 * 24 * 3600)
+
+static gboolean
+uses_oauth (HeraldSmtpConfig *config)
+{
+  return config->auth == HERALD_AUTH_XOAUTH2 || config->auth == HERALD_AUTH_OAUTHBEARER;
+}
+
+static gboolean
+token_idle (HeraldProfile *profile)
+{
+  gint64 refreshed = herald_profile_get_token_refreshed (profile, NULL);
+
+  return refreshed <= 0 ||
+         g_get_real_time () / G_USEC_PER_SEC - refreshed >= OAUTH_IDLE_REFRESH_SECONDS;
+}
+
+static void
+refresh_idle_token (HeraldProfile    *profile,
+                    HeraldSmtpConfig *config,
+                    const char       *command)
+{
+  __typeof__ (herald_oauth_account_new_from_settings) *new_account =
+    _herald_cli_oauth_symbol (command, "herald_oauth_account_new_from_settings");
+  __typeof__ (herald_oauth_refresh_access_token_sync) *refresh =
+    _herald_cli_oauth_symbol (command, "herald_oauth_refresh_access_token_sync");
+  __typeof__ (herald_oauth_account_free) *account_free =
+    _herald_cli_oauth_symbol (command, "herald_oauth_account_free");
+  g_autoptr(GError) error = NULL;
+  HeraldOAuthAccount *account;
+  char *token;
+
+  if (new_account == NULL || refresh == NULL || account_free == NULL ||
+      herald_profile_get_settings (profile) == NULL)
+    return;
+  account = new_account (herald_profile_get_settings (profile));
+  if (config->username != NULL)
+    {
+      g_free (account->account);
+      account->account = g_strdup (config->username);
+    }
+  token = refresh (account, NULL, &error);
+  account_free (account);
+  /* Success is recorded by the profile's token store, with the new tokens. */
+  if (token == NULL)
+    herald_profile_record_token_refresh (profile, error);
+  herald_secret_free (token);
+}
+
+static gboolean
+nothing_to_send (HeraldQueue *queue)
+{
+  g_autoptr(GPtrArray) entries = herald_queue_list (queue, NULL, NULL);
+
+  for (guint i = 0; entries != NULL && i < entries->len; i++)
+    if (((HeraldQueueEntry *) g_ptr_array_index (entries, i))->state != HERALD_QUEUE_STATE_FAILED)
+      return FALSE;
+  return entries != NULL;
+}
+
 static int
 run_flush (const char *sub,
            QueueArgs  *a,
@@ -450,13 +604,15 @@ run_flush (const char *sub,
   HeraldFlushOptions options = { 0 };
   int status = HERALD_EX_OK;
 
-  profile = _herald_cli_open_profile (command, &status);
+  profile = _herald_cli_open_profile (command, a->scope, FALSE, &status);
   if (profile == NULL)
     return status;
   if (!_herald_cli_alerts_enabled (profile, command))
     return HERALD_EX_UNAVAILABLE;
   config = _herald_cli_profile_config (profile, command, &status);
   if (config == NULL)
+    return status;
+  if (!system_queue_allowed (profile, command, &status))
     return status;
   queue = herald_queue_new (herald_profile_get_queue_dir (profile));
 
@@ -468,9 +624,24 @@ run_flush (const char *sub,
         fprintf (stderr, "%s: %s\n", command, error->message);
       return HERALD_EX_TEMPFAIL;
     }
+  /* The runner takes the maildrop under the flush lock: one taker. */
+  if (herald_profile_is_system (profile) && only_id == NULL)
+    _herald_cli_take_maildrop (profile, config, queue, command, a->quiet || a->json);
   herald_queue_unlock (queue);
 
-  local = _herald_cli_fill_credentials (profile, config, command, NULL);
+  if (uses_oauth (config) && token_idle (profile))
+    refresh_idle_token (profile, config, command);
+  /* Nothing to send: no token needed (an idle one was refreshed above). */
+  if (uses_oauth (config) && nothing_to_send (queue))
+    local = NULL;
+  else
+    {
+      local = _herald_cli_fill_credentials (profile, config, command, NULL);
+      /* A failed refresh is what doctor warns about before the first alert
+       * is lost. */
+      if (uses_oauth (config) && local != NULL && local->result->error != NULL)
+        herald_profile_record_token_refresh (profile, local->result->error);
+    }
   options.due_only = a->due;
   options.only_id = only_id;
   summary = herald_queue_flush (queue, herald_transport_smtp (), config, local, &options, NULL,
@@ -571,7 +742,7 @@ queue_retry (int    argc,
   if (a.positional->len != 1)
     return queue_usage_error ("retry", _("give the id of a queued message"));
   id = g_ptr_array_index (a.positional, 0);
-  queue = open_queue (&status);
+  queue = open_queue (a.scope, &status);
   if (queue == NULL)
     return status;
 
@@ -615,7 +786,7 @@ queue_retry (int    argc,
 static void
 print_queue_help (FILE *out)
 {
-  fprintf (out, "%s\n", _("Usage: heraldctl queue COMMAND [OPTION…]"));
+  fprintf (out, "%s\n", _("Usage: heraldctl queue [--system | --user] COMMAND [OPTION…]"));
   fprintf (out, "\n%s\n", _("Commands:"));
   fprintf (out, "  list [--json]                 %s\n", _("List the queued messages (as mailq)"));
   fprintf (out, "  show [--json] ID              %s\n", _("Show one message's record"));
@@ -624,6 +795,9 @@ print_queue_help (FILE *out)
   fprintf (out, "  flush [--json] [--quiet] [--due]\n"
                 "                                %s\n",
            _("Deliver every queued and held message now (--due: only those whose time has come)"));
+  fprintf (out, "\n%s\n", _("Options:"));
+  fprintf (out, "  --system                      %s\n", _("The system queue (root delivers it)"));
+  fprintf (out, "  --user                        %s\n", _("The user profile's queue"));
   fprintf (out, "\n%s\n", _("Exit status: 0 done, 64 bad usage, 66 no such message, 69 sending "
                             "alerts is switched off, 75 another flush is running or the queue "
                             "cannot be written, 78 no profile."));
@@ -633,7 +807,12 @@ int
 herald_cli_queue (int    argc,
                   char **argv)
 {
+  int status = HERALD_EX_OK;
   const char *sub;
+
+  /* heraldctl queue --system flush: the scope may come before the command. */
+  if (!_herald_cli_take_scope ("heraldctl queue", &argc, argv, TRUE, &queue_scope, &status))
+    return status;
 
   if (argc < 2)
     {

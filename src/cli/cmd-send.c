@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@
 #include "herald-profile.h"
 #include "herald-queue-run.h"
 #include "herald-json.h"
+#include "herald-maildrop.h"
+#include "herald-maildrop-run.h"
 #include "herald-report.h"
 #include "herald-sendmail-args.h"
 
@@ -31,20 +34,68 @@
 
 /* ---- shared with heraldctl queue ----------------------------------------------- */
 
+gboolean
+_herald_cli_take_scope (const char          *command,
+                        int                 *argc,
+                        char               **argv,
+                        gboolean             allow_user,
+                        HeraldProfileScope  *scope,
+                        int                 *status)
+{
+  int out = 1;
+  gboolean done = FALSE;
+
+  *scope = HERALD_PROFILE_SCOPE_AUTO;
+  for (int i = 1; i < *argc; i++)
+    {
+      HeraldProfileScope found = HERALD_PROFILE_SCOPE_AUTO;
+
+      if (!done && g_strcmp0 (argv[i], "--") == 0)
+        done = TRUE;
+      else if (!done && g_strcmp0 (argv[i], "--system") == 0)
+        found = HERALD_PROFILE_SCOPE_SYSTEM;
+      else if (!done && allow_user && g_strcmp0 (argv[i], "--user") == 0)
+        found = HERALD_PROFILE_SCOPE_USER;
+
+      if (found == HERALD_PROFILE_SCOPE_AUTO)
+        {
+          argv[out++] = argv[i];
+          continue;
+        }
+      if (*scope != HERALD_PROFILE_SCOPE_AUTO && *scope != found)
+        {
+          fprintf (stderr, _("%s: --system and --user exclude each other\n"), command);
+          *status = HERALD_EX_USAGE;
+          return FALSE;
+        }
+      *scope = found;
+    }
+  argv[out] = NULL;
+  *argc = out;
+  return TRUE;
+}
+
 HeraldProfile *
-_herald_cli_open_profile (const char  *command,
-                          int         *status)
+_herald_cli_open_profile (const char         *command,
+                          HeraldProfileScope  scope,
+                          gboolean            for_writing,
+                          int                *status)
 {
   g_autoptr(GError) error = NULL;
-  HeraldProfile *profile = herald_profile_new_user (&error);
+  HeraldProfile *profile = herald_profile_open (scope, for_writing, &error);
 
   if (profile == NULL)
     {
       fprintf (stderr, "%s: %s\n", command, error->message);
-      fprintf (stderr, _("Set up the alert mail settings in Herald's window, or with “heraldctl "
-                         "config set”.\n"));
+      if (g_error_matches (error, HERALD_PROFILE_ERROR, HERALD_PROFILE_ERROR_NO_SETTINGS))
+        fprintf (stderr, _("Set up the alert mail settings in Herald's window, or with "
+                           "“heraldctl config set”.\n"));
       *status = HERALD_EX_CONFIG;
+      return NULL;
     }
+  /* login, logout and test read GSettings: the system profile gives them
+   * its values (and takes what login saves). */
+  _herald_cli_set_settings (herald_profile_get_settings (profile));
   return profile;
 }
 
@@ -61,8 +112,12 @@ _herald_cli_profile_config (HeraldProfile *profile,
   if (config == NULL)
     {
       fprintf (stderr, "%s: %s\n", command, error->message);
-      fprintf (stderr, _("Save the settings in Herald's window first, or run “heraldctl config "
-                         "set server HOST” and “heraldctl config set from ADDRESS”.\n"));
+      if (herald_profile_is_system (profile))
+        fprintf (stderr, _("Run “heraldctl config --system set server HOST” and “heraldctl config "
+                           "--system set from ADDRESS” as root first.\n"));
+      else
+        fprintf (stderr, _("Save the settings in Herald's window first, or run “heraldctl config "
+                           "set server HOST” and “heraldctl config set from ADDRESS”.\n"));
       *status = HERALD_EX_CONFIG;
     }
   return config;
@@ -77,8 +132,11 @@ _herald_cli_alerts_enabled (HeraldProfile *profile,
 
   fprintf (stderr, _("%s: sending alerts is switched off, so nothing was sent or queued.\n"),
            command);
-  fprintf (stderr, _("Turn on “Send email alerts” in Herald's window, or run: heraldctl config "
-                     "set alerts-enabled true\n"));
+  if (herald_profile_is_system (profile))
+    fprintf (stderr, _("Turn it on as root: heraldctl config --system set alerts-enabled true\n"));
+  else
+    fprintf (stderr, _("Turn on “Send email alerts” in Herald's window, or run: heraldctl config "
+                       "set alerts-enabled true\n"));
   return FALSE;
 }
 
@@ -182,6 +240,89 @@ _herald_cli_print_outcome_line (const char                 *id,
     fprintf (stderr, "herald: %s\n", herald_actor_describe (report->diagnosis->actor));
 }
 
+/* ---- the system maildrop ------------------------------------------------------------ */
+
+static char **
+profile_list (HeraldProfile *profile,
+              const char    *key);
+
+/* Root's runner: every complete maildrop file into the system queue, before
+ * a flush. Says what it refused on stderr (also with --quiet: a refused or
+ * removed file is something the administrator must hear about). */
+void
+_herald_cli_take_maildrop (HeraldProfile    *profile,
+                           HeraldSmtpConfig *config,
+                           HeraldQueue      *queue,
+                           const char       *command,
+                           gboolean          quiet)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(GPtrArray) recipients = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) to = profile_list (profile, "to");
+  g_auto(GStrv) cc = profile_list (profile, "cc");
+  g_auto(GStrv) local = profile_list (profile, "local-recipients");
+  HeraldMessageOptions options = { 0 };
+
+  for (guint i = 0; to != NULL && to[i] != NULL; i++)
+    g_ptr_array_add (recipients, g_strdup (to[i]));
+  for (guint i = 0; cc != NULL && cc[i] != NULL; i++)
+    g_ptr_array_add (recipients, g_strdup (cc[i]));
+  g_ptr_array_add (recipients, NULL);
+  if (local == NULL)
+    local = g_strdupv (to);
+
+  options.profile_from = config->from;
+  options.profile_recipients = (const char * const *) recipients->pdata;
+  options.local_recipients = (const char * const *) local;
+  options.rewrite_from = TRUE;
+  options.max_size = (gsize) herald_profile_get_number (profile, "max-message-size");
+
+  items = herald_maildrop_ingest (queue, herald_profile_system_maildrop_dir (), &options, &error);
+  if (items == NULL)
+    {
+      fprintf (stderr, "%s: %s\n", command, error->message);
+      return;
+    }
+  for (guint i = 0; i < items->len; i++)
+    {
+      HeraldMaildropItem *item = g_ptr_array_index (items, i);
+      g_autofree char *who = _herald_cli_describe_uid (item->uid);
+
+      if (g_str_equal (item->outcome, "queued"))
+        {
+          if (!quiet)
+            printf (_("%s  taken from the maildrop (submitted by %s)\n"), item->id, who);
+        }
+      else if (g_str_equal (item->outcome, "failed"))
+        fprintf (stderr, _("herald: maildrop file from %s refused, kept as failed %s: %s\n"),
+                 who, item->id, item->reason);
+      else if (g_str_equal (item->outcome, "removed"))
+        fprintf (stderr, _("herald: maildrop entry from %s %s\n"), who, item->reason);
+      else if (!quiet)
+        fprintf (stderr, _("herald: maildrop file from %s left for later: %s\n"), who,
+                 item->reason);
+    }
+}
+
+char *
+_herald_cli_describe_uid (gint64 uid)
+{
+  const char *name;
+
+  if (uid < 0)
+    return g_strdup ("-");
+  name = NULL;
+  {
+    struct passwd *pw = getpwuid ((uid_t) uid);
+
+    if (pw != NULL)
+      name = pw->pw_name;
+  }
+  return name != NULL ? g_strdup_printf ("uid %" G_GINT64_FORMAT " (%s)", uid, name)
+                      : g_strdup_printf ("uid %" G_GINT64_FORMAT, uid);
+}
+
 /* ---- input ------------------------------------------------------------------------ */
 
 /* Standard input to EOF (a lone "." never ends it), at most @max + 1 bytes
@@ -219,14 +360,18 @@ read_stdin (gsize    max,
 static void
 print_help (const char *name)
 {
-  printf (_("Usage: %s [--subject TEXT] [--json] [-t] [-i] [-oi] [-f ADDR] [-r ADDR] [-F NAME]\n"
-            "       [-odq | --queue-only] [-o* …] [-B* …] [--] [RECIPIENT…]\n"), name);
+  printf (_("Usage: %s [--system | --user] [--subject TEXT] [--json] [-t] [-i] [-oi] [-f ADDR]\n"
+            "       [-r ADDR] [-F NAME] [-odq | --queue-only] [-o* …] [-B* …] [--] [RECIPIENT…]\n"),
+          name);
   printf ("\n%s\n", _("Deliver an alert with the saved profile: at once, or through the queue "
                       "when the server cannot take it now."));
   printf ("\n%s\n", _("With --subject, standard input is the plain-text body. Without it, "
                       "standard input is a whole message, as sendmail reads it (to end of file)."));
   printf ("%s\n", _("-t also sends to the To, Cc and Bcc of the message. Without any recipient, "
                     "the profile's To and Cc get it."));
+  printf ("%s\n", _("--system uses the system profile, --user the user profile; without either, "
+                    "the user profile when a session bus is reachable and a server is saved in it, "
+                    "else the system profile."));
   printf ("%s\n", _("-bp lists the queue, -q flushes it. -i, -oi, -o*, -B*, -N*, -R*, -V*, -h*, "
                     "-L*, -m, -n, -U and -v are accepted and ignored, as Postfix does."));
   printf ("\n%s\n", _("Exit status: 0 sent, queued or held; 64 bad usage; 65 bad input; 67 "
@@ -294,7 +439,56 @@ profile_list (HeraldProfile *profile,
   return text != NULL ? herald_address_list_split (text) : NULL;
 }
 
+/* Hands @message to the Herald service through the system maildrop. */
+static int
+drop_for_service (const char                  *command,
+                  const HeraldPreparedMessage *message,
+                  gboolean                     json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) file = NULL;
+  g_autofree char *name = NULL;
+
+  file = herald_maildrop_build (message->data, (const char * const *) message->recipients, &error);
+  if (file != NULL)
+    name = herald_maildrop_write (herald_profile_system_maildrop_dir (), file, &error);
+  if (name == NULL)
+    {
+      fprintf (stderr, _("%s: the message could not be handed to the Herald service: %s\n"),
+               command, error->message);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        fprintf (stderr, _("The system queue is not set up: as root, run “heraldctl queue "
+                           "--system flush” once (or any “heraldctl config --system set”).\n"));
+      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE) ? HERALD_EX_TEMPFAIL
+                                                                      : HERALD_EX_CANTCREAT;
+    }
+  if (json)
+    print_send_json ("queued", NULL, message, NULL, FALSE);
+  fprintf (stderr, "%s\n", _("herald: queued for the Herald service"));
+  return HERALD_EX_OK;
+}
+
 /* ---- the command -------------------------------------------------------------------- */
+
+static const char *
+scope_option (HeraldProfileScope scope)
+{
+  return scope == HERALD_PROFILE_SCOPE_SYSTEM ? "--system"
+         : scope == HERALD_PROFILE_SCOPE_USER ? "--user" : NULL;
+}
+
+/* Drops the NULLs from a short argv of optional words; returns argc. */
+static int
+compact_argv (char **argv)
+{
+  int n = 0;
+
+  for (int i = 0; i < 3; i++)
+    if (argv[i] != NULL)
+      argv[n++] = argv[i];
+  argv[n] = NULL;
+  return n;
+}
 
 int
 herald_cli_send (int    argc,
@@ -318,9 +512,12 @@ herald_cli_send (int    argc,
   g_auto(GStrv) local = NULL;
   g_autofree char *id = NULL;
   HeraldMessageOptions options = { 0 };
+  HeraldProfileScope scope = HERALD_PROFILE_SCOPE_AUTO;
   int status = HERALD_EX_OK;
   gsize max_size;
 
+  if (!_herald_cli_take_scope (command, &argc, argv, TRUE, &scope, &status))
+    return status;
   args = herald_send_args_parse (argc, argv, &error);
   if (args == NULL)
     {
@@ -336,22 +533,24 @@ herald_cli_send (int    argc,
       return HERALD_EX_OK;
     case HERALD_SEND_MODE_LIST:
       {
-        char *list_argv[] = { (char *) "list", args->json ? (char *) "--json" : NULL, NULL };
+        char *list_argv[] = { (char *) "list", (char *) scope_option (scope),
+                              (char *) (args->json ? "--json" : NULL), NULL };
 
-        return herald_cli_queue_list (args->json ? 2 : 1, list_argv);
+        return herald_cli_queue_list (compact_argv (list_argv), list_argv);
       }
     case HERALD_SEND_MODE_FLUSH:
       {
-        char *flush_argv[] = { (char *) "flush", args->json ? (char *) "--json" : NULL, NULL };
+        char *flush_argv[] = { (char *) "flush", (char *) scope_option (scope),
+                               (char *) (args->json ? "--json" : NULL), NULL };
 
-        return herald_cli_queue_flush (args->json ? 2 : 1, flush_argv);
+        return herald_cli_queue_flush (compact_argv (flush_argv), flush_argv);
       }
     case HERALD_SEND_MODE_SEND:
     default:
       break;
     }
 
-  profile = _herald_cli_open_profile (command, &status);
+  profile = _herald_cli_open_profile (command, scope, FALSE, &status);
   if (profile == NULL)
     return status;
   /* The gate comes first: with alerts off, nothing is read, sent or queued. */
@@ -389,6 +588,10 @@ herald_cli_send (int    argc,
   options.profile_recipients = (const char * const *) recipients->pdata;
   options.local_recipients = (const char * const *) local;
   options.rewrite_from = herald_profile_get_boolean (profile, "rewrite-from");
+  /* For the maildrop the root runner rewrites the From (and records the
+   * original): the caller keeps the message's own. */
+  if (herald_profile_is_system (profile) && geteuid () != 0)
+    options.rewrite_from = FALSE;
   options.max_size = max_size;
 
   {
@@ -401,6 +604,16 @@ herald_cli_send (int    argc,
     {
       fprintf (stderr, "%s: %s\n", command, error->message);
       return HERALD_EX_DATAERR;
+    }
+
+  /* A caller that is not root never reads the system profile's secrets:
+   * its message goes to the maildrop, and the root runner delivers it. */
+  if (herald_profile_is_system (profile) && geteuid () != 0)
+    return drop_for_service (command, message, args->json);
+  if (herald_profile_is_system (profile) && !herald_profile_ensure_system_spool (&error))
+    {
+      fprintf (stderr, _("%s: the message could not be queued: %s\n"), command, error->message);
+      return HERALD_EX_CANTCREAT;
     }
 
   queue = herald_queue_new (herald_profile_get_queue_dir (profile));

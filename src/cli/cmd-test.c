@@ -1020,7 +1020,7 @@ herald_cli_test (int    argc,
   else if (needs_keyring)
     {
       g_autoptr(GError) keyring_error = NULL;
-      char *password = herald_password_lookup_sync (config->host, config->port,
+      char *password = _herald_cli_password_lookup (config->host, config->port,
                                                     config->username, cancellable,
                                                     &keyring_error);
 

@@ -14,6 +14,7 @@
 
 #include "herald-cli.h"
 #include "herald-cli-util.h"
+#include "herald-secrets.h"
 
 #define SETTINGS_SCHEMA_ID "io.github.heraldmail.Herald"
 
@@ -67,6 +68,33 @@ _herald_cli_parse_options (const char          *command,
   return HERALD_EXIT_OK;
 }
 
+static GSettings *profile_settings;
+static HeraldCliPasswordLookup password_lookup;
+
+void
+_herald_cli_set_password_lookup (HeraldCliPasswordLookup lookup)
+{
+  password_lookup = lookup;
+}
+
+char *
+_herald_cli_password_lookup (const char    *host,
+                             guint16        port,
+                             const char    *username,
+                             GCancellable  *cancellable,
+                             GError       **error)
+{
+  if (password_lookup != NULL)
+    return password_lookup (host, port, username, cancellable, error);
+  return herald_password_lookup_sync (host, port, username, cancellable, error);
+}
+
+void
+_herald_cli_set_settings (GSettings *settings)
+{
+  g_set_object (&profile_settings, settings);
+}
+
 /* The saved settings, or NULL when the schema is not installed: heraldctl
  * then works from the command line alone. When @why is not NULL it gets the
  * reason for a NULL return. */
@@ -75,6 +103,9 @@ _herald_cli_open_settings (char **why)
 {
   GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
   g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (profile_settings != NULL)
+    return g_object_ref (profile_settings);
 
   if (source != NULL)
     schema = g_settings_schema_source_lookup (source, SETTINGS_SCHEMA_ID, TRUE);

@@ -20,7 +20,24 @@ int        _herald_cli_parse_options  (const char          *command,
 int        _herald_cli_usage_error    (const char  *command,
                                        const char  *format,
                                        ...) G_GNUC_PRINTF (2, 3);
+/* The settings to fall back on: the GSettings of the profile a command
+ * opened (_herald_cli_set_settings()), else the desktop's. */
 GSettings *_herald_cli_open_settings  (char       **why) G_GNUC_WARN_UNUSED_RESULT;
+void       _herald_cli_set_settings   (GSettings   *settings);
+/* The password saved for @host, @port and @username: in the credential
+ * store of the profile set with _herald_cli_set_password_lookup() (heraldctl
+ * test --system: root's store), else in the keyring. */
+typedef char *(*HeraldCliPasswordLookup) (const char    *host,
+                                          guint16        port,
+                                          const char    *username,
+                                          GCancellable  *cancellable,
+                                          GError       **error);
+void       _herald_cli_set_password_lookup (HeraldCliPasswordLookup lookup);
+char      *_herald_cli_password_lookup (const char    *host,
+                                        guint16        port,
+                                        const char    *username,
+                                        GCancellable  *cancellable,
+                                        GError       **error) G_GNUC_WARN_UNUSED_RESULT;
 char      *_herald_cli_setting_string (GSettings   *settings,
                                        const char  *key) G_GNUC_WARN_UNUSED_RESULT;
 char      *_herald_cli_option_or_setting (const char *option,

@@ -31,6 +31,13 @@ int herald_cli_queue        (int argc, char **argv);
 int herald_cli_queue_list   (int argc, char **argv);
 int herald_cli_queue_flush  (int argc, char **argv);
 int herald_cli_config       (int argc, char **argv);
+/* heraldctl doctor: will alerts arrive? */
+int herald_cli_doctor       (int argc, char **argv);
+/* Tests only (heraldctl-systest): look up /usr/sbin/sendmail and the like
+ * under @root. */
+void _herald_cli_doctor_set_root (const char *root);
+/* heraldctl relay: the SMTP submission server for devices, and its users. */
+int herald_cli_relay        (int argc, char **argv);
 /* heraldctl history: the recent tests (src/history). */
 int herald_cli_history      (int argc, char **argv);
 

@@ -12,15 +12,41 @@
 #include <unistd.h>
 
 #include "herald-cli.h"
+#include "herald-cli-send.h"
+#include "herald-cli-util.h"
+#include "herald-profile.h"
 
-/* login and logout live in the OAuth module (herald-cli-module.c). */
+/* login and logout live in the OAuth module (herald-cli-module.c). With
+ * --system they keep the tokens in root's store and the account in the
+ * system profile (the profile installs its token store; --user stays the
+ * mailbox option of login, the user profile is their default). */
 static int
 oauth_command (const char  *name,
                int          argc,
                char       **argv)
 {
-  int (*run) (int argc, char **argv) = _herald_cli_oauth_symbol (argv[0], name);
+  g_autofree char *command = g_strconcat ("heraldctl ", argv[0], NULL);
+  g_autoptr(HeraldProfile) profile = NULL;
+  HeraldProfileScope scope = HERALD_PROFILE_SCOPE_AUTO;
+  int status = HERALD_EXIT_OK;
+  int (*run) (int argc, char **argv);
 
+  if (!_herald_cli_take_scope (command, &argc, argv, FALSE, &scope, &status))
+    return status;
+  if (scope == HERALD_PROFILE_SCOPE_SYSTEM)
+    {
+      if (geteuid () != 0)
+        {
+          fprintf (stderr, _("%s: the system profile's sign-in is kept by root: run this as "
+                             "root, e.g. with sudo\n"), command);
+          return HERALD_EX_NOPERM;
+        }
+      profile = _herald_cli_open_profile (command, scope, TRUE, &status);
+      if (profile == NULL)
+        return status;
+    }
+
+  run = _herald_cli_oauth_symbol (argv[0], name);
   return run != NULL ? run (argc, argv) : HERALD_EXIT_FAILED;
 }
 
@@ -38,6 +64,46 @@ logout (int    argc,
   return oauth_command ("herald_cli_logout", argc, argv);
 }
 
+/* heraldctl test --system: the system profile's settings are the
+ * fallback for every option not given, its password comes from root's
+ * store (its --user is the login name, so the user profile is the default,
+ * not an option). */
+static HeraldProfile *test_profile;
+
+static char *
+test_password_lookup (const char    *host,
+                      guint16        port,
+                      const char    *username,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  return herald_profile_lookup_password_for (test_profile, host, port, username, cancellable,
+                                             error);
+}
+
+static int
+test_command (int    argc,
+              char **argv)
+{
+  g_autoptr(HeraldProfile) profile = NULL;
+  HeraldProfileScope scope = HERALD_PROFILE_SCOPE_AUTO;
+  int status = HERALD_EXIT_OK;
+
+  if (!_herald_cli_take_scope ("heraldctl test", &argc, argv, FALSE, &scope, &status))
+    return HERALD_EXIT_USAGE;
+  if (scope == HERALD_PROFILE_SCOPE_SYSTEM)
+    {
+      profile = _herald_cli_open_profile ("heraldctl test", scope, FALSE, &status);
+      if (profile == NULL)
+        return HERALD_EXIT_USAGE;
+      test_profile = profile;
+      _herald_cli_set_password_lookup (test_password_lookup);
+    }
+  status = herald_cli_test (argc, argv);
+  test_profile = NULL;
+  return status;
+}
+
 /* ---------------------------------------------------------------------------
  * The commands
  * ------------------------------------------------------------------------- */
@@ -49,13 +115,15 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
-  { "test",    herald_cli_test,    N_("Send a test message and explain any failure") },
+  { "test",    test_command,       N_("Send a test message and explain any failure") },
   { "explain", herald_cli_explain, N_("Diagnose an error text pasted from any program") },
   { "login",   login,              N_("Sign in with OAuth 2.0 and keep the token in the keyring") },
   { "logout",  logout,             N_("Forget the OAuth 2.0 tokens of an account") },
   { "send",    herald_cli_send,    N_("Deliver an alert (also the sendmail command)") },
   { "queue",   herald_cli_queue,   N_("List, flush, retry or drop queued alerts") },
   { "config",  herald_cli_config,  N_("Show or change the settings heraldctl uses") },
+  { "doctor",  herald_cli_doctor,  N_("Check whether alerts will arrive, and say how to fix it") },
+  { "relay",   herald_cli_relay,   N_("Accept mail from devices over SMTP and deliver it") },
   { "history", herald_cli_history, N_("List the recent tests and show their reports") },
 };
 
@@ -110,6 +178,15 @@ main (int    argc,
   /* A file-size limit must make a write fail (the queue then says so and
    * leaves nothing half-written), not kill the process. */
   signal (SIGXFSZ, SIG_IGN);
+
+#ifdef HERALD_TEST_SYSTEM_ROOT
+  /* heraldctl-systest (src/cli/meson.build), for tests/system only: the
+   * system profile's directories in the build tree, never /etc or /var. */
+  herald_profile_set_system_dirs (HERALD_TEST_SYSTEM_ROOT "/etc", HERALD_TEST_SYSTEM_ROOT "/var");
+  _herald_cli_doctor_set_root (HERALD_TEST_SYSTEM_ROOT);
+  if (g_getenv ("HERALD_TEST_SYSTEMD_CREDS") != NULL)
+    herald_profile_set_system_creds_path (g_getenv ("HERALD_TEST_SYSTEMD_CREDS"));
+#endif
 
   /* Installed as links named sendmail and mailq (in $libexecdir/herald). */
   {

@@ -78,6 +78,39 @@ _herald_profile_check_field (const char  *key,
   if (strpbrk (text, "\r\n") != NULL)
     return invalid (error, _("%s must not contain line breaks"), key);
 
+  /* The relay's addresses and networks: IP literals only (GIO parses
+   * them; src/relay parses them the same way when it starts). */
+  if (g_str_equal (key, "relay-listen") || g_str_equal (key, "relay-allow-unauthenticated"))
+    {
+      g_auto(GStrv) items = g_strsplit_set (text, ",; ", -1);
+      gboolean listen = g_str_equal (key, "relay-listen");
+
+      for (guint i = 0; items[i] != NULL; i++)
+        {
+          g_autoptr(GInetAddressMask) mask = NULL;
+          g_autoptr(GSocketConnectable) address = NULL;
+          g_autofree char *host = NULL;
+
+          if (items[i][0] == '\0')
+            continue;
+          if (!listen)
+            {
+              mask = g_inet_address_mask_new_from_string (items[i], NULL);
+              if (mask == NULL)
+                return invalid (error, _("%s: “%s” is not a network (e.g. 192.168.1.0/24)"), key,
+                                items[i]);
+              continue;
+            }
+          address = g_network_address_parse (items[i], 0, NULL);
+          if (address != NULL)
+            host = g_strdup (g_network_address_get_hostname (G_NETWORK_ADDRESS (address)));
+          if (address == NULL || g_network_address_get_port (G_NETWORK_ADDRESS (address)) == 0 ||
+              (!g_hostname_is_ip_address (host) && !g_str_equal (host, "*")))
+            return invalid (error, _("%s: “%s” is not an IP address with a port (e.g. "
+                                     "127.0.0.1:2525 or [::1]:2525)"), key, items[i]);
+        }
+    }
+
   if (g_str_equal (key, "local-recipients"))
     {
       g_auto(GStrv) addresses = herald_address_list_split (text);

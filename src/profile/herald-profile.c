@@ -11,41 +11,11 @@
 
 #include "herald-profile.h"
 #include "herald-profile-check.h"
+#include "herald-profile-private.h"
 #include "herald-secrets.h"
 #include "herald-secrets-oauth.h"
 
 #define SETTINGS_SCHEMA_ID "io.github.heraldmail.Herald"
-
-/* The settings source and the credential store are reached through these
- * tables only, so that a second scope (a key file, a root-owned store) is a
- * second table, not a second copy of the profile. */
-typedef struct {
-  const char *describe;
-  /* A new reference; *is_set tells whether the profile itself sets it. */
-  GVariant *(*read)  (HeraldProfile *self, const char *key, gboolean *is_set);
-  gboolean  (*write) (HeraldProfile *self, const char *key, GVariant *value, GError **error);
-} SettingsSource;
-
-typedef struct {
-  const char *describe;
-  char     *(*lookup) (HeraldProfile *self, const char *host, guint16 port, const char *user,
-                       GCancellable *cancellable, GError **error);
-  gboolean  (*store)  (HeraldProfile *self, const char *host, guint16 port, const char *user,
-                       const char *password, GCancellable *cancellable, GError **error);
-} CredentialStore;
-
-struct _HeraldProfile
-{
-  GObject                parent_instance;
-
-  GSettings             *settings;
-  GSettingsSchema       *schema;
-  const SettingsSource  *source;
-  const CredentialStore *credentials;
-  char                  *scope;
-  char                  *queue_dir;
-  GStrv                  keys;
-};
 
 G_DEFINE_FINAL_TYPE (HeraldProfile, herald_profile, G_TYPE_OBJECT)
 
@@ -138,10 +108,22 @@ keyring_store (HeraldProfile  *self,
   return herald_password_store_sync (host, port, user, password, cancellable, error);
 }
 
+static gboolean
+keyring_clear (HeraldProfile  *self,
+               const char     *host,
+               guint16         port,
+               const char     *user,
+               GCancellable   *cancellable,
+               GError        **error)
+{
+  return herald_password_clear_sync (host, port, user, cancellable, error);
+}
+
 static const CredentialStore keyring_store_table = {
   N_("the desktop keyring"),
   keyring_lookup,
   keyring_store,
+  keyring_clear,
 };
 
 /* ---- the object ----------------------------------------------------------- */
@@ -153,9 +135,14 @@ herald_profile_finalize (GObject *object)
 
   g_clear_object (&self->settings);
   g_clear_pointer (&self->schema, g_settings_schema_unref);
-  g_clear_pointer (&self->scope, g_free);
   g_clear_pointer (&self->queue_dir, g_free);
+  g_clear_pointer (&self->state_dir, g_free);
+  g_clear_pointer (&self->why, g_free);
   g_clear_pointer (&self->keys, g_strfreev);
+  g_clear_pointer (&self->keyfile, g_key_file_unref);
+  g_clear_pointer (&self->keyfile_path, g_free);
+  g_clear_object (&self->mirror_backend);
+  g_clear_object (&self->secrets);
 
   G_OBJECT_CLASS (herald_profile_parent_class)->finalize (object);
 }
@@ -180,8 +167,8 @@ compare_strings (gconstpointer a,
 
 /* The keys people look for first, in the window's order, then the rest in
  * alphabetical order (the schema lists them in no useful order). */
-static void
-collect_keys (HeraldProfile *self)
+void
+_herald_profile_collect_keys (HeraldProfile *self)
 {
   static const char * const first[] = {
     "alerts-enabled", "server", "port", "security", "auth", "username", "from", "to", "cc",
@@ -204,31 +191,40 @@ collect_keys (HeraldProfile *self)
   self->keys = g_strv_builder_end (builder);
 }
 
-HeraldProfile *
-herald_profile_new_user (GError **error)
+GSettingsSchema *
+_herald_profile_lookup_schema (GError **error)
 {
   GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  g_autoptr(GSettingsSchema) schema = NULL;
-  g_autoptr(HeraldProfile) self = NULL;
+  GSettingsSchema *schema = NULL;
 
   if (source != NULL)
     schema = g_settings_schema_source_lookup (source, SETTINGS_SCHEMA_ID, TRUE);
   if (schema == NULL)
-    {
-      g_set_error (error, HERALD_PROFILE_ERROR, HERALD_PROFILE_ERROR_NO_SETTINGS,
-                   _("the saved settings are not available (the GSettings schema %s is not "
-                     "installed)"), SETTINGS_SCHEMA_ID);
-      return NULL;
-    }
+    g_set_error (error, HERALD_PROFILE_ERROR, HERALD_PROFILE_ERROR_NO_SETTINGS,
+                 _("the saved settings are not available (the GSettings schema %s is not "
+                   "installed)"), SETTINGS_SCHEMA_ID);
+  return schema;
+}
+
+HeraldProfile *
+herald_profile_new_user (GError **error)
+{
+  g_autoptr(GSettingsSchema) schema = _herald_profile_lookup_schema (error);
+  g_autoptr(HeraldProfile) self = NULL;
+
+  if (schema == NULL)
+    return NULL;
 
   self = g_object_new (HERALD_TYPE_PROFILE, NULL);
   self->schema = g_steal_pointer (&schema);
   self->settings = g_settings_new_full (self->schema, NULL, NULL);
   self->source = &gsettings_source;
   self->credentials = &keyring_store_table;
-  self->scope = g_strdup ("user");
+  self->scope = HERALD_PROFILE_SCOPE_USER;
   self->queue_dir = herald_profile_dup_user_queue_dir ();
-  collect_keys (self);
+  self->state_dir = g_build_filename (g_get_user_state_dir (), "herald", NULL);
+  _herald_profile_collect_keys (self);
+  _herald_profile_use_token_store (self);
 
   return g_steal_pointer (&self);
 }
@@ -237,7 +233,36 @@ const char *
 herald_profile_get_scope (HeraldProfile *self)
 {
   g_return_val_if_fail (HERALD_IS_PROFILE (self), NULL);
-  return self->scope;
+  return self->scope == HERALD_PROFILE_SCOPE_SYSTEM ? "system" : "user";
+}
+
+gboolean
+herald_profile_is_system (HeraldProfile *self)
+{
+  g_return_val_if_fail (HERALD_IS_PROFILE (self), FALSE);
+  return self->scope == HERALD_PROFILE_SCOPE_SYSTEM;
+}
+
+const char *
+herald_profile_get_why (HeraldProfile *self)
+{
+  g_return_val_if_fail (HERALD_IS_PROFILE (self), NULL);
+  return self->why;
+}
+
+void
+_herald_profile_set_why (HeraldProfile *self,
+                         const char    *why)
+{
+  g_free (self->why);
+  self->why = g_strdup (why);
+}
+
+const char *
+herald_profile_get_state_dir (HeraldProfile *self)
+{
+  g_return_val_if_fail (HERALD_IS_PROFILE (self), NULL);
+  return self->state_dir;
 }
 
 const char *
@@ -304,8 +329,8 @@ check_key (HeraldProfile  *self,
   return FALSE;
 }
 
-static char *
-variant_to_text (GVariant *value)
+char *
+_herald_profile_variant_to_text (GVariant *value)
 {
   if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
     return g_variant_dup_string (value, NULL);
@@ -336,16 +361,16 @@ herald_profile_get_text (HeraldProfile        *self,
   if (source != NULL)
     *source = is_set ? HERALD_PROFILE_SOURCE_SAVED : HERALD_PROFILE_SOURCE_DEFAULT;
 
-  return variant_to_text (value);
+  return _herald_profile_variant_to_text (value);
 }
 
 /* Parses @text into the key's type and checks it: the schema's range or
  * choices, then the window's own checks (herald-profile-check.c). */
-static GVariant *
-parse_value (HeraldProfile  *self,
-             const char     *key,
-             const char     *text,
-             GError        **error)
+GVariant *
+_herald_profile_parse_value (HeraldProfile  *self,
+                             const char     *key,
+                             const char     *text,
+                             GError        **error)
 {
   g_autoptr(GSettingsSchemaKey) schema_key = NULL;
   const GVariantType *type;
@@ -418,8 +443,8 @@ parse_value (HeraldProfile  *self,
           g_autoptr(GVariant) lo = g_variant_get_child_value (detail, 0);
           g_autoptr(GVariant) hi = g_variant_get_child_value (detail, 1);
 
-          min = variant_to_text (lo);
-          max = variant_to_text (hi);
+          min = _herald_profile_variant_to_text (lo);
+          max = _herald_profile_variant_to_text (hi);
           g_set_error (error, HERALD_PROFILE_ERROR, HERALD_PROFILE_ERROR_INVALID_VALUE,
                        _("invalid value “%s” for “%s”: give a number from %s to %s"),
                        text, key, min, max);
@@ -451,7 +476,7 @@ herald_profile_check_text (HeraldProfile  *self,
 
   g_return_val_if_fail (HERALD_IS_PROFILE (self), FALSE);
 
-  value = parse_value (self, key, text, error);
+  value = _herald_profile_parse_value (self, key, text, error);
   return value != NULL;
 }
 
@@ -465,7 +490,7 @@ herald_profile_set_text (HeraldProfile  *self,
 
   g_return_val_if_fail (HERALD_IS_PROFILE (self), FALSE);
 
-  value = parse_value (self, key, text, error);
+  value = _herald_profile_parse_value (self, key, text, error);
   if (value == NULL)
     return FALSE;
 
@@ -543,7 +568,8 @@ herald_profile_to_smtp_config (HeraldProfile  *self,
   if (config->host == NULL)
     {
       g_set_error (error, HERALD_PROFILE_ERROR, HERALD_PROFILE_ERROR_INCOMPLETE,
-                   _("no server is saved in the %s profile"), self->scope);
+                   _("no server is saved in the %s profile"),
+                   herald_profile_get_scope (self));
       return NULL;
     }
   port = herald_profile_get_number (self, "port");
@@ -568,7 +594,8 @@ herald_profile_to_smtp_config (HeraldProfile  *self,
   if (config->from == NULL)
     {
       g_set_error (error, HERALD_PROFILE_ERROR, HERALD_PROFILE_ERROR_INCOMPLETE,
-                   _("no sender address (from) is saved in the %s profile"), self->scope);
+                   _("no sender address (from) is saved in the %s profile"),
+                   herald_profile_get_scope (self));
       return NULL;
     }
   config->to = address_list (self, "to");
@@ -609,6 +636,20 @@ herald_profile_lookup_password (HeraldProfile  *self,
                                     cancellable, error);
 }
 
+char *
+herald_profile_lookup_password_for (HeraldProfile  *self,
+                                    const char     *host,
+                                    guint16         port,
+                                    const char     *username,
+                                    GCancellable   *cancellable,
+                                    GError        **error)
+{
+  g_return_val_if_fail (HERALD_IS_PROFILE (self), NULL);
+  g_return_val_if_fail (host != NULL && username != NULL, NULL);
+
+  return self->credentials->lookup (self, host, port, username, cancellable, error);
+}
+
 gboolean
 herald_profile_store_password (HeraldProfile  *self,
                                const char     *password,
@@ -635,6 +676,25 @@ herald_profile_store_password (HeraldProfile  *self,
 
   return self->credentials->store (self, host, (guint16) port, username, password,
                                    cancellable, error);
+}
+
+gboolean
+herald_profile_clear_password (HeraldProfile  *self,
+                               GCancellable   *cancellable,
+                               GError        **error)
+{
+  g_autofree char *host = NULL;
+  g_autofree char *username = NULL;
+  gint64 port;
+
+  g_return_val_if_fail (HERALD_IS_PROFILE (self), FALSE);
+
+  host = herald_profile_get_string (self, "server");
+  username = herald_profile_get_string (self, "username");
+  port = herald_profile_get_number (self, "port");
+  if (host == NULL || username == NULL || port < 1 || port > 65535)
+    return TRUE;
+  return self->credentials->clear (self, host, (guint16) port, username, cancellable, error);
 }
 
 HeraldCredentialState
@@ -685,8 +745,7 @@ herald_profile_get_credential_state (HeraldProfile  *self,
 
       if (password != NULL)
         {
-          explicit_bzero (password, strlen (password));
-          g_free (password);
+          herald_secret_free (password);
         }
       if (error != NULL)
         {

@@ -17,6 +17,7 @@
 #include <gio/gio.h>
 
 #include "herald-smtp.h"
+#include "herald-secrets-system.h"
 
 G_BEGIN_DECLS
 
@@ -28,7 +29,16 @@ typedef enum {
   HERALD_PROFILE_ERROR_UNKNOWN_KEY,   /* no such setting */
   HERALD_PROFILE_ERROR_INVALID_VALUE, /* the value does not pass the setting's checks */
   HERALD_PROFILE_ERROR_INCOMPLETE,    /* no server (or no sender) saved */
+  HERALD_PROFILE_ERROR_NO_PROFILE,    /* neither profile applies (exit 78) */
+  HERALD_PROFILE_ERROR_PERMISSION,    /* the system profile's secrets: root only */
 } HeraldProfileError;
+
+/* Which profile a command uses: --user, --system, or the rule (AUTO). */
+typedef enum {
+  HERALD_PROFILE_SCOPE_AUTO,
+  HERALD_PROFILE_SCOPE_USER,
+  HERALD_PROFILE_SCOPE_SYSTEM,
+} HeraldProfileScope;
 
 /* Where a setting's value comes from. */
 typedef enum {
@@ -56,8 +66,55 @@ G_DECLARE_FINAL_TYPE (HeraldProfile, herald_profile, HERALD, PROFILE, GObject)
  * when the GSettings schema is not installed. */
 HeraldProfile *herald_profile_new_user (GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
-/* "user" (issue of scopes: a system profile says "system"). */
+/* The system profile: $sysconfdir/herald/herald.conf (a key file, group
+ * [herald], the schema's key names, no secret), root's credential store in
+ * $localstatedir/lib/herald and the queue in $localstatedir/spool/herald.
+ * HERALD_PROFILE_ERROR_NO_PROFILE when the file does not exist, unless
+ * @create (config --system set/import: the file is written on the first
+ * change). */
+HeraldProfile *herald_profile_new_system (gboolean   create,
+                                          GError   **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* The profile a command uses. @scope USER or SYSTEM: that one. AUTO: the
+ * user profile when a session bus is reachable and a server is saved in it,
+ * else the system profile when it exists, else HERALD_PROFILE_ERROR_NO_PROFILE
+ * saying how to create one. With @for_writing (config set, password), AUTO
+ * picks the user profile whenever a session bus is reachable or no system
+ * profile exists, so that the first setting can be saved at all.
+ * herald_profile_get_why() says which rule chose it. */
+HeraldProfile *herald_profile_open       (HeraldProfileScope   scope,
+                                          gboolean             for_writing,
+                                          GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Whether $sysconfdir/herald/herald.conf exists. */
+gboolean       herald_profile_system_exists (void);
+/* Whether a session bus can be reached (never autolaunches one). */
+gboolean       herald_profile_session_bus_reachable (void);
+
+/* The directories the system profile uses, from meson's sysconfdir and
+ * localstatedir. A test build (tests/system) points them at its own tree
+ * before anything else runs; nothing else may call set. */
+void           herald_profile_set_system_dirs (const char *sysconfdir,
+                                               const char *localstatedir);
+/* Tests only, like set_system_dirs: the systemd-creds program the store
+ * runs (a path that is not an executable: none, i.e. 0600 files). */
+void           herald_profile_set_system_creds_path (const char *path);
+const char    *herald_profile_system_config_file (void);   /* …/herald/herald.conf */
+const char    *herald_profile_system_state_dir   (void);   /* …/lib/herald */
+const char    *herald_profile_system_spool_dir   (void);   /* …/spool/herald (0711) */
+const char    *herald_profile_system_queue_dir   (void);   /* …/spool/herald/queue (0700) */
+const char    *herald_profile_system_maildrop_dir (void);  /* …/spool/herald/maildrop (1733) */
+/* Root only: creates (or repairs the modes of) the spool, the queue and the
+ * maildrop. */
+gboolean       herald_profile_ensure_system_spool (GError **error);
+
+/* "user" or "system". */
 const char    *herald_profile_get_scope       (HeraldProfile *self);
+gboolean       herald_profile_is_system       (HeraldProfile *self);
+/* A sentence saying why this profile applies (from herald_profile_open()). */
+const char    *herald_profile_get_why         (HeraldProfile *self);
+/* Where the profile keeps state that is not a setting (token health). */
+const char    *herald_profile_get_state_dir   (HeraldProfile *self);
 /* A sentence naming the settings source, e.g. "GSettings (io.github…)". */
 const char    *herald_profile_describe_source (HeraldProfile *self);
 /* A sentence naming the credential store, e.g. "the desktop keyring". */
@@ -118,6 +175,18 @@ gboolean       herald_profile_store_password  (HeraldProfile  *self,
                                                const char     *password,
                                                GCancellable   *cancellable,
                                                GError        **error);
+/* The same for a server, port and username given by the caller (heraldctl
+ * test --system with options that differ from the saved ones). */
+char          *herald_profile_lookup_password_for (HeraldProfile  *self,
+                                                   const char     *host,
+                                                   guint16         port,
+                                                   const char     *username,
+                                                   GCancellable   *cancellable,
+                                                   GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+/* Removes the saved password (TRUE also when there was none). */
+gboolean       herald_profile_clear_password  (HeraldProfile  *self,
+                                               GCancellable   *cancellable,
+                                               GError        **error);
 /* Looks without ever returning the secret. */
 HeraldCredentialState herald_profile_get_credential_state (HeraldProfile  *self,
                                                            GCancellable   *cancellable,
@@ -128,6 +197,21 @@ HeraldCredentialState herald_profile_get_credential_state (HeraldProfile  *self,
 /* The user profile's queue directory, $XDG_STATE_HOME/herald/queue, without
  * opening the profile (the window shows it). */
 char          *herald_profile_dup_user_queue_dir (void) G_GNUC_WARN_UNUSED_RESULT;
+
+/* The system profile's secret store, opened (and created 0700) on first
+ * use; HERALD_PROFILE_ERROR_PERMISSION for a caller other than root. NULL
+ * for the user profile. */
+HeraldSystemSecrets *herald_profile_get_system_secrets (HeraldProfile  *self,
+                                                        GError        **error);
+
+/* ---- token health (OAuth) -------------------------------------------------- */
+
+/* When the saved sign-in last got a token from the identity provider (Unix
+ * seconds, 0: never recorded), and the last refresh failure (NULL: none). */
+gint64         herald_profile_get_token_refreshed (HeraldProfile  *self,
+                                                   char          **last_error);
+void           herald_profile_record_token_refresh (HeraldProfile *self,
+                                                    const GError  *error);
 
 /* The profile's queue directory (not created here). */
 const char    *herald_profile_get_queue_dir   (HeraldProfile *self);

@@ -98,7 +98,10 @@ herald_queue_error_free (HeraldQueueError *error)
 HeraldQueueEntry *
 herald_queue_entry_new (void)
 {
-  return g_new0 (HeraldQueueEntry, 1);
+  HeraldQueueEntry *entry = g_new0 (HeraldQueueEntry, 1);
+
+  entry->submitter_uid = -1;
+  return entry;
 }
 
 HeraldQueueEntry *
@@ -115,6 +118,8 @@ herald_queue_entry_copy (const HeraldQueueEntry *entry)
   copy->subject = g_strdup (entry->subject);
   copy->message_id = g_strdup (entry->message_id);
   copy->note = g_strdup (entry->note);
+  copy->client_address = g_strdup (entry->client_address);
+  copy->device_user = g_strdup (entry->device_user);
   copy->last_error = herald_queue_error_copy (entry->last_error);
   return copy;
 }
@@ -130,6 +135,8 @@ herald_queue_entry_free (HeraldQueueEntry *entry)
   g_free (entry->subject);
   g_free (entry->message_id);
   g_free (entry->note);
+  g_free (entry->client_address);
+  g_free (entry->device_user);
   herald_queue_error_free (entry->last_error);
   g_free (entry);
 }
@@ -207,6 +214,10 @@ herald_queue_entry_serialize (const HeraldQueueEntry *entry,
   g_key_file_set_boolean (kf, META_GROUP, "eight-bit", entry->eight_bit);
   g_key_file_set_boolean (kf, META_GROUP, "maybe-duplicate", entry->maybe_duplicate);
   set_optional (kf, META_GROUP, "note", entry->note);
+  if (entry->submitter_uid >= 0)
+    g_key_file_set_int64 (kf, META_GROUP, "submitter-uid", entry->submitter_uid);
+  set_optional (kf, META_GROUP, "client-address", entry->client_address);
+  set_optional (kf, META_GROUP, "device-user", entry->device_user);
 
   if (entry->last_error != NULL)
     {
@@ -333,6 +344,8 @@ herald_queue_entry_parse (const char  *data,
   entry->subject = get_text (kf, META_GROUP, "subject", FALSE, &ok);
   entry->message_id = get_text (kf, META_GROUP, "message-id", FALSE, &ok);
   entry->note = get_text (kf, META_GROUP, "note", FALSE, &ok);
+  entry->client_address = get_text (kf, META_GROUP, "client-address", FALSE, &ok);
+  entry->device_user = get_text (kf, META_GROUP, "device-user", FALSE, &ok);
   if (!ok)
     return damaged (error, _("bad text field")), NULL;
   entry->size = g_key_file_get_uint64 (kf, META_GROUP, "size", &local);
@@ -340,6 +353,13 @@ herald_queue_entry_parse (const char  *data,
     return damaged (error, _("bad size")), NULL;
   entry->eight_bit = g_key_file_get_boolean (kf, META_GROUP, "eight-bit", NULL);
   entry->maybe_duplicate = g_key_file_get_boolean (kf, META_GROUP, "maybe-duplicate", NULL);
+  entry->submitter_uid = -1;
+  if (g_key_file_has_key (kf, META_GROUP, "submitter-uid", NULL))
+    {
+      entry->submitter_uid = g_key_file_get_int64 (kf, META_GROUP, "submitter-uid", &local);
+      if (local != NULL || entry->submitter_uid < 0 || entry->submitter_uid > G_MAXUINT32)
+        return damaged (error, _("bad submitter")), NULL;
+    }
 
   if (g_key_file_has_group (kf, ERROR_GROUP))
     {

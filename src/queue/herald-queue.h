@@ -58,6 +58,9 @@ typedef struct {
   gboolean           eight_bit;        /* the message has 8-bit bytes */
   gboolean           maybe_duplicate;  /* a retry after the last byte may have gone out */
   char              *note;             /* "expired", …; may be NULL */
+  gint64             submitter_uid;    /* who dropped it into the system maildrop; -1: not dropped */
+  char              *client_address;   /* the relay's client (a device's IP), or NULL */
+  char              *device_user;      /* the relay's device user, or NULL */
   HeraldQueueError  *last_error;       /* NULL before the first failure */
 } HeraldQueueEntry;
 

@@ -109,21 +109,17 @@ propagate_secret_error (GError  **error,
   g_propagate_error (error, local);
 }
 
-HeraldOAuthTokens *
-herald_oauth_tokens_lookup_sync (const char    *provider,
-                                 const char    *account,
-                                 const char    *client_id,
-                                 GCancellable  *cancellable,
-                                 GError       **error)
+static HeraldOAuthTokens *
+keyring_lookup (const char    *provider,
+                const char    *account,
+                const char    *client_id,
+                gpointer       user_data,
+                GCancellable  *cancellable,
+                GError       **error)
 {
   g_autoptr(HeraldOAuthTokens) tokens = NULL;
-  g_autoptr(GVariant) variant = NULL;
-  g_autoptr(GVariantDict) dict = NULL;
   GError *local = NULL;
   char *text;
-
-  if (!check_key (provider, account, client_id, error))
-    return NULL;
 
   text = secret_password_lookup_sync (oauth_schema (), cancellable, &local,
                                       "provider", provider,
@@ -138,64 +134,24 @@ herald_oauth_tokens_lookup_sync (const char    *provider,
   if (text == NULL)
     return NULL;
 
-  variant = g_variant_parse (G_VARIANT_TYPE_VARDICT, text, NULL, NULL, NULL);
+  tokens = herald_oauth_tokens_parse (text, error);
   secret_password_free (text);
-  if (variant == NULL)
-    {
-      g_set_error_literal (error, HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_FAILED,
-                           _("The OAuth tokens stored in the keyring are damaged; sign in again."));
-      return NULL;
-    }
-
-  tokens = herald_oauth_tokens_new ();
-  dict = g_variant_dict_new (variant);
-  g_variant_dict_lookup (dict, "refresh_token", "s", &tokens->refresh_token);
-  g_variant_dict_lookup (dict, "access_token", "s", &tokens->access_token);
-  g_variant_dict_lookup (dict, "expires_at", "x", &tokens->expires_at);
-  g_variant_dict_lookup (dict, "client_secret", "s", &tokens->client_secret);
-
-  if (tokens->refresh_token == NULL && tokens->access_token == NULL)
-    {
-      g_set_error_literal (error, HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_FAILED,
-                           _("The OAuth tokens stored in the keyring are damaged; sign in again."));
-      return NULL;
-    }
-
   return g_steal_pointer (&tokens);
 }
 
-gboolean
-herald_oauth_tokens_store_sync (const char              *provider,
-                                const char              *account,
-                                const char              *client_id,
-                                const HeraldOAuthTokens *tokens,
-                                GCancellable            *cancellable,
-                                GError                 **error)
+static gboolean
+keyring_store (const char              *provider,
+               const char              *account,
+               const char              *client_id,
+               const HeraldOAuthTokens *tokens,
+               gpointer                 user_data,
+               GCancellable            *cancellable,
+               GError                 **error)
 {
-  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
-  g_autoptr(GVariant) variant = NULL;
   g_autofree char *label = NULL;
   GError *local = NULL;
-  char *text;
+  char *text = herald_oauth_tokens_serialize (tokens);
   gboolean ok;
-
-  g_return_val_if_fail (tokens != NULL, FALSE);
-
-  if (!check_key (provider, account, client_id, error))
-    return FALSE;
-
-  if (tokens->refresh_token != NULL)
-    g_variant_builder_add (&builder, "{sv}", "refresh_token",
-                           g_variant_new_string (tokens->refresh_token));
-  if (tokens->access_token != NULL)
-    g_variant_builder_add (&builder, "{sv}", "access_token",
-                           g_variant_new_string (tokens->access_token));
-  g_variant_builder_add (&builder, "{sv}", "expires_at", g_variant_new_int64 (tokens->expires_at));
-  if (tokens->client_secret != NULL)
-    g_variant_builder_add (&builder, "{sv}", "client_secret",
-                           g_variant_new_string (tokens->client_secret));
-  variant = g_variant_ref_sink (g_variant_builder_end (&builder));
-  text = g_variant_print (variant, FALSE);
 
   /* Translators: the keyring item's label; %s is a mail address. */
   label = g_strdup_printf (_("Herald OAuth 2.0 sign-in for %s"), account);
@@ -206,9 +162,6 @@ herald_oauth_tokens_store_sync (const char              *provider,
                                    "client-id", client_id,
                                    NULL);
   herald_secret_free (text);
-
-  /* The GVariant itself held copies of the tokens too. */
-  g_clear_pointer (&variant, g_variant_unref);
 
   if (!ok)
     {
@@ -223,17 +176,15 @@ herald_oauth_tokens_store_sync (const char              *provider,
   return TRUE;
 }
 
-gboolean
-herald_oauth_tokens_clear_sync (const char    *provider,
-                                const char    *account,
-                                const char    *client_id,
-                                GCancellable  *cancellable,
-                                GError       **error)
+static gboolean
+keyring_clear (const char    *provider,
+               const char    *account,
+               const char    *client_id,
+               gpointer       user_data,
+               GCancellable  *cancellable,
+               GError       **error)
 {
   GError *local = NULL;
-
-  if (!check_key (provider, account, client_id, error))
-    return FALSE;
 
   secret_password_clear_sync (oauth_schema (), cancellable, &local,
                               "provider", provider,
@@ -247,4 +198,127 @@ herald_oauth_tokens_clear_sync (const char    *provider,
     }
 
   return TRUE;
+}
+
+/* ---- the store in use, and the text form of the tokens ---------------------- */
+
+static const HeraldOAuthTokenStore keyring_token_store = {
+  keyring_lookup,
+  keyring_store,
+  keyring_clear,
+};
+
+static const HeraldOAuthTokenStore *token_store = &keyring_token_store;
+static gpointer token_store_data;
+
+const HeraldOAuthTokenStore *
+herald_oauth_tokens_keyring_store (void)
+{
+  return &keyring_token_store;
+}
+
+void
+herald_oauth_tokens_set_store (const HeraldOAuthTokenStore *store,
+                               gpointer                     user_data)
+{
+  token_store = store != NULL ? store : &keyring_token_store;
+  token_store_data = store != NULL ? user_data : NULL;
+}
+
+char *
+herald_oauth_tokens_serialize (const HeraldOAuthTokens *tokens)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr(GVariant) variant = NULL;
+  char *text;
+
+  g_return_val_if_fail (tokens != NULL, NULL);
+
+  if (tokens->refresh_token != NULL)
+    g_variant_builder_add (&builder, "{sv}", "refresh_token",
+                           g_variant_new_string (tokens->refresh_token));
+  if (tokens->access_token != NULL)
+    g_variant_builder_add (&builder, "{sv}", "access_token",
+                           g_variant_new_string (tokens->access_token));
+  g_variant_builder_add (&builder, "{sv}", "expires_at", g_variant_new_int64 (tokens->expires_at));
+  if (tokens->client_secret != NULL)
+    g_variant_builder_add (&builder, "{sv}", "client_secret",
+                           g_variant_new_string (tokens->client_secret));
+  variant = g_variant_ref_sink (g_variant_builder_end (&builder));
+  text = g_variant_print (variant, FALSE);
+  return text;
+}
+
+HeraldOAuthTokens *
+herald_oauth_tokens_parse (const char  *text,
+                           GError     **error)
+{
+  g_autoptr(HeraldOAuthTokens) tokens = NULL;
+  g_autoptr(GVariant) variant = NULL;
+  g_autoptr(GVariantDict) dict = NULL;
+
+  variant = text != NULL ? g_variant_parse (G_VARIANT_TYPE_VARDICT, text, NULL, NULL, NULL)
+                         : NULL;
+  if (variant == NULL)
+    {
+      g_set_error_literal (error, HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_FAILED,
+                           _("The stored OAuth tokens are damaged; sign in again."));
+      return NULL;
+    }
+
+  tokens = herald_oauth_tokens_new ();
+  dict = g_variant_dict_new (variant);
+  g_variant_dict_lookup (dict, "refresh_token", "s", &tokens->refresh_token);
+  g_variant_dict_lookup (dict, "access_token", "s", &tokens->access_token);
+  g_variant_dict_lookup (dict, "expires_at", "x", &tokens->expires_at);
+  g_variant_dict_lookup (dict, "client_secret", "s", &tokens->client_secret);
+
+  if (tokens->refresh_token == NULL && tokens->access_token == NULL)
+    {
+      g_set_error_literal (error, HERALD_SECRETS_ERROR, HERALD_SECRETS_ERROR_FAILED,
+                           _("The stored OAuth tokens are damaged; sign in again."));
+      return NULL;
+    }
+
+  return g_steal_pointer (&tokens);
+}
+
+HeraldOAuthTokens *
+herald_oauth_tokens_lookup_sync (const char    *provider,
+                                 const char    *account,
+                                 const char    *client_id,
+                                 GCancellable  *cancellable,
+                                 GError       **error)
+{
+  if (!check_key (provider, account, client_id, error))
+    return NULL;
+  return token_store->lookup (provider, account, client_id, token_store_data, cancellable, error);
+}
+
+gboolean
+herald_oauth_tokens_store_sync (const char              *provider,
+                                const char              *account,
+                                const char              *client_id,
+                                const HeraldOAuthTokens *tokens,
+                                GCancellable            *cancellable,
+                                GError                 **error)
+{
+  g_return_val_if_fail (tokens != NULL, FALSE);
+
+  if (!check_key (provider, account, client_id, error))
+    return FALSE;
+  return token_store->store (provider, account, client_id, tokens, token_store_data,
+                             cancellable, error);
+}
+
+gboolean
+herald_oauth_tokens_clear_sync (const char    *provider,
+                                const char    *account,
+                                const char    *client_id,
+                                GCancellable  *cancellable,
+                                GError       **error)
+{
+  if (!check_key (provider, account, client_id, error))
+    return FALSE;
+  return token_store->clear (provider, account, client_id, token_store_data, cancellable, error);
 }

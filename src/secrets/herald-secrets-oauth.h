@@ -49,4 +49,30 @@ gboolean           herald_oauth_tokens_clear_sync  (const char    *provider,
                                                     GCancellable  *cancellable,
                                                     GError       **error);
 
+/* Where the functions above keep tokens: the keyring unless another store
+ * is installed. A system profile (servers, no session bus) installs root's
+ * store (src/profile), so that the OAuth code, the sign-in and the token
+ * refresh work unchanged in both scopes. NULL puts the keyring back. */
+typedef struct {
+  HeraldOAuthTokens *(*lookup) (const char *provider, const char *account, const char *client_id,
+                                gpointer user_data, GCancellable *cancellable, GError **error);
+  gboolean           (*store)  (const char *provider, const char *account, const char *client_id,
+                                const HeraldOAuthTokens *tokens, gpointer user_data,
+                                GCancellable *cancellable, GError **error);
+  gboolean           (*clear)  (const char *provider, const char *account, const char *client_id,
+                                gpointer user_data, GCancellable *cancellable, GError **error);
+} HeraldOAuthTokenStore;
+
+void               herald_oauth_tokens_set_store   (const HeraldOAuthTokenStore *store,
+                                                    gpointer                     user_data);
+/* The keyring's own store (for a store that wraps it). */
+const HeraldOAuthTokenStore *herald_oauth_tokens_keyring_store (void);
+
+/* The tokens as one text (a GVariant dictionary) and back, for a store that
+ * keeps bytes. The text is a secret: free it with herald_secret_free(). */
+char              *herald_oauth_tokens_serialize   (const HeraldOAuthTokens *tokens) G_GNUC_WARN_UNUSED_RESULT;
+/* NULL with HERALD_SECRETS_ERROR_FAILED when @text is damaged. */
+HeraldOAuthTokens *herald_oauth_tokens_parse       (const char              *text,
+                                                    GError                 **error) G_GNUC_WARN_UNUSED_RESULT;
+
 G_END_DECLS

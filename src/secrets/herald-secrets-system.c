@@ -16,6 +16,7 @@
 #include <glib/gstdio.h>
 
 #include "herald-secrets-system.h"
+#include "herald-secret.h"
 
 /* Nothing in this file logs, prints or copies a secret beyond what it must:
  * secrets travel between the caller, the files and systemd-creds's standard
@@ -46,14 +47,6 @@ G_DEFINE_FINAL_TYPE (HeraldSystemSecrets, herald_system_secrets, G_TYPE_OBJECT)
 
 G_DEFINE_QUARK (herald-system-secrets-error-quark, herald_system_secrets_error)
 
-static void
-secret_wipe (gpointer data,
-             gsize    length)
-{
-  if (data != NULL && length > 0)
-    explicit_bzero (data, length);
-}
-
 void
 herald_system_secret_free (guint8 *secret,
                            gsize   length)
@@ -61,7 +54,7 @@ herald_system_secret_free (guint8 *secret,
   if (secret == NULL)
     return;
   /* lookup always NUL-terminates: wipe that byte's neighbourhood too */
-  secret_wipe (secret, length + 1);
+  herald_secret_wipe (secret, length + 1);
   g_free (secret);
 }
 
@@ -302,7 +295,7 @@ run_creds (HeraldSystemSecrets  *self,
                                                     MIN (g_bytes_get_size (err), 1024)));
 
       if (out != NULL)
-        secret_wipe ((gpointer) g_bytes_get_data (out, NULL), g_bytes_get_size (out));
+        herald_secret_wipe ((gpointer) g_bytes_get_data (out, NULL), g_bytes_get_size (out));
       g_set_error (error, HERALD_SYSTEM_SECRETS_ERROR, HERALD_SYSTEM_SECRETS_ERROR_FAILED,
                    g_str_equal (verb, "decrypt")
                    ? _("systemd-creds could not decrypt the secret “%s”: %s")
@@ -471,7 +464,7 @@ lookup_file (HeraldSystemSecrets  *self,
   result = g_malloc (plain_length + 1);
   memcpy (result, g_bytes_get_data (plain, NULL), plain_length);
   result[plain_length] = '\0';
-  secret_wipe ((gpointer) g_bytes_get_data (plain, NULL), plain_length);
+  herald_secret_wipe ((gpointer) g_bytes_get_data (plain, NULL), plain_length);
   *length = plain_length;
   return result;
 }

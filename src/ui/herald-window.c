@@ -11,6 +11,8 @@
 #include "herald-window.h"
 #include "herald-window-private.h"
 #include "herald-alerts-group.h"
+#include "herald-relay.h"
+#include "herald-relay-group.h"
 #include "herald-profile.h"
 #include "herald-diagnosis.h"
 #include "herald-providers.h"
@@ -897,6 +899,13 @@ herald_window_init (HeraldWindow *self)
     g_autofree char *queue_dir = herald_profile_dup_user_queue_dir ();
 
     gtk_box_append (self->alerts_area, GTK_WIDGET (herald_alerts_group_new (queue_dir)));
+  }
+  /* The relay for devices (heraldctl relay), its users and its log. */
+  {
+    g_autofree char *relay_dir = herald_relay_dup_user_state_dir ();
+
+    gtk_box_append (self->alerts_area,
+                    GTK_WIDGET (herald_relay_group_new (self->settings, relay_dir, NULL)));
   }
 
   /* The switch and the spin buttons have no label of their own. Their rows
