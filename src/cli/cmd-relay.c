@@ -456,7 +456,9 @@ relay_run (int    argc,
   if ((cert_file == NULL) != (key_file == NULL))
     return relay_usage_error (_("--tls-cert and --tls-key go together"));
 
-  profile = _herald_cli_open_profile ("heraldctl relay", HERALD_PROFILE_SCOPE_AUTO, FALSE,
+  /* Started from the window's session: its profile even before a server is
+   * saved (then it says which setting is missing); else the rule. */
+  profile = _herald_cli_open_profile ("heraldctl relay", HERALD_PROFILE_SCOPE_AUTO, TRUE,
                                       &status);
   if (profile == NULL)
     return status;

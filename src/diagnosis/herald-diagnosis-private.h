@@ -16,6 +16,8 @@ G_BEGIN_DECLS
 /* A server reply lifted out of a pasted text. */
 typedef struct {
   int    code;        /* 0 when the text carries no three-digit code */
+  int    named_code;  /* a refusal code the program named without a reply ("got 552"),
+                       * when there is no code: only its class is used */
   char  *enhanced;    /* "5.7.139" or NULL */
   char  *reply;       /* the reply's lines as pasted, joined with "\n" */
   char  *normalised;  /* lines joined, NNN-/NNN prefixes and repeated enhanced codes stripped */

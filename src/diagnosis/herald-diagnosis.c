@@ -199,6 +199,7 @@ DEFINE_REGEX (embedded_regex,
 typedef struct {
   HeraldStage              stage;       /* HERALD_N_STAGES: unknown */
   int                      code;        /* 0: unknown */
+  int                      named_code;  /* a refusal code named without a reply, 0: none */
   const char              *enhanced;
   const char              *raw;         /* the reply as received, or NULL */
   const char              *normalised;  /* NULL: no reply */
@@ -222,6 +223,8 @@ reply_class (const MatchContext *ctx)
     return ctx->code / 100;
   if (ctx->enhanced != NULL && ctx->enhanced[0] >= '2' && ctx->enhanced[0] <= '5')
     return ctx->enhanced[0] - '0';
+  if (ctx->named_code >= 400 && ctx->named_code < 600)
+    return ctx->named_code / 100;
   return 0;
 }
 
@@ -835,6 +838,7 @@ explain_text (const char          *text,
   /* The step given (heraldctl explain --stage) wins over the one the text names. */
   ctx.stage = stage < HERALD_N_STAGES ? stage : extracted->stage;
   ctx.code = extracted->code;
+  ctx.named_code = extracted->named_code;
   ctx.enhanced = extracted->enhanced;
   ctx.raw = extracted->reply;
   ctx.normalised = extracted->normalised;

@@ -130,6 +130,13 @@ DEFINE_REGEX (enhanced_start_regex,
 /* The same two for refusals only (4xx/5xx). */
 DEFINE_REGEX (refusal_start_regex,
               "(?<![0-9.:])([45][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))")
+/* A refusal code a program names in its own words, without the reply's text
+ * after it: "Expected smtp code 250, got 552", "got code \"530\"",
+ * "responseCode: 535". Only after such a word, so that a port or a count is
+ * never taken for a code. */
+DEFINE_REGEX (named_code_regex,
+              "\\b(?:got|code|responseCode|reply|response|status)\\b(?:\\s+code)?\\s*[:=]?\\s*"
+              "[\"']?([45][0-5][0-9])[\"']?(?![0-9.])")
 DEFINE_REGEX (refusal_enhanced_regex,
               "(?<![0-9.])([45]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s")
 
@@ -466,8 +473,16 @@ _herald_extract_reply (const char *text)
     }
 
   /* No code at all: match the words alone, as much of them as a reply
-   * could hold. */
+   * could hold. A refusal code the program named is kept aside: it tells the
+   * fallback whether the refusal was temporary, but is no reply the rules
+   * could match on. */
   extracted = g_new0 (HeraldExtractedReply, 1);
+  if (search (named_code_regex (), clean, length, &work, &match) >= 0)
+    {
+      g_autofree char *code = g_match_info_fetch (match, 1);
+      extracted->named_code = atoi (code);
+    }
+  g_clear_pointer (&match, g_match_info_free);
   extracted->reply = g_strstrip (g_strndup (clean, cut_length (clean, length, MAX_REPLY_BYTES)));
   extracted->normalised = _herald_normalise_reply (extracted->reply);
   extracted->stage = find_stage (clean, -1, &work);

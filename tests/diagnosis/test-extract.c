@@ -69,6 +69,31 @@ test_work_is_linear (void)
     }
 }
 
+/* A refusal code that a program names in its own words at the very end, with
+ * no reply text after it, is kept for the fallback's class; a port or a
+ * 2xx code named the same way is not taken for a refusal. */
+static void
+test_named_code (void)
+{
+  const struct { const char *text; int code; } cases[] = {
+    { "Error: Expected smtp code 250, got 552", 552 },
+    { "Sending failed, got code \"451\"", 451 },
+    { "responseCode: 535", 535 },
+    { "Could not connect to port 587", 0 },
+    { "Expected smtp code 250, got 250", 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(HeraldExtractedReply) extracted = _herald_extract_reply (cases[i].text);
+
+      g_test_message ("%s", cases[i].text);
+      g_assert_cmpint (extracted->named_code, ==, cases[i].code);
+      /* Only the class counts: no rule may take the program's words for a reply. */
+      g_assert_cmpint (extracted->code, ==, 0);
+    }
+}
+
 /* A refusal after a long run of 2xx lines is still the one found. */
 static void
 test_refusal_after_long_transcript (void)
@@ -125,6 +150,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/herald/extract/work-is-linear", test_work_is_linear);
+  g_test_add_func ("/herald/extract/named-code", test_named_code);
   g_test_add_func ("/herald/extract/refusal-after-long-transcript", test_refusal_after_long_transcript);
   g_test_add_func ("/herald/extract/python-tuple-filtered-after-unescaping",
                    test_python_tuple_filtered_after_unescaping);

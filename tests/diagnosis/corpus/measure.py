@@ -30,7 +30,7 @@ def explain(heraldctl, text):
 def main():
     heraldctl = sys.argv[1]
     first = "--first" in sys.argv[2:]
-    for part in ("train", "heldout", "fresh", "train2", "heldout2"):
+    for part in ("train", "heldout", "fresh", "train2", "heldout2", "heldout3"):
         cases = json.load(open(os.path.join(HERE, part + ".json"), encoding="utf-8"))["cases"]
         right = collections.Counter()
         total = collections.Counter()
@@ -51,7 +51,7 @@ def main():
         print("%s: %d of %d right (%.1f %%)" % (part, sum(right.values()), n, 100.0 * sum(right.values()) / n))
         if first and part == "heldout":
             print("heldout, first measurement: %d of %d right (%.1f %%)" % (first_right, n, 100.0 * first_right / n))
-        if first and part in ("train2", "heldout2"):
+        if first and part in ("train2", "heldout2", "heldout3"):
             r = sum(c["first_result"] in c["blind"] for c in cases)
             print("%s, first (blind) measurement: %d of %d right (%.1f %%)" % (part, r, n, 100.0 * r / n))
         if first and part == "fresh":

@@ -16,7 +16,7 @@
 #include "herald-diagnosis.h"
 #include "herald-diagnosis-private.h"
 
-static JsonParser *parsers[5];
+static JsonParser *parsers[6];
 static GHashTable *rule_ids;
 
 static const char *
@@ -51,7 +51,10 @@ test_corpus_case (gconstpointer data)
   g_assert_cmpstr (d->id, ==, expect);
   g_assert_true (herald_diagnosis_is_fallback (d) == g_str_has_prefix (expect, "fallback"));
   /* The answers labelled right before the text was first run: the pinned
-   * answer is one of them, unless the line says why not (relabel). */
+   * answer is one of them, unless the line says why not (relabel). A known
+   * miss of a blind measurement pins the wrong answer it got, so that the
+   * line is looked at again (and its known_miss dropped) when it changes;
+   * it must then not be among the right answers, or it is no miss. */
   if (json_object_has_member (c, "blind") && !json_object_has_member (c, "relabel"))
     {
       JsonArray *blind = json_object_get_array_member (c, "blind");
@@ -59,7 +62,13 @@ test_corpus_case (gconstpointer data)
 
       for (guint i = 0; i < json_array_get_length (blind); i++)
         among = among || g_strcmp0 (json_array_get_string_element (blind, i), expect) == 0;
-      g_assert_true (among);
+      if (json_object_has_member (c, "known_miss"))
+        {
+          g_assert_false (among);
+          g_assert_cmpstr (member (c, "first_result"), ==, expect);
+        }
+      else
+        g_assert_true (among);
     }
   g_assert_nonnull (d->title);
   g_assert_cmpstr (d->title, !=, "");
@@ -138,6 +147,7 @@ main (int    argc,
   load (2, "fresh.json");
   load (3, "train2.json");
   load (4, "heldout2.json");
+  load (5, "heldout3.json");
   g_test_add_func ("/herald/diagnosis/corpus/expectations-name-rules", test_expectations_name_rules);
 
   ret = g_test_run ();
