@@ -68,7 +68,14 @@ except OSError:
 for line in lines:
     if not line.strip():
         continue
-    t = json.loads(line)
+    try:
+        t = json.loads(line)
+    except ValueError as e:
+        # A damaged log line (two runs writing one build's log) is a failure
+        # we say, never a missing summary.
+        print(f"unreadable line in {path}: {e}", file=sys.stderr)
+        failed += 1
+        continue
     out = t.get("stdout") or ""
     ok = len(re.findall(r"^ok\b(?!.*# (?i:skip))", out, re.M))
     skip = len(re.findall(r"^ok\b.*# (?i:skip)", out, re.M))

@@ -228,7 +228,16 @@ user_has_server (HeraldProfile *user)
   HeraldProfileSource source = HERALD_PROFILE_SOURCE_DEFAULT;
   g_autofree char *text = herald_profile_get_text (user, "server", &source, NULL);
 
-  return server != NULL && source == HERALD_PROFILE_SOURCE_SAVED;
+  g_autofree char *transport = herald_profile_get_string (user, "transport");
+  HeraldProfileSource transport_source = HERALD_PROFILE_SOURCE_DEFAULT;
+  g_autofree char *transport_text = herald_profile_get_text (user, "transport", &transport_source,
+                                                            NULL);
+
+  if (server != NULL && source == HERALD_PROFILE_SOURCE_SAVED)
+    return TRUE;
+  /* Microsoft Graph needs no server: a saved Graph transport is a set-up
+   * profile too. */
+  return g_strcmp0 (transport, "graph") == 0 && transport_source == HERALD_PROFILE_SOURCE_SAVED;
 }
 
 static void

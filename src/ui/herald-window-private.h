@@ -134,6 +134,7 @@ void               _herald_window_clear_last_failure      (HeraldWindow         
 
 /* herald-window-transport.c: SMTP or Microsoft Graph */
 void               _herald_window_init_transport          (HeraldWindow           *self);
+void               _herald_window_wrap_choices            (AdwComboRow            *row);
 void               _herald_window_update_transport        (HeraldWindow           *self);
 gboolean           _herald_window_is_graph                (HeraldWindow           *self);
 /* The "switch-to-graph" fix: transport Graph, then the Graph sign-in. */

@@ -114,6 +114,7 @@ _herald_window_init_transport (HeraldWindow *self)
                                _("Microsoft Graph needs no SMTP AUTH: use it when your "
                                  "organisation keeps SMTP AUTH off"));
   adw_combo_row_set_model (self->transport_row, G_LIST_MODEL (model));
+  _herald_window_wrap_choices (self->transport_row);
 
   /* Right under the provider, in its group. */
   group = gtk_widget_get_ancestor (GTK_WIDGET (self->provider_row), ADW_TYPE_PREFERENCES_GROUP);

@@ -509,6 +509,27 @@ choice_item_bind_cb (GtkSignalListItemFactory *factory,
                       gtk_string_object_get_string (string));
 }
 
+/* The choices wrap rather than end in "…": at 360 px with large text,
+ * "Microsoft 365 / Exchange Online" or "Password (PLAIN)" beside its row's
+ * title is wider than the row. In the row, the choice takes the width it
+ * needs and wraps between words when the row is too narrow; in the popover
+ * it wraps beyond 24 characters. */
+void
+_herald_window_wrap_choices (AdwComboRow *row)
+{
+  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+  GtkListItemFactory *list_factory = gtk_signal_list_item_factory_new ();
+
+  g_signal_connect (factory, "setup", G_CALLBACK (choice_item_setup_cb), GINT_TO_POINTER (-1));
+  g_signal_connect (factory, "bind", G_CALLBACK (choice_item_bind_cb), NULL);
+  adw_combo_row_set_factory (row, factory);
+  g_object_unref (factory);
+  g_signal_connect (list_factory, "setup", G_CALLBACK (choice_item_setup_cb), GINT_TO_POINTER (24));
+  g_signal_connect (list_factory, "bind", G_CALLBACK (choice_item_bind_cb), NULL);
+  adw_combo_row_set_list_factory (row, list_factory);
+  g_object_unref (list_factory);
+}
+
 static void
 oauth_copied_cb (HeraldWindow *self)
 {
@@ -920,31 +941,9 @@ herald_window_init (HeraldWindow *self)
   for (guint i = 0; i < herald_providers_get_n (); i++)
     gtk_string_list_append (providers, herald_provider_get_name (herald_providers_get_nth (i)));
   adw_combo_row_set_model (self->provider_row, G_LIST_MODEL (providers));
-  {
-    /* The choices wrap rather than end in "…": at 360 px with large text,
-     * "Microsoft 365 / Exchange Online" or "Password (PLAIN)" beside its
-     * row's title is wider than the row. */
-    AdwComboRow *combos[] = { self->provider_row, self->security_row, self->auth_row };
-
-    for (guint i = 0; i < G_N_ELEMENTS (combos); i++)
-      {
-        /* In the row, the choice takes the width it needs and wraps
-         * between words when the row is too narrow; in the popover it wraps
-         * beyond 24 characters. */
-        GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
-        GtkListItemFactory *list_factory = gtk_signal_list_item_factory_new ();
-
-        g_signal_connect (factory, "setup", G_CALLBACK (choice_item_setup_cb), GINT_TO_POINTER (-1));
-        g_signal_connect (factory, "bind", G_CALLBACK (choice_item_bind_cb), NULL);
-        adw_combo_row_set_factory (combos[i], factory);
-        g_object_unref (factory);
-        g_signal_connect (list_factory, "setup", G_CALLBACK (choice_item_setup_cb),
-                          GINT_TO_POINTER (24));
-        g_signal_connect (list_factory, "bind", G_CALLBACK (choice_item_bind_cb), NULL);
-        adw_combo_row_set_list_factory (combos[i], list_factory);
-        g_object_unref (list_factory);
-      }
-  }
+  _herald_window_wrap_choices (self->provider_row);
+  _herald_window_wrap_choices (self->security_row);
+  _herald_window_wrap_choices (self->auth_row);
 
   width = g_settings_get_int (self->settings, "window-width");
   height = g_settings_get_int (self->settings, "window-height");
