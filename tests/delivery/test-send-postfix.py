@@ -24,51 +24,16 @@ import random
 import resource
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PEER_SCRIPT = os.path.join(HERE, '..', 'postfix', 'postfix-peer.sh')
+sys.path.insert(0, os.path.join(HERE, '..', 'postfix'))
+from peer import Failure, Tap, check, start_peer, stop_peer  # noqa: E402
 
 
-class Failure(Exception):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def run(self, name, func):
-        self.n += 1
-        started = time.monotonic()
-        try:
-            func()
-        except Failure as e:
-            self.failed += 1
-            print(f'not ok {self.n} - {name}')
-            for line in str(e).splitlines():
-                print(f'# {line}')
-        except Exception as e:  # an unexpected error is a failure too, never a skip
-            self.failed += 1
-            print(f'not ok {self.n} - {name}')
-            print(f'# unexpected {type(e).__name__}: {e}')
-        else:
-            print(f'ok {self.n} - {name} ({time.monotonic() - started:.1f} s)')
-        sys.stdout.flush()
-
-    def finish(self):
-        print(f'1..{self.n}')
-        sys.stdout.flush()
 
 
 class Context:
@@ -100,29 +65,11 @@ class Context:
     def start_peer(self, offset=None):
         if self.base is None:
             self.base = tempfile.mkdtemp(prefix='herald-postfix-')
-            with open(os.path.join(self.base, 'owner.pid'), 'w') as f:
-                f.write(f'{os.getpid()}\n')
-        env = dict(os.environ, HERALD_PEER_PASSWORD=self.password)
-        last = ''
-        for attempt in range(8):
-            off = offset if offset is not None and attempt < 4 else random.randrange(1000, 40000)
-            p = subprocess.run([PEER_SCRIPT, 'start', self.base, str(off)], env=env,
-                               capture_output=True, text=True, timeout=90)
-            if p.returncode == 0:
-                self.offset = off
-                for line in p.stdout.splitlines():
-                    key, _, value = line.partition('=')
-                    self.peer[key] = value.strip("'")
-                return
-            last = p.stderr
-            if 'already in use' not in p.stderr:
-                break
-            time.sleep(0.5)
-        raise Failure('postfix-peer.sh start failed:\n' + last)
+        self.peer, self.offset = start_peer(self.base, self.password, offset)
 
     def stop_peer(self):
         if self.base is not None:
-            subprocess.run([PEER_SCRIPT, 'stop', self.base], capture_output=True, timeout=90)
+            stop_peer(self.base)
 
     # -- heraldctl --------------------------------------------------------------
 

@@ -17,7 +17,6 @@ import base64
 import email
 import email.policy
 import os
-import random
 import re
 import secrets
 import shutil
@@ -30,45 +29,12 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PEER_SCRIPT = os.path.join(HERE, 'postfix-peer.sh')
+sys.path.insert(0, HERE)
+from peer import PEER_SCRIPT, Failure, Tap, check, start_peer, stop_peer  # noqa: E402
 STAGES = {'resolve', 'connect', 'greeting', 'ehlo', 'starttls', 'tls', 'auth', 'mail',
           'rcpt', 'data', 'quit', 'done'}
 
 
-class Failure(Exception):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def run(self, name, func):
-        self.n += 1
-        try:
-            func()
-        except Failure as e:
-            self.failed += 1
-            print(f'not ok {self.n} - {name}')
-            for line in str(e).splitlines():
-                print(f'# {line}')
-        except Exception as e:  # an unexpected error is a failure too, never a skip
-            self.failed += 1
-            print(f'not ok {self.n} - {name}')
-            print(f'# unexpected {type(e).__name__}: {e}')
-        else:
-            print(f'ok {self.n} - {name}')
-        sys.stdout.flush()
-
-    def finish(self):
-        print(f'1..{self.n}')
-        sys.stdout.flush()
 
 
 class Context:
@@ -111,30 +77,12 @@ class Context:
     def start_peer(self):
         self.sweep_stale()
         self.base = tempfile.mkdtemp(prefix='herald-postfix-')
-        with open(os.path.join(self.base, 'owner.pid'), 'w') as f:
-            f.write(f'{os.getpid()}\n')
-        env = dict(os.environ, HERALD_PEER_PASSWORD=self.password)
-        last = ''
-        for _ in range(6):
-            offset = random.randrange(1000, 40000)
-            p = subprocess.run([PEER_SCRIPT, 'start', self.base, str(offset)], env=env,
-                               capture_output=True, text=True, timeout=60)
-            if p.returncode == 0:
-                for line in p.stdout.splitlines():
-                    key, _, value = line.partition('=')
-                    self.peer[key] = value.strip("'")
-                return
-            last = p.stderr
-            if 'already in use' not in p.stderr:
-                break
-        raise Failure('postfix-peer.sh start failed:\n' + last)
+        self.peer, _ = start_peer(self.base, self.password, timeout=60)
 
     def stop_peer(self):
         if self.base is None:
             return None
-        p = subprocess.run([PEER_SCRIPT, 'stop', self.base], capture_output=True, text=True,
-                           timeout=60)
-        return p
+        return stop_peer(self.base, timeout=60)
 
     def port(self, name):
         return self.peer[name]
