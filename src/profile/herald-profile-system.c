@@ -221,23 +221,26 @@ herald_profile_session_bus_reachable (void)
   return TRUE;
 }
 
+/* Whether @key was saved with @value (NULL: any value) in the user profile,
+ * not merely the schema's default. */
 static gboolean
-user_has_server (HeraldProfile *user)
+user_saved (HeraldProfile *user,
+            const char    *key,
+            const char    *value)
 {
-  g_autofree char *server = herald_profile_get_string (user, "server");
   HeraldProfileSource source = HERALD_PROFILE_SOURCE_DEFAULT;
-  g_autofree char *text = herald_profile_get_text (user, "server", &source, NULL);
+  g_autofree char *text = herald_profile_get_text (user, key, &source, NULL);
+  g_autofree char *saved = herald_profile_get_string (user, key);
 
-  g_autofree char *transport = herald_profile_get_string (user, "transport");
-  HeraldProfileSource transport_source = HERALD_PROFILE_SOURCE_DEFAULT;
-  g_autofree char *transport_text = herald_profile_get_text (user, "transport", &transport_source,
-                                                            NULL);
+  return source == HERALD_PROFILE_SOURCE_SAVED && saved != NULL &&
+         (value == NULL || g_str_equal (saved, value));
+}
 
-  if (server != NULL && source == HERALD_PROFILE_SOURCE_SAVED)
-    return TRUE;
-  /* Microsoft Graph needs no server: a saved Graph transport is a set-up
-   * profile too. */
-  return g_strcmp0 (transport, "graph") == 0 && transport_source == HERALD_PROFILE_SOURCE_SAVED;
+/* A saved server, or Microsoft Graph, which needs none. */
+static gboolean
+user_is_set_up (HeraldProfile *user)
+{
+  return user_saved (user, "server", NULL) || user_saved (user, "transport", "graph");
 }
 
 static void
@@ -281,7 +284,7 @@ herald_profile_open (HeraldProfileScope   scope,
   if (bus)
     {
       user = herald_profile_new_user (&user_error);
-      if (user != NULL && (for_writing || user_has_server (user)))
+      if (user != NULL && (for_writing || user_is_set_up (user)))
         {
           _herald_profile_set_why (user, for_writing
                                    ? _("a session bus is reachable (changes go to the user "
