@@ -93,7 +93,9 @@ herald_history_entry_new (const HeraldSmtpConfig *config,
   else
     {
       entry->outcome = g_strdup ("failed");
-      if (diagnosis != NULL && diagnosis->title != NULL)
+      /* A fallback's title ("The test failed") says less than the error. */
+      if (diagnosis != NULL && diagnosis->title != NULL &&
+          (!herald_diagnosis_is_fallback (diagnosis) || result->error == NULL))
         entry->summary = first_line (diagnosis->title);
       else if (result->error != NULL)
         entry->summary = first_line (result->error->message);

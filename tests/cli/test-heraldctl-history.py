@@ -3,7 +3,8 @@
 # Copyright 2026 The Herald authors
 """heraldctl history: every `heraldctl test` adds an entry (time, server,
 transport, outcome, summary, report) to the history in the state directory,
-newest first and at most 20; no password reaches it; `--json` stays strict
+newest first and at most 20, also a test its settings stop before any
+connection (no server, a bad address, no saved password); no password reaches it; `--json` stays strict
 JSON with hostile strings in every field; a damaged file gets a clear
 message, never a crash, and the next test starts a new history.
 
@@ -121,6 +122,34 @@ try:
     ports = [e["port"] for e in data["entries"]] if data else []
     tap.ok(ports == list(range(21, 1, -1)), "22 tests later, the newest 20 are kept, newest first",
            ports)
+
+    # A test its settings stop before any connection is a test all the same:
+    # no server, a bad recipient, no saved password (the keyring lookup).
+    stopped = [
+        (["--port", "2525", "--security", "none", "--auth", "none", "--from", USER,
+          "--to", "bob@example.com"], 2, "no server"),
+        (["--server", "127.0.0.1", "--port", "2526", "--security", "none", "--auth", "none",
+          "--from", USER, "--to", "not an address"], 2, "invalid --to address"),
+        (["--server", "127.0.0.1", "--port", "2527", "--security", "none", "--auth", "plain",
+          "--user", "nobody-saved@example.com", "--allow-plaintext-auth", "--from", USER,
+          "--to", "bob@example.com"], 1, "password"),
+    ]
+    for args, status, words in stopped:
+        r = run(["test"] + args, stdin=subprocess.DEVNULL)
+        r2, data = history_json()
+        e = data["entries"][0] if data and data["entries"] else {}
+        tap.ok(r.returncode == status and e.get("outcome") == "failed"
+               and words in e.get("summary", "") and words in e.get("report", "")
+               and e.get("transport") == "smtp",
+               "a test stopped before connecting (%s, exit %d) is in the history as failed, "
+               "with the reason" % (words, status), (r.returncode, r.stderr, e))
+    r, data = history_json()
+    ports = [e["port"] for e in data["entries"]][:3] if data else []
+    tap.ok(ports[:2] == [2527, 2526] and len(data["entries"]) == 20,
+           "the stopped tests are the newest, and the history still keeps 20", ports)
+    r = run(["history"])
+    tap.ok(r.returncode == 0 and "invalid --to address" in r.stdout.decode(),
+           "heraldctl history lists them", r.stdout[:600])
 
     # Hostile strings in every field, as an edited file or a server may bring.
     hostile = ["\x1b]0;pwned\x07\x1b[2J", "unit\x1fsep", "\u202eexe.txt", "bad \udcff utf-8",
