@@ -92,6 +92,13 @@ try:
                "an entry keeps the whole report (with the redacted transcript)", old["report"][:300])
         tap.ok(new["time"].endswith("Z") and new["time"] >= old["time"],
                "times are UTC, in order", (new["time"], old["time"]))
+        d = new.get("diagnosis") or {}
+        tap.ok(d.get("title") and d.get("explanation") and d.get("steps")
+               and all(st.get("text") for st in d["steps"])
+               and d.get("actor") in ("you", "mail-admin", "provider")
+               and "diagnosis" not in old,
+               "a failed test keeps its diagnosis (title, explanation, steps), a sent one none",
+               (d, old.keys()))
 
     with open(history, "rb") as f:
         raw = f.read()
@@ -158,7 +165,14 @@ try:
         # json.dumps writes every control as \\u escape; a lone surrogate as \\udcff, which
         # is no character: heraldctl must cope with it as with invalid UTF-8.
         entry = {"time": "2026-12-07T12:00:00Z", "host": "mx" + h, "port": 25, "transport": h,
-                 "outcome": h, "summary": "summary " + h, "report": "report\n" + h}
+                 "outcome": h, "summary": "summary " + h, "report": "report\n" + h,
+                 "diagnosis": {"id": "rule " + h, "title": "title " + h,
+                               "explanation": "explanation " + h, "actor": "you",
+                               "severity": "error",
+                               "steps": [{"text": "step " + h, "command": "command " + h}],
+                               "links": [{"title": "link " + h, "url": "https://example.com/ok"},
+                                         {"title": "bad", "url": "https://example.com/" + h}],
+                               "details": "details " + h}}
         with open(history, "w") as f:
             f.write(json.dumps({"entries": [entry]}))
         r = run(["history", "--json"])
@@ -174,10 +188,18 @@ try:
             # may take the character after it along).
             def same(got, want):
                 return re.fullmatch(re.escape(want).replace(re.escape("\udcff "), "\ufffd+ ?"), got, re.S)
+            d = e["diagnosis"]
             tap.ok(same(e["host"], "mx" + h) and same(e["summary"], "summary " + h)
                    and same(e["outcome"], h) and same(e["transport"], h)
-                   and same(e["report"], "report\n" + h),
+                   and same(e["report"], "report\n" + h)
+                   and same(d["id"], "rule " + h) and same(d["title"], "title " + h)
+                   and same(d["explanation"], "explanation " + h)
+                   and same(d["steps"][0]["text"], "step " + h)
+                   and same(d["steps"][0]["command"], "command " + h)
+                   and same(d["details"], "details " + h) and same(d["links"][0]["title"], "link " + h),
                    name + ": strict JSON, every field back as written", e)
+            tap.ok([l["url"] for l in d["links"]] == ["https://example.com/ok"],
+                   name + ": a link that is not a plain https URL is left out", d["links"])
         except (ValueError, KeyError, IndexError) as ex:
             tap.ok(False, name + ": strict JSON, every field back as written", "%s: %r" % (ex, r.stdout[:300]))
         for args in (["history"], ["history", "--report", "1"]):
