@@ -166,6 +166,16 @@ uses_oauth (HeraldProfile *profile)
   return g_strcmp0 (auth, "xoauth2") == 0 || g_strcmp0 (auth, "oauthbearer") == 0;
 }
 
+/* Microsoft Graph with a user's sign-in: a refresh token like SMTP's. */
+static gboolean
+uses_graph_delegated (HeraldProfile *profile)
+{
+  g_autofree char *transport = herald_profile_get_string (profile, "transport");
+  g_autofree char *mode = herald_profile_get_string (profile, "oauth-mode");
+
+  return g_strcmp0 (transport, "graph") == 0 && g_strcmp0 (mode, "app-only") != 0;
+}
+
 static void
 check_credential (HeraldProfile *profile,
                   GPtrArray     *checks)
@@ -263,7 +273,7 @@ check_token (HeraldProfile *profile,
   g_autofree char *fix = NULL;
   gint64 refreshed, days;
 
-  if (!uses_oauth (profile))
+  if (!uses_oauth (profile) && !uses_graph_delegated (profile))
     return;
 
   refreshed = herald_profile_get_token_refreshed (profile, &last_error);

@@ -420,6 +420,69 @@ herald_cli_login (int    argc,
   return HERALD_EXIT_OK;
 }
 
+/* heraldctl logout --app: the app-only credential (the certificate and its
+ * key, or the client secret) leaves the credential store, and the profile
+ * no longer sends app-only. Says what it removed. */
+static int
+logout_app (LoginOptions *o,
+            GSettings    *settings)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *client_id = NULL;
+  g_autofree char *tenant = NULL;
+  HeraldGraphAppRemoved removed = HERALD_GRAPH_APP_REMOVED_NOTHING;
+
+  if (o->provider != NULL && g_strcmp0 (o->provider, "microsoft") != 0)
+    return _herald_cli_usage_error ("logout", "%s", _("--app is for Microsoft only"));
+  if (o->user != NULL)
+    return _herald_cli_usage_error ("logout", "%s", _("--app signs out the app itself: no "
+                                                      "--user"));
+  client_id = o->client_id != NULL ? g_strstrip (g_strdup (o->client_id))
+                                   : _herald_cli_setting_string (settings, "oauth-client-id");
+  tenant = o->tenant != NULL ? g_strstrip (g_strdup (o->tenant))
+                             : _herald_cli_setting_string (settings, "oauth-tenant");
+  if (client_id == NULL || *client_id == '\0' || tenant == NULL || *tenant == '\0')
+    return _herald_cli_usage_error ("logout", "%s", _("--app needs --client-id and --tenant (no "
+                                                      "app-only sign-in is saved)"));
+
+  if (!herald_graph_app_sign_out_sync (tenant, client_id, NULL, &removed, NULL, &error))
+    {
+      print_failure ("logout", error);
+      return HERALD_EXIT_FAILED;
+    }
+
+  /* The profile stops sending app-only only when it was this app's. */
+  if (settings != NULL && herald_graph_app_only_from_settings (settings))
+    {
+      g_autofree char *saved_id = g_settings_get_string (settings, "oauth-client-id");
+      g_autofree char *saved_tenant = g_settings_get_string (settings, "oauth-tenant");
+
+      if (g_str_equal (saved_id, client_id) && g_ascii_strcasecmp (saved_tenant, tenant) == 0)
+        {
+          g_settings_reset (settings, "oauth-mode");
+          g_settings_sync ();
+        }
+    }
+
+  switch (removed)
+    {
+    case HERALD_GRAPH_APP_REMOVED_CERTIFICATE:
+      printf (_("Signed out the app %s in the tenant %s: its certificate and private key are no "
+                "longer in the credential store.\n"), client_id, tenant);
+      break;
+    case HERALD_GRAPH_APP_REMOVED_SECRET:
+      printf (_("Signed out the app %s in the tenant %s: its client secret is no longer in the "
+                "credential store.\n"), client_id, tenant);
+      break;
+    case HERALD_GRAPH_APP_REMOVED_NOTHING:
+    default:
+      printf (_("No app-only sign-in of the app %s in the tenant %s was stored: nothing to "
+                "remove.\n"), client_id, tenant);
+      break;
+    }
+  return HERALD_EXIT_OK;
+}
+
 int
 herald_cli_logout (int    argc,
                    char **argv)
@@ -438,6 +501,10 @@ herald_cli_logout (int    argc,
       N_("Forget the tokens in root's store (root only)"), NULL },
     { "client-id", 0, 0, G_OPTION_ARG_STRING, &o.client_id,
       N_("Client ID the sign-in used"), N_("ID") },
+    { "app", 0, 0, G_OPTION_ARG_NONE, &o.app,
+      N_("Remove the app-only sign-in (its certificate and key, or its client secret)"), NULL },
+    { "tenant", 0, 0, G_OPTION_ARG_STRING, &o.tenant,
+      N_("With --app: the app's tenant (default: the saved one)"), N_("TENANT") },
     { NULL }
   };
   int status;
@@ -447,6 +514,10 @@ herald_cli_logout (int    argc,
     return status;
 
   settings = _herald_cli_open_settings (NULL);
+  if (o.app)
+    return logout_app (&o, settings);
+  if (o.tenant != NULL)
+    return _herald_cli_usage_error ("logout", "%s", _("--tenant needs --app"));
   status = build_account ("logout", &o, settings, &account);
   if (status != HERALD_EXIT_OK)
     return status;

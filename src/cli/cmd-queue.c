@@ -537,6 +537,18 @@ uses_oauth (HeraldSmtpConfig *config)
   return config->auth == HERALD_AUTH_XOAUTH2 || config->auth == HERALD_AUTH_OAUTHBEARER;
 }
 
+/* Microsoft Graph with a user's sign-in: the same refresh token, which
+ * dies the same way when unused. (App-only has no refresh token: each
+ * run asks for a new access token with the certificate or secret.) */
+static gboolean
+uses_graph_delegated (HeraldProfile *profile)
+{
+  g_autofree char *transport = herald_profile_get_string (profile, "transport");
+  g_autofree char *mode = herald_profile_get_string (profile, "oauth-mode");
+
+  return g_strcmp0 (transport, "graph") == 0 && g_strcmp0 (mode, "app-only") != 0;
+}
+
 static gboolean
 token_idle (HeraldProfile *profile)
 {
@@ -549,10 +561,14 @@ token_idle (HeraldProfile *profile)
 static void
 refresh_idle_token (HeraldProfile    *profile,
                     HeraldSmtpConfig *config,
-                    const char       *command)
+                    const char       *command,
+                    gboolean          graph)
 {
+  /* Graph's sign-in is refreshed for Graph's scope (Mail.Send), the one it
+   * was given; SMTP's for the SMTP scope. */
   __typeof__ (herald_oauth_account_new_from_settings) *new_account =
-    _herald_cli_oauth_symbol (command, "herald_oauth_account_new_from_settings");
+    _herald_cli_oauth_symbol (command, graph ? "herald_graph_oauth_account_new_from_settings"
+                                             : "herald_oauth_account_new_from_settings");
   __typeof__ (herald_oauth_refresh_access_token_sync) *refresh =
     _herald_cli_oauth_symbol (command, "herald_oauth_refresh_access_token_sync");
   __typeof__ (herald_oauth_account_free) *account_free =
@@ -565,7 +581,7 @@ refresh_idle_token (HeraldProfile    *profile,
       herald_profile_get_settings (profile) == NULL)
     return;
   account = new_account (herald_profile_get_settings (profile));
-  if (config->username != NULL)
+  if (!graph && config->username != NULL)
     {
       g_free (account->account);
       account->account = g_strdup (config->username);
@@ -589,6 +605,24 @@ nothing_to_send (HeraldQueue *queue)
   return entries != NULL;
 }
 
+static void
+record_graph_sign_in (HeraldProfile            *profile,
+                      const HeraldFlushSummary *summary)
+{
+  for (guint i = 0; i < summary->items->len; i++)
+    {
+      const HeraldFlushItem *item = g_ptr_array_index (summary->items, i);
+      const HeraldSmtpResult *r = item->report != NULL ? item->report->result : NULL;
+
+      if (r != NULL && !r->ok && r->stage == HERALD_STAGE_AUTH && r->reply == NULL &&
+          r->error != NULL)
+        {
+          herald_profile_record_token_refresh (profile, r->error);
+          return;
+        }
+    }
+}
+
 static int
 run_flush (const char *sub,
            QueueArgs  *a,
@@ -604,6 +638,7 @@ run_flush (const char *sub,
   HeraldFlushOptions options = { 0 };
   const HeraldTransport *transport = NULL;
   int status = HERALD_EX_OK;
+  gboolean graph;
 
   profile = _herald_cli_open_profile (command, a->scope, FALSE, &status);
   if (profile == NULL)
@@ -630,11 +665,12 @@ run_flush (const char *sub,
     _herald_cli_take_maildrop (profile, config, queue, command, a->quiet || a->json);
   herald_queue_unlock (queue);
 
-  if (uses_oauth (config) && token_idle (profile))
-    refresh_idle_token (profile, config, command);
+  graph = uses_graph_delegated (profile);
+  if ((uses_oauth (config) || graph) && token_idle (profile))
+    refresh_idle_token (profile, config, command, graph);
   transport = herald_transport_smtp ();
   /* Nothing to send: no token needed (an idle one was refreshed above). */
-  if (!uses_oauth (config) || !nothing_to_send (queue))
+  if (!(uses_oauth (config) || graph) || !nothing_to_send (queue))
     {
       local = _herald_cli_prepare_transport (profile, config, command, NULL, &transport);
       /* A failed refresh is what doctor warns about before the first alert
@@ -646,6 +682,11 @@ run_flush (const char *sub,
   options.only_id = only_id;
   summary = herald_queue_flush (queue, transport, config, local, &options, NULL, &error);
   g_clear_pointer (&transport, herald_transport_free);
+  /* Graph gets its token while it delivers: a sign-in that failed there
+   * (the messages held at the login, with the identity provider's words)
+   * is recorded for doctor as SMTP's is above. */
+  if (graph && summary != NULL)
+    record_graph_sign_in (profile, summary);
   if (summary == NULL)
     {
       if (!a->quiet || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY))

@@ -93,6 +93,60 @@ enhanced_is (const HeraldSmtpReply *reply,
   return reply->enhanced != NULL && g_str_has_prefix (reply->enhanced, prefix);
 }
 
+gboolean
+herald_reply_is_throttle (const HeraldSmtpReply *reply)
+{
+  if (reply == NULL || reply->code < 400 || reply->code >= 500)
+    return FALSE;
+  return text_contains (reply, "SubmissionQuotaExceeded") ||
+         text_contains (reply, "sender thread limit exceeded") ||
+         text_contains (reply, "Concurrent connections limit exceeded") ||
+         text_contains (reply, "message submission rate");
+}
+
+/* Exchange Online's front ends: *.outlook.com (prod.outlook.com,
+ * protection.outlook.com), *.office365.com, and the national clouds. */
+static const char * const exchange_online_domains[] = {
+  "outlook.com", "office365.com", "office365.us", "outlook.cn", NULL
+};
+
+gboolean
+herald_host_is_exchange_online (const char *host)
+{
+  g_autofree char *lower = NULL;
+
+  if (host == NULL)
+    return FALSE;
+  lower = g_ascii_strdown (host, -1);
+  for (guint i = 0; exchange_online_domains[i] != NULL; i++)
+    {
+      g_autofree char *suffix = g_strconcat (".", exchange_online_domains[i], NULL);
+
+      if (g_str_has_suffix (lower, suffix))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+herald_greeting_is_exchange_online (const char *greeting)
+{
+  g_autofree char *host = NULL;
+  const char *end;
+
+  if (greeting == NULL)
+    return FALSE;
+  /* The greeting starts with the server's name (RFC 5321 4.2):
+   * "BN0PR04CA0123.outlook.office365.com Microsoft ESMTP MAIL Service
+   * ready at ...". Only that name counts: on-premises Exchange says the
+   * same words with its own name, and has no such limit. */
+  while (*greeting == ' ')
+    greeting++;
+  end = strpbrk (greeting, " \r\n");
+  host = end != NULL ? g_strndup (greeting, end - greeting) : g_strdup (greeting);
+  return herald_host_is_exchange_online (host);
+}
+
 /* A permanent (5xx) reply: which outcome. Recipients refused for good
  * (5.1.x, or a plain 550 to RCPT) and messages refused for their content
  * (5.3.4 too big, 5.6.x, 552) are final; everything that names the sender,
@@ -154,10 +208,7 @@ herald_outcome_classify (const HeraldSmtpResult *result,
       if (reply->code < 500)
         {
           /* Exchange Online's pace: 30 messages a minute per mailbox. */
-          if (slow_down != NULL &&
-              (text_contains (reply, "SubmissionQuotaExceeded") ||
-               text_contains (reply, "sender thread limit exceeded") ||
-               text_contains (reply, "message submission rate")))
+          if (slow_down != NULL && herald_reply_is_throttle (reply))
             *slow_down = TRUE;
           return HERALD_OUTCOME_QUEUED;
         }
@@ -300,7 +351,8 @@ herald_deliver (const HeraldTransport        *transport,
       HeraldDeliveryReport *report = make_report (transport, config, result);
 
       report->last_byte_sent = committed[i];
-      report->retry_after = retry_after[i];
+      report->retry_after = retry_after[i] == HERALD_DELIVERY_HELD_BACK ? -1 : retry_after[i];
+      report->held_back = retry_after[i] == HERALD_DELIVERY_HELD_BACK;
       g_ptr_array_add (reports, report);
     }
   return reports;

@@ -44,6 +44,9 @@ typedef struct {
   gboolean               slow_down;       /* the provider asked to send less (leave the rest) */
   gint64                 retry_after;     /* seconds the provider asked to wait before the next
                                            * attempt (Graph's Retry-After), or -1 */
+  gboolean               held_back;       /* not tried in this run to keep the provider's pace
+                                           * (it asked to slow down, or its per-run share was
+                                           * sent): no attempt, left for the next run */
 } HeraldDeliveryReport;
 
 void herald_delivery_report_free (HeraldDeliveryReport *report);
@@ -67,11 +70,19 @@ typedef void (*HeraldDeliveryDoneFunc) (guint    index,
  * returns @n engine results, in order; it calls @commit and @done as
  * above (both with @callback_data). @retry_after has @n slots, all -1 on
  * entry: a transport sets a message's slot to the seconds the provider
- * asked to wait before trying it again.
+ * asked to wait before trying it again, or to HERALD_DELIVERY_HELD_BACK
+ * when it left the message unsent to keep the provider's pace (the
+ * report's held_back).
  *
  * @classify says what a failed result of this transport means (queued,
  * held, failed); NULL: herald_outcome_classify(), SMTP's reading.
  * @destroy frees a transport made at run time (NULL for a static one). */
+#define HERALD_DELIVERY_HELD_BACK ((gint64) -2)
+
+/* Exchange Online accepts 30 messages a minute per mailbox: a delivery to
+ * it sends at most this many and leaves the rest for the next run. */
+#define HERALD_EXCHANGE_ONLINE_BATCH 30
+
 typedef struct _HeraldTransport HeraldTransport;
 struct _HeraldTransport {
   const char  *name;
@@ -116,6 +127,19 @@ HeraldDeliveryReport *herald_delivery_report_new_local (const HeraldTransport  *
                                                         HeraldStage             stage,
                                                         const GError           *error) G_GNUC_WARN_UNUSED_RESULT;
 HeraldDeliveryReport *herald_delivery_report_copy (const HeraldDeliveryReport *report) G_GNUC_WARN_UNUSED_RESULT;
+
+/* TRUE when @reply is a provider's request to send less: Exchange
+ * Online's 4.3.2 "sender thread limit exceeded", "SubmissionQuotaExceeded",
+ * "Concurrent connections limit exceeded" and the like (4xx only). */
+gboolean herald_reply_is_throttle (const HeraldSmtpReply *reply);
+
+/* TRUE when a server's greeting (the 220 text) names Exchange Online
+ * (outlook.com, office365.com and their national clouds' host names),
+ * which limits the pace of sending. */
+gboolean herald_greeting_is_exchange_online (const char *greeting);
+
+/* The same for a host name. */
+gboolean herald_host_is_exchange_online (const char *host);
 
 /* The class of a failed (or successful) engine result; exposed for tests. */
 HeraldOutcome herald_outcome_classify (const HeraldSmtpResult *result,

@@ -73,8 +73,9 @@ apply_failure (HeraldQueueEntry           *entry,
   herald_queue_error_free (entry->last_error);
   entry->last_error = herald_queue_error_from_report (report);
   /* The RFC 1047 window: the connection broke after the final byte, so
-   * the server may have taken it. */
-  if (report->last_byte_sent)
+   * the server may have taken it. A refusal read after that byte (a 4xx to
+   * BDAT LAST) is a verdict: not taken, no duplicate possible. */
+  if (report->last_byte_sent && report->result->reply == NULL)
     {
       entry->maybe_duplicate = TRUE;
       g_free (entry->note);
@@ -130,19 +131,14 @@ flush_item_free (HeraldFlushItem *item)
 gboolean
 herald_is_exchange_online (const HeraldSmtpConfig *config)
 {
-  g_autofree char *host = NULL;
-
-  if (config == NULL || config->host == NULL)
-    return FALSE;
-  host = g_ascii_strdown (config->host, -1);
-  return g_str_has_suffix (host, ".office365.com") || g_str_has_suffix (host, ".outlook.com") ||
-         g_str_has_suffix (host, ".protection.outlook.com");
+  return config != NULL && herald_host_is_exchange_online (config->host);
 }
 
 typedef struct {
-  HeraldQueue  *queue;
-  GPtrArray    *entries;  /* of HeraldQueueEntry, parallel to the messages */
-  gboolean     *removed;  /* the entry left the queue as soon as it was sent */
+  HeraldQueue       *queue;
+  GPtrArray         *entries;  /* of HeraldQueueEntry, parallel to the messages */
+  gboolean          *removed;  /* the entry left the queue as soon as it was sent */
+  HeraldQueueState  *before;   /* each entry's state before it was marked sending */
 } FlushRun;
 
 /* Runs on the delivering thread right before a message's last byte: the
@@ -157,6 +153,7 @@ mark_sending_cb (guint    index,
   g_autoptr(GError) error = NULL;
   HeraldQueueState saved = entry->state;
 
+  run->before[index] = saved;
   entry->state = HERALD_QUEUE_STATE_SENDING;
   /* Not waiting for the disk here: this runs between two messages on one
    * connection, a few hundred times for a backlog (herald-queue.h says why
@@ -218,6 +215,7 @@ herald_queue_flush (HeraldQueue                *queue,
   g_autoptr(GPtrArray) reports = NULL;
   HeraldFlushOptions defaults = { 0 };
   g_autofree gboolean *removed = NULL;
+  g_autofree HeraldQueueState *before = NULL;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   guint batch;
   FlushRun run;
@@ -330,9 +328,11 @@ herald_queue_flush (HeraldQueue                *queue,
   else
     {
       removed = g_new0 (gboolean, MAX (due->len, 1));
+      before = g_new0 (HeraldQueueState, MAX (due->len, 1));
       run.queue = queue;
       run.entries = due;
       run.removed = removed;
+      run.before = before;
       reports = herald_deliver (transport, config, (HeraldDeliveryMessage *) messages->data,
                                 messages->len, mark_sending_cb, verdict_cb, &run, cancellable);
     }
@@ -344,6 +344,23 @@ herald_queue_flush (HeraldQueue                *queue,
       g_autoptr(GError) update_error = NULL;
       gboolean ok;
 
+      if (report->held_back)
+        {
+          /* Left for the next run to keep the provider's pace: as it was,
+           * with no attempt counted and no error. One already in flight
+           * when the server said to slow down got that refusal as its
+           * verdict (not taken), so it is only put back as it was. */
+          if (entry->state == HERALD_QUEUE_STATE_SENDING && before != NULL)
+            {
+              entry->state = before[i];
+              if (!herald_queue_update_unsynced (queue, entry, &update_error))
+                g_warning ("cannot record the outcome of %s: %s", entry->id,
+                           update_error->message);
+            }
+          summary->left++;
+          herald_delivery_report_free (report);
+          continue;
+        }
       if (report->outcome == HERALD_OUTCOME_SENT)
         {
           ok = (removed != NULL && removed[i]) ||

@@ -12,10 +12,6 @@
 
 G_BEGIN_DECLS
 
-/* Exchange Online accepts 30 messages a minute per mailbox: a flush to it
- * sends at most this many and leaves the rest for the next run. */
-#define HERALD_EXCHANGE_ONLINE_BATCH 30
-
 /* Stores @message as the outcome of @report says (queued, held or failed),
  * with the report as its last error. Returns the id; on error nothing of
  * the entry is left. */
@@ -40,7 +36,8 @@ typedef struct {
   guint      deferred;
   guint      held;
   guint      failed;
-  guint      left;        /* not due (with due_only) or left for the next run (pace) */
+  guint      left;        /* not due (with due_only) or left for the next run (pace: Exchange
+                           * Online's share per run, or the server asked to slow down) */
   GPtrArray *items;       /* of HeraldFlushItem, one per message attempted or expired */
 } HeraldFlushSummary;
 
@@ -56,7 +53,9 @@ typedef struct {
 /* Takes the flush lock (G_IO_ERROR_BUSY at once when another flush holds
  * it), then delivers every queued and held entry (and every sending one
  * left by an interrupted run, marked "may be a duplicate") over one
- * connection. A message leaves the queue only after the server's final 2xx;
+ * connection. When the server asks to slow down (a 4.3.2 throttle reply)
+ * nothing more is sent: the messages after it stay as they were, counted
+ * in left. A message leaves the queue only after the server's final 2xx;
  * it is marked sending right before its last byte. Entries older than five
  * days become failed ("expired"). With @local_failure (credentials could
  * not be had) nothing is sent and every entry gets that failure. */
@@ -68,8 +67,10 @@ HeraldFlushSummary *herald_queue_flush (HeraldQueue                *queue,
                                         GCancellable               *cancellable,
                                         GError                    **error) G_GNUC_WARN_UNUSED_RESULT;
 
-/* TRUE when @config's server is Exchange Online (by host name), which
- * limits the pace of sending. */
+/* TRUE when @config's server is Exchange Online by its host name, which
+ * limits the pace of sending. The SMTP transport also knows it by the
+ * server's greeting, once connected (herald_greeting_is_exchange_online()),
+ * and then sends at most HERALD_EXCHANGE_ONLINE_BATCH messages. */
 gboolean herald_is_exchange_online (const HeraldSmtpConfig *config);
 
 G_END_DECLS

@@ -20,7 +20,35 @@ typedef struct {
   gpointer                  callback_data;
   GCancellable             *cancellable;   /* ours, chained to the caller's */
   const guint              *index_map;     /* engine index -> caller's index */
+  const HeraldSmtpConfig   *config;
+  guint                     started;       /* messages whose first command went out */
+  gboolean                  throttled;     /* the server asked to slow down */
+  gboolean                  stopped;       /* so nothing more is sent */
+  gboolean                 *held_back;     /* caller's index: left unsent for the pace */
 } Run;
+
+/* On the engine's thread before a message's first command: the provider's
+ * pace. After a throttle reply nothing more goes out (more would only be
+ * refused, and count against the mailbox); Exchange Online, known by its
+ * name or its greeting, gets its share per run and no more. */
+static gboolean
+proceed_cb (guint       index,
+            const char *greeting,
+            gpointer    user_data)
+{
+  Run *run = user_data;
+
+  if (!run->stopped && run->started >= HERALD_EXCHANGE_ONLINE_BATCH &&
+      (herald_host_is_exchange_online (run->config->host) ||
+       herald_greeting_is_exchange_online (greeting)))
+    run->stopped = TRUE;
+  if (run->throttled)
+    run->stopped = TRUE;
+  if (run->stopped)
+    return FALSE;
+  run->started++;
+  return TRUE;
+}
 
 /* On the engine's thread, right before message @index's last byte. When
  * the caller cannot record that the message is in flight, the run is
@@ -46,6 +74,20 @@ delivered_cb (guint                 index,
   Run *run = user_data;
   guint caller_index = run->index_map != NULL ? run->index_map[index] : index;
 
+  if (delivery->outcome != HERALD_DELIVERY_DELIVERED)
+    {
+      if (run->stopped && !delivery->attempted)
+        run->held_back[caller_index] = TRUE;   /* stopped before its turn */
+      else if (herald_reply_is_throttle (delivery->reply))
+        {
+          /* The first throttled message keeps its verdict (an attempt, with
+           * the reason); the ones already in flight behind it that got the
+           * same answer were only caught in the same wave. */
+          if (run->throttled)
+            run->held_back[caller_index] = TRUE;
+          run->throttled = TRUE;
+        }
+    }
   if (run->done != NULL)
     run->done (caller_index, delivery->outcome == HERALD_DELIVERY_DELIVERED, run->callback_data);
 }
@@ -94,7 +136,7 @@ deliver_once (const HeraldSmtpConfig       *config,
               Run                          *run)
 {
   g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func ((GDestroyNotify) herald_smtp_message_free);
-  HeraldDeliveryCallbacks callbacks = { NULL, before_last_byte_cb, delivered_cb, run };
+  HeraldDeliveryCallbacks callbacks = { NULL, before_last_byte_cb, delivered_cb, run, proceed_cb };
 
   for (guint i = 0; i < n; i++)
     {
@@ -124,7 +166,8 @@ smtp_deliver (const HeraldTransport        *transport,
   g_autofree guint *all = g_new (guint, MAX (n, 1));
   g_autoptr(GArray) again = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autoptr(HeraldSmtpResult) session = NULL;
-  Run run = { commit, done, callback_data, ours, NULL };
+  g_autofree gboolean *held_back = g_new0 (gboolean, MAX (n, 1));
+  Run run = { commit, done, callback_data, ours, NULL, config, 0, FALSE, FALSE, held_back };
   gulong handler = 0;
 
   if (cancellable != NULL)
@@ -168,6 +211,12 @@ smtp_deliver (const HeraldTransport        *transport,
           g_ptr_array_index (results, i) = message_result (second, d);
           g_bytes_unref (encoded[j]);
         }
+    }
+
+  for (guint i = 0; i < n; i++)
+    {
+      if (held_back[i])
+        retry_after[i] = HERALD_DELIVERY_HELD_BACK;
     }
 
   if (handler != 0)

@@ -40,7 +40,19 @@ keyring_store (const char               *tenant,
                                          error);
 }
 
-static const HeraldGraphAppStore keyring_app_store = { keyring_lookup, keyring_store, NULL };
+static gboolean
+keyring_clear (const char    *tenant,
+               const char    *client_id,
+               gpointer       user_data,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  return herald_oauth_tokens_clear_sync (APP_PROVIDER, tenant, client_id, cancellable, error);
+}
+
+static const HeraldGraphAppStore keyring_app_store = {
+  keyring_lookup, keyring_store, NULL, keyring_clear
+};
 
 const HeraldGraphAppStore *
 herald_graph_app_store_keyring (void)
@@ -136,6 +148,52 @@ herald_graph_app_sign_in_sync (const HeraldGraphAppCredentials *credentials,
   locker = g_mutex_locker_new (&app_lock);
   return store->store (tenant, credentials->client_id, stored, store->user_data, cancellable,
                        error);
+}
+
+gboolean
+herald_graph_app_sign_out_sync (const char                *tenant,
+                                const char                *client_id,
+                                const HeraldGraphAppStore *store,
+                                HeraldGraphAppRemoved     *removed,
+                                GCancellable              *cancellable,
+                                GError                   **error)
+{
+  g_autoptr(HeraldOAuthTokens) stored = NULL;
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autofree char *lower = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail (tenant != NULL && client_id != NULL, FALSE);
+
+  if (store == NULL)
+    store = herald_graph_app_store_keyring ();
+  if (removed != NULL)
+    *removed = HERALD_GRAPH_APP_REMOVED_NOTHING;
+  if (store->clear == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           _("This credential store cannot remove an app-only sign-in."));
+      return FALSE;
+    }
+
+  /* Stored under the tenant in lower case (herald_graph_app_sign_in_sync). */
+  lower = g_ascii_strdown (tenant, -1);
+  locker = g_mutex_locker_new (&app_lock);
+  stored = store->lookup (lower, client_id, store->user_data, cancellable, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  if (stored == NULL)
+    return TRUE;
+  if (!store->clear (lower, client_id, store->user_data, cancellable, error))
+    return FALSE;
+  if (removed != NULL)
+    *removed = stored->certificate != NULL ? HERALD_GRAPH_APP_REMOVED_CERTIFICATE
+               : stored->client_secret != NULL ? HERALD_GRAPH_APP_REMOVED_SECRET
+               : HERALD_GRAPH_APP_REMOVED_NOTHING;
+  return TRUE;
 }
 
 char *

@@ -37,6 +37,13 @@ typedef struct {
                                 GCancellable             *cancellable,
                                 GError                  **error);
   gpointer             user_data;
+  /* Removes what is stored; TRUE when nothing was there. NULL: the store
+   * cannot forget (the sign-out says so). */
+  gboolean           (*clear)  (const char               *tenant,
+                                const char               *client_id,
+                                gpointer                  user_data,
+                                GCancellable             *cancellable,
+                                GError                  **error);
 } HeraldGraphAppStore;
 
 /* The user's keyring (src/secrets), provider "microsoft-app". */
@@ -51,6 +58,23 @@ HeraldOAuthAccount *herald_graph_oauth_account_new_from_settings (GSettings *set
 
 /* TRUE when the settings say oauth-mode app-only. */
 gboolean herald_graph_app_only_from_settings (GSettings *settings);
+
+/* What an app-only sign-out removed. */
+typedef enum {
+  HERALD_GRAPH_APP_REMOVED_NOTHING,      /* nothing was stored for this app and tenant */
+  HERALD_GRAPH_APP_REMOVED_CERTIFICATE,  /* the certificate and its private key */
+  HERALD_GRAPH_APP_REMOVED_SECRET,       /* the client secret */
+} HeraldGraphAppRemoved;
+
+/* Removes the app-only credentials of @tenant (any case) and @client_id
+ * from @store (NULL: the keyring), with the access token kept beside them,
+ * and says in @removed what they were. */
+gboolean herald_graph_app_sign_out_sync (const char                *tenant,
+                                         const char                *client_id,
+                                         const HeraldGraphAppStore *store,
+                                         HeraldGraphAppRemoved     *removed,
+                                         GCancellable              *cancellable,
+                                         GError                   **error);
 
 /* Stores the app-only credentials (a client secret or a PEM with the
  * certificate and its key) for @tenant and @client_id in @store (NULL:

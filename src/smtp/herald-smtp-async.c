@@ -106,6 +106,16 @@ forward_delivered_cb (guint                 index,
   async->callbacks.delivered (index, delivery, async->callbacks.user_data);
 }
 
+static gboolean
+forward_proceed_cb (guint       index,
+                    const char *greeting,
+                    gpointer    user_data)
+{
+  AsyncData *async = user_data;
+
+  return async->callbacks.proceed (index, greeting, async->callbacks.user_data);
+}
+
 static void
 run_thread (GTask        *task,
             gpointer      source_object,
@@ -132,6 +142,8 @@ run_thread (GTask        *task,
         callbacks.before_last_byte = forward_before_last_byte_cb;
       if (async->callbacks.delivered != NULL)
         callbacks.delivered = forward_delivered_cb;
+      if (async->callbacks.proceed != NULL)
+        callbacks.proceed = forward_proceed_cb;
       callbacks.user_data = async;
       result = herald_smtp_deliver (async->config, async->messages, &callbacks, cancellable);
     }

@@ -213,6 +213,35 @@ connection_broken (Batch        *b,
     }
 }
 
+/* The caller's proceed callback, before message @index's first command. */
+static gboolean
+may_proceed (Batch *b,
+             guint  index)
+{
+  if (b->callbacks == NULL || b->callbacks->proceed == NULL)
+    return TRUE;
+  return b->callbacks->proceed (index, b->s->result->greeting, b->callbacks->user_data);
+}
+
+/* The caller stopped the run before message @first: it and every later
+ * message not yet refused stay unsent, with a verdict that says so. */
+static void
+stopped_before (Batch *b,
+                guint  first)
+{
+  for (guint i = first; i < b->deliveries->len; i++)
+    {
+      HeraldDelivery *delivery = delivery_at (b, i);
+      g_autoptr(GError) error = NULL;
+
+      if (delivery->error != NULL)
+        continue;
+      g_set_error_literal (&error, HERALD_SMTP_ERROR, HERALD_SMTP_ERROR_NOT_ATTEMPTED,
+                           _("Not attempted: the delivery stopped before this message’s turn"));
+      message_failed (b, i, HERALD_DELIVERY_TEMPORARY, HERALD_STAGE_MAIL, NULL, error);
+    }
+}
+
 /* Whether a message can go at all, before anything is sent for it. */
 static gboolean
 check_message (Batch *b,
@@ -768,6 +797,13 @@ deliver_batch (Batch   *b,
 
           if (delivery_at (b, index)->error != NULL)
             continue;  /* refused before sending (check_message) */
+          if (!may_proceed (b, index))
+            {
+              /* What is in flight still gets its replies read below. */
+              stopped_before (b, index);
+              next = n;
+              break;
+            }
 
           if (!b->pipelining)
             {

@@ -361,11 +361,22 @@ typedef void (*HeraldDeliveredFunc)      (guint                    index,
                                           const HeraldDelivery    *delivery,
                                           gpointer                 user_data);
 
+/* Called on the worker thread before the first command of message @index
+ * goes out, with the server's greeting text: FALSE leaves this message and
+ * every later one unsent (HERALD_SMTP_ERROR_NOT_ATTEMPTED, attempted FALSE),
+ * while the replies to what is in flight are still read. A queue stops
+ * there when the server asked it to slow down, or to keep a provider's
+ * pace. */
+typedef gboolean (*HeraldProceedFunc)    (guint                    index,
+                                          const char              *greeting,
+                                          gpointer                 user_data);
+
 typedef struct {
   HeraldProgressFunc        progress;          /* stages, as for a test */
   HeraldBeforeLastByteFunc  before_last_byte;
   HeraldDeliveredFunc       delivered;
   gpointer                  user_data;
+  HeraldProceedFunc         proceed;           /* NULL: every message goes */
 } HeraldDeliveryCallbacks;
 
 /* Delivers @messages (of HeraldSmtpMessage) over one connection made with
