@@ -2307,6 +2307,42 @@ static const char *diagnosis_rule_strings[] = {
   N_("If the message must be this large, ask the server’s administrator for its size limit, or send a link to the file instead."),
   /* Translators: diagnosis “gen-message-too-large”, link 1. */
   N_("RFC 1870: SMTP Service Extension for Message Size Declaration"),
+  /* Translators: diagnosis “gen-sender-address-invalid”, title. */
+  N_("The server refused the sender address as incomplete or malformed"),
+  /* Translators: diagnosis “gen-sender-address-invalid”, explanation. */
+  N_("The envelope sender (MAIL FROM) is not a complete e-mail address: it has no domain with a dot (such as “root@localhost” or “www-data@myhost”), or it is not written as an address at all. Programs fall back to such an address when no sender is set."),
+  /* Translators: diagnosis “gen-sender-address-invalid”, step 1. */
+  N_("Set a complete sender (From) address in the sending program, with a real domain, such as alerts@example.com."),
+  /* Translators: diagnosis “gen-sender-address-invalid”, step 2. */
+  N_("If the program takes the sender from the system (user@hostname), set the sender in its mail settings, or give the machine a fully qualified name (in Postfix: myorigin)."),
+  /* Translators: diagnosis “gen-sender-address-invalid”, link 1. */
+  N_("RFC 5321: the syntax of an address (section 4.1.2)"),
+  /* Translators: diagnosis “gen-sender-address-invalid”, link 2. */
+  N_("Postfix: reject_non_fqdn_sender"),
+  /* Translators: diagnosis “gen-message-missing-from-header”, title. */
+  N_("The message has no From header"),
+  /* Translators: diagnosis “gen-message-missing-from-header”, explanation. */
+  N_("The server refused the message because its headers have no From: line, or one without a valid address. Every message must carry a From header; the sender given to the server on its own (MAIL FROM) does not count."),
+  /* Translators: diagnosis “gen-message-missing-from-header”, step 1. */
+  N_("Set a From address in the sending program, so that it writes a From: header into the message."),
+  /* Translators: diagnosis “gen-message-missing-from-header”, step 2. */
+  N_("If a script builds the message itself, add a header line such as “From: Alerts <alerts@example.com>”, with an address the account may send from."),
+  /* Translators: diagnosis “gen-message-missing-from-header”, link 1. */
+  N_("RFC 5322: the From field (section 3.6.2)"),
+  /* Translators: diagnosis “postfix-sasl-modules-missing”, title. */
+  N_("Postfix has no login method it may use with the relay"),
+  /* Translators: diagnosis “postfix-sasl-modules-missing”, explanation. */
+  N_("Postfix, sending through a relay that wants a login, found no SASL mechanism it may use. Usually the Cyrus SASL mechanism modules are not installed, so Postfix has no PLAIN or LOGIN; or smtp_sasl_security_options forbids the plain-text mechanisms the relay offers (its default, noplaintext, does so on a connection without TLS)."),
+  /* Translators: diagnosis “postfix-sasl-modules-missing”, step 1. */
+  N_("Install the SASL mechanism modules on the Postfix machine (on Debian and Ubuntu: libsasl2-modules), then reload Postfix:"),
+  /* Translators: diagnosis “postfix-sasl-modules-missing”, step 2. */
+  N_("Encrypt the connection to the relay (smtp_tls_security_level = encrypt, port 587) and allow plain-text mechanisms over it: smtp_sasl_security_options = noanonymous, smtp_sasl_tls_security_options = noanonymous."),
+  /* Translators: diagnosis “postfix-sasl-modules-missing”, step 3. */
+  N_("Show the settings Postfix uses now:"),
+  /* Translators: diagnosis “postfix-sasl-modules-missing”, link 1. */
+  N_("Postfix: SASL authentication in the SMTP client"),
+  /* Translators: diagnosis “postfix-sasl-modules-missing”, link 2. */
+  N_("Postfix: smtp_sasl_security_options"),
   /* Translators: diagnosis “client-starttls-not-offered”, title. */
   N_("The server does not offer encryption (STARTTLS) on this port"),
   /* Translators: diagnosis “client-starttls-not-offered”, explanation. */
