@@ -32,6 +32,7 @@ struct _HeraldQueue
   char    *directory;
   char    *tmp_directory;
   int      lock_fd;
+  gboolean ensured;   /* both directories were there at the last look */
 };
 
 G_DEFINE_FINAL_TYPE (HeraldQueue, herald_queue, G_TYPE_OBJECT)
@@ -803,8 +804,11 @@ update (HeraldQueue             *self,
   g_return_val_if_fail (HERALD_IS_QUEUE (self), FALSE);
   g_return_val_if_fail (entry != NULL && herald_queue_id_is_valid (entry->id), FALSE);
 
-  if (!herald_queue_ensure (self, error))
+  /* A flush marks hundreds of entries: the directories are looked at once
+   * (a failed write looks again next time). */
+  if (!self->ensured && !herald_queue_ensure (self, error))
     return FALSE;
+  self->ensured = TRUE;
 
   text = herald_queue_entry_serialize (entry, &length);
   tmp_name = g_strdup_printf ("%s.meta.%08x", entry->id, g_random_int ());
@@ -812,11 +816,15 @@ update (HeraldQueue             *self,
   meta = entry_path (self, entry->id, ".meta");
 
   if (!write_file (tmp, text, length, sync, error))
-    return FALSE;
+    {
+      self->ensured = FALSE;
+      return FALSE;
+    }
   if (g_rename (tmp, meta) != 0)
     {
       set_errno_error (error, errno, _("cannot update %s"), meta);
       g_unlink (tmp);
+      self->ensured = FALSE;
       return FALSE;
     }
   return !sync || fsync_directory (self->directory, error);
