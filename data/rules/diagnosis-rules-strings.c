@@ -2197,6 +2197,14 @@ static const char *diagnosis_rule_strings[] = {
   N_("Look at the message that failed first: the cause of its failure is the one to fix."),
   /* Translators: diagnosis “not-attempted”, step 2. */
   N_("Then send the waiting messages:"),
+  /* Translators: diagnosis “client-network-unreachable”, title. */
+  N_("The server cannot be reached from this network"),
+  /* Translators: diagnosis “client-network-unreachable”, explanation. Keep the {words} in braces unchanged. */
+  N_("This machine has no route to {host}: it may be offline, behind a VPN that does not route there, or have a broken IPv6 set-up."),
+  /* Translators: diagnosis “client-network-unreachable”, step 1. */
+  N_("Check the network connection and VPN."),
+  /* Translators: diagnosis “client-network-unreachable”, step 2. */
+  N_("Check the route to the server:"),
   /* Translators: diagnosis “client-greeting-never-received”, title. */
   N_("The server never said hello: this port probably expects SSL/TLS"),
   /* Translators: diagnosis “client-greeting-never-received”, explanation. */
@@ -2279,6 +2287,16 @@ static const char *diagnosis_rule_strings[] = {
   N_("Show the names the certificate is valid for:"),
   /* Translators: diagnosis “client-cert-name-mismatch”, link 1. */
   N_("GIO: certificate verification flags"),
+  /* Translators: diagnosis “gen-mailbox-full”, title. */
+  N_("The recipient’s mailbox is full"),
+  /* Translators: diagnosis “gen-mailbox-full”, explanation. */
+  N_("The receiving server refused the message because the recipient’s mailbox has no space left (enhanced status code X.2.2). The SMTP settings themselves work."),
+  /* Translators: diagnosis “gen-mailbox-full”, step 1. */
+  N_("Send the test to another address to confirm that the settings work."),
+  /* Translators: diagnosis “gen-mailbox-full”, step 2. */
+  N_("Ask the recipient, or their mail administrator, to free space in the mailbox or raise its quota."),
+  /* Translators: diagnosis “gen-mailbox-full”, link 1. */
+  N_("RFC 3463: Enhanced Mail System Status Codes"),
   /* Translators: diagnosis “gen-message-too-large”, title. */
   N_("The message is too large for the server"),
   /* Translators: diagnosis “gen-message-too-large”, explanation. */

@@ -22,6 +22,7 @@
 #include "herald-delivery.h"
 #include "herald-profile.h"
 #include "herald-queue.h"
+#include "herald-relay.h"
 
 /* heraldctl doctor: "will my alerts arrive?" Every check says ok, warn or
  * fail, what it found, and the fix. Nothing here changes anything, except
@@ -692,6 +693,40 @@ check_send_test (HeraldProfile *profile,
   }
 }
 
+/* The relay's certificate, when there is one: its fingerprint is what an
+ * administrator pins on a device (heraldctl relay prints it too). */
+static void
+check_relay (HeraldProfile *profile,
+             GPtrArray     *checks)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = herald_profile_get_string (profile, "relay-tls-cert");
+  g_autofree char *fingerprint = NULL, *detail = NULL, *shown = NULL;
+
+  if (path == NULL || path[0] == '\0')
+    {
+      g_autofree char *dir = _herald_cli_relay_state_dir (herald_profile_is_system (profile));
+
+      g_free (path);
+      path = g_build_filename (dir, "cert.pem", NULL);
+      /* No relay has run here: nothing to say about it. */
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        return;
+    }
+  shown = g_filename_display_name (path);
+  fingerprint = herald_relay_fingerprint_file (path, &error);
+  if (fingerprint == NULL)
+    {
+      add_check (checks, "relay-certificate", CHECK_WARN,
+                 _("The relay's TLS certificate cannot be read"), error->message, NULL);
+      return;
+    }
+  detail = g_strdup_printf (_("SHA-256 fingerprint %s (%s): pin it on the devices"), fingerprint,
+                            shown);
+  add_check (checks, "relay-certificate", CHECK_OK, _("The relay has a TLS certificate"), detail,
+             NULL);
+}
+
 /* ---- output ---------------------------------------------------------------------- */
 
 static void
@@ -761,8 +796,9 @@ print_doctor_help (FILE *out)
   fprintf (out, "%s\n", _("Usage: heraldctl doctor [--system | --user] [--json] [--send-test]"));
   fprintf (out, "\n%s\n", _("Checks whether alerts will arrive: the profile, the switch, the "
                             "credential and how it is kept, the sign-in's age, where "
-                            "/usr/sbin/sendmail and /usr/lib/sendmail point, the queue and the "
-                            "units. Each check says ok, warn or fail, and the fix."));
+                            "/usr/sbin/sendmail and /usr/lib/sendmail point, the queue, the "
+                            "units and the relay's certificate. Each check says ok, warn or fail, "
+                            "and the fix."));
   fprintf (out, "\n%s\n", _("Options:"));
   fprintf (out, "  --system      %s\n", _("Check the system profile"));
   fprintf (out, "  --user        %s\n", _("Check the user profile"));
@@ -827,6 +863,7 @@ herald_cli_doctor (int    argc,
   check_sendmail_path (checks, "sendmail-lib", "/usr/lib/sendmail", _("mdadm and older programs"));
   check_queue (profile, checks);
   check_units (profile, checks);
+  check_relay (profile, checks);
   if (send_test)
     check_send_test (profile, checks);
 

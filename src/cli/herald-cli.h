@@ -38,6 +38,12 @@ int herald_cli_doctor       (int argc, char **argv);
 void _herald_cli_doctor_set_root (const char *root);
 /* heraldctl relay: the SMTP submission server for devices, and its users. */
 int herald_cli_relay        (int argc, char **argv);
+/* Where the relay keeps its device users, certificate and log: the user's
+ * state directory, or $localstatedir/lib/herald-relay. */
+char *_herald_cli_relay_state_dir (gboolean system);
+/* heraldctl-systest only: the system relay's "UID:GID" instead of the
+ * herald-relay user's. */
+void _herald_cli_relay_set_account (const char *uid_gid);
 /* heraldctl history: the recent tests (src/history). */
 int herald_cli_history      (int argc, char **argv);
 

@@ -186,6 +186,8 @@ main (int    argc,
   _herald_cli_doctor_set_root (HERALD_TEST_SYSTEM_ROOT);
   if (g_getenv ("HERALD_TEST_SYSTEMD_CREDS") != NULL)
     herald_profile_set_system_creds_path (g_getenv ("HERALD_TEST_SYSTEMD_CREDS"));
+  if (g_getenv ("HERALD_TEST_RELAY_ACCOUNT") != NULL)
+    _herald_cli_relay_set_account (g_getenv ("HERALD_TEST_RELAY_ACCOUNT"));
 #endif
 
   /* Installed as links named sendmail and mailq (in $libexecdir/herald). */

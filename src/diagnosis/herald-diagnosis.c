@@ -332,7 +332,13 @@ rule_matches (const Rule         *rule,
         return FALSE;
     }
 
-  if (rule->server != NULL && (ctx->server == NULL || !g_regex_match (rule->server, ctx->server, 0, NULL)))
+  /* A pasted text has no host: the provider may still name itself in its
+   * reply, which the rule's server_words recognise. */
+  if (rule->server != NULL && ctx->server != NULL && !g_regex_match (rule->server, ctx->server, 0, NULL))
+    return FALSE;
+  if (rule->server != NULL && ctx->server == NULL &&
+      (rule->server_words == NULL || ctx->normalised == NULL ||
+       !g_regex_match (rule->server_words, ctx->normalised, 0, NULL)))
     return FALSE;
 
   if (rule->auths != 0 && (rule->auths & ctx->auth) == 0)

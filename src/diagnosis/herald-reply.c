@@ -137,6 +137,23 @@ DEFINE_REGEX (refusal_start_regex,
 DEFINE_REGEX (named_code_regex,
               "\\b(?:got|code|responseCode|reply|response|status)\\b(?:\\s+code)?\\s*[:=]?\\s*"
               "[\"']?([45][0-5][0-9])[\"']?(?![0-9.])")
+/* A refusal code a program prints in its own punctuation, with the reply's
+ * words after it: lettre's "permanent error (550): Error: content rejected",
+ * MailKit's "535: 5.7.8 Username and Password not accepted", "552: Message
+ * rejected". Only the codes SMTP uses (421, 43x, 45x, 50x-55x: neither a port
+ * such as 465 or 587 nor an HTTP status such as .NET's "(403) Forbidden" or 429),
+ * never after a colon or a dot ("12:45:52:", "file.php:452:") nor after
+ * "line". */
+DEFINE_REGEX (wrapped_code_regex,
+              "(?:\\((4(?:21|[35][0-9])|5[0-5][0-9])\\)\\s*:|(?<![0-9.:/])(?<!line )(?<=^|[\\s\"'`(\\[])(4(?:21|[35][0-9])|5[0-5][0-9]):)"
+              "\\s+(?=\\S)")
+/* Rust's lettre names the code in words in its debug output:
+ * "Code { severity: PermanentNegativeCompletion, category: MailSystem,
+ * detail: Four }" is 554. */
+DEFINE_REGEX (lettre_code_regex,
+              "\\bseverity:\\s*(TransientNegativeCompletion|PermanentNegativeCompletion)\\s*,\\s*"
+              "category:\\s*(Syntax|Information|Connections|Unspecified3|Unspecified4|MailSystem)\\s*,\\s*"
+              "detail:\\s*(Zero|One|Two|Three|Four|Five|Six|Seven|Eight|Nine)\\b")
 DEFINE_REGEX (refusal_enhanced_regex,
               "(?<![0-9.])([45]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s")
 
@@ -464,6 +481,67 @@ _herald_extract_reply (const char *text)
    * extract_from(). A later "Error: 535 ..." inside the reply is Exchange's
    * embedded earlier failure, handled when matching. */
   start = find_reply_start (clean, length, &work);
+
+  /* A code in the wrapper's own punctuation ("(550):", "552:") or words
+   * (lettre's severity, category and detail) before the reply's text: the
+   * reply is that code with the words after it, unless a reply (a
+   * refusal) starts earlier. */
+  {
+    int wrapped_code = 0;
+    int wrapped = search (wrapped_code_regex (), clean, length, &work, &match);
+    int rest = 0;
+
+    if (wrapped >= 0 && (start < 0 || wrapped < start || clean[start] < '4'))
+      {
+        g_autofree char *c1 = g_match_info_fetch (match, 1);
+        g_autofree char *c2 = g_match_info_fetch (match, 2);
+
+        wrapped_code = atoi (c1 != NULL && *c1 != '\0' ? c1 : c2);
+        g_match_info_fetch_pos (match, 0, NULL, &rest);
+      }
+    g_clear_pointer (&match, g_match_info_free);
+
+    if (wrapped_code == 0 && start < 0 &&
+        search (lettre_code_regex (), clean, length, &work, &match) >= 0)
+      {
+        static const char *categories[] = { "Syntax", "Information", "Connections",
+                                            "Unspecified3", "Unspecified4", "MailSystem" };
+        static const char *details[] = { "Zero", "One", "Two", "Three", "Four",
+                                         "Five", "Six", "Seven", "Eight", "Nine" };
+        g_autofree char *severity = g_match_info_fetch (match, 1);
+        g_autofree char *category = g_match_info_fetch (match, 2);
+        g_autofree char *detail = g_match_info_fetch (match, 3);
+        int c = 0, d = 0;
+
+        for (guint i = 0; i < G_N_ELEMENTS (categories); i++)
+          if (g_str_equal (category, categories[i]))
+            c = (int) i;
+        for (guint i = 0; i < G_N_ELEMENTS (details); i++)
+          if (g_str_equal (detail, details[i]))
+            d = (int) i;
+        wrapped_code = (g_str_has_prefix (severity, "Permanent") ? 500 : 400) + c * 10 + d;
+        /* No reply text follows: the program's own words are all there is. */
+        rest = 0;
+      }
+    g_clear_pointer (&match, g_match_info_free);
+
+    if (wrapped_code != 0)
+      {
+        g_autofree char *words = g_strndup (clean + rest, cut_length (clean + rest, length - rest,
+                                                                      MAX_REPLY_BYTES - 8));
+        g_autofree char *rebuilt = NULL;
+
+        /* lettre's debug output spreads over lines: one line, one reply. */
+        if (rest == 0)
+          g_strdelimit (words, "\r\n", ' ');
+        rebuilt = g_strdup_printf ("%d %s", wrapped_code, words);
+        extracted = extract_from (rebuilt, 0, &work);
+        extracted->stage = find_stage (clean, -1, &work);
+        extracted->searched = work;
+        return extracted;
+      }
+  }
+
   if (start >= 0)
     {
       extracted = extract_from (clean, start, &work);

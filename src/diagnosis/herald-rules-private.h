@@ -65,6 +65,9 @@ typedef struct {
   guint      securities;     /* bit per HeraldSecurity; 0: any */
   GArray    *ports;          /* of int; NULL: any */
   GRegex    *server;         /* on "host greeting"; NULL: any */
+  GRegex    *server_words;   /* on the normalised reply, instead of server when the
+                              * host is unknown (a pasted text): the provider's name
+                              * in its own words ("Mailgun is not loving ...") */
   guint      auths;          /* AuthKind bits; 0: any */
   guint      transports;     /* TransportKind bits; 0: see rule_matches() */
   Texts      texts;

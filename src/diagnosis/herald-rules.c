@@ -76,6 +76,7 @@ rule_free (gpointer data)
   g_clear_pointer (&rule->error_pattern, g_regex_unref);
   g_clear_pointer (&rule->ports, g_array_unref);
   g_clear_pointer (&rule->server, g_regex_unref);
+  g_clear_pointer (&rule->server_words, g_regex_unref);
   texts_clear (&rule->texts);
   g_free (rule);
 }
@@ -608,6 +609,14 @@ load_rule (JsonObject *object)
   if ((str = json_object_get_string_member_with_default (object, "server", NULL)) != NULL &&
       (rule->server = compile_regex (id, "server", str)) == NULL)
     return NULL;
+  if ((str = json_object_get_string_member_with_default (object, "server_words", NULL)) != NULL &&
+      (rule->server_words = compile_regex (id, "server_words", str)) == NULL)
+    return NULL;
+  if (rule->server_words != NULL && rule->server == NULL)
+    {
+      g_critical ("diagnosis-rules.json: rule “%s”: server_words stands in for server, which it lacks", id);
+      return NULL;
+    }
 
   /* A rule must look at some evidence; only fallbacks may match anything. */
   if (!rule->fallback && rule->codes == NULL && rule->classes == 0 && rule->enhanced == NULL &&

@@ -242,7 +242,8 @@ read_line (HeraldRelaySession  *s,
     {
       const guint8 *start = s->in->data + s->in_pos;
       gsize avail = s->in->len - s->in_pos;
-      const guint8 *nl = memchr (start, '\n', avail);
+      /* An empty buffer has no data pointer: memchr must not see NULL. */
+      const guint8 *nl = avail > 0 ? memchr (start, '\n', avail) : NULL;
       ReadStatus status;
 
       if (nl != NULL)

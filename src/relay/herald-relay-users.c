@@ -44,6 +44,7 @@ struct _HeraldRelayUsers
   gint64      mtime;      /* of the file when read; -1: there was none */
   gint64      size;
   gint64      inode;
+  int         mode;       /* of the file written */
 };
 
 G_DEFINE_FINAL_TYPE (HeraldRelayUsers, herald_relay_users, G_TYPE_OBJECT)
@@ -80,6 +81,7 @@ herald_relay_users_init (HeraldRelayUsers *self)
 {
   g_mutex_init (&self->lock);
   self->mtime = -2;
+  self->mode = 0600;
 }
 
 HeraldRelayUsers *
@@ -92,6 +94,16 @@ herald_relay_users_new (const char *path)
   self = g_object_new (HERALD_TYPE_RELAY_USERS, NULL);
   self->path = g_strdup (path);
   return self;
+}
+
+void
+herald_relay_users_set_mode (HeraldRelayUsers *self,
+                             int               mode)
+{
+  g_return_if_fail (HERALD_IS_RELAY_USERS (self));
+  g_return_if_fail ((mode & 0077 & ~0040) == 0);
+
+  self->mode = mode;
 }
 
 const char *
@@ -282,8 +294,8 @@ derive (const char *password,
 }
 
 /* Writes every user to the file: temp, fsync, rename, directory fsync,
- * with mode 0600 from the start (never readable by others, not even for
- * a moment). */
+ * with mode 0600 (or the group-readable mode of the system scope) from the
+ * start (never readable by others, not even for a moment). */
 static gboolean
 write_locked (HeraldRelayUsers  *self,
               GError           **error)
@@ -315,7 +327,7 @@ write_locked (HeraldRelayUsers  *self,
     }
   if (!g_file_set_contents_full (self->path, text->str, (gssize) text->len,
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                 0600, error))
+                                 self->mode, error))
     return FALSE;
   /* Read back on the next use (the stat changed). */
   self->mtime = -2;

@@ -96,6 +96,11 @@ G_DECLARE_FINAL_TYPE (HeraldRelayUsers, herald_relay_users, HERALD, RELAY_USERS,
 
 HeraldRelayUsers *herald_relay_users_new    (const char        *path) G_GNUC_WARN_UNUSED_RESULT;
 const char       *herald_relay_users_get_path (HeraldRelayUsers *self);
+/* The system scope writes 0640: the file's group (from the setgid
+ * directory) is the relay's, which reads it but never writes it. Only
+ * group read may be added to 0600. */
+void              herald_relay_users_set_mode (HeraldRelayUsers *self,
+                                               int               mode);
 /* Sorted names; an empty array when there is no file yet. */
 GStrv             herald_relay_users_list   (HeraldRelayUsers  *self,
                                              GError           **error) G_GNUC_WARN_UNUSED_RESULT;

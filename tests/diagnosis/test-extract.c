@@ -54,6 +54,9 @@ test_work_is_linear (void)
     "<- 250-x\n -> AUTH LOGIN\n",
     "(250, '",
     "words without any code ",
+    "permanent error (550): ",
+    "552: x ",
+    "severity: PermanentNegativeCompletion, category: MailSystem, detail: Four ",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (units); i++)
@@ -91,6 +94,48 @@ test_named_code (void)
       g_assert_cmpint (extracted->named_code, ==, cases[i].code);
       /* Only the class counts: no rule may take the program's words for a reply. */
       g_assert_cmpint (extracted->code, ==, 0);
+    }
+}
+
+/* A code in the wrapper's own punctuation or words is the reply's code, and
+ * the words after it its text; ports, HTTP statuses, times and line numbers
+ * are not codes. */
+static void
+test_wrapped_code (void)
+{
+  const struct { const char *text; int code; const char *enhanced; const char *normalised; } cases[] = {
+    /* lettre's Display */
+    { "SMTP 5xx error: permanent error (550): Error: content rejected.", 550, NULL, "Error: content rejected." },
+    { "transient error (421): 4.7.0 Try again later", 421, "4.7.0", "4.7.0 Try again later" },
+    /* MailKit, and a bare code with a colon */
+    { "MailKit.Security.AuthenticationException: 535: 5.7.8 Username and Password not accepted",
+      535, "5.7.8", "5.7.8 Username and Password not accepted" },
+    { "552: Message rejected for spam or virus content", 552, NULL, "Message rejected for spam or virus content" },
+    { "Erreur SMTP (535) : authentication failed", 535, NULL, "authentication failed" },
+    /* lettre's Debug: severity, category and detail spell the code */
+    { "Error { kind: Permanent(Code { severity: PermanentNegativeCompletion, category: MailSystem, detail: Four }) }",
+      554, NULL, NULL },
+    { "kind: Transient(\n  Code {\n    severity: TransientNegativeCompletion,\n    category: Connections,\n"
+      "    detail: One,\n  },\n)", 421, NULL, NULL },
+    { "severity: PermanentNegativeCompletion, category: Unspecified3, detail: Five", 535, NULL, NULL },
+    /* not codes */
+    { "The remote server returned an error: (403) Forbidden.", 0, NULL, NULL },
+    { "HTTP error (429): Too Many Requests", 0, NULL, NULL },
+    { "Could not connect to smtp.example.com (465): Connection refused", 0, NULL, NULL },
+    { "Fatal error in /var/www/mail.php on line 452: Call to undefined function", 0, NULL, NULL },
+    { "[2024-01-02 12:45:52: connection lost]", 0, NULL, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = g_strcompress (cases[i].text);
+      g_autoptr(HeraldExtractedReply) extracted = _herald_extract_reply (text);
+
+      g_test_message ("%s", text);
+      g_assert_cmpint (extracted->code, ==, cases[i].code);
+      g_assert_cmpstr (extracted->enhanced, ==, cases[i].enhanced);
+      if (cases[i].normalised != NULL)
+        g_assert_cmpstr (extracted->normalised, ==, cases[i].normalised);
     }
 }
 
@@ -151,6 +196,7 @@ main (int   argc,
 
   g_test_add_func ("/herald/extract/work-is-linear", test_work_is_linear);
   g_test_add_func ("/herald/extract/named-code", test_named_code);
+  g_test_add_func ("/herald/extract/wrapped-code", test_wrapped_code);
   g_test_add_func ("/herald/extract/refusal-after-long-transcript", test_refusal_after_long_transcript);
   g_test_add_func ("/herald/extract/python-tuple-filtered-after-unescaping",
                    test_python_tuple_filtered_after_unescaping);

@@ -18,6 +18,7 @@ import base64
 import email
 import email.policy
 import glob
+import json
 import os
 import secrets
 import shutil
@@ -326,6 +327,57 @@ def test_users(ctx):
     with open(path) as f:
         text = f.read()
     check('pbkdf2-sha256:600000:' in text, f'not a slow salted hash:\n{text}')
+
+
+HOSTILE = '\x1b]0;pwned\x07\x1b[2J unit\x1fsep \u202eexe.txt quote " and \\ back del\x7f c1\x85'
+
+
+def doctor_checks(ctx):
+    p = ctx.run(['doctor', '--user', '--json'])
+    raw = [b for b in (b'\x1b', b'\x07', b'\x1f', b'\x7f', b'\xc2\x85', b'\xe2\x80\xae')
+           if b in p.stdout]
+    check(not raw, f'raw control characters in the JSON: {raw}')
+    try:
+        data = json.loads(p.stdout)   # strict: raw controls and invalid UTF-8 fail
+    except ValueError as e:
+        raise Failure(f'doctor --json is not JSON: {e}\n{p.stdout[:500]!r}')
+    return {c['id']: c for c in data['checks']}
+
+
+def test_doctor(ctx):
+    relay = ctx.relay
+    checks = doctor_checks(ctx)
+    c = checks.get('relay-certificate')
+    check(c is not None and c['status'] == 'ok' and relay.fingerprint in c['detail'] and
+          c['fix'] is None, c)
+    p = ctx.run(['doctor', '--user'])
+    check('The relay has a TLS certificate' in p.out and relay.fingerprint in p.out, p.out)
+    # A configured certificate at a hostile path, then one that is not a
+    # certificate: strict JSON either way, the fingerprint or a warning.
+    hostile_dir = os.path.join(ctx.tmp, 'certs ' + HOSTILE)
+    os.makedirs(hostile_dir)
+    good = os.path.join(hostile_dir, 'relay' + HOSTILE + '.pem')
+    shutil.copy(os.path.join(ctx.relay_dir, 'cert.pem'), good)
+    bad = os.path.join(hostile_dir, 'junk' + HOSTILE + '.pem')
+    with open(bad, 'w') as f:
+        f.write('-----BEGIN CERTIFICATE-----\n' + HOSTILE + '\n-----END CERTIFICATE-----\n')
+    try:
+        ctx.ok(['config', 'set', 'relay-tls-cert', good])
+        c = doctor_checks(ctx)['relay-certificate']
+        check(c['status'] == 'ok' and relay.fingerprint in c['detail'] and 'pwned' in c['detail'],
+              c)
+        ctx.ok(['config', 'set', 'relay-tls-cert', bad])
+        c = doctor_checks(ctx)['relay-certificate']
+        check(c['status'] == 'warn' and relay.fingerprint not in c['detail'], c)
+    finally:
+        ctx.ok(['config', 'set', 'relay-tls-cert', ''])
+    # No certificate anywhere: doctor says nothing about a relay.
+    os.rename(os.path.join(ctx.relay_dir, 'cert.pem'), os.path.join(ctx.relay_dir, 'cert.away'))
+    try:
+        check('relay-certificate' not in doctor_checks(ctx), 'a relay check without a relay')
+    finally:
+        os.rename(os.path.join(ctx.relay_dir, 'cert.away'),
+                  os.path.join(ctx.relay_dir, 'cert.pem'))
 
 
 def test_start(ctx):
@@ -834,6 +886,8 @@ def main():
         tap.run('the relay settings are checked like the others', lambda: test_config(ctx))
         tap.run('device users: add, list, remove, stored as PBKDF2', lambda: test_users(ctx))
         tap.run('the relay starts and prints its certificate fingerprint', lambda: test_start(ctx))
+        tap.run('doctor shows the certificate fingerprint (text, --json with hostile paths)',
+                lambda: test_doctor(ctx))
         tap.run('an allowed address relays without AUTH (sender rewritten, Bcc removed)',
                 lambda: test_allowed_without_auth(ctx))
         tap.run('another address: 530 without AUTH, 538 AUTH without TLS',
