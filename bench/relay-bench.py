@@ -15,16 +15,18 @@ written and fsync'ed the queue file):
     for the relay that includes herald_queue_add's fsyncs;
   - the same latency while SLOW connections sit idle-ish (a slowloris
     crowd dripping one byte at a time): the relay runs each session on its
-    own thread, so a slow client must not delay the others.
+    own thread, so a slow client must not delay the others. The default 60
+    stays below Postfix's default_process_limit (100 smtpd processes) with
+    the 20 clients: more would make Postfix's clients wait for a process,
+    which measures the limit, not the path.
 
 Prints a table and writes bench/results/relay-latest.md.
 
-Usage: bench/relay-bench.py [--build DIR] [--clients 20] [--messages 50] [--slow 100]
+Usage: bench/relay-bench.py [--build DIR] [--clients 20] [--messages 50] [--slow 60]
 """
 
 import argparse
 import os
-import random
 import secrets
 import shutil
 import signal
@@ -35,10 +37,12 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-PEER = os.path.join(TOP, 'tests', 'postfix', 'postfix-peer.sh')
+sys.path.insert(0, os.path.join(TOP, 'tests', 'postfix'))
+from peer import start_peer, stop_peer  # noqa: E402
 
 
 class Client:
@@ -83,8 +87,9 @@ def run_load(port, clients, messages, size):
             for i in range(messages):
                 c.sock.sendall(b'MAIL FROM:<app@apps.lan>\r\nRCPT TO:<bench@example.org>\r\n'
                                b'DATA\r\n')
-                for _ in range(3):
-                    r = c.reply()
+                replies = [c.reply() for _ in range(3)]
+                if not replies[2].startswith('354'):
+                    raise RuntimeError(f'envelope refused: {replies}')
                 c.sock.sendall(body(f'bench-{n}-{i}', size))
                 started = time.perf_counter()
                 c.sock.sendall(b'.\r\n')
@@ -96,8 +101,10 @@ def run_load(port, clients, messages, size):
             c.sock.close()
             with lock:
                 latencies.extend(mine)
+        except threading.BrokenBarrierError:
+            return  # another client failed first: its error is the one to show
         except Exception as e:  # reported, never hidden
-            errors.append(f'{type(e).__name__}: {e}')
+            errors.append(f'client {n}: {type(e).__name__}: {e}\n{traceback.format_exc()}')
             try:
                 barrier.abort()
             except threading.BrokenBarrierError:
@@ -106,7 +113,16 @@ def run_load(port, clients, messages, size):
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
     for t in threads:
         t.start()
-    barrier.wait(timeout=60)
+    try:
+        barrier.wait(timeout=60)
+    except threading.BrokenBarrierError:
+        # A client failed before the start (and aborted the barrier), or
+        # one did not connect within 60 s: its own error says which.
+        barrier.abort()
+        for t in threads:
+            t.join()
+        raise RuntimeError('a client failed before the start: ' +
+                           ('; '.join(errors[:3]) or 'none connected within 60 s'))
     started = time.perf_counter()
     for t in threads:
         t.join()
@@ -164,12 +180,17 @@ def main():
     ap.add_argument('--clients', type=int, default=20)
     ap.add_argument('--messages', type=int, default=50)
     ap.add_argument('--size', type=int, default=2000)
-    ap.add_argument('--slow', type=int, default=100)
+    ap.add_argument('--slow', type=int, default=60)
     args = ap.parse_args()
 
     heraldctl = os.path.join(args.build, 'src', 'cli', 'heraldctl')
     tmp = tempfile.mkdtemp(prefix='herald-relay-bench-')
+    # Postfix's own users (postfix, the delivery agent) must reach its
+    # directories below: mkdtemp's 0700 would stop them.
+    os.chmod(tmp, 0o755)
     base = os.path.join(tmp, 'postfix')
+    os.makedirs(base)
+    os.chmod(base, 0o755)
     password = secrets.token_urlsafe(18)
     env = dict(os.environ, GSETTINGS_BACKEND='keyfile', LC_ALL='C.UTF-8',
                GSETTINGS_SCHEMA_DIR=os.path.join(args.build, 'data'),
@@ -179,17 +200,7 @@ def main():
     relay = None
     rows = []
     try:
-        for attempt in range(6):
-            off = random.randrange(1000, 40000)
-            p = subprocess.run([PEER, 'start', base, str(off)], capture_output=True, text=True,
-                               env=dict(os.environ, HERALD_PEER_PASSWORD=password), timeout=120)
-            if p.returncode == 0:
-                break
-        if p.returncode != 0:
-            sys.exit('postfix-peer.sh: ' + p.stderr)
-        for line in p.stdout.splitlines():
-            k, _, v = line.partition('=')
-            peer[k] = v.strip("'")
+        peer, _ = start_peer(base, password)
 
         # The profile delivers through Postfix's plain port (no keyring
         # needed): the relay's delivery runs during the measurement, as it
@@ -199,8 +210,10 @@ def main():
                      ('to', 'admin@example.com'), ('alerts-enabled', 'true'),
                      ('relay-max-connections', '1000'),
                      ('relay-max-connections-per-address', '1000')):
-            subprocess.run([heraldctl, 'config', 'set', k, v], env=env, check=True,
-                           capture_output=True)
+            p = subprocess.run([heraldctl, 'config', 'set', k, v], env=env, capture_output=True,
+                               text=True)
+            if p.returncode != 0:
+                sys.exit(f'heraldctl config set {k} {v}: {p.stderr}')
         relay = subprocess.Popen([heraldctl, 'relay', '--listen', '127.0.0.1:0'], env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         port = None
@@ -210,8 +223,10 @@ def main():
                 break
         threading.Thread(target=lambda: [None for _ in relay.stdout], daemon=True).start()
 
-        servers = [('Herald relay (250 after herald_queue_add, fsync)', port),
-                   ('Postfix smtpd -> cleanup (plain port)', int(peer['PLAIN_PORT']))]
+        # Postfix first: the relay's deliveries (to the same Postfix) run
+        # after its own measurement, and must not load Postfix's.
+        servers = [('Postfix smtpd -> cleanup (plain port)', int(peer['PLAIN_PORT'])),
+                   ('Herald relay (250 after the queue files are fsync\'ed)', port)]
         for name, p_ in servers:
             run_load(p_, 4, 5, args.size)   # warm up
             rate, lat = run_load(p_, args.clients, args.messages, args.size)
@@ -235,7 +250,8 @@ def main():
                 relay.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 relay.kill()
-        subprocess.run([PEER, 'stop', base], capture_output=True, timeout=120)
+        if peer:
+            stop_peer(base)
         shutil.rmtree(tmp, ignore_errors=True)
 
     head = (f'{args.clients} concurrent clients x {args.messages} messages of ~{args.size} bytes, '

@@ -110,7 +110,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “exo-wrong-credentials”, explanation. */
   N_("Microsoft Entra ID checked the credentials and they are wrong: a typo, a changed or expired password, a user name that is not the full sign-in address, or a revoked app password."),
   /* Translators: diagnosis “exo-wrong-credentials”, step 1. */
-  N_("Use the account’s full sign-in address (UPN) as the user name; it can differ from the e-mail address."),
+  N_("Use the account’s full sign-in address (UPN) as the Username; it can differ from the e-mail address."),
   /* Translators: diagnosis “exo-wrong-credentials”, step 2. */
   N_("Type the password again and check it by signing in to Outlook on the web with the same account."),
   /* Translators: diagnosis “exo-wrong-credentials”, step 3. */
@@ -178,7 +178,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “exo-oauth-token-rejected”, step 1. */
   N_("Sign in again in Herald (heraldctl login) so that a fresh token is used."),
   /* Translators: diagnosis “exo-oauth-token-rejected”, step 2. */
-  N_("A delegated token must carry the scope https://outlook.office.com/SMTP.Send, and the user name must be the mailbox the token belongs to."),
+  N_("A delegated token must carry the scope https://outlook.office.com/SMTP.Send, and the Username must be the mailbox the token belongs to."),
   /* Translators: diagnosis “exo-oauth-token-rejected”, step 3. */
   N_("For app-only tokens, the administrator must grant SMTP.SendAsApp, register the service principal in Exchange and give it the mailbox:"),
   /* Translators: diagnosis “exo-oauth-token-rejected”, step 4. */
@@ -190,7 +190,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “exo-auth-unsuccessful”, explanation. */
   N_("This is Microsoft’s generic login refusal. With a password the usual causes are wrong credentials, SMTP AUTH turned off for the mailbox, multi-factor authentication, security defaults or a Conditional Access policy."),
   /* Translators: diagnosis “exo-auth-unsuccessful”, step 1. */
-  N_("Check the user name (the full sign-in address) and the password by signing in to Outlook on the web."),
+  N_("Check the Username (the full sign-in address) and the password by signing in to Outlook on the web."),
   /* Translators: diagnosis “exo-auth-unsuccessful”, step 2. */
   N_("Check that SMTP AUTH is on for the mailbox:"),
   /* Translators: diagnosis “exo-auth-unsuccessful”, step 3. */
@@ -208,9 +208,9 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “exo-client-not-authenticated”, explanation. */
   N_("The server received the sender address without a successful login: no credentials were set, the login was skipped (often because encryption was not started first, so no login was offered), or an earlier login failed."),
   /* Translators: diagnosis “exo-client-not-authenticated”, step 1. */
-  N_("Turn authentication on in Herald and enter the user name and password, or sign in with OAuth 2.0."),
+  N_("Set Authentication to “Automatic” in Herald and enter the Username and Password, or sign in with OAuth 2.0."),
   /* Translators: diagnosis “exo-client-not-authenticated”, step 2. */
-  N_("Use security STARTTLS on port 587: Microsoft 365 offers the login only after encryption has started."),
+  N_("Set Security to STARTTLS on port 587: Microsoft 365 offers the login only after encryption has started."),
   /* Translators: diagnosis “exo-client-not-authenticated”, step 3. */
   N_("If the device or program cannot log in at all, send through a Microsoft 365 connector (relay) instead of smtp.office365.com."),
   /* Translators: diagnosis “exo-client-not-authenticated”, link 1. */
@@ -240,9 +240,9 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “exo-mechanism-unrecognized”, explanation. */
   N_("The login method was refused. Microsoft 365 only offers LOGIN (password) and XOAUTH2 (OAuth), and only after encryption has started; PLAIN, CRAM-MD5 and NTLM get this answer. On-premises Exchange often offers only NTLM or Kerberos on some connectors."),
   /* Translators: diagnosis “exo-mechanism-unrecognized”, step 1. */
-  N_("Set Authentication to “Automatic” (or LOGIN for a password, OAuth 2.0 for a token)."),
+  N_("Set Authentication to “Automatic” (or “Password (LOGIN)” for a password, “OAuth 2.0” for a token)."),
   /* Translators: diagnosis “exo-mechanism-unrecognized”, step 2. */
-  N_("Use security STARTTLS on port 587 so the login happens after encryption."),
+  N_("Set Security to STARTTLS on port 587 so the login happens after encryption."),
   /* Translators: diagnosis “exo-mechanism-unrecognized”, step 3. */
   N_("On-premises Exchange: ask the administrator to allow Basic authentication on the client receive connector (port 587), or to set up a relay connector."),
   /* Translators: diagnosis “exo-mechanism-unrecognized”, link 1. */
@@ -252,7 +252,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “exo-starttls-required”, explanation. */
   N_("Commands were sent without encryption. Exchange requires STARTTLS before the login and before any mail is accepted."),
   /* Translators: diagnosis “exo-starttls-required”, step 1. */
-  N_("Set security to STARTTLS on port 587 (not “None”, and not SSL/TLS, which Microsoft 365 does not offer for sending)."),
+  N_("Set Security to STARTTLS on port 587 (not “None”, and not SSL/TLS, which Microsoft 365 does not offer for sending)."),
   /* Translators: diagnosis “exo-starttls-required”, step 2. */
   N_("Run the test again."),
   /* Translators: diagnosis “exo-starttls-required”, link 1. */
@@ -486,7 +486,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gmail-xoauth2-token-rejected”, step 1. */
   N_("Sign in again in Herald (heraldctl login) so that a fresh token is used."),
   /* Translators: diagnosis “gmail-xoauth2-token-rejected”, step 2. */
-  N_("The token’s scope must be https://mail.google.com/ and the user name must be the account the token was issued for."),
+  N_("The token’s scope must be https://mail.google.com/ and the Username must be the account the token was issued for."),
   /* Translators: diagnosis “gmail-xoauth2-token-rejected”, step 3. */
   N_("Google Workspace: the administrator may have to allow the OAuth app (Admin console › Security › API controls)."),
   /* Translators: diagnosis “gmail-xoauth2-token-rejected”, link 1. */
@@ -498,7 +498,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gmail-oauth-credentials-rejected”, step 1. */
   N_("Sign in again in Herald (heraldctl login) so that a fresh token is used."),
   /* Translators: diagnosis “gmail-oauth-credentials-rejected”, step 2. */
-  N_("Make sure the user name is the Google account the token was issued for."),
+  N_("Make sure the Username is the Google account the token was issued for."),
   /* Translators: diagnosis “gmail-oauth-credentials-rejected”, step 3. */
   N_("The token’s scope must be https://mail.google.com/."),
   /* Translators: diagnosis “gmail-oauth-credentials-rejected”, link 1. */
@@ -508,7 +508,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gmail-bad-credentials”, explanation. */
   N_("Either the address or password is wrong, or a normal Google password was used: Google no longer accepts those from mail programs. It wants an app password (or OAuth 2.0). App passwords are revoked whenever the Google password changes."),
   /* Translators: diagnosis “gmail-bad-credentials”, step 1. */
-  N_("Use the full e-mail address as the user name."),
+  N_("Use the full e-mail address as the Username."),
   /* Translators: diagnosis “gmail-bad-credentials”, step 2. */
   N_("Turn on 2-Step Verification for the account, then create an app password at https://myaccount.google.com/apppasswords and paste its 16 letters (without spaces) as Herald’s password."),
   /* Translators: diagnosis “gmail-bad-credentials”, step 3. */
@@ -546,7 +546,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gmail-auth-required”, explanation. */
   N_("Gmail only accepts mail from a logged-in account on this port, and no login happened before the sender address was given."),
   /* Translators: diagnosis “gmail-auth-required”, step 1. */
-  N_("Turn authentication on in Herald and enter the account and an app password, or use OAuth 2.0."),
+  N_("Set Authentication to “Automatic” in Herald and enter the account and an app password, or use OAuth 2.0."),
   /* Translators: diagnosis “gmail-auth-required”, step 2. */
   N_("Use STARTTLS on port 587 or SSL/TLS on port 465: Gmail offers the login only on an encrypted connection."),
   /* Translators: diagnosis “gmail-auth-required”, link 1. */
@@ -556,7 +556,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gmail-starttls-required”, explanation. */
   N_("Gmail refuses commands on an unencrypted connection."),
   /* Translators: diagnosis “gmail-starttls-required”, step 1. */
-  N_("Set security to STARTTLS with port 587, or SSL/TLS with port 465."),
+  N_("Set Security to STARTTLS with port 587, or SSL/TLS with port 465."),
   /* Translators: diagnosis “gmail-starttls-required”, step 2. */
   N_("Run the test again."),
   /* Translators: diagnosis “gmail-starttls-required”, link 1. */
@@ -834,7 +834,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-relay-denied”, explanation. */
   N_("The server only forwards mail to other domains for logged-in users or trusted networks. Herald did not log in (authentication off, or no login offered), and this machine’s address is not trusted."),
   /* Translators: diagnosis “gen-relay-denied”, step 1. */
-  N_("Turn authentication on in Herald with a valid user name and password, on port 587 with STARTTLS."),
+  N_("Set Authentication to “Automatic” in Herald with a valid Username and Password, on port 587 with STARTTLS."),
   /* Translators: diagnosis “gen-relay-denied”, step 2. */
   N_("If the server offers no login on this port, use the provider’s submission port (587 or 465)."),
   /* Translators: diagnosis “gen-relay-denied”, step 3. */
@@ -846,7 +846,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-relay-not-permitted”, explanation. */
   N_("The server (Exim, cPanel or similar) refuses to forward mail to other domains for senders that have not logged in."),
   /* Translators: diagnosis “gen-relay-not-permitted”, step 1. */
-  N_("Turn authentication on in Herald, with the full e-mail address as user name and its password."),
+  N_("Set Authentication to “Automatic” in Herald, with the full e-mail address as Username and its password."),
   /* Translators: diagnosis “gen-relay-not-permitted”, step 2. */
   N_("Use the submission port (587 with STARTTLS, or 465 with SSL/TLS)."),
   /* Translators: diagnosis “gen-relay-not-permitted”, link 1. */
@@ -856,7 +856,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-auth-failed”, explanation. */
   N_("The server checked the user name and password and refused them."),
   /* Translators: diagnosis “gen-auth-failed”, step 1. */
-  N_("Check the user name format: some servers want the full e-mail address, others only the part before the @."),
+  N_("Check the form of the Username: some servers want the full e-mail address, others only the part before the @."),
   /* Translators: diagnosis “gen-auth-failed”, step 2. */
   N_("Type the password again."),
   /* Translators: diagnosis “gen-auth-failed”, step 3. */
@@ -878,7 +878,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-exim-auth-failed”, explanation. */
   N_("The server (Exim or cPanel) refused the user name or password."),
   /* Translators: diagnosis “gen-exim-auth-failed”, step 1. */
-  N_("Use the full e-mail address as the user name."),
+  N_("Use the full e-mail address as the Username."),
   /* Translators: diagnosis “gen-exim-auth-failed”, step 2. */
   N_("Type the password again; on cPanel hosts it is the mailbox’s password, not the control panel’s."),
   /* Translators: diagnosis “gen-exim-auth-failed”, link 1. */
@@ -888,7 +888,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-starttls-required”, explanation. */
   N_("The server refuses to go on over an unencrypted connection."),
   /* Translators: diagnosis “gen-starttls-required”, step 1. */
-  N_("Set security to STARTTLS (usually port 587), or SSL/TLS (usually port 465)."),
+  N_("Set Security to STARTTLS (usually port 587), or SSL/TLS (usually port 465)."),
   /* Translators: diagnosis “gen-starttls-required”, step 2. */
   N_("Run the test again."),
   /* Translators: diagnosis “gen-starttls-required”, link 1. */
@@ -898,7 +898,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-encryption-required-for-mechanism”, explanation. */
   N_("The server does not accept a password over an unencrypted connection."),
   /* Translators: diagnosis “gen-encryption-required-for-mechanism”, step 1. */
-  N_("Set security to STARTTLS (port 587) or SSL/TLS (port 465)."),
+  N_("Set Security to STARTTLS (port 587) or SSL/TLS (port 465)."),
   /* Translators: diagnosis “gen-encryption-required-for-mechanism”, link 1. */
   N_("RFC 4954: SMTP Service Extension for Authentication"),
   /* Translators: diagnosis “gen-auth-not-enabled”, title. */
@@ -908,7 +908,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-auth-not-enabled”, step 1. */
   N_("Use the provider’s submission server and port (587 with STARTTLS or 465 with SSL/TLS)."),
   /* Translators: diagnosis “gen-auth-not-enabled”, step 2. */
-  N_("If this is an internal relay that trusts your address, set Authentication to “None” and leave user name and password empty."),
+  N_("If this is an internal relay that trusts your address, set Authentication to “None” and leave Username and Password empty."),
   /* Translators: diagnosis “gen-auth-not-enabled”, link 1. */
   N_("RFC 4954: SMTP Service Extension for Authentication"),
   /* Translators: diagnosis “gen-mechanism-not-supported”, title. */
@@ -928,7 +928,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-sender-not-owned”, step 1. Keep the {words} in braces unchanged. */
   N_("Set From to the login’s own address ({user}) or an alias assigned to it."),
   /* Translators: diagnosis “gen-sender-not-owned”, step 2. */
-  N_("The user name may need to be the full e-mail address to match the server’s list."),
+  N_("The Username may need to be the full e-mail address to match the server’s list."),
   /* Translators: diagnosis “gen-sender-not-owned”, step 3. */
   N_("Or ask the mail administrator to allow this address for the login (smtpd_sender_login_maps in Postfix)."),
   /* Translators: diagnosis “gen-sender-not-owned”, link 1. */
@@ -976,7 +976,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-auth-required”, explanation. */
   N_("No login happened before the sender address was given, and this server requires one."),
   /* Translators: diagnosis “gen-auth-required”, step 1. */
-  N_("Turn authentication on in Herald and enter the user name and password."),
+  N_("Set Authentication to “Automatic” in Herald and enter the Username and Password."),
   /* Translators: diagnosis “gen-auth-required”, step 2. */
   N_("Use STARTTLS (587) or SSL/TLS (465): many servers offer the login only on an encrypted connection."),
   /* Translators: diagnosis “gen-auth-required”, link 1. */
@@ -986,7 +986,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-auth-credentials-invalid”, explanation. */
   N_("The server answered that the credentials are not valid (5.7.8)."),
   /* Translators: diagnosis “gen-auth-credentials-invalid”, step 1. */
-  N_("Check the user name (often the full e-mail address) and type the password again."),
+  N_("Check the Username (often the full e-mail address) and type the password again."),
   /* Translators: diagnosis “gen-auth-credentials-invalid”, step 2. */
   N_("If the provider uses app passwords or API keys for SMTP, use one of those instead of the account password."),
   /* Translators: diagnosis “gen-auth-credentials-invalid”, link 1. */
@@ -996,7 +996,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-auth-rejected-535”, explanation. */
   N_("The server answered 535: it does not accept these credentials."),
   /* Translators: diagnosis “gen-auth-rejected-535”, step 1. */
-  N_("Check the user name (often the full e-mail address) and type the password again."),
+  N_("Check the Username (often the full e-mail address) and type the password again."),
   /* Translators: diagnosis “gen-auth-rejected-535”, step 2. */
   N_("If the provider uses app passwords or API keys for SMTP, use one of those instead of the account password."),
   /* Translators: diagnosis “gen-auth-rejected-535”, step 3. */
@@ -1010,7 +1010,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “ses-credentials-invalid”, step 1. */
   N_("In the SES console, in the same region as the server name (email-smtp.<region>.amazonaws.com), open SMTP settings › Create SMTP credentials."),
   /* Translators: diagnosis “ses-credentials-invalid”, step 2. */
-  N_("Paste the generated SMTP user name and password exactly into Herald."),
+  N_("Paste the generated SMTP credentials exactly into Herald’s “Username” and “Password”."),
   /* Translators: diagnosis “ses-credentials-invalid”, step 3. */
   N_("Make sure the server name’s region matches the credentials’ region."),
   /* Translators: diagnosis “ses-credentials-invalid”, link 1. */
@@ -1020,7 +1020,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “ses-auth-required”, explanation. */
   N_("The sender address was given without logging in, and SES only accepts mail from logged-in senders."),
   /* Translators: diagnosis “ses-auth-required”, step 1. */
-  N_("Turn authentication on in Herald with your SES SMTP credentials."),
+  N_("Set Authentication to “Automatic” in Herald with your SES SMTP credentials."),
   /* Translators: diagnosis “ses-auth-required”, step 2. */
   N_("Use STARTTLS on port 587 (or 2587)."),
   /* Translators: diagnosis “ses-auth-required”, link 1. */
@@ -1060,7 +1060,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “sendgrid-bad-credentials”, explanation. */
   N_("SendGrid’s SMTP user name is the literal word “apikey”, and the password is an API key with at least Mail Send permission."),
   /* Translators: diagnosis “sendgrid-bad-credentials”, step 1. */
-  N_("Set the user name to apikey."),
+  N_("Set Username to apikey."),
   /* Translators: diagnosis “sendgrid-bad-credentials”, step 2. */
   N_("Create an API key with Mail Send permission and paste it as the password, without quotes or spaces."),
   /* Translators: diagnosis “sendgrid-bad-credentials”, link 1. */
@@ -1142,7 +1142,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “yahoo-auth-failed”, step 1. */
   N_("Create an app password in the account’s security settings and use it in Herald."),
   /* Translators: diagnosis “yahoo-auth-failed”, step 2. */
-  N_("Use the full e-mail address as the user name."),
+  N_("Use the full e-mail address as the Username."),
   /* Translators: diagnosis “yahoo-auth-failed”, link 1. */
   N_("Yahoo: generate an app password"),
   /* Translators: diagnosis “icloud-auth-failed”, title. */
@@ -1152,7 +1152,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “icloud-auth-failed”, step 1. */
   N_("Turn on two-factor authentication for the Apple Account, then create an app-specific password at account.apple.com › Sign-In and Security › App-Specific Passwords."),
   /* Translators: diagnosis “icloud-auth-failed”, step 2. */
-  N_("Use your iCloud address as the user name and the app-specific password as the password."),
+  N_("Use your iCloud address as the Username and the app-specific password as the Password."),
   /* Translators: diagnosis “icloud-auth-failed”, step 3. */
   N_("Use smtp.mail.me.com, port 587, STARTTLS."),
   /* Translators: diagnosis “icloud-auth-failed”, link 1. */
@@ -1166,7 +1166,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “qq-authorization-code”, step 2. */
   N_("Turn on the IMAP/SMTP service and generate an authorization code (this asks for a confirmation by phone)."),
   /* Translators: diagnosis “qq-authorization-code”, step 3. */
-  N_("In Herald, use the full QQ Mail address as the user name and the authorization code as the password; server smtp.qq.com, port 465 with SSL/TLS or 587 with STARTTLS."),
+  N_("In Herald, use the full QQ Mail address as the Username and the authorization code as the Password; server smtp.qq.com, port 465 with SSL/TLS or 587 with STARTTLS."),
   /* Translators: diagnosis “qq-authorization-code”, step 4. */
   N_("If the code worked before and fails now, generate a new one: QQ Mail withdraws codes, for example after a password change or a sign-in from an unusual place."),
   /* Translators: diagnosis “qq-authorization-code”, link 1. */
@@ -1180,7 +1180,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “netease-smtp-not-enabled”, step 2. */
   N_("Turn on the IMAP/SMTP service and create an authorization code (授权码)."),
   /* Translators: diagnosis “netease-smtp-not-enabled”, step 3. */
-  N_("In Herald, use the full address as the user name and the authorization code as the password; server smtp.163.com (smtp.126.com, smtp.yeah.net), port 465 with SSL/TLS."),
+  N_("In Herald, use the full address as the Username and the authorization code as the Password; server smtp.163.com (smtp.126.com, smtp.yeah.net), port 465 with SSL/TLS."),
   /* Translators: diagnosis “netease-spam-rejected”, title. */
   N_("NetEase’s spam filter refused the message"),
   /* Translators: diagnosis “netease-spam-rejected”, explanation. */
@@ -1198,7 +1198,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “mailru-app-password”, step 1. */
   N_("In the Mail.ru account settings, open Security › Passwords for external applications and create one for mail (SMTP)."),
   /* Translators: diagnosis “mailru-app-password”, step 2. */
-  N_("In Herald, use the full Mail.ru address as the user name and the new app password as the password; server smtp.mail.ru, port 465 with SSL/TLS."),
+  N_("In Herald, use the full Mail.ru address as the Username and the new app password as the Password; server smtp.mail.ru, port 465 with SSL/TLS."),
   /* Translators: diagnosis “mailru-app-password”, link 1. */
   N_("Mail.ru: passwords for external applications"),
   /* Translators: diagnosis “yandex-robot-check”, title. */
@@ -1256,7 +1256,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gmail-credentials-not-accepted”, explanation. */
   N_("Google refused the login. Google accounts no longer take the normal password from mail programs: they need an app password (with 2-Step Verification) or OAuth 2.0."),
   /* Translators: diagnosis “gmail-credentials-not-accepted”, step 1. */
-  N_("Use the full Gmail or Workspace address as the user name."),
+  N_("Use the full Gmail or Workspace address as the Username."),
   /* Translators: diagnosis “gmail-credentials-not-accepted”, step 2. */
   N_("Create an app password (Google Account › Security › 2-Step Verification › App passwords) and use it as the password, or switch Herald to OAuth 2.0 (Google)."),
   /* Translators: diagnosis “gmail-credentials-not-accepted”, step 3. */
@@ -1292,7 +1292,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “sendgrid-api-key-invalid”, explanation. */
   N_("SendGrid logs mail programs in with an API key. The key given does not exist (mistyped, cut off, deleted, or from another account) or lacks the Mail Send permission."),
   /* Translators: diagnosis “sendgrid-api-key-invalid”, step 1. */
-  N_("Use the literal user name apikey (not your e-mail address)."),
+  N_("Use the literal Username apikey (not your e-mail address)."),
   /* Translators: diagnosis “sendgrid-api-key-invalid”, step 2. */
   N_("In SendGrid, open Settings › API Keys and create a key with at least Mail Send permission; SendGrid shows it only once."),
   /* Translators: diagnosis “sendgrid-api-key-invalid”, step 3. */
@@ -1304,7 +1304,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “sendgrid-unauthenticated”, explanation. */
   N_("SendGrid accepts mail only after a login with an API key, and this connection sent the message without one (authentication off, or the program skipped AUTH)."),
   /* Translators: diagnosis “sendgrid-unauthenticated”, step 1. */
-  N_("Turn authentication on in Herald: user name apikey, password an API key with Mail Send permission."),
+  N_("Set Authentication to “Automatic” in Herald: Username apikey, Password an API key with Mail Send permission."),
   /* Translators: diagnosis “sendgrid-unauthenticated”, step 2. */
   N_("Use smtp.sendgrid.net, port 587 with STARTTLS (or 465 with SSL/TLS)."),
   /* Translators: diagnosis “sendgrid-unauthenticated”, link 1. */
@@ -1334,7 +1334,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “sparkpost-auth-failed”, explanation. */
   N_("SparkPost answers “535 5.7.8 Sorry.” when the login fails: the user name must be SMTP_Injection and the password an API key that has the “Send via SMTP” permission."),
   /* Translators: diagnosis “sparkpost-auth-failed”, step 1. */
-  N_("Use the user name SMTP_Injection."),
+  N_("Use the Username SMTP_Injection."),
   /* Translators: diagnosis “sparkpost-auth-failed”, step 2. */
   N_("Create an API key with the “Send via SMTP” permission in SparkPost and use it as the password."),
   /* Translators: diagnosis “sparkpost-auth-failed”, step 3. */
@@ -1348,7 +1348,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “proton-bridge-account-unavailable”, step 1. */
   N_("Open Proton Mail Bridge and check that the account is signed in and connected."),
   /* Translators: diagnosis “proton-bridge-account-unavailable”, step 2. */
-  N_("Copy the SMTP settings from the account’s mailbox details in Bridge: the user name, the Bridge password (not the Proton password), 127.0.0.1 and the port Bridge shows (1025 by default, STARTTLS)."),
+  N_("Copy the SMTP settings from the account’s mailbox details in Bridge: the Username, the Bridge password (not the Proton password), 127.0.0.1 and the port Bridge shows (1025 by default, STARTTLS)."),
   /* Translators: diagnosis “proton-bridge-account-unavailable”, step 3. */
   N_("Set From to an address of that Proton account."),
   /* Translators: diagnosis “proton-bridge-password”, title. */
@@ -1358,7 +1358,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “proton-bridge-password”, step 1. */
   N_("Open Proton Mail Bridge, select the account and copy the password shown in its mailbox details."),
   /* Translators: diagnosis “proton-bridge-password”, step 2. */
-  N_("Enter it as the password in Herald, with the user name shown there."),
+  N_("Enter it as the password in Herald, with the Username shown there."),
   /* Translators: diagnosis “exo-sender-authentication-level”, title. */
   N_("Microsoft refused mail whose From domain fails SPF, DKIM or DMARC"),
   /* Translators: diagnosis “exo-sender-authentication-level”, explanation. */
@@ -1508,7 +1508,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-relay-denied-variants”, explanation. */
   N_("The server forwards mail to other domains only for logged-in users or trusted networks, and this connection is neither. Usually the login is missing, or the test went to a receiving server (MX) instead of a submission server."),
   /* Translators: diagnosis “gen-relay-denied-variants”, step 1. */
-  N_("Turn authentication on in Herald with a valid user name and password, on the provider’s submission port (587 with STARTTLS or 465 with SSL/TLS)."),
+  N_("Set Authentication to “Automatic” in Herald with a valid Username and Password, on the provider’s submission port (587 with STARTTLS or 465 with SSL/TLS)."),
   /* Translators: diagnosis “gen-relay-denied-variants”, step 2. */
   N_("Check the server name: it must be your provider’s outgoing (SMTP) server, not the recipient domain’s mail exchanger."),
   /* Translators: diagnosis “gen-relay-denied-variants”, step 3. */
@@ -1520,7 +1520,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-auth-required-variants”, explanation. */
   N_("The server refused the message because the connection did not log in. Authentication is off in the sending program, or it skipped the login (for example because the server offered none before STARTTLS)."),
   /* Translators: diagnosis “gen-auth-required-variants”, step 1. */
-  N_("Turn authentication on in Herald and enter the mailbox’s user name and password."),
+  N_("Set Authentication to “Automatic” in Herald and enter the mailbox’s Username and Password."),
   /* Translators: diagnosis “gen-auth-required-variants”, step 2. */
   N_("Use port 587 with STARTTLS (or 465 with SSL/TLS): many servers offer the login only on an encrypted connection."),
   /* Translators: diagnosis “gen-auth-required-variants”, step 3. */
@@ -1550,7 +1550,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-client-host-rejected”, explanation. */
   N_("The server’s access rules refuse this client address for sending without a login (Postfix “Client host rejected”). Logged-in users are usually allowed."),
   /* Translators: diagnosis “gen-client-host-rejected”, step 1. */
-  N_("Turn authentication on in Herald and use the submission port (587 with STARTTLS)."),
+  N_("Set Authentication to “Automatic” in Herald and use the submission port (587 with STARTTLS)."),
   /* Translators: diagnosis “gen-client-host-rejected”, step 2. */
   N_("If this machine should be trusted without a login, ask the mail administrator to add its address (mynetworks or the client access table in Postfix)."),
   /* Translators: diagnosis “gen-client-host-rejected”, link 1. */
@@ -1582,7 +1582,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-ip-not-allowed”, explanation. */
   N_("Some sending services (SMTP2GO, Brevo and others) accept mail only from addresses listed in the account, and some servers refuse mail without a login from whole address ranges."),
   /* Translators: diagnosis “gen-ip-not-allowed”, step 1. */
-  N_("Log in with the account’s SMTP user name and password (or API key) rather than relying on the IP address."),
+  N_("Log in with the account’s SMTP Username and Password (or API key) rather than relying on the IP address."),
   /* Translators: diagnosis “gen-ip-not-allowed”, step 2. */
   N_("Or add this machine’s public IP address to the service’s list of allowed IP addresses."),
   /* Translators: diagnosis “gen-helo-rejected”, title. */
@@ -1600,7 +1600,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-tls-required-variants”, explanation. */
   N_("The connection was not encrypted (no STARTTLS, or security set to none), and the server refuses to continue without encryption."),
   /* Translators: diagnosis “gen-tls-required-variants”, step 1. */
-  N_("Set security to STARTTLS with port 587, or SSL/TLS with port 465."),
+  N_("Set Security to STARTTLS with port 587, or SSL/TLS with port 465."),
   /* Translators: diagnosis “gen-tls-required-variants”, link 1. */
   N_("RFC 3207: SMTP over TLS (STARTTLS)"),
   /* Translators: diagnosis “gen-tls-required-variants”, link 2. */
@@ -1634,7 +1634,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-auth-failed-enhanced”, explanation. */
   N_("The server answered that the login failed (5.7.0 or 5.7.8): it does not accept these credentials. The program quoted the reply without its 535 code."),
   /* Translators: diagnosis “gen-auth-failed-enhanced”, step 1. */
-  N_("Check the user name (often the full e-mail address) and type the password again."),
+  N_("Check the Username (often the full e-mail address) and type the password again."),
   /* Translators: diagnosis “gen-auth-failed-enhanced”, step 2. */
   N_("If the provider uses app passwords or API keys for SMTP, use one of those instead of the account password."),
   /* Translators: diagnosis “gen-auth-failed-enhanced”, step 3. */
@@ -1716,7 +1716,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “oauth-wrong-password”, explanation. */
   N_("The program signed in with a user name and password (the resource-owner password flow) and Microsoft Entra refused them: the password is wrong, or the account signs in through a federated or passwordless method this flow cannot use."),
   /* Translators: diagnosis “oauth-wrong-password”, step 1. */
-  N_("Check the user name (the full sign-in address) and the password by signing in at https://mysignins.microsoft.com."),
+  N_("Check the Username (the full sign-in address) and the password by signing in at https://mysignins.microsoft.com."),
   /* Translators: diagnosis “oauth-wrong-password”, step 2. */
   N_("Prefer an interactive sign-in (browser or device code): Herald’s sign-in never sends the password to the program."),
   /* Translators: diagnosis “oauth-wrong-password”, link 1. */
@@ -1764,7 +1764,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “client-login-failed”, explanation. */
   N_("The sending program reports a failed login but not the server’s reply, so the exact reason is unknown. Most often the user name or password is wrong, or the provider wants an app password or OAuth 2.0 instead of the account password."),
   /* Translators: diagnosis “client-login-failed”, step 1. */
-  N_("Check the user name (often the full e-mail address) and type the password again."),
+  N_("Check the Username (often the full e-mail address) and type the password again."),
   /* Translators: diagnosis “client-login-failed”, step 2. */
   N_("Gmail, Yahoo, iCloud, Mail.ru, QQ and NetEase need an app password or authorization code; Microsoft 365 may need OAuth 2.0."),
   /* Translators: diagnosis “client-login-failed”, step 3. */
@@ -1778,7 +1778,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “client-auth-not-offered”, step 1. */
   N_("Use the submission port 587 with STARTTLS (or 465 with SSL/TLS): the login usually appears once the connection is encrypted."),
   /* Translators: diagnosis “client-auth-not-offered”, step 2. */
-  N_("If the server is an internal relay that trusts this machine’s address, turn authentication off."),
+  N_("If the server is an internal relay that trusts this machine’s address, set Authentication to “None”."),
   /* Translators: diagnosis “client-auth-not-offered”, link 1. */
   N_("RFC 4954: SMTP Service Extension for Authentication"),
   /* Translators: diagnosis “client-connection-closed”, title. */
@@ -1786,7 +1786,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “client-connection-closed”, explanation. */
   N_("The connection ended without an SMTP reply the program could show. A mismatch of port and security mode, a firewall, or a server that drops clients it refuses (blocked address, too many connections) can cause it."),
   /* Translators: diagnosis “client-connection-closed”, step 1. */
-  N_("Check that port and security match: 587 with STARTTLS, or 465 with SSL/TLS."),
+  N_("Check that Port and Security match: 587 with STARTTLS, or 465 with SSL/TLS."),
   /* Translators: diagnosis “client-connection-closed”, step 2. */
   N_("Run the same settings in Herald (Send Test Email or heraldctl test): its transcript shows the last reply before the server hung up."),
   /* Translators: diagnosis “client-connection-closed”, link 1. */
@@ -1870,7 +1870,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “client-tls-handshake-failure”, explanation. */
   N_("The TLS handshake with the server failed before any mail command. The program does not say why; common causes are a port and security mode that do not match, or no common TLS version or cipher."),
   /* Translators: diagnosis “client-tls-handshake-failure”, step 1. */
-  N_("Check that port and security match: 587 with STARTTLS, or 465 with SSL/TLS."),
+  N_("Check that Port and Security match: 587 with STARTTLS, or 465 with SSL/TLS."),
   /* Translators: diagnosis “client-tls-handshake-failure”, step 2. */
   N_("Run the same settings in Herald (Send Test Email or heraldctl test): it reports the TLS error and the certificate in detail."),
   /* Translators: diagnosis “client-tls-handshake-failure”, link 1. */
@@ -1942,7 +1942,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “greeting-timeout-implicit-tls”, explanation. Keep the {words} in braces unchanged. */
   N_("The connection to {server} opened, but no greeting came. Ports for implicit TLS (usually 465) wait for encryption first and say nothing until then."),
   /* Translators: diagnosis “greeting-timeout-implicit-tls”, step 1. */
-  N_("Set security to SSL/TLS (implicit TLS) for this port, usually 465."),
+  N_("Set Security to SSL/TLS (implicit TLS) for this port, usually 465."),
   /* Translators: diagnosis “greeting-timeout-implicit-tls”, step 2. */
   N_("Or keep STARTTLS and use port 587."),
   /* Translators: diagnosis “greeting-timeout-implicit-tls”, step 3. */
@@ -1964,7 +1964,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “tls-on-plaintext-port”, explanation. Keep the {words} in braces unchanged. */
   N_("Herald started encryption immediately, but the server on {server} answered in plain text. Ports 587 and 25 begin unencrypted and switch with STARTTLS."),
   /* Translators: diagnosis “tls-on-plaintext-port”, step 1. */
-  N_("Set security to STARTTLS, usually with port 587."),
+  N_("Set Security to STARTTLS, usually with port 587."),
   /* Translators: diagnosis “tls-on-plaintext-port”, step 2. */
   N_("Or, if the provider offers it, keep SSL/TLS and use port 465."),
   /* Translators: diagnosis “tls-on-plaintext-port”, link 1. */
@@ -1976,7 +1976,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “tls-on-plaintext-port-misc”, explanation. Keep the {words} in braces unchanged. */
   N_("Herald started encryption immediately, but what came back from {server} was not a TLS handshake, which is what a plain-text SMTP port sends. Ports 587 and 25 begin unencrypted and switch with STARTTLS."),
   /* Translators: diagnosis “tls-on-plaintext-port-misc”, step 1. */
-  N_("Set security to STARTTLS, usually with port 587."),
+  N_("Set Security to STARTTLS, usually with port 587."),
   /* Translators: diagnosis “tls-on-plaintext-port-misc”, step 2. */
   N_("Or, if the provider offers it, keep SSL/TLS and use port 465."),
   /* Translators: diagnosis “tls-on-plaintext-port-misc”, link 1. */
@@ -2072,7 +2072,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “tls-handshake-failed”, explanation. Keep the {words} in braces unchanged. */
   N_("The TLS handshake with {server} failed: {error}"),
   /* Translators: diagnosis “tls-handshake-failed”, step 1. */
-  N_("Check that the security setting matches the port: STARTTLS for 587, SSL/TLS for 465."),
+  N_("Check that Security matches the Port: STARTTLS for 587, SSL/TLS for 465."),
   /* Translators: diagnosis “tls-handshake-failed”, step 2. */
   N_("Look at the handshake in detail:"),
   /* Translators: diagnosis “tls-handshake-failed”, link 1. */
@@ -2086,7 +2086,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “auth-not-offered”, step 1. */
   N_("Use the provider’s submission port: 587 with STARTTLS, or 465 with SSL/TLS."),
   /* Translators: diagnosis “auth-not-offered”, step 2. */
-  N_("If this is an internal relay that trusts this machine’s address, set Authentication to “None” and leave the user name and password empty."),
+  N_("If this is an internal relay that trusts this machine’s address, set Authentication to “None” and leave the Username and Password empty."),
   /* Translators: diagnosis “auth-not-offered”, link 1. */
   N_("RFC 4954: SMTP Service Extension for Authentication"),
   /* Translators: diagnosis “mechanism-not-offered”, title. */
@@ -2104,7 +2104,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “plaintext-auth-refused”, explanation. */
   N_("Security is set to “None”, so the password would travel in clear text. Herald does not do that unless you explicitly allow it."),
   /* Translators: diagnosis “plaintext-auth-refused”, step 1. */
-  N_("Set security to STARTTLS (port 587) or SSL/TLS (port 465)."),
+  N_("Set Security to STARTTLS (port 587) or SSL/TLS (port 465)."),
   /* Translators: diagnosis “plaintext-auth-refused”, step 2. */
   N_("Only on a trusted network and for a server without encryption: allow “password without encryption” explicitly."),
   /* Translators: diagnosis “plaintext-auth-refused”, link 1. */
@@ -2118,7 +2118,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “protocol-error”, step 2. */
   N_("Look at what the port sends:"),
   /* Translators: diagnosis “protocol-error”, step 3. */
-  N_("If the port uses SSL/TLS (usually 465), set security to SSL/TLS."),
+  N_("If the port uses SSL/TLS (usually 465), set Security to SSL/TLS."),
   /* Translators: diagnosis “protocol-error”, link 1. */
   N_("RFC 5321: Simple Mail Transfer Protocol"),
   /* Translators: diagnosis “connection-closed”, title. */
@@ -2410,7 +2410,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “fallback-other”, explanation. Keep the {words} in braces unchanged. */
   N_("Herald could not match this failure to a known cause. It happened during {stage}. The last message was: {message}"),
   /* Translators: diagnosis “fallback-other”, step 1. */
-  N_("Check the server name, port and security setting against the provider’s documentation."),
+  N_("Check Server, Port and Security against the provider’s documentation."),
   /* Translators: diagnosis “fallback-other”, step 2. */
   N_("If it is still unclear, send the report (Copy Report) to the server’s administrator or the provider’s support."),
   /* Translators: diagnosis “fallback-other”, link 1. */
@@ -2460,7 +2460,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “port-465-starttls”, explanation. */
   N_("Port 465 expects encryption from the first byte (implicit TLS). With STARTTLS the server will usually not answer."),
   /* Translators: diagnosis “port-465-starttls”, step 1. */
-  N_("Set security to SSL/TLS, or use port 587 with STARTTLS."),
+  N_("Set Security to SSL/TLS, or use port 587 with STARTTLS."),
   /* Translators: diagnosis “port-465-starttls”, link 1. */
   N_("RFC 8314: implicit TLS for mail submission"),
   /* Translators: diagnosis “port-587-implicit-tls”, title. */
@@ -2468,7 +2468,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “port-587-implicit-tls”, explanation. */
   N_("Port 587 starts unencrypted and switches with STARTTLS. With SSL/TLS from the start the handshake usually fails."),
   /* Translators: diagnosis “port-587-implicit-tls”, step 1. */
-  N_("Set security to STARTTLS, or use port 465 with SSL/TLS."),
+  N_("Set Security to STARTTLS, or use port 465 with SSL/TLS."),
   /* Translators: diagnosis “port-587-implicit-tls”, link 1. */
   N_("RFC 3207: SMTP over TLS (STARTTLS)"),
   /* Translators: diagnosis “no-auth-public-provider”, title. */
@@ -2476,13 +2476,13 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “no-auth-public-provider”, explanation. Keep the {words} in braces unchanged. */
   N_("Authentication is off, but {host} is a public mail service that only accepts mail from logged-in accounts."),
   /* Translators: diagnosis “no-auth-public-provider”, step 1. */
-  N_("Turn authentication on and enter the account’s user name and password (or use OAuth 2.0)."),
+  N_("Set Authentication to “Automatic” and enter the account’s Username and Password (or use OAuth 2.0)."),
   /* Translators: diagnosis “no-username-public-provider”, title. */
   N_("This provider needs a login"),
   /* Translators: diagnosis “no-username-public-provider”, explanation. Keep the {words} in braces unchanged. */
-  N_("Authentication is Automatic, but no username is entered, so Herald will not log in. {host} only accepts mail from logged-in accounts."),
+  N_("Authentication is “Automatic”, but Username is empty, so Herald will not log in. {host} only accepts mail from logged-in accounts."),
   /* Translators: diagnosis “no-username-public-provider”, step 1. */
-  N_("Enter the account’s username and its password."),
+  N_("Enter the account’s address as Username and its password as Password."),
   /* Translators: diagnosis “app-password-google”, title. */
   N_("Gmail needs an app password"),
   /* Translators: diagnosis “app-password-google”, explanation. */

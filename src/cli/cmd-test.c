@@ -230,6 +230,7 @@ typedef struct {
   char     *transport;
   char     *graph_endpoint;
   gboolean  app;
+  gboolean  system;   /* for --help only: heraldctl.c takes --system out first */
 } TestOptions;
 
 static void
@@ -252,8 +253,64 @@ test_options_clear (TestOptions *o)
   g_clear_pointer (&o->deadline, g_free);
 }
 
-/* Every usage error here is the test command's. */
-#define usage_error(...) _herald_cli_usage_error ("test", __VA_ARGS__)
+/* Every usage error here is the test command's. The last one's message is
+ * kept: a test its settings stop (no server, a bad address) still goes into
+ * the history, with that message. */
+static char *last_usage_message;
+
+static int test_usage_error (const char *format,
+                             ...) G_GNUC_PRINTF (1, 2);
+
+static int
+test_usage_error (const char *format,
+                  ...)
+{
+  va_list args;
+
+  g_free (last_usage_message);
+  va_start (args, format);
+  last_usage_message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  return _herald_cli_usage_error ("test", "%s", last_usage_message);
+}
+
+#define usage_error(...) test_usage_error (__VA_ARGS__)
+
+/* The window's History and "heraldctl history" list every test, whatever
+ * stopped it. A history that cannot be written does not change the test's
+ * outcome. */
+static void
+record_history (const HeraldSmtpConfig *config,
+                const HeraldSmtpResult *result,
+                const HeraldDiagnosis  *diagnosis,
+                GPtrArray              *notices,
+                const char             *transport)
+{
+  g_autoptr(HeraldHistoryEntry) entry =
+    herald_history_entry_new (config, result, diagnosis, notices, transport);
+  g_autoptr(GError) history_error = NULL;
+
+  if (!herald_history_add (entry, &history_error))
+    fprintf (stderr, _("heraldctl test: the test is not in the history: %s\n"),
+             history_error->message);
+}
+
+/* A test that stopped before any connection, on its settings (a missing
+ * server, a bad address) or because it could not start: failed before the
+ * first step, with the message the user was given. */
+static void
+record_stopped (const HeraldSmtpConfig *config,
+                gboolean                graph,
+                const char             *message)
+{
+  g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                                 message != NULL
+                                                   ? message : _("the test could not run"));
+  g_autoptr(HeraldSmtpResult) result = herald_smtp_result_new_failed (HERALD_STAGE_RESOLVE, error);
+
+  record_history (config, result, NULL, NULL, graph ? "graph" : "smtp");
+}
 
 /* Appends each address of each item ("a@x, b@y" allowed in one item). */
 static void
@@ -342,15 +399,17 @@ print_json (const HeraldSmtpResult *result,
  * prints the one JSON object scripts expect. Returns HERALD_EXIT_FAILED. */
 static int
 local_failure (gboolean                json,
+               gboolean                graph,
                const HeraldSmtpConfig *config,
                HeraldStage             stage,
                const GError           *cause,
                const char             *hint,
                const char             *format,
-               ...) G_GNUC_PRINTF (6, 7);
+               ...) G_GNUC_PRINTF (7, 8);
 
 static int
 local_failure (gboolean                json,
+               gboolean                graph,
                const HeraldSmtpConfig *config,
                HeraldStage             stage,
                const GError           *cause,
@@ -386,13 +445,14 @@ local_failure (gboolean                json,
     if (json)
       {
         notices = herald_notices (config, result);
-        print_json (result, diagnosis, notices, "smtp");
+        print_json (result, diagnosis, notices, graph ? "graph" : "smtp");
       }
     else if (!herald_diagnosis_is_fallback (diagnosis))
       {
         fputc ('\n', stderr);
         herald_diagnosis_print (diagnosis, stderr);
       }
+    record_history (config, result, diagnosis, notices, graph ? "graph" : "smtp");
   }
 
   return HERALD_EXIT_FAILED;
@@ -838,7 +898,11 @@ herald_cli_test (int    argc,
     { "auth", 0, 0, G_OPTION_ARG_STRING, &o.auth,
       N_("Authentication: auto, none, plain, login, xoauth2 or oauthbearer"), N_("METHOD") },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &o.user,
-      N_("Login name"), N_("USER") },
+      N_("Login name; --user alone (no name) chooses the user profile: its settings and the "
+         "keyring"), N_("USER") },
+    { "system", 0, 0, G_OPTION_ARG_NONE, &o.system,
+      N_("Take every option not given from the system profile, and the password or sign-in "
+         "from root's store"), NULL },
     { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &o.password_stdin,
       N_("Read the password from the first line of standard input (default: the keyring)"), NULL },
     { "token-stdin", 0, 0, G_OPTION_ARG_NONE, &o.token_stdin,
@@ -984,6 +1048,7 @@ herald_cli_test (int    argc,
       if (graph_config == NULL)
         {
           status = usage_error ("%s", error->message);
+          record_stopped (config, TRUE, last_usage_message);
           goto out;
         }
       /* build_config() below fills sender, recipients and message; the
@@ -995,7 +1060,10 @@ herald_cli_test (int    argc,
 
   status = build_config (&o, settings, no_settings, config, &needs_keyring);
   if (status != HERALD_EXIT_OK)
-    goto out;
+    {
+      record_stopped (config, run.graph, last_usage_message);
+      goto out;
+    }
 
   /* Every field checked before any secret is fetched: a line break in the
    * user name is bad usage, not a keyring problem. This check needs no
@@ -1003,6 +1071,7 @@ herald_cli_test (int    argc,
   if (!herald_smtp_config_validate (config, &error))
     {
       status = usage_error ("%s", error->message);
+      record_stopped (config, run.graph, last_usage_message);
       goto out;
     }
 
@@ -1032,7 +1101,7 @@ herald_cli_test (int    argc,
         }
       if (!fill_token (config, settings, cancellable, &oauth_error))
         {
-          status = local_failure (o.json, config, HERALD_STAGE_AUTH, oauth_error,
+          status = local_failure (o.json, run.graph, config, HERALD_STAGE_AUTH, oauth_error,
                                   _("Sign in first with “heraldctl login”."),
                                   _("no OAuth 2.0 access token: %s"),
                                   oauth_error != NULL ? oauth_error->message
@@ -1054,7 +1123,7 @@ herald_cli_test (int    argc,
 
       if (keyring_error != NULL)
         {
-          status = local_failure (o.json, config, HERALD_STAGE_AUTH, keyring_error,
+          status = local_failure (o.json, run.graph, config, HERALD_STAGE_AUTH, keyring_error,
                                   _("Give it with --password-stdin instead."),
                                   _("could not read the password from the keyring: %s"),
                                   keyring_error->message);
@@ -1062,7 +1131,7 @@ herald_cli_test (int    argc,
         }
       if (password == NULL)
         {
-          status = local_failure (o.json, config, HERALD_STAGE_AUTH, NULL,
+          status = local_failure (o.json, run.graph, config, HERALD_STAGE_AUTH, NULL,
                                   _("Give it with --password-stdin, or send a test from Herald's "
                                     "window once to save it."),
                                   _("no password is saved in the keyring for %s on %s:%u."),
@@ -1077,6 +1146,7 @@ herald_cli_test (int    argc,
   if (!herald_smtp_config_validate (config, &error))
     {
       status = usage_error ("%s", error->message);
+      record_stopped (config, run.graph, last_usage_message);
       goto out;
     }
 
@@ -1098,6 +1168,7 @@ herald_cli_test (int    argc,
       if (!graph_run_start (&run, config, graph_config, settings))
         {
           status = HERALD_EXIT_FAILED;
+          record_stopped (config, TRUE, NULL);
           goto out;
         }
       if (run.out != NULL)
@@ -1132,7 +1203,7 @@ herald_cli_test (int    argc,
       print_steps (&run);
       if (run.out != NULL && run.tty)
         clear_running_line (&run);
-      status = local_failure (o.json, config, HERALD_STAGE_RESOLVE, run.error, NULL, "%s",
+      status = local_failure (o.json, run.graph, config, HERALD_STAGE_RESOLVE, run.error, NULL, "%s",
                               run.error != NULL ? run.error->message
                                                 : _("the test could not run"));
       g_clear_error (&run.error);
@@ -1155,18 +1226,7 @@ herald_cli_test (int    argc,
   else
     print_human (&run, config, run.result, diagnosis, notices);
 
-  /* The window's History and "heraldctl history" list it. A history that
-   * cannot be written does not change the test's outcome. */
-  {
-    g_autoptr(HeraldHistoryEntry) entry =
-      herald_history_entry_new (config, run.result, diagnosis, notices,
-                                run.graph ? "graph" : "smtp");
-    g_autoptr(GError) history_error = NULL;
-
-    if (!herald_history_add (entry, &history_error))
-      fprintf (stderr, _("heraldctl test: the test is not in the history: %s\n"),
-               history_error->message);
-  }
+  record_history (config, run.result, diagnosis, notices, run.graph ? "graph" : "smtp");
 
   status = run.result->ok ? HERALD_EXIT_OK : HERALD_EXIT_FAILED;
   g_clear_pointer (&run.result, herald_smtp_result_free);
@@ -1176,6 +1236,7 @@ out:
   g_clear_pointer (&stdin_password, herald_secret_free);
   g_clear_pointer (&stdin_token, herald_secret_free);
   g_clear_pointer (&graph_config, graph_config_free);
+  g_clear_pointer (&last_usage_message, g_free);
   test_options_clear (&o);
   return status;
 }

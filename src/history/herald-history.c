@@ -93,7 +93,9 @@ herald_history_entry_new (const HeraldSmtpConfig *config,
   else
     {
       entry->outcome = g_strdup ("failed");
-      if (diagnosis != NULL && diagnosis->title != NULL)
+      /* A fallback's title ("The test failed") says less than the error. */
+      if (diagnosis != NULL && diagnosis->title != NULL &&
+          (!herald_diagnosis_is_fallback (diagnosis) || result->error == NULL))
         entry->summary = first_line (diagnosis->title);
       else if (result->error != NULL)
         entry->summary = first_line (result->error->message);
@@ -105,6 +107,9 @@ herald_history_entry_new (const HeraldSmtpConfig *config,
    * are reported as set or not set, the transcript is already redacted. */
   report = herald_report_to_text (config, result, diagnosis, notices);
   entry->report = truncate_utf8 (report, REPORT_MAX);
+  /* History shows a failure again as the test did: its diagnosis. */
+  if (g_str_equal (entry->outcome, "failed") && diagnosis != NULL)
+    entry->diagnosis = herald_diagnosis_copy (diagnosis);
 
   return entry;
 }
@@ -124,6 +129,7 @@ herald_history_entry_copy (const HeraldHistoryEntry *entry)
   copy->outcome = g_strdup (entry->outcome);
   copy->summary = g_strdup (entry->summary);
   copy->report = g_strdup (entry->report);
+  copy->diagnosis = entry->diagnosis != NULL ? herald_diagnosis_copy (entry->diagnosis) : NULL;
   return copy;
 }
 
@@ -137,6 +143,7 @@ herald_history_entry_free (HeraldHistoryEntry *entry)
   g_free (entry->outcome);
   g_free (entry->summary);
   g_free (entry->report);
+  g_clear_pointer (&entry->diagnosis, herald_diagnosis_free);
   g_free (entry);
 }
 
@@ -180,6 +187,165 @@ dup_member_string (JsonObject *object,
   return g_utf8_make_valid (value, -1);
 }
 
+/* The strings of a diagnosis, each as long as a report may be. */
+static char *
+dup_member_text (JsonObject *object,
+                 const char *name)
+{
+  g_autofree char *value = dup_member_string (object, name);
+
+  return value != NULL ? truncate_utf8 (value, REPORT_MAX) : NULL;
+}
+
+static gboolean
+actor_from_string (const char  *name,
+                   HeraldActor *actor)
+{
+  for (HeraldActor a = HERALD_ACTOR_YOU; a <= HERALD_ACTOR_PROVIDER; a++)
+    if (name != NULL && g_strcmp0 (herald_actor_to_string (a), name) == 0)
+      {
+        *actor = a;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static gboolean
+severity_from_string (const char     *name,
+                      HeraldSeverity *severity)
+{
+  for (HeraldSeverity v = HERALD_SEVERITY_ERROR; v <= HERALD_SEVERITY_INFO; v++)
+    if (name != NULL && g_strcmp0 (herald_severity_to_string (v), name) == 0)
+      {
+        *severity = v;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* An https URL of printable ASCII only, as the rules' links are. */
+static gboolean
+is_https_url (const char *url)
+{
+  if (url == NULL || !g_str_has_prefix (url, "https://") || url[8] == '\0')
+    return FALSE;
+  for (const char *p = url; *p != '\0'; p++)
+    if (*p < 0x21 || *p > 0x7e)
+      return FALSE;
+  return TRUE;
+}
+
+static void
+free_step (gpointer data)
+{
+  HeraldDiagnosisStep *step = data;
+
+  g_free (step->text);
+  g_free (step->command);
+  g_free (step);
+}
+
+static void
+free_link (gpointer data)
+{
+  HeraldLink *link = data;
+
+  g_free (link->title);
+  g_free (link->url);
+  g_free (link);
+}
+
+/* A diagnosis as add_diagnosis_json() wrote it. The file may have been
+ * edited: the texts are made valid UTF-8, a link that is not https is left
+ * out (the dialog opens links), and anything else that does not fit makes
+ * the whole entry unreadable (NULL). A JSON null is no diagnosis: *out
+ * stays NULL and TRUE is returned. */
+static gboolean
+diagnosis_from_json (JsonNode         *node,
+                     HeraldDiagnosis **out)
+{
+  g_autoptr(GPtrArray) steps = g_ptr_array_new_with_free_func (free_step);
+  g_autoptr(GPtrArray) links = g_ptr_array_new_with_free_func (free_link);
+  g_autofree char *id = NULL, *title = NULL, *explanation = NULL, *details = NULL;
+  g_autofree char *actor = NULL, *severity = NULL, *action = NULL, *alternative = NULL;
+  HeraldDiagnosis d = { 0 };
+  JsonObject *object;
+  JsonNode *member;
+
+  *out = NULL;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return FALSE;
+  object = json_node_get_object (node);
+
+  id = dup_member_text (object, "id");
+  title = dup_member_text (object, "title");
+  explanation = dup_member_text (object, "explanation");
+  details = dup_member_text (object, "details");
+  actor = dup_member_string (object, "actor");
+  severity = dup_member_string (object, "severity");
+  action = dup_member_string (object, "action");
+  alternative = dup_member_string (object, "alternative_action");
+  if (id == NULL || title == NULL || explanation == NULL ||
+      !actor_from_string (actor, &d.actor) || !severity_from_string (severity, &d.severity))
+    return FALSE;
+  if (action != NULL && !herald_action_from_string (action, &d.action))
+    return FALSE;
+  if (alternative != NULL && !herald_action_from_string (alternative, &d.alternative_action))
+    return FALSE;
+
+  member = json_object_get_member (object, "steps");
+  if (member == NULL || !JSON_NODE_HOLDS_ARRAY (member))
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (member)); i++)
+    {
+      JsonNode *item = json_array_get_element (json_node_get_array (member), i);
+      HeraldDiagnosisStep *step;
+
+      if (!JSON_NODE_HOLDS_OBJECT (item))
+        return FALSE;
+      step = g_new0 (HeraldDiagnosisStep, 1);
+      step->text = dup_member_text (json_node_get_object (item), "text");
+      step->command = dup_member_text (json_node_get_object (item), "command");
+      g_ptr_array_add (steps, step);
+      if (step->text == NULL)
+        return FALSE;
+    }
+
+  member = json_object_get_member (object, "links");
+  if (member == NULL || !JSON_NODE_HOLDS_ARRAY (member))
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (member)); i++)
+    {
+      JsonNode *item = json_array_get_element (json_node_get_array (member), i);
+      g_autofree char *link_title = NULL, *url = NULL;
+      HeraldLink *link;
+
+      if (!JSON_NODE_HOLDS_OBJECT (item))
+        return FALSE;
+      link_title = dup_member_text (json_node_get_object (item), "title");
+      url = dup_member_text (json_node_get_object (item), "url");
+      if (!is_https_url (url))
+        continue;
+      link = g_new0 (HeraldLink, 1);
+      link->title = g_steal_pointer (&link_title);
+      link->url = g_steal_pointer (&url);
+      g_ptr_array_add (links, link);
+    }
+
+  /* herald_diagnosis_copy() gives a diagnosis that herald_diagnosis_free()
+   * frees, from these borrowed parts. */
+  d.id = id;
+  d.title = title;
+  d.explanation = explanation;
+  d.details = details;
+  d.steps = steps;
+  d.links = links;
+  *out = herald_diagnosis_copy (&d);
+  return TRUE;
+}
+
 static HeraldHistoryEntry *
 entry_from_json (JsonNode *node)
 {
@@ -213,12 +379,15 @@ entry_from_json (JsonNode *node)
   if (entry->host == NULL || entry->transport == NULL || entry->outcome == NULL ||
       entry->summary == NULL || entry->report == NULL)
     return NULL;
+  if (!diagnosis_from_json (json_object_get_member (object, "diagnosis"), &entry->diagnosis))
+    return NULL;
 
   return g_steal_pointer (&entry);
 }
 
 /* json-glib's parser recurses once per nesting level: "[[[[…" a million
- * deep would overflow the stack. A history is three levels deep. */
+ * deep would overflow the stack. A history is six levels deep (the steps of
+ * an entry's diagnosis). */
 #define NESTING_MAX 16
 
 static gboolean
@@ -343,6 +512,59 @@ herald_history_load (GError **error)
 }
 
 static void
+add_string_member (JsonBuilder *builder,
+                   const char  *name,
+                   const char  *value)
+{
+  if (value == NULL)
+    return;
+  json_builder_set_member_name (builder, name);
+  json_builder_add_string_value (builder, value);
+}
+
+/* Unlike herald_diagnosis_to_json() (heraldctl's output), the steps keep
+ * their commands apart: the dialog shows each with its own Copy button. */
+static void
+add_diagnosis_json (JsonBuilder           *builder,
+                    const HeraldDiagnosis *d)
+{
+  json_builder_begin_object (builder);
+  add_string_member (builder, "id", d->id != NULL ? d->id : "");
+  add_string_member (builder, "title", d->title != NULL ? d->title : "");
+  add_string_member (builder, "explanation", d->explanation != NULL ? d->explanation : "");
+  add_string_member (builder, "actor", herald_actor_to_string (d->actor));
+  add_string_member (builder, "severity", herald_severity_to_string (d->severity));
+  json_builder_set_member_name (builder, "steps");
+  json_builder_begin_array (builder);
+  for (guint i = 0; d->steps != NULL && i < d->steps->len; i++)
+    {
+      const HeraldDiagnosisStep *step = g_ptr_array_index (d->steps, i);
+
+      json_builder_begin_object (builder);
+      add_string_member (builder, "text", step->text != NULL ? step->text : "");
+      add_string_member (builder, "command", step->command);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "links");
+  json_builder_begin_array (builder);
+  for (guint i = 0; d->links != NULL && i < d->links->len; i++)
+    {
+      const HeraldLink *link = g_ptr_array_index (d->links, i);
+
+      json_builder_begin_object (builder);
+      add_string_member (builder, "title", link->title);
+      add_string_member (builder, "url", link->url);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  add_string_member (builder, "details", d->details);
+  add_string_member (builder, "action", herald_action_to_string (d->action));
+  add_string_member (builder, "alternative_action", herald_action_to_string (d->alternative_action));
+  json_builder_end_object (builder);
+}
+
+static void
 add_entry_json (JsonBuilder              *builder,
                 const HeraldHistoryEntry *entry)
 {
@@ -365,6 +587,11 @@ add_entry_json (JsonBuilder              *builder,
   json_builder_add_string_value (builder, entry->summary);
   json_builder_set_member_name (builder, "report");
   json_builder_add_string_value (builder, entry->report);
+  if (entry->diagnosis != NULL)
+    {
+      json_builder_set_member_name (builder, "diagnosis");
+      add_diagnosis_json (builder, entry->diagnosis);
+    }
   json_builder_end_object (builder);
 }
 

@@ -7,8 +7,9 @@
  * the window or by `heraldctl test`, newest first, in one JSON file in the
  * user's state directory (g_get_user_state_dir()/herald/history.json).
  * An entry keeps what the list shows (time, server, transport, outcome, a
- * one-line summary) and the plain-text report that Copy Report gives, which
- * holds no password or token (herald-report.h). */
+ * one-line summary), the plain-text report that Copy Report gives, which
+ * holds no password or token (herald-report.h), and for a failed test its
+ * diagnosis, so that History can show it again as the test did. */
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
@@ -34,6 +35,8 @@ typedef struct {
   char   *outcome;    /* "sent", "failed" or "cancelled" */
   char   *summary;    /* one line: the server's reply or the diagnosis title */
   char   *report;     /* the report text, without secrets */
+  HeraldDiagnosis *diagnosis;  /* a failed test's diagnosis (details included), or NULL:
+                                * a test that was sent, cancelled or never diagnosed */
 } HeraldHistoryEntry;
 
 /* An entry for a test that just ended, now. @transport: "smtp" or "graph";
@@ -64,7 +67,10 @@ gboolean   herald_history_add      (const HeraldHistoryEntry *entry,
                                     GError                  **error);
 
 /* {"entries": [{"time": "2026-12-07T12:00:00Z", "host", "port", "transport",
- * "outcome", "summary", "report"}]}, for herald_json_to_string(). */
+ * "outcome", "summary", "report", "diagnosis"}]}, for herald_json_to_string().
+ * "diagnosis" (failed tests only): {"id", "title", "explanation", "actor",
+ * "severity", "steps": [{"text", "command"}], "links": [{"title", "url"}],
+ * "details", "action", "alternative_action"}. */
 JsonNode  *herald_history_to_json  (GPtrArray                *entries) G_GNUC_WARN_UNUSED_RESULT;
 
 /* "2026-12-07 13:00" in local time (owned by the caller). */

@@ -21,6 +21,7 @@ struct _HeraldErrorDialog
   HeraldSmtpResult *result;
   HeraldDiagnosis  *diagnosis;
   GPtrArray        *notices;    /* of HeraldDiagnosis, may be NULL */
+  char             *report;     /* a test from the history: its report as recorded, or NULL */
   GdkClipboard     *clipboard;
 
   GtkScrolledWindow *content_scroller;
@@ -371,6 +372,21 @@ herald_error_dialog_size_allocate (GtkWidget *widget,
     queue_fit_content_height (self);
 }
 
+/* The width the .ui file asks for, unless the parent is narrower (a phone,
+ * a window at 360 px): then the parent's, so that the dialog fits over it
+ * and its texts wrap rather than run off the screen. */
+#define DEFAULT_WIDTH 560
+
+static void
+update_default_width (HeraldErrorDialog *self)
+{
+  GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
+  int width = parent != NULL ? gtk_widget_get_width (GTK_WIDGET (parent)) : 0;
+
+  gtk_window_set_default_size (GTK_WINDOW (self), width > 0 ? MIN (width, DEFAULT_WIDTH)
+                                                            : DEFAULT_WIDTH, -1);
+}
+
 static void
 herald_error_dialog_show (GtkWidget *widget)
 {
@@ -379,6 +395,7 @@ herald_error_dialog_show (GtkWidget *widget)
   /* The minimum set for the last content must not exceed the new maximum. */
   gtk_scrolled_window_set_min_content_height (self->content_scroller, -1);
   update_max_content_height (self);
+  update_default_width (self);
   self->fitted_width = -1;
 
   GTK_WIDGET_CLASS (herald_error_dialog_parent_class)->show (widget);
@@ -405,6 +422,7 @@ herald_error_dialog_finalize (GObject *object)
   g_clear_pointer (&self->result, herald_smtp_result_free);
   g_clear_pointer (&self->diagnosis, herald_diagnosis_free);
   g_clear_pointer (&self->notices, g_ptr_array_unref);
+  g_free (self->report);
 
   G_OBJECT_CLASS (herald_error_dialog_parent_class)->finalize (object);
 }
@@ -524,20 +542,14 @@ remove_children (GtkBox *box)
     gtk_box_remove (box, child);
 }
 
-void
-herald_error_dialog_set_failure (HeraldErrorDialog      *self,
-                                 const HeraldSmtpConfig *config,
-                                 const HeraldSmtpResult *result,
-                                 const HeraldDiagnosis  *diagnosis,
-                                 GPtrArray              *notices)
+/* The diagnosis on show, whether of the test just run or of one in the
+ * history; @details fill "Technical details". */
+static void
+show_diagnosis (HeraldErrorDialog     *self,
+                const HeraldDiagnosis *diagnosis,
+                const char            *details)
 {
-  g_autoptr(GString) details = g_string_new (NULL);
   guint n = 0;
-
-  g_return_if_fail (HERALD_IS_ERROR_DIALOG (self));
-  g_return_if_fail (config != NULL);
-  g_return_if_fail (result != NULL);
-  g_return_if_fail (diagnosis != NULL);
 
   adw_message_dialog_set_heading (ADW_MESSAGE_DIALOG (self), diagnosis->title);
   adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (self),
@@ -545,19 +557,8 @@ herald_error_dialog_set_failure (HeraldErrorDialog      *self,
   if (diagnosis->explanation != NULL && *diagnosis->explanation != '\0')
     left_align_body (GTK_WIDGET (self), diagnosis->explanation);
 
-  /* The dialog keeps nothing secret: the copy it keeps for the report has
-   * neither the password nor the token, only whether they were set. */
-  g_clear_pointer (&self->config, herald_smtp_config_free);
-  self->config = herald_smtp_config_copy (config);
-  replace_secret (&self->config->password);
-  replace_secret (&self->config->oauth_token);
-  g_clear_pointer (&self->result, herald_smtp_result_free);
-  self->result = herald_smtp_result_copy (result);
   g_clear_pointer (&self->diagnosis, herald_diagnosis_free);
   self->diagnosis = herald_diagnosis_copy (diagnosis);
-  g_clear_pointer (&self->notices, g_ptr_array_unref);
-  if (notices != NULL)
-    self->notices = g_ptr_array_ref (notices);
 
   gtk_label_set_text (self->actor_label, herald_actor_describe (diagnosis->actor));
 
@@ -594,8 +595,62 @@ herald_error_dialog_set_failure (HeraldErrorDialog      *self,
   gtk_expander_set_expanded (self->details_expander, FALSE);
   self->fitted_width = -1;
   gtk_widget_queue_resize (GTK_WIDGET (self));
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->details_view), details, -1);
+}
+
+void
+herald_error_dialog_set_failure (HeraldErrorDialog      *self,
+                                 const HeraldSmtpConfig *config,
+                                 const HeraldSmtpResult *result,
+                                 const HeraldDiagnosis  *diagnosis,
+                                 GPtrArray              *notices)
+{
+  g_autoptr(GString) details = g_string_new (NULL);
+
+  g_return_if_fail (HERALD_IS_ERROR_DIALOG (self));
+  g_return_if_fail (config != NULL);
+  g_return_if_fail (result != NULL);
+  g_return_if_fail (diagnosis != NULL);
+
+  /* The dialog keeps nothing secret: the copy it keeps for the report has
+   * neither the password nor the token, only whether they were set. */
+  g_clear_pointer (&self->config, herald_smtp_config_free);
+  self->config = herald_smtp_config_copy (config);
+  replace_secret (&self->config->password);
+  replace_secret (&self->config->oauth_token);
+  g_clear_pointer (&self->result, herald_smtp_result_free);
+  self->result = herald_smtp_result_copy (result);
+  g_clear_pointer (&self->notices, g_ptr_array_unref);
+  if (notices != NULL)
+    self->notices = g_ptr_array_ref (notices);
+  g_clear_pointer (&self->report, g_free);
+
   append_details (details, result, diagnosis);
-  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->details_view), details->str, -1);
+  show_diagnosis (self, diagnosis, details->str);
+}
+
+HeraldErrorDialog *
+herald_error_dialog_new_for_record (GtkWindow             *parent,
+                                    const HeraldDiagnosis *diagnosis,
+                                    const char            *report)
+{
+  HeraldErrorDialog *self;
+
+  g_return_val_if_fail (parent == NULL || GTK_IS_WINDOW (parent), NULL);
+  g_return_val_if_fail (diagnosis != NULL, NULL);
+  g_return_val_if_fail (report != NULL, NULL);
+
+  self = g_object_new (HERALD_TYPE_ERROR_DIALOG,
+                       "transient-for", parent,
+                       NULL);
+  self->clipboard = g_object_ref (gtk_widget_get_clipboard (parent ? GTK_WIDGET (parent)
+                                                                   : GTK_WIDGET (self)));
+  /* The settings and the transcript of that test are in its report, as
+   * they were then: the details show it whole, Copy Report gives it. */
+  self->report = g_strdup (report);
+  show_diagnosis (self, diagnosis, report);
+
+  return self;
 }
 
 const HeraldDiagnosis *
@@ -659,5 +714,7 @@ herald_error_dialog_dup_report (HeraldErrorDialog *self)
 {
   g_return_val_if_fail (HERALD_IS_ERROR_DIALOG (self), NULL);
 
+  if (self->report != NULL)
+    return g_strdup (self->report);
   return herald_report_to_text (self->config, self->result, self->diagnosis, self->notices);
 }

@@ -25,6 +25,12 @@ HeraldErrorDialog *herald_error_dialog_new (GtkWindow              *parent,
                                             const HeraldDiagnosis  *diagnosis,
                                             GPtrArray              *notices);
 
+/* The same dialog for a failed test in the history: its diagnosis as it
+ * was recorded, "Technical details" and Copy Report give its @report. */
+HeraldErrorDialog *herald_error_dialog_new_for_record (GtkWindow             *parent,
+                                                       const HeraldDiagnosis *diagnosis,
+                                                       const char            *report);
+
 /* Shows another failure in the same dialog. */
 void               herald_error_dialog_set_failure (HeraldErrorDialog      *self,
                                                     const HeraldSmtpConfig *config,

@@ -7,6 +7,7 @@
 
 #include <glib/gi18n.h>
 
+#include "herald-error-dialog.h"
 #include "herald-history.h"
 #include "herald-history-dialog.h"
 
@@ -17,6 +18,7 @@ struct _HeraldHistoryDialog
   GPtrArray      *entries;        /* of HeraldHistoryEntry */
   char           *message;        /* shown instead of the list, or NULL */
   const char     *report;         /* the entry's on show, or NULL */
+  HeraldErrorDialog *error_dialog;  /* a failed entry's diagnosis on show, or NULL */
 
   GtkWidget      *back_button;
   GtkWidget      *copy_button;
@@ -59,12 +61,57 @@ herald_history_dialog_show_report (HeraldHistoryDialog *self,
   gtk_widget_grab_focus (GTK_WIDGET (self->report_view));
 }
 
+void
+herald_history_dialog_open_entry (HeraldHistoryDialog *self,
+                                  guint                index)
+{
+  const HeraldHistoryEntry *entry;
+
+  g_return_if_fail (HERALD_IS_HISTORY_DIALOG (self));
+  g_return_if_fail (self->entries != NULL && index < self->entries->len);
+
+  entry = g_ptr_array_index (self->entries, index);
+  if (entry->diagnosis == NULL)
+    {
+      herald_history_dialog_show_report (self, index);
+      return;
+    }
+
+  /* A failed test: its diagnosis in the dialog the test itself showed,
+   * over this window (one at a time). */
+  if (self->error_dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->error_dialog));
+  self->error_dialog = herald_error_dialog_new_for_record (GTK_WINDOW (self), entry->diagnosis,
+                                                           entry->report);
+  g_object_add_weak_pointer (G_OBJECT (self->error_dialog), (gpointer *) &self->error_dialog);
+  gtk_window_set_modal (GTK_WINDOW (self->error_dialog), TRUE);
+  gtk_window_set_destroy_with_parent (GTK_WINDOW (self->error_dialog), TRUE);
+  if (g_strcmp0 (entry->transport, "graph") == 0)
+    {
+      /* Translators: %s explains a failure */
+      g_autofree char *body = g_strdup_printf (_("Sent through Microsoft Graph. %s"),
+                                               entry->diagnosis->explanation != NULL
+                                                 ? entry->diagnosis->explanation : "");
+
+      adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (self->error_dialog), body);
+    }
+  gtk_window_present (GTK_WINDOW (self->error_dialog));
+}
+
+HeraldErrorDialog *
+herald_history_dialog_get_error_dialog (HeraldHistoryDialog *self)
+{
+  g_return_val_if_fail (HERALD_IS_HISTORY_DIALOG (self), NULL);
+
+  return self->error_dialog;
+}
+
 static void
 row_activated_cb (GtkListBox          *list,
                   GtkListBoxRow       *row,
                   HeraldHistoryDialog *self)
 {
-  herald_history_dialog_show_report (self, gtk_list_box_row_get_index (row));
+  herald_history_dialog_open_entry (self, gtk_list_box_row_get_index (row));
 }
 
 static void
@@ -170,6 +217,8 @@ herald_history_dialog_finalize (GObject *object)
 {
   HeraldHistoryDialog *self = HERALD_HISTORY_DIALOG (object);
 
+  if (self->error_dialog != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->error_dialog), (gpointer *) &self->error_dialog);
   g_clear_pointer (&self->entries, g_ptr_array_unref);
   g_clear_pointer (&self->message, g_free);
 
@@ -193,7 +242,6 @@ herald_history_dialog_init (HeraldHistoryDialog *self)
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   GtkWidget *header = adw_header_bar_new ();
   GtkWidget *scroller, *clamp, *report_scroller;
-  GtkWidget *copy_content;
 
   gtk_window_set_default_size (GTK_WINDOW (self), 600, 640);
   gtk_window_set_modal (GTK_WINDOW (self), TRUE);
@@ -206,11 +254,12 @@ herald_history_dialog_init (HeraldHistoryDialog *self)
   g_signal_connect_swapped (self->back_button, "clicked", G_CALLBACK (back_clicked_cb), self);
   adw_header_bar_pack_start (ADW_HEADER_BAR (header), self->back_button);
 
-  self->copy_button = gtk_button_new ();
-  copy_content = adw_button_content_new ();
-  adw_button_content_set_icon_name (ADW_BUTTON_CONTENT (copy_content), "edit-copy-symbolic");
-  adw_button_content_set_label (ADW_BUTTON_CONTENT (copy_content), _("Copy Report"));
-  gtk_button_set_child (GTK_BUTTON (self->copy_button), copy_content);
+  /* An icon, as Back: at 360 px with large text a label beside it would
+   * leave the title "Test Report" no room. */
+  self->copy_button = gtk_button_new_from_icon_name ("edit-copy-symbolic");
+  gtk_widget_set_tooltip_text (self->copy_button, _("Copy Report"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->copy_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Copy Report"), -1);
   g_signal_connect_swapped (self->copy_button, "clicked", G_CALLBACK (copy_clicked_cb), self);
   adw_header_bar_pack_end (ADW_HEADER_BAR (header), self->copy_button);
   gtk_box_append (GTK_BOX (box), header);

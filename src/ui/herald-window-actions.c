@@ -303,12 +303,14 @@ record_history (HeraldWindow           *self,
                 const HeraldSmtpConfig *config,
                 const HeraldSmtpResult *result,
                 const HeraldDiagnosis  *diagnosis,
-                GPtrArray              *notices)
+                GPtrArray              *notices,
+                gboolean                graph)
 {
   g_autoptr(GTask) task = g_task_new (self, NULL, history_added_cb, NULL);
 
   g_task_set_source_tag (task, record_history);
-  g_task_set_task_data (task, herald_history_entry_new (config, result, diagnosis, notices, "smtp"),
+  g_task_set_task_data (task, herald_history_entry_new (config, result, diagnosis, notices,
+                                                        graph ? "graph" : "smtp"),
                         (GDestroyNotify) herald_history_entry_free);
   g_task_run_in_thread (task, add_history_thread);
 }
@@ -340,7 +342,7 @@ show_failure (HeraldWindow           *self,
   self->failure_diagnosis = g_steal_pointer (&diagnosis);
   self->failure_notices = g_steal_pointer (&notices);
   self->failure_graph = graph;
-  record_history (self, config, result, self->failure_diagnosis, self->failure_notices);
+  record_history (self, config, result, self->failure_diagnosis, self->failure_notices, graph);
 
   if (graph)
     /* Translators: %s says what went wrong */
@@ -372,6 +374,7 @@ show_success (HeraldWindow           *self,
       title = g_strdup_printf (_("Microsoft accepted the message for delivery to %s (Microsoft "
                                  "Graph). Total time: %s."), recipients, elapsed);
       herald_banner_show_success (self->banner, title, NULL);
+      record_history (self, config, result, NULL, NULL, TRUE);
       return;
     }
 
@@ -383,7 +386,7 @@ show_success (HeraldWindow           *self,
   title = g_strdup_printf (_("Test email sent to %s. The server replied “%s”. Total time: %s."),
                            recipients, reply, elapsed);
   herald_banner_show_success (self->banner, title, notices);
-  record_history (self, config, result, NULL, notices);
+  record_history (self, config, result, NULL, notices, FALSE);
 }
 
 static void finish_run (RunData          *data,
@@ -427,7 +430,7 @@ finish_run (RunData          *data,
    * the history, with the step it was cancelled in. */
   if (result != NULL && result->error != NULL &&
       g_error_matches (result->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    record_history (self, data->config, result, NULL, NULL);
+    record_history (self, data->config, result, NULL, NULL, data->graph);
 
   /* A cancelled test was already put back to idle by Cancel. */
   if (!run_is_current (self, data))

@@ -3,7 +3,8 @@
 # Copyright 2026 The Herald authors
 """heraldctl history: every `heraldctl test` adds an entry (time, server,
 transport, outcome, summary, report) to the history in the state directory,
-newest first and at most 20; no password reaches it; `--json` stays strict
+newest first and at most 20, also a test its settings stop before any
+connection (no server, a bad address, no saved password); no password reaches it; `--json` stays strict
 JSON with hostile strings in every field; a damaged file gets a clear
 message, never a crash, and the next test starts a new history.
 
@@ -91,6 +92,13 @@ try:
                "an entry keeps the whole report (with the redacted transcript)", old["report"][:300])
         tap.ok(new["time"].endswith("Z") and new["time"] >= old["time"],
                "times are UTC, in order", (new["time"], old["time"]))
+        d = new.get("diagnosis") or {}
+        tap.ok(d.get("title") and d.get("explanation") and d.get("steps")
+               and all(st.get("text") for st in d["steps"])
+               and d.get("actor") in ("you", "mail-admin", "provider")
+               and "diagnosis" not in old,
+               "a failed test keeps its diagnosis (title, explanation, steps), a sent one none",
+               (d, old.keys()))
 
     with open(history, "rb") as f:
         raw = f.read()
@@ -122,6 +130,34 @@ try:
     tap.ok(ports == list(range(21, 1, -1)), "22 tests later, the newest 20 are kept, newest first",
            ports)
 
+    # A test its settings stop before any connection is a test all the same:
+    # no server, a bad recipient, no saved password (the keyring lookup).
+    stopped = [
+        (["--port", "2525", "--security", "none", "--auth", "none", "--from", USER,
+          "--to", "bob@example.com"], 2, "no server"),
+        (["--server", "127.0.0.1", "--port", "2526", "--security", "none", "--auth", "none",
+          "--from", USER, "--to", "not an address"], 2, "invalid --to address"),
+        (["--server", "127.0.0.1", "--port", "2527", "--security", "none", "--auth", "plain",
+          "--user", "nobody-saved@example.com", "--allow-plaintext-auth", "--from", USER,
+          "--to", "bob@example.com"], 1, "password"),
+    ]
+    for args, status, words in stopped:
+        r = run(["test"] + args, stdin=subprocess.DEVNULL)
+        r2, data = history_json()
+        e = data["entries"][0] if data and data["entries"] else {}
+        tap.ok(r.returncode == status and e.get("outcome") == "failed"
+               and words in e.get("summary", "") and words in e.get("report", "")
+               and e.get("transport") == "smtp",
+               "a test stopped before connecting (%s, exit %d) is in the history as failed, "
+               "with the reason" % (words, status), (r.returncode, r.stderr, e))
+    r, data = history_json()
+    ports = [e["port"] for e in data["entries"]][:3] if data else []
+    tap.ok(ports[:2] == [2527, 2526] and len(data["entries"]) == 20,
+           "the stopped tests are the newest, and the history still keeps 20", ports)
+    r = run(["history"])
+    tap.ok(r.returncode == 0 and "invalid --to address" in r.stdout.decode(),
+           "heraldctl history lists them", r.stdout[:600])
+
     # Hostile strings in every field, as an edited file or a server may bring.
     hostile = ["\x1b]0;pwned\x07\x1b[2J", "unit\x1fsep", "\u202eexe.txt", "bad \udcff utf-8",
                "del\x7f c1\x85", 'quote " and \\ backslash', "\u2028line sep"]
@@ -129,7 +165,14 @@ try:
         # json.dumps writes every control as \\u escape; a lone surrogate as \\udcff, which
         # is no character: heraldctl must cope with it as with invalid UTF-8.
         entry = {"time": "2026-12-07T12:00:00Z", "host": "mx" + h, "port": 25, "transport": h,
-                 "outcome": h, "summary": "summary " + h, "report": "report\n" + h}
+                 "outcome": h, "summary": "summary " + h, "report": "report\n" + h,
+                 "diagnosis": {"id": "rule " + h, "title": "title " + h,
+                               "explanation": "explanation " + h, "actor": "you",
+                               "severity": "error",
+                               "steps": [{"text": "step " + h, "command": "command " + h}],
+                               "links": [{"title": "link " + h, "url": "https://example.com/ok"},
+                                         {"title": "bad", "url": "https://example.com/" + h}],
+                               "details": "details " + h}}
         with open(history, "w") as f:
             f.write(json.dumps({"entries": [entry]}))
         r = run(["history", "--json"])
@@ -145,10 +188,18 @@ try:
             # may take the character after it along).
             def same(got, want):
                 return re.fullmatch(re.escape(want).replace(re.escape("\udcff "), "\ufffd+ ?"), got, re.S)
+            d = e["diagnosis"]
             tap.ok(same(e["host"], "mx" + h) and same(e["summary"], "summary " + h)
                    and same(e["outcome"], h) and same(e["transport"], h)
-                   and same(e["report"], "report\n" + h),
+                   and same(e["report"], "report\n" + h)
+                   and same(d["id"], "rule " + h) and same(d["title"], "title " + h)
+                   and same(d["explanation"], "explanation " + h)
+                   and same(d["steps"][0]["text"], "step " + h)
+                   and same(d["steps"][0]["command"], "command " + h)
+                   and same(d["details"], "details " + h) and same(d["links"][0]["title"], "link " + h),
                    name + ": strict JSON, every field back as written", e)
+            tap.ok([l["url"] for l in d["links"]] == ["https://example.com/ok"],
+                   name + ": a link that is not a plain https URL is left out", d["links"])
         except (ValueError, KeyError, IndexError) as ex:
             tap.ok(False, name + ": strict JSON, every field back as written", "%s: %r" % (ex, r.stdout[:300]))
         for args in (["history"], ["history", "--report", "1"]):

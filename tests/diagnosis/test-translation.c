@@ -55,7 +55,7 @@ test_rules_translated (void)
   g_assert_cmpstr (step->text, ==, "Mettez l’adresse du compte (mcp@example.co.uk) ou un de ses alias comme expéditeur.");
   /* A text without a translation stays English. */
   step = g_ptr_array_index (d->steps, 1);
-  g_assert_true (g_str_has_prefix (step->text, "The user name may need"));
+  g_assert_true (g_str_has_prefix (step->text, "The Username may need"));
   g_assert_cmpstr (herald_actor_describe (HERALD_ACTOR_MAIL_ADMIN), ==, "Votre administrateur de messagerie doit agir.");
 }
 

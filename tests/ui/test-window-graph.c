@@ -7,9 +7,11 @@
 
 #include <adwaita.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "fake-graph.h"
 #include "herald-fake-server.h"
+#include "herald-history.h"
 #include "herald-oauth.h"
 #include "herald-secrets-oauth.h"
 #include "herald-widget-util.h"
@@ -97,6 +99,26 @@ new_window (void)
 }
 
 static gboolean oauth_idle (gpointer data);
+
+/* The history holds this many entries (it is written on a worker thread). */
+static gboolean
+history_has (gpointer data)
+{
+  g_autoptr(GPtrArray) entries = herald_history_load (NULL);
+
+  return entries != NULL && entries->len == GPOINTER_TO_UINT (data);
+}
+
+/* The newest entry of the history. */
+static HeraldHistoryEntry *
+newest_history_entry (void)
+{
+  g_autoptr(GPtrArray) entries = herald_history_load (NULL);
+
+  g_assert_nonnull (entries);
+  g_assert_cmpuint (entries->len, >, 0);
+  return herald_history_entry_copy (g_ptr_array_index (entries, 0));
+}
 
 static gboolean
 only_one_ref (gpointer data)
@@ -220,12 +242,16 @@ test_send_through_graph (void)
   g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
   g_autoptr(FakeGraphRequest) request = NULL;
   g_autofree char *mime = NULL;
+  g_autoptr(HeraldHistoryEntry) sent = NULL;
+  g_autoptr(HeraldHistoryEntry) failed = NULL;
+  g_autofree char *history = herald_history_get_path ();
   HeraldErrorDialog *dialog;
   const char *title;
   const char *body;
   HeraldWindow *window;
 
   reset_settings ();
+  g_remove (history);
   g_settings_set_string (settings, "provider", "microsoft365");
   g_settings_set_string (settings, "oauth-client-id", CLIENT_ID);
   g_settings_set_string (settings, "username", USERNAME);
@@ -256,6 +282,12 @@ test_send_through_graph (void)
   mime = g_strndup (g_bytes_get_data (request->mime, NULL), g_bytes_get_size (request->mime));
   g_assert_nonnull (strstr (mime, "To: " TO));
 
+  /* Each test through Graph is in the history, as Graph's. */
+  g_assert_true (wait_for (history_has, GUINT_TO_POINTER (1), 10000));
+  sent = newest_history_entry ();
+  g_assert_cmpstr (sent->outcome, ==, "sent");
+  g_assert_cmpstr (sent->transport, ==, "graph");
+
   /* Refused: the banner and the dialog name the transport; Graph's code
    * is diagnosed. */
   fake_graph_push_reply (graph, 403, NULL, FAKE_GRAPH_ACCESS_DENIED);
@@ -271,6 +303,10 @@ test_send_through_graph (void)
   g_assert_true (g_str_has_prefix (body, "Sent through Microsoft Graph. "));
   /* Already on Graph: no switch offered. */
   g_assert_false (adw_message_dialog_has_response (ADW_MESSAGE_DIALOG (dialog), "switch-to-graph"));
+  g_assert_true (wait_for (history_has, GUINT_TO_POINTER (2), 10000));
+  failed = newest_history_entry ();
+  g_assert_cmpstr (failed->outcome, ==, "failed");
+  g_assert_cmpstr (failed->transport, ==, "graph");
 
   destroy_window (window);
   g_assert_true (herald_oauth_tokens_clear_sync ("microsoft", USERNAME, CLIENT_ID, NULL, NULL));
@@ -433,6 +469,13 @@ int
 main (int   argc,
       char *argv[])
 {
+  g_autofree char *state = g_build_filename (g_get_home_dir (), "herald-ui-graph-state-XXXXXX",
+                                             NULL);
+
+  /* A history of its own: the suite's other tests write theirs at the same
+   * time, and this one counts the entries. Under the suite's throw-away HOME. */
+  g_assert_nonnull (g_mkdtemp (state));
+  g_setenv ("XDG_STATE_HOME", state, TRUE);
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 

@@ -7,6 +7,7 @@
 
 #include <string.h>
 #include <adwaita.h>
+#include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
 #include "fake-idp.h"
@@ -18,6 +19,10 @@
 #include "herald-secrets.h"
 #include "herald-secrets-oauth.h"
 #include "herald-application.h"
+#include "herald-diagnosis.h"
+#include "herald-error-dialog.h"
+#include "herald-history.h"
+#include "herald-history-dialog.h"
 #include "herald-window.h"
 #include "herald-window-private.h"
 
@@ -1980,7 +1985,7 @@ test_notices_preset_icloud (void)
   g_test_message ("notices: %s", texts->str);
   g_assert_null (strstr (texts->str, "Authentication is off"));
   g_assert_nonnull (strstr (texts->str, "iCloud Mail needs an app-specific password"));
-  g_assert_nonnull (strstr (texts->str, "no username is entered"));
+  g_assert_nonnull (strstr (texts->str, "but Username is empty"));
   link = herald_test_find_widget (field (window, "notices"), GTK_TYPE_LINK_BUTTON,
                                   "Apple Account: Sign-In and Security");
   g_assert_nonnull (link);
@@ -1992,7 +1997,7 @@ test_notices_preset_icloud (void)
   g_string_truncate (texts, 0);
   g_strfreev (_herald_window_dup_notice_titles (window));
   append_label_texts (field (window, "notices"), texts);
-  g_assert_null (strstr (texts->str, "no username is entered"));
+  g_assert_null (strstr (texts->str, "but Username is empty"));
   g_assert_nonnull (strstr (texts->str, "iCloud Mail needs an app-specific password"));
 
   destroy_window (window);
@@ -2235,18 +2240,94 @@ collect_clipped (GtkWidget *widget,
     collect_clipped (child, root, clipped);
 }
 
+static void
+expand_all (GtkWidget *widget)
+{
+  if (ADW_IS_EXPANDER_ROW (widget))
+    adw_expander_row_set_expanded (ADW_EXPANDER_ROW (widget), TRUE);
+  if (GTK_IS_EXPANDER (widget))
+    gtk_expander_set_expanded (GTK_EXPANDER (widget), TRUE);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    expand_all (child);
+}
+
+/* Runs the main loop for a third of a second: some frames, so that a
+ * layout that changed (a page shown, an expander opened) is settled. */
+static void
+settle (void)
+{
+  gint64 end = g_get_monotonic_time () + G_USEC_PER_SEC / 3;
+
+  while (g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (2000);
+}
+
+static gboolean
+mapped (gpointer data)
+{
+  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 0;
+}
+
+/* A window or dialog at 360 px with large text: as wide as that at most,
+ * and no label of it cut. */
+static void
+collect_narrow (GtkWidget  *window,
+                const char *what,
+                GPtrArray  *clipped)
+{
+  g_assert_true (wait_for (mapped, window, 10000));
+  settle ();
+  g_test_message ("%s: %d x %d", what, gtk_widget_get_width (window), gtk_widget_get_height (window));
+  if (gtk_widget_get_width (window) > 360)
+    {
+      print_wide (window, 360);
+      g_ptr_array_add (clipped, g_strdup_printf ("%s is %d px wide", what,
+                                                 gtk_widget_get_width (window)));
+    }
+  collect_clipped (window, window, clipped);
+}
+
+/* A failure with much to say: long explanation, commands, links. */
+static HeraldDiagnosis *
+long_diagnosis (HeraldSmtpConfig **config,
+                HeraldSmtpResult **result)
+{
+  static const char reply[] = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication "
+                              "is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled "
+                              "for more information. [AM0PR01CA0000.eurprd01.prod.exchangelabs.com "
+                              "2026-11-28T09:00:00.000Z]";
+  g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, reply);
+  HeraldDiagnosis *d = herald_diagnose_text (reply, HERALD_STAGE_AUTH, "smtp.office365.com");
+
+  g_assert_cmpstr (d->id, ==, "exo-smtp-auth-disabled-tenant");
+  *config = herald_smtp_config_new ();
+  (*config)->host = g_strdup ("smtp.office365.com");
+  (*config)->port = 587;
+  (*config)->username = g_strdup ("a.very.long.mailbox.name@subsidiary.example.onmicrosoft.com");
+  (*config)->from = g_strdup ((*config)->username);
+  (*config)->to = g_strsplit ("alerts-for-the-operations-team@example.com", ",", -1);
+  *result = herald_smtp_result_new_failed (HERALD_STAGE_AUTH, error);
+  return d;
+}
+
 /* The narrowest window (360 px, the phone width GNOME designs for) with
  * large text (GNOME's text scaling 1.25): no label of the form is cut,
  * neither the group titles, nor the provider names in the Provider popover,
- * nor the password row. */
+ * nor the password row, nor the rows of the Relay group; nor the error
+ * dialog of a failure with much to say (its details open), nor the History
+ * window, its rows and a failed test's diagnosis opened from there. */
 static void
 test_narrow_large_text (void)
 {
   g_autoptr(GSettings) settings = g_settings_new ("io.github.heraldmail.Herald");
   g_autoptr(GPtrArray) clipped = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *history = herald_history_get_path ();
   GtkSettings *gtk_settings = gtk_settings_get_default ();
+  HeraldHistoryDialog *history_dialog;
   HeraldWindow *window;
-  GtkWidget *provider, *popover;
+  GtkWidget *provider, *popover, *relay_title;
   int dpi;
 
   g_object_get (gtk_settings, "gtk-xft-dpi", &dpi, NULL);
@@ -2292,6 +2373,62 @@ test_narrow_large_text (void)
       collect_clipped (popover, popover, clipped);
       gtk_popover_popdown (GTK_POPOVER (popover));
     }
+
+  /* The Relay group is part of the window: with every expander open
+   * (Advanced, the relay's device users and messages) all of it is laid out. */
+  relay_title = herald_test_find_widget (GTK_WIDGET (window), GTK_TYPE_LABEL, "Relay for Devices");
+  g_assert_nonnull (relay_title);
+  g_assert_true (gtk_widget_get_mapped (relay_title));
+  expand_all (GTK_WIDGET (window));
+  g_assert_true (wait_for (mapped, herald_test_find_widget (GTK_WIDGET (window),
+                                                            ADW_TYPE_ENTRY_ROW,
+                                                            "New Device User"), 10000));
+  settle ();
+  collect_clipped (GTK_WIDGET (window), GTK_WIDGET (window), clipped);
+
+  /* The error dialog, its technical details open. */
+  {
+    g_autoptr(HeraldSmtpConfig) config = NULL;
+    g_autoptr(HeraldSmtpResult) result = NULL;
+    g_autoptr(HeraldDiagnosis) d = long_diagnosis (&config, &result);
+    HeraldErrorDialog *dialog = herald_error_dialog_new (GTK_WINDOW (window), config, result, d,
+                                                         NULL);
+
+    gtk_window_present (GTK_WINDOW (dialog));
+    expand_all (GTK_WIDGET (dialog));
+    collect_narrow (GTK_WIDGET (dialog), "the error dialog", clipped);
+    gtk_window_destroy (GTK_WINDOW (dialog));
+
+    /* The History window at 360 px: a sent test and this failure. */
+    g_remove (history);
+    {
+      g_autoptr(HeraldSmtpResult) ok = herald_smtp_result_new ();
+      g_autoptr(HeraldHistoryEntry) sent = NULL;
+      g_autoptr(HeraldHistoryEntry) failed = NULL;
+
+      ok->ok = TRUE;
+      ok->stage = HERALD_STAGE_DONE;
+      sent = herald_history_entry_new (config, ok, NULL, NULL, "smtp");
+      g_assert_true (herald_history_add (sent, NULL));
+      failed = herald_history_entry_new (config, result, d, NULL, "smtp");
+      g_assert_true (herald_history_add (failed, NULL));
+    }
+    history_dialog = herald_history_dialog_new (GTK_WINDOW (window));
+    gtk_window_set_default_size (GTK_WINDOW (history_dialog), 360, 700);
+    gtk_window_present (GTK_WINDOW (history_dialog));
+    collect_narrow (GTK_WIDGET (history_dialog), "the History window", clipped);
+    herald_history_dialog_open_entry (history_dialog, 0);
+    g_assert_nonnull (herald_history_dialog_get_error_dialog (history_dialog));
+    expand_all (GTK_WIDGET (herald_history_dialog_get_error_dialog (history_dialog)));
+    collect_narrow (GTK_WIDGET (herald_history_dialog_get_error_dialog (history_dialog)),
+                    "a failed test's diagnosis from History", clipped);
+    gtk_window_destroy (GTK_WINDOW (herald_history_dialog_get_error_dialog (history_dialog)));
+    herald_history_dialog_open_entry (history_dialog, 1);
+    g_assert_nonnull (herald_history_dialog_get_report (history_dialog));
+    collect_narrow (GTK_WIDGET (history_dialog), "a report in the History window", clipped);
+    gtk_window_destroy (GTK_WINDOW (history_dialog));
+    g_remove (history);
+  }
 
   for (guint i = 0; i < clipped->len; i++)
     g_test_message ("clipped: %s", (char *) g_ptr_array_index (clipped, i));
@@ -2453,6 +2590,14 @@ int
 main (int   argc,
       char *argv[])
 {
+  g_autofree char *state = g_build_filename (g_get_home_dir (), "herald-ui-window-state-XXXXXX",
+                                             NULL);
+
+  /* A history of its own: the suite's other tests write theirs at the same
+   * time, and the narrow test opens the entries it wrote. Under the suite's
+   * throw-away HOME. */
+  g_assert_nonnull (g_mkdtemp (state));
+  g_setenv ("XDG_STATE_HOME", state, TRUE);
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
   make_certs ();
