@@ -7,11 +7,14 @@
 # gets the built heraldctl and herald-mta through apt, and we check what an
 # administrator would: apt replaces Postfix; the postinst creates the queue
 # directories with their modes, enables the units and says what to do next, and
-# can run again; `sendmail -t` queues through the system profile (root) or the
-# maildrop (any other user, who cannot read it); `mailq` lists the message;
-# `heraldctl doctor --system` sees the wiring; removing herald-mta keeps the
-# queue and says how many messages wait; Postfix comes back with its own
-# configuration; purging removes the profile and the secrets, not the mail.
+# can run again (dpkg-reconfigure, the package installed twice over itself),
+# never with a terminal to ask on; `sendmail -t` queues through the system
+# profile (root) or the maildrop (any other user, who cannot read it); `mailq`
+# lists the message; `heraldctl doctor --system` sees the wiring; removing
+# herald-mta keeps the queue, says how many messages wait and which command
+# brings Postfix back; Postfix comes back with its own configuration, also in
+# the one-step swap "apt install postfix herald-mta-"; purging removes the
+# profile and the secrets, not the mail.
 #
 # Never run on the machine itself: installing herald-mta would replace the
 # Postfix the other tests use. Everything happens under a temporary directory,
