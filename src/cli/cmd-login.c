@@ -17,9 +17,11 @@
 #include "herald-report.h"
 #include "herald-secret.h"
 
-/* heraldctl login / logout: OAuth 2.0 sign-in. Tokens go to the keyring only;
- * provider, client ID, tenant, authority and the address go to GSettings so
- * that "heraldctl test --auth xoauth2" needs no repeat of them. */
+/* heraldctl login / logout: OAuth 2.0 sign-in. Tokens go to the keyring, or
+ * with --system to root's store (heraldctl.c installs it and says where it
+ * is: _herald_cli_get_token_place()); provider, client ID, tenant, authority
+ * and the address go to the profile's settings so that "heraldctl test --auth
+ * xoauth2" needs no repeat of them. */
 
 typedef struct {
   char *provider;
@@ -31,6 +33,7 @@ typedef struct {
   gboolean device;
   gboolean client_secret_stdin;
   gboolean app;
+  gboolean system;   /* for --help only: heraldctl.c takes --system out first */
 } LoginOptions;
 
 static void
@@ -189,6 +192,7 @@ login_app (LoginOptions *o,
   g_autofree char *scope = NULL;
   g_autofree char *transport = NULL;
   char *secret = NULL;
+  const char *place = _herald_cli_get_token_place ();
   HeraldGraphAppCredentials credentials = { 0, };
   gboolean ok;
 
@@ -280,9 +284,18 @@ login_app (LoginOptions *o,
       g_settings_sync ();
     }
 
-  if (pem != NULL)
+  if (pem != NULL && place != NULL)
+    /* Translators: the last %s is a directory and how it is protected, e.g.
+     * "/var/lib/herald, encrypted with the host key". */
+    printf (_("Signed in as the app %s in the tenant %s (app-only, %s). The certificate and its "
+              "key are in root's credential store (%s).\n"), client_id, tenant, scope, place);
+  else if (pem != NULL)
     printf (_("Signed in as the app %s in the tenant %s (app-only, %s). The certificate and its "
               "key are in the keyring.\n"), client_id, tenant, scope);
+  else if (place != NULL)
+    /* Translators: the last %s is a directory and how it is protected. */
+    printf (_("Signed in as the app %s in the tenant %s (app-only, %s). The client secret is in "
+              "root's credential store (%s).\n"), client_id, tenant, scope, place);
   else
     printf (_("Signed in as the app %s in the tenant %s (app-only, %s). The client secret is in "
               "the keyring.\n"), client_id, tenant, scope);
@@ -306,7 +319,11 @@ herald_cli_login (int    argc,
     { "provider", 0, 0, G_OPTION_ARG_STRING, &o.provider,
       N_("Identity provider: microsoft or google"), N_("PROVIDER") },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &o.user,
-      N_("Mailbox address to sign in with"), N_("ADDRESS") },
+      N_("Mailbox address to sign in with; --user alone (no address) chooses the user profile: "
+         "the keyring"), N_("ADDRESS") },
+    { "system", 0, 0, G_OPTION_ARG_NONE, &o.system,
+      N_("Keep the tokens in root's store and the account in the system profile (root only)"),
+      NULL },
     { "client-id", 0, 0, G_OPTION_ARG_STRING, &o.client_id,
       N_("Client ID of your app registration"), N_("ID") },
     { "client-secret-stdin", 0, 0, G_OPTION_ARG_NONE, &o.client_secret_stdin,
@@ -388,8 +405,15 @@ herald_cli_login (int    argc,
       g_settings_sync ();
     }
 
-  printf (_("Signed in as %s (%s). The tokens are in the keyring.\n"), account->account,
-          herald_oauth_provider_to_string (account->provider));
+  if (_herald_cli_get_token_place () != NULL)
+    /* Translators: the last %s is a directory and how it is protected, e.g.
+     * "/var/lib/herald, encrypted with the host key". */
+    printf (_("Signed in as %s (%s). The tokens are in root's credential store (%s).\n"),
+            account->account, herald_oauth_provider_to_string (account->provider),
+            _herald_cli_get_token_place ());
+  else
+    printf (_("Signed in as %s (%s). The tokens are in the keyring.\n"), account->account,
+            herald_oauth_provider_to_string (account->provider));
   if (settings != NULL)
     printf ("%s\n", _("Saved: “heraldctl test --auth xoauth2” will use this sign-in."));
 
@@ -471,7 +495,10 @@ herald_cli_logout (int    argc,
     { "provider", 0, 0, G_OPTION_ARG_STRING, &o.provider,
       N_("Identity provider: microsoft or google"), N_("PROVIDER") },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &o.user,
-      N_("Mailbox address to sign out"), N_("ADDRESS") },
+      N_("Mailbox address to sign out; --user alone (no address) chooses the user profile: the "
+         "keyring"), N_("ADDRESS") },
+    { "system", 0, 0, G_OPTION_ARG_NONE, &o.system,
+      N_("Forget the tokens in root's store (root only)"), NULL },
     { "client-id", 0, 0, G_OPTION_ARG_STRING, &o.client_id,
       N_("Client ID the sign-in used"), N_("ID") },
     { "app", 0, 0, G_OPTION_ARG_NONE, &o.app,
@@ -503,8 +530,14 @@ herald_cli_logout (int    argc,
       return HERALD_EXIT_FAILED;
     }
 
-  printf (_("Signed out %s (%s): its tokens are no longer in the keyring.\n"), account->account,
-          herald_oauth_provider_to_string (account->provider));
+  if (_herald_cli_get_token_place () != NULL)
+    /* Translators: the last %s is a directory and how it is protected. */
+    printf (_("Signed out %s (%s): its tokens are no longer in root's credential store (%s).\n"),
+            account->account, herald_oauth_provider_to_string (account->provider),
+            _herald_cli_get_token_place ());
+  else
+    printf (_("Signed out %s (%s): its tokens are no longer in the keyring.\n"),
+            account->account, herald_oauth_provider_to_string (account->provider));
 
   return HERALD_EXIT_OK;
 }

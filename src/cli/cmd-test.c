@@ -230,6 +230,7 @@ typedef struct {
   char     *transport;
   char     *graph_endpoint;
   gboolean  app;
+  gboolean  system;   /* for --help only: heraldctl.c takes --system out first */
 } TestOptions;
 
 static void
@@ -897,7 +898,11 @@ herald_cli_test (int    argc,
     { "auth", 0, 0, G_OPTION_ARG_STRING, &o.auth,
       N_("Authentication: auto, none, plain, login, xoauth2 or oauthbearer"), N_("METHOD") },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &o.user,
-      N_("Login name"), N_("USER") },
+      N_("Login name; --user alone (no name) chooses the user profile: its settings and the "
+         "keyring"), N_("USER") },
+    { "system", 0, 0, G_OPTION_ARG_NONE, &o.system,
+      N_("Take every option not given from the system profile, and the password or sign-in "
+         "from root's store"), NULL },
     { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &o.password_stdin,
       N_("Read the password from the first line of standard input (default: the keyring)"), NULL },
     { "token-stdin", 0, 0, G_OPTION_ARG_NONE, &o.token_stdin,

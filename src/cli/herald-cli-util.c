@@ -89,6 +89,21 @@ _herald_cli_password_lookup (const char    *host,
   return herald_password_lookup_sync (host, port, username, cancellable, error);
 }
 
+static char *token_place;
+
+void
+_herald_cli_set_token_place (const char *place)
+{
+  g_free (token_place);
+  token_place = g_strdup (place);
+}
+
+const char *
+_herald_cli_get_token_place (void)
+{
+  return token_place;
+}
+
 void
 _herald_cli_set_settings (GSettings *settings)
 {

@@ -38,6 +38,11 @@ char      *_herald_cli_password_lookup (const char    *host,
                                         const char    *username,
                                         GCancellable  *cancellable,
                                         GError       **error) G_GNUC_WARN_UNUSED_RESULT;
+/* Where login and logout keep the OAuth tokens, for their messages: NULL
+ * for the keyring (the default), else a phrase that names root's store, e.g.
+ * "/var/lib/herald, encrypted with the host key" (login --system). */
+void        _herald_cli_set_token_place (const char *place);
+const char *_herald_cli_get_token_place (void);
 char      *_herald_cli_setting_string (GSettings   *settings,
                                        const char  *key) G_GNUC_WARN_UNUSED_RESULT;
 char      *_herald_cli_option_or_setting (const char *option,

@@ -16,10 +16,70 @@
 #include "herald-cli-util.h"
 #include "herald-profile.h"
 
+/* login, logout and test had --user with a value before the profiles came
+ * (the mailbox to sign in with, the login name), and scripts use it: "--user
+ * NAME", "--user=NAME" and "-u NAME" keep that meaning. A bare --user (the
+ * last argument, or followed by another option: no mailbox or login name
+ * begins with "-") chooses the user profile, as on the other commands. Takes
+ * it and --system out of argv; FALSE after saying that both were given. */
+static gboolean
+take_scope_bare_user (const char          *command,
+                      int                 *argc,
+                      char               **argv,
+                      HeraldProfileScope  *scope,
+                      int                 *status)
+{
+  gboolean user = FALSE;
+  gboolean done = FALSE;
+  int out = 1;
+
+  for (int i = 1; i < *argc; i++)
+    {
+      if (!done && g_strcmp0 (argv[i], "--") == 0)
+        done = TRUE;
+      else if (!done && g_strcmp0 (argv[i], "--user") == 0 &&
+               (i + 1 == *argc || argv[i + 1][0] == '-'))
+        {
+          user = TRUE;
+          continue;
+        }
+      argv[out++] = argv[i];
+    }
+  argv[out] = NULL;
+  *argc = out;
+
+  if (!_herald_cli_take_scope (command, argc, argv, FALSE, scope, status))
+    return FALSE;
+  if (user && *scope == HERALD_PROFILE_SCOPE_SYSTEM)
+    {
+      fprintf (stderr, _("%s: --system and --user exclude each other\n"), command);
+      *status = HERALD_EX_USAGE;
+      return FALSE;
+    }
+  if (user)
+    *scope = HERALD_PROFILE_SCOPE_USER;
+  return TRUE;
+}
+
+/* Where root's store keeps the tokens, for login's and logout's messages:
+ * "/var/lib/herald, encrypted with the host key". */
+static char *
+describe_root_store (HeraldProfile *profile)
+{
+  HeraldSystemSecrets *secrets = herald_profile_get_system_secrets (profile, NULL);
+  const char *protection = secrets != NULL
+    ? herald_system_protection_describe (herald_system_secrets_get_protection (secrets))
+    : _("root's store cannot be opened");
+
+  return g_strdup_printf ("%s, %s", herald_profile_system_state_dir (), protection);
+}
+
 /* login and logout live in the OAuth module (herald-cli-module.c). With
  * --system they keep the tokens in root's store and the account in the
- * system profile (the profile installs its token store; --user stays the
- * mailbox option of login, the user profile is their default). */
+ * system profile (the profile installs its token store). With --user, or
+ * neither, the keyring and GSettings; --user insists on a session bus,
+ * without which the keyring cannot keep anything (better said before the
+ * sign-in than after it). */
 static int
 oauth_command (const char  *name,
                int          argc,
@@ -31,15 +91,32 @@ oauth_command (const char  *name,
   int status = HERALD_EXIT_OK;
   int (*run) (int argc, char **argv);
 
-  if (!_herald_cli_take_scope (command, &argc, argv, FALSE, &scope, &status))
+  if (!take_scope_bare_user (command, &argc, argv, &scope, &status))
     return status;
   if (scope == HERALD_PROFILE_SCOPE_SYSTEM)
     {
+      g_autofree char *place = NULL;
+
       if (geteuid () != 0)
         {
           fprintf (stderr, _("%s: the system profile's sign-in is kept by root: run this as "
                              "root, e.g. with sudo\n"), command);
           return HERALD_EX_NOPERM;
+        }
+      profile = _herald_cli_open_profile (command, scope, TRUE, &status);
+      if (profile == NULL)
+        return status;
+      place = describe_root_store (profile);
+      _herald_cli_set_token_place (place);
+    }
+  else if (scope == HERALD_PROFILE_SCOPE_USER)
+    {
+      if (!herald_profile_session_bus_reachable ())
+        {
+          fprintf (stderr, _("%s: --user keeps the tokens in the desktop keyring, but no session "
+                             "bus is reachable: run it in the desktop session, or as root with "
+                             "--system\n"), command);
+          return HERALD_EX_CONFIG;
         }
       profile = _herald_cli_open_profile (command, scope, TRUE, &status);
       if (profile == NULL)
@@ -66,8 +143,8 @@ logout (int    argc,
 
 /* heraldctl test --system: the system profile's settings are the
  * fallback for every option not given, its password comes from root's
- * store (its --user is the login name, so the user profile is the default,
- * not an option). */
+ * store. --user (bare, see take_scope_bare_user()) or neither: the user
+ * profile's settings and the keyring. */
 static HeraldProfile *test_profile;
 
 static char *
@@ -89,9 +166,15 @@ test_command (int    argc,
   HeraldProfileScope scope = HERALD_PROFILE_SCOPE_AUTO;
   int status = HERALD_EXIT_OK;
 
-  if (!_herald_cli_take_scope ("heraldctl test", &argc, argv, FALSE, &scope, &status))
+  if (!take_scope_bare_user ("heraldctl test", &argc, argv, &scope, &status))
     return HERALD_EXIT_USAGE;
-  if (scope == HERALD_PROFILE_SCOPE_SYSTEM)
+  if (scope == HERALD_PROFILE_SCOPE_USER)
+    {
+      profile = _herald_cli_open_profile ("heraldctl test", scope, FALSE, &status);
+      if (profile == NULL)
+        return HERALD_EXIT_USAGE;
+    }
+  else if (scope == HERALD_PROFILE_SCOPE_SYSTEM)
     {
       profile = _herald_cli_open_profile ("heraldctl test", scope, FALSE, &status);
       if (profile == NULL)

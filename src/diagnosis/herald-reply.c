@@ -118,18 +118,23 @@ _herald_extracted_reply_free (HeraldExtractedReply *extracted)
   g_free (extracted);
 }
 
-/* Python's smtplib: SMTPAuthenticationError: (535, b'5.7.8 Username ...\n5.7.8 https://...') */
+/* Python's smtplib: SMTPAuthenticationError: (535, b'5.7.8 Username ...\n5.7.8 https://...').
+ * Only codes SMTP uses (2xx, 3xx, 421, 43x, 45x, 50x-55x): other Python
+ * exceptions put HTTP statuses in the same shape ("InvalidToken(400, '...')"). */
 DEFINE_REGEX (python_tuple_regex,
-              "\\(\\s*([2-5][0-9][0-9])\\s*,\\s*b?(['\"])((?:\\\\.|(?!\\2).)*)\\2\\s*\\)")
+              "\\(\\s*([23][0-5][0-9]|4(?:21|[35][0-9])|5[0-5][0-9])\\s*,\\s*b?(['\"])((?:\\\\.|(?!\\2).)*)\\2\\s*\\)")
 /* The start of a reply: a code (second digit 0-5, so port numbers like 587 or
- * 465 do not count) followed by a space, a dash or an enhanced code. */
+ * 465 do not count) followed by a space, a dash or an enhanced code. Not
+ * after "code " ("Expected response code 354 but got ...": the code the
+ * program wanted, not a reply) nor right after an ISO 8601 time ("...:09.782Z
+ * 501 TID-...": a log's process id). */
 DEFINE_REGEX (reply_start_regex,
-              "(?<![0-9.:])([2-5][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))")
+              "(?<![0-9.:])(?<!code )(?<![0-9]Z )([2-5][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))")
 DEFINE_REGEX (enhanced_start_regex,
               "(?<![0-9.])([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s")
 /* The same two for refusals only (4xx/5xx). */
 DEFINE_REGEX (refusal_start_regex,
-              "(?<![0-9.:])([45][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))")
+              "(?<![0-9.:])(?<![0-9]Z )([45][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))")
 /* A refusal code a program names in its own words, without the reply's text
  * after it: "Expected smtp code 250, got 552", "got code \"530\"",
  * "responseCode: 535". Only after such a word, so that a port or a count is
@@ -143,9 +148,11 @@ DEFINE_REGEX (named_code_regex,
  * rejected". Only the codes SMTP uses (421, 43x, 45x, 50x-55x: neither a port
  * such as 465 or 587 nor an HTTP status such as .NET's "(403) Forbidden" or 429),
  * never after a colon or a dot ("12:45:52:", "file.php:452:") nor after
- * "line". */
+ * "line". In square brackets ("Error SMTP: [550] Incorrect sender header")
+ * only after a space or the start, never after a name: "postfix/smtp[552]:"
+ * is a process id. */
 DEFINE_REGEX (wrapped_code_regex,
-              "(?:\\((4(?:21|[35][0-9])|5[0-5][0-9])\\)\\s*:|(?<![0-9.:/])(?<!line )(?<=^|[\\s\"'`(\\[])(4(?:21|[35][0-9])|5[0-5][0-9]):)"
+              "(?:\\((4(?:21|[35][0-9])|5[0-5][0-9])\\)\\s*:|(?<![^\\s])\\[(4(?:21|[35][0-9])|5[0-5][0-9])\\]\\s*:?|(?<![0-9.:/])(?<!line )(?<=^|[\\s\"'`(\\[])(4(?:21|[35][0-9])|5[0-5][0-9]):)"
               "\\s+(?=\\S)")
 /* Rust's lettre names the code in words in its debug output:
  * "Code { severity: PermanentNegativeCompletion, category: MailSystem,
@@ -495,8 +502,10 @@ _herald_extract_reply (const char *text)
       {
         g_autofree char *c1 = g_match_info_fetch (match, 1);
         g_autofree char *c2 = g_match_info_fetch (match, 2);
+        g_autofree char *c3 = g_match_info_fetch (match, 3);
 
-        wrapped_code = atoi (c1 != NULL && *c1 != '\0' ? c1 : c2);
+        wrapped_code = atoi (c1 != NULL && *c1 != '\0' ? c1 :
+                             c2 != NULL && *c2 != '\0' ? c2 : c3);
         g_match_info_fetch_pos (match, 0, NULL, &rest);
       }
     g_clear_pointer (&match, g_match_info_free);

@@ -84,7 +84,9 @@ LOOP-UNTIL-QUIT
                        capture_output=True, timeout=30)
     tap.ok(r.returncode == 0, "herald-secrets reads the same password back", r.stderr)
 
-    argv = [heraldctl, "test", "--server", HOST, "--port", port, "--security", "starttls",
+    # --user alone chooses the user profile (its keyring), and --user USER
+    # is still the login name.
+    argv = [heraldctl, "test", "--user", "--server", HOST, "--port", port, "--security", "starttls",
             "--auth", "plain", "--user", USER, "--from", USER, "--to", "bob@example.com",
             "--ca-file", ca, "--timeout", "20"]
     try:
@@ -93,7 +95,8 @@ LOOP-UNTIL-QUIT
         rc = r.returncode
     except subprocess.TimeoutExpired as e:
         out, rc = (e.stdout or b"") + (e.stderr or b""), None
-    tap.ok(rc == 0, "heraldctl test without --password-stdin succeeds with the keyring's password",
+    tap.ok(rc == 0, "heraldctl test --user (the user profile) without --password-stdin succeeds "
+           "with the keyring's password",
            f"exit {rc}\n" + tap.scrub(out))
     srv_rc = server.wait(30)
     tap.ok(srv_rc == 0, "the fake server saw the whole dialogue it expected (AUTH PLAIN with "

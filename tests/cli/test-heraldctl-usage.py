@@ -10,6 +10,7 @@ keyring or sign-in message instead.
 Usage: test-heraldctl-usage.py HERALDCTL
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +22,13 @@ results = []
 
 def check(name, condition, detail=""):
     results.append((name, bool(condition), detail))
+
+
+def stage_of(text):
+    try:
+        return json.loads(text).get("stage")
+    except ValueError:
+        return None
 
 
 def run(argv, env):
@@ -50,6 +58,29 @@ with tempfile.TemporaryDirectory(prefix="herald-cli-usage.") as tmp:
               and "access token" not in p.stderr, detail)
         check("--auth %s, line break in --user: standard output stays empty" % auth,
               p.stdout == "", p.stdout)
+
+    # --user alone chooses the user profile on test, login and logout too
+    # (with a value it stays the login name or the mailbox); with --system
+    # it is bad usage, said before anything else happens.
+    for argv, status in ((["test", "--system", "--user"], 2),
+                         (["test", "--user", "--server", "127.0.0.1", "--system"], 2),
+                         (["login", "--user", "--system", "--provider", "microsoft",
+                           "--user", "a@example.com"], 64),
+                         (["logout", "--system", "--provider", "microsoft", "--user"], 64)):
+        p = run([HERALDCTL] + argv, env)
+        name = " ".join(argv)
+        detail = "exit %d\n%s" % (p.returncode, p.stderr)
+        check("%s: exit %d" % (name, status), p.returncode == status, detail)
+        check("%s: says the two exclude each other" % name,
+              "--system and --user exclude each other" in p.stderr, detail)
+    # The same test with --user NAME only (no profile switch) gets past the
+    # options: it fails on the unreachable server, not on usage.
+    p = run([HERALDCTL, "test", "--user", "alice", "--server", "127.0.0.1", "--port", "9",
+             "--security", "none", "--auth", "none", "--from", "alerts@example.com",
+             "--to", "admin@example.com", "--json"], env)
+    check("test --user NAME: NAME is the login name, not a second argument",
+          p.returncode == 1 and stage_of(p.stdout) == "connect", "exit %d\n%s%s"
+          % (p.returncode, p.stdout[:300], p.stderr))
 
 print("1..%d" % len(results))
 for i, (name, ok, detail) in enumerate(results, 1):

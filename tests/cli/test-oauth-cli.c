@@ -284,6 +284,68 @@ test_revoked_sign_in_diagnosed (void)
   g_assert_nonnull (strstr (human.err, "heraldctl login --provider"));
 }
 
+/* --user alone chooses the user profile (the keyring), next to --user
+ * ADDRESS, the mailbox, which keeps its meaning; without a session bus it
+ * refuses before any request to the identity provider. */
+static void
+test_explicit_user_profile (void)
+{
+  g_autoptr(FakeIdp) idp = fake_idp_new ();
+  g_auto(Run) login = { 0 };
+  g_auto(Run) no_bus = { 0 };
+  g_auto(Run) logout = { 0 };
+  g_autoptr(HeraldOAuthTokens) tokens = NULL;
+  const char *login_args[] = { "login", "--user", "--provider", "microsoft",
+                               "--user", "profile@contoso.example",
+                               "--client-id", FAKE_IDP_CLIENT_ID, "--tenant", FAKE_IDP_TENANT,
+                               "--authority", fake_idp_get_authority (idp), "--device", NULL };
+  const char *logout_args[] = { "logout", "--provider", "microsoft",
+                                "--user", "profile@contoso.example", "--user", NULL };
+
+  fake_idp_set_device_script (idp, "ok", 1, 900);
+  run_heraldctl (&login, login_args);
+  g_assert_cmpint (login.status, ==, 0);
+  g_assert_nonnull (strstr (login.out, "Signed in as profile@contoso.example (microsoft). The "
+                                       "tokens are in the keyring."));
+  tokens = lookup ("profile@contoso.example");
+  g_assert_nonnull (tokens);
+
+  /* No session bus: the keyring could not keep the tokens, so no sign-in
+   * is started at all (no device code shown). */
+  {
+    g_autoptr(GSubprocessLauncher) launcher = new_launcher (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                            G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_autoptr(GSubprocess) proc = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
+                                  "unix:path=/nonexistent/bus", TRUE);
+    g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", "/nonexistent", TRUE);
+    proc = g_subprocess_launcher_spawn (launcher, &error, heraldctl, "login", "--provider",
+                                        "microsoft", "--user", "profile@contoso.example",
+                                        "--client-id", FAKE_IDP_CLIENT_ID, "--tenant",
+                                        FAKE_IDP_TENANT, "--authority",
+                                        fake_idp_get_authority (idp), "--device", "--user", NULL);
+    g_assert_no_error (error);
+    g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, &no_bus.out, &no_bus.err,
+                                                  &error));
+    g_assert_no_error (error);
+    no_bus.status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
+    g_test_message ("login --user without a bus → %d\n%s%s", no_bus.status, no_bus.out,
+                    no_bus.err);
+    g_assert_cmpint (no_bus.status, ==, 78);
+    g_assert_nonnull (strstr (no_bus.err, "no session bus is reachable"));
+    g_assert_null (strstr (no_bus.out, "ABCD-EFGH"));
+  }
+
+  run_heraldctl (&logout, logout_args);
+  g_assert_cmpint (logout.status, ==, 0);
+  g_assert_nonnull (strstr (logout.out, "its tokens are no longer in the keyring"));
+  g_clear_pointer (&tokens, herald_oauth_tokens_free);
+  tokens = lookup ("profile@contoso.example");
+  g_assert_null (tokens);
+}
+
 static void
 test_usage (void)
 {
@@ -568,6 +630,7 @@ main (int    argc,
 
   g_test_add_func ("/herald/oauth/cli/usage", test_usage);
   g_test_add_func ("/herald/oauth/cli/device-login-logout", test_device_login_logout);
+  g_test_add_func ("/herald/oauth/cli/explicit-user-profile", test_explicit_user_profile);
   g_test_add_func ("/herald/oauth/cli/device-declined", test_device_declined);
   g_test_add_func ("/herald/oauth/cli/device-expired", test_device_expired);
   g_test_add_func ("/herald/oauth/cli/device-public-client", test_device_public_client);

@@ -7,11 +7,14 @@
 # gets the built heraldctl and herald-mta through apt, and we check what an
 # administrator would: apt replaces Postfix; the postinst creates the queue
 # directories with their modes, enables the units and says what to do next, and
-# can run again; `sendmail -t` queues through the system profile (root) or the
-# maildrop (any other user, who cannot read it); `mailq` lists the message;
-# `heraldctl doctor --system` sees the wiring; removing herald-mta keeps the
-# queue and says how many messages wait; Postfix comes back with its own
-# configuration; purging removes the profile and the secrets, not the mail.
+# can run again (dpkg-reconfigure, the package installed twice over itself),
+# never with a terminal to ask on; `sendmail -t` queues through the system
+# profile (root) or the maildrop (any other user, who cannot read it); `mailq`
+# lists the message; `heraldctl doctor --system` sees the wiring; removing
+# herald-mta keeps the queue, says how many messages wait and which command
+# brings Postfix back; Postfix comes back with its own configuration, also in
+# the one-step swap "apt install postfix herald-mta-"; purging removes the
+# profile and the secrets, not the mail.
 #
 # Never run on the machine itself: installing herald-mta would replace the
 # Postfix the other tests use. Everything happens under a temporary directory,
@@ -44,8 +47,9 @@ ok () {   # ok NAME COMMAND...: one TAP line
 # The base system: apt, Postfix (the MTA herald-mta must replace), systemd
 # (systemctl, systemd-creds, as on a server) and every library heraldctl needs,
 # so that the test installs from the cache without the network. Cached by the
-# list of packages.
-deps=$(dpkg-deb -f "$heraldctl_deb" Depends | tr ',|' '\n\n' | sed 's/(.*)//; s/:any//; s/ //g' |
+# list of packages. Of alternatives ("dconf-gsettings-backend | gsettings-backend",
+# the second virtual) the first, as apt would choose.
+deps=$(dpkg-deb -f "$heraldctl_deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/:any//; s/ //g' |
        grep -v '^$' | sort -u | tr '\n' ',')
 include="postfix,systemd,bsd-mailx,ca-certificates,${deps%,}"
 tarball="$deb_dir/chroot-bookworm-$(echo "$include" | sha256sum | cut -c1-12).tar"
@@ -75,6 +79,14 @@ in_root () {
     DEBIAN_FRONTEND=noninteractive "$@"
 }
 out="$root/tmp/out"
+# Package operations as an unattended run does them: no standard input (a
+# maintainer script that asked anything would read end of file) and a time
+# limit (one that waited for an answer would be stopped, and fail).
+pkg () {
+  timeout 600 unshare --mount --net -- sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' \
+    "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
+    DEBIAN_FRONTEND=noninteractive "$@" < /dev/null
+}
 
 # -- before: Postfix is the mailer ---------------------------------------------------
 owner_is () {   # owner_is PACKAGE PATH: dpkg says PACKAGE owns PATH
@@ -93,7 +105,7 @@ ok "before: /usr/sbin/sendmail is Postfix's" owner_is postfix /usr/sbin/sendmail
 main_cf_before=$(md5sum < "$root/etc/postfix/main.cf")
 
 # -- install: apt replaces Postfix -------------------------------------------------
-in_root apt-get install -y -q --no-install-recommends \
+pkg apt-get install -y -q --no-install-recommends \
   "/tmp/$(basename "$heraldctl_deb")" "/tmp/$(basename "$mta_deb")" > "$out.install" 2>&1 || true
 sed 's/^/#   /' "$out.install" | grep -i -E 'remov|herald|error' | head -30
 ok "apt installs heraldctl and herald-mta" state_is ii herald-mta
@@ -118,10 +130,22 @@ done
 # -- the maintainer scripts run again: same result, modes repaired ------------------
 chmod 0755 "$root/var/spool/herald/maildrop"
 rc=0
-in_root dpkg-reconfigure herald-mta > "$out.reconf" 2>&1 || rc=$?
+pkg dpkg-reconfigure herald-mta > "$out.reconf" 2>&1 || rc=$?
 ok "dpkg-reconfigure herald-mta exits 0" test $rc -eq 0
 ok "postinst runs again (dpkg-reconfigure) and repairs the maildrop's mode" \
   test "$(modes)" = "$want"
+# Installed a second time over itself: prerm and postrm "upgrade", postinst
+# "configure" with the old version.
+rc=0
+pkg dpkg -i "/tmp/$(basename "$mta_deb")" > "$out.twice" 2>&1 || rc=$?
+sed 's/^/#   /' "$out.twice" | grep -i -E 'error|warn' | head -10 || true
+ok "herald-mta installed a second time over itself exits 0" test $rc -eq 0
+ok "installed twice: the same directories and modes" test "$(modes)" = "$want"
+for unit in herald-queue.path herald-queue.timer; do
+  ok "installed twice: $unit still enabled" enabled "$unit"
+done
+ok "installed twice: /usr/sbin/sendmail still runs heraldctl" \
+  test "$(readlink -f "$root/usr/sbin/sendmail")" = "$root/usr/bin/heraldctl"
 
 # -- the system profile ------------------------------------------------------------
 # A server that is never reached: the chroot has no network, so every delivery
@@ -132,7 +156,8 @@ ok "postinst runs again (dpkg-reconfigure) and repairs the maildrop's mode" \
   in_root heraldctl config --system set security starttls &&
   in_root heraldctl config --system set auth none &&
   in_root heraldctl config --system set from alerts@example.com &&
-  in_root heraldctl config --system set to ops@example.com
+  in_root heraldctl config --system set to ops@example.com &&
+  in_root heraldctl config --system set alerts-enabled true
 } > "$out.config" 2>&1 || sed 's/^/#   /' "$out.config"
 ok "heraldctl config --system set writes /etc/herald/herald.conf" \
   grep -q '^server=smtp.example.com$' "$root/etc/herald/herald.conf"
@@ -175,11 +200,14 @@ queued () {
   find "$root/var/spool/herald/queue" "$root/var/spool/herald/maildrop" -maxdepth 1 -type f \
     \( -name '*.msg' -o -path '*/maildrop/*' \) | wc -l
 }
-in_root apt-get remove -y -q herald-mta > "$out.remove" 2>&1 || true
-sed 's/^/#   /' "$out.remove" | grep -A1 -E 'herald-mta:|REMOVED' | head -8
+pkg apt-get remove -y -q herald-mta > "$out.remove" 2>&1 || true
+sed 's/^/#   /' "$out.remove" | grep -A3 -E 'herald-mta:|REMOVED' | head -16
 ok "apt remove herald-mta says 2 messages are waiting" \
   grep -q '2 messages are still waiting in /var/spool/herald' "$out.remove"
 ok "the queued message and the maildrop's stay" test "$(queued)" -eq 2
+ok "apt remove herald-mta names the command that brings Postfix back" \
+  grep -q '"apt install postfix" brings back' "$out.remove"
+ok "... and the one-step swap for next time" grep -q 'apt install postfix herald-mta-' "$out.remove"
 ok "no /usr/sbin/sendmail once herald-mta is removed (apt brings nothing back)" \
   test ! -e "$root/usr/sbin/sendmail" -a ! -L "$root/usr/sbin/sendmail"
 ok "apt also removes bsd-mailx (it depends on a mail-transport-agent)" not state_is ii bsd-mailx
@@ -188,7 +216,7 @@ ok "heraldctl stays installed" state_is ii heraldctl
 
 # -- Postfix back, from apt's cache ------------------------------------------------------
 apt_offline () {
-  in_root apt-get install -y -q --no-install-recommends --no-download "$@"
+  pkg apt-get install -y -q --no-install-recommends --no-download "$@"
 }
 apt_offline postfix bsd-mailx > "$out.postfix" 2>&1 || sed 's/^/#   /' "$out.postfix" | tail -20
 ok "apt install postfix: /usr/sbin/sendmail is Postfix's again" owner_is postfix /usr/sbin/sendmail
@@ -197,19 +225,23 @@ ok "Postfix's main.cf is the one it had" test "$(md5sum < "$root/etc/postfix/mai
 # -- the swap the README shows: apt install postfix herald-mta- ---------------------------
 # (--no-download breaks installing a .deb file: apt 2.6 says "Pathname to
 # install is not absolute"; the chroot has no network anyway.)
-in_root apt-get install -y -q --no-install-recommends "/tmp/$(basename "$mta_deb")" \
+pkg apt-get install -y -q --no-install-recommends "/tmp/$(basename "$mta_deb")" \
   > "$out.again" 2>&1 || sed 's/^/#   /' "$out.again" | tail -20
 ok "herald-mta again: it replaces Postfix" owner_is herald-mta /usr/sbin/sendmail
 ok "herald-mta again: bsd-mailx stays" state_is ii bsd-mailx
 apt_offline postfix herald-mta- > "$out.swap" 2>&1 || sed 's/^/#   /' "$out.swap" | tail -20
-ok "apt install postfix herald-mta-: Postfix is back" owner_is postfix /usr/sbin/sendmail
+ok "apt install postfix herald-mta-: /usr/sbin/sendmail is Postfix's again" \
+  owner_is postfix /usr/sbin/sendmail
+ok "apt install postfix herald-mta-: /usr/bin/mailq is Postfix's again" owner_is postfix /usr/bin/mailq
+ok "apt install postfix herald-mta-: /usr/sbin/sendmail no longer runs heraldctl" \
+  test "$(readlink -f "$root/usr/sbin/sendmail")" != "$root/usr/bin/heraldctl"
 ok "apt install postfix herald-mta-: bsd-mailx stays" state_is ii bsd-mailx
 ok "apt install postfix herald-mta-: says 2 messages are waiting" \
   grep -q '2 messages are still waiting in /var/spool/herald' "$out.swap"
 
 # -- purge ---------------------------------------------------------------------------------
 mkdir -p "$root/var/lib/herald" && echo secret > "$root/var/lib/herald/probe"
-in_root dpkg --purge herald-mta > "$out.purge" 2>&1 || true
+pkg dpkg --purge herald-mta > "$out.purge" 2>&1 || true
 ok "purge removes the system profile" test ! -e "$root/etc/herald/herald.conf"
 ok "purge removes root's secrets" test ! -e "$root/var/lib/herald"
 ok "purge says undelivered mail is kept" grep -q '2 messages are kept in /var/spool/herald, undelivered' "$out.purge"

@@ -84,6 +84,11 @@ test_named_code (void)
     { "responseCode: 535", 535 },
     { "Could not connect to port 587", 0 },
     { "Expected smtp code 250, got 250", 0 },
+    /* the code the program wanted is no reply: the one it got counts */
+    { "Swift_TransportException: Expected response code 354 but got code \"503\"", 503 },
+    { "Expected response code 250 but got an empty response", 0 },
+    /* a Python tuple with an HTTP status is no smtplib reply */
+    { "exception: InvalidToken(400, 'ac.robinson.email-oauth2-proxy')", 0 },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -112,6 +117,8 @@ test_wrapped_code (void)
       535, "5.7.8", "5.7.8 Username and Password not accepted" },
     { "552: Message rejected for spam or virus content", 552, NULL, "Message rejected for spam or virus content" },
     { "Erreur SMTP (535) : authentication failed", 535, NULL, "authentication failed" },
+    /* in square brackets after a space */
+    { "Error SMTP: [550] Incorrect sender header (LOCAL)", 550, NULL, "Incorrect sender header (LOCAL)" },
     /* lettre's Debug: severity, category and detail spell the code */
     { "Error { kind: Permanent(Code { severity: PermanentNegativeCompletion, category: MailSystem, detail: Four }) }",
       554, NULL, NULL },
@@ -124,6 +131,9 @@ test_wrapped_code (void)
     { "Could not connect to smtp.example.com (465): Connection refused", 0, NULL, NULL },
     { "Fatal error in /var/www/mail.php on line 452: Call to undefined function", 0, NULL, NULL },
     { "[2024-01-02 12:45:52: connection lost]", 0, NULL, NULL },
+    /* a process id in brackets after a name, or after an ISO 8601 time */
+    { "postfix/smtp[552]: connect to mx.example.com: Connection timed out", 0, NULL, NULL },
+    { "2016-12-12T04:14:09.782Z 501 TID-1u5770 WARN: Net::OpenTimeout: execution expired", 0, NULL, NULL },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -248,8 +248,14 @@ test_system_oauth (void)
                            "--user", "ops@contoso.example", "--client-id", FAKE_IDP_CLIENT_ID,
                            "--tenant", FAKE_IDP_TENANT, "--authority", fake_idp_get_authority (idp),
                            "--device", NULL };
+    g_auto(Run) login = { 0 };
 
-    heraldctl_ok (args);
+    run_heraldctl (&login, args);
+    g_assert_cmpint (login.status, ==, 0);
+    /* Where the tokens really are: root's store, never "the keyring". */
+    g_assert_nonnull (strstr (login.out, "The tokens are in root's credential store"));
+    g_assert_nonnull (strstr (login.out, state));
+    g_assert_null (strstr (login.out, "keyring"));
   }
   after_login = stored_tokens ();
   g_assert_nonnull (after_login);
@@ -336,8 +342,12 @@ test_system_oauth (void)
                            "--user", "ops@contoso.example", "--client-id", FAKE_IDP_CLIENT_ID,
                            NULL };
     g_autoptr(HeraldOAuthTokens) gone = NULL;
+    g_auto(Run) logout = { 0 };
 
-    heraldctl_ok (args);
+    run_heraldctl (&logout, args);
+    g_assert_cmpint (logout.status, ==, 0);
+    g_assert_nonnull (strstr (logout.out, "no longer in root's credential store"));
+    g_assert_null (strstr (logout.out, "keyring"));
     gone = stored_tokens ();
     g_assert_null (gone);
   }
