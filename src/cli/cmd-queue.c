@@ -274,6 +274,8 @@ add_entry (JsonBuilder            *b,
     }
   else
     json_builder_add_null_value (b);
+  add_string_or_null (b, "client_address", entry->client_address);
+  add_string_or_null (b, "device_user", entry->device_user);
   add_last_error (b, entry->last_error);
   json_builder_end_object (b);
 }
@@ -449,6 +451,10 @@ queue_show (int    argc,
 
         printf (_("  Submitted by: %s (through the maildrop)\n"), who);
       }
+    if (entry->device_user != NULL)
+      printf (_("  Device user:  %s (through the relay)\n"), entry->device_user);
+    if (entry->client_address != NULL)
+      printf (_("  Relayed from: %s\n"), entry->client_address);
     if (entry->last_error != NULL)
       {
         const HeraldQueueError *e = entry->last_error;

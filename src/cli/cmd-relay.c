@@ -103,6 +103,17 @@ relay_account (uid_t   *uid,
   return TRUE;
 }
 
+gint64
+_herald_cli_relay_system_uid (void)
+{
+  uid_t uid;
+  gid_t gid;
+
+  if (!relay_account (&uid, &gid, NULL))
+    return -1;
+  return (gint64) uid;
+}
+
 /* Gives @path (not followed when a link) this owner and mode. A file that
  * does not exist is fine (nothing to give); a directory must exist. */
 static gboolean
@@ -564,9 +575,10 @@ store_in_maildrop (const HeraldPreparedMessage  *message,
                    gpointer                      user_data,
                    GError                      **error)
 {
-  g_autoptr(GBytes) file = herald_maildrop_build (message->data,
-                                                  (const char * const *) message->recipients,
-                                                  error);
+  g_autoptr(GBytes) file = herald_maildrop_build_relayed (message->data,
+                                                          (const char * const *)
+                                                          message->recipients,
+                                                          client_address, device_user, error);
 
   if (file == NULL)
     return NULL;

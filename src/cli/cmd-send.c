@@ -279,7 +279,8 @@ _herald_cli_take_maildrop (HeraldProfile    *profile,
   options.rewrite_from = TRUE;
   options.max_size = (gsize) herald_profile_get_number (profile, "max-message-size");
 
-  items = herald_maildrop_ingest (queue, herald_profile_system_maildrop_dir (), &options, &error);
+  items = herald_maildrop_ingest (queue, herald_profile_system_maildrop_dir (), &options,
+                                  _herald_cli_relay_system_uid (), &error);
   if (items == NULL)
     {
       fprintf (stderr, "%s: %s\n", command, error->message);

@@ -44,6 +44,9 @@ char *_herald_cli_relay_state_dir (gboolean system);
 /* heraldctl-systest only: the system relay's "UID:GID" instead of the
  * herald-relay user's. */
 void _herald_cli_relay_set_account (const char *uid_gid);
+/* The uid herald-relay.service runs as (the herald-relay system user), -1
+ * when there is none: the one maildrop owner whose device lines count. */
+gint64 _herald_cli_relay_system_uid (void);
 /* heraldctl history: the recent tests (src/history). */
 int herald_cli_history      (int argc, char **argv);
 

@@ -137,12 +137,15 @@ take_file (HeraldQueue                *queue,
            int                         dir_fd,
            const char                 *name,
            const HeraldMessageOptions *options,
+           gint64                      relay_uid,
            GPtrArray                  *items)
 {
   g_autoptr(GBytes) content = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(HeraldPreparedMessage) message = NULL;
   g_auto(GStrv) recipients = NULL;
+  g_autofree char *client_address = NULL;
+  g_autofree char *device_user = NULL;
   g_autofree char *reason = NULL;
   HeraldMaildropItem *item;
   HeraldMessageOptions prepare = *options;
@@ -254,7 +257,8 @@ take_file (HeraldQueue                *queue,
       gsize length;
       const guint8 *data = g_bytes_get_data (content, &length);
 
-      if (!herald_maildrop_parse (data, length, &recipients, &offset, &error))
+      if (!herald_maildrop_parse_relayed (data, length, &recipients, &client_address,
+                                          &device_user, &offset, &error))
         reason = g_strdup (error->message);
       else
         {
@@ -286,6 +290,13 @@ take_file (HeraldQueue                *queue,
       entry->message_id = g_strdup (message->message_id);
       entry->eight_bit = message->eight_bit;
       entry->submitter_uid = (gint64) st.st_uid;
+      /* Any local user can write a client and a device line: only the
+       * relay's own files say which device submitted. */
+      if (relay_uid > 0 && (gint64) st.st_uid == relay_uid)
+        {
+          entry->client_address = g_steal_pointer (&client_address);
+          entry->device_user = g_steal_pointer (&device_user);
+        }
       id = herald_queue_add (queue, message->data, entry, &error);
       if (id == NULL)
         {
@@ -323,6 +334,7 @@ GPtrArray *
 herald_maildrop_ingest (HeraldQueue                *queue,
                         const char                 *maildrop_dir,
                         const HeraldMessageOptions *options,
+                        gint64                      relay_uid,
                         GError                    **error)
 {
   g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (
@@ -365,7 +377,7 @@ herald_maildrop_ingest (HeraldQueue                *queue,
    * ids anyway. Sorted for a stable order. */
   g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
   for (guint i = 0; i < names->len; i++)
-    take_file (queue, dir_fd, g_ptr_array_index (names, i), options, items);
+    take_file (queue, dir_fd, g_ptr_array_index (names, i), options, relay_uid, items);
   close (dir_fd);
 
   return g_steal_pointer (&items);

@@ -32,13 +32,16 @@ void herald_maildrop_item_free (HeraldMaildropItem *item);
  * link, read up to @options->max_size plus the envelope, its envelope
  * checked, the message prepared again with @options (the profile's From,
  * whatever the file says; rewrite_from and extract are forced), its owner
- * recorded as the submitter. Symbolic links, FIFOs, devices, sockets,
+ * recorded as the submitter; the client address and device user a file names
+ * are recorded only when @relay_uid (the relay's system user, -1: none) owns
+ * it, and ignored from anyone else. Symbolic links, FIFOs, devices, sockets,
  * directories and files with other links are removed without being opened
  * for reading. Returns the items (HeraldMaildropItem), NULL with @error when
  * the directory cannot be read. */
 GPtrArray *herald_maildrop_ingest (HeraldQueue                *queue,
                                    const char                 *maildrop_dir,
                                    const HeraldMessageOptions *options,
+                                   gint64                      relay_uid,
                                    GError                    **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

@@ -44,14 +44,49 @@ is_envelope_address (const char *s,
   return at != NULL && at != s && at != s + length - 1;
 }
 
+/* What g_inet_address_to_string() gives for the relay's client: an IPv4 or
+ * IPv6 address (a scope id included), nothing else. */
+static gboolean
+is_client_address (const char *s,
+                   gsize       length)
+{
+  char text[65];
+
+  if (length == 0 || length >= sizeof text)
+    return FALSE;
+  for (gsize i = 0; i < length; i++)
+    if (!g_ascii_isalnum (s[i]) && strchr (".:%_-", s[i]) == NULL)
+      return FALSE;
+  memcpy (text, s, length);
+  text[length] = '\0';
+  return g_hostname_is_ip_address (text);
+}
+
+/* The relay's device user names (herald_relay_user_name_is_valid()). */
+static gboolean
+is_device_user (const char *s,
+                gsize       length)
+{
+  if (length == 0 || length > 64 || s[0] == '-' || s[0] == '.')
+    return FALSE;
+  for (gsize i = 0; i < length; i++)
+    if (!g_ascii_isalnum (s[i]) && strchr ("._@+-", s[i]) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
 gboolean
-herald_maildrop_parse (const guint8  *data,
-                       gsize          length,
-                       char        ***recipients,
-                       gsize         *message_offset,
-                       GError       **error)
+herald_maildrop_parse_relayed (const guint8  *data,
+                               gsize          length,
+                               char        ***recipients,
+                               char         **client_address,
+                               char         **device_user,
+                               gsize         *message_offset,
+                               GError       **error)
 {
   g_autoptr(GPtrArray) rcpts = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *client = NULL;
+  g_autofree char *device = NULL;
   gsize pos;
   const gsize magic = strlen (HERALD_MAILDROP_MAGIC);
 
@@ -76,6 +111,24 @@ herald_maildrop_parse (const guint8  *data,
       pos += line_length + 1;
       if (line_length == 0)
         break;
+      /* One order only (client, device, then the recipients), so that a
+       * file has one form and builds back to the same bytes. */
+      if (line_length > 7 && memcmp (line, "client ", 7) == 0 && client == NULL &&
+          device == NULL && rcpts->len == 0)
+        {
+          if (!is_client_address ((const char *) line + 7, line_length - 7))
+            return invalid (error, _("its client line is not an IP address"));
+          client = g_strndup ((const char *) line + 7, line_length - 7);
+          continue;
+        }
+      if (line_length > 7 && memcmp (line, "device ", 7) == 0 && device == NULL &&
+          rcpts->len == 0)
+        {
+          if (!is_device_user ((const char *) line + 7, line_length - 7))
+            return invalid (error, _("its device line is not a device user name"));
+          device = g_strndup ((const char *) line + 7, line_length - 7);
+          continue;
+        }
       if (line_length < 6 || memcmp (line, "rcpt ", 5) != 0)
         return invalid (error, _("an envelope line is not a recipient"));
       if (!is_envelope_address ((const char *) line + 5, line_length - 5))
@@ -95,15 +148,40 @@ herald_maildrop_parse (const guint8  *data,
   g_ptr_array_add (rcpts, NULL);
   if (recipients != NULL)
     *recipients = (char **) g_ptr_array_free (g_steal_pointer (&rcpts), FALSE);
+  if (client_address != NULL)
+    *client_address = g_steal_pointer (&client);
+  if (device_user != NULL)
+    *device_user = g_steal_pointer (&device);
   if (message_offset != NULL)
     *message_offset = pos;
   return TRUE;
+}
+
+gboolean
+herald_maildrop_parse (const guint8  *data,
+                       gsize          length,
+                       char        ***recipients,
+                       gsize         *message_offset,
+                       GError       **error)
+{
+  return herald_maildrop_parse_relayed (data, length, recipients, NULL, NULL, message_offset,
+                                        error);
 }
 
 GBytes *
 herald_maildrop_build (GBytes              *message,
                        const char * const  *recipients,
                        GError             **error)
+{
+  return herald_maildrop_build_relayed (message, recipients, NULL, NULL, error);
+}
+
+GBytes *
+herald_maildrop_build_relayed (GBytes              *message,
+                               const char * const  *recipients,
+                               const char          *client_address,
+                               const char          *device_user,
+                               GError             **error)
 {
   g_autoptr(GByteArray) out = g_byte_array_new ();
   gsize length;
@@ -114,6 +192,20 @@ herald_maildrop_build (GBytes              *message,
 
   g_byte_array_append (out, (const guint8 *) HERALD_MAILDROP_MAGIC,
                        strlen (HERALD_MAILDROP_MAGIC));
+  /* The relay's own values: an address GIO gave and a name the device users
+   * file holds. Anything else is left out rather than refuse a message. */
+  if (client_address != NULL && is_client_address (client_address, strlen (client_address)))
+    {
+      g_byte_array_append (out, (const guint8 *) "client ", 7);
+      g_byte_array_append (out, (const guint8 *) client_address, (guint) strlen (client_address));
+      g_byte_array_append (out, (const guint8 *) "\n", 1);
+    }
+  if (device_user != NULL && is_device_user (device_user, strlen (device_user)))
+    {
+      g_byte_array_append (out, (const guint8 *) "device ", 7);
+      g_byte_array_append (out, (const guint8 *) device_user, (guint) strlen (device_user));
+      g_byte_array_append (out, (const guint8 *) "\n", 1);
+    }
   for (; recipients[n] != NULL; n++)
     {
       if (!is_envelope_address (recipients[n], strlen (recipients[n])) ||

@@ -9,6 +9,8 @@
  * read another's file. One file per message:
  *
  *   HERALD-MAILDROP 1\n
+ *   client ADDRESS\n      (optional, at most once: the relay's client, an IP address)
+ *   device USER\n         (optional, at most once: the relay's device user)
  *   rcpt ADDRESS\n        (1 to 1000 times)
  *   \n
  *   the message (RFC 5322, CRLF)
@@ -33,15 +35,35 @@ GBytes   *herald_maildrop_build (GBytes              *message,
                                  const char * const  *recipients,
                                  GError             **error) G_GNUC_WARN_UNUSED_RESULT;
 
-/* Checks @data as a maildrop file: the magic line, 1 to 1000 "rcpt" lines of
- * one envelope address each (no spaces, brackets, controls or non-UTF-8),
- * the empty line, a non-empty message. Returns the recipients and where the
- * message starts; G_IO_ERROR_INVALID_DATA with the reason otherwise. */
+/* The same with the relay's client address and device user (either may be
+ * NULL): what herald-relay.service writes. The runner believes these lines
+ * only in a file the relay's system user owns (anyone may write them). */
+GBytes   *herald_maildrop_build_relayed (GBytes              *message,
+                                         const char * const  *recipients,
+                                         const char          *client_address,
+                                         const char          *device_user,
+                                         GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Checks @data as a maildrop file: the magic line, an optional "client" line
+ * (an IP address), an optional "device" line (1 to 64 of A-Z a-z 0-9 . _ @ +
+ * -), in this order, 1 to 1000 "rcpt" lines of one envelope address each (no
+ * spaces, brackets, controls or non-UTF-8), the empty line, a non-empty
+ * message. Returns the recipients and where the message starts;
+ * G_IO_ERROR_INVALID_DATA with the reason otherwise. */
 gboolean  herald_maildrop_parse (const guint8  *data,
                                  gsize          length,
                                  char        ***recipients,
                                  gsize         *message_offset,
                                  GError       **error);
+/* The same, also returning the client and device lines' values (NULL when
+ * the file has none). */
+gboolean  herald_maildrop_parse_relayed (const guint8  *data,
+                                         gsize          length,
+                                         char        ***recipients,
+                                         char         **client_address,
+                                         char         **device_user,
+                                         gsize         *message_offset,
+                                         GError       **error);
 
 /* Writes @file_bytes into @directory as a new maildrop file (random name,
  * O_EXCL, 0600, fsync'ed, then 0700 = complete). Returns the file's name. On

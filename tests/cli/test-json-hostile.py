@@ -167,7 +167,8 @@ with open(meta_path, encoding="utf-8") as f:
     meta = f.read()
 h_all = "".join(HOSTILE)
 h_addr = "a\x1b]0;x\x07\x1f\u202e'\\b\x7f\x85@example.com"  # no space, quote or <>: still an address
-texts = {"subject": "subject " + h_all, "message-id": "mid " + h_all, "note": "note " + h_all}
+texts = {"subject": "subject " + h_all, "message-id": "mid " + h_all, "note": "note " + h_all,
+         "client-address": "client " + h_all, "device-user": "device " + h_all}
 errors = {"stage": "stage " + h_all, "error": "error " + h_all, "reply-enhanced": "4.3.0" + h_all,
           "reply-text": "reply " + h_all, "diagnosis-id": "diag " + h_all,
           "diagnosis-title": "title " + h_all, "diagnosis-actor": "actor " + h_all}

@@ -263,8 +263,9 @@ def t_prepare(ctx):
     check('herald-relay' in p.err, p.err)
 
 
-def deliver_and_check(ctx, relay, tag, submitted):
-    """Root's runner takes the maildrop and delivers to Postfix."""
+def deliver_and_check(ctx, relay, tag, submitted, devices=None):
+    """Root's runner takes the maildrop and delivers to Postfix. @devices:
+    subject → (client address, device user) each entry must record."""
     files = maildrop_files(ctx)
     check(len(files) == submitted, f'maildrop: {files}')
     for name in files:
@@ -273,6 +274,14 @@ def deliver_and_check(ctx, relay, tag, submitted):
     p = ctx.ok(['queue', '--system', 'list', '--json'])
     msgs = json.loads(p.out)['messages']
     check(len(msgs) == submitted and all(m['submitter']['uid'] == RELAY_UID for m in msgs), msgs)
+    for subject, (client, device) in (devices or {}).items():
+        mine = [m for m in msgs if m['subject'] == subject]
+        check(len(mine) == 1 and mine[0]['client_address'] == client and
+              mine[0]['device_user'] == device, f'{subject}: expected {client}, {device}: {mine}')
+        shown = ctx.ok(['queue', '--system', 'show', mine[0]['id']]).out
+        check(f'Relayed from: {client}\n' in shown and
+              (device is None) == ('Device user:' not in shown) and
+              (device is None or f'Device user:  {device} ' in shown), shown)
     data = json.loads(ctx.ok(['queue', '--system', 'flush', '--json']).out)
     check(data['delivered'] == submitted, data)
     return ctx.wait_for(tag, submitted)
@@ -313,7 +322,8 @@ def t_socket_activation(ctx):
             refused = c.sendmail('printer@example.net', ['admin@example.com'],
                                  message(tag + '-b'))
             check(refused == {}, refused)
-        copies = deliver_and_check(ctx, relay, tag, 2)
+        copies = deliver_and_check(ctx, relay, tag, 2, {tag + '-a': ('127.0.0.1', None),
+                                                        tag + '-b': (DEVICE, 'printer')})
         for msg in copies:
             check('alice@localhost' in str(msg['From']), msg['From'])
         log = os.path.join(ctx.relay_dir, 'log', 'messages.log')
@@ -345,6 +355,41 @@ def t_socket_activation(ctx):
         err = relay.stop()
         sock.close()
     check('CRITICAL' not in err, err)
+
+
+def drop_as(ctx, uid, envelope, tag):
+    """A complete maildrop file written by @uid, as heraldctl send or the
+    relay leave one (mode 0700 is the "complete" mark)."""
+    path = os.path.join(ctx.maildrop, secrets.token_hex(16))
+    with open(path, 'wb') as f:
+        f.write(b'HERALD-MAILDROP 1\n' + envelope + b'rcpt admin@example.com\n\n' +
+                message(tag))
+    os.chown(path, uid, uid)
+    os.chmod(path, 0o700)
+
+
+def t_forged_device(ctx):
+    ctx.reset()
+    ctx.setup()
+    ctx.ok(['relay', '--system', '--prepare'])
+    forged = b'client 192.0.2.66\ndevice printer\n'
+    tag = 'relay-forged-' + secrets.token_hex(4)
+    # Any other local user: the message is taken, the device lines are not.
+    drop_as(ctx, RELAY_UID + 1, forged, tag + '-user')
+    # The relay's own file: believed (the file the relay writes has the same form).
+    drop_as(ctx, RELAY_UID, forged, tag + '-relay')
+    msgs = {m['subject']: m for m in
+            json.loads(ctx.ok(['queue', '--system', 'list', '--json']).out)['messages']}
+    user, relayed = msgs.get(tag + '-user'), msgs.get(tag + '-relay')
+    check(user and user['state'] == 'queued' and user['submitter']['uid'] == RELAY_UID + 1,
+          f'the other user\'s file was not queued: {msgs}')
+    check(user['client_address'] is None and user['device_user'] is None,
+          f'a device forged by uid {RELAY_UID + 1} was believed: {user}')
+    shown = ctx.ok(['queue', '--system', 'show', user['id']]).out
+    check('printer' not in shown and '192.0.2.66' not in shown, shown)
+    check(relayed and relayed['client_address'] == '192.0.2.66' and
+          relayed['device_user'] == 'printer', f'the relay\'s file: {relayed}')
+    check(maildrop_files(ctx) == [], maildrop_files(ctx))
 
 
 def t_own_listen(ctx):
@@ -386,6 +431,8 @@ def main():
                 'no secret readable', lambda: t_socket_activation(ctx))
         tap.run('without passed sockets it binds its own address; says --prepare when missing',
                 lambda: t_own_listen(ctx))
+        tap.run('a maildrop file\'s client and device lines count only from the relay\'s uid',
+                lambda: t_forged_device(ctx))
 
         def t_no_secret_in_output():
             for blob in ctx.captured:

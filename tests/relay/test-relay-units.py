@@ -85,6 +85,18 @@ def main():
                          'NoNewPrivileges=yes', 'CapabilityBoundingSet=\n',
                          'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6'):
                 check(line in service, f'hardening {line.strip()} missing')
+            # A start that fails (--prepare without a profile) is not retried
+            # forever: a start limit in [Unit] that the restarts do reach.
+            unit_section = service.split('[Service]', 1)[0]
+            interval = re.search(r'^StartLimitIntervalSec=(\d+)(min|s)?$', unit_section, re.M)
+            burst = re.search(r'^StartLimitBurst=(\d+)$', unit_section, re.M)
+            restart = re.search(r'^RestartSec=(\d+)s?$', service, re.M)
+            check(interval and burst and restart, 'no start limit in [Unit]: a failing '
+                  '--prepare would be retried every RestartSec forever')
+            seconds = int(interval.group(1)) * (60 if interval.group(2) == 'min' else 1)
+            check(int(burst.group(1)) * int(restart.group(1)) < seconds,
+                  f'{burst.group(0)} restarts {restart.group(0)} apart never fill '
+                  f'{interval.group(0)}: the limit would never trip')
             rw = re.search(r'^ReadWritePaths=(.*)$', service, re.M).group(1).split()
             check(rw == [values['@MAILDROPDIR@'], values['@RELAYSTATEDIR@'] + '/log'],
                   f'writes more than the maildrop and its log: {rw}')
@@ -100,7 +112,8 @@ def main():
 
         for name, func in (('systemd-analyze verify passes the socket and the service', t_verify),
                            ('verify fails a unit whose program is missing', t_verify_looks),
-                           ('socket activation, unprivileged, writes only maildrop and log',
+                           ('socket activation, unprivileged, writes only maildrop and log, '
+                            'a start limit',
                             t_shape),
                            ('systemd-analyze security rates it well protected', t_security)):
             try:
