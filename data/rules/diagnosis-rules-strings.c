@@ -2200,10 +2200,12 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “client-network-unreachable”, title. */
   N_("The server cannot be reached from this network"),
   /* Translators: diagnosis “client-network-unreachable”, explanation. Keep the {words} in braces unchanged. */
-  N_("This machine has no route to {host}: it may be offline, behind a VPN that does not route there, or have a broken IPv6 set-up."),
+  N_("This machine has no route to {host}: it may be offline, behind a VPN that does not route there, or have a broken IPv6 set-up. Many hosting providers also block outgoing connections to mail ports, which some systems report this way."),
   /* Translators: diagnosis “client-network-unreachable”, step 1. */
   N_("Check the network connection and VPN."),
   /* Translators: diagnosis “client-network-unreachable”, step 2. */
+  N_("On a hosted server, ask the hosting provider whether outgoing connections to mail ports are blocked, or send through its own mail relay."),
+  /* Translators: diagnosis “client-network-unreachable”, step 3. */
   N_("Check the route to the server:"),
   /* Translators: diagnosis “client-greeting-never-received”, title. */
   N_("The server never said hello: this port probably expects SSL/TLS"),

@@ -61,6 +61,22 @@ take_scope_bare_user (const char          *command,
   return TRUE;
 }
 
+/* login, logout and test without --system or --user follow the rule the
+ * other commands follow (herald_profile_open()): the system profile when it
+ * is the one that applies (no session bus, or nothing saved in the user
+ * profile, and a system profile exists). Otherwise they keep their user
+ * behaviour, also when no profile exists yet: options alone can say what to
+ * test, and a sign-in may be the first thing saved. */
+static HeraldProfileScope
+resolve_auto_scope (gboolean for_writing)
+{
+  g_autoptr(HeraldProfile) chosen = herald_profile_open (HERALD_PROFILE_SCOPE_AUTO, for_writing,
+                                                         NULL);
+
+  return chosen != NULL && herald_profile_is_system (chosen) ? HERALD_PROFILE_SCOPE_SYSTEM
+                                                             : HERALD_PROFILE_SCOPE_AUTO;
+}
+
 /* Where root's store keeps the tokens, for login's and logout's messages:
  * "/var/lib/herald, encrypted with the host key". */
 static char *
@@ -93,6 +109,8 @@ oauth_command (const char  *name,
 
   if (!take_scope_bare_user (command, &argc, argv, &scope, &status))
     return status;
+  if (scope == HERALD_PROFILE_SCOPE_AUTO)
+    scope = resolve_auto_scope (TRUE);
   if (scope == HERALD_PROFILE_SCOPE_SYSTEM)
     {
       g_autofree char *place = NULL;
@@ -168,6 +186,8 @@ test_command (int    argc,
 
   if (!take_scope_bare_user ("heraldctl test", &argc, argv, &scope, &status))
     return HERALD_EXIT_USAGE;
+  if (scope == HERALD_PROFILE_SCOPE_AUTO)
+    scope = resolve_auto_scope (FALSE);
   if (scope == HERALD_PROFILE_SCOPE_USER)
     {
       profile = _herald_cli_open_profile ("heraldctl test", scope, FALSE, &status);

@@ -139,7 +139,26 @@ typedef struct {
   GPtrArray         *entries;  /* of HeraldQueueEntry, parallel to the messages */
   gboolean          *removed;  /* the entry left the queue as soon as it was sent */
   HeraldQueueState  *before;   /* each entry's state before it was marked sending */
+  GThreadPool       *remover;  /* removes sent entries off the delivering thread */
 } FlushRun;
+
+/* On the remover's thread: a sent entry leaves the queue. The delivering
+ * thread goes on with the next message meanwhile: on a busy disk each
+ * removal can wait for the file system's journal, and a backlog has
+ * hundreds of them. Killed before this ran, the entry stays "sending" and
+ * the next run sends it again marked "may be a duplicate", as for a kill
+ * right after the final 2xx. */
+static void
+remove_sent (gpointer data,
+             gpointer user_data)
+{
+  FlushRun *run = user_data;
+  guint index = GPOINTER_TO_UINT (data) - 1;
+  HeraldQueueEntry *entry = g_ptr_array_index (run->entries, index);
+
+  if (herald_queue_remove_unsynced (run->queue, entry->id, NULL))
+    run->removed[index] = TRUE;
+}
 
 /* Runs on the delivering thread right before a message's last byte: the
  * entry becomes "sending" durably first, so that a run killed from here on
@@ -176,10 +195,9 @@ verdict_cb (guint    index,
             gpointer user_data)
 {
   FlushRun *run = user_data;
-  HeraldQueueEntry *entry = g_ptr_array_index (run->entries, index);
 
-  if (sent && herald_queue_remove_unsynced (run->queue, entry->id, NULL))
-    run->removed[index] = TRUE;
+  if (sent)
+    g_thread_pool_push (run->remover, GUINT_TO_POINTER (index + 1), NULL);
 }
 
 static void
@@ -333,8 +351,12 @@ herald_queue_flush (HeraldQueue                *queue,
       run.entries = due;
       run.removed = removed;
       run.before = before;
+      /* One thread, so removals happen in the order of the verdicts. */
+      run.remover = g_thread_pool_new (remove_sent, &run, 1, TRUE, NULL);
       reports = herald_deliver (transport, config, (HeraldDeliveryMessage *) messages->data,
                                 messages->len, mark_sending_cb, verdict_cb, &run, cancellable);
+      /* Every removal done before the outcomes are read. */
+      g_thread_pool_free (run.remover, FALSE, TRUE);
     }
 
   for (guint i = 0; i < due->len; i++)

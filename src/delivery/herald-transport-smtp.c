@@ -103,11 +103,22 @@ forward_cancel_cb (GCancellable *cancellable,
  * TLS, greeting) with the message's own stage, reply and error when it was
  * attempted, the session's failure when it never was (a refused login). */
 static HeraldSmtpResult *
-message_result (const HeraldSmtpResult *session,
-                const HeraldDelivery   *delivery)
+message_result (HeraldSmtpResult     *session,
+                const HeraldDelivery *delivery)
 {
-  HeraldSmtpResult *r = herald_smtp_result_copy (session);
+  GPtrArray *transcript = g_steal_pointer (&session->transcript);
+  GPtrArray *deliveries = g_steal_pointer (&session->deliveries);
+  HeraldSmtpResult *r;
 
+  /* Every message's result shares the session's transcript (read-only from
+   * here on) and gets none of the other messages' deliveries: a deep copy
+   * of both for each of a backlog's hundreds of messages costs time that
+   * grows with the square of the backlog. */
+  r = herald_smtp_result_copy (session);
+  session->transcript = transcript;
+  session->deliveries = deliveries;
+  g_clear_pointer (&r->transcript, g_ptr_array_unref);
+  r->transcript = transcript != NULL ? g_ptr_array_ref (transcript) : NULL;
   g_clear_pointer (&r->deliveries, g_ptr_array_unref);
   if (delivery == NULL)
     return r;
@@ -210,6 +221,21 @@ smtp_deliver (const HeraldTransport        *transport,
           herald_smtp_result_free (g_ptr_array_index (results, i));
           g_ptr_array_index (results, i) = message_result (second, d);
           g_bytes_unref (encoded[j]);
+        }
+    }
+
+  /* Refused before any message (Exchange Online's "432 4.3.2 Concurrent
+   * connections limit exceeded" as the greeting): the first message keeps
+   * that verdict, so that the queue says why; the others wait untouched. */
+  if (!session->ok && herald_reply_is_throttle (session->reply))
+    {
+      for (guint i = 1; i < n; i++)
+        {
+          const HeraldDelivery *d = session->deliveries != NULL && i < session->deliveries->len
+                                    ? g_ptr_array_index (session->deliveries, i) : NULL;
+
+          if (d == NULL || !d->attempted)
+            held_back[i] = TRUE;
         }
     }
 

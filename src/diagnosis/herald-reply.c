@@ -137,10 +137,10 @@ DEFINE_REGEX (refusal_start_regex,
               "(?<![0-9.:])(?<![0-9]Z )([45][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))")
 /* A refusal code a program names in its own words, without the reply's text
  * after it: "Expected smtp code 250, got 552", "got code \"530\"",
- * "responseCode: 535". Only after such a word, so that a port or a count is
- * never taken for a code. */
+ * "responseCode: 535", curl's "RCPT failed: 550". Only after such a word, so
+ * that a port or a count is never taken for a code. */
 DEFINE_REGEX (named_code_regex,
-              "\\b(?:got|code|responseCode|reply|response|status)\\b(?:\\s+code)?\\s*[:=]?\\s*"
+              "\\b(?:got|code|responseCode|reply|response|status|failed)\\b(?:\\s+code)?\\s*[:=]?\\s*"
               "[\"']?([45][0-5][0-9])[\"']?(?![0-9.])")
 /* A refusal code a program prints in its own punctuation, with the reply's
  * words after it: lettre's "permanent error (550): Error: content rejected",

@@ -32,6 +32,7 @@ struct _HeraldQueue
   char    *directory;
   char    *tmp_directory;
   int      lock_fd;
+  gboolean ensured;   /* both directories were there at the last look */
 };
 
 G_DEFINE_FINAL_TYPE (HeraldQueue, herald_queue, G_TYPE_OBJECT)
@@ -711,7 +712,8 @@ herald_queue_read_message (HeraldQueue  *self,
                            GError      **error)
 {
   g_autofree char *path = NULL;
-  g_autoptr(GMappedFile) mapped = NULL;
+  g_autofree char *data = NULL;
+  gsize length = 0;
 
   g_return_val_if_fail (HERALD_IS_QUEUE (self), NULL);
 
@@ -722,12 +724,12 @@ herald_queue_read_message (HeraldQueue  *self,
       return NULL;
     }
   path = entry_path (self, id, ".msg");
-  mapped = g_mapped_file_new (path, FALSE, error);
-  if (mapped == NULL)
+  /* Read, not mapped: a mapping outliving a drop would fault, and a flush
+   * reads hundreds of small files, for which mmap and munmap (with its
+   * TLB flush on every thread) cost more than a read. */
+  if (!g_file_get_contents (path, &data, &length, error))
     return NULL;
-  /* A copy: the file is replaced by nobody, but a mapping outliving a drop
-   * would fault. */
-  return g_bytes_new (g_mapped_file_get_contents (mapped), g_mapped_file_get_length (mapped));
+  return g_bytes_new_take (g_steal_pointer (&data), length);
 }
 
 static int
@@ -802,8 +804,11 @@ update (HeraldQueue             *self,
   g_return_val_if_fail (HERALD_IS_QUEUE (self), FALSE);
   g_return_val_if_fail (entry != NULL && herald_queue_id_is_valid (entry->id), FALSE);
 
-  if (!herald_queue_ensure (self, error))
+  /* A flush marks hundreds of entries: the directories are looked at once
+   * (a failed write looks again next time). */
+  if (!self->ensured && !herald_queue_ensure (self, error))
     return FALSE;
+  self->ensured = TRUE;
 
   text = herald_queue_entry_serialize (entry, &length);
   tmp_name = g_strdup_printf ("%s.meta.%08x", entry->id, g_random_int ());
@@ -811,11 +816,15 @@ update (HeraldQueue             *self,
   meta = entry_path (self, entry->id, ".meta");
 
   if (!write_file (tmp, text, length, sync, error))
-    return FALSE;
+    {
+      self->ensured = FALSE;
+      return FALSE;
+    }
   if (g_rename (tmp, meta) != 0)
     {
       set_errno_error (error, errno, _("cannot update %s"), meta);
       g_unlink (tmp);
+      self->ensured = FALSE;
       return FALSE;
     }
   return !sync || fsync_directory (self->directory, error);
@@ -916,17 +925,19 @@ clean_directory (const char *path,
 
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
     {
-      g_autofree char *file = g_build_filename (path, name, NULL);
+      g_autofree char *file = NULL;
       struct stat st;
 
+      /* Only message files can be orphans: the metadata is not looked at. */
+      if (orphans_only && !g_str_has_suffix (name, ".msg"))
+        continue;
+      file = g_build_filename (path, name, NULL);
       if (lstat (file, &st) != 0 || !S_ISREG (st.st_mode) || now - st.st_mtime < STALE_SECONDS)
         continue;
       if (orphans_only)
         {
           g_autofree char *base = NULL, *meta = NULL;
 
-          if (!g_str_has_suffix (name, ".msg"))
-            continue;
           base = g_strndup (file, strlen (file) - 4);
           meta = g_strconcat (base, ".meta", NULL);
           if (g_file_test (meta, G_FILE_TEST_EXISTS))

@@ -278,6 +278,12 @@ load_done_cb (GObject      *source,
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->fingerprint_row),
                                loaded->fingerprint != NULL ? loaded->fingerprint
                                : _("Herald creates the certificate when the relay first starts"));
+  /* The fingerprint monospace (its pairs line up); not the row's title, nor
+   * the sentence shown before there is one. */
+  if (loaded->fingerprint != NULL)
+    gtk_widget_add_css_class (self->fingerprint_row, "herald-fingerprint");
+  else
+    gtk_widget_remove_css_class (self->fingerprint_row, "herald-fingerprint");
   loaded_free (loaded);
 
   if (self->reload_again)
@@ -732,7 +738,6 @@ herald_relay_group_init (HeraldRelayGroup *self)
   self->fingerprint_row = adw_action_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->fingerprint_row),
                                  _("Certificate Fingerprint (SHA-256)"));
-  gtk_widget_add_css_class (self->fingerprint_row, "monospace");
   copy_button = gtk_button_new_from_icon_name ("edit-copy-symbolic");
   gtk_widget_set_tooltip_text (copy_button, _("Copy the fingerprint"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (copy_button), GTK_ACCESSIBLE_PROPERTY_LABEL,

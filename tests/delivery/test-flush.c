@@ -129,10 +129,23 @@ fake_deliver (const HeraldTransport        *transport,
               if (s == SCRIPT_ACCEPT)
                 {
                   r = reply_result (HERALD_STAGE_DATA, 250, "2.0.0", "Ok: queued");
-                  /* The verdict: the entry leaves the queue before the run ends. */
+                  /* The verdict: the entry leaves the queue before the run ends
+                   * (on the flush's remover thread: waited for here, while
+                   * the run is still in this transport). */
                   done (i, TRUE, commit_data);
-                  g_ptr_array_add (current->states_after_verdict,
-                                   state_on_disk (messages[i].data));
+                  {
+                    char *state = NULL;
+
+                    for (guint wait = 0; wait < 200; wait++)
+                      {
+                        g_free (state);
+                        state = state_on_disk (messages[i].data);
+                        if (g_str_equal (state, "missing"))
+                          break;
+                        g_usleep (10000);
+                      }
+                    g_ptr_array_add (current->states_after_verdict, state);
+                  }
                 }
               else
                 {

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright 2026 The Herald authors
 """Takes the README's and metainfo's screenshots of the real window: the form
-(form.png), the success banner (success.png), the error dialog (error.png)
-and the history of those tests (history.png).
+with the Microsoft 365 preset (form.png, its Transport row too), the success
+banner (success.png), the error dialog (error.png), the history of those
+tests (history.png) and the alert queue and relay for devices below the form
+(relay.png).
 Run through make-screenshots.sh, which provides Xvfb, AT-SPI and a keyring.
 
 usage: make-screenshots.py HERALD FAKE_SMTP_SERVER MAKE_TEST_CERTS OUTDIR"""
@@ -40,7 +42,14 @@ try:
                     timeout=230)
     fail = FakeServer(fakesrv, FAIL_SCRIPT, work, cert=cert, key=key, timeout=230)
 
-    env = dict(os.environ, GSETTINGS_BACKEND="memory", LANG="C.UTF-8", LC_ALL="C.UTF-8")
+    # The Microsoft 365 preset (it offers the Transport row), with the fake
+    # server typed in place of Microsoft's below.
+    config = os.path.join(work, "config")
+    os.makedirs(os.path.join(config, "glib-2.0", "settings"))
+    with open(os.path.join(config, "glib-2.0", "settings", "keyfile"), "w") as f:
+        f.write("[io/github/heraldmail/Herald]\nprovider='microsoft365'\n")
+    env = dict(os.environ, GSETTINGS_BACKEND="keyfile", XDG_CONFIG_HOME=config, LANG="C.UTF-8",
+               LC_ALL="C.UTF-8")
     app = App([herald], env, os.path.join(work, "herald.log"))
     app.find_root(timeout=40)
     app.resize(WIDTH, 1880)             # everything on screen while typing
@@ -120,6 +129,21 @@ try:
                     max(0, (HEIGHT - int(g["HEIGHT"])) // 3))
     time.sleep(1.0)
     path = os.path.join(outdir, "history.png")
+    screenshot(path, (0, 0, WIDTH, HEIGHT))
+    print("wrote", path)
+
+    # Below the form: the alert queue and the relay for devices.
+    app.key("Escape")
+    wait_until("History to close", lambda: len(app.toplevels()) == 1, 20)
+    app.find(None, "Relay for Devices", timeout=10)
+    app.resize(WIDTH, HEIGHT)
+    time.sleep(0.5)
+    xdotool("mousemove", "--sync", WIDTH // 2, HEIGHT // 2)
+    for _ in range(60):
+        xdotool("click", 5)
+    xdotool("mousemove", "--sync", WIDTH + 100, 10)   # no hover highlight
+    time.sleep(1.0)
+    path = os.path.join(outdir, "relay.png")
     screenshot(path, (0, 0, WIDTH, HEIGHT))
     print("wrote", path)
 finally:

@@ -3,7 +3,7 @@
 # Copyright 2026 The Herald authors
 #
 # make-screenshots.sh [BUILD_DIR] [OUT_DIR]
-# Writes OUT_DIR/{form,success,error,history}.png (default data/screenshots) from the
+# Writes OUT_DIR/{form,success,error,history,relay}.png (default data/screenshots) from the
 # real window under a private Xvfb, session bus, AT-SPI bus and keyring, with a
 # fake SMTP server on loopback. Needs a built tree (src/ui/herald).
 set -euo pipefail

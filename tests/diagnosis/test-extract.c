@@ -82,6 +82,7 @@ test_named_code (void)
     { "Error: Expected smtp code 250, got 552", 552 },
     { "Sending failed, got code \"451\"", 451 },
     { "responseCode: 535", 535 },
+    { "curl: (55) RCPT failed: 550", 550 },
     { "Could not connect to port 587", 0 },
     { "Expected smtp code 250, got 250", 0 },
     /* the code the program wanted is no reply: the one it got counts */

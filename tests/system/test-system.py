@@ -333,6 +333,11 @@ def t_root_send(ctx):
     p = ctx.run(['test', '--system', '--json'])
     data = json.loads(p.out)
     check(p.returncode == 0 and data['ok'] is True, f'{p.returncode}: {p.out[:800]}\n{p.err}')
+    # Without --system or --user, test follows the rule of the other commands:
+    # no session bus and a system profile, so the system profile applies.
+    p = ctx.run(['test', '--json'])
+    data = json.loads(p.out)
+    check(p.returncode == 0 and data['ok'] is True, f'{p.returncode}: {p.out[:800]}\n{p.err}')
     p = ctx.run(['test', '--system', '--json'], uid=UID_A)
     data = json.loads(p.out)
     check(p.returncode == 1 and data['stage'] == 'auth' and data['transcript'] == [],
