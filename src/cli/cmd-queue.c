@@ -294,6 +294,23 @@ entry_problem (const HeraldQueueEntry *entry)
   return entry->last_error->error;
 }
 
+/* A queued message's texts come from whoever handed it in (in system scope
+ * any local user, through the maildrop) and from the server that refused
+ * it: made printable before they reach root's terminal, as JSON output
+ * escapes them. The pointer array frees the copies. */
+static const char *
+safe (GPtrArray  *keep,
+      const char *text)
+{
+  char *copy;
+
+  if (text == NULL)
+    return NULL;
+  copy = herald_smtp_make_printable (text, -1, FALSE);
+  g_ptr_array_add (keep, copy);
+  return copy;
+}
+
 int
 herald_cli_queue_list (int    argc,
                        char **argv)
@@ -371,9 +388,12 @@ herald_cli_queue_list (int    argc,
       g_autofree char *who = e->submitter_uid >= 0 ? _herald_cli_describe_uid (e->submitter_uid)
                                                    : NULL;
 
+      g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func (g_free);
+
+      problem = safe (keep, problem);
       printf ("%s  %-7s  %s  %6" G_GUINT64_FORMAT "  %s -> %s%s%s%s%s%s\n", e->id,
-              herald_queue_state_to_string (e->state), when, e->size, e->sender, to,
-              who != NULL ? _("  from ") : "", who != NULL ? who : "",
+              herald_queue_state_to_string (e->state), when, e->size, safe (keep, e->sender),
+              safe (keep, to), who != NULL ? _("  from ") : "", who != NULL ? who : "",
               problem != NULL ? "  (" : "", problem != NULL ? problem : "",
               problem != NULL ? ")" : "");
     }
@@ -428,6 +448,7 @@ queue_show (int    argc,
   {
     g_autofree char *created = format_time (entry->created);
     g_autofree char *next = format_time (entry->next_attempt);
+    g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func (g_free);
 
     printf (_("Message %s\n"), entry->id);
     printf (_("  State:        %s\n"), herald_queue_state_to_string (entry->state));
@@ -435,16 +456,16 @@ queue_show (int    argc,
     printf (_("  Attempts:     %u\n"), entry->attempts);
     if (entry->state != HERALD_QUEUE_STATE_FAILED)
       printf (_("  Next attempt: %s\n"), entry->next_attempt > 0 ? next : _("now"));
-    printf (_("  Sender:       %s\n"), entry->sender);
+    printf (_("  Sender:       %s\n"), safe (keep, entry->sender));
     for (guint i = 0; entry->recipients[i] != NULL; i++)
-      printf (_("  Recipient:    %s\n"), entry->recipients[i]);
+      printf (_("  Recipient:    %s\n"), safe (keep, entry->recipients[i]));
     if (entry->subject != NULL)
-      printf (_("  Subject:      %s\n"), entry->subject);
+      printf (_("  Subject:      %s\n"), safe (keep, entry->subject));
     if (entry->message_id != NULL)
-      printf (_("  Message-ID:   <%s>\n"), entry->message_id);
+      printf (_("  Message-ID:   <%s>\n"), safe (keep, entry->message_id));
     printf (_("  Size:         %" PRIu64 " bytes\n"), (guint64) entry->size);
     if (entry->note != NULL)
-      printf (_("  Note:         %s\n"), entry->note);
+      printf (_("  Note:         %s\n"), safe (keep, entry->note));
     if (entry->submitter_uid >= 0)
       {
         g_autofree char *who = _herald_cli_describe_uid (entry->submitter_uid);
@@ -452,22 +473,22 @@ queue_show (int    argc,
         printf (_("  Submitted by: %s (through the maildrop)\n"), who);
       }
     if (entry->device_user != NULL)
-      printf (_("  Device user:  %s (through the relay)\n"), entry->device_user);
+      printf (_("  Device user:  %s (through the relay)\n"), safe (keep, entry->device_user));
     if (entry->client_address != NULL)
-      printf (_("  Relayed from: %s\n"), entry->client_address);
+      printf (_("  Relayed from: %s\n"), safe (keep, entry->client_address));
     if (entry->last_error != NULL)
       {
         const HeraldQueueError *e = entry->last_error;
 
-        printf (_("  Last error:   %s (stage %s)\n"), e->error != NULL ? e->error : "",
-                e->stage != NULL ? e->stage : "?");
+        printf (_("  Last error:   %s (stage %s)\n"), e->error != NULL ? safe (keep, e->error) : "",
+                e->stage != NULL ? safe (keep, e->stage) : "?");
         if (e->reply_code > 0)
           printf (_("  Reply:        %d %s\n"), e->reply_code,
-                  e->reply_text != NULL ? e->reply_text : "");
+                  e->reply_text != NULL ? safe (keep, e->reply_text) : "");
         if (e->diagnosis_title != NULL)
-          printf (_("  Diagnosis:    %s\n"), e->diagnosis_title);
+          printf (_("  Diagnosis:    %s\n"), safe (keep, e->diagnosis_title));
         if (e->diagnosis_actor != NULL)
-          printf (_("  Who must act: %s\n"), e->diagnosis_actor);
+          printf (_("  Who must act: %s\n"), safe (keep, e->diagnosis_actor));
       }
   }
   return HERALD_EX_OK;

@@ -228,6 +228,16 @@ if isinstance(data, dict):
           data.get("damaged"))
 check_entry("queue show --json", parse("queue show --json", heraldctl(["queue", "show", "--json", queued])))
 
+# The plain output reaches a terminal (root's, for the system queue): the same
+# hostile record must not bring a raw control character or bidi override.
+for command in (["queue", "list"], ["queue", "show", queued]):
+    name = " ".join(command[:2]) + " (plain)"
+    p = heraldctl(command)
+    check(name + ": exit status", p.returncode == 0, p.stderr[-400:])
+    raw = [b for b in RAW_BYTES if b in p.stdout]
+    check(name + ": no raw control character", not raw, raw)
+    check(name + ": the record is shown", b"example.com" in p.stdout, p.stdout[-400:])
+
 # ---- heraldctl queue retry/flush --json -----------------------------------------------------------
 
 # One plain message left in the queue, tried against servers whose
