@@ -37,7 +37,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "tests", "diagnosis", "corpus")
 GOAL_MS = 50.0
-PARTS = ("train", "heldout", "fresh", "train2", "heldout2", "heldout3", "train3", "train4")
+PARTS = ("train", "heldout", "fresh", "train2", "heldout2", "heldout3", "train3", "train4", "heldout4")
 
 
 def main():

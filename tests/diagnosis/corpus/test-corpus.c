@@ -17,7 +17,7 @@
 #include "herald-diagnosis.h"
 #include "herald-diagnosis-private.h"
 
-static JsonParser *parsers[8];
+static JsonParser *parsers[9];
 static GHashTable *rule_ids;
 
 static const char *
@@ -151,6 +151,7 @@ main (int    argc,
   load (5, "heldout3.json");
   load (6, "train3.json");
   load (7, "train4.json");
+  load (8, "heldout4.json");
   g_test_add_func ("/herald/diagnosis/corpus/expectations-name-rules", test_expectations_name_rules);
 
   ret = g_test_run ();
