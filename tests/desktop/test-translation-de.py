@@ -258,7 +258,12 @@ try:
            ", ".join(english_left))
     tap.diag("window names: " + ", ".join(sorted(names)))
 except DriverTimeout as e:
-    tap.ok(False, "the window starts under de_DE.UTF-8", str(e))
+    try:
+        with open(os.path.join(work, "herald-de.log"), "rb") as f:
+            log = f.read()[-2000:].decode("utf-8", "replace")
+    except OSError:
+        log = ""
+    tap.ok(False, "the window starts under de_DE.UTF-8", "%s; its output ends: %s" % (e, log))
 finally:
     app.kill()
 
