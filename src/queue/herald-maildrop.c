@@ -70,7 +70,7 @@ is_device_user (const char *s,
   if (length == 0 || length > 64 || s[0] == '-' || s[0] == '.')
     return FALSE;
   for (gsize i = 0; i < length; i++)
-    if (!g_ascii_isalnum (s[i]) && strchr ("._@+-", s[i]) == NULL)
+    if (!g_ascii_isalnum (s[i]) && (s[i] == '\0' || strchr ("._@+-", s[i]) == NULL))
       return FALSE;
   return TRUE;
 }
@@ -111,6 +111,10 @@ herald_maildrop_parse_relayed (const guint8  *data,
       pos += line_length + 1;
       if (line_length == 0)
         break;
+      /* No envelope line has a NUL byte: C string checks would stop at it
+       * (strchr() even finds one in its own set) and let the rest through. */
+      if (memchr (line, '\0', line_length) != NULL)
+        return invalid (error, _("its envelope has a NUL byte"));
       /* One order only (client, device, then the recipients), so that a
        * file has one form and builds back to the same bytes. */
       if (line_length > 7 && memcmp (line, "client ", 7) == 0 && client == NULL &&
