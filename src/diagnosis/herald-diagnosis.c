@@ -832,6 +832,11 @@ herald_explain (const char  *text,
  * "535 5.7.3 Authentication unsuccessful" after XOAUTH2 is about the token.
  * A server that merely offers XOAUTH2 ("250-AUTH XOAUTH2 PLAIN LOGIN") says
  * nothing about the login the client chose. */
+/* The rules' band for the identity provider's sign-in errors (see the
+ * rules file's _doc). */
+#define IDENTITY_PRIORITY_MIN 750
+#define IDENTITY_PRIORITY_MAX 799
+
 DEFINE_REGEX (oauth_login_regex,
               "(?<![0-9][- ])\\bAUTH\\s+(?:XOAUTH2|OAUTHBEARER)\\b|"
               "\\bAuthenticator\\s+(?:XOAUTH2|OAUTHBEARER)\\b|\\bsasl-xoauth2\\b|"
@@ -873,29 +878,45 @@ explain_text (const char          *text,
     ctx.auth = AUTH_KIND_OAUTH;
 
   d = diagnose_context (&ctx);
-  if (herald_diagnosis_is_fallback (d))
-    {
-      /* The part taken as the reply can miss the refusal: an HTTP status or
-       * a trace ID in another program's words looks like a reply code, and
-       * identity-platform (AADSTS) or Graph errors carry no SMTP reply at
-       * all. When that part explains nothing, match the words of the whole
-       * text once more; only a specific rule may answer then. The code
-       * found stays, so that a rule for texts without any code (a
-       * program's own "connection timed out") cannot take a server's
-       * "451 4.4.1 Connection timed out" this way. */
-      g_autofree char *whole_normalised = _herald_normalise_reply (clean);
-      MatchContext whole = ctx;
-      const Rule *rule;
+  {
+    /* The part taken as the reply can miss the refusal: an HTTP status or
+     * a trace ID in another program's words looks like a reply code, and
+     * identity-platform (AADSTS) or Graph errors carry no SMTP reply at
+     * all. When that part explains nothing, match the words of the whole
+     * text once more; only a specific rule may answer then. The code
+     * found stays, so that a rule for texts without any code (a
+     * program's own "connection timed out") cannot take a server's
+     * "451 4.4.1 Connection timed out" this way.
+     *
+     * The identity provider's refusal also outranks the SMTP reply that
+     * followed it: a program that could not get a token ("invalid_grant:
+     * AADSTS50173 ...") and then failed the login ("535 5.7.3 ...") must
+     * sign in again, whatever the server said to the stale token. */
+    g_autofree char *whole_normalised = _herald_normalise_reply (clean);
+    MatchContext whole = ctx;
+    const Rule *rule;
+    gboolean use_whole = FALSE;
 
-      whole.raw = clean;
-      whole.normalised = whole_normalised;
-      rule = best_rule (&whole);
-      if (rule != NULL && !rule->fallback)
-        {
-          herald_diagnosis_free (d);
-          d = diagnose_context (&whole);
-        }
-    }
+    whole.raw = clean;
+    whole.normalised = whole_normalised;
+    rule = best_rule (&whole);
+    if (rule != NULL && !rule->fallback)
+      {
+        if (herald_diagnosis_is_fallback (d))
+          use_whole = TRUE;
+        else if (rule->priority >= IDENTITY_PRIORITY_MIN && rule->priority <= IDENTITY_PRIORITY_MAX)
+          {
+            const Rule *first = best_rule (&ctx);
+
+            use_whole = first != NULL && rule->priority > first->priority;
+          }
+      }
+    if (use_whole)
+      {
+        herald_diagnosis_free (d);
+        d = diagnose_context (&whole);
+      }
+  }
 
   explanation = g_new0 (HeraldExplanation, 1);
   explanation->diagnosis = d;
