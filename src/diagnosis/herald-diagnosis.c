@@ -841,7 +841,9 @@ DEFINE_REGEX (oauth_login_regex,
               "(?<![0-9][- ])\\bAUTH\\s+(?:XOAUTH2|OAUTHBEARER)\\b|"
               "\\bAuthenticator\\s+(?:XOAUTH2|OAUTHBEARER)\\b|\\bsasl-xoauth2\\b|"
               "\\b(?:XOAUTH2|OAUTHBEARER)\\s+(?:authentication|auth|login)\\s+failed\\b|"
-              "\\busing\\s+(?:XOAUTH2|OAUTHBEARER)\\b")
+              "\\busing\\s+(?:XOAUTH2|OAUTHBEARER)\\b|"
+              /* Gmail's error challenge, base64 JSON, answers only an OAuth login. */
+              "\\b334[- ]+eyJ")
 
 /* herald_explain() for a known @transport (0: unknown, any rule). Returns
  * the diagnosis, or with @out the whole explanation (then NULL). */
