@@ -453,6 +453,64 @@ _herald_printable_text (const char *text,
   return g_strndup (printable, cut_length (printable, strlen (printable), max_bytes));
 }
 
+/* Whether @p starts what a reply line starts with, after blanks: a code
+ * ("535 ", "535-") or an enhanced code ("5.7.8 "). */
+static gboolean
+starts_reply_line (const char *p)
+{
+  int digits = 0;
+
+  while (*p == ' ' || *p == '\t')
+    p++;
+  if (p[0] >= '2' && p[0] <= '5' && g_ascii_isdigit (p[1]) && g_ascii_isdigit (p[2]) &&
+      (p[3] == ' ' || p[3] == '-'))
+    return TRUE;
+  if ((p[0] != '2' && p[0] != '4' && p[0] != '5') || p[1] != '.')
+    return FALSE;
+  p += 2;
+  for (int part = 0; part < 2; part++)
+    {
+      for (digits = 0; g_ascii_isdigit (*p) && digits < 4; p++)
+        digits++;
+      if (digits == 0 || digits > 3)
+        return FALSE;
+      if (part == 0 && *p++ != '.')
+        return FALSE;
+    }
+  return g_ascii_isspace (*p);
+}
+
+/* A line break a wrapper escaped when it quoted a multi-line reply in JSON or
+ * a log field ("... Learn more at\\n5.7.8 https://..."), made a line break
+ * again, in place; only before what starts a reply line, so that a path such
+ * as "C:\\new" is left alone. One pass over the text (replacing each match
+ * with GRegex would check the whole text's UTF-8 again per match). Returns the
+ * new length. */
+static gsize
+unescape_line_breaks (char *text)
+{
+  char *in = text, *out = text;
+
+  while (*in != '\0')
+    {
+      gsize escape = 0;
+
+      if (in[0] == '\\' && in[1] == 'n')
+        escape = 2;
+      else if (in[0] == '\\' && in[1] == 'r' && in[2] == '\\' && in[3] == 'n')
+        escape = 4;
+      if (escape != 0 && starts_reply_line (in + escape))
+        {
+          *out++ = '\n';
+          in += escape;
+          continue;
+        }
+      *out++ = *in++;
+    }
+  *out = '\0';
+  return (gsize) (out - text);
+}
+
 HeraldExtractedReply *
 _herald_extract_reply (const char *text)
 {
@@ -496,6 +554,9 @@ _herald_extract_reply (const char *text)
       return extracted;
     }
   g_clear_pointer (&match, g_match_info_free);
+
+  work += length;
+  length = unescape_line_breaks (clean);
 
   /* PHPMailer puts the reply's words before its code ("Detail: ... SMTP
    * code: 553 Additional SMTP info: 5.7.1"): the reply is rebuilt in the

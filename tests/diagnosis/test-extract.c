@@ -60,6 +60,7 @@ test_work_is_linear (void)
     "Detail: x ",
     "Detail: x SMTP code: 550 ",
     "(code 550): ",
+    "x\\n5.7.8 ",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (units); i++)
@@ -189,6 +190,33 @@ test_phpmailer_detail (void)
     }
 }
 
+/* A reply quoted in JSON or a log field keeps its line breaks escaped: an
+ * escaped break before a code or an enhanced code is a line break of the
+ * reply, one anywhere else (a Windows path) is left as it is. */
+static void
+test_escaped_line_break (void)
+{
+  const struct { const char *text; int code; const char *enhanced; const char *normalised; } cases[] = {
+    { "{\"error\":\"smtp error: 535 5.7.8 Username and Password not accepted. Learn more at\\n5.7.8  "
+      "https://support.google.com/mail/?p=BadCredentials\"}",
+      535, "5.7.8", "5.7.8 Username and Password not accepted. Learn more at "
+      "https://support.google.com/mail/?p=BadCredentials\"}" },
+    { "error=\"550-5.7.1 Relaying denied\\r\\n550 5.7.1 for this address\"",
+      550, "5.7.1", "5.7.1 Relaying denied for this address\"" },
+    { "550 5.7.1 Cannot read C:\\new\\5.7.1 file", 550, "5.7.1", "5.7.1 Cannot read C:\\new\\5.7.1 file" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(HeraldExtractedReply) extracted = _herald_extract_reply (cases[i].text);
+
+      g_test_message ("%s", cases[i].text);
+      g_assert_cmpint (extracted->code, ==, cases[i].code);
+      g_assert_cmpstr (extracted->enhanced, ==, cases[i].enhanced);
+      g_assert_cmpstr (extracted->normalised, ==, cases[i].normalised);
+    }
+}
+
 /* A refusal after a long run of 2xx lines is still the one found. */
 static void
 test_refusal_after_long_transcript (void)
@@ -248,6 +276,7 @@ main (int   argc,
   g_test_add_func ("/herald/extract/named-code", test_named_code);
   g_test_add_func ("/herald/extract/wrapped-code", test_wrapped_code);
   g_test_add_func ("/herald/extract/phpmailer-detail", test_phpmailer_detail);
+  g_test_add_func ("/herald/extract/escaped-line-break", test_escaped_line_break);
   g_test_add_func ("/herald/extract/refusal-after-long-transcript", test_refusal_after_long_transcript);
   g_test_add_func ("/herald/extract/python-tuple-filtered-after-unescaping",
                    test_python_tuple_filtered_after_unescaping);
