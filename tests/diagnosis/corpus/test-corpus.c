@@ -17,7 +17,7 @@
 #include "herald-diagnosis.h"
 #include "herald-diagnosis-private.h"
 
-static JsonParser *parsers[9];
+static JsonParser *parsers[10];
 static GHashTable *rule_ids;
 
 static const char *
@@ -152,6 +152,7 @@ main (int    argc,
   load (6, "train3.json");
   load (7, "train4.json");
   load (8, "heldout4.json");
+  load (9, "train5.json");
   g_test_add_func ("/herald/diagnosis/corpus/expectations-name-rules", test_expectations_name_rules);
 
   ret = g_test_run ();
