@@ -171,6 +171,29 @@ open_queue (HeraldProfileScope  scope,
   return herald_queue_new (herald_profile_get_queue_dir (profile));
 }
 
+/* For the commands that take one message id (show, retry): their options,
+ * the id, and the queue. NULL with *@status set when the usage is wrong or
+ * the queue cannot be opened. */
+static HeraldQueue *
+open_queue_for_id (int          argc,
+                   char       **argv,
+                   const char  *sub,
+                   const char  *allowed,
+                   QueueArgs   *a,
+                   const char **id,
+                   int         *status)
+{
+  if (!parse_queue_args (argc, argv, allowed, 1, a, status))
+    return NULL;
+  if (a->positional->len != 1)
+    {
+      *status = queue_usage_error (sub, _("give the id of a queued message"));
+      return NULL;
+    }
+  *id = g_ptr_array_index (a->positional, 0);
+  return open_queue (a->scope, status);
+}
+
 /* ---- JSON ------------------------------------------------------------------------ */
 
 static char *
@@ -417,12 +440,7 @@ queue_show (int    argc,
   int status = HERALD_EX_OK;
   const char *id;
 
-  if (!parse_queue_args (argc, argv, "j", 1, &a, &status))
-    return status;
-  if (a.positional->len != 1)
-    return queue_usage_error ("show", _("give the id of a queued message"));
-  id = g_ptr_array_index (a.positional, 0);
-  queue = open_queue (a.scope, &status);
+  queue = open_queue_for_id (argc, argv, "show", "j", &a, &id, &status);
   if (queue == NULL)
     return status;
 
@@ -805,12 +823,7 @@ queue_retry (int    argc,
   int status = HERALD_EX_OK;
   const char *id;
 
-  if (!parse_queue_args (argc, argv, "jq", 1, &a, &status))
-    return status;
-  if (a.positional->len != 1)
-    return queue_usage_error ("retry", _("give the id of a queued message"));
-  id = g_ptr_array_index (a.positional, 0);
-  queue = open_queue (a.scope, &status);
+  queue = open_queue_for_id (argc, argv, "retry", "jq", &a, &id, &status);
   if (queue == NULL)
     return status;
 

@@ -14,6 +14,7 @@
 #include "herald-oauth-smtp.h"
 #include "herald-profile.h"
 #include "herald-queue-run.h"
+#include "herald-ui-private.h"
 
 struct _HeraldAlertsGroup
 {
@@ -202,33 +203,12 @@ retry_thread (GTask        *task,
     g_task_return_boolean (task, TRUE);
 }
 
-/* The tasks hold the group weakly: a window closed while a thread runs
- * goes away at once, and the answer finds nobody to tell. */
-static GWeakRef *
-weak_ref_new (gpointer object)
-{
-  GWeakRef *ref = g_new0 (GWeakRef, 1);
-
-  g_weak_ref_init (ref, object);
-  return ref;
-}
-
-static HeraldAlertsGroup *
-weak_ref_steal (GWeakRef *ref)
-{
-  HeraldAlertsGroup *self = g_weak_ref_get (ref);
-
-  g_weak_ref_clear (ref);
-  g_free (ref);
-  return self;
-}
-
 static void
 retry_done_cb (GObject      *source,
                GAsyncResult *result,
                gpointer      user_data)
 {
-  g_autoptr(HeraldAlertsGroup) self = weak_ref_steal (user_data);
+  g_autoptr(HeraldAlertsGroup) self = _herald_ui_weak_ref_steal (user_data);
   g_autoptr(GError) error = NULL;
 
   if (!g_task_propagate_boolean (G_TASK (result), &error) &&
@@ -238,21 +218,32 @@ retry_done_cb (GObject      *source,
     herald_alerts_group_reload (self);
 }
 
+/* Runs @thread on the entry of @button's row; the button stays off until
+ * the reload that follows brings a new row. */
 static void
-retry_clicked_cb (GtkButton         *button,
-                  HeraldAlertsGroup *self)
+run_on_entry (HeraldAlertsGroup *self,
+              GtkButton         *button,
+              gpointer           source_tag,
+              GTaskThreadFunc    thread)
 {
   GtkWidget *row = g_object_get_data (G_OBJECT (button), "herald-row");
   RetryData *data = g_new0 (RetryData, 1);
   g_autoptr(GTask) task = g_task_new (NULL, self->cancellable, retry_done_cb,
-                                      weak_ref_new (self));
+                                      _herald_ui_weak_ref_new (self));
 
   data->queue = g_object_ref (self->queue);
   data->id = g_strdup (row_entry (row)->id);
   gtk_widget_set_sensitive (GTK_WIDGET (button), FALSE);
-  g_task_set_source_tag (task, retry_clicked_cb);
+  g_task_set_source_tag (task, source_tag);
   g_task_set_task_data (task, data, (GDestroyNotify) retry_data_free);
-  g_task_run_in_thread (task, retry_thread);
+  g_task_run_in_thread (task, thread);
+}
+
+static void
+retry_clicked_cb (GtkButton         *button,
+                  HeraldAlertsGroup *self)
+{
+  run_on_entry (self, button, retry_clicked_cb, retry_thread);
 }
 
 static void
@@ -280,17 +271,7 @@ static void
 discard_clicked_cb (GtkButton         *button,
                     HeraldAlertsGroup *self)
 {
-  GtkWidget *row = g_object_get_data (G_OBJECT (button), "herald-row");
-  RetryData *data = g_new0 (RetryData, 1);
-  g_autoptr(GTask) task = g_task_new (NULL, self->cancellable, retry_done_cb,
-                                      weak_ref_new (self));
-
-  data->queue = g_object_ref (self->queue);
-  data->id = g_strdup (row_entry (row)->id);
-  gtk_widget_set_sensitive (GTK_WIDGET (button), FALSE);
-  g_task_set_source_tag (task, discard_clicked_cb);
-  g_task_set_task_data (task, data, (GDestroyNotify) retry_data_free);
-  g_task_run_in_thread (task, discard_thread);
+  run_on_entry (self, button, discard_clicked_cb, discard_thread);
 }
 
 /* ---- the rows ------------------------------------------------------------------------- */
@@ -396,7 +377,7 @@ load_done_cb (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  g_autoptr(HeraldAlertsGroup) self = weak_ref_steal (user_data);
+  g_autoptr(HeraldAlertsGroup) self = _herald_ui_weak_ref_steal (user_data);
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) entries = g_task_propagate_pointer (G_TASK (result), &error);
 
@@ -428,20 +409,10 @@ start_load (HeraldAlertsGroup *self)
       return;
     }
   self->loading = TRUE;
-  task = g_task_new (NULL, self->cancellable, load_done_cb, weak_ref_new (self));
+  task = g_task_new (NULL, self->cancellable, load_done_cb, _herald_ui_weak_ref_new (self));
   g_task_set_source_tag (task, start_load);
   g_task_set_task_data (task, g_object_ref (self->queue), g_object_unref);
   g_task_run_in_thread (task, load_thread);
-}
-
-static gboolean
-reload_timeout_cb (gpointer user_data)
-{
-  HeraldAlertsGroup *self = user_data;
-
-  self->reload_id = 0;
-  start_load (self);
-  return G_SOURCE_REMOVE;
 }
 
 void
@@ -450,8 +421,7 @@ herald_alerts_group_reload (HeraldAlertsGroup *self)
   g_return_if_fail (HERALD_IS_ALERTS_GROUP (self));
 
   /* A flush touches several files per message: one reload for a burst. */
-  if (self->reload_id == 0)
-    self->reload_id = g_timeout_add (150, reload_timeout_cb, self);
+  _herald_ui_reload_soon (&self->reload_id, (void (*) (gpointer)) start_load, self);
 }
 
 static void
@@ -477,9 +447,7 @@ herald_alerts_group_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->reload_id, g_source_remove);
-  if (self->monitor != NULL)
-    g_file_monitor_cancel (self->monitor);
-  g_clear_object (&self->monitor);
+  _herald_ui_monitor_stop (&self->monitor);
 
   G_OBJECT_CLASS (herald_alerts_group_parent_class)->dispose (object);
 }
@@ -523,7 +491,6 @@ HeraldAlertsGroup *
 herald_alerts_group_new (const char *queue_dir)
 {
   HeraldAlertsGroup *self;
-  g_autoptr(GFile) dir = NULL;
   g_autoptr(GError) error = NULL;
 
   g_return_val_if_fail (queue_dir != NULL, NULL);
@@ -533,10 +500,7 @@ herald_alerts_group_new (const char *queue_dir)
   /* The directory must exist for the monitor to see entries appear. */
   if (!herald_queue_ensure (self->queue, &error))
     g_debug ("queue directory: %s", error->message);
-  dir = g_file_new_for_path (queue_dir);
-  self->monitor = g_file_monitor_directory (dir, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
-  if (self->monitor != NULL)
-    g_signal_connect_object (self->monitor, "changed", G_CALLBACK (changed_cb), self, 0);
+  self->monitor = _herald_ui_monitor_directory (queue_dir, G_CALLBACK (changed_cb), self);
   start_load (self);
   return self;
 }

@@ -11,6 +11,7 @@
 
 #include "herald-relay.h"
 #include "herald-relay-group.h"
+#include "herald-ui-private.h"
 
 #define MAX_MESSAGES      50   /* read from the log */
 #define MESSAGES_PER_DEVICE 5
@@ -52,26 +53,6 @@ struct _HeraldRelayGroup
 G_DEFINE_FINAL_TYPE (HeraldRelayGroup, herald_relay_group, ADW_TYPE_PREFERENCES_GROUP)
 
 static void start_load (HeraldRelayGroup *self);
-
-static GWeakRef *
-weak_ref_new (gpointer object)
-{
-  GWeakRef *ref = g_new0 (GWeakRef, 1);
-
-  g_weak_ref_init (ref, object);
-  return ref;
-}
-
-/* The object (a new reference, or NULL when it is gone); frees the ref. */
-static gpointer
-weak_ref_steal (GWeakRef *ref)
-{
-  gpointer object = g_weak_ref_get (ref);
-
-  g_weak_ref_clear (ref);
-  g_free (ref);
-  return object;
-}
 
 static void
 set_status (HeraldRelayGroup *self,
@@ -261,7 +242,7 @@ load_done_cb (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  g_autoptr(HeraldRelayGroup) self = weak_ref_steal (user_data);
+  g_autoptr(HeraldRelayGroup) self = _herald_ui_weak_ref_steal (user_data);
   Loaded *loaded = g_task_propagate_pointer (G_TASK (result), NULL);
 
   if (self == NULL || loaded == NULL)
@@ -322,20 +303,10 @@ start_load (HeraldRelayGroup *self)
   data->users = g_object_ref (self->users);
   data->cert_file = cert_file (self);
   data->log_path = g_strdup (self->log_path);
-  task = g_task_new (NULL, self->cancellable, load_done_cb, weak_ref_new (self));
+  task = g_task_new (NULL, self->cancellable, load_done_cb, _herald_ui_weak_ref_new (self));
   g_task_set_source_tag (task, start_load);
   g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
   g_task_run_in_thread (task, load_thread);
-}
-
-static gboolean
-reload_timeout_cb (gpointer user_data)
-{
-  HeraldRelayGroup *self = user_data;
-
-  self->reload_id = 0;
-  start_load (self);
-  return G_SOURCE_REMOVE;
 }
 
 void
@@ -343,8 +314,7 @@ herald_relay_group_reload (HeraldRelayGroup *self)
 {
   g_return_if_fail (HERALD_IS_RELAY_GROUP (self));
 
-  if (self->reload_id == 0)
-    self->reload_id = g_timeout_add (150, reload_timeout_cb, self);
+  _herald_ui_reload_soon (&self->reload_id, (void (*) (gpointer)) start_load, self);
 }
 
 static void
@@ -402,7 +372,7 @@ user_change_done_cb (GObject      *source,
                      GAsyncResult *result,
                      gpointer      user_data)
 {
-  g_autoptr(HeraldRelayGroup) self = weak_ref_steal (user_data);
+  g_autoptr(HeraldRelayGroup) self = _herald_ui_weak_ref_steal (user_data);
   g_autoptr(GError) error = NULL;
 
   g_task_propagate_boolean (G_TASK (result), &error);
@@ -433,7 +403,7 @@ change_user (HeraldRelayGroup *self,
   change->name = g_strdup (name);
   change->password = g_strdup (password);
   self->busy++;
-  task = g_task_new (NULL, self->cancellable, user_change_done_cb, weak_ref_new (self));
+  task = g_task_new (NULL, self->cancellable, user_change_done_cb, _herald_ui_weak_ref_new (self));
   g_task_set_task_data (task, change, (GDestroyNotify) user_change_free);
   g_task_run_in_thread (task, user_change_thread);
 }
@@ -528,7 +498,7 @@ relay_line_cb (GObject      *source,
                GAsyncResult *result,
                gpointer      user_data)
 {
-  g_autoptr(HeraldRelayGroup) self = weak_ref_steal (user_data);
+  g_autoptr(HeraldRelayGroup) self = _herald_ui_weak_ref_steal (user_data);
   g_autofree char *line = NULL;
 
   line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL,
@@ -572,7 +542,7 @@ read_relay_line (HeraldRelayGroup *self,
                  GDataInputStream *stream)
 {
   g_data_input_stream_read_line_async (stream, G_PRIORITY_DEFAULT, self->cancellable,
-                                       relay_line_cb, weak_ref_new (self));
+                                       relay_line_cb, _herald_ui_weak_ref_new (self));
 }
 
 static void
@@ -589,7 +559,7 @@ relay_exited_cb (GObject      *source,
                  GAsyncResult *result,
                  gpointer      user_data)
 {
-  g_autoptr(HeraldRelayGroup) self = weak_ref_steal (user_data);
+  g_autoptr(HeraldRelayGroup) self = _herald_ui_weak_ref_steal (user_data);
   GSubprocess *process = G_SUBPROCESS (source);
 
   g_subprocess_wait_finish (process, result, NULL);
@@ -633,7 +603,7 @@ run_toggled_cb (GtkSwitch        *toggle,
     }
   self->relay_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->relay));
   read_relay_line (self, self->relay_out);
-  g_subprocess_wait_async (self->relay, NULL, relay_exited_cb, weak_ref_new (self));
+  g_subprocess_wait_async (self->relay, NULL, relay_exited_cb, _herald_ui_weak_ref_new (self));
 }
 
 /* What a device pins: copied as the relay prints it. */
@@ -658,9 +628,7 @@ herald_relay_group_dispose (GObject *object)
   g_clear_object (&self->relay);
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->reload_id, g_source_remove);
-  if (self->monitor != NULL)
-    g_file_monitor_cancel (self->monitor);
-  g_clear_object (&self->monitor);
+  _herald_ui_monitor_stop (&self->monitor);
 
   G_OBJECT_CLASS (herald_relay_group_parent_class)->dispose (object);
 }
@@ -788,7 +756,6 @@ herald_relay_group_new (GSettings  *settings,
 {
   HeraldRelayGroup *self;
   g_autofree char *users_path = NULL;
-  g_autoptr(GFile) dir = NULL;
 
   g_return_val_if_fail (state_dir != NULL, NULL);
 
@@ -815,10 +782,7 @@ herald_relay_group_new (GSettings  *settings,
 
   /* The directory must exist for the monitor to see the files appear. */
   g_mkdir_with_parents (state_dir, 0700);
-  dir = g_file_new_for_path (state_dir);
-  self->monitor = g_file_monitor_directory (dir, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
-  if (self->monitor != NULL)
-    g_signal_connect_object (self->monitor, "changed", G_CALLBACK (changed_cb), self, 0);
+  self->monitor = _herald_ui_monitor_directory (state_dir, G_CALLBACK (changed_cb), self);
   start_load (self);
   return self;
 }
