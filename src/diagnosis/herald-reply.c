@@ -152,8 +152,26 @@ DEFINE_REGEX (named_code_regex,
  * only after a space or the start, never after a name: "postfix/smtp[552]:"
  * is a process id. */
 DEFINE_REGEX (wrapped_code_regex,
-              "(?:\\((4(?:21|[35][0-9])|5[0-5][0-9])\\)\\s*:|(?<![^\\s])\\[(4(?:21|[35][0-9])|5[0-5][0-9])\\]\\s*:?|(?<![0-9.:/])(?<!line )(?<=^|[\\s\"'`(\\[])(4(?:21|[35][0-9])|5[0-5][0-9]):)"
+              "(?:\\((4(?:21|[35][0-9])|5[0-5][0-9])\\)\\s*:|(?<![^\\s])\\[(4(?:21|[35][0-9])|5[0-5][0-9])\\]\\s*:?|(?<![0-9.:/])(?<!line )(?<=^|[\\s\"'`(\\[])(4(?:21|[35][0-9])|5[0-5][0-9]):"
+              "|\\((?:SMTP\\s+)?(?:error\\s+)?code\\s*[:=]?\\s*(4(?:21|[35][0-9])|5[0-5][0-9])\\)\\s*:"
+              "|\\bcode\\s*[:=]?\\s*(4(?:21|[35][0-9])|5[0-5][0-9])\\s*,\\s*(?:message|msg|text|reply)\\s*[:=])"
               "\\s+(?=\\S)")
+/* PHPMailer's own layout of a refusal, in every language of its
+ * language/phpmailer.lang-*.php files: "SMTP server error: MAIL FROM command
+ * failed Detail: Sender address rejected: ... SMTP code: 553 Additional SMTP
+ * info: 5.7.1". The reply's words come first, its code and enhanced code
+ * after them; the detail is bounded, so a text of many "Detail:" labels
+ * stays linear. */
+DEFINE_REGEX (phpmailer_detail_regex,
+              "(?:\\bDetails?|\\bD\u00e9tails|\\bDetalle|\\bDetalhes(?:\\s+do\\s+servidor\\s+SMTP)?|\\bDetaljer|\\bDetalje|"
+              "\\bDetalii\\s+SMTP|\\bPodrobnosti|\\bSzczeg\u00f3\u0142y\\s+b\u0142\u0119du|\u0414\u0435\u0442\u0430\u043b\u0438|\u8be6\u60c5|\u8a73\u7d30|"
+              "\\bDetay\u0131|\u039b\u03b5\u03c0\u03c4\u03bf\u03bc\u03ad\u03c1\u03b5\u03b9\u03b1|\\bInformoj)\\s*[:\uff1a]\\s*"
+              "(\\S.{0,500}?)\\s+"
+              "(?:SMTP[\\s-]*(?:code|kode|koda|kodu|kodo|\u4ee3\u7801|\u30b3\u30fc\u30c9)|"
+              "(?:Code|C\u00f3digo|Cod|\u041a\u043e\u0434|\u039a\u03ce\u03b4\u03b9\u03ba\u03ac\u03c2)(?:\\s+(?:do|del)\\s+servidor)?\\s+SMTP|"
+              "Kod\\s+odpowiedzi\\s+SMTP)\\s*[:\uff1a]\\s*"
+              "([2-5][0-5][0-9])(?![0-9])"
+              "(?:\\s+[^:\uff1a\\n]{1,60}[:\uff1a]\\s*([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.]))?")
 /* Rust's lettre names the code in words in its debug output:
  * "Code { severity: PermanentNegativeCompletion, category: MailSystem,
  * detail: Four }" is 554. */
@@ -435,6 +453,64 @@ _herald_printable_text (const char *text,
   return g_strndup (printable, cut_length (printable, strlen (printable), max_bytes));
 }
 
+/* Whether @p starts what a reply line starts with, after blanks: a code
+ * ("535 ", "535-") or an enhanced code ("5.7.8 "). */
+static gboolean
+starts_reply_line (const char *p)
+{
+  int digits = 0;
+
+  while (*p == ' ' || *p == '\t')
+    p++;
+  if (p[0] >= '2' && p[0] <= '5' && g_ascii_isdigit (p[1]) && g_ascii_isdigit (p[2]) &&
+      (p[3] == ' ' || p[3] == '-'))
+    return TRUE;
+  if ((p[0] != '2' && p[0] != '4' && p[0] != '5') || p[1] != '.')
+    return FALSE;
+  p += 2;
+  for (int part = 0; part < 2; part++)
+    {
+      for (digits = 0; g_ascii_isdigit (*p) && digits < 4; p++)
+        digits++;
+      if (digits == 0 || digits > 3)
+        return FALSE;
+      if (part == 0 && *p++ != '.')
+        return FALSE;
+    }
+  return g_ascii_isspace (*p);
+}
+
+/* A line break a wrapper escaped when it quoted a multi-line reply in JSON or
+ * a log field ("... Learn more at\\n5.7.8 https://..."), made a line break
+ * again, in place; only before what starts a reply line, so that a path such
+ * as "C:\\new" is left alone. One pass over the text (replacing each match
+ * with GRegex would check the whole text's UTF-8 again per match). Returns the
+ * new length. */
+static gsize
+unescape_line_breaks (char *text)
+{
+  char *in = text, *out = text;
+
+  while (*in != '\0')
+    {
+      gsize escape = 0;
+
+      if (in[0] == '\\' && in[1] == 'n')
+        escape = 2;
+      else if (in[0] == '\\' && in[1] == 'r' && in[2] == '\\' && in[3] == 'n')
+        escape = 4;
+      if (escape != 0 && starts_reply_line (in + escape))
+        {
+          *out++ = '\n';
+          in += escape;
+          continue;
+        }
+      *out++ = *in++;
+    }
+  *out = '\0';
+  return (gsize) (out - text);
+}
+
 HeraldExtractedReply *
 _herald_extract_reply (const char *text)
 {
@@ -479,6 +555,31 @@ _herald_extract_reply (const char *text)
     }
   g_clear_pointer (&match, g_match_info_free);
 
+  work += length;
+  length = unescape_line_breaks (clean);
+
+  /* PHPMailer puts the reply's words before its code ("Detail: ... SMTP
+   * code: 553 Additional SMTP info: 5.7.1"): the reply is rebuilt in the
+   * order a server sends it. */
+  if (search (phpmailer_detail_regex (), clean, length, &work, &match) >= 0)
+    {
+      g_autofree char *detail = g_match_info_fetch (match, 1);
+      g_autofree char *code = g_match_info_fetch (match, 2);
+      g_autofree char *enhanced = g_match_info_fetch (match, 3);
+      g_autofree char *rebuilt = NULL;
+
+      if (g_regex_match (code_prefix_regex (), detail, 0, NULL))
+        rebuilt = g_strdup (detail);
+      else
+        rebuilt = g_strdup_printf ("%s %s%s%s", code, enhanced != NULL ? enhanced : "",
+                                   enhanced != NULL && *enhanced != '\0' ? " " : "", detail);
+      extracted = extract_from (rebuilt, 0, &work);
+      extracted->stage = find_stage (clean, -1, &work);
+      extracted->searched = work;
+      return extracted;
+    }
+  g_clear_pointer (&match, g_match_info_free);
+
   /* The first refusal (4xx/5xx), or else the earliest thing that looks like
    * the start of a reply. Wrappers put their own words first (.NET's "The
    * server response was:", PHPMailer's "Password command failed:",
@@ -500,12 +601,14 @@ _herald_extract_reply (const char *text)
 
     if (wrapped >= 0 && (start < 0 || wrapped < start || clean[start] < '4'))
       {
-        g_autofree char *c1 = g_match_info_fetch (match, 1);
-        g_autofree char *c2 = g_match_info_fetch (match, 2);
-        g_autofree char *c3 = g_match_info_fetch (match, 3);
+        /* One of the alternatives' groups holds the code. */
+        for (int g = 1; g <= 5 && wrapped_code == 0; g++)
+          {
+            g_autofree char *c = g_match_info_fetch (match, g);
 
-        wrapped_code = atoi (c1 != NULL && *c1 != '\0' ? c1 :
-                             c2 != NULL && *c2 != '\0' ? c2 : c3);
+            if (c != NULL && *c != '\0')
+              wrapped_code = atoi (c);
+          }
         g_match_info_fetch_pos (match, 0, NULL, &rest);
       }
     g_clear_pointer (&match, g_match_info_free);

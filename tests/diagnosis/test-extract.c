@@ -57,6 +57,10 @@ test_work_is_linear (void)
     "permanent error (550): ",
     "552: x ",
     "severity: PermanentNegativeCompletion, category: MailSystem, detail: Four ",
+    "Detail: x ",
+    "Detail: x SMTP code: 550 ",
+    "(code 550): ",
+    "x\\n5.7.8 ",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (units); i++)
@@ -126,7 +130,11 @@ test_wrapped_code (void)
     { "kind: Transient(\n  Code {\n    severity: TransientNegativeCompletion,\n    category: Connections,\n"
       "    detail: One,\n  },\n)", 421, NULL, NULL },
     { "severity: PermanentNegativeCompletion, category: Unspecified3, detail: Five", 535, NULL, NULL },
+    /* a code named in the wrapper's words, with the reply's words after it */
+    { "SMTP Error (code 535): Incorrect authentication data", 535, NULL, "Incorrect authentication data" },
+    { "send failed: response code 550, message: Relay not permitted", 550, NULL, "Relay not permitted" },
     /* not codes */
+    { "Expected response code 250 but got code \"554\", with message \"554 5.7.1 Spam\"", 554, "5.7.1", NULL },
     { "The remote server returned an error: (403) Forbidden.", 0, NULL, NULL },
     { "HTTP error (429): Too Many Requests", 0, NULL, NULL },
     { "Could not connect to smtp.example.com (465): Connection refused", 0, NULL, NULL },
@@ -147,6 +155,65 @@ test_wrapped_code (void)
       g_assert_cmpstr (extracted->enhanced, ==, cases[i].enhanced);
       if (cases[i].normalised != NULL)
         g_assert_cmpstr (extracted->normalised, ==, cases[i].normalised);
+    }
+}
+
+/* PHPMailer's layout, "Detail: <words> SMTP code: NNN Additional SMTP info:
+ * X.Y.Z" (language/phpmailer.lang-*.php for the labels' translations), is
+ * rebuilt as the reply the server sent. */
+static void
+test_phpmailer_detail (void)
+{
+  const struct { const char *text; int code; const char *enhanced; const char *normalised; HeraldStage stage; } cases[] = {
+    { "SMTP Error: SMTP server error: MAIL FROM command failed Detail: Sender address rejected: not owned by "
+      "user bob@example.org SMTP code: 553 Additional SMTP info: 5.7.1",
+      553, "5.7.1", "5.7.1 Sender address rejected: not owned by user bob@example.org", HERALD_STAGE_MAIL },
+    { "SMTP Error: data not accepted. SMTP server error: DATA END command failed Detail: Message rejected as spam "
+      "SMTP code: 550", 550, NULL, "Message rejected as spam", HERALD_STAGE_DATA },
+    /* French and Spanish labels */
+    { "Erreur SMTP : RCPT TO command failed Détails : Relay access denied Code SMTP : 554 "
+      "Informations supplémentaires SMTP : 5.7.1", 554, "5.7.1", "5.7.1 Relay access denied", HERALD_STAGE_RCPT },
+    { "Error del servidor SMTP: AUTH command failed Detalle: Authentication credentials invalid "
+      "Código SMTP: 535 Información adicional del servidor SMTP: 5.7.8",
+      535, "5.7.8", "5.7.8 Authentication credentials invalid", HERALD_STAGE_AUTH },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(HeraldExtractedReply) extracted = _herald_extract_reply (cases[i].text);
+
+      g_test_message ("%s", cases[i].text);
+      g_assert_cmpint (extracted->code, ==, cases[i].code);
+      g_assert_cmpstr (extracted->enhanced, ==, cases[i].enhanced);
+      g_assert_cmpstr (extracted->normalised, ==, cases[i].normalised);
+      g_assert_cmpint (extracted->stage, ==, cases[i].stage);
+    }
+}
+
+/* A reply quoted in JSON or a log field keeps its line breaks escaped: an
+ * escaped break before a code or an enhanced code is a line break of the
+ * reply, one anywhere else (a Windows path) is left as it is. */
+static void
+test_escaped_line_break (void)
+{
+  const struct { const char *text; int code; const char *enhanced; const char *normalised; } cases[] = {
+    { "{\"error\":\"smtp error: 535 5.7.8 Username and Password not accepted. Learn more at\\n5.7.8  "
+      "https://support.google.com/mail/?p=BadCredentials\"}",
+      535, "5.7.8", "5.7.8 Username and Password not accepted. Learn more at "
+      "https://support.google.com/mail/?p=BadCredentials\"}" },
+    { "error=\"550-5.7.1 Relaying denied\\r\\n550 5.7.1 for this address\"",
+      550, "5.7.1", "5.7.1 Relaying denied for this address\"" },
+    { "550 5.7.1 Cannot read C:\\new\\5.7.1 file", 550, "5.7.1", "5.7.1 Cannot read C:\\new\\5.7.1 file" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(HeraldExtractedReply) extracted = _herald_extract_reply (cases[i].text);
+
+      g_test_message ("%s", cases[i].text);
+      g_assert_cmpint (extracted->code, ==, cases[i].code);
+      g_assert_cmpstr (extracted->enhanced, ==, cases[i].enhanced);
+      g_assert_cmpstr (extracted->normalised, ==, cases[i].normalised);
     }
 }
 
@@ -208,6 +275,8 @@ main (int   argc,
   g_test_add_func ("/herald/extract/work-is-linear", test_work_is_linear);
   g_test_add_func ("/herald/extract/named-code", test_named_code);
   g_test_add_func ("/herald/extract/wrapped-code", test_wrapped_code);
+  g_test_add_func ("/herald/extract/phpmailer-detail", test_phpmailer_detail);
+  g_test_add_func ("/herald/extract/escaped-line-break", test_escaped_line_break);
   g_test_add_func ("/herald/extract/refusal-after-long-transcript", test_refusal_after_long_transcript);
   g_test_add_func ("/herald/extract/python-tuple-filtered-after-unescaping",
                    test_python_tuple_filtered_after_unescaping);
