@@ -14,6 +14,7 @@
 #include "fake-idp.h"
 #include "herald-fake-server.h"
 #include "herald-secrets-oauth.h"
+#include "herald-test-heraldctl.h"
 
 /* heraldctl login / logout / test --auth xoauth2 as a user runs them: the real
  * program in a subprocess, the stand-in identity provider in this process,
@@ -39,21 +40,6 @@ new_launcher (GSubprocessFlags flags)
   return launcher;
 }
 
-typedef struct {
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *run)
-{
-  g_free (run->out);
-  g_free (run->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
 static void
 assert_no_token (const char *text)
 {
@@ -61,7 +47,7 @@ assert_no_token (const char *text)
 }
 
 static void
-run_heraldctl_input (Run                *run,
+run_heraldctl_input (HeraldTestRun      *run,
                      const char * const *args,
                      GBytes             *input);
 
@@ -76,7 +62,7 @@ bytes_to_string (GBytes *bytes)
 }
 
 static void
-run_heraldctl (Run                *run,
+run_heraldctl (HeraldTestRun      *run,
                const char * const *args)
 {
   g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
@@ -86,7 +72,7 @@ run_heraldctl (Run                *run,
 
 /* Runs heraldctl with input on its standard input. */
 static void
-run_heraldctl_input (Run                *run,
+run_heraldctl_input (HeraldTestRun      *run,
                      const char * const *args,
                      GBytes             *input)
 {
@@ -146,8 +132,8 @@ static void
 test_device_login_logout (void)
 {
   g_autoptr(FakeIdp) idp = fake_idp_new ();
-  g_auto(Run) login = { 0 };
-  g_auto(Run) logout = { 0 };
+  g_auto(HeraldTestRun) login = { 0 };
+  g_auto(HeraldTestRun) logout = { 0 };
   g_autoptr(HeraldOAuthTokens) tokens = NULL;
   g_autofree char *keyfile = NULL;
   g_autofree char *link = g_strdup_printf ("%s/link", fake_idp_get_base_url (idp));
@@ -193,7 +179,7 @@ check_device_failure (const char *script,
                       const char *title)
 {
   g_autoptr(FakeIdp) idp = fake_idp_new ();
-  g_auto(Run) login = { 0 };
+  g_auto(HeraldTestRun) login = { 0 };
   g_autoptr(HeraldOAuthTokens) tokens = NULL;
   const char *login_args[] = { "login", "--provider", "microsoft", "--user", "fail@contoso.example",
                                "--client-id", FAKE_IDP_CLIENT_ID, "--tenant", FAKE_IDP_TENANT,
@@ -236,7 +222,7 @@ test_device_public_client (void)
 static void
 login_then_revoke (FakeIdp *idp)
 {
-  g_auto(Run) login = { 0 };
+  g_auto(HeraldTestRun) login = { 0 };
   const char *login_args[] = { "login", "--provider", "microsoft", "--user", "revoked-cli@contoso.example",
                                "--client-id", FAKE_IDP_CLIENT_ID, "--tenant", FAKE_IDP_TENANT,
                                "--authority", fake_idp_get_authority (idp), "--device", NULL };
@@ -253,8 +239,8 @@ test_revoked_sign_in_diagnosed (void)
   g_autoptr(FakeIdp) idp = fake_idp_new ();
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
-  g_auto(Run) human = { 0 };
-  g_auto(Run) json = { 0 };
+  g_auto(HeraldTestRun) human = { 0 };
+  g_auto(HeraldTestRun) json = { 0 };
   const char *test_args[] = { "test", "--server", "127.0.0.1", "--port", "9", "--auth", "xoauth2",
                               "--user", "revoked-cli@contoso.example", "--from", "revoked-cli@contoso.example",
                               "--to", "ops@contoso.example", "--json", NULL };
@@ -291,9 +277,9 @@ static void
 test_explicit_user_profile (void)
 {
   g_autoptr(FakeIdp) idp = fake_idp_new ();
-  g_auto(Run) login = { 0 };
-  g_auto(Run) no_bus = { 0 };
-  g_auto(Run) logout = { 0 };
+  g_auto(HeraldTestRun) login = { 0 };
+  g_auto(HeraldTestRun) no_bus = { 0 };
+  g_auto(HeraldTestRun) logout = { 0 };
   g_autoptr(HeraldOAuthTokens) tokens = NULL;
   const char *login_args[] = { "login", "--user", "--provider", "microsoft",
                                "--user", "profile@contoso.example",
@@ -349,9 +335,9 @@ test_explicit_user_profile (void)
 static void
 test_usage (void)
 {
-  g_auto(Run) run1 = { 0 };
-  g_auto(Run) run2 = { 0 };
-  g_auto(Run) run3 = { 0 };
+  g_auto(HeraldTestRun) run1 = { 0 };
+  g_auto(HeraldTestRun) run2 = { 0 };
+  g_auto(HeraldTestRun) run3 = { 0 };
   const char *bad_provider[] = { "login", "--provider", "yahoo", "--user", "a@b.example", NULL };
   const char *google_device[] = { "login", "--provider", "google", "--user", "a@gmail.example",
                                   "--client-id", "x.apps.googleusercontent.com", "--device", NULL };
@@ -392,8 +378,8 @@ test_browser_login_then_send (void)
   g_autofree char *ca = g_build_filename (cert_dir, "ca.pem", NULL);
   g_autofree char *port = NULL;
   g_autoptr(HeraldFakeServer) srv = NULL;
-  g_auto(Run) send = { 0 };
-  g_auto(Run) logout = { 0 };
+  g_auto(HeraldTestRun) send = { 0 };
+  g_auto(HeraldTestRun) logout = { 0 };
 
   proc = g_subprocess_launcher_spawn (launcher, &error, heraldctl, "login", "--provider", "microsoft",
                                       "--user", "browser-cli@contoso.example", "--client-id", FAKE_IDP_CLIENT_ID,
@@ -474,7 +460,7 @@ run_bad_client_secret (const char *input,
                        const char *expected)
 {
   g_autoptr(GBytes) bytes = g_bytes_new (input, input_len);
-  g_auto(Run) run = { 0 };
+  g_auto(HeraldTestRun) run = { 0 };
   const char *args[] = { "login", "--provider", "microsoft", "--user", "secret-stdin@contoso.example",
                          "--client-id", FAKE_IDP_CLIENT_ID, "--tenant", FAKE_IDP_TENANT,
                          "--authority", "http://127.0.0.1:1", "--device",
@@ -529,7 +515,7 @@ test_client_secret_stdin_google (void)
   g_autofree char *err_text = NULL;
   g_autofree char *sent_secret = NULL;
   static const char input[] = FAKE_IDP_GOOGLE_SECRET "\r\n";
-  g_auto(Run) logout = { 0 };
+  g_auto(HeraldTestRun) logout = { 0 };
 
   proc = g_subprocess_launcher_spawn (launcher, &error, heraldctl, "login", "--provider", "google",
                                       "--user", "secret-stdin@gmail.example",

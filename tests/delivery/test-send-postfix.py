@@ -15,10 +15,6 @@ Usage: test-send-postfix.py HERALDCTL
 """
 
 import base64
-import email
-import email.policy
-import glob
-import json
 import os
 import random
 import resource
@@ -26,31 +22,19 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'postfix'))
-from peer import Failure, Tap, check, start_peer, stop_peer  # noqa: E402
+from peer import Tap, check  # noqa: E402
+from peerctx import PeerContext  # noqa: E402
 
 
 
 
-class Context:
+class Context(PeerContext):
     def __init__(self, heraldctl):
-        self.heraldctl = os.path.abspath(heraldctl)
-        self.password = 'Hs-' + secrets.token_urlsafe(18)
-        self.tmp = tempfile.mkdtemp(prefix='herald-send-')
-        self.base = None
-        self.peer = {}
-        self.offset = None
-        self.captured = []
-        self.env = dict(os.environ)
-        self.env['LC_ALL'] = 'C.UTF-8'
-        self.env['GSETTINGS_BACKEND'] = 'keyfile'
-        self.env['XDG_CONFIG_HOME'] = os.path.join(self.tmp, 'config')
-        self.env['XDG_STATE_HOME'] = os.path.join(self.tmp, 'state')
-        self.env.pop('HERALD_PEER_PASSWORD', None)
+        super().__init__(heraldctl, 'herald-send-')
         self.queue_dir = os.path.join(self.tmp, 'state', 'herald', 'queue')
         # The names callers use: links to heraldctl, as the build installs
         # them in $libexecdir/herald.
@@ -60,73 +44,13 @@ class Context:
             os.symlink(self.heraldctl, os.path.join(self.bindir, name))
         self.seen = set()   # Maildir files already counted by earlier tests
 
-    # -- the peer -------------------------------------------------------------
-
-    def start_peer(self, offset=None):
-        if self.base is None:
-            self.base = tempfile.mkdtemp(prefix='herald-postfix-')
-        self.peer, self.offset = start_peer(self.base, self.password, offset)
-
-    def stop_peer(self):
-        if self.base is not None:
-            stop_peer(self.base)
-
-    # -- heraldctl --------------------------------------------------------------
-
     def run(self, args, stdin=b'', name=None, timeout=60, extra_env=None, preexec=None):
         exe = os.path.join(self.bindir, name) if name else self.heraldctl
-        env = dict(self.env, **(extra_env or {}))
-        p = subprocess.run([exe] + args, input=stdin, capture_output=True, env=env,
-                           timeout=timeout, preexec_fn=preexec)
-        self.captured += [p.stdout, p.stderr]
-        p.out = p.stdout.decode('utf-8', 'replace')
-        p.err = p.stderr.decode('utf-8', 'replace')
-        return p
-
-    def ok(self, args, stdin=b'', status=0, **kw):
-        p = self.run(args, stdin, **kw)
-        check(p.returncode == status,
-              f'{args}: exit {p.returncode}, expected {status}\nstdout: {p.out}\nstderr: {p.err}')
-        return p
-
-    def json(self, args, stdin=b'', status=0, **kw):
-        p = self.ok(args + ['--json'], stdin, status, **kw)
-        try:
-            return json.loads(p.out)
-        except ValueError as e:
-            raise Failure(f'{args}: stdout is not JSON ({e}):\n{p.out}\nstderr: {p.err}')
+        return self.run_argv([exe] + args, stdin, dict(self.env, **(extra_env or {})), timeout,
+                             preexec_fn=preexec)
 
     def queue(self):
         return self.json(['queue', 'list'])['messages']
-
-    # -- delivered mail -----------------------------------------------------------
-
-    def maildir_files(self):
-        new = os.path.join(self.peer['MAILDIR'], 'new')
-        return sorted(glob.glob(os.path.join(new, '*'))) if os.path.isdir(new) else []
-
-    def delivered(self, tag=None):
-        """(message, raw) of every delivered copy whose Subject holds tag."""
-        out = []
-        for path in self.maildir_files():
-            with open(path, 'rb') as f:
-                raw = f.read()
-            msg = email.message_from_bytes(raw, policy=email.policy.default)
-            if tag is None or tag in str(msg.get('Subject', '')):
-                out.append((msg, raw))
-        return out
-
-    def wait_for(self, tag, count, timeout=20):
-        deadline = time.monotonic() + timeout
-        found = []
-        while time.monotonic() < deadline:
-            found = self.delivered(tag)
-            if len(found) >= count:
-                # A little longer: a duplicate would show now.
-                time.sleep(0.3)
-                return self.delivered(tag)
-            time.sleep(0.1)
-        raise Failure(f'{len(found)} of {count} copies of “{tag}” arrived within {timeout} s')
 
 
 def recipients_of(copies):

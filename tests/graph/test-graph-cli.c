@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fake-graph.h"
+#include "herald-test-heraldctl.h"
 
 /* heraldctl test --transport graph, the real program against the in-process
  * Graph stand-in: what it sends, what it prints, its exit status, and that
@@ -16,32 +17,20 @@
 
 #define TOKEN "HERALDGRAPHTOKEN-cli-9f86d081884c7d659a2feaa0c55ad015"
 
-typedef struct {
-  int   status;
-  char *out;
-  char *err;
-} Run;
+/* Never the token, whatever happened. */
+static const char * const secrets[] = { TOKEN, NULL };
 
 static void
-run_clear (Run *run)
-{
-  g_free (run->out);
-  g_free (run->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
-static void
-heraldctl (Run                *run,
+heraldctl (HeraldTestRun      *run,
            const char         *input,
            const char * const *args)
 {
   g_autofree char *program = g_build_filename (g_getenv ("HERALD_BUILD_DIR"), "src", "cli",
                                                "heraldctl", NULL);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                               G_SUBPROCESS_FLAGS_STDERR_PIPE);
 
   g_ptr_array_add (argv, program);
   g_ptr_array_add (argv, (gpointer) "test");
@@ -49,20 +38,10 @@ heraldctl (Run                *run,
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   /* No saved window settings: everything from the command line. */
   g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "memory", TRUE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
-  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (process, input, NULL, &run->out, &run->err, &error);
-  g_assert_no_error (error);
-  run->status = g_subprocess_get_exit_status (process);
-
-  /* Never the token, whatever happened. */
-  g_assert_null (strstr (run->out, TOKEN));
-  g_assert_null (strstr (run->err, TOKEN));
+  herald_test_run_argv (run, launcher, (const char * const *) argv->pdata, input, secrets);
 }
 
 static void
@@ -71,7 +50,7 @@ test_cli_delegated (void)
   g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
   g_autoptr(FakeGraphRequest) request = NULL;
   g_autofree char *mime = NULL;
-  g_auto(Run) run = { 0, };
+  g_auto(HeraldTestRun) run = { 0, };
   const char *args[] = { "--transport", "graph", "--graph-endpoint", fake_graph_get_endpoint (graph),
                          "--token-stdin", "--from", "alerts@contoso.com", "--to", "ops@contoso.com",
                          "--cc", "backup@contoso.com", "--subject", "Graph from heraldctl", NULL };
@@ -101,7 +80,7 @@ test_cli_app_only_json (void)
   g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
   g_autoptr(FakeGraphRequest) request = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_auto(Run) run = { 0, };
+  g_auto(HeraldTestRun) run = { 0, };
   JsonObject *root;
   JsonObject *reply;
   const char *args[] = { "--transport", "graph", "--app", "--graph-endpoint",
@@ -132,7 +111,7 @@ test_cli_not_signed_in (void)
 {
   g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_auto(Run) run = { 0, };
+  g_auto(HeraldTestRun) run = { 0, };
   JsonObject *root;
   const char *args[] = { "--transport", "graph", "--graph-endpoint", fake_graph_get_endpoint (graph),
                          "--from", "alerts@contoso.com", "--to", "ops@contoso.com", "--json", NULL };
@@ -166,7 +145,7 @@ test_cli_hostile_json (void)
       g_autoptr(FakeGraph) graph = fake_graph_new (NULL);
       g_autoptr(JsonParser) parser = json_parser_new ();
       g_autoptr(GError) error = NULL;
-      g_auto(Run) run = { 0, };
+      g_auto(HeraldTestRun) run = { 0, };
       const char *args[] = { "--transport", "graph", "--graph-endpoint",
                              fake_graph_get_endpoint (graph), "--token-stdin", "--from",
                              "alerts@contoso.com", "--to", "ops@contoso.com", "--json", NULL };
@@ -215,7 +194,7 @@ test_cli_usage (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_auto(Run) run = { 0, };
+      g_auto(HeraldTestRun) run = { 0, };
 
       heraldctl (&run, cases[i].input, cases[i].args);
       g_test_message ("%s", run.err);

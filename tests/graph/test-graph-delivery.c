@@ -2,7 +2,6 @@
  * Copyright 2026 The Herald authors
  */
 #define G_LOG_DOMAIN "herald-test"
-#define _GNU_SOURCE  /* memmem() */
 
 #include "config.h"
 
@@ -13,6 +12,7 @@
 #include "fake-graph.h"
 #include "fake-idp.h"
 #include "herald-secrets-oauth.h"
+#include "herald-test-heraldctl.h"
 
 /* Microsoft Graph behind the delivery contract, as a user runs it: the real
  * heraldctl (login, test, send, queue flush) in a subprocess, with the
@@ -57,61 +57,24 @@ profile_init (Profile *p)
   p->state_home = g_build_filename (p->dir, "state", NULL);
 }
 
-typedef struct {
-  int   status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *run)
-{
-  g_free (run->out);
-  g_free (run->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
 static const char * const secrets[] = { FAKE_IDP_TOKEN_PREFIX, APP_SECRET, APP_TOKEN, NULL };
 
 static void
-assert_no_secret (const char *text)
-{
-  for (guint i = 0; secrets[i] != NULL; i++)
-    g_assert_null (strstr (text, secrets[i]));
-}
-
-static void
-heraldctl_run (Run                *run,
+heraldctl_run (HeraldTestRun      *run,
                const Profile      *p,
                const char         *input,
                const char * const *args)
 {
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                               G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  HeraldTestHeraldctl ctl = { heraldctl, launcher, secrets };
 
-  g_ptr_array_add (argv, heraldctl);
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "keyfile", TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", p->config_home, TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_STATE_HOME", p->state_home, TRUE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
-  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (process, input, NULL, &run->out, &run->err, &error);
-  g_assert_no_error (error);
-  run->status = g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process) : -1;
-  g_test_message ("heraldctl %s → %d\n--- stdout\n%s--- stderr\n%s", args[0], run->status,
-                  run->out, run->err);
-  assert_no_secret (run->out);
-  assert_no_secret (run->err);
+  herald_test_heraldctl_run (&ctl, run, input, args);
 }
 
 static void
@@ -119,7 +82,7 @@ config_set (const Profile *p,
             const char    *key,
             const char    *value)
 {
-  g_auto(Run) run = { 0, };
+  g_auto(HeraldTestRun) run = { 0, };
   const char *args[] = { "config", "set", key, value, NULL };
 
   heraldctl_run (&run, p, "", args);
@@ -136,36 +99,6 @@ graph_profile (const Profile *p,
   config_set (p, "graph-endpoint", fake_graph_get_endpoint (graph));
   config_set (p, "from", SENDER);
   config_set (p, "to", RECIPIENT);
-}
-
-/* Every file under @dir, read whole: none holds a token or a secret. */
-static void
-assert_no_secret_under (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  if (d == NULL)
-    return;
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_autofree char *contents = NULL;
-      gsize len = 0;
-
-      if (g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-        continue;
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        {
-          assert_no_secret_under (path);
-          continue;
-        }
-      if (!g_file_get_contents (path, &contents, &len, NULL))
-        continue;
-      for (guint i = 0; secrets[i] != NULL; i++)
-        if (memmem (contents, len, secrets[i], strlen (secrets[i])) != NULL)
-          g_error ("%s holds a secret (%s…)", path, secrets[i]);
-    }
 }
 
 static char *
@@ -208,7 +141,7 @@ static void
 delegated_login (const Profile *p,
                  FakeIdp       *idp)
 {
-  g_auto(Run) run = { 0, };
+  g_auto(HeraldTestRun) run = { 0, };
   const char *args[] = { "login", "--provider", "microsoft", "--user", SENDER, "--client-id",
                          FAKE_IDP_CLIENT_ID, "--tenant", FAKE_IDP_TENANT, "--authority",
                          fake_idp_get_authority (idp), "--device", NULL };
@@ -241,7 +174,7 @@ test_delegated (void)
 
   /* heraldctl test: the saved sign-in, no token on standard input. */
   {
-    g_auto(Run) run = { 0, };
+    g_auto(HeraldTestRun) run = { 0, };
     const char *args[] = { "test", "--json", NULL };
 
     heraldctl_run (&run, &p, "", args);
@@ -260,7 +193,7 @@ test_delegated (void)
    * Graph takes the recipients from the message, so it goes in with a Bcc
    * header (Exchange removes that from what the others receive). */
   {
-    g_auto(Run) run = { 0, };
+    g_auto(HeraldTestRun) run = { 0, };
     const char *args[] = { "send", "--json", "-t", NULL };
     const char *input = "From: " SENDER "\nTo: " RECIPIENT "\nBcc: audit@contoso.example\n"
                         "Subject: disk almost full\n\n/var is 97% full.\n";
@@ -284,7 +217,7 @@ test_delegated (void)
   /* 401: the token is refreshed once (for Graph's scope) and the request
    * repeated with the new one. */
   {
-    g_auto(Run) run = { 0, };
+    g_auto(HeraldTestRun) run = { 0, };
     const char *args[] = { "send", "--subject", "refresh", "--json", NULL };
     guint refreshes = fake_idp_get_n_refreshes (idp);
 
@@ -306,10 +239,10 @@ test_delegated (void)
   /* 429 with a Retry-After longer than the timeout: queued, with Graph's
    * time as the next attempt; a flush then delivers it. */
   {
-    g_auto(Run) send = { 0, };
-    g_auto(Run) list = { 0, };
-    g_auto(Run) due = { 0, };
-    g_auto(Run) flush = { 0, };
+    g_auto(HeraldTestRun) send = { 0, };
+    g_auto(HeraldTestRun) list = { 0, };
+    g_auto(HeraldTestRun) due = { 0, };
+    g_auto(HeraldTestRun) flush = { 0, };
     const char *send_args[] = { "send", "--subject", "throttled", "--json", NULL };
     const char *list_args[] = { "queue", "list", "--json", NULL };
     const char *due_args[] = { "queue", "flush", "--due", "--json", NULL };
@@ -357,7 +290,7 @@ test_delegated (void)
     g_assert_nonnull (strstr (mime, "throttled alert"));
   }
 
-  assert_no_secret_under (p.dir);
+  herald_test_assert_no_secret_under (p.dir, secrets);
   fake_idp_assert_no_token_under_home ();
   g_assert_true (herald_oauth_tokens_clear_sync ("microsoft", SENDER, FAKE_IDP_CLIENT_ID, NULL, NULL));
 }
@@ -380,7 +313,7 @@ test_app_only (void)
   authority = g_strdup_printf ("%s/%s", fake_graph_get_endpoint (graph), APP_TENANT);
 
   {
-    g_auto(Run) run = { 0, };
+    g_auto(HeraldTestRun) run = { 0, };
     const char *args[] = { "login", "--provider", "microsoft", "--app", "--client-id", APP_CLIENT,
                            "--tenant", APP_TENANT, "--authority", authority,
                            "--client-secret-stdin", NULL };
@@ -396,7 +329,7 @@ test_app_only (void)
   /* test, send and a queued message's flush: /users/FROM/sendMail with
    * the app's token. */
   {
-    g_auto(Run) run = { 0, };
+    g_auto(HeraldTestRun) run = { 0, };
     const char *args[] = { "test", NULL };
 
     heraldctl_run (&run, &p, "", args);
@@ -405,7 +338,7 @@ test_app_only (void)
     g_free (check_request (graph, 0, "/v1.0/users/" SENDER "/sendMail", APP_TOKEN));
   }
   {
-    g_auto(Run) run = { 0, };
+    g_auto(HeraldTestRun) run = { 0, };
     const char *args[] = { "send", "--subject", "app-only", "--json", NULL };
     g_autofree char *mime = NULL;
 
@@ -417,8 +350,8 @@ test_app_only (void)
     g_assert_nonnull (strstr (mime, "sent as the app"));
   }
   {
-    g_auto(Run) queued = { 0, };
-    g_auto(Run) flush = { 0, };
+    g_auto(HeraldTestRun) queued = { 0, };
+    g_auto(HeraldTestRun) flush = { 0, };
     const char *queue_args[] = { "send", "--subject", "queued", "--queue-only", NULL };
     const char *flush_args[] = { "queue", "flush", "--json", NULL };
     g_autofree char *mime = NULL;
@@ -437,7 +370,7 @@ test_app_only (void)
   /* Graph refuses the app for this mailbox: held (someone must grant it),
    * with Graph's code in the reply and its diagnosis. */
   {
-    g_auto(Run) run = { 0, };
+    g_auto(HeraldTestRun) run = { 0, };
     const char *args[] = { "send", "--subject", "denied", "--json", NULL };
     JsonObject *diagnosis;
 
@@ -452,7 +385,7 @@ test_app_only (void)
     g_assert_cmpstr (json_object_get_string_member (diagnosis, "id"), ==, "graph-access-denied");
   }
 
-  assert_no_secret_under (p.dir);
+  herald_test_assert_no_secret_under (p.dir, secrets);
   g_assert_true (herald_oauth_tokens_clear_sync ("microsoft-app", APP_TENANT, APP_CLIENT, NULL, NULL));
 }
 

@@ -2,19 +2,18 @@
  * Copyright 2026 The Herald authors
  */
 #define G_LOG_DOMAIN "herald-test"
-#define _GNU_SOURCE  /* memmem() */
 
 #include "config.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fake-graph.h"
 #include "fake-idp.h"
 #include "herald-profile.h"
 #include "herald-secrets-oauth.h"
+#include "herald-test-heraldctl.h"
 
 /* Microsoft Graph in system scope, as a server runs it: as root with no
  * session bus, heraldctl-systest (its sysconfdir and localstatedir in the
@@ -38,109 +37,26 @@
 #define APP_CLIENT   "bbbbbbbb-cccc-dddd-eeee-ffffffffffff"
 #define APP_TOKEN    "HERALDAPPTOKEN-system-2fd4e1c67a2d28fced849ee1bb76e7391b93eb12"
 
-static char *heraldctl;
 static char *root;
 static char *cert_dir;
-
-typedef struct {
-  int   status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *run)
-{
-  g_free (run->out);
-  g_free (run->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
 
 /* The private key's base64, which must never leave root's store. */
 static char *key_marker;
 
-static void
-assert_no_secret (const char *text)
-{
-  g_assert_null (strstr (text, FAKE_IDP_TOKEN_PREFIX));
-  g_assert_null (strstr (text, APP_TOKEN));
-  if (key_marker != NULL)
-    g_assert_null (strstr (text, key_marker));
-}
-
-static void
-heraldctl_run (Run                *run,
-               const char         *input,
-               const char * const *args)
-{
-  g_autoptr(GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE |
-                               G_SUBPROCESS_FLAGS_STDIN_PIPE);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-
-  /* A server: no session bus (no keyring even by mistake), no display. */
-  g_subprocess_launcher_unsetenv (launcher, "DBUS_SESSION_BUS_ADDRESS");
-  g_subprocess_launcher_unsetenv (launcher, "DISPLAY");
-  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", "/nonexistent", TRUE);
-  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
-  g_ptr_array_add (argv, heraldctl);
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_communicate_utf8 (proc, input, NULL, &run->out, &run->err, &error));
-  g_assert_no_error (error);
-  run->status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
-  g_test_message ("heraldctl %s %s → %d\n--- stdout\n%s--- stderr\n%s", args[0],
-                  args[1] != NULL ? args[1] : "", run->status, run->out, run->err);
-  assert_no_secret (run->out);
-  assert_no_secret (run->err);
-}
-
-static void
-heraldctl_ok (const char * const *args)
-{
-  g_auto(Run) run = { 0 };
-
-  heraldctl_run (&run, "", args);
-  g_assert_cmpint (run.status, ==, 0);
-}
-
-static void
-reset_root (void)
-{
-  g_autofree char *etc = g_build_filename (root, "etc", NULL);
-  g_autofree char *var = g_build_filename (root, "var", NULL);
-  const char *rm[] = { "rm", "-rf", root, NULL };
-  int status;
-
-  g_assert_true (g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                               NULL, &status, NULL));
-  g_assert_cmpint (g_mkdir_with_parents (etc, 0755), ==, 0);
-  g_assert_cmpint (g_mkdir_with_parents (var, 0755), ==, 0);
-}
-
-static void
-config_set (const char *key,
-            const char *value)
-{
-  const char *args[] = { "config", "--system", "set", key, value, NULL };
-
-  heraldctl_ok (args);
-}
+/* What no output and no file of the test tree may hold (main() adds the
+ * key's marker). */
+static const char *secrets[] = { FAKE_IDP_TOKEN_PREFIX, APP_TOKEN, NULL, NULL };
+static HeraldTestHeraldctl ctl = { .secrets = secrets };
 
 static void
 graph_profile (FakeGraph *graph)
 {
-  config_set ("alerts-enabled", "true");
-  config_set ("transport", "graph");
-  config_set ("graph-endpoint", fake_graph_get_endpoint (graph));
-  config_set ("from", SENDER);
-  config_set ("to", RECIPIENT);
+  const char *settings[] = {
+    "alerts-enabled", "true", "transport", "graph",
+    "graph-endpoint", fake_graph_get_endpoint (graph), "from", SENDER, "to", RECIPIENT, NULL
+  };
+
+  herald_test_heraldctl_config_system (&ctl, settings);
 }
 
 static char *
@@ -151,40 +67,6 @@ system_conf (void)
 
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   return text;
-}
-
-/* Every file under @dir: none holds a token or the private key in plain
- * text (root's store encrypts with systemd-creds, which the test machine
- * has; a plain-text fallback would show here). */
-static void
-assert_no_secret_under (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  if (d == NULL)
-    return;
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_autofree char *data = NULL;
-      gsize length = 0;
-      struct stat st;
-
-      if (lstat (path, &st) != 0)
-        continue;
-      if (S_ISDIR (st.st_mode))
-        {
-          assert_no_secret_under (path);
-          continue;
-        }
-      if (!S_ISREG (st.st_mode) || !g_file_get_contents (path, &data, &length, NULL))
-        continue;
-      if (memmem (data, length, FAKE_IDP_TOKEN_PREFIX, strlen (FAKE_IDP_TOKEN_PREFIX)) != NULL ||
-          memmem (data, length, APP_TOKEN, strlen (APP_TOKEN)) != NULL ||
-          (key_marker != NULL && memmem (data, length, key_marker, strlen (key_marker)) != NULL))
-        g_error ("a secret in plain text in %s", path);
-    }
 }
 
 /* The app-only credential as root's store has it (this test runs as root). */
@@ -244,7 +126,7 @@ test_app_certificate (void)
   g_autofree char *var = g_build_filename (root, "var", NULL);
   g_autofree char *etc = g_build_filename (root, "etc", NULL);
 
-  reset_root ();
+  herald_test_reset_root (root);
   graph_profile (graph);
   fake_graph_set_app (graph, APP_TENANT, APP_CLIENT, NULL, registered);
   fake_graph_set_token (graph, APP_TOKEN);
@@ -253,7 +135,7 @@ test_app_certificate (void)
   /* Sign-in: the client credentials grant with a client assertion signed by
    * the certificate's key (the stand-in verifies it with the public key). */
   {
-    g_auto(Run) run = { 0 };
+    g_auto(HeraldTestRun) run = { 0 };
     const char *args[] = { "login", "--system", "--provider", "microsoft", "--app",
                            "--client-id", APP_CLIENT, "--tenant", APP_TENANT,
                            "--authority", authority, "--certificate", pem_path, NULL };
@@ -263,7 +145,7 @@ test_app_certificate (void)
     g_autofree char *conf = NULL;
     g_autoptr(HeraldOAuthTokens) stored = NULL;
 
-    heraldctl_run (&run, "", args);
+    herald_test_heraldctl_run (&ctl, &run, "", args);
     g_assert_cmpint (run.status, ==, 0);
     g_assert_nonnull (strstr (run.out, "certificate"));
     assertion_type = fake_graph_get_token_param (graph, "client_assertion_type");
@@ -284,18 +166,18 @@ test_app_certificate (void)
     g_assert_nonnull (strstr (stored->certificate, key_marker));
     g_assert_null (stored->client_secret);
   }
-  assert_no_secret_under (etc);
-  assert_no_secret_under (var);
+  herald_test_assert_no_secret_under (etc, secrets);
+  herald_test_assert_no_secret_under (var, secrets);
 
   /* A send as the mailbox, with the app's token. */
   {
-    g_auto(Run) run = { 0 };
+    g_auto(HeraldTestRun) run = { 0 };
     const char *args[] = { "send", "--system", "--subject", "app-only on a server", "--json",
                            NULL };
     g_autoptr(FakeGraphRequest) request = NULL;
     JsonObject *o;
 
-    heraldctl_run (&run, "The RAID array is degraded.\n", args);
+    herald_test_heraldctl_run (&ctl, &run, "The RAID array is degraded.\n", args);
     g_assert_cmpint (run.status, ==, 0);
     o = parse_object (parser, run.out);
     g_assert_cmpstr (json_object_get_string_member (o, "outcome"), ==, "sent");
@@ -308,12 +190,12 @@ test_app_certificate (void)
   /* Sign-out: the certificate and its key leave root's store, the output
    * says that is what went, and the profile no longer sends app-only. */
   {
-    g_auto(Run) run = { 0 };
+    g_auto(HeraldTestRun) run = { 0 };
     const char *args[] = { "logout", "--system", "--app", NULL };
     g_autoptr(HeraldOAuthTokens) gone = NULL;
     g_autofree char *conf = NULL;
 
-    heraldctl_run (&run, "", args);
+    herald_test_heraldctl_run (&ctl, &run, "", args);
     g_assert_cmpint (run.status, ==, 0);
     g_assert_nonnull (strstr (run.out, APP_CLIENT));
     g_assert_nonnull (strstr (run.out, APP_TENANT));
@@ -325,44 +207,44 @@ test_app_certificate (void)
   }
   /* Again: nothing left, and it says so. */
   {
-    g_auto(Run) run = { 0 };
+    g_auto(HeraldTestRun) run = { 0 };
     const char *args[] = { "logout", "--system", "--app", "--client-id", APP_CLIENT,
                            "--tenant", APP_TENANT, NULL };
 
-    heraldctl_run (&run, "", args);
+    herald_test_heraldctl_run (&ctl, &run, "", args);
     g_assert_cmpint (run.status, ==, 0);
     g_assert_nonnull (strstr (run.out, "nothing to remove"));
   }
   /* Options that do not go with --app are refused. */
   {
-    g_auto(Run) run = { 0 };
+    g_auto(HeraldTestRun) run = { 0 };
     const char *args[] = { "logout", "--system", "--app", "--user", SENDER, NULL };
 
-    heraldctl_run (&run, "", args);
+    herald_test_heraldctl_run (&ctl, &run, "", args);
     g_assert_cmpint (run.status, ==, 2);  /* HERALD_EXIT_USAGE */
   }
   {
-    g_auto(Run) run = { 0 };
+    g_auto(HeraldTestRun) run = { 0 };
     const char *args[] = { "logout", "--system", "--tenant", APP_TENANT, NULL };
 
-    heraldctl_run (&run, "", args);
+    herald_test_heraldctl_run (&ctl, &run, "", args);
     g_assert_cmpint (run.status, ==, 2);  /* HERALD_EXIT_USAGE */
   }
 
   /* No credential any more: nothing reaches Graph, the alert is kept. */
   {
-    g_auto(Run) run = { 0 };
+    g_auto(HeraldTestRun) run = { 0 };
     const char *args[] = { "send", "--system", "--subject", "after sign-out", "--json", NULL };
     JsonObject *o;
 
-    heraldctl_run (&run, "still degraded\n", args);
+    herald_test_heraldctl_run (&ctl, &run, "still degraded\n", args);
     g_assert_cmpint (run.status, ==, 0);
     o = parse_object (parser, run.out);
     g_assert_cmpstr (json_object_get_string_member (o, "outcome"), ==, "held");
     g_assert_cmpuint (fake_graph_get_n_requests (graph), ==, 1);
   }
-  assert_no_secret_under (etc);
-  assert_no_secret_under (var);
+  herald_test_assert_no_secret_under (etc, secrets);
+  herald_test_assert_no_secret_under (var, secrets);
 }
 
 static void
@@ -380,12 +262,12 @@ set_token_age (gint64 days)
 static char *
 doctor_token (char **detail)
 {
-  g_auto(Run) run = { 0 };
+  g_auto(HeraldTestRun) run = { 0 };
   const char *args[] = { "doctor", "--system", "--json", NULL };
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonArray *checks;
 
-  heraldctl_run (&run, "", args);
+  herald_test_heraldctl_run (&ctl, &run, "", args);
   checks = json_object_get_array_member (parse_object (parser, run.out), "checks");
   for (guint i = 0; i < json_array_get_length (checks); i++)
     {
@@ -410,7 +292,7 @@ test_delegated_idle_refresh (void)
   g_autofree char *var = g_build_filename (root, "var", NULL);
   guint refreshes;
 
-  reset_root ();
+  herald_test_reset_root (root);
   graph_profile (graph);
   fake_graph_set_token_prefix (graph, FAKE_IDP_TOKEN_PREFIX);
 
@@ -423,19 +305,19 @@ test_delegated_idle_refresh (void)
                            "--client-id", FAKE_IDP_CLIENT_ID, "--tenant", FAKE_IDP_TENANT,
                            "--authority", fake_idp_get_authority (idp), "--device", NULL };
 
-    heraldctl_ok (args);
+    herald_test_heraldctl_ok (&ctl, "", args);
   }
 
   /* A fresh sign-in is left alone by a run with nothing to send. */
   refreshes = fake_idp_get_n_refreshes (idp);
-  heraldctl_ok (flush);
+  herald_test_heraldctl_ok (&ctl, "", flush);
   g_assert_cmpuint (fake_idp_get_n_refreshes (idp), ==, refreshes);
 
   /* Idle for 30 days: the run refreshes it, for Graph's scope. The new
    * access token is short-lived, so the next delivery needs a refresh. */
   fake_idp_set_expires_in (idp, 30);
   set_token_age (31);
-  heraldctl_ok (flush);
+  herald_test_heraldctl_ok (&ctl, "", flush);
   g_assert_cmpuint (fake_idp_get_n_refreshes (idp), ==, refreshes + 1);
   {
     g_autofree char *scope = fake_idp_get_token_param (idp, "scope");
@@ -465,7 +347,7 @@ test_delegated_idle_refresh (void)
    * recorded, and doctor shows it. */
   fake_idp_revoke_all (idp);
   set_token_age (31);
-  heraldctl_ok (flush);
+  herald_test_heraldctl_ok (&ctl, "", flush);
   {
     g_autofree char *detail = NULL;
     g_autofree char *status = doctor_token (&detail);
@@ -484,14 +366,14 @@ test_delegated_idle_refresh (void)
     g_assert_cmpstr (status, ==, "ok");
   }
   {
-    g_auto(Run) run = { 0 };
+    g_auto(HeraldTestRun) run = { 0 };
     const char *args[] = { "send", "--system", "--subject", "queued first", "--queue-only",
                            NULL };
 
-    heraldctl_run (&run, "the disk is full\n", args);
+    herald_test_heraldctl_run (&ctl, &run, "the disk is full\n", args);
     g_assert_cmpint (run.status, ==, 0);
   }
-  heraldctl_ok (flush);
+  herald_test_heraldctl_ok (&ctl, "", flush);
   g_assert_cmpuint (fake_graph_get_n_requests (graph), ==, 0);
   {
     g_autofree char *detail = NULL;
@@ -501,19 +383,19 @@ test_delegated_idle_refresh (void)
     g_assert_nonnull (strstr (detail, "Last refresh failure"));
   }
   {
-    g_auto(Run) run = { 0 };
+    g_auto(HeraldTestRun) run = { 0 };
     const char *args[] = { "queue", "--system", "list", "--json", NULL };
     g_autoptr(JsonParser) parser = json_parser_new ();
     JsonArray *messages;
 
-    heraldctl_run (&run, "", args);
+    herald_test_heraldctl_run (&ctl, &run, "", args);
     g_assert_cmpint (run.status, ==, 0);
     messages = json_object_get_array_member (parse_object (parser, run.out), "messages");
     g_assert_cmpuint (json_array_get_length (messages), ==, 1);
     g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 0),
                                                     "state"), ==, "held");
   }
-  assert_no_secret_under (var);
+  herald_test_assert_no_secret_under (var, secrets);
 }
 
 int
@@ -530,7 +412,10 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   g_assert_nonnull (build_dir);
   g_assert_cmpint (argc, ==, 3);
-  heraldctl = g_strdup (argv[1]);
+  ctl.program = argv[1];
+  ctl.launcher = herald_test_server_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                  G_SUBPROCESS_FLAGS_STDERR_PIPE |
+                                                  G_SUBPROCESS_FLAGS_STDIN_PIPE);
   root = g_strdup (argv[2]);
   /* The same tree as heraldctl-systest's, for reading root's store. */
   {
@@ -563,6 +448,7 @@ main (int    argc,
 
     g_assert_cmpuint (g_strv_length (lines), >, 5);
     key_marker = g_strdup (lines[3]);
+    secrets[2] = key_marker;
   }
 
   if (geteuid () != 0)
@@ -574,7 +460,7 @@ main (int    argc,
   g_test_add_func ("/herald/graph/system/app-certificate-login-logout", test_app_certificate);
   g_test_add_func ("/herald/graph/system/delegated-idle-refresh", test_delegated_idle_refresh);
   ret = g_test_run ();
-  g_free (heraldctl);
+  g_clear_object (&ctl.launcher);
   g_free (root);
   g_free (cert_dir);
   g_free (key_marker);

@@ -15,9 +15,6 @@ read none of root's secrets.
 Usage: test-relay-system.py HERALDCTL_SYSTEST ROOT
 """
 
-import email
-import email.policy
-import glob
 import hashlib
 import json
 import os
@@ -36,62 +33,25 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'postfix'))
 from peer import Failure, Tap, check, start_peer, stop_peer  # noqa: E402
+from peerctx import SystemPeerContext  # noqa: E402
 
 RELAY_UID = 64993
 RELAY_GID = 64993
 DEVICE = '127.0.0.2'
 
 
-class Context:
+class Context(SystemPeerContext):
     def __init__(self, heraldctl, root):
-        self.heraldctl = os.path.abspath(heraldctl)
-        self.root = root
-        self.etc = os.path.join(root, 'etc')
-        self.var = os.path.join(root, 'var')
-        self.state = os.path.join(self.var, 'lib', 'herald')
+        super().__init__(heraldctl, root, 'herald-relay-system-')
         self.relay_dir = os.path.join(self.var, 'lib', 'herald-relay')
-        self.spool = os.path.join(self.var, 'spool', 'herald')
         self.maildrop = os.path.join(self.spool, 'maildrop')
-        self.password = 'Hs-' + secrets.token_urlsafe(18)
         self.device_password = 'Dev-' + secrets.token_urlsafe(12)
-        self.tmp = tempfile.mkdtemp(prefix='herald-relay-system-')
-        os.chmod(self.tmp, 0o755)
-        self.base = None
-        self.peer = {}
-        self.captured = []
-        self.env = dict(os.environ)
-        self.env['LC_ALL'] = 'C.UTF-8'
-        self.env.pop('DBUS_SESSION_BUS_ADDRESS', None)
-        self.env.pop('DISPLAY', None)
-        self.env['XDG_RUNTIME_DIR'] = os.path.join(self.tmp, 'runtime')
-        self.env['GSETTINGS_BACKEND'] = 'keyfile'
-        self.env['XDG_CONFIG_HOME'] = os.path.join(self.tmp, 'config')
-        self.env['XDG_STATE_HOME'] = os.path.join(self.tmp, 'state')
-        self.env['HOME'] = self.tmp
         self.env['HERALD_TEST_RELAY_ACCOUNT'] = f'{RELAY_UID}:{RELAY_GID}'
         for key in [k for k in self.env if k.startswith('LISTEN_')]:
             del self.env[key]
 
-    def reset(self):
-        shutil.rmtree(self.root, ignore_errors=True)
-        os.makedirs(self.etc)
-        os.makedirs(self.var)
-        for d in (self.root, self.etc, self.var):
-            os.chmod(d, 0o755)
-
     def run(self, args, stdin=b'', timeout=60):
-        p = subprocess.run([self.heraldctl] + args, input=stdin, capture_output=True,
-                           env=self.env, timeout=timeout, cwd='/')
-        self.captured += [p.stdout, p.stderr]
-        p.out = p.stdout.decode('utf-8', 'replace')
-        p.err = p.stderr.decode('utf-8', 'replace')
-        return p
-
-    def ok(self, args, stdin=b'', status=0, **kw):
-        p = self.run(args, stdin, **kw)
-        check(p.returncode == status,
-              f'{args}: exit {p.returncode}, expected {status}\nstdout: {p.out}\nstderr: {p.err}')
-        return p
+        return self.run_argv([self.heraldctl] + args, stdin, timeout=timeout, cwd='/')
 
     def setup(self):
         for key, value in (('server', 'localhost'), ('port', self.peer['SUBMISSION_PORT']),
@@ -106,23 +66,9 @@ class Context:
         self.ok(['relay', '--system', 'user', 'add', 'printer', '--password-stdin'],
                 stdin=(self.device_password + '\n').encode())
 
-    def delivered(self, tag):
-        out = []
-        for path in sorted(glob.glob(os.path.join(self.peer['MAILDIR'], 'new', '*'))):
-            with open(path, 'rb') as f:
-                msg = email.message_from_bytes(f.read(), policy=email.policy.default)
-            if tag in str(msg.get('Subject', '')):
-                out.append(msg)
-        return out
-
     def wait_for(self, tag, count, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.delivered(tag)
-            if len(found) >= count:
-                return found
-            time.sleep(0.1)
-        raise Failure(f'{len(self.delivered(tag))} of {count} copies of “{tag}” arrived')
+        """The messages (no raw bytes), as soon as @count arrived."""
+        return [msg for msg, _ in super().wait_for(tag, count, timeout, settle=0)]
 
 
 def as_relay_user():

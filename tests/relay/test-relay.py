@@ -15,8 +15,6 @@ Usage: test-relay.py HERALDCTL
 """
 
 import base64
-import email
-import email.policy
 import glob
 import json
 import os
@@ -28,13 +26,13 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'postfix'))
-from peer import Failure, Tap, check, start_peer, stop_peer  # noqa: E402
+from peer import Failure, Tap, check  # noqa: E402
+from peerctx import PeerContext  # noqa: E402
 DEVICE = '127.0.0.2'
 
 
@@ -115,52 +113,13 @@ class Relay:
         self.ctx.captured.append(self.output().encode())
 
 
-class Context:
+class Context(PeerContext):
     def __init__(self, heraldctl):
-        self.heraldctl = os.path.abspath(heraldctl)
-        self.password = 'Hs-' + secrets.token_urlsafe(18)          # the mailbox's
+        super().__init__(heraldctl, 'herald-relay-')
         self.device_password = 'Dv-' + secrets.token_urlsafe(15)   # printer1's
-        self.tmp = tempfile.mkdtemp(prefix='herald-relay-')
-        self.base = None
-        self.peer = {}
-        self.offset = None
-        self.captured = []
-        self.env = dict(os.environ)
-        self.env['LC_ALL'] = 'C.UTF-8'
-        self.env['GSETTINGS_BACKEND'] = 'keyfile'
-        self.env['XDG_CONFIG_HOME'] = os.path.join(self.tmp, 'config')
-        self.env['XDG_STATE_HOME'] = os.path.join(self.tmp, 'state')
-        self.env.pop('HERALD_PEER_PASSWORD', None)
         self.queue_dir = os.path.join(self.tmp, 'state', 'herald', 'queue')
         self.relay_dir = os.path.join(self.tmp, 'state', 'herald', 'relay')
         self.relay = None
-
-    # -- the peer -------------------------------------------------------------
-
-    def start_peer(self, offset=None):
-        if self.base is None:
-            self.base = tempfile.mkdtemp(prefix='herald-postfix-')
-        self.peer, self.offset = start_peer(self.base, self.password, offset)
-
-    def stop_peer(self):
-        if self.base is not None:
-            stop_peer(self.base)
-
-    # -- heraldctl --------------------------------------------------------------
-
-    def run(self, args, stdin=b'', timeout=60):
-        p = subprocess.run([self.heraldctl] + args, input=stdin, capture_output=True,
-                           env=self.env, timeout=timeout)
-        self.captured += [p.stdout, p.stderr]
-        p.out = p.stdout.decode('utf-8', 'replace')
-        p.err = p.stderr.decode('utf-8', 'replace')
-        return p
-
-    def ok(self, args, stdin=b'', status=0, **kw):
-        p = self.run(args, stdin, **kw)
-        check(p.returncode == status,
-              f'{args}: exit {p.returncode}, expected {status}\nstdout: {p.out}\nstderr: {p.err}')
-        return p
 
     def start_relay(self, *args):
         if self.relay is not None:
@@ -183,28 +142,11 @@ class Context:
 
     # -- delivered mail -----------------------------------------------------------
 
-    def delivered(self, tag=None):
-        new = os.path.join(self.peer['MAILDIR'], 'new')
-        out = []
-        for path in sorted(glob.glob(os.path.join(new, '*'))):
-            with open(path, 'rb') as f:
-                raw = f.read()
-            msg = email.message_from_bytes(raw, policy=email.policy.default)
-            if tag is None or tag in str(msg.get('Subject', '')):
-                out.append((msg, raw))
-        return out
+    def wait_note(self):
+        return f'\nrelay output:\n{self.relay.output() if self.relay else ""}'
 
     def wait_for(self, tag, count, timeout=30):
-        deadline = time.monotonic() + timeout
-        found = []
-        while time.monotonic() < deadline:
-            found = self.delivered(tag)
-            if len(found) >= count:
-                time.sleep(0.5)   # a duplicate would show now
-                return self.delivered(tag)
-            time.sleep(0.1)
-        raise Failure(f'{len(found)} of {count} copies of “{tag}” arrived within {timeout} s\n'
-                      f'relay output:\n{self.relay.output() if self.relay else ""}')
+        return super().wait_for(tag, count, timeout, settle=0.5)
 
 
 def message(tag, sender='scanner@printers.lan', to='bob@example.com', extra='', body='Body\n'):

@@ -12,9 +12,6 @@ to the real Postfix fixture (tests/postfix/postfix-peer.sh).
 Usage: test-system.py HERALDCTL_SYSTEST ROOT SOURCE_DATA_SYSTEMD_DIR
 """
 
-import email
-import email.policy
-import glob
 import json
 import os
 import secrets
@@ -22,12 +19,12 @@ import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'postfix'))
-from peer import Failure, Tap, check, start_peer, stop_peer  # noqa: E402
+from peer import Failure, Tap, check  # noqa: E402
+from peerctx import SystemPeerContext  # noqa: E402
 
 # Two unprivileged callers, like www-data and a DynamicUser= service.
 UID_A = 64991
@@ -45,55 +42,17 @@ def as_user(uid):
     return become
 
 
-class Context:
+class Context(SystemPeerContext):
     def __init__(self, heraldctl, root):
-        self.heraldctl = os.path.abspath(heraldctl)
-        self.root = root
-        self.etc = os.path.join(root, 'etc')
-        self.var = os.path.join(root, 'var')
+        # No session bus: the rule picks the system profile. The user
+        # profile of the tests lives in a key file.
+        super().__init__(heraldctl, root, 'herald-system-')
         self.conf = os.path.join(self.etc, 'herald', 'herald.conf')
-        self.state = os.path.join(self.var, 'lib', 'herald')
-        self.spool = os.path.join(self.var, 'spool', 'herald')
-        self.password = 'Hs-' + secrets.token_urlsafe(18)
-        self.tmp = tempfile.mkdtemp(prefix='herald-system-')
-        os.chmod(self.tmp, 0o755)
-        self.base = None
-        self.peer = {}
-        self.captured = []
-        self.env = dict(os.environ)
-        self.env['LC_ALL'] = 'C.UTF-8'
-        # No session bus (cron, systemd services): the rule picks the system
-        # profile. The user profile of the tests lives in a key file.
-        self.env.pop('DBUS_SESSION_BUS_ADDRESS', None)
-        self.env.pop('DISPLAY', None)
-        self.env['XDG_RUNTIME_DIR'] = os.path.join(self.tmp, 'runtime')
-        self.env['GSETTINGS_BACKEND'] = 'keyfile'
-        self.env['XDG_CONFIG_HOME'] = os.path.join(self.tmp, 'config')
-        self.env['XDG_STATE_HOME'] = os.path.join(self.tmp, 'state')
-        self.env['HOME'] = self.tmp
-        self.env.pop('HERALD_PEER_PASSWORD', None)
         self.bindir = os.path.join(self.tmp, 'bin')
         os.makedirs(self.bindir)
         for name in ('sendmail', 'mailq'):
             os.symlink(self.heraldctl, os.path.join(self.bindir, name))
         self.session_bus = os.environ.get('DBUS_SESSION_BUS_ADDRESS')
-
-    def reset(self):
-        shutil.rmtree(self.root, ignore_errors=True)
-        os.makedirs(self.etc)
-        os.makedirs(self.var)
-        for d in (self.root, self.etc, self.var):
-            os.chmod(d, 0o755)
-
-    # -- the peer -----------------------------------------------------------------
-
-    def start_peer(self):
-        self.base = tempfile.mkdtemp(prefix='herald-postfix-')
-        self.peer, _ = start_peer(self.base, self.password)
-
-    def stop_peer(self):
-        if self.base is not None:
-            stop_peer(self.base)
 
     # -- heraldctl ----------------------------------------------------------------
 
@@ -107,26 +66,8 @@ class Context:
             env['HOME'] = '/nonexistent'
             env['XDG_CONFIG_HOME'] = f'/nonexistent/{uid}/config'
             env['XDG_STATE_HOME'] = f'/nonexistent/{uid}/state'
-        p = subprocess.run([exe] + args, input=stdin, capture_output=True, env=env,
-                           timeout=timeout, preexec_fn=as_user(uid) if uid is not None else None,
-                           cwd='/')
-        self.captured += [p.stdout, p.stderr]
-        p.out = p.stdout.decode('utf-8', 'replace')
-        p.err = p.stderr.decode('utf-8', 'replace')
-        return p
-
-    def ok(self, args, stdin=b'', status=0, **kw):
-        p = self.run(args, stdin, **kw)
-        check(p.returncode == status,
-              f'{args}: exit {p.returncode}, expected {status}\nstdout: {p.out}\nstderr: {p.err}')
-        return p
-
-    def json(self, args, stdin=b'', status=0, **kw):
-        p = self.ok(args + ['--json'], stdin, status, **kw)
-        try:
-            return json.loads(p.out)
-        except ValueError as e:
-            raise Failure(f'{args}: stdout is not JSON ({e}):\n{p.out}\nstderr: {p.err}')
+        return self.run_argv([exe] + args, stdin, env, timeout,
+                             preexec_fn=as_user(uid) if uid is not None else None, cwd='/')
 
     def setup_system(self, password=True):
         """A complete system profile for the Postfix peer (root)."""
@@ -139,29 +80,6 @@ class Context:
         if password:
             self.ok(['config', '--system', 'password', '--stdin'],
                     stdin=(self.password + '\n').encode())
-
-    # -- delivered mail -------------------------------------------------------------
-
-    def delivered(self, tag):
-        out = []
-        for path in sorted(glob.glob(os.path.join(self.peer['MAILDIR'], 'new', '*'))):
-            with open(path, 'rb') as f:
-                raw = f.read()
-            msg = email.message_from_bytes(raw, policy=email.policy.default)
-            if tag in str(msg.get('Subject', '')):
-                out.append((msg, raw))
-        return out
-
-    def wait_for(self, tag, count, timeout=20):
-        deadline = time.monotonic() + timeout
-        found = []
-        while time.monotonic() < deadline:
-            found = self.delivered(tag)
-            if len(found) >= count:
-                time.sleep(0.3)
-                return self.delivered(tag)
-            time.sleep(0.1)
-        raise Failure(f'{len(found)} of {count} copies of “{tag}” arrived within {timeout} s')
 
     def tree_bytes(self):
         """(path, bytes) of every regular file under the test tree."""
