@@ -735,6 +735,30 @@ static const char *diagnosis_rule_strings[] = {
   N_("Start again (Use a Code Instead in the window, or heraldctl login --device), then open the address shown and enter the new code straight away."),
   /* Translators: diagnosis “oauth-device-code-expired”, link 1. */
   N_("Microsoft: the device code flow"),
+  /* Translators: diagnosis “oauth-service-unavailable”, title. */
+  N_("The sign-in service is busy or unavailable for the moment"),
+  /* Translators: diagnosis “oauth-service-unavailable”, explanation. */
+  N_("The identity provider answered that it is overloaded, that this app or organisation is asking too often, or that it had an internal error. Nothing is wrong with the settings; such errors pass."),
+  /* Translators: diagnosis “oauth-service-unavailable”, step 1. */
+  N_("Wait a few minutes, then sign in or send again."),
+  /* Translators: diagnosis “oauth-service-unavailable”, step 2. */
+  N_("If it lasts, check the provider’s service status (Microsoft 365 admin center › Health › Service health; Google: https://www.google.com/appsstatus)."),
+  /* Translators: diagnosis “oauth-service-unavailable”, step 3. */
+  N_("If the error says the app asks too often (a loop, or too many requests), make sure no other program signs in with this account over and over."),
+  /* Translators: diagnosis “oauth-service-unavailable”, link 1. */
+  N_("Microsoft: Microsoft Entra authentication and authorization error codes"),
+  /* Translators: diagnosis “oauth-google-app-blocked”, title. */
+  N_("The Google Workspace organisation does not allow this app"),
+  /* Translators: diagnosis “oauth-google-app-blocked”, explanation. */
+  N_("Google refused the sign-in because of a rule of the organisation: its administrator limits which apps may use its Google accounts (admin_policy_enforced), or the app’s OAuth client is “Internal” and serves only accounts of the organisation that owns it (org_internal)."),
+  /* Translators: diagnosis “oauth-google-app-blocked”, step 1. */
+  N_("Workspace administrator: in the Google Admin console open Security › Access and data control › API controls › Manage Third-Party App Access, add the app by its client ID and set it to Trusted."),
+  /* Translators: diagnosis “oauth-google-app-blocked”, step 2. */
+  N_("For org_internal: sign in with an account of the organisation that owns the OAuth client, or set its Google Auth Platform › Audience › User type to External in the Google Cloud console."),
+  /* Translators: diagnosis “oauth-google-app-blocked”, step 3. */
+  N_("Then sign in again."),
+  /* Translators: diagnosis “oauth-google-app-blocked”, link 1. */
+  N_("Google Workspace Admin Help: control which apps access Google Workspace data"),
   /* Translators: diagnosis “graph-mime-invalid”, title. */
   N_("Microsoft Graph could not read the message"),
   /* Translators: diagnosis “graph-mime-invalid”, explanation. */

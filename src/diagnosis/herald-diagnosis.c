@@ -826,6 +826,25 @@ herald_explain (const char  *text,
   return explanation;
 }
 
+/* A pasted text that says the program logged in with OAuth (it sent "AUTH
+ * XOAUTH2", a wrapper's "Authenticator XOAUTH2 returned ...", Postfix's
+ * sasl-xoauth2) tells the login kind, as a test's configuration would: a bare
+ * "535 5.7.3 Authentication unsuccessful" after XOAUTH2 is about the token.
+ * A server that merely offers XOAUTH2 ("250-AUTH XOAUTH2 PLAIN LOGIN") says
+ * nothing about the login the client chose. */
+/* The rules' band for the identity provider's sign-in errors (see the
+ * rules file's _doc). */
+#define IDENTITY_PRIORITY_MIN 750
+#define IDENTITY_PRIORITY_MAX 799
+
+DEFINE_REGEX (oauth_login_regex,
+              "(?<![0-9][- ])\\bAUTH\\s+(?:XOAUTH2|OAUTHBEARER)\\b|"
+              "\\bAuthenticator\\s+(?:XOAUTH2|OAUTHBEARER)\\b|\\bsasl-xoauth2\\b|"
+              "\\b(?:XOAUTH2|OAUTHBEARER)\\s+(?:authentication|auth|login)\\s+failed\\b|"
+              "\\busing\\s+(?:XOAUTH2|OAUTHBEARER)\\b|"
+              /* Gmail's error challenge, base64 JSON, answers only an OAuth login. */
+              "\\b334[- ]+eyJ")
+
 /* herald_explain() for a known @transport (0: unknown, any rule). Returns
  * the diagnosis, or with @out the whole explanation (then NULL). */
 static HeraldDiagnosis *
@@ -836,11 +855,15 @@ explain_text (const char          *text,
               HeraldExplanation  **out)
 {
   g_autoptr(HeraldExtractedReply) extracted = NULL;
+  g_autofree char *clean = NULL;
   HeraldExplanation *explanation;
   MatchContext ctx = { 0, };
   HeraldDiagnosis *d;
 
   extracted = _herald_extract_reply (text);
+  /* The whole text is read as a reply is: printable, and no more than a
+   * reply can hold. */
+  clean = _herald_printable_text (text, HERALD_DIAGNOSIS_MAX_TEXT);
   /* The step given (heraldctl explain --stage) wins over the one the text names. */
   ctx.stage = stage < HERALD_N_STAGES ? stage : extracted->stage;
   ctx.code = extracted->code;
@@ -853,33 +876,49 @@ explain_text (const char          *text,
   ctx.server = host;
   ctx.transport = transport;
   ctx.now = _herald_diagnosis_now ();
+  if (g_regex_match (oauth_login_regex (), clean, 0, NULL))
+    ctx.auth = AUTH_KIND_OAUTH;
 
   d = diagnose_context (&ctx);
-  if (herald_diagnosis_is_fallback (d))
-    {
-      /* The part taken as the reply can miss the refusal: an HTTP status or
-       * a trace ID in another program's words looks like a reply code, and
-       * identity-platform (AADSTS) or Graph errors carry no SMTP reply at
-       * all. When that part explains nothing, match the words of the whole
-       * text once more; only a specific rule may answer then. The code
-       * found stays, so that a rule for texts without any code (a
-       * program's own "connection timed out") cannot take a server's
-       * "451 4.4.1 Connection timed out" this way. The whole text is read
-       * as a reply is: printable, and no more than a reply can hold. */
-      g_autofree char *clean = _herald_printable_text (text, HERALD_DIAGNOSIS_MAX_TEXT);
-      g_autofree char *whole_normalised = _herald_normalise_reply (clean);
-      MatchContext whole = ctx;
-      const Rule *rule;
+  {
+    /* The part taken as the reply can miss the refusal: an HTTP status or
+     * a trace ID in another program's words looks like a reply code, and
+     * identity-platform (AADSTS) or Graph errors carry no SMTP reply at
+     * all. When that part explains nothing, match the words of the whole
+     * text once more; only a specific rule may answer then. The code
+     * found stays, so that a rule for texts without any code (a
+     * program's own "connection timed out") cannot take a server's
+     * "451 4.4.1 Connection timed out" this way.
+     *
+     * The identity provider's refusal also outranks the SMTP reply that
+     * followed it: a program that could not get a token ("invalid_grant:
+     * AADSTS50173 ...") and then failed the login ("535 5.7.3 ...") must
+     * sign in again, whatever the server said to the stale token. */
+    g_autofree char *whole_normalised = _herald_normalise_reply (clean);
+    MatchContext whole = ctx;
+    const Rule *rule;
+    gboolean use_whole = FALSE;
 
-      whole.raw = clean;
-      whole.normalised = whole_normalised;
-      rule = best_rule (&whole);
-      if (rule != NULL && !rule->fallback)
-        {
-          herald_diagnosis_free (d);
-          d = diagnose_context (&whole);
-        }
-    }
+    whole.raw = clean;
+    whole.normalised = whole_normalised;
+    rule = best_rule (&whole);
+    if (rule != NULL && !rule->fallback)
+      {
+        if (herald_diagnosis_is_fallback (d))
+          use_whole = TRUE;
+        else if (rule->priority >= IDENTITY_PRIORITY_MIN && rule->priority <= IDENTITY_PRIORITY_MAX)
+          {
+            const Rule *first = best_rule (&ctx);
+
+            use_whole = first != NULL && rule->priority > first->priority;
+          }
+      }
+    if (use_whole)
+      {
+        herald_diagnosis_free (d);
+        d = diagnose_context (&whole);
+      }
+  }
 
   explanation = g_new0 (HeraldExplanation, 1);
   explanation->diagnosis = d;

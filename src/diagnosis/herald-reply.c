@@ -33,7 +33,10 @@ _herald_static_regex (GRegex    **slot,
 }
 
 /* "535-", "535 " or a bare "535" at the start of a line. */
-DEFINE_REGEX (code_prefix_regex, "^\\s*([2-5][0-9][0-9])(?:[ -]|$)")
+DEFINE_REGEX (code_prefix_regex, "^\\s*([2-5][0-9][0-9])(?:[ -]|$|(?=[\\r\\n]))")
+/* An enhanced status code at the start of a line, even glued to the words
+ * after it ("5.7.1Unauthorized"). */
+DEFINE_REGEX (enhanced_glued_regex, "^\\s*([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])")
 /* An enhanced status code at the start of the text. */
 DEFINE_REGEX (enhanced_prefix_regex, "^\\s*([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s*")
 /* Microsoft's server tag, e.g. "[MN2PR05CA0004.namprd05.prod.outlook.com 2026-11-28T08:00:00.000Z 08DE...]". */
@@ -134,7 +137,8 @@ DEFINE_REGEX (enhanced_start_regex,
               "(?<![0-9.])([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s")
 /* The same two for refusals only (4xx/5xx). */
 DEFINE_REGEX (refusal_start_regex,
-              "(?<![0-9.:])(?<![0-9]Z )([45][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))")
+              "(?<![0-9.:])(?<![0-9]Z )([45][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(])"
+              "|[ \\t]*\\r?\\n(?=[ \\t]*[45]\\.[0-9]{1,3}\\.[0-9]{1,3}(?![0-9.])))")
 /* A refusal code a program names in its own words, without the reply's text
  * after it: "Expected smtp code 250, got 552", "got code \"530\"",
  * "responseCode: 535", curl's "RCPT failed: 550". Only after such a word, so
@@ -156,6 +160,47 @@ DEFINE_REGEX (wrapped_code_regex,
               "|\\((?:SMTP\\s+)?(?:error\\s+)?code\\s*[:=]?\\s*(4(?:21|[35][0-9])|5[0-5][0-9])\\)\\s*:"
               "|\\bcode\\s*[:=]?\\s*(4(?:21|[35][0-9])|5[0-5][0-9])\\s*,\\s*(?:message|msg|text|reply)\\s*[:=])"
               "\\s+(?=\\S)")
+/* The names .NET's System.Net.Mail.SmtpStatusCode and MailKit's
+ * SmtpStatusCode give the refusal codes, as they print them
+ * ("ServiceNotAvailable: 4.3.2 Service not active", "StatusCode:
+ * MailboxUnavailable"). SyntaxError (501) is left out: it is also the name
+ * of Python's and JavaScript's exceptions. */
+static const struct {
+  const char *name;
+  int         code;
+} status_names[] = {
+  { "ServiceNotAvailable", 421 }, { "PasswordTransitionNeeded", 432 }, { "MailboxBusy", 450 },
+  { "LocalErrorInProcessing", 451 }, { "ErrorInProcessing", 451 }, { "InsufficientStorage", 452 },
+  { "TemporaryAuthenticationFailure", 454 }, { "ClientNotPermitted", 454 }, { "CommandUnrecognized", 500 },
+  { "CommandNotImplemented", 502 }, { "BadCommandSequence", 503 }, { "CommandParameterNotImplemented", 504 },
+  { "AuthenticationRequired", 530 }, { "MustIssueStartTlsFirst", 530 }, { "AuthenticationMechanismTooWeak", 534 },
+  { "AuthenticationInvalidCredentials", 535 }, { "EncryptionRequiredForAuthenticationMechanism", 538 },
+  { "MailboxUnavailable", 550 }, { "UserNotLocalTryAlternatePath", 551 }, { "ExceededStorageAllocation", 552 },
+  { "MailboxNameNotAllowed", 553 }, { "TransactionFailed", 554 },
+  { "MailFromOrRcptToParametersNotRecognizedOrNotImplemented", 555 },
+};
+#define STATUS_NAMES \
+  "(ServiceNotAvailable|PasswordTransitionNeeded|MailboxBusy|LocalErrorInProcessing|ErrorInProcessing|" \
+  "InsufficientStorage|TemporaryAuthenticationFailure|ClientNotPermitted|CommandUnrecognized|" \
+  "CommandNotImplemented|BadCommandSequence|CommandParameterNotImplemented|AuthenticationRequired|" \
+  "MustIssueStartTlsFirst|AuthenticationMechanismTooWeak|AuthenticationInvalidCredentials|" \
+  "EncryptionRequiredForAuthenticationMechanism|MailboxUnavailable|UserNotLocalTryAlternatePath|" \
+  "ExceededStorageAllocation|MailboxNameNotAllowed|TransactionFailed|" \
+  "MailFromOrRcptToParametersNotRecognizedOrNotImplemented)"
+/* The name, then a colon and the reply's words. */
+DEFINE_REGEX (status_name_regex, "(?<![\\w.])" STATUS_NAMES "\\s*:\\s+(?=\\S)")
+/* The name as a property's value, without the reply. */
+DEFINE_REGEX (status_property_regex, "\\b(?:StatusCode\\s*[:=]\\s*|SmtpStatusCode\\.)" STATUS_NAMES "\\b")
+
+static int
+status_name_code (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (status_names); i++)
+    if (g_ascii_strcasecmp (name, status_names[i].name) == 0)
+      return status_names[i].code;
+  return 0;
+}
+
 /* PHPMailer's own layout of a refusal, in every language of its
  * language/phpmailer.lang-*.php files: "SMTP server error: MAIL FROM command
  * failed Detail: Sender address rejected: ... SMTP code: 553 Additional SMTP
@@ -286,6 +331,18 @@ extract_from (const char *text,
         {
           const char *rest = continues_reply (lines[i], extracted->code, extracted->enhanced);
 
+          /* A wrapper that printed the code alone on its line
+           * ("SMTPSenderRefused: 550\n5.7.1Unauthorized ..."): the next
+           * line is the reply's text. */
+          if (rest == NULL && n_lines == 1 && extracted->code != 0 && reply->len == 3 &&
+              *g_strstrip (lines[i]) != '\0')
+            {
+              rest = lines[i];
+              if (extracted->enhanced == NULL &&
+                  g_regex_match (enhanced_glued_regex (), rest, 0, &match))
+                extracted->enhanced = g_match_info_fetch (match, 1);
+              g_clear_pointer (&match, g_match_info_free);
+            }
           if (rest == NULL)
             {
               /* Blank lines inside a pasted reply are skipped; anything else
@@ -454,7 +511,7 @@ _herald_printable_text (const char *text,
 }
 
 /* Whether @p starts what a reply line starts with, after blanks: a code
- * ("535 ", "535-") or an enhanced code ("5.7.8 "). */
+ * ("535 ", "535-") or an enhanced code ("5.7.8 ", "5.7.1Unauthorized"). */
 static gboolean
 starts_reply_line (const char *p)
 {
@@ -477,7 +534,8 @@ starts_reply_line (const char *p)
       if (part == 0 && *p++ != '.')
         return FALSE;
     }
-  return g_ascii_isspace (*p);
+  /* "5.7.1 ..." or glued to its words, "5.7.1Unauthorized ..." */
+  return *p != '\0' && *p != '.' && !g_ascii_isdigit (*p);
 }
 
 /* A line break a wrapper escaped when it quoted a multi-line reply in JSON or
@@ -613,6 +671,23 @@ _herald_extract_reply (const char *text)
       }
     g_clear_pointer (&match, g_match_info_free);
 
+    /* A status code's name before the reply's words, unless a reply (a
+     * refusal) starts earlier. */
+    if (wrapped_code == 0 && search (status_name_regex (), clean, length, &work, &match) >= 0)
+      {
+        int name_start, name_end;
+
+        g_match_info_fetch_pos (match, 0, &name_start, &name_end);
+        if (start < 0 || name_start < start || clean[start] < '4')
+          {
+            g_autofree char *name = g_match_info_fetch (match, 1);
+
+            wrapped_code = status_name_code (name);
+            rest = name_end;
+          }
+      }
+    g_clear_pointer (&match, g_match_info_free);
+
     if (wrapped_code == 0 && start < 0 &&
         search (lettre_code_regex (), clean, length, &work, &match) >= 0)
       {
@@ -671,6 +746,12 @@ _herald_extract_reply (const char *text)
     {
       g_autofree char *code = g_match_info_fetch (match, 1);
       extracted->named_code = atoi (code);
+    }
+  g_clear_pointer (&match, g_match_info_free);
+  if (extracted->named_code == 0 && search (status_property_regex (), clean, length, &work, &match) >= 0)
+    {
+      g_autofree char *name = g_match_info_fetch (match, 1);
+      extracted->named_code = status_name_code (name);
     }
   g_clear_pointer (&match, g_match_info_free);
   extracted->reply = g_strstrip (g_strndup (clean, cut_length (clean, length, MAX_REPLY_BYTES)));

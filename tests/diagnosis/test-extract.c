@@ -61,6 +61,8 @@ test_work_is_linear (void)
     "Detail: x SMTP code: 550 ",
     "(code 550): ",
     "x\\n5.7.8 ",
+    "ServiceNotAvailable: ",
+    "550\n5.7.1x\n",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (units); i++)
@@ -94,6 +96,9 @@ test_named_code (void)
     { "Expected response code 250 but got an empty response", 0 },
     /* a Python tuple with an HTTP status is no smtplib reply */
     { "exception: InvalidToken(400, 'ac.robinson.email-oauth2-proxy')", 0 },
+    /* .NET's and MailKit's SmtpStatusCode names */
+    { "SmtpCommandException: StatusCode: MailboxUnavailable", 550 },
+    { "if (ex.StatusCode == SmtpStatusCode.ServiceNotAvailable)", 421 },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -133,7 +138,15 @@ test_wrapped_code (void)
     /* a code named in the wrapper's words, with the reply's words after it */
     { "SMTP Error (code 535): Incorrect authentication data", 535, NULL, "Incorrect authentication data" },
     { "send failed: response code 550, message: Relay not permitted", 550, NULL, "Relay not permitted" },
+    /* the name .NET and MailKit give the code */
+    { "ServiceNotAvailable: 4.3.2 Service not active", 421, "4.3.2", "4.3.2 Service not active" },
+    { "MailKit.Net.Smtp.SmtpCommandException: AuthenticationInvalidCredentials: 5.7.8 Invalid credentials",
+      535, "5.7.8", "5.7.8 Invalid credentials" },
+    /* a code alone on its line, the reply's words on the next */
+    { "SMTPSenderRefused: 550\n5.7.1Unauthorized shipping - Check your MX", 550, "5.7.1",
+      "5.7.1Unauthorized shipping - Check your MX" },
     /* not codes */
+    { "SyntaxError: Unexpected token < in JSON at position 0", 0, NULL, NULL },
     { "Expected response code 250 but got code \"554\", with message \"554 5.7.1 Spam\"", 554, "5.7.1", NULL },
     { "The remote server returned an error: (403) Forbidden.", 0, NULL, NULL },
     { "HTTP error (429): Too Many Requests", 0, NULL, NULL },

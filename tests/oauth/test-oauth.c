@@ -507,7 +507,8 @@ test_error_mapping (void)
       HERALD_OAUTH_ERROR_SIGN_IN_AGAIN, 0, "oauth-sign-in-again" },
     { "{\"error\":\"invalid_scope\",\"error_description\":\"Invalid device flow scope\"}",
       HERALD_OAUTH_ERROR_INVALID_SCOPE, 0, "oauth-invalid-scope" },
-    { "{\"error\":\"temporarily_unavailable\"}", HERALD_OAUTH_ERROR_SERVER, 0, NULL },
+    { "{\"error\":\"temporarily_unavailable\"}", HERALD_OAUTH_ERROR_SERVER, 0,
+      "oauth-service-unavailable" },
     /* Only error_codes, no AADSTS in the text. */
     { "{\"error\":\"invalid_client\",\"error_description\":\"no code here\",\"error_codes\":[7000218]}",
       HERALD_OAUTH_ERROR_PUBLIC_CLIENT_NOT_ALLOWED, 7000218, "oauth-public-client-flows-off" },
