@@ -69,10 +69,8 @@ test_relay_oauth (void)
   g_autoptr(FakeIdp) idp = fake_idp_new ();
   g_autoptr(HeraldFakeServer) srv = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *ca = g_build_filename (cert_dir, "ca.pem", NULL);
   g_autofree char *relay_cert = g_build_filename (root, "var", "lib", "herald-relay", "cert.pem",
                                                   NULL);
-  g_autofree char *port = NULL;
   g_autofree char *relay_port = NULL;
   g_autofree char *token = NULL;
   g_autofree char *pattern = NULL;
@@ -82,20 +80,10 @@ test_relay_oauth (void)
   g_auto(HeraldTestRun) device = { 0 };
   const char *subject = "relay-oauth toner";
 
-  herald_test_reset_root (root);
   /* Upstream: XOAUTH2 only, the way Microsoft 365 is reached with OAuth. */
-  srv = herald_test_start_fake_server (HERALD_TEST_XOAUTH2_SERVER_SCRIPT, cert_dir, "localhost",
-                                       FALSE);
-  port = g_strdup_printf ("%u", herald_fake_server_get_port (srv));
-
+  srv = herald_test_xoauth2_system_profile (&ctl, root, cert_dir, "ops@contoso.example");
   {
-    const char *settings[] = {
-      "server", "localhost", "port", port, "security", "starttls",
-      "auth", "xoauth2", "username", "ops@contoso.example",
-      "from", "ops@contoso.example", "to", "admin@contoso.example",
-      "ca-file", ca, "timeout", "20", "alerts-enabled", "true",
-      "relay-allow-unauthenticated", "127.0.0.1/32", NULL
-    };
+    const char *settings[] = { "relay-allow-unauthenticated", "127.0.0.1/32", NULL };
 
     herald_test_heraldctl_config_system (&ctl, settings);
   }

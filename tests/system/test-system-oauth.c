@@ -85,8 +85,6 @@ test_system_oauth (void)
 {
   g_autoptr(FakeIdp) idp = fake_idp_new ();
   g_autoptr(HeraldFakeServer) srv = NULL;
-  g_autofree char *ca = g_build_filename (cert_dir, "ca.pem", NULL);
-  g_autofree char *port = NULL;
   g_autoptr(HeraldOAuthTokens) after_login = NULL;
   g_autoptr(HeraldOAuthTokens) after_send = NULL;
   g_autoptr(HeraldOAuthTokens) after_idle = NULL;
@@ -99,21 +97,7 @@ test_system_oauth (void)
   g_auto(HeraldTestRun) send = { 0 };
   guint refreshes;
 
-  herald_test_reset_root (root);
-  srv = herald_test_start_fake_server (HERALD_TEST_XOAUTH2_SERVER_SCRIPT, cert_dir, "localhost",
-                                       FALSE);
-  port = g_strdup_printf ("%u", herald_fake_server_get_port (srv));
-
-  {
-    const char *settings[] = {
-      "server", "localhost", "port", port, "security", "starttls",
-      "auth", "xoauth2", "username", "ops@contoso.example",
-      "from", "ops@contoso.example", "to", "admin@contoso.example",
-      "ca-file", ca, "timeout", "20", "alerts-enabled", "true", NULL
-    };
-
-    herald_test_heraldctl_config_system (&ctl, settings);
-  }
+  srv = herald_test_xoauth2_system_profile (&ctl, root, cert_dir, "ops@contoso.example");
 
   /* Device-code sign-in, tokens that are about to expire. */
   fake_idp_set_expires_in (idp, 5);

@@ -84,38 +84,6 @@ make_result (void)
   return result;
 }
 
-typedef struct {
-  char     *text;
-  gboolean  done;
-} ClipboardRead;
-
-static void
-clipboard_read_cb (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  ClipboardRead *read = user_data;
-  g_autoptr(GError) error = NULL;
-
-  read->text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (object), result, &error);
-  g_assert_no_error (error);
-  read->done = TRUE;
-}
-
-static char *
-read_clipboard (GtkWidget *widget)
-{
-  ClipboardRead read = { NULL, FALSE };
-  gint64 end = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
-
-  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (widget), NULL,
-                                 clipboard_read_cb, &read);
-  while (!read.done && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_true (read.done);
-  return read.text;
-}
-
 static void
 count_cb (guint *count)
 {
@@ -185,7 +153,7 @@ test_failure (void)
   g_signal_emit_by_name (herald_test_find_widget (GTK_WIDGET (dialog), GTK_TYPE_BUTTON,
                                                   "Copy Report"), "clicked");
   g_assert_cmpuint (n_copied, ==, 1);
-  copied = read_clipboard (parent);
+  copied = herald_test_clipboard_text (parent);
   /* Copying is not an answer: the dialog stays open. */
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
   {

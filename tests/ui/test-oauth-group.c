@@ -599,31 +599,6 @@ count_cb (guint *count)
   (*count)++;
 }
 
-static void
-clipboard_read_cb (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  char **text = user_data;
-
-  *text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (object), result, NULL);
-  if (*text == NULL)
-    *text = g_strdup ("");
-}
-
-static char *
-read_clipboard (GtkWidget *widget)
-{
-  char *text = NULL;
-  gint64 end = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
-
-  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (widget), NULL, clipboard_read_cb, &text);
-  while (text == NULL && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_nonnull (text);
-  return text;
-}
-
 static GtkWidget *
 find_button_by_tooltip (GtkWidget  *root,
                         const char *tooltip)
@@ -752,7 +727,7 @@ test_guide (Fixture       *f,
         button = find_button_by_tooltip (f->group, copies[i].button);
       g_assert_nonnull (button);
       g_signal_emit_by_name (button, "clicked");
-      copied = read_clipboard (f->group);
+      copied = herald_test_clipboard_text (f->group);
       g_assert_cmpstr (copied, ==, copies[i].text != NULL ? copies[i].text : command);
       g_assert_cmpuint (n_copied, ==, i + 1);
     }

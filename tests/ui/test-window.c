@@ -125,41 +125,6 @@ only_one_ref (gpointer data)
   return G_OBJECT (data)->ref_count == 1;
 }
 
-typedef struct {
-  char     *text;
-  gboolean  done;
-} ClipboardRead;
-
-static void
-clipboard_read_cb (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  ClipboardRead *read = user_data;
-  g_autoptr(GError) error = NULL;
-
-  read->text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (object), result, &error);
-  g_assert_no_error (error);
-  read->done = TRUE;
-}
-
-static gboolean
-clipboard_read_done (gpointer data)
-{
-  return ((ClipboardRead *) data)->done;
-}
-
-static char *
-read_clipboard (GtkWidget *widget)
-{
-  ClipboardRead read = { NULL, FALSE };
-
-  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (widget), NULL,
-                                 clipboard_read_cb, &read);
-  g_assert_true (wait_for (clipboard_read_done, &read, 5000));
-  return read.text;
-}
-
 static GtkWidget *
 find_button_by_tooltip (GtkWidget  *root,
                         const char *tooltip)
@@ -736,7 +701,7 @@ test_send_failure (void)
       copy = find_button_by_tooltip (GTK_WIDGET (dialog), "Copy Command");
       g_assert_nonnull (copy);
       g_signal_emit_by_name (copy, "clicked");
-      copied = read_clipboard (GTK_WIDGET (window));
+      copied = herald_test_clipboard_text (GTK_WIDGET (window));
       g_assert_cmpstr (copied, ==, step->command);
       break;
     }
@@ -745,11 +710,8 @@ test_send_failure (void)
    * stays open (the admin pastes the report, then reads on). */
   g_signal_emit_by_name (herald_test_find_widget (GTK_WIDGET (dialog), GTK_TYPE_BUTTON,
                                                   "Copy Report"), "clicked");
-  spin (50);
-  g_assert_true (_herald_window_get_error_dialog (window) == dialog);
-  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
   {
-    g_autofree char *copied = read_clipboard (GTK_WIDGET (window));
+    g_autofree char *copied = herald_test_clipboard_text (GTK_WIDGET (window));
 
     g_assert_true (g_str_has_prefix (copied, "Herald test report"));
     g_assert_nonnull (strstr (copied, "535 5.7.139"));
@@ -757,6 +719,9 @@ test_send_failure (void)
     g_assert_nonnull (strstr (copied, "Password: set (not shown)"));
     g_assert_null (strstr (copied, PASSWORD));
   }
+  spin (50);
+  g_assert_true (_herald_window_get_error_dialog (window) == dialog);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
 
   /* Close closes it for good. */
   g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &dialog);
