@@ -842,6 +842,9 @@ DEFINE_REGEX (oauth_login_regex,
               "\\bAuthenticator\\s+(?:XOAUTH2|OAUTHBEARER)\\b|\\bsasl-xoauth2\\b|"
               "\\b(?:XOAUTH2|OAUTHBEARER)\\s+(?:authentication|auth|login)\\s+failed\\b|"
               "\\busing\\s+(?:XOAUTH2|OAUTHBEARER)\\b|"
+              /* MailKit's OAuth mechanisms, JavaMail's mechanism setting. */
+              "\\bSaslMechanismOAuth(?:2|Bearer)\\b|"
+              "\\bauth\\.mechanisms[\"']?\\s*[=:,]\\s*[\"']?(?:XOAUTH2|OAUTHBEARER)\\b|"
               /* Gmail's error challenge, base64 JSON, answers only an OAuth login. */
               "\\b334[- ]+eyJ")
 
