@@ -142,10 +142,12 @@ DEFINE_REGEX (refusal_start_regex,
 /* A refusal code a program names in its own words, without the reply's text
  * after it: "Expected smtp code 250, got 552", "got code \"530\"",
  * "responseCode: 535", curl's "RCPT failed: 550". Only after such a word, so
- * that a port or a count is never taken for a code. */
+ * that a port or a count is never taken for a code, and only the codes SMTP
+ * uses: "status code 400" is how HTTP libraries (Axios, requests) name an
+ * HTTP status. */
 DEFINE_REGEX (named_code_regex,
-              "\\b(?:got|code|responseCode|reply|response|status|failed)\\b(?:\\s+code)?\\s*[:=]?\\s*"
-              "[\"']?([45][0-5][0-9])[\"']?(?![0-9.])")
+              "(?<!status )\\b(?:got|code|responseCode|reply|response|status(?!\\s+code)|failed)\\b(?:\\s+code)?\\s*[:=]?\\s*"
+              "[\"']?(4(?:21|[35][0-9])|5[0-5][0-9])[\"']?(?![0-9.])")
 /* A refusal code a program prints in its own punctuation, with the reply's
  * words after it: lettre's "permanent error (550): Error: content rejected",
  * MailKit's "535: 5.7.8 Username and Password not accepted", "552: Message

@@ -96,6 +96,10 @@ test_named_code (void)
     { "Expected response code 250 but got an empty response", 0 },
     /* a Python tuple with an HTTP status is no smtplib reply */
     { "exception: InvalidToken(400, 'ac.robinson.email-oauth2-proxy')", 0 },
+    /* HTTP statuses as HTTP libraries name them */
+    { "AxiosError: Request failed with status code 400", 0 },
+    { "requests.exceptions.HTTPError: status code 503", 0 },
+    { "got 404", 0 },
     /* .NET's and MailKit's SmtpStatusCode names */
     { "SmtpCommandException: StatusCode: MailboxUnavailable", 550 },
     { "if (ex.StatusCode == SmtpStatusCode.ServiceNotAvailable)", 421 },
