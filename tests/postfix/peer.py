@@ -79,6 +79,10 @@ def start_peer(base, password, offset=None, attempts=8, timeout=90):
         # with one under load (seen once with an empty stderr): another
         # offset, a few times, then the real failure.
         last = (p.stdout + p.stderr).strip() or f'exit status {p.returncode}'
+        # A start that gave up waiting for a slow master under load can leave
+        # that master running once it comes up; every later try would then
+        # stop at "an instance already runs". Stop whatever is in @base first.
+        stop_peer(base)
         time.sleep(0.5)
     raise Failure('postfix-peer.sh start failed:\n' + last)
 
