@@ -629,8 +629,11 @@ builtin_fallback (const MatchContext *ctx)
   return d;
 }
 
+/* The diagnosis for @ctx; @used (may be NULL) is set to the rule that gave
+ * it (NULL: the built-in fallback). */
 static HeraldDiagnosis *
-diagnose_context (const MatchContext *ctx)
+diagnose_context (const MatchContext  *ctx,
+                  const Rule         **used)
 {
   const Rule *rule = NULL;
   g_autofree char *embedded_desc = NULL;
@@ -677,6 +680,8 @@ diagnose_context (const MatchContext *ctx)
     d = diagnosis_from_texts (rule->id, &rule->texts, ctx);
 
   d->details = build_details (ctx, d->id, embedded_desc);
+  if (used != NULL)
+    *used = rule;
   return d;
 }
 
@@ -780,7 +785,7 @@ herald_diagnose_transport (const HeraldSmtpResult *result,
     server = g_strjoin (" ", ctx.host ? ctx.host : "", result->greeting ? result->greeting : "", NULL);
   ctx.server = server;
 
-  diagnosis = diagnose_context (&ctx);
+  diagnosis = diagnose_context (&ctx, NULL);
 
   /* Only the fallback matched: the error's own words may still name the
    * cause. A failed OAuth sign-in carries the identity provider's codes
@@ -826,17 +831,17 @@ herald_explain (const char  *text,
   return explanation;
 }
 
+/* The rules' band for the identity provider's sign-in errors (see the
+ * rules file's _doc). */
+#define IDENTITY_PRIORITY_MIN 750
+#define IDENTITY_PRIORITY_MAX 799
+
 /* A pasted text that says the program logged in with OAuth (it sent "AUTH
  * XOAUTH2", a wrapper's "Authenticator XOAUTH2 returned ...", Postfix's
  * sasl-xoauth2) tells the login kind, as a test's configuration would: a bare
  * "535 5.7.3 Authentication unsuccessful" after XOAUTH2 is about the token.
  * A server that merely offers XOAUTH2 ("250-AUTH XOAUTH2 PLAIN LOGIN") says
  * nothing about the login the client chose. */
-/* The rules' band for the identity provider's sign-in errors (see the
- * rules file's _doc). */
-#define IDENTITY_PRIORITY_MIN 750
-#define IDENTITY_PRIORITY_MAX 799
-
 DEFINE_REGEX (oauth_login_regex,
               "(?<![0-9][- ])\\bAUTH\\s+(?:XOAUTH2|OAUTHBEARER)\\b|"
               "\\bAuthenticator\\s+(?:XOAUTH2|OAUTHBEARER)\\b|\\bsasl-xoauth2\\b|"
@@ -861,6 +866,7 @@ explain_text (const char          *text,
   g_autofree char *clean = NULL;
   HeraldExplanation *explanation;
   MatchContext ctx = { 0, };
+  const Rule *answered = NULL;
   HeraldDiagnosis *d;
 
   extracted = _herald_extract_reply (text);
@@ -882,7 +888,7 @@ explain_text (const char          *text,
   if (g_regex_match (oauth_login_regex (), clean, 0, NULL))
     ctx.auth = AUTH_KIND_OAUTH;
 
-  d = diagnose_context (&ctx);
+  d = diagnose_context (&ctx, &answered);
   {
     /* The part taken as the reply can miss the refusal: an HTTP status or
      * a trace ID in another program's words looks like a reply code, and
@@ -910,16 +916,12 @@ explain_text (const char          *text,
         if (herald_diagnosis_is_fallback (d))
           use_whole = TRUE;
         else if (rule->priority >= IDENTITY_PRIORITY_MIN && rule->priority <= IDENTITY_PRIORITY_MAX)
-          {
-            const Rule *first = best_rule (&ctx);
-
-            use_whole = first != NULL && rule->priority > first->priority;
-          }
+          use_whole = answered != NULL && rule->priority > answered->priority;
       }
     if (use_whole)
       {
         herald_diagnosis_free (d);
-        d = diagnose_context (&whole);
+        d = diagnose_context (&whole, NULL);
       }
   }
 

@@ -181,18 +181,56 @@ static const struct {
   { "MailboxNameNotAllowed", 553 }, { "TransactionFailed", 554 },
   { "MailFromOrRcptToParametersNotRecognizedOrNotImplemented", 555 },
 };
-#define STATUS_NAMES \
-  "(ServiceNotAvailable|PasswordTransitionNeeded|MailboxBusy|LocalErrorInProcessing|ErrorInProcessing|" \
-  "InsufficientStorage|TemporaryAuthenticationFailure|ClientNotPermitted|CommandUnrecognized|" \
-  "CommandNotImplemented|BadCommandSequence|CommandParameterNotImplemented|AuthenticationRequired|" \
-  "MustIssueStartTlsFirst|AuthenticationMechanismTooWeak|AuthenticationInvalidCredentials|" \
-  "EncryptionRequiredForAuthenticationMechanism|MailboxUnavailable|UserNotLocalTryAlternatePath|" \
-  "ExceededStorageAllocation|MailboxNameNotAllowed|TransactionFailed|" \
-  "MailFromOrRcptToParametersNotRecognizedOrNotImplemented)"
+/* The table's names as one regex group, "(ServiceNotAvailable|...)", built
+ * once, so that the table is the only list. */
+static const char *
+status_names_group (void)
+{
+  static char *group;
+
+  if (g_once_init_enter (&group))
+    {
+      GString *names = g_string_new ("(");
+
+      for (guint i = 0; i < G_N_ELEMENTS (status_names); i++)
+        g_string_append_printf (names, "%s%s", i > 0 ? "|" : "", status_names[i].name);
+      g_string_append_c (names, ')');
+      g_once_init_leave (&group, g_string_free (names, FALSE));
+    }
+  return group;
+}
+
+/* A regex of @before, the names' group and @after, compiled once into @slot. */
+static GRegex *
+status_regex (GRegex     **slot,
+              char       **pattern,
+              const char  *before,
+              const char  *after)
+{
+  if (g_once_init_enter (pattern))
+    g_once_init_leave (pattern, g_strconcat (before, status_names_group (), after, NULL));
+  return _herald_static_regex (slot, *pattern);
+}
+
 /* The name, then a colon and the reply's words. */
-DEFINE_REGEX (status_name_regex, "(?<![\\w.])" STATUS_NAMES "\\s*:\\s+(?=\\S)")
+static GRegex *
+status_name_regex (void)
+{
+  static GRegex *regex;
+  static char *pattern;
+
+  return status_regex (&regex, &pattern, "(?<![\\w.])", "\\s*:\\s+(?=\\S)");
+}
+
 /* The name as a property's value, without the reply. */
-DEFINE_REGEX (status_property_regex, "\\b(?:StatusCode\\s*[:=]\\s*|SmtpStatusCode\\.)" STATUS_NAMES "\\b")
+static GRegex *
+status_property_regex (void)
+{
+  static GRegex *regex;
+  static char *pattern;
+
+  return status_regex (&regex, &pattern, "\\b(?:StatusCode\\s*[:=]\\s*|SmtpStatusCode\\.)", "\\b");
+}
 
 static int
 status_name_code (const char *name)
