@@ -68,6 +68,36 @@ herald_actor_to_string (HeraldActor actor)
     }
 }
 
+gboolean
+herald_severity_from_string (const char     *name,
+                             HeraldSeverity *severity)
+{
+  g_return_val_if_fail (severity != NULL, FALSE);
+
+  for (HeraldSeverity v = HERALD_SEVERITY_ERROR; v <= HERALD_SEVERITY_INFO; v++)
+    if (g_strcmp0 (herald_severity_to_string (v), name) == 0)
+      {
+        *severity = v;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+gboolean
+herald_actor_from_string (const char  *name,
+                          HeraldActor *actor)
+{
+  g_return_val_if_fail (actor != NULL, FALSE);
+
+  for (HeraldActor a = HERALD_ACTOR_YOU; a <= HERALD_ACTOR_PROVIDER; a++)
+    if (g_strcmp0 (herald_actor_to_string (a), name) == 0)
+      {
+        *actor = a;
+        return TRUE;
+      }
+  return FALSE;
+}
+
 const char *
 herald_actor_describe (HeraldActor actor)
 {
@@ -126,14 +156,34 @@ _herald_link_new (const char *title,
   return link;
 }
 
-static HeraldDiagnosis *
-diagnosis_new (void)
+HeraldDiagnosis *
+herald_diagnosis_new (void)
 {
   HeraldDiagnosis *d = g_new0 (HeraldDiagnosis, 1);
 
   d->steps = g_ptr_array_new_with_free_func (step_free);
   d->links = g_ptr_array_new_with_free_func (_herald_link_free);
   return d;
+}
+
+void
+herald_diagnosis_add_step (HeraldDiagnosis *diagnosis,
+                           const char      *text,
+                           const char      *command)
+{
+  g_return_if_fail (diagnosis != NULL);
+
+  g_ptr_array_add (diagnosis->steps, step_new (text, command));
+}
+
+void
+herald_diagnosis_add_link (HeraldDiagnosis *diagnosis,
+                           const char      *title,
+                           const char      *url)
+{
+  g_return_if_fail (diagnosis != NULL);
+
+  g_ptr_array_add (diagnosis->links, _herald_link_new (title, url));
 }
 
 HeraldDiagnosis *
@@ -143,7 +193,7 @@ herald_diagnosis_copy (const HeraldDiagnosis *diagnosis)
 
   g_return_val_if_fail (diagnosis != NULL, NULL);
 
-  copy = diagnosis_new ();
+  copy = herald_diagnosis_new ();
   copy->id = g_strdup (diagnosis->id);
   copy->title = g_strdup (diagnosis->title);
   copy->explanation = g_strdup (diagnosis->explanation);
@@ -582,7 +632,7 @@ diagnosis_from_texts (const char         *id,
                       const Texts        *texts,
                       const MatchContext *ctx)
 {
-  HeraldDiagnosis *d = diagnosis_new ();
+  HeraldDiagnosis *d = herald_diagnosis_new ();
 
   d->id = g_strdup (id);
   d->title = expand (texts->title, ctx, FALSE);
@@ -617,7 +667,7 @@ diagnosis_from_texts (const char         *id,
 static HeraldDiagnosis *
 builtin_fallback (const MatchContext *ctx)
 {
-  HeraldDiagnosis *d = diagnosis_new ();
+  HeraldDiagnosis *d = herald_diagnosis_new ();
   g_autofree char *reply = user_reply (ctx);
 
   d->id = g_strdup ("fallback-builtin");

@@ -45,6 +45,11 @@ gboolean    herald_action_from_string (const char    *name,
 
 const char *herald_severity_to_string (HeraldSeverity severity);
 const char *herald_actor_to_string    (HeraldActor    actor);
+/* The names the two above give; FALSE for any other. */
+gboolean    herald_severity_from_string (const char     *name,
+                                         HeraldSeverity *severity);
+gboolean    herald_actor_from_string    (const char     *name,
+                                         HeraldActor    *actor);
 /* A translated sentence for the UI, e.g. "Your mail administrator must act." */
 const char *herald_actor_describe     (HeraldActor    actor);
 
@@ -71,6 +76,15 @@ typedef struct {
   HeraldAction    alternative_action;  /* a second fix ("alternative_action"), or NONE */
 } HeraldDiagnosis;
 
+/* An empty diagnosis (no strings, no steps, no links), for building one
+ * read back from a file; herald_diagnosis_free() frees it. */
+HeraldDiagnosis *herald_diagnosis_new  (void);
+void             herald_diagnosis_add_step (HeraldDiagnosis *diagnosis,
+                                            const char      *text,
+                                            const char      *command);
+void             herald_diagnosis_add_link (HeraldDiagnosis *diagnosis,
+                                            const char      *title,
+                                            const char      *url);
 HeraldDiagnosis *herald_diagnosis_copy (const HeraldDiagnosis *diagnosis);
 void             herald_diagnosis_free (HeraldDiagnosis       *diagnosis);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldDiagnosis, herald_diagnosis_free)

@@ -197,32 +197,6 @@ dup_member_text (JsonObject *object,
   return value != NULL ? truncate_utf8 (value, REPORT_MAX) : NULL;
 }
 
-static gboolean
-actor_from_string (const char  *name,
-                   HeraldActor *actor)
-{
-  for (HeraldActor a = HERALD_ACTOR_YOU; a <= HERALD_ACTOR_PROVIDER; a++)
-    if (name != NULL && g_strcmp0 (herald_actor_to_string (a), name) == 0)
-      {
-        *actor = a;
-        return TRUE;
-      }
-  return FALSE;
-}
-
-static gboolean
-severity_from_string (const char     *name,
-                      HeraldSeverity *severity)
-{
-  for (HeraldSeverity v = HERALD_SEVERITY_ERROR; v <= HERALD_SEVERITY_INFO; v++)
-    if (name != NULL && g_strcmp0 (herald_severity_to_string (v), name) == 0)
-      {
-        *severity = v;
-        return TRUE;
-      }
-  return FALSE;
-}
-
 /* An https URL of printable ASCII only, as the rules' links are. */
 static gboolean
 is_https_url (const char *url)
@@ -235,26 +209,6 @@ is_https_url (const char *url)
   return TRUE;
 }
 
-static void
-free_step (gpointer data)
-{
-  HeraldDiagnosisStep *step = data;
-
-  g_free (step->text);
-  g_free (step->command);
-  g_free (step);
-}
-
-static void
-free_link (gpointer data)
-{
-  HeraldLink *link = data;
-
-  g_free (link->title);
-  g_free (link->url);
-  g_free (link);
-}
-
 /* A diagnosis as add_diagnosis_json() wrote it. The file may have been
  * edited: the texts are made valid UTF-8, a link that is not https is left
  * out (the dialog opens links), and anything else that does not fit makes
@@ -264,11 +218,8 @@ static gboolean
 diagnosis_from_json (JsonNode         *node,
                      HeraldDiagnosis **out)
 {
-  g_autoptr(GPtrArray) steps = g_ptr_array_new_with_free_func (free_step);
-  g_autoptr(GPtrArray) links = g_ptr_array_new_with_free_func (free_link);
-  g_autofree char *id = NULL, *title = NULL, *explanation = NULL, *details = NULL;
+  g_autoptr(HeraldDiagnosis) d = NULL;
   g_autofree char *actor = NULL, *severity = NULL, *action = NULL, *alternative = NULL;
-  HeraldDiagnosis d = { 0 };
   JsonObject *object;
   JsonNode *member;
 
@@ -279,20 +230,22 @@ diagnosis_from_json (JsonNode         *node,
     return FALSE;
   object = json_node_get_object (node);
 
-  id = dup_member_text (object, "id");
-  title = dup_member_text (object, "title");
-  explanation = dup_member_text (object, "explanation");
-  details = dup_member_text (object, "details");
+  d = herald_diagnosis_new ();
+  d->id = dup_member_text (object, "id");
+  d->title = dup_member_text (object, "title");
+  d->explanation = dup_member_text (object, "explanation");
+  d->details = dup_member_text (object, "details");
   actor = dup_member_string (object, "actor");
   severity = dup_member_string (object, "severity");
   action = dup_member_string (object, "action");
   alternative = dup_member_string (object, "alternative_action");
-  if (id == NULL || title == NULL || explanation == NULL ||
-      !actor_from_string (actor, &d.actor) || !severity_from_string (severity, &d.severity))
+  if (d->id == NULL || d->title == NULL || d->explanation == NULL ||
+      !herald_actor_from_string (actor, &d->actor) ||
+      !herald_severity_from_string (severity, &d->severity))
     return FALSE;
-  if (action != NULL && !herald_action_from_string (action, &d.action))
+  if (action != NULL && !herald_action_from_string (action, &d->action))
     return FALSE;
-  if (alternative != NULL && !herald_action_from_string (alternative, &d.alternative_action))
+  if (alternative != NULL && !herald_action_from_string (alternative, &d->alternative_action))
     return FALSE;
 
   member = json_object_get_member (object, "steps");
@@ -301,16 +254,15 @@ diagnosis_from_json (JsonNode         *node,
   for (guint i = 0; i < json_array_get_length (json_node_get_array (member)); i++)
     {
       JsonNode *item = json_array_get_element (json_node_get_array (member), i);
-      HeraldDiagnosisStep *step;
+      g_autofree char *text = NULL, *command = NULL;
 
       if (!JSON_NODE_HOLDS_OBJECT (item))
         return FALSE;
-      step = g_new0 (HeraldDiagnosisStep, 1);
-      step->text = dup_member_text (json_node_get_object (item), "text");
-      step->command = dup_member_text (json_node_get_object (item), "command");
-      g_ptr_array_add (steps, step);
-      if (step->text == NULL)
+      text = dup_member_text (json_node_get_object (item), "text");
+      command = dup_member_text (json_node_get_object (item), "command");
+      if (text == NULL)
         return FALSE;
+      herald_diagnosis_add_step (d, text, command);
     }
 
   member = json_object_get_member (object, "links");
@@ -320,29 +272,16 @@ diagnosis_from_json (JsonNode         *node,
     {
       JsonNode *item = json_array_get_element (json_node_get_array (member), i);
       g_autofree char *link_title = NULL, *url = NULL;
-      HeraldLink *link;
 
       if (!JSON_NODE_HOLDS_OBJECT (item))
         return FALSE;
       link_title = dup_member_text (json_node_get_object (item), "title");
       url = dup_member_text (json_node_get_object (item), "url");
-      if (!is_https_url (url))
-        continue;
-      link = g_new0 (HeraldLink, 1);
-      link->title = g_steal_pointer (&link_title);
-      link->url = g_steal_pointer (&url);
-      g_ptr_array_add (links, link);
+      if (is_https_url (url))
+        herald_diagnosis_add_link (d, link_title, url);
     }
 
-  /* herald_diagnosis_copy() gives a diagnosis that herald_diagnosis_free()
-   * frees, from these borrowed parts. */
-  d.id = id;
-  d.title = title;
-  d.explanation = explanation;
-  d.details = details;
-  d.steps = steps;
-  d.links = links;
-  *out = herald_diagnosis_copy (&d);
+  *out = g_steal_pointer (&d);
   return TRUE;
 }
 
