@@ -31,18 +31,8 @@ mta_deb=$(ls -t "$deb_dir"/herald-mta_*.deb | head -1)
 start=$(date +%s)
 
 # The same base system (and cache) as test-chroot.sh.
-deps=$(dpkg-deb -f "$heraldctl_deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/:any//; s/ //g' |
-       grep -v '^$' | sort -u | tr '\n' ',')
-include="postfix,systemd,bsd-mailx,ca-certificates,${deps%,}"
-tarball="$deb_dir/chroot-bookworm-$(echo "$include" | sha256sum | cut -c1-12).tar"
-if [ ! -s "$tarball" ]; then
-  echo "# mmdebstrap: a Debian 12 base with $include"
-  mmdebstrap --variant=apt --include="$include" --skip=cleanup/apt \
-    --essential-hook='echo "postfix postfix/main_mailer_type select Local only" |
-                       chroot "$1" debconf-set-selections' \
-    --format=tar bookworm "$tarball.tmp" http://deb.debian.org/debian
-  mv "$tarball.tmp" "$tarball"
-fi
+. "$(dirname "$0")/base-system.sh"
+tarball=$(herald_base_tarball "$deb_dir" "$heraldctl_deb")
 
 root=$(mktemp -d "$deb_dir/boot.XXXXXX")
 trap 'rm -rf --one-file-system "$root"' EXIT

@@ -44,24 +44,10 @@ ok () {   # ok NAME COMMAND...: one TAP line
   fi
 }
 
-# The base system: apt, Postfix (the MTA herald-mta must replace), systemd
-# (systemctl, systemd-creds, as on a server) and every library heraldctl needs,
-# so that the test installs from the cache without the network. Cached by the
-# list of packages. Of alternatives ("dconf-gsettings-backend | gsettings-backend",
-# the second virtual) the first, as apt would choose.
-deps=$(dpkg-deb -f "$heraldctl_deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/:any//; s/ //g' |
-       grep -v '^$' | sort -u | tr '\n' ',')
-include="postfix,systemd,bsd-mailx,ca-certificates,${deps%,}"
-tarball="$deb_dir/chroot-bookworm-$(echo "$include" | sha256sum | cut -c1-12).tar"
-if [ ! -s "$tarball" ]; then
-  echo "# mmdebstrap: a Debian 12 base with $include"
-  # Postfix without questions: a local-only mailer with its own main.cf.
-  mmdebstrap --variant=apt --include="$include" --skip=cleanup/apt \
-    --essential-hook='echo "postfix postfix/main_mailer_type select Local only" |
-                       chroot "$1" debconf-set-selections' \
-    --format=tar bookworm "$tarball.tmp" http://deb.debian.org/debian
-  mv "$tarball.tmp" "$tarball"
-fi
+# The base system: apt, Postfix (the MTA herald-mta must replace), systemd and every
+# library heraldctl needs (tests/debian/base-system.sh), cached by the list of packages.
+. "$(dirname "$0")/base-system.sh"
+tarball=$(herald_base_tarball "$deb_dir" "$heraldctl_deb")
 
 root=$(mktemp -d "$deb_dir/chroot.XXXXXX")
 trap 'rm -rf --one-file-system "$root"' EXIT
