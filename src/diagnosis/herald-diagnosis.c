@@ -397,6 +397,23 @@ rule_matches (const Rule         *rule,
   return TRUE;
 }
 
+/* Whether the rule with this id reads only another program's own words
+ * (no_code: no reply and no enhanced code in the text). */
+static gboolean
+rule_is_no_code (const char *id)
+{
+  const RuleSet *set = _herald_rules_get ();
+
+  for (guint i = 0; i < set->rules->len; i++)
+    {
+      const Rule *rule = g_ptr_array_index (set->rules, i);
+
+      if (g_strcmp0 (rule->id, id) == 0)
+        return rule->no_code;
+    }
+  return FALSE;
+}
+
 /* The highest priority wins; among equals, the rule earlier in the file. */
 static const Rule *
 best_rule (const MatchContext *ctx)
@@ -847,7 +864,11 @@ herald_diagnose_transport (const HeraldSmtpResult *result,
       g_autoptr(HeraldDiagnosis) by_text = explain_text (result->error->message, result->stage,
                                                          ctx.host, ctx.transport, NULL);
 
-      if (!herald_diagnosis_is_fallback (by_text))
+      /* A program's own words (a no_code rule) say less than the server's
+       * refusal that came with them: after "451 4.3.0 queue file write
+       * error" the hang-up Herald reports is no cause. */
+      if (!herald_diagnosis_is_fallback (by_text) &&
+          !(ctx.normalised != NULL && rule_is_no_code (by_text->id)))
         {
           herald_diagnosis_free (diagnosis);
           diagnosis = g_steal_pointer (&by_text);

@@ -270,6 +270,9 @@ DEFINE_REGEX (refusal_enhanced_regex,
 /* The most of a pasted text taken as the reply: what the engine accepts in
  * one reply it reads. */
 #define MAX_REPLY_LINES 256
+/* How far a Postfix-wrapped reply's "(in reply to ... command)" is looked for. */
+#define POSTFIX_WRAPPED_LINES 12
+DEFINE_REGEX (in_reply_to_regex, "\\(in\\s+reply\\s+to\\s+(?:end\\s+of\\s+)?[A-Z][A-Z ]{0,20}?\\s+command\\)")
 #define MAX_REPLY_BYTES HERALD_DIAGNOSIS_MAX_TEXT
 
 /* The first match of @regex in @text (of @length bytes), or -1. Every search
@@ -338,8 +341,32 @@ extract_from (const char *text,
   g_autoptr(GMatchInfo) match = NULL;
   GString *reply = g_string_new (NULL);
   guint n_lines = 0;
+  guint in_reply_to = 0;
 
   extracted->stage = HERALD_N_STAGES;
+  /* Postfix wraps the reply it quotes in a bounce or a log at about 70
+   * columns and ends it with "(in reply to MAIL FROM command)", itself
+   * wrapped anywhere: the lines up to that one are the reply's, with or
+   * without the code in front. */
+  {
+    g_autoptr(GString) head = g_string_new (NULL);
+
+    for (guint i = 0; lines[i] != NULL && i < POSTFIX_WRAPPED_LINES; i++)
+      {
+        if (i > 0)
+          g_string_append_c (head, '\n');
+        g_string_append (head, lines[i]);
+      }
+    if (search (in_reply_to_regex (), head->str, head->len, work, &match) >= 0)
+      {
+        int end;
+
+        g_match_info_fetch_pos (match, 0, NULL, &end);
+        for (int j = 0; j < end; j++)
+          in_reply_to += head->str[j] == '\n';
+      }
+    g_clear_pointer (&match, g_match_info_free);
+  }
   if (search (code_prefix_regex (), text + start, -1, work, &match) >= 0)
     {
       g_autofree char *code = g_match_info_fetch (match, 1);
@@ -383,6 +410,8 @@ extract_from (const char *text,
                 extracted->enhanced = g_match_info_fetch (match, 1);
               g_clear_pointer (&match, g_match_info_free);
             }
+          if (rest == NULL && i <= in_reply_to && *g_strstrip (lines[i]) != '\0')
+            rest = lines[i];
           if (rest == NULL)
             {
               /* Blank lines inside a pasted reply are skipped; anything else
@@ -687,6 +716,12 @@ _herald_extract_reply (const char *text)
    * extract_from(). A later "Error: 535 ..." inside the reply is Exchange's
    * embedded earlier failure, handled when matching. */
   start = find_reply_start (clean, length, &work);
+  /* A success (2xx) is no refusal: a transcript that shows only the
+   * server's "220 2.0.0 SMTP server ready" before the program's own error
+   * ("unable to get local issuer certificate") is read as the program's
+   * words, as the engine never matches a stale 2xx reply. */
+  if (start >= 0 && clean[start] == '2')
+    start = -1;
 
   /* A code in the wrapper's own punctuation ("(550):", "552:") or words
    * (lettre's severity, category and detail) before the reply's text: the

@@ -78,6 +78,59 @@ test_work_is_linear (void)
     }
 }
 
+/* Postfix wraps the reply it quotes at about 70 columns, the code alone
+ * after "said:" and "(in reply to ... command)" itself cut anywhere: every
+ * line up to that one is the reply's. Without that ending, a line that does
+ * not continue the reply still ends it. */
+static void
+test_postfix_wrapped (void)
+{
+  const struct { const char *text; int code; const char *enhanced; const char *in; const char *out; } cases[] = {
+    { "<a@example.org>: host mx.example.org[192.0.2.7] said: 421\n4.7.0 Messages from 198.51.100.4 deferred due to\nexcessive volume, slow down - see\nhttps://postmaster.example.org (in reply to MAIL FROM command)",
+      421, "4.7.0", "excessive volume", NULL },
+    { "<b@example.net>: host mx.example.net[192.0.2.8] said: 550-5.1.1 The email account that\nyou tried to reach does not exist. Please check the address (in\nreply to RCPT TO command)",
+      550, "5.1.1", "does not exist", NULL },
+    { "host mx.example.com[192.0.2.9] said: 552 5.3.4 Message size exceeds\nfixed limit (in reply to end of DATA command)",
+      552, "5.3.4", "fixed limit", NULL },
+    { "550 5.1.1 User unknown\n\tat com.example.Mailer.send(Mailer.java:42)",
+      550, "5.1.1", "User unknown", "Mailer.java" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(HeraldExtractedReply) extracted = _herald_extract_reply (cases[i].text);
+
+      g_test_message ("%s -> %s", cases[i].text, extracted->normalised);
+      g_assert_cmpint (extracted->code, ==, cases[i].code);
+      g_assert_cmpstr (extracted->enhanced, ==, cases[i].enhanced);
+      g_assert_nonnull (strstr (extracted->normalised, cases[i].in));
+      if (cases[i].out != NULL)
+        g_assert_null (strstr (extracted->normalised, cases[i].out));
+    }
+}
+
+/* A success (2xx) is no refusal: a transcript with only the server's 220
+ * and 250 lines before the program's own error is read as that error, with
+ * no code, as the engine never matches a stale 2xx reply. */
+static void
+test_success_is_no_refusal (void)
+{
+  const char *texts[] = {
+    "S: 220 mx.example.net ESMTP ready\nC: STARTTLS\nS: 220 2.0.0 Ready to start TLS\nerror: certificate verify failed",
+    "<- 250 2.1.0 Sender OK\nread error: the connection was reset",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autoptr(HeraldExtractedReply) extracted = _herald_extract_reply (texts[i]);
+
+      g_test_message ("%s -> %s", texts[i], extracted->normalised);
+      g_assert_cmpint (extracted->code, ==, 0);
+      g_assert_null (extracted->enhanced);
+      g_assert_nonnull (strstr (extracted->normalised, texts[i] + strlen (texts[i]) - 12));
+    }
+}
+
 /* A refusal code that a program names in its own words at the very end, with
  * no reply text after it, is kept for the fallback's class; a port or a
  * 2xx code named the same way is not taken for a refusal. */
@@ -291,6 +344,8 @@ main (int   argc,
 
   g_test_add_func ("/herald/extract/work-is-linear", test_work_is_linear);
   g_test_add_func ("/herald/extract/named-code", test_named_code);
+  g_test_add_func ("/herald/extract/postfix-wrapped", test_postfix_wrapped);
+  g_test_add_func ("/herald/extract/success-is-no-refusal", test_success_is_no_refusal);
   g_test_add_func ("/herald/extract/wrapped-code", test_wrapped_code);
   g_test_add_func ("/herald/extract/phpmailer-detail", test_phpmailer_detail);
   g_test_add_func ("/herald/extract/escaped-line-break", test_escaped_line_break);
