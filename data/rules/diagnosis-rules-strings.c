@@ -1783,6 +1783,42 @@ static const char *diagnosis_rule_strings[] = {
   N_("Microsoft: Entra smart lockout"),
   /* Translators: diagnosis “oauth-account-locked”, link 2. */
   N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-user-not-assigned”, title. */
+  N_("This account is not assigned to the app"),
+  /* Translators: diagnosis “oauth-user-not-assigned”, explanation. */
+  N_("The app’s enterprise application in Microsoft Entra requires an administrator to assign each user to it (“Assignment required”), and this account is not assigned."),
+  /* Translators: diagnosis “oauth-user-not-assigned”, step 1. */
+  N_("Administrator: in the Microsoft Entra admin center open Entra ID › Enterprise apps › the app Herald uses › Users and groups, and add this account or a group it belongs to."),
+  /* Translators: diagnosis “oauth-user-not-assigned”, step 2. */
+  N_("Or, if every account of the organisation may use the app, set “Assignment required?” to No under the app’s Properties."),
+  /* Translators: diagnosis “oauth-user-not-assigned”, step 3. */
+  N_("Then sign in again."),
+  /* Translators: diagnosis “oauth-user-not-assigned”, link 1. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-tenant-access-blocked”, title. */
+  N_("A tenant restriction or cross-tenant policy blocked the sign-in"),
+  /* Translators: diagnosis “oauth-tenant-access-blocked”, explanation. */
+  N_("The account tried to sign in to an organisation (tenant) that a policy does not allow: the network’s tenant restrictions admit only listed tenants, or a cross-tenant access setting of the account’s own organisation (outbound) or of the organisation signed in to (inbound) refuses it."),
+  /* Translators: diagnosis “oauth-tenant-access-blocked”, step 1. */
+  N_("Sign in to the organisation the account belongs to: set Tenant to its tenant ID or domain, or to organizations, not to another organisation’s tenant."),
+  /* Translators: diagnosis “oauth-tenant-access-blocked”, step 2. */
+  N_("If this tenant is the right one, ask the administrator of the network (tenant restrictions) or of either organisation (Entra ID › External Identities › Cross-tenant access settings) to allow it."),
+  /* Translators: diagnosis “oauth-tenant-access-blocked”, link 1. */
+  N_("Microsoft: cross-tenant access settings"),
+  /* Translators: diagnosis “oauth-tenant-access-blocked”, link 2. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
+  /* Translators: diagnosis “oauth-tenant-endpoint-required”, title. */
+  N_("The sign-in must name the organisation, not common"),
+  /* Translators: diagnosis “oauth-tenant-endpoint-required”, explanation. */
+  N_("Microsoft does not allow this app or this kind of sign-in through its shared addresses for any account (common, consumers); it wants the address for organisations or the tenant’s own."),
+  /* Translators: diagnosis “oauth-tenant-endpoint-required”, step 1. */
+  N_("Set Tenant to organizations, to the tenant ID (Microsoft Entra admin center › Entra ID › Overview › Tenant ID) or to a verified domain such as contoso.onmicrosoft.com."),
+  /* Translators: diagnosis “oauth-tenant-endpoint-required”, step 2. */
+  N_("Then sign in again."),
+  /* Translators: diagnosis “oauth-tenant-endpoint-required”, link 1. */
+  N_("Microsoft: find your tenant ID"),
+  /* Translators: diagnosis “oauth-tenant-endpoint-required”, link 2. */
+  N_("Microsoft: Entra sign-in error codes (AADSTS)"),
   /* Translators: diagnosis “client-login-failed”, title. */
   N_("The server rejected the login (the program did not quote its reply)"),
   /* Translators: diagnosis “client-login-failed”, explanation. */
