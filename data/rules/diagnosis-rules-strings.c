@@ -1656,7 +1656,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “gen-auth-failed-enhanced”, title. */
   N_("The mail server rejected the login"),
   /* Translators: diagnosis “gen-auth-failed-enhanced”, explanation. */
-  N_("The server answered that the login failed (5.7.0 or 5.7.8): it does not accept these credentials. The program quoted the reply without its 535 code."),
+  N_("The server answered that the login failed: it does not accept these credentials."),
   /* Translators: diagnosis “gen-auth-failed-enhanced”, step 1. */
   N_("Check the Username (often the full e-mail address) and type the password again."),
   /* Translators: diagnosis “gen-auth-failed-enhanced”, step 2. */
