@@ -1851,6 +1851,18 @@ static const char *diagnosis_rule_strings[] = {
   N_("Run the same settings in Herald (Send Test Email or heraldctl test): its transcript shows the last reply before the server hung up."),
   /* Translators: diagnosis “client-connection-closed”, link 1. */
   N_("RFC 8314: implicit TLS for mail submission"),
+  /* Translators: diagnosis “client-protocol-error”, title. */
+  N_("The server did not answer like a mail server"),
+  /* Translators: diagnosis “client-protocol-error”, explanation. Keep the {words} in braces unchanged. */
+  N_("What came back is not an SMTP reply. The port may belong to another service (IMAP, POP3 or a web server), or a proxy, an antivirus program or a firewall may be interfering. What came back: {message}"),
+  /* Translators: diagnosis “client-protocol-error”, step 1. */
+  N_("Check the server name and port."),
+  /* Translators: diagnosis “client-protocol-error”, step 2. */
+  N_("Look at what the port sends:"),
+  /* Translators: diagnosis “client-protocol-error”, step 3. */
+  N_("If the port uses SSL/TLS (usually 465), set Security to SSL/TLS."),
+  /* Translators: diagnosis “client-protocol-error”, link 1. */
+  N_("RFC 5321: Simple Mail Transfer Protocol"),
   /* Translators: diagnosis “client-go-unencrypted”, title. */
   N_("The program refused to send the password unencrypted"),
   /* Translators: diagnosis “client-go-unencrypted”, explanation. */
