@@ -148,6 +148,18 @@ DEFINE_REGEX (refusal_start_regex,
 DEFINE_REGEX (named_code_regex,
               "(?<!status )\\b(?:got|code|responseCode|reply|response|status(?!\\s+code)|failed)\\b(?:\\s+code)?\\s*[:=]?\\s*"
               "[\"']?(4(?:21|[35][0-9])|5[0-5][0-9])[\"']?(?![0-9.])")
+/* The standard texts of the reply codes (RFC 5321 section 4.2.2), as .NET's
+ * SmtpException prints them without the code ("Syntax error, command
+ * unrecognized."): they name the code's class for the fallback, never a
+ * cause. The groups in the order of status_text_codes. */
+DEFINE_REGEX (status_text_regex,
+              "\\b(?:(Syntax\\s+error,\\s+command\\s+unrecognized)|(Syntax\\s+error\\s+in\\s+parameters\\s+or\\s+arguments)"
+              "|(Command\\s+not\\s+implemented)|(Bad\\s+sequence\\s+of\\s+commands)|(Command\\s+parameter\\s+not\\s+implemented)"
+              "|(Mailbox\\s+unavailable)|(User\\s+not\\s+local)|(Exceeded\\s+storage\\s+allocation)"
+              "|(Mailbox\\s+name\\s+not\\s+allowed)|(Service\\s+not\\s+available,\\s+closing\\s+transmission\\s+channel)"
+              "|(local\\s+error\\s+in\\s+processing)|(Insufficient\\s+system\\s+storage))\\b")
+static const int status_text_codes[] = { 500, 501, 502, 503, 504, 550, 551, 552, 553, 421, 451, 452 };
+
 /* A refusal code a program prints in its own punctuation, with the reply's
  * words after it: lettre's "permanent error (550): Error: content rejected",
  * MailKit's "535: 5.7.8 Username and Password not accepted", "552: Message
@@ -815,7 +827,8 @@ _herald_extract_reply (const char *text)
   /* No code at all: match the words alone, as much of them as a reply
    * could hold. A refusal code the program named is kept aside: it tells the
    * fallback whether the refusal was temporary, but is no reply the rules
-   * could match on. */
+   * could match on. A code's name or standard text is looked for in the part
+   * of the text taken as the reply only. */
   extracted = g_new0 (HeraldExtractedReply, 1);
   if (search (named_code_regex (), clean, length, &work, &match) >= 0)
     {
@@ -823,10 +836,23 @@ _herald_extract_reply (const char *text)
       extracted->named_code = atoi (code);
     }
   g_clear_pointer (&match, g_match_info_free);
-  if (extracted->named_code == 0 && search (status_property_regex (), clean, length, &work, &match) >= 0)
+  if (extracted->named_code == 0 &&
+      search (status_property_regex (), clean, cut_length (clean, length, MAX_REPLY_BYTES), &work, &match) >= 0)
     {
       g_autofree char *name = g_match_info_fetch (match, 1);
       extracted->named_code = status_name_code (name);
+    }
+  g_clear_pointer (&match, g_match_info_free);
+  if (extracted->named_code == 0 &&
+      search (status_text_regex (), clean, cut_length (clean, length, MAX_REPLY_BYTES), &work, &match) >= 0)
+    {
+      for (guint g = 1; g <= G_N_ELEMENTS (status_text_codes) && extracted->named_code == 0; g++)
+        {
+          int group_start = -1;
+
+          if (g_match_info_fetch_pos (match, (int) g, &group_start, NULL) && group_start >= 0)
+            extracted->named_code = status_text_codes[g - 1];
+        }
     }
   g_clear_pointer (&match, g_match_info_free);
   extracted->reply = g_strstrip (g_strndup (clean, cut_length (clean, length, MAX_REPLY_BYTES)));

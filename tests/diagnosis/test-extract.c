@@ -156,6 +156,11 @@ test_named_code (void)
     /* .NET's and MailKit's SmtpStatusCode names */
     { "SmtpCommandException: StatusCode: MailboxUnavailable", 550 },
     { "if (ex.StatusCode == SmtpStatusCode.ServiceNotAvailable)", 421 },
+    /* the standard reply texts, as .NET prints them without the code */
+    { "System.Net.Mail.SmtpException: Bad sequence of commands.", 503 },
+    { "SmtpException: Command parameter not implemented", 504 },
+    { "Requested action aborted: local error in processing", 451 },
+    { "the printer reported a syntax error", 0 },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
