@@ -17,7 +17,7 @@
 #include "herald-diagnosis.h"
 #include "herald-diagnosis-private.h"
 
-static JsonParser *parsers[12];
+static JsonParser *parsers[13];
 static GHashTable *rule_ids;
 
 static const char *
@@ -155,6 +155,7 @@ main (int    argc,
   load (9, "train5.json");
   load (10, "heldout5.json");
   load (11, "train6.json");
+  load (12, "heldout6.json");
   g_test_add_func ("/herald/diagnosis/corpus/expectations-name-rules", test_expectations_name_rules);
 
   ret = g_test_run ();
