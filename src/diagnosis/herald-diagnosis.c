@@ -419,16 +419,17 @@ static const Rule *
 best_rule (const MatchContext *ctx)
 {
   const RuleSet *set = _herald_rules_get ();
-  const Rule *best = NULL;
 
-  for (guint i = 0; i < set->rules->len; i++)
+  /* In priority order the first rule that matches is the answer: the rules
+   * below it are never tried (matching the patterns is most of the cost). */
+  for (guint i = 0; i < set->by_priority->len; i++)
     {
-      const Rule *rule = g_ptr_array_index (set->rules, i);
+      const Rule *rule = g_ptr_array_index (set->by_priority, i);
 
-      if ((best == NULL || rule->priority > best->priority) && rule_matches (rule, ctx))
-        best = rule;
+      if (rule_matches (rule, ctx))
+        return rule;
     }
-  return best;
+  return NULL;
 }
 
 /* ---------------------------------------------------------------------------

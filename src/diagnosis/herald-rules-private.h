@@ -80,6 +80,7 @@ typedef struct {
 
 typedef struct {
   GPtrArray *rules;       /* of Rule, in file order */
+  GPtrArray *by_priority; /* the same rules, highest priority first, file order among equals */
   GPtrArray *notices;     /* of Notice */
   GPtrArray *rule_ids;    /* of char*, NULL-terminated */
   GPtrArray *notice_ids;  /* of char*, NULL-terminated */

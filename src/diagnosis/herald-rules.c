@@ -194,6 +194,16 @@ static const struct {
   { "generic-error", G_TLS_CERTIFICATE_GENERIC_ERROR },
 };
 
+static int
+compare_priority (gconstpointer a,
+                  gconstpointer b)
+{
+  const Rule *ra = *(const Rule * const *) a;
+  const Rule *rb = *(const Rule * const *) b;
+
+  return (rb->priority > ra->priority) - (rb->priority < ra->priority);
+}
+
 static GRegex *
 compile_regex (const char  *rule_id,
                const char  *field,
@@ -748,6 +758,10 @@ load_rules (gpointer data)
     }
 
 out:
+  /* g_ptr_array_sort() is stable, so among equal priorities the rule
+   * earlier in the file stays first. */
+  set->by_priority = g_ptr_array_copy (set->rules, NULL, NULL);
+  g_ptr_array_sort (set->by_priority, compare_priority);
   g_ptr_array_add (set->rule_ids, NULL);
   g_ptr_array_add (set->notice_ids, NULL);
   return set;
