@@ -1495,6 +1495,8 @@ static const char *diagnosis_rule_strings[] = {
   N_("Set “Allow public client flows” to Yes and make sure http://localhost is listed under “Mobile and desktop applications”, not under “Web”; save."),
   /* Translators: diagnosis “oauth-secret-expected”, step 3. */
   N_("Wait a few minutes, then sign in again."),
+  /* Translators: diagnosis “oauth-secret-expected”, step 4. */
+  N_("If the error comes from a program that signs in as the app itself, with no user (the client credentials grant: a service, a script, a relay), that program must send the app’s client secret or certificate: create one under Certificates & secrets and enter its Value in the program’s settings."),
   /* Translators: diagnosis “oauth-secret-expected”, link 1. */
   N_("Microsoft: register a desktop app"),
   /* Translators: diagnosis “oauth-secret-expected”, link 2. */
