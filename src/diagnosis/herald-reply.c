@@ -151,14 +151,44 @@ DEFINE_REGEX (named_code_regex,
 /* The standard texts of the reply codes (RFC 5321 section 4.2.2), as .NET's
  * SmtpException prints them without the code ("Syntax error, command
  * unrecognized."): they name the code's class for the fallback, never a
- * cause. The groups in the order of status_text_codes. */
-DEFINE_REGEX (status_text_regex,
-              "\\b(?:(Syntax\\s+error,\\s+command\\s+unrecognized)|(Syntax\\s+error\\s+in\\s+parameters\\s+or\\s+arguments)"
-              "|(Command\\s+not\\s+implemented)|(Bad\\s+sequence\\s+of\\s+commands)|(Command\\s+parameter\\s+not\\s+implemented)"
-              "|(Mailbox\\s+unavailable)|(User\\s+not\\s+local)|(Exceeded\\s+storage\\s+allocation)"
-              "|(Mailbox\\s+name\\s+not\\s+allowed)|(Service\\s+not\\s+available,\\s+closing\\s+transmission\\s+channel)"
-              "|(local\\s+error\\s+in\\s+processing)|(Insufficient\\s+system\\s+storage))\\b")
-static const int status_text_codes[] = { 500, 501, 502, 503, 504, 550, 551, 552, 553, 421, 451, 452 };
+ * cause. */
+static const struct {
+  const char *text;
+  int         code;
+} status_texts[] = {
+  { "Syntax\\s+error,\\s+command\\s+unrecognized", 500 },
+  { "Syntax\\s+error\\s+in\\s+parameters\\s+or\\s+arguments", 501 },
+  { "Command\\s+not\\s+implemented", 502 },
+  { "Bad\\s+sequence\\s+of\\s+commands", 503 },
+  { "Command\\s+parameter\\s+not\\s+implemented", 504 },
+  { "Mailbox\\s+unavailable", 550 },
+  { "User\\s+not\\s+local", 551 },
+  { "Exceeded\\s+storage\\s+allocation", 552 },
+  { "Mailbox\\s+name\\s+not\\s+allowed", 553 },
+  { "Service\\s+not\\s+available,\\s+closing\\s+transmission\\s+channel", 421 },
+  { "local\\s+error\\s+in\\s+processing", 451 },
+  { "Insufficient\\s+system\\s+storage", 452 },
+};
+
+/* The table's texts as one regex, each in its own group (group i + 1 is
+ * entry i), built once, so that the table is the only list. */
+static GRegex *
+status_text_regex (void)
+{
+  static GRegex *regex;
+  static char *pattern;
+
+  if (g_once_init_enter (&pattern))
+    {
+      GString *texts = g_string_new ("\\b(?:");
+
+      for (guint i = 0; i < G_N_ELEMENTS (status_texts); i++)
+        g_string_append_printf (texts, "%s(%s)", i > 0 ? "|" : "", status_texts[i].text);
+      g_string_append (texts, ")\\b");
+      g_once_init_leave (&pattern, g_string_free (texts, FALSE));
+    }
+  return _herald_static_regex (&regex, pattern);
+}
 
 /* A refusal code a program prints in its own punctuation, with the reply's
  * words after it: lettre's "permanent error (550): Error: content rejected",
@@ -658,6 +688,7 @@ _herald_extract_reply (const char *text)
   HeraldExtractedReply *extracted;
   gsize work = 0;
   gsize length;
+  gsize reply_length;
   int start;
 
   g_return_val_if_fail (text != NULL, NULL);
@@ -836,26 +867,27 @@ _herald_extract_reply (const char *text)
       extracted->named_code = atoi (code);
     }
   g_clear_pointer (&match, g_match_info_free);
+  reply_length = cut_length (clean, length, MAX_REPLY_BYTES);
   if (extracted->named_code == 0 &&
-      search (status_property_regex (), clean, cut_length (clean, length, MAX_REPLY_BYTES), &work, &match) >= 0)
+      search (status_property_regex (), clean, reply_length, &work, &match) >= 0)
     {
       g_autofree char *name = g_match_info_fetch (match, 1);
       extracted->named_code = status_name_code (name);
     }
   g_clear_pointer (&match, g_match_info_free);
   if (extracted->named_code == 0 &&
-      search (status_text_regex (), clean, cut_length (clean, length, MAX_REPLY_BYTES), &work, &match) >= 0)
+      search (status_text_regex (), clean, reply_length, &work, &match) >= 0)
     {
-      for (guint g = 1; g <= G_N_ELEMENTS (status_text_codes) && extracted->named_code == 0; g++)
+      for (guint i = 0; i < G_N_ELEMENTS (status_texts) && extracted->named_code == 0; i++)
         {
           int group_start = -1;
 
-          if (g_match_info_fetch_pos (match, (int) g, &group_start, NULL) && group_start >= 0)
-            extracted->named_code = status_text_codes[g - 1];
+          if (g_match_info_fetch_pos (match, (int) i + 1, &group_start, NULL) && group_start >= 0)
+            extracted->named_code = status_texts[i].code;
         }
     }
   g_clear_pointer (&match, g_match_info_free);
-  extracted->reply = g_strstrip (g_strndup (clean, cut_length (clean, length, MAX_REPLY_BYTES)));
+  extracted->reply = g_strstrip (g_strndup (clean, reply_length));
   extracted->normalised = _herald_normalise_reply (extracted->reply);
   extracted->stage = find_stage (clean, -1, &work);
   extracted->searched = work;
