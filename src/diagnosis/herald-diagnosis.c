@@ -397,23 +397,6 @@ rule_matches (const Rule         *rule,
   return TRUE;
 }
 
-/* Whether the rule with this id reads only another program's own words
- * (no_code: no reply and no enhanced code in the text). */
-static gboolean
-rule_is_no_code (const char *id)
-{
-  const RuleSet *set = _herald_rules_get ();
-
-  for (guint i = 0; i < set->rules->len; i++)
-    {
-      const Rule *rule = g_ptr_array_index (set->rules, i);
-
-      if (g_strcmp0 (rule->id, id) == 0)
-        return rule->no_code;
-    }
-  return FALSE;
-}
-
 /* The highest priority wins; among equals, the rule earlier in the file. */
 static const Rule *
 best_rule (const MatchContext *ctx)
@@ -800,7 +783,8 @@ static HeraldDiagnosis *explain_text (const char  *text,
                                       HeraldStage  stage,
                                       const char  *host,
                                       guint        transport,
-                                      HeraldExplanation **out);
+                                      HeraldExplanation **out,
+                                      const Rule **used);
 
 HeraldDiagnosis *
 herald_diagnose (const HeraldSmtpResult *result,
@@ -862,14 +846,16 @@ herald_diagnose_transport (const HeraldSmtpResult *result,
   if (herald_diagnosis_is_fallback (diagnosis) && result->error != NULL &&
       result->error->message != NULL && *result->error->message != '\0')
     {
+      const Rule *by_text_rule = NULL;
       g_autoptr(HeraldDiagnosis) by_text = explain_text (result->error->message, result->stage,
-                                                         ctx.host, ctx.transport, NULL);
+                                                         ctx.host, ctx.transport, NULL,
+                                                         &by_text_rule);
 
       /* A program's own words (a no_code rule) say less than the server's
        * refusal that came with them: after "451 4.3.0 queue file write
        * error" the hang-up Herald reports is no cause. */
       if (!herald_diagnosis_is_fallback (by_text) &&
-          !(ctx.normalised != NULL && rule_is_no_code (by_text->id)))
+          !(ctx.normalised != NULL && by_text_rule != NULL && by_text_rule->no_code))
         {
           herald_diagnosis_free (diagnosis);
           diagnosis = g_steal_pointer (&by_text);
@@ -899,7 +885,7 @@ herald_explain (const char  *text,
 
   g_return_val_if_fail (text != NULL, NULL);
 
-  explain_text (text, stage, host, 0, &explanation);
+  explain_text (text, stage, host, 0, &explanation, NULL);
   return explanation;
 }
 
@@ -926,13 +912,15 @@ DEFINE_REGEX (oauth_login_regex,
               "\\b334[- ]+eyJ")
 
 /* herald_explain() for a known @transport (0: unknown, any rule). Returns
- * the diagnosis, or with @out the whole explanation (then NULL). */
+ * the diagnosis, or with @out the whole explanation (then NULL); @used, when
+ * not NULL, is set to the rule that answered (NULL: the built-in fallback). */
 static HeraldDiagnosis *
 explain_text (const char          *text,
               HeraldStage          stage,
               const char          *host,
               guint                transport,
-              HeraldExplanation  **out)
+              HeraldExplanation  **out,
+              const Rule         **used)
 {
   g_autoptr(HeraldExtractedReply) extracted = NULL;
   g_autofree char *clean = NULL;
@@ -993,9 +981,12 @@ explain_text (const char          *text,
     if (use_whole)
       {
         herald_diagnosis_free (d);
-        d = diagnose_context (&whole, NULL);
+        d = diagnose_context (&whole, &answered);
       }
   }
+
+  if (used != NULL)
+    *used = answered;
 
   explanation = g_new0 (HeraldExplanation, 1);
   explanation->diagnosis = d;
