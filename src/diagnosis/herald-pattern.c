@@ -35,6 +35,11 @@ typedef struct {
   GRegex *regex;     /* compiled on first use */
   int     failed;    /* it did not compile: reported once, never matches */
   GPtrArray *needs;  /* of GStrv: every one holds, by one of its words; empty: always tried */
+  /* "^(?!G1)(?!G2)[\s\S]*?(?:X)": X anywhere in a text on whose start no
+   * guard G matches. Matched as that, X split as a pattern of its own, the
+   * guards tried only when X matched; source, regex and needs are unused. */
+  HeraldPattern *inner;
+  GPtrArray     *guards;  /* of HeraldPattern, each "\A(?:G)" */
 } Piece;
 
 struct _HeraldPattern {
@@ -49,6 +54,8 @@ piece_free (gpointer data)
   g_free (piece->source);
   g_clear_pointer (&piece->regex, g_regex_unref);
   g_ptr_array_unref (piece->needs);
+  g_clear_pointer (&piece->inner, _herald_pattern_free);
+  g_clear_pointer (&piece->guards, g_ptr_array_unref);
   g_free (piece);
 }
 
@@ -641,16 +648,143 @@ piece_new (const char *source,
   return piece;
 }
 
+#define ANYTHING_LAZY "[\\s\\S]*?"
+#define ANYTHING      "[\\s\\S]*"
+
+static gboolean
+starts_with (Reader     *r,
+             gsize       i,
+             gsize       end,
+             const char *prefix)
+{
+  gsize len = strlen (prefix);
+
+  return end - i >= len && strncmp (r->s + i, prefix, len) == 0;
+}
+
+/* The consuming group at s[i] that ends exactly at end, with no quantifier:
+ * its body in [*body, *body_end). */
+static gboolean
+whole_group (Reader *r,
+             gsize   i,
+             gsize   end,
+             gsize  *body,
+             gsize  *body_end)
+{
+  gssize k;
+
+  if (i >= end || r->s[i] != '(' || (k = skip_group (r, i)) < 0 || (gsize) k != end)
+    return FALSE;
+  if (group_kind (r, i, k - 1, body) != GROUP_CONSUMING)
+    return FALSE;
+  *body_end = k - 1;
+  return TRUE;
+}
+
+/* "^(?!G1)…(?!Gn)[\s\S]*?(?:X)", also with the rest wrapped in groups of
+ * one alternative: matches exactly when no G matches at the start and X
+ * matches anywhere (the lazy "anything" tries X at every position, as a
+ * search does; "^" cannot match after the start). The guards' bodies go to
+ * @guards as [start, end) pairs, X's to @inner. */
+static gboolean
+read_guarded (Reader *r,
+              gsize   from,
+              gsize   to,
+              GArray *guards,
+              gsize  *inner,
+              gsize  *inner_end)
+{
+  gsize i = from;
+
+  if (!starts_with (r, i, to, "^"))
+    return FALSE;
+  i++;
+  while (starts_with (r, i, to, "(?!"))
+    {
+      gssize k = skip_group (r, i);
+      gsize start = i + 3, end;
+
+      if (k < 0 || (gsize) k > to)
+        return FALSE;
+      end = k - 1;
+      g_array_append_val (guards, start);
+      g_array_append_val (guards, end);
+      i = k;
+    }
+  if (guards->len == 0)
+    return FALSE;
+
+  for (;;)
+    {
+      gsize body, body_end;
+
+      if (starts_with (r, i, to, ANYTHING_LAZY) || starts_with (r, i, to, ANYTHING))
+        {
+          i += starts_with (r, i, to, ANYTHING_LAZY) ? strlen (ANYTHING_LAZY) : strlen (ANYTHING);
+          if (!whole_group (r, i, to, &body, &body_end))
+            return FALSE;
+          *inner = body;
+          *inner_end = body_end;
+          return TRUE;
+        }
+      if (!whole_group (r, i, to, &body, &body_end) || next_alternative (r, body, body_end) != (gssize) body_end)
+        return FALSE;
+      i = body;
+      to = body_end;
+    }
+}
+
+static HeraldPattern *pattern_new_len (const char *source, gsize len, GError **error);
+
+static gboolean
+piece_read_guarded (Reader *r,
+                    Piece  *piece,
+                    gsize   from,
+                    gsize   to)
+{
+  g_autoptr(GArray) bounds = g_array_new (FALSE, FALSE, sizeof (gsize));
+  g_autoptr(GPtrArray) guards = g_ptr_array_new_with_free_func ((GDestroyNotify) _herald_pattern_free);
+  gsize inner, inner_end;
+
+  if (!read_guarded (r, from, to, bounds, &inner, &inner_end) || r->unsafe)
+    return FALSE;
+  for (guint i = 0; i < bounds->len; i += 2)
+    {
+      gsize start = g_array_index (bounds, gsize, i);
+      gsize end = g_array_index (bounds, gsize, i + 1);
+      g_autofree char *anchored = g_strdup_printf ("\\A(?:%.*s)", (int) (end - start), r->s + start);
+      HeraldPattern *guard = pattern_new_len (anchored, strlen (anchored), NULL);
+
+      if (guard == NULL)
+        return FALSE;
+      g_ptr_array_add (guards, guard);
+    }
+  piece->inner = pattern_new_len (r->s + inner, inner_end - inner, NULL);
+  if (piece->inner == NULL)
+    return FALSE;
+  piece->guards = g_steal_pointer (&guards);
+  return TRUE;
+}
+
 HeraldPattern *
 _herald_pattern_new (const char  *source,
                      GError     **error)
 {
-  Reader r = { source, strlen (source), FALSE };
+  g_return_val_if_fail (source != NULL, NULL);
+
+  return pattern_new_len (source, strlen (source), error);
+}
+
+static HeraldPattern *
+pattern_new_len (const char  *whole,
+                 gsize        len,
+                 GError     **error)
+{
+  g_autofree char *source = g_strndup (whole, len);
+  Reader r = { source, len, FALSE };
   g_autoptr(GPtrArray) pieces = g_ptr_array_new_with_free_func (piece_free);
   HeraldPattern *pattern;
   gsize from = 0;
-
-  g_return_val_if_fail (source != NULL, NULL);
 
   for (;;)
     {
@@ -664,7 +798,7 @@ _herald_pattern_new (const char  *source,
           return NULL;
         }
       piece = piece_new (source + from, to - from);
-      if (!r.unsafe)
+      if (!r.unsafe && !piece_read_guarded (&r, piece, from, to))
         read_sequence (&r, from, to, piece->needs);
       g_ptr_array_sort (piece->needs, compare_needs);
       g_ptr_array_add (pieces, piece);
@@ -679,7 +813,7 @@ _herald_pattern_new (const char  *source,
     {
       /* Something the reader does not know: the whole pattern, always tried. */
       g_ptr_array_set_size (pattern->pieces, 0);
-      g_ptr_array_add (pattern->pieces, piece_new (source, r.end));
+      g_ptr_array_add (pattern->pieces, piece_new (source, len));
     }
   return pattern;
 }
@@ -799,6 +933,18 @@ _herald_pattern_match (HeraldPattern *pattern,
       g_autoptr(GError) error = NULL;
       GRegex *regex;
 
+      if (piece->inner != NULL)
+        {
+          gboolean guarded = FALSE;
+
+          if (!_herald_pattern_match (piece->inner, text, lowered))
+            continue;
+          for (guint j = 0; !guarded && j < piece->guards->len; j++)
+            guarded = _herald_pattern_match (piece->guards->pdata[j], text, lowered);
+          if (guarded)
+            continue;
+          return TRUE;
+        }
       if (!piece_may_match (piece, lowered))
         continue;
       regex = piece_regex (piece, &error);
@@ -823,8 +969,18 @@ _herald_pattern_compile_all (HeraldPattern  *pattern,
   for (guint i = 0; i < pattern->pieces->len; i++)
     {
       Piece *piece = pattern->pieces->pdata[i];
-      g_autoptr(GRegex) regex = g_regex_new (piece->source, G_REGEX_CASELESS, 0, error);
+      g_autoptr(GRegex) regex = NULL;
 
+      if (piece->inner != NULL)
+        {
+          if (!_herald_pattern_compile_all (piece->inner, error))
+            return FALSE;
+          for (guint j = 0; j < piece->guards->len; j++)
+            if (!_herald_pattern_compile_all (piece->guards->pdata[j], error))
+              return FALSE;
+          continue;
+        }
+      regex = g_regex_new (piece->source, G_REGEX_CASELESS, 0, error);
       if (regex == NULL)
         return FALSE;
     }
@@ -840,6 +996,23 @@ _herald_pattern_describe (HeraldPattern *pattern)
     {
       Piece *piece = pattern->pieces->pdata[i];
 
+      if (piece->inner != NULL)
+        {
+          g_autofree char *inner = _herald_pattern_describe (piece->inner);
+
+          g_string_append (out, "unless ");
+          for (guint j = 0; j < piece->guards->len; j++)
+            {
+              g_autofree char *guard = _herald_pattern_describe (piece->guards->pdata[j]);
+
+              g_strchomp (guard);
+              g_string_append_printf (out, "%s{%s}", j > 0 ? ", " : "", guard);
+            }
+          g_strchomp (inner);
+          g_strdelimit (inner, "\n", ';');
+          g_string_append_printf (out, ": {%s}\n", inner);
+          continue;
+        }
       if (piece->needs->len == 0)
         g_string_append_c (out, '*');
       for (guint j = 0; j < piece->needs->len; j++)

@@ -65,6 +65,11 @@ test_pattern_needs (void)
     { "(abc)\\1def|xyz",                   "*\n" },            /* a back-reference: one piece, always tried */
     { "(?i)abc|def",                       "*\n" },            /* an option setting reaches later alternatives */
     { "a\\Qxyz|\\Eqqq",                    "qqq\n" },
+    /* A guarded concept: the guards tried only once the rest matched. */
+    { "^(?!abc)[\\s\\S]*?(?:foo|bar\\s+bazz)", "unless {abc}: {foo;bazz & bar}\n" },
+    { "^(?![\\s\\S]*nott)(?!xyz)(?:[\\s\\S]*?(?:^(?!yyy)[\\s\\S]*?(?:zzz)|qqq))",
+      "unless {nott}, {xyz}: {unless {yyy}: {zzz};qqq}\n" },
+    { "^(?!abc)[\\s\\S]*?(?:foo)bar",       "foo & bar\n" },   /* not the form: one piece */
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -112,6 +117,14 @@ test_pattern_edges (void)
     { "[abc]xyz|\\d{3}",                "123",                      TRUE },
     { "(?:Pass(?:wort|word)|Kennwort)", "kennwort",                 TRUE },
     { "(?:Pass(?:wort|word)|Kennwort)", "pass word",                FALSE },
+    { "^(?!abc)[\\s\\S]*?(?:foo)",       "abcfoo",                   FALSE },
+    { "^(?!abc)[\\s\\S]*?(?:foo)",       "xabcfoo",                  TRUE },
+    { "^(?![\\s\\S]*bad)[\\s\\S]*?(?:good)", "good, then BAD",     FALSE },
+    { "^(?![\\s\\S]*bad)[\\s\\S]*?(?:good)", "all\ngood",         TRUE },
+    { "^(?!x)(?:[\\s\\S]*?(?:^(?!y)[\\s\\S]*?(?:zzz)|qqq))", "yzzz",  FALSE },
+    { "^(?!x)(?:[\\s\\S]*?(?:^(?!y)[\\s\\S]*?(?:zzz)|qqq))", "yqqq",  TRUE },
+    { "^(?!x)(?:[\\s\\S]*?(?:^(?!y)[\\s\\S]*?(?:zzz)|qqq))", "xqqq",  FALSE },
+    { "^(?!x)(?:[\\s\\S]*?(?:^(?!y)[\\s\\S]*?(?:zzz)|qqq))", "a\nzzz", TRUE },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
