@@ -43,6 +43,9 @@ typedef struct {
 } Piece;
 
 struct _HeraldPattern {
+  char      *source;
+  gsize      len;
+  gsize      built;   /* g_once_init_enter(): the pieces are read on first use */
   GPtrArray *pieces;  /* of Piece */
 };
 
@@ -64,7 +67,8 @@ _herald_pattern_free (HeraldPattern *pattern)
 {
   if (pattern == NULL)
     return;
-  g_ptr_array_unref (pattern->pieces);
+  g_clear_pointer (&pattern->pieces, g_ptr_array_unref);
+  g_free (pattern->source);
   g_free (pattern);
 }
 
@@ -775,21 +779,20 @@ _herald_pattern_new (const char  *source,
   return pattern_new_len (source, strlen (source), error);
 }
 
+/* Checks only that the brackets balance (a linear scan): the pieces are read
+ * when the pattern is first needed, as most patterns are not for one text. */
 static HeraldPattern *
 pattern_new_len (const char  *whole,
                  gsize        len,
                  GError     **error)
 {
-  g_autofree char *source = g_strndup (whole, len);
-  Reader r = { source, len, FALSE };
-  g_autoptr(GPtrArray) pieces = g_ptr_array_new_with_free_func (piece_free);
   HeraldPattern *pattern;
+  Reader r = { whole, len, FALSE };
   gsize from = 0;
 
   for (;;)
     {
-      gssize to = next_alternative (&r, from, r.end);
-      Piece *piece;
+      gssize to = next_alternative (&r, from, len);
 
       if (to < 0)
         {
@@ -797,6 +800,30 @@ pattern_new_len (const char  *whole,
                        "its brackets, parentheses or escapes do not balance");
           return NULL;
         }
+      if ((gsize) to == len)
+        break;
+      from = to + 1;
+    }
+  pattern = g_new0 (HeraldPattern, 1);
+  pattern->source = g_strndup (whole, len);
+  pattern->len = len;
+  return pattern;
+}
+
+static GPtrArray *
+read_pieces (const char *source,
+             gsize       len)
+{
+  Reader r = { source, len, FALSE };
+  g_autoptr(GPtrArray) pieces = g_ptr_array_new_with_free_func (piece_free);
+  gsize from = 0;
+
+  for (;;)
+    {
+      gssize to = next_alternative (&r, from, r.end);
+      Piece *piece;
+
+      g_assert (to >= 0);   /* pattern_new_len() checked */
       piece = piece_new (source + from, to - from);
       if (!r.unsafe && !piece_read_guarded (&r, piece, from, to))
         read_sequence (&r, from, to, piece->needs);
@@ -806,16 +833,25 @@ pattern_new_len (const char  *whole,
         break;
       from = to + 1;
     }
-
-  pattern = g_new0 (HeraldPattern, 1);
-  pattern->pieces = g_steal_pointer (&pieces);
   if (r.unsafe)
     {
       /* Something the reader does not know: the whole pattern, always tried. */
-      g_ptr_array_set_size (pattern->pieces, 0);
-      g_ptr_array_add (pattern->pieces, piece_new (source, len));
+      g_ptr_array_set_size (pieces, 0);
+      g_ptr_array_add (pieces, piece_new (source, len));
     }
-  return pattern;
+  return g_steal_pointer (&pieces);
+}
+
+/* Thread-safe: whichever thread needs the pattern first reads it. */
+static GPtrArray *
+pattern_pieces (HeraldPattern *pattern)
+{
+  if (g_once_init_enter (&pattern->built))
+    {
+      pattern->pieces = read_pieces (pattern->source, pattern->len);
+      g_once_init_leave (&pattern->built, 1);
+    }
+  return pattern->pieces;
 }
 
 /* ---------------------------------------------------------------------------
@@ -921,15 +957,17 @@ _herald_pattern_match (HeraldPattern *pattern,
                        const char    *lowered)
 {
   g_autofree char *own = NULL;
+  GPtrArray *pieces;
 
   g_return_val_if_fail (pattern != NULL, FALSE);
   g_return_val_if_fail (text != NULL, FALSE);
 
   if (lowered == NULL)
     lowered = own = _herald_pattern_lower (text);
-  for (guint i = 0; i < pattern->pieces->len; i++)
+  pieces = pattern_pieces (pattern);
+  for (guint i = 0; i < pieces->len; i++)
     {
-      Piece *piece = pattern->pieces->pdata[i];
+      Piece *piece = pieces->pdata[i];
       g_autoptr(GError) error = NULL;
       GRegex *regex;
 
@@ -966,9 +1004,11 @@ gboolean
 _herald_pattern_compile_all (HeraldPattern  *pattern,
                              GError        **error)
 {
-  for (guint i = 0; i < pattern->pieces->len; i++)
+  GPtrArray *pieces = pattern_pieces (pattern);
+
+  for (guint i = 0; i < pieces->len; i++)
     {
-      Piece *piece = pattern->pieces->pdata[i];
+      Piece *piece = pieces->pdata[i];
       g_autoptr(GRegex) regex = NULL;
 
       if (piece->inner != NULL)
@@ -991,10 +1031,11 @@ char *
 _herald_pattern_describe (HeraldPattern *pattern)
 {
   GString *out = g_string_new (NULL);
+  GPtrArray *pieces = pattern_pieces (pattern);
 
-  for (guint i = 0; i < pattern->pieces->len; i++)
+  for (guint i = 0; i < pieces->len; i++)
     {
-      Piece *piece = pattern->pieces->pdata[i];
+      Piece *piece = pieces->pdata[i];
 
       if (piece->inner != NULL)
         {
