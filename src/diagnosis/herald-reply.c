@@ -130,15 +130,25 @@ DEFINE_REGEX (python_tuple_regex,
  * 465 do not count) followed by a space, a dash or an enhanced code. Not
  * after "code " ("Expected response code 354 but got ...": the code the
  * program wanted, not a reply) nor right after an ISO 8601 time ("...:09.782Z
- * 501 TID-...": a log's process id). */
+ * 501 TID-...": a log's process id).
+ * A code followed by words in another script ("550 Пользователь не найден",
+ * "535 用户名或密码错误") starts a reply only where a reply line starts: at the
+ * start of a line or after a colon, a quote or an opening bracket (with or
+ * without a space). Languages written without spaces put a count or a year
+ * right before their words ("共 250 封", "发送了 550 封邮件"), which must not
+ * become a reply. */
+#define NON_LATIN_REPLY_START(codes) \
+  "|(?:(?<![^\\n])|(?<=[:\"'\\[(\uff1a])|(?<=[:\"'\\[(\uff1a] ))" codes " (?=[^\\x00-\\x7f])(?=\\p{L})"
 DEFINE_REGEX (reply_start_regex,
-              "(?<![0-9.:])(?<!code )(?<![0-9]Z )([2-5][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))")
+              "(?<![0-9.:])(?<!code )(?<![0-9]Z )([2-5][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))"
+              NON_LATIN_REPLY_START ("([2-5][0-5][0-9])"))
 DEFINE_REGEX (enhanced_start_regex,
               "(?<![0-9.])([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s")
 /* The same two for refusals only (4xx/5xx). */
 DEFINE_REGEX (refusal_start_regex,
               "(?<![0-9.:])(?<![0-9]Z )([45][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(])"
-              "|[ \\t]*\\r?\\n(?=[ \\t]*[45]\\.[0-9]{1,3}\\.[0-9]{1,3}(?![0-9.])))")
+              "|[ \\t]*\\r?\\n(?=[ \\t]*[45]\\.[0-9]{1,3}\\.[0-9]{1,3}(?![0-9.])))"
+              NON_LATIN_REPLY_START ("([45][0-5][0-9])"))
 /* A refusal code a program names in its own words, without the reply's text
  * after it: "Expected smtp code 250, got 552", "got code \"530\"",
  * "responseCode: 535", curl's "RCPT failed: 550". Only after such a word, so
@@ -373,6 +383,33 @@ continues_reply (const char *line,
   return NULL;
 }
 
+/* The width from which a line cut without a break between words is taken
+ * for a fixed-width cut: Java's and Exchange's logs cut a long reply every
+ * 100 or so columns, in the middle of a word ("... SmtpClie\nntAuthentication
+ * is disabled ..."). Programs that wrap between words (Postfix's bounces,
+ * mail clients) drop the blank at the break and keep lines within 80
+ * columns, so a shorter line is never taken for a cut word. */
+#define MIN_CUT_WIDTH 81
+/* A program's own line after the reply ("msmtp: could not send mail"), or a
+ * stack frame ("at com.example.Mailer.send(...)"): never the rest of a cut
+ * word. */
+DEFINE_REGEX (own_line_regex, "^(?:at\\s|[a-z][\\w.-]*:(?:\\s|$))")
+
+/* Whether @line is the rest of a word the line before it (@width columns,
+ * ending in @last) was cut in: that line was long and ended in a letter, with
+ * no blank before the cut, and @line goes on with a lower-case letter, no
+ * code and no blank in front. A reply's line of its own starts with its code
+ * and a program's next line with a capital, a blank or a label, so neither is
+ * joined. */
+static gboolean
+continues_cut_word (gsize       width,
+                    char        last,
+                    const char *line)
+{
+  return width >= MIN_CUT_WIDTH && g_ascii_isalpha (last) &&
+         g_ascii_islower (line[0]) && !g_regex_match (own_line_regex (), line, 0, NULL);
+}
+
 static HeraldExtractedReply *
 extract_from (const char *text,
               gsize       start,
@@ -384,6 +421,10 @@ extract_from (const char *text,
   GString *reply = g_string_new (NULL);
   guint n_lines = 0;
   guint in_reply_to = 0;
+  /* The width of the last line taken, counted from the start of its line in
+   * @text, and its last byte, for continues_cut_word(). */
+  gsize width = 0;
+  char last = '\0';
 
   extracted->stage = HERALD_N_STAGES;
   /* Postfix wraps the reply it quotes in a bounce or a log at about 70
@@ -420,7 +461,25 @@ extract_from (const char *text,
    * search at most that much text, whatever was pasted. */
   for (guint i = 0; lines[i] != NULL && n_lines < MAX_REPLY_LINES && reply->len < MAX_REPLY_BYTES; i++)
     {
-      *work += strlen (lines[i]);
+      gsize line_length = strlen (lines[i]);
+
+      *work += line_length;
+      if (i > 0 && n_lines > 0 && i > in_reply_to && continues_cut_word (width, last, lines[i]) &&
+          continues_reply (lines[i], extracted->code, extracted->enhanced) == NULL)
+        {
+          /* The rest of a cut word: joined back without a break. */
+          width = line_length;
+          last = line_length > 0 ? lines[i][line_length - 1] : '\0';
+          g_string_append (reply, g_strchomp (lines[i]));
+          continue;
+        }
+      width = line_length;
+      if (i == 0)
+        {
+          for (gsize j = start; j > 0 && text[j - 1] != '\n' && text[j - 1] != '\r'; j--)
+            width++;
+        }
+      last = line_length > 0 ? lines[i][line_length - 1] : '\0';
       if (i == 0)
         {
           const char *p = lines[0];

@@ -109,6 +109,81 @@ test_postfix_wrapped (void)
     }
 }
 
+/* A code followed by words in another script is a reply where a reply line
+ * starts; a number before such words in running text (a count, a size) is
+ * not. */
+static void
+test_non_latin_reply (void)
+{
+  const struct { const char *text; int code; const char *in; } replies[] = {
+    { "550 Пользователь не найден", 550, "Пользователь" },
+    { "Ошибка отправки: 550 Почтовый ящик недоступен", 550, "Почтовый ящик" },
+    { "发送失败：535 用户名或密码错误", 535, "用户名或密码错误" },
+    { "SMTP error\n550 ユーザーが見つかりません", 550, "ユーザー" },
+    { "\"421 服务暂时不可用\"", 421, "服务" },
+  };
+  const char *not_replies[] = {
+    "今天发送了 550 封邮件",
+    "邮件大小 512 字节超过限制",
+    "Отправлено 250 писем, ошибка соединения",
+    "于 2023 年 5 月发送失败",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (replies); i++)
+    {
+      g_autoptr(HeraldExtractedReply) extracted = _herald_extract_reply (replies[i].text);
+
+      g_test_message ("%s -> %d %s", replies[i].text, extracted->code, extracted->normalised);
+      g_assert_cmpint (extracted->code, ==, replies[i].code);
+      g_assert_nonnull (strstr (extracted->normalised, replies[i].in));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (not_replies); i++)
+    {
+      g_autoptr(HeraldExtractedReply) extracted = _herald_extract_reply (not_replies[i]);
+
+      g_test_message ("%s -> %d", not_replies[i], extracted->code);
+      g_assert_cmpint (extracted->code, ==, 0);
+    }
+}
+
+/* A long reply line cut in the middle of a word at a fixed width (Java's
+ * and Exchange's logs) is joined back; a line that starts with its own code,
+ * a capital, a blank, a label or a stack frame, a short line and Postfix's
+ * wrapping between words are not. */
+static void
+test_cut_word (void)
+{
+  const struct { const char *text; const char *in; const char *out; } cases[] = {
+    /* concept: a 100-column log cut inside "SmtpClientAuthentication" and "information" */
+    { "javax.mail.AuthenticationFailedException: 535 5.7.139 Authentication unsuccessful, the SmtpClie\n"
+      "ntAuthentication setting is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more informat\n"
+      "ion. [AB1PR01CA0001.eurprd01.prod.outlook.com]",
+      "SmtpClientAuthentication setting is disabled for the Tenant", NULL },
+    /* a short line: the next one is the program's own words */
+    { "550 5.1.1 <a@example.org> User unknown\nretrying in five minutes", "User unknown", "unknownretrying" },
+    /* a long line followed by a stack frame without its tab */
+    { "550 5.7.1 Message rejected because the sending address is not permitted for this account here\n"
+      "at com.example.Mailer.send(Mailer.java:42)", "account here", "hereat" },
+    /* a long line followed by the program's label */
+    { "msmtp: 550 5.7.1 Relaying denied: the recipient domain is not served by this server at all here\n"
+      "msmtp: could not send mail (account default from /etc/msmtprc)", "at all here", "heremsmtp" },
+    /* Postfix wraps between words and drops the blank */
+    { "host mx.example.com[192.0.2.9] said: 421 4.7.0 Messages from 192.0.2.4 temporarily deferred due to\n"
+      "unexpected volume or user complaints (in reply to MAIL FROM command)",
+      "due to unexpected volume", "tounexpected" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(HeraldExtractedReply) extracted = _herald_extract_reply (cases[i].text);
+
+      g_test_message ("%s -> %s", cases[i].text, extracted->normalised);
+      g_assert_nonnull (strstr (extracted->normalised, cases[i].in));
+      if (cases[i].out != NULL)
+        g_assert_null (strstr (extracted->normalised, cases[i].out));
+    }
+}
+
 /* A success (2xx) is no refusal: a transcript with only the server's 220
  * and 250 lines before the program's own error is read as that error, with
  * no code, as the engine never matches a stale 2xx reply. */
@@ -350,6 +425,8 @@ main (int   argc,
   g_test_add_func ("/herald/extract/work-is-linear", test_work_is_linear);
   g_test_add_func ("/herald/extract/named-code", test_named_code);
   g_test_add_func ("/herald/extract/postfix-wrapped", test_postfix_wrapped);
+  g_test_add_func ("/herald/extract/non-latin-reply", test_non_latin_reply);
+  g_test_add_func ("/herald/extract/cut-word", test_cut_word);
   g_test_add_func ("/herald/extract/success-is-no-refusal", test_success_is_no_refusal);
   g_test_add_func ("/herald/extract/wrapped-code", test_wrapped_code);
   g_test_add_func ("/herald/extract/phpmailer-detail", test_phpmailer_detail);
