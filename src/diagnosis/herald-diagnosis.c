@@ -253,6 +253,7 @@ typedef struct {
   const char              *enhanced;
   const char              *raw;         /* the reply as received, or NULL */
   const char              *normalised;  /* NULL: no reply */
+  const char              *lowered;     /* _herald_pattern_lower (normalised), or NULL */
   const GError            *error;
   guint                    tls_flags;
   int                      security;    /* -1: unknown */
@@ -346,7 +347,7 @@ rule_matches (const Rule         *rule,
       (ctx->enhanced == NULL || !g_strv_contains ((const char * const *) rule->enhanced, ctx->enhanced)))
     return FALSE;
 
-  if (rule->pattern != NULL && !g_regex_match (rule->pattern, ctx->normalised, 0, NULL))
+  if (rule->pattern != NULL && !_herald_pattern_match (rule->pattern, ctx->normalised, ctx->lowered))
     return FALSE;
 
   if (rule->errors != NULL)
@@ -703,12 +704,14 @@ diagnose_context (const MatchContext  *ctx,
           g_autofree char *enhanced = g_match_info_fetch (match, 2);
           g_autofree char *rest = g_match_info_fetch (match, 3);
           g_autofree char *normalised = g_strdup_printf ("%s %s", enhanced, rest);
+          g_autofree char *lowered = _herald_pattern_lower (normalised);
           MatchContext inner = *ctx;
           const Rule *candidate, *outer;
 
           inner.code = atoi (code);
           inner.enhanced = enhanced;
           inner.normalised = normalised;
+          inner.lowered = lowered;
           inner.stage = HERALD_STAGE_AUTH;
           candidate = best_rule (&inner);
           outer = best_rule (ctx);
@@ -800,6 +803,7 @@ herald_diagnose_transport (const HeraldSmtpResult *result,
 {
   MatchContext ctx = { 0, };
   g_autofree char *normalised = NULL;
+  g_autofree char *lowered = NULL;
   g_autofree char *server = NULL;
   HeraldDiagnosis *diagnosis;
 
@@ -831,7 +835,9 @@ herald_diagnose_transport (const HeraldSmtpResult *result,
       ctx.enhanced = result->reply->enhanced;
       ctx.raw = raw;
       normalised = _herald_normalise_reply (raw);
+      lowered = _herald_pattern_lower (normalised);
       ctx.normalised = normalised;
+      ctx.lowered = lowered;
     }
   if (ctx.host != NULL || result->greeting != NULL)
     server = g_strjoin (" ", ctx.host ? ctx.host : "", result->greeting ? result->greeting : "", NULL);
@@ -964,12 +970,14 @@ explain_text (const char          *text,
      * AADSTS50173 ...") and then failed the login ("535 5.7.3 ...") must
      * sign in again, whatever the server said to the stale token. */
     g_autofree char *whole_normalised = _herald_normalise_reply (clean);
+    g_autofree char *whole_lowered = _herald_pattern_lower (whole_normalised);
     MatchContext whole = ctx;
     const Rule *rule;
     gboolean use_whole = FALSE;
 
     whole.raw = clean;
     whole.normalised = whole_normalised;
+    whole.lowered = whole_lowered;
     rule = best_rule (&whole);
     if (rule != NULL && !rule->fallback)
       {

@@ -7,6 +7,7 @@
  * notices in herald-diagnosis.c. Loaded once, then only read. */
 
 #include "herald-diagnosis-private.h"
+#include "herald-pattern-private.h"
 
 G_BEGIN_DECLS
 
@@ -58,7 +59,7 @@ typedef struct {
   GArray    *codes;          /* of int; NULL: any */
   guint      classes;        /* bit per first digit; 0: any */
   char     **enhanced;       /* NULL: any */
-  GRegex    *pattern;        /* on the normalised reply; NULL: any */
+  HeraldPattern *pattern;    /* on the normalised reply; NULL: any */
   GArray    *errors;         /* of ErrorKey; NULL: any */
   GRegex    *error_pattern;  /* on the GError's message */
   guint      tls_flags;      /* GTlsCertificateFlags, any of; 0: any */
@@ -90,6 +91,11 @@ typedef struct {
  * from the GResource, or from the file HERALD_DIAGNOSIS_RULES names (for
  * tests and for trying a rule without a rebuild). */
 const RuleSet *_herald_rules_get (void);
+
+/* Compiles every alternative of every rule's pattern (they are compiled on
+ * first use otherwise): FALSE, with the rule named in @error, at the first
+ * that does not compile. */
+gboolean _herald_rules_compile_all (GError **error);
 
 /* TRUE when @now (Unix seconds) is in [@valid_from, @valid_until). */
 static inline gboolean

@@ -71,7 +71,7 @@ rule_free (gpointer data)
   g_free (rule->provider);
   g_clear_pointer (&rule->codes, g_array_unref);
   g_strfreev (rule->enhanced);
-  g_clear_pointer (&rule->pattern, g_regex_unref);
+  g_clear_pointer (&rule->pattern, _herald_pattern_free);
   g_clear_pointer (&rule->errors, g_array_unref);
   g_clear_pointer (&rule->error_pattern, g_regex_unref);
   g_clear_pointer (&rule->ports, g_array_unref);
@@ -610,9 +610,19 @@ load_rule (JsonObject *object)
         }
     }
 
-  if ((str = json_object_get_string_member_with_default (object, "pattern", NULL)) != NULL &&
-      (rule->pattern = compile_regex (id, "pattern", str)) == NULL)
-    return NULL;
+  if ((str = json_object_get_string_member_with_default (object, "pattern", NULL)) != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* Its alternatives are compiled when first needed (the tests compile
+       * them all): most are never needed for one text. */
+      rule->pattern = _herald_pattern_new (str, &error);
+      if (rule->pattern == NULL)
+        {
+          g_critical ("diagnosis-rules.json: rule “%s”: bad pattern: %s", id, error->message);
+          return NULL;
+        }
+    }
   if ((str = json_object_get_string_member_with_default (object, "error_pattern", NULL)) != NULL &&
       (rule->error_pattern = compile_regex (id, "error_pattern", str)) == NULL)
     return NULL;
@@ -796,6 +806,24 @@ herald_diagnosis_preload (void)
       g_thread_unref (g_thread_new ("herald-rules", preload_thread, NULL));
       g_once_init_leave (&started, 1);
     }
+}
+
+gboolean
+_herald_rules_compile_all (GError **error)
+{
+  const RuleSet *set = _herald_rules_get ();
+
+  for (guint i = 0; i < set->rules->len; i++)
+    {
+      const Rule *rule = g_ptr_array_index (set->rules, i);
+
+      if (rule->pattern != NULL && !_herald_pattern_compile_all (rule->pattern, error))
+        {
+          g_prefix_error (error, "rule “%s”: ", rule->id);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 const char * const *
