@@ -151,13 +151,15 @@ DEFINE_REGEX (refusal_start_regex,
               NON_LATIN_REPLY_START ("([45][0-5][0-9])"))
 /* A refusal code a program names in its own words, without the reply's text
  * after it: "Expected smtp code 250, got 552", "got code \"530\"",
- * "responseCode: 535", curl's "RCPT failed: 550". Only after such a word, so
+ * "responseCode: 535", curl's "RCPT failed: 550", PEAR Net_SMTP's "Invalid
+ * response code received from server (535)". Only after such a word, so
  * that a port or a count is never taken for a code, and only the codes SMTP
  * uses: "status code 400" is how HTTP libraries (Axios, requests) name an
- * HTTP status. */
+ * HTTP status. The alternatives share group 1 (a branch reset). */
 DEFINE_REGEX (named_code_regex,
-              "(?<!status )\\b(?:got|code|responseCode|reply|response|status(?!\\s+code)|failed)\\b(?:\\s+code)?\\s*[:=]?\\s*"
-              "[\"']?(4(?:21|[35][0-9])|5[0-5][0-9])[\"']?(?![0-9.])")
+              "(?|(?<!status )\\b(?:got|code|responseCode|reply|response|status(?!\\s+code)|failed)\\b(?:\\s+code)?\\s*[:=]?\\s*"
+              "[\"']?(4(?:21|[35][0-9])|5[0-5][0-9])[\"']?(?![0-9.])"
+              "|\\b(?:from|by)\\s+(?:the\\s+)?(?:SMTP\\s+)?server\\s*\\(\\s*(4(?:21|[35][0-9])|5[0-5][0-9])\\s*\\))")
 /* The standard texts of the reply codes (RFC 5321 section 4.2.2), as .NET's
  * SmtpException prints them without the code ("Syntax error, command
  * unrecognized."): they name the code's class for the fallback, never a

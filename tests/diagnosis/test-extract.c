@@ -228,6 +228,12 @@ test_named_code (void)
     { "AxiosError: Request failed with status code 400", 0 },
     { "requests.exceptions.HTTPError: status code 503", 0 },
     { "got 404", 0 },
+    /* PEAR Net_SMTP names the code after the server, in brackets */
+    { "PHP message: ERROR: Invalid response code received from server (535)", 535 },
+    { "Unexpected reply from the SMTP server (421)", 421 },
+    /* an errno or an HTTP status in brackets is no reply code */
+    { "Connection refused by server (111)", 0 },
+    { "The remote server returned an error: (500) Internal Server Error.", 0 },
     /* .NET's and MailKit's SmtpStatusCode names */
     { "SmtpCommandException: StatusCode: MailboxUnavailable", 550 },
     { "if (ex.StatusCode == SmtpStatusCode.ServiceNotAvailable)", 421 },
