@@ -17,7 +17,7 @@
 #include "herald-diagnosis.h"
 #include "herald-diagnosis-private.h"
 
-static JsonParser *parsers[14];
+static JsonParser *parsers[15];
 static GHashTable *rule_ids;
 
 static const char *
@@ -157,6 +157,7 @@ main (int    argc,
   load (11, "train6.json");
   load (12, "heldout6.json");
   load (13, "train7.json");
+  load (14, "heldout7.json");
   g_test_add_func ("/herald/diagnosis/corpus/expectations-name-rules", test_expectations_name_rules);
 
   ret = g_test_run ();
