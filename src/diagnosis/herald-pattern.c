@@ -383,30 +383,23 @@ next_alternative (Reader *r,
     {
       gssize k;
 
-      switch (s[j])
-        {
-        case '\\':
-          if ((k = skip_escape (r, j)) < 0 || (gsize) k > end)
-            return -1;
-          j = k;
-          break;
-        case '[':
-          if ((k = skip_class (r, j)) < 0 || (gsize) k > end)
-            return -1;
-          j = k;
-          break;
-        case '(':
-          if ((k = skip_group (r, j)) < 0 || (gsize) k > end)
-            return -1;
-          j = k;
-          break;
-        case ')':
-          return -1;
-        case '|':
-          return j;
-        default:
-          j++;
-        }
+      if (s[j] == ')')
+        return -1;
+      if (s[j] == '|')
+        return j;
+      /* An escape, a class or a group is skipped whole: a '|' inside it
+       * separates nothing here. */
+      if (s[j] == '\\')
+        k = skip_escape (r, j);
+      else if (s[j] == '[')
+        k = skip_class (r, j);
+      else if (s[j] == '(')
+        k = skip_group (r, j);
+      else
+        k = j + 1;
+      if (k < 0 || (gsize) k > end)
+        return -1;
+      j = k;
     }
   return end;
 }
