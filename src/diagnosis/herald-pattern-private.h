@@ -45,8 +45,4 @@ gboolean       _herald_pattern_compile_all (HeraldPattern  *pattern,
  * tried. */
 char          *_herald_pattern_describe (HeraldPattern *pattern);
 
-/* For the tests (HERALD_DIAGNOSIS_NO_PREFILTER set): TRUE when every
- * alternative is tried whatever words the text holds. */
-gboolean       _herald_pattern_prefilter_disabled (void);
-
 G_END_DECLS

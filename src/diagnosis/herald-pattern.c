@@ -484,16 +484,24 @@ run_append (Run  *run,
     run->str[run->len++] = g_ascii_tolower (c);
 }
 
+/* A need of one word. */
+static void
+add_need (GPtrArray  *needs,
+          const char *word,
+          gsize       len)
+{
+  char **need = g_new0 (char *, 2);
+
+  need[0] = g_strndup (word, len);
+  g_ptr_array_add (needs, need);
+}
+
 static void
 add_word (GPtrArray *needs,
           Run       *run)
 {
   if (run->len >= MIN_WORD)
-    {
-      char **need = g_new0 (char *, 2);
-      need[0] = g_strndup (run->str, run->len);
-      g_ptr_array_add (needs, need);
-    }
+    add_need (needs, run->str, run->len);
   run->len = 0;
 }
 
@@ -598,21 +606,16 @@ read_sequence (Reader    *r,
       add_word (needs, run);
       k = i + 1;
       if ((guchar) c >= 0x80)
-        while ((gsize) k < end && ((guchar) s[k] & 0xC0) == 0x80)
-          k++;
-      if ((guchar) c >= 0x80)
         {
-          gunichar ch = g_utf8_get_char_validated (s + i, k - i);
-          gsize after = read_quantifier (r, k, &min);
+          gunichar ch;
 
+          while ((gsize) k < end && ((guchar) s[k] & 0xC0) == 0x80)
+            k++;
+          ch = g_utf8_get_char_validated (s + i, k - i);
+          i = read_quantifier (r, k, &min);
           if (min > 0 && ch != (gunichar) -1 && ch != (gunichar) -2 && ch != 0x212A && ch != 0x017F &&
               !has_non_ascii_need (needs))
-            {
-              char **need = g_new0 (char *, 2);
-              need[0] = g_strdup (NON_ASCII);
-              g_ptr_array_add (needs, need);
-            }
-          i = after;
+            add_need (needs, NON_ASCII, strlen (NON_ASCII));
           continue;
         }
       i = read_quantifier (r, k, &min);
@@ -875,16 +878,6 @@ _herald_pattern_lower (const char *text)
   return g_string_free (lowered, FALSE);
 }
 
-gboolean
-_herald_pattern_prefilter_disabled (void)
-{
-  static int disabled = -1;
-
-  if (g_atomic_int_get (&disabled) < 0)
-    g_atomic_int_set (&disabled, g_getenv ("HERALD_DIAGNOSIS_NO_PREFILTER") != NULL);
-  return g_atomic_int_get (&disabled);
-}
-
 static gboolean
 has_non_ascii (const char *text)
 {
@@ -898,8 +891,6 @@ static gboolean
 piece_may_match (const Piece *piece,
                  const char  *lowered)
 {
-  if (_herald_pattern_prefilter_disabled ())
-    return TRUE;
   for (guint i = 0; i < piece->needs->len; i++)
     {
       char **need = piece->needs->pdata[i];
