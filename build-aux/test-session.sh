@@ -28,7 +28,11 @@ export HERALD_TEST_WORKDIR="$work"
 
 # Display: Xvfb picks a free number itself and tells us (-displayfd), so
 # sessions started at the same moment never share one.
-Xvfb -displayfd 9 -screen 0 1280x1900x24 -nolisten tcp 9>"$work/display" >"$work/xvfb.log" 2>&1 &
+# -noreset: by default Xvfb resets itself when its last client leaves, and
+# refuses connections while it does; a test that starts a window just after
+# the suite went quiet (meson drains the parallel tests before each
+# non-parallel one) then fails with "cannot open display".
+Xvfb -displayfd 9 -noreset -screen 0 1280x1900x24 -nolisten tcp 9>"$work/display" >"$work/xvfb.log" 2>&1 &
 pids+=($!)
 n=
 for _ in $(seq 200); do

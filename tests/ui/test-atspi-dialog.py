@@ -28,6 +28,8 @@ def ok(cond, what, why=""):
     if not cond and why:
         for line in str(why).splitlines():
             print("# " + line, flush=True)
+        # meson shows a failed test's stderr, not its TAP comments.
+        print("not ok %d - %s: %s" % (n, what, why), file=sys.stderr, flush=True)
 
 
 try:
@@ -134,6 +136,13 @@ try:
 except Exception as e:
     failure = "%s: %s" % (type(e).__name__, e)
 
+if failure:
+    try:  # what herald itself said (e.g. "cannot open display")
+        with open(app.log_path, encoding="utf-8", errors="replace") as f:
+            tail = f.read()[-2000:]
+        print("herald's output:\n" + tail, file=sys.stderr, flush=True)
+    except OSError:
+        pass
 ok(not failure and app.proc.poll() is None,
    "the error dialog opened and closed %d times while the whole tree was walked" % ROUNDS,
    failure)
