@@ -2405,6 +2405,18 @@ static const char *diagnosis_rule_strings[] = {
   N_("If a script builds the message itself, add a header line such as “From: Alerts <alerts@example.com>”, with an address the account may send from."),
   /* Translators: diagnosis “gen-message-missing-from-header”, link 1. */
   N_("RFC 5322: the From field (section 3.6.2)"),
+  /* Translators: diagnosis “gen-api-key-invalid”, title. */
+  N_("The sending service refused the API key"),
+  /* Translators: diagnosis “gen-api-key-invalid”, explanation. */
+  N_("The mail was sent through a provider’s HTTP API (SendGrid, Mailgun, Postmark, Brevo, Mailjet, SparkPost, Resend, ZeptoMail and the like), and its API answered 401 or 403: the API key or token given is wrong, cut off, revoked, belongs to another account or region, or lacks the permission to send. An HTTP status such as 401 is not an SMTP reply; the SMTP settings play no part here."),
+  /* Translators: diagnosis “gen-api-key-invalid”, step 1. */
+  N_("In the provider’s dashboard, create a new API key (or server token) with the permission to send mail, and copy all of it."),
+  /* Translators: diagnosis “gen-api-key-invalid”, step 2. */
+  N_("Paste it into the program’s API key setting without quotes or spaces; some providers need a key and a secret, or a server token rather than an account token, or an EU endpoint for an EU account."),
+  /* Translators: diagnosis “gen-api-key-invalid”, step 3. */
+  N_("Make sure the program uses the key for the same account and region, then send again."),
+  /* Translators: diagnosis “gen-api-key-invalid”, link 1. */
+  N_("RFC 9110: 401 Unauthorized"),
   /* Translators: diagnosis “postfix-sasl-modules-missing”, title. */
   N_("Postfix has no login method it may use with the relay"),
   /* Translators: diagnosis “postfix-sasl-modules-missing”, explanation. */
