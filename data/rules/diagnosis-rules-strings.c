@@ -2325,6 +2325,42 @@ static const char *diagnosis_rule_strings[] = {
   N_("Ask your network administrator whether outgoing connections to this port are blocked."),
   /* Translators: diagnosis “client-connection-timeout”, link 1. */
   N_("Amazon SES: SMTP ports and port 25 restrictions"),
+  /* Translators: diagnosis “client-reply-timeout”, title. */
+  N_("The server stopped answering"),
+  /* Translators: diagnosis “client-reply-timeout”, explanation. */
+  N_("The program reached the server and the conversation had started, but then no answer came in time to one of its commands (EHLO, STARTTLS, the login, the sender, a recipient or the end of the message). The connection itself worked; the server, or something between it and the program, went silent."),
+  /* Translators: diagnosis “client-reply-timeout”, step 1. */
+  N_("Send again: a busy or overloaded server sometimes answers too late once."),
+  /* Translators: diagnosis “client-reply-timeout”, step 2. */
+  N_("If it always stops after the message was sent (at the end of DATA), the message may be large or scanned slowly: raise the program’s read timeout (for example mail.smtp.timeout for JavaMail, timeout for Python’s smtplib, socketTimeout for nodemailer)."),
+  /* Translators: diagnosis “client-reply-timeout”, step 3. */
+  N_("If it always stops at the same step, a firewall, antivirus or security device that inspects SMTP may be holding the connection: ask the network administrator, or try port 465 (SSL/TLS) or 587 (STARTTLS) instead."),
+  /* Translators: diagnosis “client-reply-timeout”, link 1. */
+  N_("RFC 5321: Simple Mail Transfer Protocol (4.5.3.2 Timeouts)"),
+  /* Translators: diagnosis “client-invalid-config”, title. */
+  N_("The program’s mail settings are incomplete or not valid"),
+  /* Translators: diagnosis “client-invalid-config”, explanation. Keep the {words} in braces unchanged. */
+  N_("The program stopped before it could send, because one of its own mail settings is missing or cannot be used: no configuration file or account, a server name without a port (or with a placeholder such as ${SMTP_HOST} that was never filled in), an empty server name, or no valid recipient or sender address. No mail server was asked."),
+  /* Translators: diagnosis “client-invalid-config”, step 1. */
+  N_("Open the program’s mail (SMTP) settings and fill in what the message names: the server name, the port (host:port, for example smtp.example.com:587), the sender and at least one recipient."),
+  /* Translators: diagnosis “client-invalid-config”, step 2. Keep the {words} in braces unchanged. */
+  N_("If the settings come from environment variables or a template, check that the variables are set where the program runs, so that no placeholder like ${SMTP_HOST} is left."),
+  /* Translators: diagnosis “client-invalid-config”, step 3. */
+  N_("For msmtp, check that the configuration file exists, is readable by the user who sends, and defines the account (or an “account default”):"),
+  /* Translators: diagnosis “client-connect-not-permitted”, title. */
+  N_("This computer’s security policy stopped the program from connecting"),
+  /* Translators: diagnosis “client-connect-not-permitted”, explanation. */
+  N_("The operating system refused to let the program open a connection to the mail server (“Permission denied” or “Operation not permitted” on connect). Nothing reached the server: a security policy on the sending machine blocks it, such as SELinux forbidding the web server to send mail, a local firewall rule, an antivirus that blocks mail ports, or the hosting provider allowing only its own mail server."),
+  /* Translators: diagnosis “client-connect-not-permitted”, step 1. */
+  N_("On a server with SELinux (Red Hat, CentOS, Fedora, Rocky, Alma), allow the web server to send mail and to open network connections:"),
+  /* Translators: diagnosis “client-connect-not-permitted”, step 2. */
+  N_("Check for denials recorded by SELinux:"),
+  /* Translators: diagnosis “client-connect-not-permitted”, step 3. */
+  N_("Check the local firewall’s rules for outgoing connections (iptables/nftables OUTPUT chain, Windows Defender Firewall) and any antivirus option that blocks mail ports (for example “prevent mass-mailing worms from sending mail”)."),
+  /* Translators: diagnosis “client-connect-not-permitted”, step 4. */
+  N_("On shared hosting, ask the provider whether outgoing SMTP connections are allowed; many allow only their own mail server (WHM “SMTP Restrictions”, CSF’s SMTP_BLOCK)."),
+  /* Translators: diagnosis “client-connect-not-permitted”, link 1. */
+  N_("Red Hat: SELinux booleans for the Apache HTTP Server"),
   /* Translators: diagnosis “client-host-not-found”, title. */
   N_("The server name could not be found"),
   /* Translators: diagnosis “client-host-not-found”, explanation. */

@@ -18,6 +18,8 @@ typedef struct {
   int    code;        /* 0 when the text carries no three-digit code */
   int    named_code;  /* a refusal code the program named without a reply ("got 552"),
                        * when there is no code: only its class is used */
+  int    http_status; /* an HTTP status taken for no reply code ("API response 401
+                       * (UNAUTHORIZED)"), 0: none */
   char  *enhanced;    /* "5.7.139" or NULL */
   char  *reply;       /* the reply's lines as pasted, joined with "\n" */
   char  *normalised;  /* lines joined, NNN-/NNN prefixes and repeated enhanced codes stripped */
@@ -37,6 +39,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HeraldExtractedReply, _herald_extracted_reply_fre
  * in Python's tuples). The reply taken is at most 256 lines and 64 KiB, and
  * the work is linear in the length of the text. */
 HeraldExtractedReply *_herald_extract_reply (const char *text) G_GNUC_WARN_UNUSED_RESULT;
+HeraldExtractedReply *_herald_extract_reply_for (const char *text,
+                                                 gboolean    http_replies) G_GNUC_WARN_UNUSED_RESULT;
 
 /* @text as valid UTF-8 with line breaks kept, a tab as a space and every
  * other control or bidirectional character as "?", cut to at most

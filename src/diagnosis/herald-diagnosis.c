@@ -250,6 +250,7 @@ typedef struct {
   HeraldStage              stage;       /* HERALD_N_STAGES: unknown */
   int                      code;        /* 0: unknown */
   int                      named_code;  /* a refusal code named without a reply, 0: none */
+  int                      http_status; /* an HTTP status in the text, no reply code; 0: none */
   const char              *enhanced;
   const char              *raw;         /* the reply as received, or NULL */
   const char              *normalised;  /* NULL: no reply */
@@ -327,8 +328,14 @@ rule_matches (const Rule         *rule,
 
       if (ctx->code == 0)
         /* A pasted text may carry only the enhanced code (.NET does this):
-         * accept it when the rule has more specific evidence to check. */
-        found = rule->pattern != NULL || rule->enhanced != NULL;
+         * accept it when the rule has more specific evidence to check,
+         * unless the text's status is HTTP's: "407 Proxy Authentication
+         * Required" is no SMTP 530 in other words. A rule that names that
+         * HTTP status among its codes (Graph's 502) still reads it. */
+        found = (rule->pattern != NULL || rule->enhanced != NULL) &&
+                (ctx->http_status == 0 || ctx->enhanced != NULL);
+      for (guint i = 0; !found && ctx->code == 0 && ctx->http_status != 0 && i < rule->codes->len; i++)
+        found = rule->pattern != NULL && g_array_index (rule->codes, int, i) == ctx->http_status;
       for (guint i = 0; !found && i < rule->codes->len; i++)
         found = g_array_index (rule->codes, int, i) == ctx->code;
       if (!found)
@@ -935,7 +942,10 @@ explain_text (const char          *text,
   const Rule *answered = NULL;
   HeraldDiagnosis *d;
 
-  extracted = _herald_extract_reply (text);
+  /* Over Microsoft Graph (or a text from it), an HTTP status is the reply's
+   * code; elsewhere it is no SMTP reply code. */
+  extracted = _herald_extract_reply_for (text, transport == TRANSPORT_KIND_GRAPH ||
+                                               (host != NULL && g_str_has_suffix (host, "graph.microsoft.com")));
   /* The whole text is read as a reply is: printable, and no more than a
    * reply can hold. */
   clean = _herald_printable_text (text, HERALD_DIAGNOSIS_MAX_TEXT);
@@ -943,6 +953,7 @@ explain_text (const char          *text,
   ctx.stage = stage < HERALD_N_STAGES ? stage : extracted->stage;
   ctx.code = extracted->code;
   ctx.named_code = extracted->named_code;
+  ctx.http_status = extracted->http_status;
   ctx.enhanced = extracted->enhanced;
   ctx.raw = extracted->reply;
   ctx.normalised = extracted->normalised;

@@ -130,7 +130,8 @@ DEFINE_REGEX (python_tuple_regex,
  * 465 do not count) followed by a space, a dash or an enhanced code. Not
  * after "code " ("Expected response code 354 but got ...": the code the
  * program wanted, not a reply) nor right after an ISO 8601 time ("...:09.782Z
- * 501 TID-...": a log's process id).
+ * 501 TID-...": a log's process id), nor before a unit ("timed-out (300
+ * sec)", "552 bytes": a duration or a size).
  * A code followed by words in another script ("550 Пользователь не найден",
  * "535 用户名或密码错误") starts a reply only where a reply line starts: at the
  * start of a line or after a colon, a quote or an opening bracket (with or
@@ -140,7 +141,7 @@ DEFINE_REGEX (python_tuple_regex,
 #define NON_LATIN_REPLY_START(codes) \
   "|(?:(?<![^\\n])|(?<=[:\"'\\[(\uff1a])|(?<=[:\"'\\[(\uff1a] ))" codes " (?=[^\\x00-\\x7f])(?=\\p{L})"
 DEFINE_REGEX (reply_start_regex,
-              "(?<![0-9.:])(?<!code )(?<![0-9]Z )([2-5][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))"
+              "(?<![0-9.:])(?<!code )(?<![0-9]Z )([2-5][0-5][0-9])(?! (?:sec(?:onds?)?|s|ms|milliseconds|min(?:utes?)?|bytes?|[kKM]B)\\b)(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))"
               NON_LATIN_REPLY_START ("([2-5][0-5][0-9])"))
 DEFINE_REGEX (enhanced_start_regex,
               "(?<![0-9.])([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s")
@@ -652,6 +653,89 @@ find_reply_start (const char *text,
                    search (enhanced_start_regex (), text, length, work, NULL));
 }
 
+/* HTTP statuses are no SMTP replies. An HTTP API's error ("API response 401
+ * (UNAUTHORIZED)", "Request failed with status code 404"), a web server's
+ * page ("<title>404 Not Found</title>") or a status line ("HTTP/1.1 500
+ * Internal Server Error") puts a number where a reply code would be: it is
+ * taken for none when it is an HTTP status and either HTTP's words come right
+ * before it or its own reason phrase right after it. Never with an enhanced
+ * code after it ("421 4.7.0 Try again later" is SMTP), and only the statuses
+ * HTTP defines: "550 Forbidden" (or Postfix's soft_bounce turning it into
+ * "450 Forbidden") stays a refusal. A 40x or 41x status, which no SMTP server
+ * uses, also counts when the text names an API, HTTP or a token ("401 Invalid
+ * API Token"). */
+static const struct {
+  int         code;
+  const char *phrase;
+} http_statuses[] = {
+  { 400, "Bad\\s+Request" }, { 401, "Unauthori[sz]ed" }, { 402, "Payment\\s+Required" },
+  { 403, "Forbidden" }, { 404, "Not\\s+Found" }, { 405, "Method\\s+Not\\s+Allowed" },
+  { 406, "Not\\s+Acceptable" }, { 407, "Proxy\\s+Authentication\\s+Required" },
+  { 408, "Request\\s+Time-?out" }, { 409, "Conflict" }, { 410, "Gone" },
+  { 411, "Length\\s+Required" }, { 412, "Precondition\\s+Failed" },
+  { 413, "(?:Payload|Request\\s+Entity|Content)\\s+Too\\s+Large" }, { 414, "(?:URI|Request-URI)\\s+Too\\s+Long" },
+  { 415, "Unsupported\\s+Media\\s+Type" }, { 416, "Range\\s+Not\\s+Satisfiable" },
+  { 417, "Expectation\\s+Failed" }, { 418, "I.m\\s+a\\s+teapot" }, { 421, "Misdirected\\s+Request" },
+  { 422, "Unprocessable\\s+(?:Entity|Content)" }, { 423, "Locked" }, { 424, "Failed\\s+Dependency" },
+  { 425, "Too\\s+Early" }, { 426, "Upgrade\\s+Required" }, { 428, "Precondition\\s+Required" },
+  { 429, "Too\\s+Many\\s+Requests" }, { 431, "Request\\s+Header\\s+Fields\\s+Too\\s+Large" },
+  { 451, "Unavailable\\s+For\\s+Legal\\s+Reasons" }, { 500, "Internal\\s+Server\\s+Error" },
+  { 501, "Not\\s+Implemented" }, { 502, "Bad\\s+Gateway" }, { 503, "Service\\s+(?:Unavailable|Temporarily\\s+Unavailable)" },
+  { 504, "Gateway\\s+Time-?out" }, { 505, "HTTP\\s+Version\\s+Not\\s+Supported" },
+  { 507, "Insufficient\\s+Storage" }, { 508, "Loop\\s+Detected" }, { 511, "Network\\s+Authentication\\s+Required" },
+};
+/* HTTP's words right before the number, on its line. */
+DEFINE_REGEX (http_before_regex,
+              "(?:\\bHTTPS?(?:/[0-9.]+)?|\\bAPI\\b[^\\n]{0,24}?|\\bstatus[\\s_-]*code|\\bstatusCode|\\bHTTP\\s*status|<title>|<h[1-3]>)"
+              "[\\s:=\"'(\\[]{0,4}$")
+/* An enhanced code after the number: SMTP. */
+DEFINE_REGEX (http_smtp_after_regex, "^[0-9]{3}[ -]+[245]\\.[0-9]{1,3}\\.[0-9]{1,3}(?![0-9])")
+DEFINE_REGEX (http_words_regex, "\\b(?:API|HTTPS?|token|JSON|url)\\b")
+
+static gboolean
+is_http_status (const char *text,
+                gsize       length,
+                int         start,
+                gsize      *work)
+{
+  g_autofree char *phrase = NULL;
+  const char *p = text + start;
+  gsize line_start = (gsize) start;
+  gsize window;
+  int code;
+  gboolean known = FALSE;
+
+  if (length - (gsize) start < 3 || !g_ascii_isdigit (p[0]) || !g_ascii_isdigit (p[1]) ||
+      !g_ascii_isdigit (p[2]))
+    return FALSE;
+  code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+  for (guint i = 0; i < G_N_ELEMENTS (http_statuses); i++)
+    {
+      if (http_statuses[i].code == code)
+        {
+          known = TRUE;
+          phrase = g_strdup_printf ("^[0-9]{3}\\s*[(\\[\"']?\\s*%s\\b", http_statuses[i].phrase);
+        }
+    }
+  if (!known)
+    return FALSE;
+  if (search (http_smtp_after_regex (), p, MIN (length - (gsize) start, 32), work, NULL) >= 0)
+    return FALSE;
+  while (line_start > 0 && text[line_start - 1] != '\n' && text[line_start - 1] != '\r' &&
+         (gsize) start - line_start < 48)
+    line_start--;
+  window = (gsize) start - line_start;
+  if (window > 0 && search (http_before_regex (), text + line_start, window, work, NULL) >= 0)
+    return TRUE;
+  {
+    g_autoptr(GRegex) after = g_regex_new (phrase, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+
+    if (after != NULL && search (after, p, MIN (length - (gsize) start, 80), work, NULL) >= 0)
+      return TRUE;
+  }
+  return code < 420 && search (http_words_regex (), text, length, work, NULL) >= 0;
+}
+
 /* The length of @text (of @length bytes) cut to at most @max bytes, on a
  * character boundary. */
 static gsize
@@ -744,6 +828,15 @@ unescape_line_breaks (char *text)
 HeraldExtractedReply *
 _herald_extract_reply (const char *text)
 {
+  return _herald_extract_reply_for (text, FALSE);
+}
+
+/* As _herald_extract_reply(); @http_replies: the text comes from an HTTP
+ * sender (Microsoft Graph), whose statuses are its replies' codes. */
+HeraldExtractedReply *
+_herald_extract_reply_for (const char *text,
+                           gboolean    http_replies)
+{
   g_autoptr(GMatchInfo) match = NULL;
   g_autofree char *clean = NULL;
   HeraldExtractedReply *extracted;
@@ -751,6 +844,7 @@ _herald_extract_reply (const char *text)
   gsize length;
   gsize reply_length;
   int start;
+  int http_status = 0;
 
   g_return_val_if_fail (text != NULL, NULL);
 
@@ -820,6 +914,24 @@ _herald_extract_reply (const char *text)
    * extract_from(). A later "Error: 535 ..." inside the reply is Exchange's
    * embedded earlier failure, handled when matching. */
   start = find_reply_start (clean, length, &work);
+  /* An HTTP status is skipped: the reply, if any, starts after it (a few
+   * times at most, so that the work stays linear). */
+  for (int skipped = 0; !http_replies && start >= 0 && skipped < 4 && is_http_status (clean, length, start, &work); skipped++)
+    {
+      int next;
+
+      if (http_status == 0)
+        http_status = atoi (clean + start);
+      next = find_reply_start (clean + start + 3, length - (gsize) start - 3, &work);
+
+      start = next >= 0 ? start + 3 + next : -1;
+    }
+  if (!http_replies && start >= 0 && is_http_status (clean, length, start, &work))
+    {
+      if (http_status == 0)
+        http_status = atoi (clean + start);
+      start = -1;
+    }
   /* A success (2xx) is no refusal: a transcript that shows only the
    * server's "220 2.0.0 SMTP server ready" before the program's own error
    * ("unable to get local issuer certificate") is read as the program's
@@ -902,6 +1014,7 @@ _herald_extract_reply (const char *text)
           g_strdelimit (words, "\r\n", ' ');
         rebuilt = g_strdup_printf ("%d %s", wrapped_code, words);
         extracted = extract_from (rebuilt, 0, &work);
+        extracted->http_status = http_status;
         extracted->stage = find_stage (clean, -1, &work);
         extracted->searched = work;
         return extracted;
@@ -912,6 +1025,7 @@ _herald_extract_reply (const char *text)
     {
       extracted = extract_from (clean, start, &work);
       extracted->stage = find_stage (clean, start, &work);
+      extracted->http_status = http_status;
       extracted->searched = work;
       return extracted;
     }
@@ -922,6 +1036,7 @@ _herald_extract_reply (const char *text)
    * could match on. A code's name or standard text is looked for in the part
    * of the text taken as the reply only. */
   extracted = g_new0 (HeraldExtractedReply, 1);
+  extracted->http_status = http_status;
   if (search (named_code_regex (), clean, length, &work, &match) >= 0)
     {
       g_autofree char *code = g_match_info_fetch (match, 1);
