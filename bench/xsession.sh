@@ -30,7 +30,7 @@ chmod 700 "$XDG_RUNTIME_DIR"
 for n in $(seq 200 260); do
   [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] || break
 done
-Xvfb ":$n" -screen 0 1280x1000x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+Xvfb ":$n" -noreset -screen 0 1280x1000x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
 xvfb_pid=$!
 for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.05; done
 export DISPLAY=":$n" GDK_BACKEND=x11 GTK_A11Y=none
