@@ -297,8 +297,12 @@ rule_matches (const Rule         *rule,
    * a security mode or a bare code (HTTP 500 is no SMTP 500), and never
    * an SMTP fallback (Graph has its own). */
   /* A fallback of its own transport only: a pasted text (transport
-   * unknown) gets the general ones. */
-  if (rule->fallback && rule->transports != 0 && (rule->transports & ctx->transport) == 0)
+   * unknown) gets the general ones, unless it names that transport in its
+   * words (transport_words: Graph's SDK) and carries no SMTP reply code. */
+  if (rule->fallback && rule->transports != 0 && (rule->transports & ctx->transport) == 0 &&
+      (ctx->transport != 0 || rule->transport_words == NULL || ctx->normalised == NULL ||
+       ctx->code != 0 || ctx->enhanced != NULL ||
+       !g_regex_match (rule->transport_words, ctx->normalised, 0, NULL)))
     return FALSE;
   if (ctx->transport != 0)
     {

@@ -71,6 +71,9 @@ typedef struct {
                               * in its own words ("Mailgun is not loving ...") */
   guint      auths;          /* AuthKind bits; 0: any */
   guint      transports;     /* TransportKind bits; 0: see rule_matches() */
+  GRegex    *transport_words; /* a transport's fallback only: on the normalised reply,
+                               * the transport naming itself in a pasted text (Graph's
+                               * SDK: "Microsoft.Graph", "ODataError") */
   Texts      texts;
 } Rule;
 

@@ -77,6 +77,7 @@ rule_free (gpointer data)
   g_clear_pointer (&rule->ports, g_array_unref);
   g_clear_pointer (&rule->server, g_regex_unref);
   g_clear_pointer (&rule->server_words, g_regex_unref);
+  g_clear_pointer (&rule->transport_words, g_regex_unref);
   texts_clear (&rule->texts);
   g_free (rule);
 }
@@ -635,6 +636,14 @@ load_rule (JsonObject *object)
   if (rule->server_words != NULL && rule->server == NULL)
     {
       g_critical ("diagnosis-rules.json: rule “%s”: server_words stands in for server, which it lacks", id);
+      return NULL;
+    }
+  if ((str = json_object_get_string_member_with_default (object, "transport_words", NULL)) != NULL &&
+      (rule->transport_words = compile_regex (id, "transport_words", str)) == NULL)
+    return NULL;
+  if (rule->transport_words != NULL && (!rule->fallback || rule->transports == 0))
+    {
+      g_critical ("diagnosis-rules.json: rule “%s”: transport_words belongs to a transport's fallback", id);
       return NULL;
     }
 
