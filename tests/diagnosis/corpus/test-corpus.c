@@ -17,7 +17,7 @@
 #include "herald-diagnosis.h"
 #include "herald-diagnosis-private.h"
 
-static JsonParser *parsers[16];
+static JsonParser *parsers[17];
 static GHashTable *rule_ids;
 
 static const char *
@@ -161,6 +161,7 @@ main (int    argc,
   load (13, "train7.json");
   load (14, "heldout7.json");
   load (15, "train8.json");
+  load (16, "heldout8.json");
   g_test_add_func ("/herald/diagnosis/corpus/expectations-name-rules", test_expectations_name_rules);
 
   ret = g_test_run ();
