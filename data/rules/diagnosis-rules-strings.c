@@ -1814,7 +1814,7 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “oauth-tenant-endpoint-required”, explanation. */
   N_("Microsoft does not allow this app or this kind of sign-in through its shared addresses for any account (common, consumers); it wants the address for organisations or the tenant’s own."),
   /* Translators: diagnosis “oauth-tenant-endpoint-required”, step 1. */
-  N_("Set Tenant to organizations, to the tenant ID (Microsoft Entra admin center › Entra ID › Overview › Tenant ID) or to a verified domain such as contoso.onmicrosoft.com."),
+  N_("Set Tenant to the tenant ID (Microsoft Entra admin center › Entra ID › Overview › Tenant ID) or to a verified domain such as contoso.onmicrosoft.com; organizations is enough only for an app that accepts accounts of any organisation (App registrations › the app › Authentication › Supported account types)."),
   /* Translators: diagnosis “oauth-tenant-endpoint-required”, step 2. */
   N_("Then sign in again."),
   /* Translators: diagnosis “oauth-tenant-endpoint-required”, link 1. */
