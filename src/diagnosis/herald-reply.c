@@ -131,7 +131,8 @@ DEFINE_REGEX (python_tuple_regex,
  * after "code " ("Expected response code 354 but got ...": the code the
  * program wanted, not a reply) nor right after an ISO 8601 time ("...:09.782Z
  * 501 TID-...": a log's process id), nor before a unit ("timed-out (300
- * sec)", "552 bytes": a duration or a size).
+ * sec)", "552 bytes": a duration or a size), nor before a structured
+ * log's next field ("code=500 rid=... uid=...": a web program's status).
  * A code followed by words in another script ("550 Пользователь не найден",
  * "535 用户名或密码错误") starts a reply only where a reply line starts: at the
  * start of a line or after a colon, a quote or an opening bracket (with or
@@ -141,13 +142,13 @@ DEFINE_REGEX (python_tuple_regex,
 #define NON_LATIN_REPLY_START(codes) \
   "|(?:(?<![^\\n])|(?<=[:\"'\\[(\uff1a])|(?<=[:\"'\\[(\uff1a] ))" codes " (?=[^\\x00-\\x7f])(?=\\p{L})"
 DEFINE_REGEX (reply_start_regex,
-              "(?<![0-9.:])(?<!code )(?<![0-9]Z )([2-5][0-5][0-9])(?! (?:sec(?:onds?)?|s|ms|milliseconds|min(?:utes?)?|bytes?|[kKM]B)\\b)(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(]))"
+              "(?<![0-9.:])(?<!code )(?<![0-9]Z )([2-5][0-5][0-9])(?! (?:sec(?:onds?)?|s|ms|milliseconds|min(?:utes?)?|bytes?|[kKM]B)\\b)(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(])(?![A-Za-z_][\\w.-]*=))"
               NON_LATIN_REPLY_START ("([2-5][0-5][0-9])"))
 DEFINE_REGEX (enhanced_start_regex,
               "(?<![0-9.])([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?![0-9.])\\s")
 /* The same two for refusals only (4xx/5xx). */
 DEFINE_REGEX (refusal_start_regex,
-              "(?<![0-9.:])(?<![0-9]Z )([45][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(])"
+              "(?<![0-9.:])(?<![0-9]Z )([45][0-5][0-9])(?:-| (?=[2-5]\\.[0-9])| (?=[A-Za-z<\\[(])(?![A-Za-z_][\\w.-]*=)"
               "|[ \\t]*\\r?\\n(?=[ \\t]*[45]\\.[0-9]{1,3}\\.[0-9]{1,3}(?![0-9.])))"
               NON_LATIN_REPLY_START ("([45][0-5][0-9])"))
 /* A refusal code a program names in its own words, without the reply's text
@@ -156,10 +157,12 @@ DEFINE_REGEX (refusal_start_regex,
  * response code received from server (535)". Only after such a word, so
  * that a port or a count is never taken for a code, and only the codes SMTP
  * uses: "status code 400" is how HTTP libraries (Axios, requests) name an
- * HTTP status. The alternatives share group 1 (a branch reset). */
+ * HTTP status. Not a structured log's field followed by the next field
+ * ("SendMail code=500 rid=... uid=..."): a web program's own status, which
+ * its words then explain. The alternatives share group 1 (a branch reset). */
 DEFINE_REGEX (named_code_regex,
               "(?|(?<!status )\\b(?:got|code|responseCode|reply|response|status(?!\\s+code)|failed)\\b(?:\\s+code)?\\s*[:=]?\\s*"
-              "[\"']?(4(?:21|[35][0-9])|5[0-5][0-9])[\"']?(?![0-9.])"
+              "[\"']?(4(?:21|[35][0-9])|5[0-5][0-9])[\"']?(?![0-9.])(?![ \\t]+[A-Za-z_][\\w.-]*=)"
               "|\\b(?:from|by)\\s+(?:the\\s+)?(?:SMTP\\s+)?server\\s*\\(\\s*(4(?:21|[35][0-9])|5[0-5][0-9])\\s*\\))")
 /* The standard texts of the reply codes (RFC 5321 section 4.2.2), as .NET's
  * SmtpException prints them without the code ("Syntax error, command
