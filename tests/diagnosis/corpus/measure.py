@@ -30,7 +30,7 @@ def explain(heraldctl, text):
 def main():
     heraldctl = sys.argv[1]
     first = "--first" in sys.argv[2:]
-    for part in ("train", "heldout", "fresh", "train2", "heldout2", "heldout3", "train3", "train4", "heldout4", "train5", "heldout5", "train6", "heldout6", "train7", "heldout7", "train8", "heldout8", "train9"):
+    for part in ("train", "heldout", "fresh", "train2", "heldout2", "heldout3", "train3", "train4", "heldout4", "train5", "heldout5", "train6", "heldout6", "train7", "heldout7", "train8", "heldout8", "train9", "heldout9"):
         cases = json.load(open(os.path.join(HERE, part + ".json"), encoding="utf-8"))["cases"]
         right = collections.Counter()
         total = collections.Counter()

@@ -17,7 +17,7 @@
 #include "herald-diagnosis.h"
 #include "herald-diagnosis-private.h"
 
-static JsonParser *parsers[18];
+static JsonParser *parsers[19];
 static GHashTable *rule_ids;
 
 static const char *
@@ -163,6 +163,7 @@ main (int    argc,
   load (15, "train8.json");
   load (16, "heldout8.json");
   load (17, "train9.json");
+  load (18, "heldout9.json");
   g_test_add_func ("/herald/diagnosis/corpus/expectations-name-rules", test_expectations_name_rules);
 
   ret = g_test_run ();
