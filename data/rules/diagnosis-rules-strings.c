@@ -748,14 +748,16 @@ static const char *diagnosis_rule_strings[] = {
   /* Translators: diagnosis “oauth-service-unavailable”, link 1. */
   N_("Microsoft: Microsoft Entra authentication and authorization error codes"),
   /* Translators: diagnosis “oauth-google-app-blocked”, title. */
-  N_("The Google Workspace organisation does not allow this app"),
+  N_("Google does not let this account use this app"),
   /* Translators: diagnosis “oauth-google-app-blocked”, explanation. */
-  N_("Google refused the sign-in because of a rule of the organisation: its administrator limits which apps may use its Google accounts (admin_policy_enforced), or the app’s OAuth client is “Internal” and serves only accounts of the organisation that owns it (org_internal)."),
+  N_("Google refused the sign-in because of a rule about the app: the organisation’s administrator limits which apps may use its Google accounts (admin_policy_enforced), the app’s OAuth client is “Internal” and serves only accounts of the organisation that owns it (org_internal), or the app is still being tested, not verified by Google, and this account is not one of its test users."),
   /* Translators: diagnosis “oauth-google-app-blocked”, step 1. */
   N_("Workspace administrator: in the Google Admin console open Security › Access and data control › API controls › Manage Third-Party App Access, add the app by its client ID and set it to Trusted."),
   /* Translators: diagnosis “oauth-google-app-blocked”, step 2. */
   N_("For org_internal: sign in with an account of the organisation that owns the OAuth client, or set its Google Auth Platform › Audience › User type to External in the Google Cloud console."),
   /* Translators: diagnosis “oauth-google-app-blocked”, step 3. */
+  N_("For an app still being tested (“hasn’t been verified by Google”, “currently being tested”): in the Google Cloud console open Google Auth Platform › Audience and add this account under Test users, or publish the app."),
+  /* Translators: diagnosis “oauth-google-app-blocked”, step 4. */
   N_("Then sign in again."),
   /* Translators: diagnosis “oauth-google-app-blocked”, link 1. */
   N_("Google Workspace Admin Help: control which apps access Google Workspace data"),
