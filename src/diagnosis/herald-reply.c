@@ -701,12 +701,14 @@ is_http_status (const char *text,
                 int         start,
                 gsize      *work)
 {
+  /* The reason phrase right after the number, one regex per status. */
+  static GRegex *phrase_regexes[G_N_ELEMENTS (http_statuses)];
   g_autofree char *phrase = NULL;
   const char *p = text + start;
   gsize line_start = (gsize) start;
   gsize window;
   int code;
-  gboolean known = FALSE;
+  int known = -1;
 
   if (length - (gsize) start < 3 || !g_ascii_isdigit (p[0]) || !g_ascii_isdigit (p[1]) ||
       !g_ascii_isdigit (p[2]))
@@ -715,12 +717,9 @@ is_http_status (const char *text,
   for (guint i = 0; i < G_N_ELEMENTS (http_statuses); i++)
     {
       if (http_statuses[i].code == code)
-        {
-          known = TRUE;
-          phrase = g_strdup_printf ("^[0-9]{3}\\s*[(\\[\"']?\\s*%s\\b", http_statuses[i].phrase);
-        }
+        known = (int) i;
     }
-  if (!known)
+  if (known < 0)
     return FALSE;
   if (search (http_smtp_after_regex (), p, MIN (length - (gsize) start, 32), work, NULL) >= 0)
     return FALSE;
@@ -730,12 +729,10 @@ is_http_status (const char *text,
   window = (gsize) start - line_start;
   if (window > 0 && search (http_before_regex (), text + line_start, window, work, NULL) >= 0)
     return TRUE;
-  {
-    g_autoptr(GRegex) after = g_regex_new (phrase, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
-
-    if (after != NULL && search (after, p, MIN (length - (gsize) start, 80), work, NULL) >= 0)
-      return TRUE;
-  }
+  phrase = g_strdup_printf ("^[0-9]{3}\\s*[(\\[\"']?\\s*%s\\b", http_statuses[known].phrase);
+  if (search (_herald_static_regex (&phrase_regexes[known], phrase), p,
+              MIN (length - (gsize) start, 80), work, NULL) >= 0)
+    return TRUE;
   return code < 420 && search (http_words_regex (), text, length, work, NULL) >= 0;
 }
 
