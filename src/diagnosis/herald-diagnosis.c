@@ -280,6 +280,18 @@ reply_class (const MatchContext *ctx)
   return 0;
 }
 
+/* A pasted text (transport unknown) that names @rule's transport in its
+ * words (transport_words: Graph's SDK, "ODataError") and carries no SMTP
+ * reply code. */
+static gboolean
+text_names_transport (const Rule         *rule,
+                      const MatchContext *ctx)
+{
+  return ctx->transport == 0 && rule->transport_words != NULL && ctx->normalised != NULL &&
+         ctx->code == 0 && ctx->enhanced == NULL &&
+         g_regex_match (rule->transport_words, ctx->normalised, 0, NULL);
+}
+
 static gboolean
 rule_matches (const Rule         *rule,
               const MatchContext *ctx)
@@ -297,12 +309,9 @@ rule_matches (const Rule         *rule,
    * a security mode or a bare code (HTTP 500 is no SMTP 500), and never
    * an SMTP fallback (Graph has its own). */
   /* A fallback of its own transport only: a pasted text (transport
-   * unknown) gets the general ones, unless it names that transport in its
-   * words (transport_words: Graph's SDK) and carries no SMTP reply code. */
+   * unknown) gets the general ones, unless it names that transport. */
   if (rule->fallback && rule->transports != 0 && (rule->transports & ctx->transport) == 0 &&
-      (ctx->transport != 0 || rule->transport_words == NULL || ctx->normalised == NULL ||
-       ctx->code != 0 || ctx->enhanced != NULL ||
-       !g_regex_match (rule->transport_words, ctx->normalised, 0, NULL)))
+      !text_names_transport (rule, ctx))
     return FALSE;
   if (ctx->transport != 0)
     {

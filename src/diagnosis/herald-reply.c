@@ -915,22 +915,20 @@ _herald_extract_reply_for (const char *text,
    * embedded earlier failure, handled when matching. */
   start = find_reply_start (clean, length, &work);
   /* An HTTP status is skipped: the reply, if any, starts after it (a few
-   * times at most, so that the work stays linear). */
-  for (int skipped = 0; !http_replies && start >= 0 && skipped < 4 && is_http_status (clean, length, start, &work); skipped++)
+   * times at most, so that the work stays linear; past that, no reply). */
+  for (int skipped = 0; !http_replies && start >= 0 && is_http_status (clean, length, start, &work); skipped++)
     {
       int next;
 
       if (http_status == 0)
         http_status = atoi (clean + start);
+      if (skipped == 4)
+        {
+          start = -1;
+          break;
+        }
       next = find_reply_start (clean + start + 3, length - (gsize) start - 3, &work);
-
       start = next >= 0 ? start + 3 + next : -1;
-    }
-  if (!http_replies && start >= 0 && is_http_status (clean, length, start, &work))
-    {
-      if (http_status == 0)
-        http_status = atoi (clean + start);
-      start = -1;
     }
   /* A success (2xx) is no refusal: a transcript that shows only the
    * server's "220 2.0.0 SMTP server ready" before the program's own error
